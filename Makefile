@@ -1,0 +1,43 @@
+# The two commands of the README: `make run` and `make test`. Both install missing Debian
+# build dependencies (as root), configure, build, then run.
+BUILD_DIR  ?= build
+BUILD_TYPE ?= Release
+WERROR     ?= OFF
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+DEB_PACKAGES      := cmake g++ make pkg-config libgtest-dev libgmock-dev libbenchmark-dev \
+                     nlohmann-json3-dev libcli11-dev python3
+DEB_PACKAGES_FUZZ := clang libclang-rt-14-dev
+
+.PHONY: run test deps build test-sanitize fuzz-smoke clean
+
+run: build
+	./$(BUILD_DIR)/tern info
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+deps:
+	@tools/install_deps.sh $(DEB_PACKAGES)
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DTERN_WERROR=$(WERROR) $(CMAKE_ARGS)
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-sanitize:
+	$(MAKE) test BUILD_DIR=build-sanitize BUILD_TYPE=RelWithDebInfo \
+	    CMAKE_ARGS="-DTERN_SANITIZE=address,undefined -DTERN_BUILD_BENCH=OFF"
+
+# Builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS from its corpus.
+FUZZ_SECONDS ?= 20
+fuzz-smoke:
+	@tools/install_deps.sh $(DEB_PACKAGES) $(DEB_PACKAGES_FUZZ)
+	CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTERN_FUZZ=ON \
+	    -DTERN_BUILD_TESTS=OFF -DTERN_BUILD_BENCH=OFF -DTERN_WERROR=$(WERROR)
+	cmake --build build-fuzz -j $(JOBS)
+	tools/run_fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build build-sanitize build-fuzz

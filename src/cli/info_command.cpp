@@ -1,0 +1,61 @@
+// `tern info`: what this machine offers an inference engine: CPU, SIMD features detected at
+// run time, cores, caches and the measured memory read bandwidth that bounds decode speed.
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/cpu_info.h"
+#include "core/memory_bandwidth.h"
+#include "core/str_cat.h"
+#include "tern/version.h"
+
+namespace tern::cli {
+namespace {
+
+std::string describe_caches(const std::vector<CacheLevel>& caches) {
+    std::string out;
+    for (const CacheLevel& cache : caches) {
+        if (!out.empty()) out += ", ";
+        const char* suffix = cache.type == "Data" ? "d" : cache.type == "Instruction" ? "i" : "";
+        out += str_cat("L", cache.level, suffix, " ", human_bytes(cache.size_bytes));
+        if (cache.shared_by_cpus > 1) out += str_cat(" (shared by ", cache.shared_by_cpus, " CPUs)");
+    }
+    return out.empty() ? "unknown" : out;
+}
+
+void print_bandwidth(const CpuInfo& cpu, double seconds) {
+    const int all_threads = std::max(1, cpu.usable_cpus);
+    const BandwidthResult one = measure_read_bandwidth({.threads = 1, .seconds = seconds});
+    std::printf("%-22s %.1f GB/s with 1 thread", "memory read bandwidth:", one.gb_per_s);
+    if (all_threads > 1) {
+        const BandwidthResult all = measure_read_bandwidth({.threads = all_threads, .seconds = seconds});
+        std::printf(", %.1f GB/s with %d threads", all.gb_per_s, all_threads);
+    }
+    std::printf("\n%-22s best pass over a %s buffer (>= 8x the largest cache)\n", "", human_bytes(one.buffer_bytes).c_str());
+}
+
+}  // namespace
+
+void add_info_command(CLI::App& app, InfoOptions& options) {
+    CLI::App* info = app.add_subcommand("info", "Show the CPU, its SIMD features, caches and memory bandwidth");
+    info->add_flag("!--no-bandwidth", options.measure_bandwidth, "Skip the memory bandwidth measurement");
+    info->add_option("--bandwidth-seconds", options.bandwidth_seconds, "Seconds spent measuring per thread count")
+        ->check(CLI::Range(0.05, 10.0))
+        ->capture_default_str();
+}
+
+int run_info(const InfoOptions& options) {
+    const CpuInfo cpu = detect_cpu_info();
+    std::printf("%-22s %s\n", "tern:", kVersion);
+    std::printf("%-22s %s\n", "cpu:", cpu.model_name.c_str());
+    std::printf("%-22s %s\n", "architecture:", cpu.architecture.c_str());
+    std::printf("%-22s %s\n", "simd (run-time):", describe_features(cpu.features).c_str());
+    std::printf("%-22s %d logical CPUs, %d usable by this process, %s physical cores\n", "cores:", cpu.logical_cpus,
+                cpu.usable_cpus, cpu.physical_cores > 0 ? std::to_string(cpu.physical_cores).c_str() : "unknown");
+    std::printf("%-22s %s\n", "caches:", describe_caches(cpu.caches).c_str());
+    if (options.measure_bandwidth) print_bandwidth(cpu, options.bandwidth_seconds);
+    return 0;
+}
+
+}  // namespace tern::cli

@@ -1,0 +1,30 @@
+// tern: one binary, one subcommand per job. Usage errors exit 2, runtime errors exit 1,
+// each with a single line on stderr.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "tern/version.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"tern: run ternary (1.58-bit) language models on CPUs"};
+    app.name("tern");
+    app.set_version_flag("--version", std::string("tern ") + tern::kVersion);
+    app.require_subcommand(1);
+
+    tern::cli::InfoOptions info;
+    tern::cli::InspectOptions inspect;
+    tern::cli::add_info_command(app, info);
+    tern::cli::add_inspect_command(app, inspect);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+        std::fprintf(stderr, "tern: %s (see 'tern --help')\n", e.what());
+        return 2;
+    }
+    if (app.got_subcommand("info")) return tern::cli::run_info(info);
+    if (app.got_subcommand("inspect")) return tern::cli::run_inspect(inspect);
+    return 2;
+}

@@ -1,0 +1,19 @@
+// IEEE binary16 and bfloat16 conversions, exact and portable (no F16C), so the scalar
+// reference dequantisers give the same bits on every CPU.
+#pragma once
+
+#include <cstdint>
+
+namespace tern {
+
+// Exact: every binary16 value (subnormals, infinities, NaN payloads) is representable in f32.
+float fp16_to_fp32(uint16_t bits);
+// Round to nearest, ties to even; overflow gives infinity; NaN stays NaN (quiet).
+uint16_t fp32_to_fp16(float value);
+
+// Exact: bf16 is the upper half of an f32.
+float bf16_to_fp32(uint16_t bits);
+// Round to nearest, ties to even on the discarded half; NaN keeps its top bits and is quieted.
+uint16_t fp32_to_bf16(float value);
+
+}  // namespace tern

@@ -1,0 +1,148 @@
+#include "quant/block_formats.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "core/float16.h"
+
+namespace tern::quant {
+namespace {
+
+float load_fp16(const std::byte* p) {
+    uint16_t bits;
+    std::memcpy(&bits, p, 2);
+    return fp16_to_fp32(bits);
+}
+
+void store_fp16(std::byte* p, float value) {
+    const uint16_t bits = fp32_to_fp16(value);
+    std::memcpy(p, &bits, 2);
+}
+
+uint8_t byte_at(const std::byte* p, size_t i) { return static_cast<uint8_t>(p[i]); }
+
+// Q4_K packs 8 six-bit scales and 8 six-bit mins into 12 bytes (docs/formats.md §3.4).
+void q4_k_scale_min(const std::byte* scales, int k, int& scale, int& min) {
+    if (k < 4) {
+        scale = byte_at(scales, k) & 63;
+        min = byte_at(scales, k + 4) & 63;
+    } else {
+        scale = (byte_at(scales, k + 4) & 0x0f) | ((byte_at(scales, k - 4) >> 6) << 4);
+        min = (byte_at(scales, k + 4) >> 4) | ((byte_at(scales, k) >> 6) << 4);
+    }
+}
+
+}  // namespace
+
+void dequantize_row_q8_0(const std::byte* blocks, float* out, size_t n) {
+    for (size_t b = 0; b < n / kQ8_0BlockElems; ++b) {
+        const std::byte* block = blocks + b * kQ8_0BlockBytes;
+        const float d = load_fp16(block);
+        for (size_t j = 0; j < kQ8_0BlockElems; ++j) {
+            *out++ = static_cast<float>(static_cast<int8_t>(byte_at(block, 2 + j))) * d;
+        }
+    }
+}
+
+void dequantize_row_q4_0(const std::byte* blocks, float* out, size_t n) {
+    for (size_t b = 0; b < n / kQ4_0BlockElems; ++b) {
+        const std::byte* block = blocks + b * kQ4_0BlockBytes;
+        const float d = load_fp16(block);
+        for (size_t j = 0; j < 16; ++j) {
+            const uint8_t q = byte_at(block, 2 + j);
+            out[j] = static_cast<float>((q & 0x0f) - 8) * d;
+            out[j + 16] = static_cast<float>((q >> 4) - 8) * d;
+        }
+        out += kQ4_0BlockElems;
+    }
+}
+
+void dequantize_row_q4_k(const std::byte* blocks, float* out, size_t n) {
+    for (size_t b = 0; b < n / kQ4_KBlockElems; ++b) {
+        const std::byte* block = blocks + b * kQ4_KBlockBytes;
+        const float d = load_fp16(block);
+        const float dmin = load_fp16(block + 2);
+        const std::byte* scales = block + 4;
+        const std::byte* qs = block + 16;
+        for (int chunk = 0; chunk < 4; ++chunk) {
+            int sc_lo, m_lo, sc_hi, m_hi;
+            q4_k_scale_min(scales, 2 * chunk, sc_lo, m_lo);
+            q4_k_scale_min(scales, 2 * chunk + 1, sc_hi, m_hi);
+            const float d_lo = d * static_cast<float>(sc_lo), min_lo = dmin * static_cast<float>(m_lo);
+            const float d_hi = d * static_cast<float>(sc_hi), min_hi = dmin * static_cast<float>(m_hi);
+            for (int l = 0; l < 32; ++l) {
+                const uint8_t q = byte_at(qs, 32 * chunk + l);
+                out[64 * chunk + l] = d_lo * static_cast<float>(q & 0x0f) - min_lo;
+                out[64 * chunk + 32 + l] = d_hi * static_cast<float>(q >> 4) - min_hi;
+            }
+        }
+        out += kQ4_KBlockElems;
+    }
+}
+
+void dequantize_row_q6_k(const std::byte* blocks, float* out, size_t n) {
+    for (size_t b = 0; b < n / kQ6_KBlockElems; ++b) {
+        const std::byte* block = blocks + b * kQ6_KBlockBytes;
+        const float d = load_fp16(block + 208);
+        for (int half = 0; half < 2; ++half) {
+            const std::byte* ql = block + 64 * half;
+            const std::byte* qh = block + 128 + 32 * half;
+            const std::byte* sc = block + 192 + 8 * half;
+            float* y = out + 128 * half;
+            for (int l = 0; l < 32; ++l) {
+                const int is = l / 16;
+                const uint8_t low_a = byte_at(ql, l), low_b = byte_at(ql, l + 32), high = byte_at(qh, l);
+                const int q1 = ((low_a & 0x0f) | (((high >> 0) & 3) << 4)) - 32;
+                const int q2 = ((low_b & 0x0f) | (((high >> 2) & 3) << 4)) - 32;
+                const int q3 = ((low_a >> 4) | (((high >> 4) & 3) << 4)) - 32;
+                const int q4 = ((low_b >> 4) | (((high >> 6) & 3) << 4)) - 32;
+                const auto scale = [&](int i) { return static_cast<float>(static_cast<int8_t>(byte_at(sc, i))); };
+                y[l] = d * scale(is + 0) * static_cast<float>(q1);
+                y[l + 32] = d * scale(is + 2) * static_cast<float>(q2);
+                y[l + 64] = d * scale(is + 4) * static_cast<float>(q3);
+                y[l + 96] = d * scale(is + 6) * static_cast<float>(q4);
+            }
+        }
+        out += kQ6_KBlockElems;
+    }
+}
+
+void quantize_row_q8_0(const float* in, std::byte* blocks, size_t n) {
+    for (size_t b = 0; b < n / kQ8_0BlockElems; ++b, in += kQ8_0BlockElems) {
+        std::byte* block = blocks + b * kQ8_0BlockBytes;
+        float amax = 0.0f;
+        for (size_t j = 0; j < kQ8_0BlockElems; ++j) amax = std::fmax(amax, std::fabs(in[j]));
+        const float d = amax / 127.0f;
+        const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
+        store_fp16(block, d);
+        for (size_t j = 0; j < kQ8_0BlockElems; ++j) {
+            block[2 + j] = static_cast<std::byte>(static_cast<int8_t>(std::round(in[j] * inverse)));
+        }
+    }
+}
+
+void quantize_row_q4_0(const float* in, std::byte* blocks, size_t n) {
+    for (size_t b = 0; b < n / kQ4_0BlockElems; ++b, in += kQ4_0BlockElems) {
+        std::byte* block = blocks + b * kQ4_0BlockBytes;
+        float amax = 0.0f, max = 0.0f;
+        for (size_t j = 0; j < kQ4_0BlockElems; ++j) {
+            if (std::fabs(in[j]) > amax) {
+                amax = std::fabs(in[j]);
+                max = in[j];
+            }
+        }
+        const float d = max / -8.0f;
+        const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
+        store_fp16(block, d);
+        for (size_t j = 0; j < 16; ++j) {
+            const auto code = [&](float x) {
+                const int q = static_cast<int>(static_cast<int8_t>(x * inverse + 8.5f));
+                return static_cast<uint8_t>(q < 15 ? q : 15);
+            };
+            block[2 + j] = static_cast<std::byte>(code(in[j]) | (code(in[j + 16]) << 4));
+        }
+    }
+}
+
+}  // namespace tern::quant

@@ -1,0 +1,151 @@
+// Runs the real `tern` binary: exit codes, one-line errors, and what inspect prints.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+#include "testing/test_files.h"
+
+namespace tern {
+namespace {
+
+struct TernRun {
+    int exit_code;
+    std::string out;   // stdout
+    std::string err;   // stderr
+};
+
+TernRun run_tern(const std::string& args) {
+    testing::TempDir dir;
+    const std::string err_path = (dir / "stderr").string();
+    const std::string command = std::string(TERN_BINARY) + " " + args + " 2>" + err_path;
+    TernRun run{-1, "", ""};
+    std::FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr) return run;
+    std::array<char, 4096> buffer;
+    size_t n;
+    while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.out.append(buffer.data(), n);
+    const int status = ::pclose(pipe);
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const auto err = testing::read_file(err_path);
+    run.err.assign(reinterpret_cast<const char*>(err.data()), err.size());
+    return run;
+}
+
+size_t count_lines(const std::string& text) { return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')); }
+
+TEST(Cli, VersionAndHelp) {
+    const TernRun version = run_tern("--version");
+    EXPECT_EQ(version.exit_code, 0);
+    EXPECT_EQ(version.out, "tern 0.1.0\n");
+    const TernRun help = run_tern("--help");
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_NE(help.out.find("inspect"), std::string::npos);
+    EXPECT_NE(help.out.find("info"), std::string::npos);
+    const TernRun inspect_help = run_tern("inspect --help");
+    EXPECT_EQ(inspect_help.exit_code, 0);
+    EXPECT_NE(inspect_help.out.find("--array-elems"), std::string::npos);
+}
+
+TEST(Cli, BadUsageIsOneLineAndExitCode2) {
+    for (const char* args : {"", "frobnicate", "--bogus", "inspect", "info --bandwidth-seconds four",
+                             "inspect a b", "inspect --array-elems -1 x.gguf"}) {
+        const TernRun run = run_tern(args);
+        EXPECT_EQ(run.exit_code, 2) << args;
+        EXPECT_EQ(count_lines(run.err), 1u) << args << ": " << run.err;
+        EXPECT_EQ(run.err.rfind("tern: ", 0), 0u) << run.err;
+        EXPECT_TRUE(run.out.empty()) << args;
+    }
+}
+
+TEST(Cli, InspectErrorsAreOneLineAndExitCode1) {
+    testing::TempDir dir;
+    auto truncated = testing::make_tiny_gguf();
+    truncated.resize(100);
+    testing::write_file(dir / "cut.gguf", truncated);
+    testing::write_file(dir / "junk.bin", std::string("hello, world"));
+    const std::pair<std::string, std::string> cases[] = {
+        {(dir / "missing.gguf").string(), "cannot open: No such file or directory"},
+        {(dir / "cut.gguf").string(), "(truncated or corrupt file)"},
+        {(dir / "junk.bin").string(), "not a safetensors file or truncated"},
+        {dir.path().string(), "no config.json"},
+    };
+    for (const auto& [path, expected] : cases) {
+        const TernRun run = run_tern("inspect '" + path + "'");
+        EXPECT_EQ(run.exit_code, 1) << path;
+        EXPECT_EQ(count_lines(run.err), 1u) << run.err;
+        EXPECT_NE(run.err.find(expected), std::string::npos) << run.err;
+    }
+}
+
+TEST(Cli, InspectGgufPrintsEveryKeyAndTensorWithTotals) {
+    testing::TempDir dir;
+    testing::write_file(dir / "tiny.gguf", testing::make_tiny_gguf());
+    const TernRun run = run_tern("inspect " + (dir / "tiny.gguf").string());
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    for (const char* expected : {"GGUF v3, 8 metadata keys, 3 tensors, alignment 32", "architecture:  'llama'",
+                                 "tokenizer.ggml.tokens", "[string x 3] '<unk>', 'a', 'b'",
+                                 "llama.rope.freq_base", "10000", "blk.0.attn_q.weight", "TQ2_0", "[256, 2]",
+                                 "parameters:      544 (0.000 B)", "tensor bytes:    212 (212 B)",
+                                 "TQ2_0:           1 tensors, 512 parameters, 132 B, 2.0625 bits per weight"}) {
+        EXPECT_NE(run.out.find(expected), std::string::npos) << "missing: " << expected << "\n" << run.out;
+    }
+}
+
+TEST(Cli, InspectSafetensorsAndHfFolder) {
+    testing::TempDir dir;
+    testing::write_file(dir / "model.safetensors", testing::make_tiny_safetensors());
+    const TernRun file = run_tern("inspect " + (dir / "model.safetensors").string());
+    ASSERT_EQ(file.exit_code, 0) << file.err;
+    EXPECT_NE(file.out.find("safetensors, 3 tensors"), std::string::npos) << file.out;
+    EXPECT_NE(file.out.find("'format'  'pt'"), std::string::npos) << file.out;
+
+    // A transformers-style packed ternary checkpoint: U8 [out/4, in] plus a weight_scale.
+    const std::string header =
+        R"({"model.layers.0.mlp.down_proj.weight":{"dtype":"U8","shape":[2,8],"data_offsets":[0,16]},)"
+        R"("model.layers.0.mlp.down_proj.weight_scale":{"dtype":"BF16","shape":[1],"data_offsets":[16,18]}})";
+    testing::write_file(dir / "model.safetensors", testing::make_safetensors(header, std::vector<std::byte>(18)));
+    testing::write_file(dir / "config.json",
+                        std::string(R"({"architectures": ["BitNetForCausalLM"], "model_type": "bitnet",)"
+                                    R"( "quantization_config": {"quant_method": "bitnet", "linear_class": "autobitlinear"}})"));
+    const TernRun folder = run_tern("inspect " + dir.path().string());
+    ASSERT_EQ(folder.exit_code, 0) << folder.err;
+    for (const char* expected : {"Hugging Face checkpoint, 1 safetensors file(s), tokenizer.json absent",
+                                 "'BitNetForCausalLM' (model_type 'bitnet')", "linear_class autobitlinear",
+                                 "quantization_config.linear_class", "U8 (ternary x4)", "parameters:      65 ",
+                                 "U8 (ternary x4): 1 tensors, 64 parameters, 16 B, 2.0000 bits per weight"}) {
+        EXPECT_NE(folder.out.find(expected), std::string::npos) << "missing: " << expected << "\n" << folder.out;
+    }
+}
+
+TEST(Cli, InspectSharedVocabulary) {
+    const auto shared = testing::shared_dir();
+    if (!shared) GTEST_SKIP() << "SKIPPED: ../shared is absent";
+    const TernRun run = run_tern("inspect " + (*shared / "data/tokenizer/ggml-vocab-llama-spm.gguf").string());
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.out.find("GGUF v3, 22 metadata keys, 0 tensors"), std::string::npos);
+    EXPECT_NE(run.out.find("[string x 32000] '<unk>', '<s>', '</s>', '<0x00>'"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("llama.attention.layer_norm_rms_epsilon"), std::string::npos);
+    EXPECT_NE(run.out.find("tensors (0)"), std::string::npos);
+}
+
+TEST(Cli, InfoReportsTheMachine) {
+    const TernRun run = run_tern("info --no-bandwidth");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    for (const char* expected : {"cpu:", "simd (run-time):", "cores:", "caches:"}) {
+        EXPECT_NE(run.out.find(expected), std::string::npos) << run.out;
+    }
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx2")) {
+        EXPECT_NE(run.out.find("avx2"), std::string::npos);
+    }
+#endif
+    const TernRun measured = run_tern("info --bandwidth-seconds 0.05");
+    ASSERT_EQ(measured.exit_code, 0) << measured.err;
+    EXPECT_NE(measured.out.find("GB/s with 1 thread"), std::string::npos) << measured.out;
+}
+
+}  // namespace
+}  // namespace tern
