@@ -22,6 +22,16 @@ std::string shape_text(const uint64_t* dims, size_t n) {
     return out + "]";
 }
 
+// I2_S keeps one f32 scale per tensor right after the codes; showing it lets a user check
+// a converted file against its source.
+std::string gguf_type_label(const format::GgufContents& gguf, const format::GgufTensorInfo& t) {
+    std::string label(t.traits.name);
+    if (t.traits.type != format::GgmlType::kI2_S) return label;
+    float scale;
+    std::memcpy(&scale, gguf.tensor_data(t).data() + t.n_elements / 4, sizeof scale);
+    return label + str_cat(" (scale ", scale, ")");
+}
+
 void print_gguf(const format::GgufFile& file, const InspectOptions& options) {
     const format::GgufContents& gguf = file.contents();
     const std::string arch = gguf.architecture();
@@ -40,7 +50,7 @@ void print_gguf(const format::GgufFile& file, const InspectOptions& options) {
     }
     std::vector<TensorRow> rows;
     for (const format::GgufTensorInfo& t : gguf.tensors) {
-        rows.push_back({t.name, std::string(t.traits.name), shape_text(t.ne.data(), t.n_dims), t.n_elements, t.n_bytes,
+        rows.push_back({t.name, gguf_type_label(gguf, t), shape_text(t.ne.data(), t.n_dims), t.n_elements, t.n_bytes,
                         hex(gguf.data_offset + t.offset)});
     }
     print_tensor_table(rows, "file offset");

@@ -15,6 +15,7 @@ void print_tensor_table(const std::vector<TensorRow>& rows, const std::string& w
         shape_width = std::max(shape_width, row.shape.size());
     }
     std::printf("\ntensors (%zu):\n", rows.size());
+    if (rows.empty()) return;
     std::printf("  %-*s  %-*s  %-*s  %15s  %s\n", int(name_width), "name", int(type_width), "type", int(shape_width),
                 "shape", "bytes", where_header.c_str());
     for (const TensorRow& row : rows) {

@@ -63,4 +63,15 @@ uint16_t fp32_to_bf16(float value) {
     return static_cast<uint16_t>((bits + rounding) >> 16);
 }
 
+float load_fp16(const std::byte* p) {
+    uint16_t bits;
+    std::memcpy(&bits, p, 2);
+    return fp16_to_fp32(bits);
+}
+
+void store_fp16(std::byte* p, float value) {
+    const uint16_t bits = fp32_to_fp16(value);
+    std::memcpy(p, &bits, 2);
+}
+
 }  // namespace tern

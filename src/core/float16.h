@@ -2,6 +2,7 @@
 // reference dequantisers give the same bits on every CPU.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tern {
@@ -15,5 +16,9 @@ uint16_t fp32_to_fp16(float value);
 float bf16_to_fp32(uint16_t bits);
 // Round to nearest, ties to even on the discarded half; NaN keeps its top bits and is quieted.
 uint16_t fp32_to_bf16(float value);
+
+// An fp16 stored little-endian at p (any alignment), as in ggml block scales.
+float load_fp16(const std::byte* p);
+void store_fp16(std::byte* p, float value);
 
 }  // namespace tern

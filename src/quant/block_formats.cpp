@@ -9,17 +9,6 @@
 namespace tern::quant {
 namespace {
 
-float load_fp16(const std::byte* p) {
-    uint16_t bits;
-    std::memcpy(&bits, p, 2);
-    return fp16_to_fp32(bits);
-}
-
-void store_fp16(std::byte* p, float value) {
-    const uint16_t bits = fp32_to_fp16(value);
-    std::memcpy(p, &bits, 2);
-}
-
 uint8_t byte_at(const std::byte* p, size_t i) { return static_cast<uint8_t>(p[i]); }
 
 // Q4_K packs 8 six-bit scales and 8 six-bit mins into 12 bytes (docs/formats.md §3.4).

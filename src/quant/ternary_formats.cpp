@@ -10,12 +10,6 @@
 namespace tern::quant {
 namespace {
 
-float load_fp16(const std::byte* p) {
-    uint16_t bits;
-    std::memcpy(&bits, p, 2);
-    return fp16_to_fp32(bits);
-}
-
 float block_absmax(const float* in, size_t n) {
     float amax = 0.0f;
     for (size_t j = 0; j < n; ++j) amax = std::fmax(amax, std::fabs(in[j]));
@@ -69,8 +63,7 @@ void quantize_row_tq2_0(const float* in, std::byte* blocks, size_t n) {
             const int shift = 2 * ((e % 128) / 32);
             block[byte] |= static_cast<std::byte>(ternary_code(in[e], inverse) << shift);
         }
-        const uint16_t bits = fp32_to_fp16(d);
-        std::memcpy(block + 64, &bits, 2);
+        store_fp16(block + 64, d);
     }
 }
 
@@ -97,8 +90,7 @@ void quantize_row_tq1_0(const float* in, std::byte* blocks, size_t n) {
             trits[byte][trit] = ternary_code(in[e], inverse);
         }
         for (int byte = 0; byte < 52; ++byte) block[byte] = pack_trits(trits[byte], byte < 48 ? 5 : 4);
-        const uint16_t bits = fp32_to_fp16(d);
-        std::memcpy(block + 52, &bits, 2);
+        store_fp16(block + 52, d);
     }
 }
 

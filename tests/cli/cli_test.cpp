@@ -2,10 +2,13 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <string>
 
+#include "core/str_cat.h"
 #include "testing/test_files.h"
 
 namespace tern {
@@ -92,6 +95,21 @@ TEST(Cli, InspectGgufPrintsEveryKeyAndTensorWithTotals) {
                                  "TQ2_0:           1 tensors, 512 parameters, 132 B, 2.0625 bits per weight"}) {
         EXPECT_NE(run.out.find(expected), std::string::npos) << "missing: " << expected << "\n" << run.out;
     }
+}
+
+TEST(Cli, InspectShowsEveryTypeAndTheI2sScale) {
+    testing::TempDir dir;
+    ASSERT_TRUE(testing::make_all_types_writer().write_to_file((dir / "all.gguf").string()).ok());
+    const TernRun run = run_tern("inspect " + (dir / "all.gguf").string());
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    for (const char* type : {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "TQ1_0", "TQ2_0"}) {
+        EXPECT_NE(run.out.find(std::string("sample.") + type), std::string::npos) << type;
+    }
+    // quantize_i2_s stores scale = max|x|; the I2_S sample is the 10th tensor, seed 19.
+    float scale = 0.0f;
+    for (const float x : testing::random_floats(512, 19)) scale = std::max(scale, std::fabs(x));
+    EXPECT_NE(run.out.find(str_cat("I2_S (scale ", scale, ")")), std::string::npos) << scale << "\n" << run.out;
+    EXPECT_NE(run.out.find("parameters:      5,120 (0.000 B)"), std::string::npos) << run.out;
 }
 
 TEST(Cli, InspectSafetensorsAndHfFolder) {

@@ -36,11 +36,6 @@ std::vector<std::byte> random_bytes(size_t n, uint64_t seed) {
     return out;
 }
 
-void put_fp16(std::byte* p, float value) {
-    const uint16_t bits = fp32_to_fp16(value);
-    std::memcpy(p, &bits, 2);
-}
-
 template <class Convert>
 std::vector<std::byte> encode_16bit(const std::vector<float>& x, Convert convert) {
     std::vector<std::byte> out(2 * x.size());
@@ -86,13 +81,13 @@ std::vector<std::byte> sample_tensor_data(GgmlType type, size_t n, uint64_t seed
         case GgmlType::kQ4_K:
             out = random_bytes(n / 256 * 144, seed);
             for (size_t b = 0; b < n / 256; ++b) {
-                put_fp16(&out[b * 144], 0.01f);
-                put_fp16(&out[b * 144 + 2], 0.005f);
+                store_fp16(&out[b * 144], 0.01f);
+                store_fp16(&out[b * 144 + 2], 0.005f);
             }
             return out;
         case GgmlType::kQ6_K:
             out = random_bytes(n / 256 * 210, seed);
-            for (size_t b = 0; b < n / 256; ++b) put_fp16(&out[b * 210 + 208], 0.002f);
+            for (size_t b = 0; b < n / 256; ++b) store_fp16(&out[b * 210 + 208], 0.002f);
             return out;
         default: throw std::invalid_argument("sample_tensor_data: type without a sample");
     }
