@@ -19,6 +19,8 @@ struct VocabFacts {
     const char* model;
 };
 
+void PrintTo(const VocabFacts& facts, std::ostream* os) { *os << facts.file; }
+
 class SharedVocab : public ::testing::TestWithParam<VocabFacts> {
 protected:
     void SetUp() override {
