@@ -12,6 +12,7 @@
 #include "format/gguf_reader.h"
 #include "format/hf_checkpoint.h"
 #include "format/safetensors_reader.h"
+#include "quant/ternary_formats.h"
 
 namespace tern::cli {
 namespace {
@@ -27,9 +28,7 @@ std::string shape_text(const uint64_t* dims, size_t n) {
 std::string gguf_type_label(const format::GgufContents& gguf, const format::GgufTensorInfo& t) {
     std::string label(t.traits.name);
     if (t.traits.type != format::GgmlType::kI2_S) return label;
-    float scale;
-    std::memcpy(&scale, gguf.tensor_data(t).data() + t.n_elements / 4, sizeof scale);
-    return label + str_cat(" (scale ", scale, ")");
+    return label + str_cat(" (scale ", quant::i2_s_tensor_scale(gguf.tensor_data(t), t.n_elements), ")");
 }
 
 void print_gguf(const format::GgufFile& file, const InspectOptions& options) {

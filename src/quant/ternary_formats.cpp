@@ -108,6 +108,13 @@ void dequantize_row_tq1_0(const std::byte* blocks, float* out, size_t n) {
 
 size_t i2_s_tensor_bytes(size_t n_elements) { return n_elements / 4 + kI2sTrailerBytes; }
 
+float i2_s_tensor_scale(std::span<const std::byte> data, size_t n_elements) {
+    TERN_CHECK(data.size() == i2_s_tensor_bytes(n_elements));
+    float scale;
+    std::memcpy(&scale, data.data() + n_elements / 4, sizeof scale);
+    return scale;
+}
+
 void quantize_i2_s(std::span<const float> in, std::span<std::byte> data) {
     TERN_CHECK(in.size() % kI2sGroupElems == 0 && data.size() == i2_s_tensor_bytes(in.size()));
     float scale = 0.0f;
@@ -126,8 +133,7 @@ Status dequantize_i2_s(std::span<const std::byte> data, std::span<float> out) {
     if (n % kI2sGroupElems != 0 || data.size() != i2_s_tensor_bytes(n)) {
         return Error(str_cat("I2_S: ", data.size(), " bytes cannot hold ", n, " elements (needs N/4 + 32, N a multiple of 128)"));
     }
-    float scale;
-    std::memcpy(&scale, data.data() + n / 4, sizeof scale);
+    const float scale = i2_s_tensor_scale(data, n);
     if (!std::isfinite(scale) || scale < 0.0f) {
         return Error(str_cat("I2_S: tensor scale is ", scale, ", expected a finite number >= 0"));
     }

@@ -28,6 +28,8 @@ void dequantize_row_tq1_0(const std::byte* blocks, float* out, size_t n);
 // I2_S operates on whole tensors: `data` is N/4 + 32 bytes, N a multiple of 128.
 // quantize: scale = max|x|; |x| < 1e-6 -> 0, else sign(x), as bitnet.cpp's quantize_i2_s.
 size_t i2_s_tensor_bytes(size_t n_elements);
+// The per-tensor scale from the trailer; `data` is i2_s_tensor_bytes(n_elements) bytes.
+float i2_s_tensor_scale(std::span<const std::byte> data, size_t n_elements);
 void quantize_i2_s(std::span<const float> in, std::span<std::byte> data);
 // Errors: wrong buffer sizes, or a scale that is not a finite number >= 0.
 Status dequantize_i2_s(std::span<const std::byte> data, std::span<float> out);
