@@ -52,6 +52,33 @@ void tq1_location(int e, int& byte, int& trit) {
 
 }  // namespace
 
+void tq2_0_block_codes(const std::byte* block, uint8_t* codes) {
+    for (int half = 0; half < 2; ++half) {
+        for (int shift = 0; shift < 4; ++shift) {
+            for (int j = 0; j < 32; ++j) {
+                codes[128 * half + 32 * shift + j] = (static_cast<uint8_t>(block[32 * half + j]) >> (2 * shift)) & 3;
+            }
+        }
+    }
+}
+
+void tq1_0_block_codes(const std::byte* block, uint8_t* codes) {
+    // Three regions: 32 bytes x 5 trits (elements 0..159), 16 x 5 (160..239), 4 x 4 (240..255).
+    for (int trit = 0; trit < 5; ++trit) {
+        for (int j = 0; j < 32; ++j) codes[32 * trit + j] = unpack_trit(block[j], trit);
+        for (int j = 0; j < 16; ++j) codes[160 + 16 * trit + j] = unpack_trit(block[32 + j], trit);
+    }
+    for (int trit = 0; trit < 4; ++trit) {
+        for (int j = 0; j < 4; ++j) codes[240 + 4 * trit + j] = unpack_trit(block[48 + j], trit);
+    }
+}
+
+void i2_s_group_codes(const std::byte* group, uint8_t* codes) {
+    for (int plane = 0; plane < 4; ++plane) {
+        for (int j = 0; j < 32; ++j) codes[32 * plane + j] = (static_cast<uint8_t>(group[j]) >> (6 - 2 * plane)) & 3;
+    }
+}
+
 void quantize_row_tq2_0(const float* in, std::byte* blocks, size_t n) {
     for (size_t b = 0; b < n / kTq2BlockElems; ++b, in += kTq2BlockElems) {
         std::byte* block = blocks + b * kTq2BlockBytes;
@@ -68,13 +95,12 @@ void quantize_row_tq2_0(const float* in, std::byte* blocks, size_t n) {
 }
 
 void dequantize_row_tq2_0(const std::byte* blocks, float* out, size_t n) {
+    uint8_t codes[kTq2BlockElems];
     for (size_t b = 0; b < n / kTq2BlockElems; ++b, out += kTq2BlockElems) {
         const std::byte* block = blocks + b * kTq2BlockBytes;
+        tq2_0_block_codes(block, codes);
         const float d = load_fp16(block + 64);
-        for (int e = 0; e < 256; ++e) {
-            const auto byte = static_cast<uint8_t>(block[32 * (e / 128) + e % 32]);
-            out[e] = ternary_value((byte >> (2 * ((e % 128) / 32))) & 3, d);
-        }
+        for (size_t e = 0; e < kTq2BlockElems; ++e) out[e] = ternary_value(codes[e], d);
     }
 }
 
@@ -95,14 +121,12 @@ void quantize_row_tq1_0(const float* in, std::byte* blocks, size_t n) {
 }
 
 void dequantize_row_tq1_0(const std::byte* blocks, float* out, size_t n) {
+    uint8_t codes[kTq1BlockElems];
     for (size_t b = 0; b < n / kTq1BlockElems; ++b, out += kTq1BlockElems) {
         const std::byte* block = blocks + b * kTq1BlockBytes;
+        tq1_0_block_codes(block, codes);
         const float d = load_fp16(block + 52);
-        for (int e = 0; e < 256; ++e) {
-            int byte, trit;
-            tq1_location(e, byte, trit);
-            out[e] = ternary_value(unpack_trit(block[byte], trit), d);
-        }
+        for (size_t e = 0; e < kTq1BlockElems; ++e) out[e] = ternary_value(codes[e], d);
     }
 }
 
@@ -137,10 +161,10 @@ Status dequantize_i2_s(std::span<const std::byte> data, std::span<float> out) {
     if (!std::isfinite(scale) || scale < 0.0f) {
         return Error(str_cat("I2_S: tensor scale is ", scale, ", expected a finite number >= 0"));
     }
-    for (size_t e = 0; e < n; ++e) {
-        const size_t group = e / kI2sGroupElems, r = e % kI2sGroupElems;
-        const auto byte = static_cast<uint8_t>(data[32 * group + r % 32]);
-        out[e] = ternary_value((byte >> (6 - 2 * (r / 32))) & 3, scale);
+    uint8_t codes[kI2sGroupElems];
+    for (size_t group = 0; group < n / kI2sGroupElems; ++group) {
+        i2_s_group_codes(data.data() + group * (kI2sGroupElems / 4), codes);
+        for (size_t r = 0; r < kI2sGroupElems; ++r) out[group * kI2sGroupElems + r] = ternary_value(codes[r], scale);
     }
     return {};
 }

@@ -25,6 +25,12 @@ void dequantize_row_tq2_0(const std::byte* blocks, float* out, size_t n);
 void quantize_row_tq1_0(const float* in, std::byte* blocks, size_t n);
 void dequantize_row_tq1_0(const std::byte* blocks, float* out, size_t n);
 
+// Raw codes (0..3; 0, 1, 2 mean -1, 0, +1) in element order: of one 256-element TQ2_0 or
+// TQ1_0 block, and of one 128-element I2_S group (32 bytes).
+void tq2_0_block_codes(const std::byte* block, uint8_t* codes);
+void tq1_0_block_codes(const std::byte* block, uint8_t* codes);
+void i2_s_group_codes(const std::byte* group, uint8_t* codes);
+
 // I2_S operates on whole tensors: `data` is N/4 + 32 bytes, N a multiple of 128.
 // quantize: scale = max|x|; |x| < 1e-6 -> 0, else sign(x), as bitnet.cpp's quantize_i2_s.
 size_t i2_s_tensor_bytes(size_t n_elements);

@@ -1,0 +1,27 @@
+#include "kernels/dispatch.h"
+
+#include "core/check.h"
+
+namespace tern::kernels {
+namespace {
+
+constexpr KernelTable kTables[] = {
+    {.isa = Isa::kScalar, .ternary_gemv = ref::ternary_gemv, .ternary_gemm = ref::ternary_gemm},
+#if defined(__x86_64__)
+    {.isa = Isa::kAvx2, .ternary_gemv = avx2::ternary_gemv, .ternary_gemm = avx2::ternary_gemm},
+    {.isa = Isa::kAvx512, .ternary_gemv = avx512::ternary_gemv, .ternary_gemm = avx512::ternary_gemm},
+    {.isa = Isa::kAvx512Vnni, .ternary_gemv = avx512vnni::ternary_gemv, .ternary_gemm = avx512vnni::ternary_gemm},
+#endif
+};
+
+}  // namespace
+
+const KernelTable& kernel_table(Isa isa) {
+    for (const KernelTable& table : kTables) {
+        if (table.isa == isa) return table;
+    }
+    TERN_CHECK(!"kernel table requested for an ISA that is not compiled in");
+    return kTables[0];
+}
+
+}  // namespace tern::kernels

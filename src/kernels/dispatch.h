@@ -1,0 +1,19 @@
+// One table of kernel entry points per ISA. The engine picks a table once (choose_isa) and
+// keeps a reference; nothing here is mutable or global.
+#pragma once
+
+#include "kernels/isa.h"
+#include "kernels/ternary_matmul.h"
+
+namespace tern::kernels {
+
+struct KernelTable {
+    Isa isa;
+    TernaryMatmulFn ternary_gemv;   // tuned for one token
+    TernaryMatmulFn ternary_gemm;   // tuned for many tokens
+};
+
+// Precondition: `isa` is compiled in (isa_runs_on says whether this CPU can run it).
+const KernelTable& kernel_table(Isa isa);
+
+}  // namespace tern::kernels

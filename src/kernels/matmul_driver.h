@@ -1,0 +1,17 @@
+// Runs a ternary matmul on a thread pool: row tiles are split into one contiguous range per
+// thread (never the reduction dimension), so the result is the same for any thread count.
+#pragma once
+
+#include <cstddef>
+
+#include "core/thread_pool.h"
+#include "kernels/dispatch.h"
+
+namespace tern::kernels {
+
+// out[t * out_stride + r] for all tokens of `acts` and all rows of `weights`; GEMV when there
+// is one token, GEMM otherwise. Precondition: acts.cols == weights.cols.
+void ternary_matmul(const KernelTable& table, ThreadPool& pool, const quant::PackedTernary& weights,
+                    const quant::Int8Activations& acts, float* out, size_t out_stride);
+
+}  // namespace tern::kernels

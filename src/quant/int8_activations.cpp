@@ -1,0 +1,42 @@
+#include "quant/int8_activations.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace tern::quant {
+
+void reshape_activations(Int8Activations& acts, size_t n_tokens, size_t cols) {
+    const size_t cols_padded = (cols + kActivationColumnGranule - 1) / kActivationColumnGranule * kActivationColumnGranule;
+    if (acts.values.size() < n_tokens * cols_padded) acts.values = AlignedBuffer<int8_t>(n_tokens * cols_padded);
+    if (acts.scale.size() < n_tokens) {
+        acts.scale = AlignedBuffer<float>(n_tokens);
+        acts.sum = AlignedBuffer<int32_t>(n_tokens);
+    }
+    acts.n_tokens = n_tokens;
+    acts.cols = cols;
+    acts.cols_padded = cols_padded;
+}
+
+void quantize_activations(const float* x, size_t n_tokens, size_t cols, size_t x_stride, Int8Activations& acts) {
+    reshape_activations(acts, n_tokens, cols);
+    for (size_t t = 0; t < n_tokens; ++t) {
+        const float* in = x + t * x_stride;
+        int8_t* out = acts.values.data() + t * acts.cols_padded;
+        float amax = 0.0f;
+        for (size_t k = 0; k < cols; ++k) amax = std::max(amax, std::fabs(in[k]));
+        const float a_s = 127.0f / std::max(amax, 1e-5f);
+        int32_t sum = 0;
+        for (size_t k = 0; k < cols; ++k) {
+            // lrintf rounds half to even in the default rounding mode, like torch.round.
+            const long q = std::clamp(std::lrint(in[k] * a_s), -128L, 127L);
+            out[k] = static_cast<int8_t>(q);
+            sum += static_cast<int32_t>(q);
+        }
+        std::memset(out + cols, 0, acts.cols_padded - cols);
+        acts.scale[t] = 1.0f / a_s;
+        acts.sum[t] = sum;
+    }
+}
+
+}  // namespace tern::quant

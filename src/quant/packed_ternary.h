@@ -1,0 +1,57 @@
+// tern's own in-memory layout for ternary weight matrices, built once at load from whatever
+// the file holds (TQ2_0, TQ1_0, I2_S, HF packed uint8, float) and shaped for the kernels,
+// not for any file format. Bit layout (docs/kernels.md):
+//
+//   rows are grouped in tiles of kRowTile = 4, columns in chunks of 256; the matrix is
+//   [row tile][chunk][row in tile][64 bytes], so one thread streams one contiguous range.
+//   Byte b of a 64-byte row chunk holds, in bits 2p..2p+1 (p = 0..3), the code w + 1 in
+//   {0, 1, 2} of column 64p + b of that chunk.
+//
+// Shifting a 64-byte vector right by 2p and masking with 3 therefore yields 64 codes for
+// 64 consecutive columns (a 32-byte half for AVX2), which lines up with contiguous int8
+// activations. Padding rows and columns hold code 1 (weight 0) and scale 0.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+
+#include "core/aligned_buffer.h"
+#include "tern/status.h"
+
+namespace tern::quant {
+
+inline constexpr size_t kRowTile = 4;
+inline constexpr size_t kChunkCols = 256;
+inline constexpr size_t kChunkBytes = 64;               // per row
+inline constexpr size_t kMaxPackedCols = size_t{1} << 24;  // |sum| <= 128 * K stays below 2^31
+
+struct PackedTernary {
+    size_t rows = 0;
+    size_t cols = 0;
+    size_t rows_padded = 0;   // multiple of kRowTile
+    size_t cols_padded = 0;   // multiple of kChunkCols
+    AlignedBuffer<uint8_t> codes;      // rows_padded * cols_padded / 4 bytes, layout above
+    AlignedBuffer<float> row_scale;    // [rows_padded] weight multiplier m per row
+
+    size_t n_tiles() const { return rows_padded / kRowTile; }
+    size_t n_chunks() const { return cols_padded / kChunkCols; }
+    size_t tile_bytes() const { return kRowTile * cols_padded / 4; }
+    const uint8_t* tile(size_t tile_idx) const { return codes.data() + tile_idx * tile_bytes(); }
+    // Bytes a kernel streams for the whole matrix (codes plus scales).
+    size_t weight_bytes() const { return codes.size_bytes() + row_scale.size_bytes(); }
+};
+
+// Fills `values` (cols entries, each -1, 0 or +1) for one row and returns that row's weight
+// multiplier, or an error naming what is wrong in the source.
+using TernaryRowSource = std::function<Result<float>(size_t row, std::span<int8_t> values)>;
+
+// Calls `source` for rows 0..rows-1 in order. Errors: a zero or too large shape, a value
+// outside {-1, 0, +1}, a non-finite scale, or whatever the source reports.
+Result<PackedTernary> pack_ternary(size_t rows, size_t cols, const TernaryRowSource& source);
+
+// The weight in {-1, 0, +1} at (row, col); for tests and reference code.
+int packed_ternary_value(const PackedTernary& matrix, size_t row, size_t col);
+
+}  // namespace tern::quant

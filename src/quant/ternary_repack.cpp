@@ -1,0 +1,173 @@
+#include "quant/ternary_repack.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/checked_math.h"
+#include "core/float16.h"
+#include "core/str_cat.h"
+#include "quant/ternary_formats.h"
+
+namespace tern::quant {
+namespace {
+
+using format::GgmlType;
+
+Status check_code(uint8_t code, size_t row, size_t col) {
+    if (code > 2) return Error(str_cat("row ", row, " column ", col, ": code 3 is not a ternary value"));
+    return {};
+}
+
+// One row of a TQ1_0/TQ2_0 tensor: codes to values, and the row's common block scale.
+Result<float> tq_row(GgmlType type, std::span<const std::byte> data, size_t row, size_t cols,
+                     std::span<int8_t> values) {
+    const bool tq2 = type == GgmlType::kTQ2_0;
+    const size_t block_bytes = tq2 ? kTq2BlockBytes : kTq1BlockBytes;
+    const size_t n_blocks = cols / 256;
+    const std::byte* row_data = data.data() + row * n_blocks * block_bytes;
+    uint8_t codes[256];
+    float row_d = 0.0f;
+    size_t row_d_block = 0;
+    for (size_t b = 0; b < n_blocks; ++b) {
+        const std::byte* block = row_data + b * block_bytes;
+        if (tq2) tq2_0_block_codes(block, codes); else tq1_0_block_codes(block, codes);
+        const float d = load_fp16(block + block_bytes - 2);
+        bool any_nonzero = false;
+        for (size_t e = 0; e < 256; ++e) {
+            TERN_TRY(check_code(codes[e], row, b * 256 + e));
+            any_nonzero |= codes[e] != 1;
+        }
+        if (!std::isfinite(d)) return Error(str_cat("row ", row, " block ", b, ": scale d is ", d));
+        const bool contributes = any_nonzero && d != 0.0f;
+        for (size_t e = 0; e < 256; ++e) values[b * 256 + e] = contributes ? static_cast<int8_t>(codes[e] - 1) : 0;
+        if (!contributes) continue;
+        if (row_d == 0.0f) {
+            row_d = d;
+            row_d_block = b;
+        } else if (d != row_d) {
+            return Error(str_cat("row ", row, ": block ", row_d_block, " has scale ", row_d, " but block ", b, " has ",
+                                 d, "; tern needs one ternary scale per row (a block-wise quantised float model?)"));
+        }
+    }
+    return row_d;
+}
+
+Result<PackedTernary> repack_i2_s(std::span<const std::byte> data, size_t rows, size_t cols, float extra) {
+    const size_t n = rows * cols;
+    const float scale = i2_s_tensor_scale(data, n);
+    if (!std::isfinite(scale) || scale < 0.0f) return Error(str_cat("I2_S tensor scale is ", scale));
+    std::vector<uint8_t> group_codes(kI2sGroupElems);
+    size_t decoded_group = SIZE_MAX;
+    return pack_ternary(rows, cols, [&](size_t row, std::span<int8_t> values) -> Result<float> {
+        for (size_t col = 0; col < cols; ++col) {
+            const size_t e = row * cols + col, group = e / kI2sGroupElems;
+            if (group != decoded_group) {
+                i2_s_group_codes(data.data() + group * (kI2sGroupElems / 4), group_codes.data());
+                decoded_group = group;
+            }
+            const uint8_t code = group_codes[e % kI2sGroupElems];
+            TERN_TRY(check_code(code, row, col));
+            values[col] = static_cast<int8_t>(code - 1);
+        }
+        return scale * extra;
+    });
+}
+
+}  // namespace
+
+Result<PackedTernary> repack_ggml_ternary(GgmlType type, std::span<const std::byte> data, size_t rows, size_t cols,
+                                          float extra_multiplier) {
+    if (rows == 0 || cols == 0) return Error(str_cat("ternary tensor ", cols, "x", rows, " is empty"));
+    if (!std::isfinite(extra_multiplier)) return Error(str_cat("tensor multiplier is ", extra_multiplier));
+    const auto n = checked_mul(rows, cols);
+    if (!n) return Error(str_cat("ternary tensor ", cols, "x", rows, " overflows"));
+    size_t want_bytes = 0;
+    switch (type) {
+        case GgmlType::kTQ2_0:
+        case GgmlType::kTQ1_0: {
+            if (cols % 256 != 0) return Error(str_cat(format::ggml_type_name(static_cast<uint32_t>(type)), " rows of ", cols, " elements are not whole 256-element blocks"));
+            want_bytes = *n / 256 * (type == GgmlType::kTQ2_0 ? kTq2BlockBytes : kTq1BlockBytes);
+            break;
+        }
+        case GgmlType::kI2_S:
+            if (*n % kI2sGroupElems != 0) return Error(str_cat("I2_S tensor of ", *n, " elements is not whole 128-element groups"));
+            want_bytes = i2_s_tensor_bytes(*n);
+            break;
+        default:
+            return Error(str_cat("type ", format::ggml_type_name(static_cast<uint32_t>(type)), " is not a ternary type (expected TQ1_0, TQ2_0 or I2_S)"));
+    }
+    if (data.size() != want_bytes) {
+        return Error(str_cat(format::ggml_type_name(static_cast<uint32_t>(type)), " tensor ", cols, "x", rows, " needs ", want_bytes, " bytes, got ", data.size()));
+    }
+    if (type == GgmlType::kI2_S) return repack_i2_s(data, rows, cols, extra_multiplier);
+    return pack_ternary(rows, cols, [&](size_t row, std::span<int8_t> values) -> Result<float> {
+        TERN_ASSIGN_OR_RETURN(const float d, tq_row(type, data, row, cols, values));
+        return d * extra_multiplier;
+    });
+}
+
+Result<PackedTernary> repack_hf_packed(std::span<const uint8_t> packed, size_t rows, size_t cols, float multiplier) {
+    if (!std::isfinite(multiplier)) return Error(str_cat("weight multiplier is ", multiplier));
+    const size_t plane_rows = (rows + 3) / 4;
+    const auto want = checked_mul(plane_rows, cols);
+    if (!want || packed.size() != *want) {
+        return Error(str_cat("packed uint8 weight for ", rows, "x", cols, " needs shape [", plane_rows, ", ", cols,
+                             "] (", plane_rows * cols, " bytes), got ", packed.size(), " bytes"));
+    }
+    return pack_ternary(rows, cols, [&](size_t row, std::span<int8_t> values) -> Result<float> {
+        const size_t plane = row / plane_rows;
+        const uint8_t* src = packed.data() + (row % plane_rows) * cols;
+        for (size_t col = 0; col < cols; ++col) {
+            const uint8_t code = (src[col] >> (2 * plane)) & 3;
+            TERN_TRY(check_code(code, row, col));
+            values[col] = static_cast<int8_t>(code - 1);
+        }
+        return multiplier;
+    });
+}
+
+Result<PackedTernary> pack_exact_ternary(std::span<const float> weights, size_t rows, size_t cols) {
+    if (weights.size() != rows * cols) return Error(str_cat(weights.size(), " weights cannot fill ", rows, "x", cols));
+    float scale = 0.0f;
+    for (const float w : weights) {
+        if (w != 0.0f) {
+            scale = std::fabs(w);
+            break;
+        }
+    }
+    return pack_ternary(rows, cols, [&](size_t row, std::span<int8_t> values) -> Result<float> {
+        const float* src = weights.data() + row * cols;
+        for (size_t col = 0; col < cols; ++col) {
+            const float w = src[col];
+            if (w != 0.0f && std::fabs(w) != scale) {
+                return Error(str_cat("row ", row, " column ", col, ": ", w, " is not 0 or +-", scale,
+                                     " (not a ternary tensor with one scale)"));
+            }
+            values[col] = w == 0.0f ? 0 : (w > 0.0f ? 1 : -1);
+        }
+        return scale;
+    });
+}
+
+Result<PackedTernary> ternarize_absmean(std::span<const float> weights, size_t rows, size_t cols) {
+    if (weights.size() != rows * cols || weights.empty()) {
+        return Error(str_cat(weights.size(), " weights cannot fill ", rows, "x", cols));
+    }
+    double abs_sum = 0.0;
+    for (const float w : weights) {
+        if (!std::isfinite(w)) return Error(str_cat("latent weight ", w, " is not finite"));
+        abs_sum += std::fabs(w);
+    }
+    const float mean = static_cast<float>(abs_sum / static_cast<double>(weights.size()));
+    const float s = 1.0f / std::max(mean, 1e-5f);
+    return pack_ternary(rows, cols, [&](size_t row, std::span<int8_t> values) -> Result<float> {
+        const float* src = weights.data() + row * cols;
+        for (size_t col = 0; col < cols; ++col) {
+            values[col] = static_cast<int8_t>(std::clamp(std::lrint(src[col] * s), -1L, 1L));
+        }
+        return 1.0f / s;
+    });
+}
+
+}  // namespace tern::quant
