@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tern::cli {
 
@@ -21,6 +22,17 @@ struct InspectOptions {
 };
 void add_inspect_command(CLI::App& app, InspectOptions& options);
 int run_inspect(const InspectOptions& options);
+
+struct BenchOptions {
+    bool kernels = false;
+    std::vector<int> threads = {1, 2};
+    std::vector<std::string> isas;    // empty: all this machine runs
+    size_t gemm_tokens = 128;
+    double seconds_per_point = 0.3;
+    bool json = false;
+};
+void add_bench_command(CLI::App& app, BenchOptions& options);
+int run_bench(const BenchOptions& options);
 
 // Prints "tern: <message>" to stderr and returns the exit code for runtime failures.
 int report_failure(const std::string& message);

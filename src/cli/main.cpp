@@ -14,8 +14,10 @@ int main(int argc, char** argv) {
 
     tern::cli::InfoOptions info;
     tern::cli::InspectOptions inspect;
+    tern::cli::BenchOptions bench;
     tern::cli::add_info_command(app, info);
     tern::cli::add_inspect_command(app, inspect);
+    tern::cli::add_bench_command(app, bench);
 
     try {
         app.parse(argc, argv);
@@ -26,5 +28,6 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("info")) return tern::cli::run_info(info);
     if (app.got_subcommand("inspect")) return tern::cli::run_inspect(inspect);
+    if (app.got_subcommand("bench")) return tern::cli::run_bench(bench);
     return 2;
 }

@@ -9,6 +9,7 @@ namespace tern::kernels {
 
 struct KernelTable {
     Isa isa;
+    quant::TernaryLayout ternary_layout;   // the layout ternary_gemv/gemm read
     TernaryMatmulFn ternary_gemv;   // tuned for one token
     TernaryMatmulFn ternary_gemm;   // tuned for many tokens
 };

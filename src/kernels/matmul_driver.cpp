@@ -7,6 +7,7 @@ namespace tern::kernels {
 void ternary_matmul(const KernelTable& table, ThreadPool& pool, const quant::PackedTernary& weights,
                     const quant::Int8Activations& acts, float* out, size_t out_stride) {
     TERN_CHECK(acts.cols == weights.cols && acts.cols_padded == weights.cols_padded && out_stride >= weights.rows);
+    TERN_CHECK(weights.layout == table.ternary_layout);
     const TernaryMatmulFn fn = acts.n_tokens == 1 ? table.ternary_gemv : table.ternary_gemm;
     pool.parallel_for(weights.n_tiles(), 1, [&](size_t tile_begin, size_t tile_end) {
         fn({.weights = &weights, .acts = &acts, .out = out, .out_stride = out_stride,

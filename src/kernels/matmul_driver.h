@@ -10,7 +10,8 @@
 namespace tern::kernels {
 
 // out[t * out_stride + r] for all tokens of `acts` and all rows of `weights`; GEMV when there
-// is one token, GEMM otherwise. Precondition: acts.cols == weights.cols.
+// is one token, GEMM otherwise. Preconditions: acts.cols == weights.cols and
+// weights.layout == table.ternary_layout (see quant::convert_layout).
 void ternary_matmul(const KernelTable& table, ThreadPool& pool, const quant::PackedTernary& weights,
                     const quant::Int8Activations& acts, float* out, size_t out_stride);
 

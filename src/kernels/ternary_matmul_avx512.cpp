@@ -1,23 +1,29 @@
-// Multiplication-free ternary matmul with AVX-512 (F/BW): masks and masked add/subtract.
+// Multiplication-free ternary matmul with AVX-512 (F/BW): masked add and masked subtract.
 //
-// Layout (packed_ternary.h): per row tile and 256-column chunk, 4 rows x 64 bytes; byte b of
-// a row holds codes w + 1 of columns 64p + b in bits 2p..2p+1. Read as 32 16-bit words, slot
-// s = 0..7 of word i (bits 2s..2s+1) is the code of column 64(s % 4) + 2i + s / 4.
-// vptestmw turns a slot into two 32-bit masks in one instruction each: "+1" = bit 2s+1 set
-// (code 2; code 3 never occurs), "-1" = both bits clear (code 0). The matching activations
-// are the even (s < 4) or odd (s >= 4) int8 columns of a 64-column plane, sign-extended to
-// int16 lanes by shifts. Then acc += x under the "+1" mask and acc -= x under the "-1" mask:
-// no multiply instruction anywhere in the loop, zero weights cost nothing but the masks.
-// Overflow: an int16 lane changes by at most 128 per slot, 8 slots per chunk, so it holds
-// 31 chunks; it is widened into int32 (sign extension, still no multiply) every 16 chunks.
-// GEMM converts all tokens' activations to the int16 slot order once per call and keeps
-// 4 rows x up to 4 tokens of int16 accumulators in registers.
+// Layout kSignPlanes (packed_ternary.h): per row tile and 256-column chunk, 4 rows x 64
+// bytes; bit c of bytes 0..31 is set when column c is +1, bit c of bytes 32..63 when it is
+// -1. A 32-bit load of either plane (kmovd) is directly the mask for 32 consecutive columns,
+// so producing masks costs no vector ALU work at all. The matching activations are the int8
+// columns sign-extended to 32 int16 lanes (vpmovsxbw, once per chunk, shared by the 4 rows).
+// Then acc += x under the "+1" mask and acc -= x under the "-1" mask: no multiply
+// instruction anywhere in the loop, and zero weights cost nothing.
+// Measured on Zen 4: deriving the masks from 2-bit codes (vptestmb + kshift) ran at ~10 GB/s
+// per core, loading them as bit planes at ~12 GB/s; the masked 512-bit adds themselves
+// (one per 32 weights and sign) are now the limit, see docs/performance.md.
+// Overflow: each int16 lane takes at most one +-x (|x| <= 128) per 32-column word, and the
+// two accumulators of a row alternate words, so a lane moves by at most 4 * 128 = 512 per
+// chunk; widening to int32 (sign extension, still no multiply) every 16 chunks keeps it
+// below 8192.
+// GEMM converts all tokens' activations to int16 once per call and keeps 4 rows x up to 4
+// tokens of int16 accumulators in registers.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
+#include "core/check.h"
 #include "kernels/ternary_matmul.h"
 
 namespace tern::kernels::avx512 {
@@ -28,31 +34,7 @@ using quant::kChunkCols;
 using quant::kRowTile;
 
 constexpr size_t kFlushChunks = 16;
-constexpr size_t kSlots = 8;
-
-// Activations of one 256-column chunk in slot order: slot s -> 32 int16 lanes.
-void chunk_slots(const int8_t* x, __m512i slots[kSlots]) {
-    for (int plane = 0; plane < 4; ++plane) {
-        const __m512i bytes = _mm512_loadu_si512(x + 64 * plane);
-        slots[plane] = _mm512_srai_epi16(_mm512_slli_epi16(bytes, 8), 8);
-        slots[plane + 4] = _mm512_srai_epi16(bytes, 8);
-    }
-}
-
-template <int Slot>
-__mmask32 plus_mask(__m512i packed) {
-    return _mm512_test_epi16_mask(packed, _mm512_set1_epi16(static_cast<short>(2 << (2 * Slot))));
-}
-template <int Slot>
-__mmask32 minus_mask(__m512i packed) {
-    return _mm512_testn_epi16_mask(packed, _mm512_set1_epi16(static_cast<short>(3 << (2 * Slot))));
-}
-
-template <int Slot>
-__m512i add_slot(__m512i acc, __m512i packed, __m512i x) {
-    acc = _mm512_mask_add_epi16(acc, plus_mask<Slot>(packed), acc, x);
-    return _mm512_mask_sub_epi16(acc, minus_mask<Slot>(packed), acc, x);
-}
+constexpr size_t kWords = 8;   // 32-column mask words per chunk
 
 // GCC 12's _mm512_reduce_add_epi32, 512->256 casts and unmasked extracts start from an
 // "undefined" register that -Wuninitialized flags; the zero-masked forms avoid it.
@@ -72,6 +54,20 @@ __m512i widen_add(__m512i acc32, __m512i acc16) {
     return _mm512_add_epi32(acc32, _mm512_maskz_cvtepi16_epi32(0xffff, upper_half(acc16)));
 }
 
+__mmask32 load_mask(const uint8_t* p) {
+    uint32_t bits;
+    std::memcpy(&bits, p, sizeof bits);
+    return static_cast<__mmask32>(bits);
+}
+
+// acc += x / acc -= x in the lanes of `mask`.
+__m512i masked_add(__m512i acc, __mmask32 mask, __m512i x) { return _mm512_mask_add_epi16(acc, mask, acc, x); }
+__m512i masked_sub(__m512i acc, __mmask32 mask, __m512i x) { return _mm512_mask_sub_epi16(acc, mask, acc, x); }
+
+__m512i int16_columns(const int8_t* x) {
+    return _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
+}
+
 void store_result(const TernaryMatmulArgs& a, size_t row, size_t token, int32_t acc) {
     if (row >= a.weights->rows) return;
     a.out[token * a.out_stride + row] =
@@ -80,57 +76,51 @@ void store_result(const TernaryMatmulArgs& a, size_t row, size_t token, int32_t 
 
 void gemv_tile(const TernaryMatmulArgs& a, size_t tile, size_t token) {
     const quant::PackedTernary& w = *a.weights;
-    const uint8_t* codes = w.tile(tile);
+    const uint8_t* planes = w.tile(tile);
     const int8_t* x = a.acts->row(token);
-    __m512i acc16[kRowTile], acc32[kRowTile];
-    for (size_t r = 0; r < kRowTile; ++r) acc16[r] = acc32[r] = _mm512_setzero_si512();
-    for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, codes += kRowTile * kChunkBytes) {
-        __m512i slots[kSlots];
-        chunk_slots(x + chunk * kChunkCols, slots);
+    __m512i acc_even[kRowTile], acc_odd[kRowTile], acc32[kRowTile];
+    for (size_t r = 0; r < kRowTile; ++r) acc_even[r] = acc_odd[r] = acc32[r] = _mm512_setzero_si512();
+    for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, planes += kRowTile * kChunkBytes) {
+        __m512i cols[kWords];
+        for (size_t m = 0; m < kWords; ++m) cols[m] = int16_columns(x + chunk * kChunkCols + 32 * m);
         for (size_t r = 0; r < kRowTile; ++r) {
-            const __m512i packed = _mm512_load_si512(codes + r * kChunkBytes);
-            __m512i acc = acc16[r];
-            acc = add_slot<0>(acc, packed, slots[0]);
-            acc = add_slot<1>(acc, packed, slots[1]);
-            acc = add_slot<2>(acc, packed, slots[2]);
-            acc = add_slot<3>(acc, packed, slots[3]);
-            acc = add_slot<4>(acc, packed, slots[4]);
-            acc = add_slot<5>(acc, packed, slots[5]);
-            acc = add_slot<6>(acc, packed, slots[6]);
-            acc16[r] = add_slot<7>(acc, packed, slots[7]);
+            const uint8_t* plus = planes + r * kChunkBytes;
+            const uint8_t* minus = plus + 32;
+            for (size_t m = 0; m < kWords; m += 2) {
+                acc_even[r] = masked_add(acc_even[r], load_mask(plus + 4 * m), cols[m]);
+                acc_odd[r] = masked_add(acc_odd[r], load_mask(plus + 4 * m + 4), cols[m + 1]);
+                acc_even[r] = masked_sub(acc_even[r], load_mask(minus + 4 * m), cols[m]);
+                acc_odd[r] = masked_sub(acc_odd[r], load_mask(minus + 4 * m + 4), cols[m + 1]);
+            }
         }
         if ((chunk + 1) % kFlushChunks == 0) {
             for (size_t r = 0; r < kRowTile; ++r) {
-                acc32[r] = widen_add(acc32[r], acc16[r]);
-                acc16[r] = _mm512_setzero_si512();
+                acc32[r] = widen_add(widen_add(acc32[r], acc_even[r]), acc_odd[r]);
+                acc_even[r] = acc_odd[r] = _mm512_setzero_si512();
             }
         }
     }
     for (size_t r = 0; r < kRowTile; ++r) {
-        store_result(a, tile * kRowTile + r, token, reduce_add(widen_add(acc32[r], acc16[r])));
+        store_result(a, tile * kRowTile + r, token, reduce_add(widen_add(widen_add(acc32[r], acc_even[r]), acc_odd[r])));
     }
 }
 
-// int16 slot-ordered activations of every token: [token][chunk][slot][32 lanes].
-std::vector<int16_t> slot_activations(const quant::Int8Activations& acts) {
-    const size_t n_chunks = acts.cols_padded / kChunkCols;
+// Every token's activations as int16: [token][cols_padded].
+std::vector<int16_t> int16_activations(const quant::Int8Activations& acts) {
     std::vector<int16_t> out(acts.n_tokens * acts.cols_padded);
     for (size_t t = 0; t < acts.n_tokens; ++t) {
-        for (size_t chunk = 0; chunk < n_chunks; ++chunk) {
-            __m512i slots[kSlots];
-            chunk_slots(acts.row(t) + chunk * kChunkCols, slots);
-            int16_t* dst = out.data() + (t * n_chunks + chunk) * kChunkCols;
-            for (size_t s = 0; s < kSlots; ++s) _mm512_storeu_si512(dst + 32 * s, slots[s]);
+        for (size_t k = 0; k < acts.cols_padded; k += 32) {
+            _mm512_storeu_si512(out.data() + t * acts.cols_padded + k, int16_columns(acts.row(t) + k));
         }
     }
     return out;
 }
 
 template <int Tokens>
-void gemm_tile(const TernaryMatmulArgs& a, const int16_t* slot_acts, size_t tile, size_t token0) {
+void gemm_tile(const TernaryMatmulArgs& a, const int16_t* acts16, size_t tile, size_t token0) {
     const quant::PackedTernary& w = *a.weights;
-    const size_t n_chunks = w.n_chunks();
-    const uint8_t* codes = w.tile(tile);
+    const size_t stride = w.cols_padded;
+    const uint8_t* planes = w.tile(tile);
     __m512i acc16[kRowTile][Tokens];
     alignas(64) int32_t acc32[kRowTile][Tokens][16] = {};
     for (auto& row_acc : acc16) std::fill(row_acc, row_acc + Tokens, _mm512_setzero_si512());
@@ -138,36 +128,28 @@ void gemm_tile(const TernaryMatmulArgs& a, const int16_t* slot_acts, size_t tile
     auto flush = [&] {
         for (size_t r = 0; r < kRowTile; ++r) {
             for (int t = 0; t < Tokens; ++t) {
-                const __m512i sum = widen_add(_mm512_load_si512(acc32[r][t]), acc16[r][t]);
-                _mm512_store_si512(acc32[r][t], sum);
+                _mm512_store_si512(acc32[r][t], widen_add(_mm512_load_si512(acc32[r][t]), acc16[r][t]));
                 acc16[r][t] = _mm512_setzero_si512();
             }
         }
     };
-    for (size_t chunk = 0; chunk < n_chunks; ++chunk, codes += kRowTile * kChunkBytes) {
-        __m512i packed[kRowTile];
-        for (size_t r = 0; r < kRowTile; ++r) packed[r] = _mm512_load_si512(codes + r * kChunkBytes);
-        auto slot_step = [&]<int Slot>() {
+    for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, planes += kRowTile * kChunkBytes) {
+        for (size_t m = 0; m < kWords; ++m) {
             for (size_t r = 0; r < kRowTile; r += 2) {
-                const __mmask32 plus0 = plus_mask<Slot>(packed[r]), minus0 = minus_mask<Slot>(packed[r]);
-                const __mmask32 plus1 = plus_mask<Slot>(packed[r + 1]), minus1 = minus_mask<Slot>(packed[r + 1]);
+                const uint8_t* p0 = planes + r * kChunkBytes + 4 * m;
+                const uint8_t* p1 = p0 + kChunkBytes;
+                const __mmask32 plus0 = load_mask(p0), minus0 = load_mask(p0 + 32);
+                const __mmask32 plus1 = load_mask(p1), minus1 = load_mask(p1 + 32);
                 for (int t = 0; t < Tokens; ++t) {
-                    const __m512i x = _mm512_loadu_si512(slot_acts + ((token0 + t) * n_chunks + chunk) * kChunkCols + 32 * Slot);
-                    acc16[r][t] = _mm512_mask_add_epi16(acc16[r][t], plus0, acc16[r][t], x);
-                    acc16[r][t] = _mm512_mask_sub_epi16(acc16[r][t], minus0, acc16[r][t], x);
-                    acc16[r + 1][t] = _mm512_mask_add_epi16(acc16[r + 1][t], plus1, acc16[r + 1][t], x);
-                    acc16[r + 1][t] = _mm512_mask_sub_epi16(acc16[r + 1][t], minus1, acc16[r + 1][t], x);
+                    const __m512i x = _mm512_loadu_si512(acts16 + (token0 + t) * stride + chunk * kChunkCols + 32 * m);
+                    acc16[r][t] = masked_add(acc16[r][t], plus0, x);
+                    acc16[r][t] = masked_sub(acc16[r][t], minus0, x);
+                    acc16[r + 1][t] = masked_add(acc16[r + 1][t], plus1, x);
+                    acc16[r + 1][t] = masked_sub(acc16[r + 1][t], minus1, x);
                 }
             }
-        };
-        slot_step.template operator()<0>();
-        slot_step.template operator()<1>();
-        slot_step.template operator()<2>();
-        slot_step.template operator()<3>();
-        slot_step.template operator()<4>();
-        slot_step.template operator()<5>();
-        slot_step.template operator()<6>();
-        slot_step.template operator()<7>();
+        }
+        // 8 words per chunk, each +-128 at most: 1024 per chunk per lane, flushed by 16 chunks.
         if ((chunk + 1) % kFlushChunks == 0) flush();
     }
     flush();
@@ -181,21 +163,23 @@ void gemm_tile(const TernaryMatmulArgs& a, const int16_t* slot_acts, size_t tile
 }  // namespace
 
 void ternary_gemv(const TernaryMatmulArgs& a) {
+    TERN_CHECK(a.weights->layout == quant::TernaryLayout::kSignPlanes);
     for (size_t tile = a.tile_begin; tile < a.tile_end; ++tile) {
         for (size_t t = 0; t < a.acts->n_tokens; ++t) gemv_tile(a, tile, t);
     }
 }
 
 void ternary_gemm(const TernaryMatmulArgs& a) {
-    const std::vector<int16_t> slot_acts = slot_activations(*a.acts);
+    TERN_CHECK(a.weights->layout == quant::TernaryLayout::kSignPlanes);
+    const std::vector<int16_t> acts16 = int16_activations(*a.acts);
     const size_t n_tokens = a.acts->n_tokens;
     for (size_t tile = a.tile_begin; tile < a.tile_end; ++tile) {
         size_t t = 0;
-        for (; t + 4 <= n_tokens; t += 4) gemm_tile<4>(a, slot_acts.data(), tile, t);
+        for (; t + 4 <= n_tokens; t += 4) gemm_tile<4>(a, acts16.data(), tile, t);
         switch (n_tokens - t) {
-            case 3: gemm_tile<3>(a, slot_acts.data(), tile, t); break;
-            case 2: gemm_tile<2>(a, slot_acts.data(), tile, t); break;
-            case 1: gemm_tile<1>(a, slot_acts.data(), tile, t); break;
+            case 3: gemm_tile<3>(a, acts16.data(), tile, t); break;
+            case 2: gemm_tile<2>(a, acts16.data(), tile, t); break;
+            case 1: gemm_tile<1>(a, acts16.data(), tile, t); break;
             default: break;
         }
     }

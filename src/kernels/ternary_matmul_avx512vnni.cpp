@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/check.h"
 #include "kernels/ternary_matmul.h"
 
 namespace tern::kernels::avx512vnni {
@@ -110,12 +111,14 @@ void gemm_tile(const TernaryMatmulArgs& a, size_t tile, size_t token0) {
 }  // namespace
 
 void ternary_gemv(const TernaryMatmulArgs& a) {
+    TERN_CHECK(a.weights->layout == quant::TernaryLayout::kCodes);
     for (size_t tile = a.tile_begin; tile < a.tile_end; ++tile) {
         for (size_t t = 0; t < a.acts->n_tokens; ++t) gemv_tile(a, tile, t);
     }
 }
 
 void ternary_gemm(const TernaryMatmulArgs& a) {
+    TERN_CHECK(a.weights->layout == quant::TernaryLayout::kCodes);
     const size_t n_tokens = a.acts->n_tokens;
     for (size_t tile = a.tile_begin; tile < a.tile_end; ++tile) {
         size_t t = 0;

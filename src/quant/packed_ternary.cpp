@@ -10,10 +10,31 @@
 namespace tern::quant {
 namespace {
 
-size_t code_offset(const PackedTernary& m, size_t row, size_t col, int& shift) {
-    const size_t chunk = col / kChunkCols, in_chunk = col % kChunkCols;
-    shift = static_cast<int>(2 * (in_chunk / 64));
-    return (row / kRowTile) * m.tile_bytes() + chunk * kRowTile * kChunkBytes + (row % kRowTile) * kChunkBytes + in_chunk % 64;
+uint8_t* row_chunk(PackedTernary& m, size_t row, size_t chunk) {
+    return m.codes.data() + (row / kRowTile) * m.tile_bytes() + chunk * kRowTile * kChunkBytes + (row % kRowTile) * kChunkBytes;
+}
+const uint8_t* row_chunk(const PackedTernary& m, size_t row, size_t chunk) {
+    return row_chunk(const_cast<PackedTernary&>(m), row, chunk);
+}
+
+int chunk_value(TernaryLayout layout, const uint8_t* bytes, size_t c) {
+    if (layout == TernaryLayout::kCodes) return ((bytes[c % 64] >> (2 * (c / 64))) & 3) - 1;
+    const int plus = (bytes[c / 8] >> (c % 8)) & 1, minus = (bytes[32 + c / 8] >> (c % 8)) & 1;
+    return plus - minus;
+}
+
+void encode_chunk(TernaryLayout layout, const int8_t* v, uint8_t* out) {
+    if (layout == TernaryLayout::kCodes) {
+        for (size_t b = 0; b < kChunkBytes; ++b) {
+            out[b] = static_cast<uint8_t>((v[b] + 1) | (v[64 + b] + 1) << 2 | (v[128 + b] + 1) << 4 | (v[192 + b] + 1) << 6);
+        }
+        return;
+    }
+    std::memset(out, 0, kChunkBytes);
+    for (size_t c = 0; c < kChunkCols; ++c) {
+        if (v[c] > 0) out[c / 8] |= static_cast<uint8_t>(1 << (c % 8));
+        if (v[c] < 0) out[32 + c / 8] |= static_cast<uint8_t>(1 << (c % 8));
+    }
 }
 
 }  // namespace
@@ -42,21 +63,29 @@ Result<PackedTernary> pack_ternary(size_t rows, size_t cols, const TernaryRowSou
                 return Error(str_cat("row ", row, " column ", col, ": value ", int{values[col]}, " is not ternary"));
             }
         }
-        uint8_t* out = m.codes.data() + (row / kRowTile) * m.tile_bytes() + (row % kRowTile) * kChunkBytes;
-        for (size_t chunk = 0; chunk < m.n_chunks(); ++chunk, out += kRowTile * kChunkBytes) {
-            const int8_t* v = values.data() + chunk * kChunkCols;
-            for (size_t b = 0; b < kChunkBytes; ++b) {
-                out[b] = static_cast<uint8_t>((v[b] + 1) | (v[64 + b] + 1) << 2 | (v[128 + b] + 1) << 4 | (v[192 + b] + 1) << 6);
-            }
+        for (size_t chunk = 0; chunk < m.n_chunks(); ++chunk) {
+            encode_chunk(m.layout, values.data() + chunk * kChunkCols, row_chunk(m, row, chunk));
         }
     }
     return m;
 }
 
+void convert_layout(PackedTernary& m, TernaryLayout layout) {
+    if (m.layout == layout) return;
+    int8_t values[kChunkCols];
+    for (size_t row = 0; row < m.rows_padded; ++row) {
+        for (size_t chunk = 0; chunk < m.n_chunks(); ++chunk) {
+            uint8_t* bytes = row_chunk(m, row, chunk);
+            for (size_t c = 0; c < kChunkCols; ++c) values[c] = static_cast<int8_t>(chunk_value(m.layout, bytes, c));
+            encode_chunk(layout, values, bytes);
+        }
+    }
+    m.layout = layout;
+}
+
 int packed_ternary_value(const PackedTernary& m, size_t row, size_t col) {
     TERN_CHECK(row < m.rows_padded && col < m.cols_padded);
-    int shift;
-    return ((m.codes[code_offset(m, row, col, shift)] >> shift) & 3) - 1;
+    return chunk_value(m.layout, row_chunk(m, row, col / kChunkCols), col % kChunkCols);
 }
 
 }  // namespace tern::quant

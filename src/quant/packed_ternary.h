@@ -9,7 +9,13 @@
 //
 // Shifting a 64-byte vector right by 2p and masking with 3 therefore yields 64 codes for
 // 64 consecutive columns (a 32-byte half for AVX2), which lines up with contiguous int8
-// activations. Padding rows and columns hold code 1 (weight 0) and scale 0.
+// activations (layout kCodes, for dot-product kernels).
+//
+// Layout kSignPlanes (for the multiplication-free kernel) keeps the same tiling and 64 bytes
+// per row chunk, but as two bit planes: bit c of bytes 0..31 is set when column c of the
+// chunk is +1, bit c of bytes 32..63 when it is -1. A 32-bit load from either plane is a
+// ready-made mask for 32 consecutive columns. Padding rows and columns hold weight 0 and
+// scale 0 in both layouts.
 #pragma once
 
 #include <cstddef>
@@ -27,7 +33,10 @@ inline constexpr size_t kChunkCols = 256;
 inline constexpr size_t kChunkBytes = 64;               // per row
 inline constexpr size_t kMaxPackedCols = size_t{1} << 24;  // |sum| <= 128 * K stays below 2^31
 
+enum class TernaryLayout { kCodes, kSignPlanes };
+
 struct PackedTernary {
+    TernaryLayout layout = TernaryLayout::kCodes;
     size_t rows = 0;
     size_t cols = 0;
     size_t rows_padded = 0;   // multiple of kRowTile
@@ -51,7 +60,10 @@ using TernaryRowSource = std::function<Result<float>(size_t row, std::span<int8_
 // outside {-1, 0, +1}, a non-finite scale, or whatever the source reports.
 Result<PackedTernary> pack_ternary(size_t rows, size_t cols, const TernaryRowSource& source);
 
-// The weight in {-1, 0, +1} at (row, col); for tests and reference code.
+// Re-encodes every 64-byte row chunk in place; values and scales are unchanged.
+void convert_layout(PackedTernary& matrix, TernaryLayout layout);
+
+// The weight in {-1, 0, +1} at (row, col), in either layout; for tests and reference code.
 int packed_ternary_value(const PackedTernary& matrix, size_t row, size_t col);
 
 }  // namespace tern::quant

@@ -41,7 +41,7 @@ struct Case {
     quant::Int8Activations acts;
 };
 
-Case make_case(const Shape& s, uint32_t seed) {
+Case make_case(const Shape& s, uint32_t seed, quant::TernaryLayout layout = quant::TernaryLayout::kCodes) {
     std::mt19937 rng(seed);
     Case c;
     c.plain.resize(s.rows * s.cols);
@@ -62,6 +62,7 @@ Case make_case(const Shape& s, uint32_t seed) {
     });
     EXPECT_TRUE(packed.ok()) << packed.error().message();
     c.packed = std::move(packed.value());
+    quant::convert_layout(c.packed, layout);
 
     quant::reshape_activations(c.acts, s.n_tokens, s.cols);
     std::memset(c.acts.values.data(), 0, c.acts.values.size());
@@ -144,7 +145,7 @@ TEST_P(TernaryMatmulIsaTest, GemvAndGemmMatchReferenceBitForBit) {
     uint32_t seed = 1;
     for (const Shape& s : test_shapes()) {
         SCOPED_TRACE(describe(s));
-        const Case c = make_case(s, seed++);
+        const Case c = make_case(s, seed++, table.ternary_layout);
         const std::vector<float> want = run(ref::ternary_gemm, c);
         expect_same_bits(want, run(table.ternary_gemv, c), s.rows, s.rows + 3);
         expect_same_bits(want, run(table.ternary_gemm, c), s.rows, s.rows + 3);
@@ -155,7 +156,7 @@ TEST_P(TernaryMatmulIsaTest, GemvAndGemmMatchReferenceBitForBit) {
 TEST_P(TernaryMatmulIsaTest, HugeKDoesNotOverflow) {
     // 2^20 columns of -128 against all-+1 rows: |sum| = 2^27, far past any int16 lane.
     const KernelTable& table = kernel_table(GetParam());
-    const Case c = make_case({5, size_t{1} << 20, 2, WeightFill::kPlus, ActFill::kMin}, 3);
+    const Case c = make_case({5, size_t{1} << 20, 2, WeightFill::kPlus, ActFill::kMin}, 3, table.ternary_layout);
     const std::vector<float> got = run(table.ternary_gemm, c);
     const std::vector<float> got_gemv = run(table.ternary_gemv, c);
     for (size_t r = 0; r < 5; ++r) {
@@ -167,7 +168,7 @@ TEST_P(TernaryMatmulIsaTest, HugeKDoesNotOverflow) {
 TEST_P(TernaryMatmulIsaTest, ResultDoesNotDependOnThreadCount) {
     const KernelTable& table = kernel_table(GetParam());
     for (size_t n_tokens : {1, 7}) {
-        const Case c = make_case({45, 1300, n_tokens}, 11);
+        const Case c = make_case({45, 1300, n_tokens}, 11, table.ternary_layout);
         std::vector<std::vector<float>> outs;
         for (int threads : {1, 2, 3}) {
             ThreadPool pool(threads);

@@ -1,0 +1,109 @@
+// `tern bench --kernels`: times every ternary kernel on the BitNet b1.58 2B4T projection
+// shapes (GEMV for decode, GEMM for prefill) and reports GB/s of weights streamed as a fraction
+// of the read bandwidth measured in the same run.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/cpu_info.h"
+#include "core/str_cat.h"
+#include "engine/kernel_benchmark.h"
+
+namespace tern::cli {
+namespace {
+
+std::string format_seconds(double s) {
+    char buf[32];
+    if (s < 1e-3) std::snprintf(buf, sizeof buf, "%.1f us", s * 1e6);
+    else std::snprintf(buf, sizeof buf, "%.2f ms", s * 1e3);
+    return buf;
+}
+
+// The GEMV point with the same ISA, shape and threads, to express GEMM as a per-token speed-up.
+const engine::KernelBenchPoint* matching_gemv(const engine::KernelBenchReport& report, const engine::KernelBenchPoint& p) {
+    for (const auto& q : report.points) {
+        if (q.op == "gemv" && q.isa == p.isa && q.threads == p.threads && q.shape.name == p.shape.name) return &q;
+    }
+    return nullptr;
+}
+
+void print_table(const engine::KernelBenchReport& report) {
+    std::printf("%-5s %-11s %-12s %-11s %3s %11s %11s %8s %12s %9s\n", "op", "isa", "shape", "rows x cols", "t",
+                "time/call", "weights", "% of bw", "time/token", "vs gemv");
+    for (const auto& p : report.points) {
+        const auto* gemv = p.op == "gemm" ? matching_gemv(report, p) : nullptr;
+        const std::string speedup = gemv ? str_cat(static_cast<int>(gemv->seconds / p.seconds_per_token * 10) / 10.0, "x") : "";
+        std::printf("%-5s %-11s %-12s %-11s %3d %11s %6.1f GB/s %7.0f%% %12s %9s\n", p.op.c_str(),
+                    std::string(kernels::isa_name(p.isa)).c_str(), p.shape.name.c_str(),
+                    str_cat(p.shape.rows, "x", p.shape.cols).c_str(), p.threads, format_seconds(p.seconds).c_str(),
+                    p.gb_per_s, 100.0 * p.bandwidth_fraction, format_seconds(p.seconds_per_token).c_str(),
+                    speedup.c_str());
+    }
+}
+
+nlohmann::json to_json(const engine::KernelBenchReport& report) {
+    nlohmann::json j;
+    j["cpu"] = detect_cpu_info().model_name;
+    for (const auto& [threads, gbs] : report.read_bandwidth_gb_per_s) {
+        j["read_bandwidth_gb_per_s"].push_back({{"threads", threads}, {"gb_per_s", gbs}});
+    }
+    j["points"] = nlohmann::json::array();
+    for (const auto& p : report.points) {
+        j["points"].push_back({{"op", p.op}, {"isa", kernels::isa_name(p.isa)}, {"shape", p.shape.name},
+                               {"rows", p.shape.rows}, {"cols", p.shape.cols}, {"threads", p.threads},
+                               {"tokens", p.tokens}, {"seconds", p.seconds}, {"weight_bytes", p.weight_bytes},
+                               {"gb_per_s", p.gb_per_s}, {"bandwidth_fraction", p.bandwidth_fraction},
+                               {"seconds_per_token", p.seconds_per_token}});
+    }
+    return j;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, BenchOptions& options) {
+    CLI::App* bench = app.add_subcommand("bench", "Measure kernel speed against the machine's memory bandwidth");
+    bench->add_flag("--kernels", options.kernels, "Benchmark the ternary matmul kernels on BitNet-2B4T shapes");
+    bench->add_option("-t,--threads", options.threads, "Thread counts to measure, e.g. 1,2")
+        ->delimiter(',')
+        ->check(CLI::Range(1, 512))
+        ->capture_default_str();
+    bench->add_option("--isa", options.isas, "Only these ISAs (scalar, avx2, avx512, avx512vnni)")->delimiter(',');
+    bench->add_option("--gemm-tokens", options.gemm_tokens, "Tokens per GEMM call (0 skips GEMM)")
+        ->check(CLI::Range(0, 4096))
+        ->capture_default_str();
+    bench->add_option("--seconds", options.seconds_per_point, "Timing budget per measurement")
+        ->check(CLI::Range(0.01, 60.0))
+        ->capture_default_str();
+    bench->add_flag("--json", options.json, "Print the results as JSON");
+}
+
+int run_bench(const BenchOptions& options) {
+    if (!options.kernels) return report_failure("bench: nothing to measure; pass --kernels");
+    engine::KernelBenchOptions bench;
+    for (const std::string& name : options.isas) {
+        auto isa = kernels::choose_isa(name);
+        if (!isa.ok()) return report_failure(str_cat("--isa ", isa.error().message()));
+        bench.isas.push_back(isa.value());
+    }
+    bench.threads = options.threads;
+    bench.gemm_tokens = options.gemm_tokens;
+    bench.seconds_per_point = options.seconds_per_point;
+    auto progress = [&](const engine::KernelBenchPoint& p) {
+        if (!options.json) std::fprintf(stderr, "\r%s %s %s t=%d ...   ", p.op.c_str(), std::string(kernels::isa_name(p.isa)).c_str(), p.shape.name.c_str(), p.threads);
+    };
+    const engine::KernelBenchReport report = engine::run_kernel_benchmark(bench, progress);
+    if (options.json) {
+        std::printf("%s\n", to_json(report).dump(2).c_str());
+        return 0;
+    }
+    std::fprintf(stderr, "\r%60s\r", "");
+    std::printf("cpu: %s\nread bandwidth (same run):", detect_cpu_info().model_name.c_str());
+    for (const auto& [threads, gbs] : report.read_bandwidth_gb_per_s) std::printf(" %.1f GB/s with %d thread%s;", gbs, threads, threads > 1 ? "s" : "");
+    std::printf("\n\n");
+    print_table(report);
+    return 0;
+}
+
+}  // namespace tern::cli

@@ -1,0 +1,134 @@
+#include "engine/kernel_benchmark.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <random>
+
+#include "core/check.h"
+#include "core/cpu_info.h"
+#include "core/memory_bandwidth.h"
+#include "core/thread_pool.h"
+#include "kernels/dispatch.h"
+#include "kernels/matmul_driver.h"
+
+namespace tern::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+quant::PackedTernary random_matrix(size_t rows, size_t cols, uint32_t seed) {
+    std::mt19937 rng(seed);
+    auto packed = quant::pack_ternary(rows, cols, [&](size_t, std::span<int8_t> values) -> Result<float> {
+        for (int8_t& v : values) v = static_cast<int8_t>(static_cast<int>(rng() % 3) - 1);
+        return 0.5f;
+    });
+    TERN_CHECK(packed.ok());
+    return std::move(packed.value());
+}
+
+quant::PackedTernary copy_of(const quant::PackedTernary& m) {
+    quant::PackedTernary c;
+    c.layout = m.layout;
+    c.rows = m.rows;
+    c.cols = m.cols;
+    c.rows_padded = m.rows_padded;
+    c.cols_padded = m.cols_padded;
+    c.codes = AlignedBuffer<uint8_t>(m.codes.size());
+    std::memcpy(c.codes.data(), m.codes.data(), m.codes.size());
+    c.row_scale = AlignedBuffer<float>(m.row_scale.size());
+    std::memcpy(c.row_scale.data(), m.row_scale.data(), m.row_scale.size_bytes());
+    return c;
+}
+
+quant::Int8Activations random_activations(size_t n_tokens, size_t cols, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> x(n_tokens * cols);
+    for (float& v : x) v = dist(rng);
+    quant::Int8Activations acts;
+    quant::quantize_activations(x.data(), n_tokens, cols, cols, acts);
+    return acts;
+}
+
+size_t default_streamed_bytes() {
+    uint64_t llc = 0;
+    for (const CacheLevel& cache : detect_cpu_info().caches) llc = std::max(llc, cache.size_bytes);
+    return std::max<size_t>(size_t{256} << 20, 4 * llc);
+}
+
+// Median of per-round times, where one round calls `call(i)` for i over all copies.
+double median_seconds_per_call(size_t n_copies, double budget_s, const std::function<void(size_t)>& call) {
+    for (size_t i = 0; i < n_copies; ++i) call(i);   // warm-up: page in, spin up threads
+    std::vector<double> rounds;
+    const auto start = Clock::now();
+    do {
+        const auto t0 = Clock::now();
+        for (size_t i = 0; i < n_copies; ++i) call(i);
+        rounds.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / static_cast<double>(n_copies));
+    } while (rounds.size() < 3 || (std::chrono::duration<double>(Clock::now() - start).count() < budget_s && rounds.size() < 1000));
+    std::nth_element(rounds.begin(), rounds.begin() + static_cast<long>(rounds.size() / 2), rounds.end());
+    return rounds[rounds.size() / 2];
+}
+
+}  // namespace
+
+std::vector<MatrixShape> bitnet_2b4t_ternary_shapes() {
+    return {{"attn_q/o", 2560, 2560}, {"attn_k/v", 640, 2560}, {"ffn_gate/up", 6912, 2560}, {"ffn_down", 2560, 6912}};
+}
+
+KernelBenchReport run_kernel_benchmark(const KernelBenchOptions& options, const BenchProgress& progress) {
+    const std::vector<kernels::Isa> isas = options.isas.empty() ? kernels::isas_supported_here() : options.isas;
+    const std::vector<MatrixShape> shapes = options.shapes.empty() ? bitnet_2b4t_ternary_shapes() : options.shapes;
+    const size_t streamed = options.streamed_bytes ? options.streamed_bytes : default_streamed_bytes();
+    KernelBenchReport report;
+    for (const int threads : options.threads) {
+        const BandwidthResult bw = measure_read_bandwidth({.threads = threads});
+        report.read_bandwidth_gb_per_s.emplace_back(threads, bw.gb_per_s);
+    }
+    auto bandwidth_at = [&](int threads) {
+        for (const auto& [t, gbs] : report.read_bandwidth_gb_per_s) if (t == threads) return gbs;
+        return 0.0;
+    };
+    uint32_t seed = 1;
+    for (const MatrixShape& shape : shapes) {
+        const quant::PackedTernary original = random_matrix(shape.rows, shape.cols, seed++);
+        const size_t n_copies = std::max<size_t>(1, streamed / original.weight_bytes());
+        const quant::Int8Activations one = random_activations(1, shape.cols, seed++);
+        const quant::Int8Activations many = random_activations(std::max<size_t>(1, options.gemm_tokens), shape.cols, seed++);
+        std::vector<float> out(std::max<size_t>(1, options.gemm_tokens) * shape.rows);
+        for (const kernels::Isa isa : isas) {
+            const kernels::KernelTable& table = kernels::kernel_table(isa);
+            std::vector<quant::PackedTernary> copies;
+            copies.push_back(copy_of(original));
+            quant::convert_layout(copies[0], table.ternary_layout);
+            while (copies.size() < n_copies) copies.push_back(copy_of(copies[0]));
+            for (const int threads : options.threads) {
+                ThreadPool pool(threads);
+                auto record = [&](const char* op, size_t tokens, double seconds) {
+                    KernelBenchPoint p{.op = op, .isa = isa, .shape = shape, .threads = threads, .tokens = tokens,
+                                       .seconds = seconds, .weight_bytes = static_cast<double>(copies[0].weight_bytes())};
+                    p.gb_per_s = p.weight_bytes / seconds / 1e9;
+                    p.bandwidth_fraction = bandwidth_at(threads) > 0 ? p.gb_per_s / bandwidth_at(threads) : 0.0;
+                    p.seconds_per_token = seconds / static_cast<double>(tokens);
+                    report.points.push_back(p);
+                    if (progress) progress(p);
+                };
+                // Single-token calls go through the same driver as the engine (GEMV).
+                const double gemv_s = median_seconds_per_call(copies.size(), options.seconds_per_point, [&](size_t i) {
+                    kernels::ternary_matmul(table, pool, copies[i], one, out.data(), shape.rows);
+                });
+                record("gemv", 1, gemv_s);
+                if (options.gemm_tokens > 1) {
+                    const double gemm_s = median_seconds_per_call(1, options.seconds_per_point, [&](size_t) {
+                        kernels::ternary_matmul(table, pool, copies[0], many, out.data(), shape.rows);
+                    });
+                    record("gemm", options.gemm_tokens, gemm_s);
+                }
+            }
+        }
+    }
+    return report;
+}
+
+}  // namespace tern::engine
