@@ -30,12 +30,12 @@ const engine::KernelBenchPoint* matching_gemv(const engine::KernelBenchReport& r
 }
 
 void print_table(const engine::KernelBenchReport& report) {
-    std::printf("%-5s %-11s %-12s %-11s %3s %11s %11s %8s %12s %9s\n", "op", "isa", "shape", "rows x cols", "t",
+    std::printf("%-8s %-11s %-12s %-11s %3s %11s %11s %8s %12s %9s\n", "op", "isa", "shape", "rows x cols", "t",
                 "time/call", "weights", "% of bw", "time/token", "vs gemv");
     for (const auto& p : report.points) {
         const auto* gemv = p.op == "gemm" ? matching_gemv(report, p) : nullptr;
         const std::string speedup = gemv ? str_cat(static_cast<int>(gemv->seconds / p.seconds_per_token * 10) / 10.0, "x") : "";
-        std::printf("%-5s %-11s %-12s %-11s %3d %11s %6.1f GB/s %7.0f%% %12s %9s\n", p.op.c_str(),
+        std::printf("%-8s %-11s %-12s %-11s %3d %11s %6.1f GB/s %7.0f%% %12s %9s\n", p.op.c_str(),
                     std::string(kernels::isa_name(p.isa)).c_str(), p.shape.name.c_str(),
                     str_cat(p.shape.rows, "x", p.shape.cols).c_str(), p.threads, format_seconds(p.seconds).c_str(),
                     p.gb_per_s, 100.0 * p.bandwidth_fraction, format_seconds(p.seconds_per_token).c_str(),
@@ -73,6 +73,10 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
     bench->add_option("--gemm-tokens", options.gemm_tokens, "Tokens per GEMM call (0 skips GEMM)")
         ->check(CLI::Range(0, 4096))
         ->capture_default_str();
+    bench->add_option("--stream-mb", options.stream_mb, "MiB of weight copies cycled per GEMV (0: 4x the LLC, >= 256)")
+        ->check(CLI::Range(0, 1 << 16))
+        ->capture_default_str();
+    bench->add_flag("!--no-head", options.float_head, "Skip the 128256x2560 F16 LM-head GEMV");
     bench->add_option("--seconds", options.seconds_per_point, "Timing budget per measurement")
         ->check(CLI::Range(0.01, 60.0))
         ->capture_default_str();
@@ -82,6 +86,13 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
 int run_bench(const BenchOptions& options) {
     if (!options.kernels) return report_failure("bench: nothing to measure; pass --kernels");
     engine::KernelBenchOptions bench;
+    // The scalar reference is the specification, not a contender: timed only when asked for.
+    if (options.isas.empty()) {
+        for (const kernels::Isa isa : kernels::isas_supported_here()) {
+            if (isa != kernels::Isa::kScalar) bench.isas.push_back(isa);
+        }
+        if (bench.isas.empty()) bench.isas.push_back(kernels::Isa::kScalar);
+    }
     for (const std::string& name : options.isas) {
         auto isa = kernels::choose_isa(name);
         if (!isa.ok()) return report_failure(str_cat("--isa ", isa.error().message()));
@@ -90,6 +101,8 @@ int run_bench(const BenchOptions& options) {
     bench.threads = options.threads;
     bench.gemm_tokens = options.gemm_tokens;
     bench.seconds_per_point = options.seconds_per_point;
+    bench.float_head = options.float_head;
+    bench.streamed_bytes = options.stream_mb << 20;
     auto progress = [&](const engine::KernelBenchPoint& p) {
         if (!options.json) std::fprintf(stderr, "\r%s %s %s t=%d ...   ", p.op.c_str(), std::string(kernels::isa_name(p.isa)).c_str(), p.shape.name.c_str(), p.threads);
     };

@@ -28,6 +28,8 @@ struct BenchOptions {
     std::vector<int> threads = {1, 2};
     std::vector<std::string> isas;    // empty: all this machine runs
     size_t gemm_tokens = 128;
+    bool float_head = true;
+    size_t stream_mb = 0;
     double seconds_per_point = 0.3;
     bool json = false;
 };

@@ -8,6 +8,7 @@
 #include "core/cpu_info.h"
 #include "core/memory_bandwidth.h"
 #include "core/str_cat.h"
+#include "kernels/isa.h"
 #include "tern/version.h"
 
 namespace tern::cli {
@@ -35,6 +36,19 @@ void print_bandwidth(const CpuInfo& cpu, double seconds) {
     std::printf("\n%-22s best pass over a %s buffer (>= 8x the largest cache)\n", "", human_bytes(one.buffer_bytes).c_str());
 }
 
+void print_kernels() {
+    std::string available;
+    for (const kernels::Isa isa : kernels::isas_supported_here()) available += str_cat(" ", kernels::isa_name(isa));
+    const std::string requested = kernels::requested_isa("");
+    const auto chosen = kernels::choose_isa(requested);
+    if (chosen.ok()) {
+        std::printf("%-22s %s%s (runs here:%s)\n", "kernels:", std::string(kernels::isa_name(chosen.value())).c_str(),
+                    requested.empty() ? "" : " (from TERN_ISA)", available.c_str());
+    } else {
+        std::printf("%-22s TERN_ISA: %s (runs here:%s)\n", "kernels:", chosen.error().message().c_str(), available.c_str());
+    }
+}
+
 }  // namespace
 
 void add_info_command(CLI::App& app, InfoOptions& options) {
@@ -54,6 +68,7 @@ int run_info(const InfoOptions& options) {
     std::printf("%-22s %d logical CPUs, %d usable by this process, %s physical cores\n", "cores:", cpu.logical_cpus,
                 cpu.usable_cpus, cpu.physical_cores > 0 ? std::to_string(cpu.physical_cores).c_str() : "unknown");
     std::printf("%-22s %s\n", "caches:", describe_caches(cpu.caches).c_str());
+    print_kernels();
     if (options.measure_bandwidth) print_bandwidth(cpu, options.bandwidth_seconds);
     return 0;
 }

@@ -71,6 +71,41 @@ double median_seconds_per_call(size_t n_copies, double budget_s, const std::func
     return rounds[rounds.size() / 2];
 }
 
+// The tied F16 embedding of 2B4T used as LM head: 657 MB, one GEMV per generated token.
+void benchmark_float_head(const KernelBenchOptions& options, const std::vector<kernels::Isa>& isas,
+                          const std::function<double(int)>& bandwidth_at, KernelBenchReport& report,
+                          const BenchProgress& progress) {
+    const MatrixShape shape{"lm_head", 128256, 2560};
+    std::vector<std::byte> weights(shape.rows * shape.cols * 2);
+    std::mt19937 rng(99);
+    for (size_t i = 0; i < weights.size(); i += 2) {
+        const uint16_t h = 0x3000 | static_cast<uint16_t>(rng() & 0x83ff);   // |w| < 1, random sign
+        std::memcpy(&weights[i], &h, 2);
+    }
+    std::vector<float> x(shape.cols, 0.5f), out(shape.rows);
+    for (const kernels::Isa isa : isas) {
+        const kernels::KernelTable& table = kernels::kernel_table(isa);
+        for (const int threads : options.threads) {
+            ThreadPool pool(threads);
+            const double seconds = median_seconds_per_call(1, options.seconds_per_point, [&](size_t) {
+                pool.parallel_for(shape.rows, 16, [&](size_t begin, size_t end) {
+                    table.float_matmul({.weights = weights.data(), .type = format::GgmlType::kF16, .cols = shape.cols,
+                                        .row_bytes = shape.cols * 2, .x = x.data(), .x_stride = shape.cols,
+                                        .n_tokens = 1, .out = out.data(), .out_stride = shape.rows,
+                                        .row_begin = begin, .row_end = end});
+                });
+            });
+            KernelBenchPoint p{.op = "f16 gemv", .isa = isa, .shape = shape, .threads = threads, .tokens = 1,
+                               .seconds = seconds, .weight_bytes = static_cast<double>(weights.size())};
+            p.gb_per_s = p.weight_bytes / seconds / 1e9;
+            p.bandwidth_fraction = bandwidth_at(threads) > 0 ? p.gb_per_s / bandwidth_at(threads) : 0.0;
+            p.seconds_per_token = seconds;
+            report.points.push_back(p);
+            if (progress) progress(p);
+        }
+    }
+}
+
 }  // namespace
 
 std::vector<MatrixShape> bitnet_2b4t_ternary_shapes() {
@@ -86,7 +121,7 @@ KernelBenchReport run_kernel_benchmark(const KernelBenchOptions& options, const 
         const BandwidthResult bw = measure_read_bandwidth({.threads = threads});
         report.read_bandwidth_gb_per_s.emplace_back(threads, bw.gb_per_s);
     }
-    auto bandwidth_at = [&](int threads) {
+    const std::function<double(int)> bandwidth_at = [&](int threads) {
         for (const auto& [t, gbs] : report.read_bandwidth_gb_per_s) if (t == threads) return gbs;
         return 0.0;
     };
@@ -128,6 +163,7 @@ KernelBenchReport run_kernel_benchmark(const KernelBenchOptions& options, const 
             }
         }
     }
+    if (options.float_head) benchmark_float_head(options, isas, bandwidth_at, report, progress);
     return report;
 }
 

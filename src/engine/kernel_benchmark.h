@@ -27,12 +27,13 @@ struct KernelBenchOptions {
     std::vector<int> threads = {1, 2};
     std::vector<MatrixShape> shapes;           // empty: bitnet_2b4t_ternary_shapes()
     size_t gemm_tokens = 128;                  // 0: skip GEMM
+    bool float_head = true;                    // also the 128256x2560 F16 LM head (GEMV)
     double seconds_per_point = 0.3;            // timing budget of one (kernel, shape, threads)
     size_t streamed_bytes = 0;                 // weight copies cycled per GEMV; 0: 4x the LLC, >= 256 MiB
 };
 
 struct KernelBenchPoint {
-    std::string op;             // "gemv" or "gemm"
+    std::string op;             // "gemv", "gemm" (ternary) or "f16 gemv" (LM head)
     kernels::Isa isa;
     MatrixShape shape;
     int threads = 0;

@@ -2,6 +2,7 @@
 // keeps a reference; nothing here is mutable or global.
 #pragma once
 
+#include "kernels/float_matmul.h"
 #include "kernels/isa.h"
 #include "kernels/ternary_matmul.h"
 
@@ -12,6 +13,7 @@ struct KernelTable {
     quant::TernaryLayout ternary_layout;   // the layout ternary_gemv/gemm read
     TernaryMatmulFn ternary_gemv;   // tuned for one token
     TernaryMatmulFn ternary_gemm;   // tuned for many tokens
+    FloatMatmulFn float_matmul;     // F32/F16/BF16 rows (LM head, tied embedding)
 };
 
 // Precondition: `isa` is compiled in (isa_runs_on says whether this CPU can run it).

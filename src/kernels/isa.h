@@ -3,6 +3,7 @@
 // TERN_ISA environment variable.
 #pragma once
 
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,7 @@ enum class Isa {
 
 std::string_view isa_name(Isa isa);           // "scalar", "avx2", "avx512", "avx512vnni"
 Result<Isa> isa_from_name(std::string_view name);
+inline std::ostream& operator<<(std::ostream& os, Isa isa) { return os << isa_name(isa); }
 
 // Whether the kernels for `isa` were compiled into this binary and `features` can run them.
 bool isa_runs_on(Isa isa, const CpuFeatures& features);

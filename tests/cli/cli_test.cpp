@@ -1,5 +1,6 @@
 // Runs the real `tern` binary: exit codes, one-line errors, and what inspect prints.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "core/str_cat.h"
+#include "kernels/isa.h"
 #include "testing/test_files.h"
 
 namespace tern {
@@ -20,10 +22,10 @@ struct TernRun {
     std::string err;   // stderr
 };
 
-TernRun run_tern(const std::string& args) {
+TernRun run_tern(const std::string& args, const std::string& env = "") {
     testing::TempDir dir;
     const std::string err_path = (dir / "stderr").string();
-    const std::string command = std::string(TERN_BINARY) + " " + args + " 2>" + err_path;
+    const std::string command = (env.empty() ? "" : "env " + env + " ") + std::string(TERN_BINARY) + " " + args + " 2>" + err_path;
     TernRun run{-1, "", ""};
     std::FILE* pipe = ::popen(command.c_str(), "r");
     if (pipe == nullptr) return run;
@@ -160,9 +162,39 @@ TEST(Cli, InfoReportsTheMachine) {
         EXPECT_NE(run.out.find("avx2"), std::string::npos);
     }
 #endif
+    EXPECT_NE(run.out.find("kernels:"), std::string::npos) << run.out;
+    const TernRun forced = run_tern("info --no-bandwidth", "TERN_ISA=scalar");
+    EXPECT_NE(forced.out.find("kernels:               scalar (from TERN_ISA)"), std::string::npos) << forced.out;
+    const TernRun bogus = run_tern("info --no-bandwidth", "TERN_ISA=avx9");
+    EXPECT_NE(bogus.out.find("TERN_ISA: unknown ISA 'avx9'"), std::string::npos) << bogus.out;
     const TernRun measured = run_tern("info --bandwidth-seconds 0.05");
     ASSERT_EQ(measured.exit_code, 0) << measured.err;
     EXPECT_NE(measured.out.find("GB/s with 1 thread"), std::string::npos) << measured.out;
+}
+
+TEST(Cli, BenchKernelsTimesEveryRequestedKernel) {
+    const TernRun run = run_tern("bench --kernels -t 1 --gemm-tokens 0 --no-head --seconds 0.01 --stream-mb 1 --json");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const auto report = nlohmann::json::parse(run.out);
+    // The four 2B4T projection shapes, GEMV only, for every fast ISA this machine runs.
+    const size_t n_isas = std::max<size_t>(1, kernels::isas_supported_here().size() - 1);
+    ASSERT_EQ(report["points"].size(), 4 * n_isas);
+    for (const auto& point : report["points"]) {
+        EXPECT_EQ(point["op"], "gemv");
+        EXPECT_GT(point["gb_per_s"].get<double>(), 0.0);
+    }
+    EXPECT_GT(report["read_bandwidth_gb_per_s"][0]["gb_per_s"].get<double>(), 0.0);
+}
+
+TEST(Cli, BenchErrorsAreOneLine) {
+    const TernRun nothing = run_tern("bench");
+    EXPECT_EQ(nothing.exit_code, 1);
+    EXPECT_EQ(nothing.err, "tern: bench: nothing to measure; pass --kernels\n");
+    const TernRun bad_isa = run_tern("bench --kernels --isa sse9");
+    EXPECT_EQ(bad_isa.exit_code, 1);
+    EXPECT_EQ(bad_isa.err, "tern: --isa unknown ISA 'sse9' (expected scalar, avx2, avx512 or avx512vnni)\n");
+    const TernRun bad_threads = run_tern("bench --kernels -t 0");
+    EXPECT_EQ(bad_threads.exit_code, 2);
 }
 
 }  // namespace

@@ -16,8 +16,6 @@
 
 namespace tern::kernels {
 
-void PrintTo(Isa isa, std::ostream* os) { *os << isa_name(isa); }
-
 namespace {
 
 enum class WeightFill { kRandom, kZero, kPlus, kMinus };
