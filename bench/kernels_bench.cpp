@@ -3,6 +3,10 @@
 // Users run `tern bench --kernels`, which also measures memory bandwidth and thread scaling.
 #include <benchmark/benchmark.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include <random>
 #include <vector>
 
@@ -44,7 +48,33 @@ void ternary_matmul_bench(benchmark::State& state, kernels::Isa isa, engine::Mat
     state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations() * tokens), benchmark::Counter::kIsRate);
 }
 
+#if defined(__x86_64__)
+// The ceiling for the VNNI GEMM: independent vpdpbusd on registers (64 int8 MACs each), no
+// memory traffic. GEMM per-token speed-ups over GEMV cannot exceed this over GEMV's MAC rate.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void vpdpbusd_peak(benchmark::State& state) {
+    if (!kernels::isa_runs_on(kernels::Isa::kAvx512Vnni, detect_cpu_info().features)) {
+        state.SkipWithError("no AVX-512 VNNI");
+        return;
+    }
+    constexpr int kChains = 12, kSteps = 4096;
+    __m512i acc[kChains];
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_epi32(i);
+    const __m512i a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(2);
+    for (auto _ : state) {
+        for (int step = 0; step < kSteps; ++step) {
+            for (int i = 0; i < kChains; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+        }
+        benchmark::DoNotOptimize(acc);
+    }
+    state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * kSteps * kChains * 64 / 1e9,
+                                                  benchmark::Counter::kIsRate);
+}
+#endif
+
 void register_all() {
+#if defined(__x86_64__)
+    benchmark::RegisterBenchmark("vpdpbusd_peak", vpdpbusd_peak);
+#endif
     for (size_t i = 1; i < static_cast<size_t>(kernels::Isa::kCount); ++i) {
         const auto isa = static_cast<kernels::Isa>(i);
         for (const engine::MatrixShape& shape : engine::bitnet_2b4t_ternary_shapes()) {
