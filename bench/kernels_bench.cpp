@@ -12,6 +12,8 @@
 
 #include "engine/kernel_benchmark.h"
 #include "kernels/dispatch.h"
+#include "quant/ternary_formats.h"
+#include "quant/ternary_repack.h"
 
 namespace {
 
@@ -71,7 +73,36 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void vpdpbusd_peak(benchm
 }
 #endif
 
+// One-time load cost: repacking a file's ternary tensor (ffn_gate/up, 6912x2560) into tern's
+// layout. items/s is weights per second; 2B4T has 2.08e9 ternary weights.
+void repack_bench(benchmark::State& state, format::GgmlType type) {
+    const size_t rows = 6912, cols = 2560;
+    std::vector<float> w(rows * cols);
+    std::mt19937 rng(2);
+    for (float& v : w) v = static_cast<float>(static_cast<int>(rng() % 3) - 1) * 0.5f;
+    std::vector<std::byte> data;
+    if (type == format::GgmlType::kI2_S) {
+        data.resize(quant::i2_s_tensor_bytes(w.size()));
+        quant::quantize_i2_s(w, data);
+    } else {
+        const size_t row_bytes = cols / 256 * (type == format::GgmlType::kTQ2_0 ? quant::kTq2BlockBytes : quant::kTq1BlockBytes);
+        data.resize(rows * row_bytes);
+        for (size_t r = 0; r < rows; ++r) {
+            if (type == format::GgmlType::kTQ2_0) quant::quantize_row_tq2_0(&w[r * cols], &data[r * row_bytes], cols);
+            else quant::quantize_row_tq1_0(&w[r * cols], &data[r * row_bytes], cols);
+        }
+    }
+    for (auto _ : state) {
+        auto packed = quant::repack_ggml_ternary(type, data, rows, cols);
+        benchmark::DoNotOptimize(packed.value().codes.data());
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * rows * cols));
+}
+
 void register_all() {
+    benchmark::RegisterBenchmark("repack/TQ2_0", repack_bench, format::GgmlType::kTQ2_0)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("repack/TQ1_0", repack_bench, format::GgmlType::kTQ1_0)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("repack/I2_S", repack_bench, format::GgmlType::kI2_S)->Unit(benchmark::kMillisecond);
 #if defined(__x86_64__)
     benchmark::RegisterBenchmark("vpdpbusd_peak", vpdpbusd_peak);
 #endif
