@@ -16,3 +16,17 @@ void ternary_matmul(const KernelTable& table, ThreadPool& pool, const quant::Pac
 }
 
 }  // namespace tern::kernels
+
+namespace tern::kernels {
+
+void float_matmul(const KernelTable& table, ThreadPool& pool, const FloatMatmulArgs& whole_matrix) {
+    // 16 rows per granule keeps the per-thread split cache-line aligned for any row size.
+    pool.parallel_for(whole_matrix.row_end - whole_matrix.row_begin, 16, [&](size_t begin, size_t end) {
+        FloatMatmulArgs part = whole_matrix;
+        part.row_begin = whole_matrix.row_begin + begin;
+        part.row_end = whole_matrix.row_begin + end;
+        table.float_matmul(part);
+    });
+}
+
+}  // namespace tern::kernels

@@ -16,3 +16,11 @@ void ternary_matmul(const KernelTable& table, ThreadPool& pool, const quant::Pac
                     const quant::Int8Activations& acts, float* out, size_t out_stride);
 
 }  // namespace tern::kernels
+
+namespace tern::kernels {
+
+// out[t * out_stride + r] = dot(row r of the float matrix, x_t) for all rows, split over the
+// pool by rows (each output is computed by exactly one thread, in the kernel's fixed order).
+void float_matmul(const KernelTable& table, ThreadPool& pool, const FloatMatmulArgs& whole_matrix);
+
+}  // namespace tern::kernels

@@ -1,0 +1,157 @@
+#include "engine/inference_session.h"
+
+#include <algorithm>
+
+#include "core/check.h"
+#include "core/str_cat.h"
+#include "engine/layer_ops.h"
+#include "kernels/matmul_driver.h"
+#include "quant/dequantize.h"
+
+namespace tern::engine {
+
+InferenceSession::InferenceSession(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool,
+                                   size_t n_ctx)
+    : model_(model),
+      table_(table),
+      pool_(pool),
+      cache_(model.hp.n_layer, n_ctx == 0 ? model.hp.n_ctx_train : n_ctx, model.hp.kv_dim()) {
+    const model::Hparams& hp = model.hp;
+    const size_t b = kMaxBatchTokens;
+    x_ = AlignedBuffer<float>(b * hp.n_embd);
+    h_ = AlignedBuffer<float>(b * std::max(hp.n_embd, hp.q_dim()));
+    q_ = AlignedBuffer<float>(b * hp.q_dim());
+    k_ = AlignedBuffer<float>(b * hp.kv_dim());
+    v_ = AlignedBuffer<float>(b * hp.kv_dim());
+    att_ = AlignedBuffer<float>(b * hp.q_dim());
+    proj_ = AlignedBuffer<float>(b * hp.n_embd);
+    gate_ = AlignedBuffer<float>(b * hp.n_ff);
+    up_ = AlignedBuffer<float>(b * hp.n_ff);
+    scores_ = AlignedBuffer<float>(static_cast<size_t>(pool.size()) * cache_.n_ctx);
+}
+
+std::span<const float> InferenceSession::last_logits() const {
+    TERN_CHECK(logits_rows_ > 0);
+    const size_t v = model_.hp.n_vocab;
+    return {logits_.data() + (logits_rows_ - 1) * v, v};
+}
+
+void InferenceSession::truncate(size_t n) {
+    TERN_CHECK(n <= n_past_);
+    n_past_ = n;
+}
+
+Status InferenceSession::evaluate(std::span<const int32_t> tokens, bool all_logits) {
+    if (tokens.empty()) return Error("evaluate: no tokens given");
+    for (size_t i = 0; i < tokens.size(); ++i)
+        if (tokens[i] < 0 || static_cast<size_t>(tokens[i]) >= model_.hp.n_vocab)
+            return Error(str_cat("token ", i, " has id ", tokens[i], ", outside the vocabulary [0, ",
+                                 model_.hp.n_vocab, ")"));
+    if (tokens.size() > cache_.n_ctx - n_past_)
+        return Error(str_cat("context full: ", n_past_, " tokens in the cache + ", tokens.size(), " new > n_ctx ",
+                             cache_.n_ctx));
+    logits_rows_ = all_logits ? tokens.size() : 1;
+    logits_.resize(logits_rows_ * model_.hp.n_vocab);
+    for (size_t begin = 0; begin < tokens.size(); begin += kMaxBatchTokens) {
+        const size_t n = std::min(kMaxBatchTokens, tokens.size() - begin);
+        forward(tokens.data() + begin, n);
+        if (all_logits)
+            head(0, n, begin);
+        else if (begin + n == tokens.size())
+            head(n - 1, 1, 0);
+    }
+    return {};
+}
+
+void InferenceSession::forward(const int32_t* tokens, size_t n) {
+    embed(tokens, n);
+    for (size_t layer = 0; layer < model_.hp.n_layer; ++layer) {
+        attention_block(layer, n);
+        ffn_block(layer, n);
+    }
+    n_past_ += n;
+}
+
+void InferenceSession::embed(const int32_t* tokens, size_t n) {
+    const model::FloatMatrix& e = model_.token_embd;
+    for (size_t t = 0; t < n; ++t) {
+        const Status s = quant::dequantize(e.type, {e.row(static_cast<size_t>(tokens[t])), e.row_bytes},
+                                           {x_.data() + t * e.cols, e.cols});
+        TERN_CHECK(s.ok());   // the loader checked the type and the row size
+    }
+}
+
+void InferenceSession::norm_rows(const float* in, size_t in_stride, const std::vector<float>& w, size_t n_rows,
+                                 size_t n, float* out) {
+    for (size_t t = 0; t < n_rows; ++t) rms_norm(in + t * in_stride, w.data(), n, model_.hp.norm_eps, out + t * n);
+}
+
+void InferenceSession::matmul(const quant::PackedTernary& w, float* out) {
+    kernels::ternary_matmul(table_, pool_, w, acts_, out, w.rows);
+}
+
+void InferenceSession::attention_block(size_t layer, size_t n) {
+    const model::Hparams& hp = model_.hp;
+    const model::LayerWeights& w = model_.layers[layer];
+    norm_rows(x_.data(), hp.n_embd, w.attn_norm, n, hp.n_embd, h_.data());
+    quant::quantize_activations(h_.data(), n, hp.n_embd, hp.n_embd, acts_);   // shared by q, k and v
+    matmul(w.q, q_.data());
+    matmul(w.k, k_.data());
+    matmul(w.v, v_.data());
+    for (size_t t = 0; t < n; ++t) {
+        const size_t pos = n_past_ + t;
+        apply_rope(q_.data() + t * hp.q_dim(), hp.n_head, hp.head_dim, pos, hp.rope_theta, model_.rope);
+        apply_rope(k_.data() + t * hp.kv_dim(), hp.n_head_kv, hp.head_dim, pos, hp.rope_theta, model_.rope);
+        std::copy_n(k_.data() + t * hp.kv_dim(), hp.kv_dim(), cache_.key(layer, pos));
+        std::copy_n(v_.data() + t * hp.kv_dim(), hp.kv_dim(), cache_.value(layer, pos));
+    }
+    attention(layer, n);
+    if (model_.arch->sub_norms) norm_rows(att_.data(), hp.q_dim(), w.attn_sub_norm, n, hp.q_dim(), att_.data());
+    quant::quantize_activations(att_.data(), n, hp.q_dim(), hp.q_dim(), acts_);
+    matmul(w.o, proj_.data());
+    for (size_t i = 0; i < n * hp.n_embd; ++i) x_.data()[i] += proj_.data()[i];
+}
+
+void InferenceSession::attention(size_t layer, size_t n) {
+    const model::Hparams& hp = model_.hp;
+    const size_t group = hp.n_head / hp.n_head_kv;
+    pool_.run_on_all([&](int thread_idx) {
+        const ItemRange heads = split_range(hp.n_head, 1, pool_.size(), thread_idx);
+        float* scores = scores_.data() + static_cast<size_t>(thread_idx) * cache_.n_ctx;
+        for (size_t h = heads.begin; h < heads.end; ++h) {
+            const size_t kv_offset = (h / group) * hp.head_dim;
+            for (size_t t = 0; t < n; ++t) {
+                attend(q_.data() + t * hp.q_dim() + h * hp.head_dim, cache_.key(layer, 0) + kv_offset,
+                       cache_.value(layer, 0) + kv_offset, hp.kv_dim(), n_past_ + t + 1, hp.head_dim, scores,
+                       att_.data() + t * hp.q_dim() + h * hp.head_dim);
+            }
+        }
+    });
+}
+
+void InferenceSession::ffn_block(size_t layer, size_t n) {
+    const model::Hparams& hp = model_.hp;
+    const model::LayerWeights& w = model_.layers[layer];
+    norm_rows(x_.data(), hp.n_embd, w.ffn_norm, n, hp.n_embd, h_.data());
+    quant::quantize_activations(h_.data(), n, hp.n_embd, hp.n_embd, acts_);   // shared by gate and up
+    matmul(w.gate, gate_.data());
+    matmul(w.up, up_.data());
+    gated_activation(gate_.data(), up_.data(), n * hp.n_ff, model_.arch->ffn_activation);
+    if (model_.arch->sub_norms) norm_rows(gate_.data(), hp.n_ff, w.ffn_sub_norm, n, hp.n_ff, gate_.data());
+    quant::quantize_activations(gate_.data(), n, hp.n_ff, hp.n_ff, acts_);
+    matmul(w.down, proj_.data());
+    for (size_t i = 0; i < n * hp.n_embd; ++i) x_.data()[i] += proj_.data()[i];
+}
+
+void InferenceSession::head(size_t first_row, size_t n_rows, size_t logits_row) {
+    const model::Hparams& hp = model_.hp;
+    norm_rows(x_.data() + first_row * hp.n_embd, hp.n_embd, model_.output_norm, n_rows, hp.n_embd, h_.data());
+    const model::FloatMatrix& out = model_.output;
+    kernels::float_matmul(table_, pool_,
+                          {.weights = out.data, .type = out.type, .cols = out.cols, .row_bytes = out.row_bytes,
+                           .x = h_.data(), .x_stride = hp.n_embd, .n_tokens = n_rows,
+                           .out = logits_.data() + logits_row * hp.n_vocab, .out_stride = hp.n_vocab,
+                           .row_begin = 0, .row_end = out.rows});
+}
+
+}  // namespace tern::engine

@@ -1,0 +1,76 @@
+#include "engine/layer_ops.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tern::engine {
+
+float dot(const float* a, const float* b, size_t n) {
+    float lane[8] = {};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (size_t l = 0; l < 8; ++l) lane[l] += a[i + l] * b[i + l];
+    for (size_t l = 0; i < n; ++i, ++l) lane[l] += a[i] * b[i];
+    for (size_t l = 0; l < 4; ++l) lane[l] += lane[l + 4];
+    lane[0] += lane[2];
+    lane[1] += lane[3];
+    return lane[0] + lane[1];
+}
+
+void rms_norm(const float* x, const float* w, size_t n, float eps, float* out) {
+    const float mean_square = dot(x, x, n) / static_cast<float>(n);
+    const float scale = 1.0f / std::sqrt(mean_square + eps);
+    for (size_t i = 0; i < n; ++i) out[i] = w[i] * (x[i] * scale);
+}
+
+void apply_rope(float* x, size_t n_heads, size_t head_dim, size_t pos, float theta, model::RopePairing pairing) {
+    const size_t half = head_dim / 2;
+    for (size_t i = 0; i < half; ++i) {
+        const double inv_freq = std::pow(static_cast<double>(theta), -2.0 * static_cast<double>(i) / head_dim);
+        const double angle = static_cast<double>(pos) * inv_freq;
+        const float c = static_cast<float>(std::cos(angle)), s = static_cast<float>(std::sin(angle));
+        const size_t ia = pairing == model::RopePairing::kNeox ? i : 2 * i;
+        const size_t ib = pairing == model::RopePairing::kNeox ? i + half : 2 * i + 1;
+        for (size_t h = 0; h < n_heads; ++h) {
+            float* head = x + h * head_dim;
+            const float a = head[ia], b = head[ib];
+            head[ia] = a * c - b * s;
+            head[ib] = a * s + b * c;
+        }
+    }
+}
+
+void gated_activation(float* gate, const float* up, size_t n, model::FfnActivation activation) {
+    if (activation == model::FfnActivation::kRelu2) {
+        for (size_t i = 0; i < n; ++i) {
+            const float r = std::max(gate[i], 0.0f);
+            gate[i] = r * r * up[i];
+        }
+    } else {
+        for (size_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+    }
+}
+
+void attend(const float* q, const float* keys, const float* values, size_t key_stride, size_t n_keys,
+            size_t head_dim, float* scores, float* out) {
+    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    float max_score = -INFINITY;
+    for (size_t s = 0; s < n_keys; ++s) {
+        scores[s] = dot(q, keys + s * key_stride, head_dim) * scale;
+        max_score = std::max(max_score, scores[s]);
+    }
+    float sum = 0.0f;
+    for (size_t s = 0; s < n_keys; ++s) {
+        scores[s] = std::exp(scores[s] - max_score);
+        sum += scores[s];
+    }
+    const float inv_sum = 1.0f / sum;
+    std::fill(out, out + head_dim, 0.0f);
+    for (size_t s = 0; s < n_keys; ++s) {
+        const float p = scores[s] * inv_sum;
+        const float* v = values + s * key_stride;
+        for (size_t i = 0; i < head_dim; ++i) out[i] += p * v[i];
+    }
+}
+
+}  // namespace tern::engine

@@ -1,0 +1,135 @@
+#include "model/architecture.h"
+
+#include "core/check.h"
+
+namespace tern::model {
+namespace {
+
+using enum TensorRole;
+using enum TensorKind;
+using enum Dim;
+
+// Global tensors, then one layer's. Shapes are (ne0, ne1) = (row length, rows).
+#define TERN_GLOBAL_TENSORS(output_optional)                                                              \
+    {.role = kTokenEmbd, .gguf_name = "token_embd.weight", .hf_name = "model.embed_tokens.weight",          \
+     .kind = kFloatMatrix, .ne0 = kEmbd, .ne1 = kVocab, .per_layer = false, .optional = false},            \
+    {.role = kOutputNorm, .gguf_name = "output_norm.weight", .hf_name = "model.norm.weight",                \
+     .kind = kNormVector, .ne0 = kEmbd, .ne1 = kNone, .per_layer = false, .optional = false},              \
+    {.role = kOutput, .gguf_name = "output.weight", .hf_name = "lm_head.weight",                           \
+     .kind = kFloatMatrix, .ne0 = kEmbd, .ne1 = kVocab, .per_layer = false, .optional = output_optional}
+
+#define TERN_LAYER_TENSOR(r, gguf, hf, k, d0, d1) \
+    {.role = r, .gguf_name = "blk.{}." gguf, .hf_name = "model.layers.{}." hf, .kind = k, .ne0 = d0, .ne1 = d1, \
+     .per_layer = true, .optional = false}
+
+#define TERN_LLAMA_LAYER_TENSORS                                                                             \
+    TERN_LAYER_TENSOR(kAttnNorm, "attn_norm.weight", "input_layernorm.weight", kNormVector, kEmbd, kNone),     \
+    TERN_LAYER_TENSOR(kAttnQ, "attn_q.weight", "self_attn.q_proj.weight", kTernary, kEmbd, kQ),               \
+    TERN_LAYER_TENSOR(kAttnK, "attn_k.weight", "self_attn.k_proj.weight", kTernary, kEmbd, kKv),              \
+    TERN_LAYER_TENSOR(kAttnV, "attn_v.weight", "self_attn.v_proj.weight", kTernary, kEmbd, kKv),              \
+    TERN_LAYER_TENSOR(kAttnOutput, "attn_output.weight", "self_attn.o_proj.weight", kTernary, kQ, kEmbd),     \
+    TERN_LAYER_TENSOR(kFfnNorm, "ffn_norm.weight", "post_attention_layernorm.weight", kNormVector, kEmbd, kNone), \
+    TERN_LAYER_TENSOR(kFfnGate, "ffn_gate.weight", "mlp.gate_proj.weight", kTernary, kEmbd, kFf),             \
+    TERN_LAYER_TENSOR(kFfnUp, "ffn_up.weight", "mlp.up_proj.weight", kTernary, kEmbd, kFf),                   \
+    TERN_LAYER_TENSOR(kFfnDown, "ffn_down.weight", "mlp.down_proj.weight", kTernary, kFf, kEmbd)
+
+// BitNet b1.58 2B4T: ReLU^2, sub-norms, tied head (an old upload also has output.weight).
+constexpr TensorSpec kBitnetB158Tensors[] = {
+    TERN_GLOBAL_TENSORS(true),
+    TERN_LLAMA_LAYER_TENSORS,
+    TERN_LAYER_TENSOR(kAttnSubNorm, "attn_sub_norm.weight", "self_attn.attn_sub_norm.weight", kNormVector, kQ, kNone),
+    TERN_LAYER_TENSOR(kFfnSubNorm, "ffn_sub_norm.weight", "mlp.ffn_sub_norm.weight", kNormVector, kFf, kNone),
+};
+
+// 1bitLLM bitnet_b1_58: SiLU, sub-norms under other HF names.
+constexpr TensorSpec kBitnet1bitLlmTensors[] = {
+    TERN_GLOBAL_TENSORS(true),
+    TERN_LLAMA_LAYER_TENSORS,
+    TERN_LAYER_TENSOR(kAttnSubNorm, "attn_sub_norm.weight", "self_attn.inner_attn_ln.weight", kNormVector, kQ, kNone),
+    TERN_LAYER_TENSOR(kFfnSubNorm, "ffn_sub_norm.weight", "mlp.ffn_layernorm.weight", kNormVector, kFf, kNone),
+};
+
+// Ternary Llama (Llama3-8B-1.58, Falcon-E, Falcon3-1.58bit): the plain llama graph.
+constexpr TensorSpec kLlamaTensors[] = {
+    TERN_GLOBAL_TENSORS(true),
+    TERN_LLAMA_LAYER_TENSORS,
+};
+
+#undef TERN_GLOBAL_TENSORS
+#undef TERN_LAYER_TENSOR
+#undef TERN_LLAMA_LAYER_TENSORS
+
+constexpr std::string_view kBitnetB158Gguf[] = {"bitnet-b1.58", "bitnet-25"};
+constexpr std::string_view kBitnetB158Hf[] = {"BitNetForCausalLM"};
+constexpr std::string_view kBitnetGguf[] = {"bitnet"};
+constexpr std::string_view kBitnetHf[] = {"BitnetForCausalLM"};
+constexpr std::string_view kLlamaGguf[] = {"llama"};
+constexpr std::string_view kLlamaHf[] = {"LlamaForCausalLM"};
+
+constexpr Architecture kArchitectures[] = {
+    {.name = "bitnet-b1.58", .gguf_names = kBitnetB158Gguf, .hf_classes = kBitnetB158Hf,
+     .ffn_activation = FfnActivation::kRelu2, .sub_norms = true, .gguf_rope = RopePairing::kNeox,
+     .tensors = kBitnetB158Tensors},
+    {.name = "bitnet", .gguf_names = kBitnetGguf, .hf_classes = kBitnetHf,
+     .ffn_activation = FfnActivation::kSilu, .sub_norms = true, .gguf_rope = RopePairing::kNeox,
+     .tensors = kBitnet1bitLlmTensors},
+    {.name = "llama", .gguf_names = kLlamaGguf, .hf_classes = kLlamaHf,
+     .ffn_activation = FfnActivation::kSilu, .sub_norms = false, .gguf_rope = RopePairing::kNorm,
+     .tensors = kLlamaTensors},
+};
+
+template <class Names>
+bool contains(const Names& names, std::string_view name) {
+    for (std::string_view n : names)
+        if (n == name) return true;
+    return false;
+}
+
+}  // namespace
+
+std::span<const Architecture> architectures() { return kArchitectures; }
+
+const Architecture* find_gguf_architecture(std::string_view gguf_arch) {
+    for (const Architecture& arch : kArchitectures)
+        if (contains(arch.gguf_names, gguf_arch)) return &arch;
+    return nullptr;
+}
+
+const Architecture* find_hf_architecture(std::string_view hf_class) {
+    for (const Architecture& arch : kArchitectures)
+        if (contains(arch.hf_classes, hf_class)) return &arch;
+    return nullptr;
+}
+
+bool has_role(const Architecture& arch, TensorRole role) {
+    for (const TensorSpec& spec : arch.tensors)
+        if (spec.role == role) return true;
+    return false;
+}
+
+const TensorSpec& tensor_spec(const Architecture& arch, TensorRole role) {
+    for (const TensorSpec& spec : arch.tensors)
+        if (spec.role == role) return spec;
+    TERN_CHECK(false && "role not in the architecture's table");
+    __builtin_unreachable();
+}
+
+std::string tensor_name(std::string_view pattern, size_t layer) {
+    std::string name(pattern);
+    if (size_t at = name.find("{}"); at != std::string::npos) name.replace(at, 2, std::to_string(layer));
+    return name;
+}
+
+std::string_view dim_name(Dim dim) {
+    switch (dim) {
+        case Dim::kEmbd: return "n_embd";
+        case Dim::kVocab: return "n_vocab";
+        case Dim::kFf: return "n_ff";
+        case Dim::kQ: return "n_head*head_dim";
+        case Dim::kKv: return "n_head_kv*head_dim";
+        case Dim::kNone: return "1";
+    }
+    return "?";
+}
+
+}  // namespace tern::model

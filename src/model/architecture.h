@@ -1,0 +1,63 @@
+// Model architectures as data: for each architecture, the tensors a model file must hold,
+// their GGUF and Hugging Face names, their shapes in hyper-parameter units and what kind of
+// storage each may use. Loaders check a file against its table; the forward pass reads the
+// graph switches (FFN activation, sub-norms, rope pairing) from the same entry.
+// Facts: ../shared/docs/architectures.md.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace tern::model {
+
+enum class FfnActivation { kSilu, kRelu2 };
+// kNeox pairs (x[i], x[i + d/2]); kNorm pairs (x[2i], x[2i + 1]) (GGUF `llama` files, whose
+// converters permute the q/k rows so that NORM on them equals NEOX on the HF weights).
+enum class RopePairing { kNeox, kNorm };
+
+enum class TensorRole {
+    kTokenEmbd, kOutputNorm, kOutput,
+    kAttnNorm, kAttnQ, kAttnK, kAttnV, kAttnOutput, kAttnSubNorm,
+    kFfnNorm, kFfnGate, kFfnUp, kFfnDown, kFfnSubNorm,
+};
+
+// How a tensor is stored and used: ternary projection (any ternary type, or float weights that
+// are ternary times one scale), big float matrix (embedding / head), or a float vector (norm).
+enum class TensorKind { kTernary, kFloatMatrix, kNormVector };
+
+// Dimensions in hyper-parameter units.
+enum class Dim { kEmbd, kVocab, kFf, kQ /* n_head * head_dim */, kKv /* n_head_kv * head_dim */, kNone };
+
+struct TensorSpec {
+    TensorRole role;
+    std::string_view gguf_name;   // "blk.{}.attn_q.weight" for per-layer tensors
+    std::string_view hf_name;     // "model.layers.{}.self_attn.q_proj.weight"
+    TensorKind kind;
+    Dim ne0;                      // row length (GGUF ne0; the last safetensors dimension)
+    Dim ne1;                      // rows (kNone for vectors)
+    bool per_layer;
+    bool optional;                // may be absent (an untied head)
+};
+
+struct Architecture {
+    std::string_view name;                          // tern's name for the graph
+    std::span<const std::string_view> gguf_names;   // general.architecture values
+    std::span<const std::string_view> hf_classes;   // config.json architectures[0]
+    FfnActivation ffn_activation;
+    bool sub_norms;                                 // attn_sub_norm before o, ffn_sub_norm before down
+    RopePairing gguf_rope;                          // pairing for GGUF files (HF files are always NEOX)
+    std::span<const TensorSpec> tensors;
+};
+
+std::span<const Architecture> architectures();
+// nullptr when no architecture uses this general.architecture / HF class name.
+const Architecture* find_gguf_architecture(std::string_view gguf_arch);
+const Architecture* find_hf_architecture(std::string_view hf_class);
+const TensorSpec& tensor_spec(const Architecture& arch, TensorRole role);
+bool has_role(const Architecture& arch, TensorRole role);
+// The name of a tensor in layer `layer` (ignored for global tensors): "blk.3.attn_q.weight".
+std::string tensor_name(std::string_view pattern, size_t layer);
+std::string_view dim_name(Dim dim);
+
+}  // namespace tern::model

@@ -1,0 +1,243 @@
+#include "model/gguf_model_loader.h"
+
+#include <atomic>
+#include <cmath>
+#include <optional>
+#include <vector>
+
+#include "core/str_cat.h"
+#include "core/thread_pool.h"
+#include "kernels/float_matmul.h"
+#include "quant/dequantize.h"
+#include "quant/ternary_repack.h"
+
+namespace tern::model {
+namespace {
+
+using format::GgmlType;
+using format::GgufContents;
+using format::GgufTensorInfo;
+
+bool is_float_type(GgmlType t) { return t == GgmlType::kF32 || t == GgmlType::kF16 || t == GgmlType::kBF16; }
+bool is_ternary_type(GgmlType t) { return t == GgmlType::kTQ1_0 || t == GgmlType::kTQ2_0 || t == GgmlType::kI2_S; }
+
+bool type_allowed(TensorKind kind, const format::GgmlTypeTraits& traits) {
+    switch (kind) {
+        case TensorKind::kTernary: return is_ternary_type(traits.type) || is_float_type(traits.type);
+        case TensorKind::kFloatMatrix: return traits.decodable;
+        case TensorKind::kNormVector: return is_float_type(traits.type);
+    }
+    return false;
+}
+
+std::string shape_text(const GgufTensorInfo& info) {
+    std::string text = "[";
+    for (uint32_t i = 0; i < info.n_dims; ++i) text += str_cat(i ? ", " : "", info.ne[i]);
+    return text + "]";
+}
+
+std::string expected_shape_text(const TensorSpec& spec, const Hparams& hp) {
+    if (spec.ne1 == Dim::kNone) return str_cat("[", hp.dim(spec.ne0), "] (", dim_name(spec.ne0), ")");
+    return str_cat("[", hp.dim(spec.ne0), ", ", hp.dim(spec.ne1), "] (", dim_name(spec.ne0), ", ",
+                   dim_name(spec.ne1), ")");
+}
+
+// The ".scale" companion of a projection (llama.cpp's `bitnet` files may carry one).
+std::string scale_name(const std::string& weight_name) {
+    return weight_name.substr(0, weight_name.size() - std::string_view(".weight").size()) + ".scale";
+}
+
+void check_tensor(const GgufContents& gguf, const TensorSpec& spec, const Hparams& hp, const std::string& name,
+                  std::vector<std::string>& problems) {
+    const GgufTensorInfo* info = gguf.find_tensor(name);
+    if (info == nullptr) {
+        if (!spec.optional) problems.push_back(str_cat("missing '", name, "'"));
+        return;
+    }
+    const bool vector = spec.ne1 == Dim::kNone;
+    const bool shape_ok = vector ? info->n_dims == 1 && info->ne[0] == hp.dim(spec.ne0)
+                                 : info->n_dims == 2 && info->ne[0] == hp.dim(spec.ne0) &&
+                                       info->ne[1] == hp.dim(spec.ne1);
+    if (!shape_ok)
+        problems.push_back(str_cat("'", name, "' has shape ", shape_text(*info), ", expected ",
+                                   expected_shape_text(spec, hp)));
+    if (!type_allowed(spec.kind, info->traits))
+        problems.push_back(str_cat("'", name, "' has type ", info->traits.name, ", which tern cannot use for ",
+                                   spec.kind == TensorKind::kTernary ? "a ternary projection"
+                                   : spec.kind == TensorKind::kNormVector ? "a norm" : "a float matrix"));
+    if (spec.kind == TensorKind::kTernary) {
+        if (const GgufTensorInfo* scale = gguf.find_tensor(scale_name(name));
+            scale != nullptr && (scale->traits.type != GgmlType::kF32 || scale->n_elements != 1))
+            problems.push_back(str_cat("'", scale->name, "' should be one F32 value, found ", scale->traits.name,
+                                       " ", shape_text(*scale)));
+    }
+}
+
+std::vector<std::string> check_tensors(const GgufContents& gguf, const Architecture& arch, const Hparams& hp) {
+    std::vector<std::string> problems;
+    for (const TensorSpec& spec : arch.tensors) {
+        if (!spec.per_layer) {
+            check_tensor(gguf, spec, hp, std::string(spec.gguf_name), problems);
+            continue;
+        }
+        for (size_t layer = 0; layer < hp.n_layer; ++layer)
+            check_tensor(gguf, spec, hp, tensor_name(spec.gguf_name, layer), problems);
+    }
+    if (!arch.sub_norms && gguf.find_tensor("blk.0.attn_sub_norm.weight") != nullptr)
+        problems.push_back(str_cat("'blk.0.attn_sub_norm.weight' is present, but architecture '", arch.name,
+                                   "' has no sub-norms (wrong general.architecture?)"));
+    if (gguf.find_tensor(tensor_name("blk.{}.attn_norm.weight", hp.n_layer)) != nullptr)
+        problems.push_back(str_cat("tensors for layer ", hp.n_layer, " exist, but block_count is ", hp.n_layer));
+    return problems;
+}
+
+std::string join_problems(const std::vector<std::string>& problems) {
+    constexpr size_t kShown = 12;
+    std::string text;
+    for (size_t i = 0; i < problems.size() && i < kShown; ++i) text += (i ? "; " : "") + problems[i];
+    if (problems.size() > kShown) text += str_cat("; and ", problems.size() - kShown, " more");
+    return text;
+}
+
+Result<std::vector<float>> load_vector(const GgufContents& gguf, const std::string& name) {
+    const GgufTensorInfo& info = *gguf.find_tensor(name);
+    std::vector<float> values(info.n_elements);
+    if (Status s = quant::dequantize(info.traits.type, gguf.tensor_data(info), values); !s.ok())
+        return s.error().within(str_cat("tensor '", name, "'"));
+    return values;
+}
+
+Result<FloatMatrix> load_float_matrix(const GgufContents& gguf, const GgufTensorInfo& info) {
+    FloatMatrix m;
+    m.rows = info.ne[1];
+    m.cols = info.ne[0];
+    if (kernels::float_matmul_supports(info.traits.type)) {
+        m.type = info.traits.type;
+        m.data = gguf.tensor_data(info).data();
+        m.row_bytes = info.n_bytes / m.rows;
+        return m;
+    }
+    // Types without a kernel of their own are widened to F32 once (exact for every ggml type).
+    m.owned.resize(info.n_elements);
+    if (Status s = quant::dequantize(info.traits.type, gguf.tensor_data(info), m.owned); !s.ok())
+        return s.error().within(str_cat("tensor '", info.name, "'"));
+    m.type = GgmlType::kF32;
+    m.data = reinterpret_cast<const std::byte*>(m.owned.data());
+    m.row_bytes = m.cols * sizeof(float);
+    return m;
+}
+
+Result<quant::PackedTernary> load_ternary(const GgufContents& gguf, const GgufTensorInfo& info) {
+    float extra = 1.0f;
+    if (const GgufTensorInfo* scale = gguf.find_tensor(scale_name(info.name))) {
+        extra = reinterpret_cast<const float*>(gguf.tensor_data(*scale).data())[0];
+        if (!std::isfinite(extra)) return Error(str_cat("tensor '", scale->name, "' is not a finite number"));
+    }
+    const size_t rows = info.ne[1], cols = info.ne[0];
+    if (is_ternary_type(info.traits.type))
+        return quant::repack_ggml_ternary(info.traits.type, gguf.tensor_data(info), rows, cols, extra);
+    // Upstream `bitnet` files may store the ternary weights already multiplied out, as floats.
+    std::vector<float> weights(info.n_elements);
+    TERN_TRY(quant::dequantize(info.traits.type, gguf.tensor_data(info), weights));
+    TERN_ASSIGN_OR_RETURN(quant::PackedTernary packed, quant::pack_exact_ternary(weights, rows, cols));
+    for (size_t r = 0; r < packed.rows; ++r) packed.row_scale.data()[r] *= extra;
+    return packed;
+}
+
+struct TernaryJob {
+    const GgufTensorInfo* info;
+    quant::PackedTernary* dest;
+};
+
+Status repack_all(const GgufContents& gguf, const std::vector<TernaryJob>& jobs, const LoadOptions& options) {
+    size_t total_bytes = 0;
+    for (const TernaryJob& job : jobs) total_bytes += job.info->n_bytes;
+    std::vector<std::optional<Error>> errors(jobs.size());
+    std::atomic<size_t> next{0}, done_bytes{0};
+    ThreadPool pool(std::max(1, options.threads));
+    // Jobs are taken dynamically (tensor sizes differ by 10x); each result only depends on
+    // its own tensor, so the model is the same for any thread count.
+    pool.run_on_all([&](int thread_idx) {
+        for (size_t j; (j = next.fetch_add(1)) < jobs.size();) {
+            Result<quant::PackedTernary> packed = load_ternary(gguf, *jobs[j].info);
+            if (packed.ok()) {
+                *jobs[j].dest = std::move(packed).value();
+                quant::convert_layout(*jobs[j].dest, options.layout);
+            } else {
+                errors[j] = packed.error().within(str_cat("tensor '", jobs[j].info->name, "'"));
+            }
+            const size_t done = done_bytes.fetch_add(jobs[j].info->n_bytes) + jobs[j].info->n_bytes;
+            if (thread_idx == 0 && options.progress) options.progress(done, total_bytes);
+        }
+    });
+    for (const std::optional<Error>& error : errors)
+        if (error) return *error;
+    if (options.progress) options.progress(total_bytes, total_bytes);
+    return {};
+}
+
+}  // namespace
+
+Result<Model> load_gguf_model(const GgufContents& gguf, std::shared_ptr<const void> storage,
+                              const std::string& source, const LoadOptions& options) {
+    const std::string arch_key = gguf.architecture();
+    if (arch_key.empty()) return Error(str_cat(source, ": no general.architecture string in the metadata"));
+    const Architecture* arch = find_gguf_architecture(arch_key);
+    if (arch == nullptr)
+        return Error(str_cat(source, ": architecture '", arch_key,
+                             "' is not supported (tern runs bitnet-b1.58, bitnet-25, bitnet and llama)"));
+    const GgufTensorInfo* embd = gguf.find_tensor("token_embd.weight");
+    Result<Hparams> hp = hparams_from_gguf(gguf, arch_key, embd != nullptr ? embd->ne[1] : 0);
+    if (!hp.ok()) return hp.error().within(source);
+    if (std::vector<std::string> problems = check_tensors(gguf, *arch, hp.value()); !problems.empty())
+        return Error(str_cat(source, ": does not match architecture '", arch_key, "' (", problems.size(),
+                             " problems): ", join_problems(problems)));
+
+    Model model;
+    model.arch = arch;
+    model.hp = hp.value();
+    model.rope = arch->gguf_rope;
+    model.source = source;
+    model.storage = std::move(storage);
+    model.file_bytes = gguf.file_bytes().size();
+    TERN_ASSIGN_OR_RETURN(model.token_embd, load_float_matrix(gguf, *embd));
+    TERN_ASSIGN_OR_RETURN(model.output_norm, load_vector(gguf, "output_norm.weight"));
+    if (const GgufTensorInfo* output = gguf.find_tensor("output.weight")) {
+        TERN_ASSIGN_OR_RETURN(model.output, load_float_matrix(gguf, *output));
+    } else {
+        model.tied_head = true;
+        model.output = model.token_embd;
+        model.output.owned.clear();   // a view of token_embd's storage
+        model.output.owned.shrink_to_fit();
+    }
+
+    model.layers.resize(model.hp.n_layer);
+    std::vector<TernaryJob> jobs;
+    for (size_t l = 0; l < model.hp.n_layer; ++l) {
+        LayerWeights& w = model.layers[l];
+        auto name = [l](std::string_view pattern) { return tensor_name(pattern, l); };
+        TERN_ASSIGN_OR_RETURN(w.attn_norm, load_vector(gguf, name("blk.{}.attn_norm.weight")));
+        TERN_ASSIGN_OR_RETURN(w.ffn_norm, load_vector(gguf, name("blk.{}.ffn_norm.weight")));
+        if (arch->sub_norms) {
+            TERN_ASSIGN_OR_RETURN(w.attn_sub_norm, load_vector(gguf, name("blk.{}.attn_sub_norm.weight")));
+            TERN_ASSIGN_OR_RETURN(w.ffn_sub_norm, load_vector(gguf, name("blk.{}.ffn_sub_norm.weight")));
+        }
+        const std::pair<std::string_view, quant::PackedTernary*> projections[] = {
+            {"blk.{}.attn_q.weight", &w.q}, {"blk.{}.attn_k.weight", &w.k}, {"blk.{}.attn_v.weight", &w.v},
+            {"blk.{}.attn_output.weight", &w.o}, {"blk.{}.ffn_gate.weight", &w.gate},
+            {"blk.{}.ffn_up.weight", &w.up}, {"blk.{}.ffn_down.weight", &w.down}};
+        for (const auto& [pattern, dest] : projections) jobs.push_back({gguf.find_tensor(name(pattern)), dest});
+    }
+    model.ternary_type = std::string(jobs.front().info->traits.name);
+    if (Status s = repack_all(gguf, jobs, options); !s.ok()) return s.error().within(source);
+    return model;
+}
+
+Result<Model> load_gguf_model(const std::string& path, const LoadOptions& options) {
+    TERN_ASSIGN_OR_RETURN(format::GgufFile file, format::GgufFile::open(path));
+    auto owned = std::make_shared<format::GgufFile>(std::move(file));
+    const format::GgufContents& contents = owned->contents();
+    return load_gguf_model(contents, owned, path, options);
+}
+
+}  // namespace tern::model

@@ -1,0 +1,67 @@
+// A loaded model: hyper-parameters, the architecture entry that drives the graph, ternary
+// projections repacked into tern's kernel layout, and the big float matrices (embedding,
+// head) left where the file mapping has them whenever a kernel reads their type directly.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "format/ggml_types.h"
+#include "model/architecture.h"
+#include "model/hparams.h"
+#include "quant/packed_ternary.h"
+#include "tern/status.h"
+
+namespace tern::model {
+
+// rows x cols float-like matrix: F32/F16/BF16 rows read in place (memory-mapped), any other
+// decodable type dequantised to F32 at load.
+struct FloatMatrix {
+    const std::byte* data = nullptr;
+    format::GgmlType type = format::GgmlType::kF32;
+    size_t rows = 0;
+    size_t cols = 0;
+    size_t row_bytes = 0;
+    std::vector<float> owned;   // backing store when converted at load
+
+    const std::byte* row(size_t r) const { return data + r * row_bytes; }
+    size_t bytes() const { return rows * row_bytes; }
+};
+
+struct LayerWeights {
+    std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;   // sub-norms empty when absent
+    quant::PackedTernary q, k, v, o, gate, up, down;
+};
+
+struct Model {
+    const Architecture* arch = nullptr;
+    Hparams hp;
+    RopePairing rope = RopePairing::kNeox;
+    FloatMatrix token_embd;
+    FloatMatrix output;        // a copy of token_embd's view when the head is tied
+    bool tied_head = false;
+    std::vector<float> output_norm;
+    std::vector<LayerWeights> layers;
+    std::string source;        // path or description, for messages
+    std::string ternary_type;  // storage type of the projections in the file ("I2_S", ...)
+    size_t file_bytes = 0;
+    std::shared_ptr<const void> storage;   // keeps mapped / in-memory file bytes alive
+
+    // Bytes one decode step streams: every ternary projection plus the head.
+    size_t decode_weight_bytes() const;
+};
+
+// Called as tensors are repacked: bytes of ternary tensors done so far and in all.
+using LoadProgress = std::function<void(size_t done_bytes, size_t total_bytes)>;
+
+struct LoadOptions {
+    quant::TernaryLayout layout = quant::TernaryLayout::kCodes;   // what the chosen kernels read
+    int threads = 1;                                              // for repacking
+    LoadProgress progress;
+};
+
+}  // namespace tern::model
