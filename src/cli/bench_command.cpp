@@ -3,13 +3,17 @@
 // of the read bandwidth measured in the same run.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
 #include "cli/commands.h"
 #include "core/cpu_info.h"
 #include "core/str_cat.h"
+#include "cli/model_setup.h"
 #include "engine/kernel_benchmark.h"
+#include "engine/model_benchmark.h"
+#include "model/synthetic_model.h"
 
 namespace tern::cli {
 namespace {
@@ -60,6 +64,69 @@ nlohmann::json to_json(const engine::KernelBenchReport& report) {
     return j;
 }
 
+void print_model_report(const LoadedModel& lm, const engine::ModelBenchReport& report) {
+    std::printf("model: %s\ncpu: %s\nread bandwidth (same run):", describe(lm).c_str(), detect_cpu_info().model_name.c_str());
+    for (const auto& [threads, gbs] : report.read_bandwidth_gb_per_s)
+        std::printf(" %.1f GB/s with %d thread%s;", gbs, threads, threads > 1 ? "s" : "");
+    std::printf("\n\n| %-7s | %7s | %-18s | %11s | %9s | %8s |\n", "test", "threads", "t/s", "bytes/token", "GB/s", "% of bw");
+    std::printf("|---------|---------|--------------------|-------------|-----------|----------|\n");
+    for (const auto& r : report.results) {
+        const std::string speed = str_cat(static_cast<long>(r.tokens_per_s * 100) / 100.0, " ± ",
+                                          static_cast<long>(r.stddev * 100) / 100.0);
+        if (r.bytes_per_token > 0)
+            std::printf("| %-7s | %7d | %-18s | %8.1f MB | %9.1f | %7.0f%% |\n", r.test.c_str(), r.threads, speed.c_str(),
+                        r.bytes_per_token / 1e6, r.gb_per_s, 100 * r.bandwidth_fraction);
+        else
+            std::printf("| %-7s | %7d | %-18s | %11s | %9s | %8s |\n", r.test.c_str(), r.threads, speed.c_str(), "", "", "");
+    }
+    std::printf("\npeak RSS %.1f MB; model loaded in %.2f s\n", report.peak_rss_bytes / 1e6, lm.load_seconds);
+}
+
+nlohmann::json model_report_json(const LoadedModel& lm, const engine::ModelBenchReport& report) {
+    nlohmann::json j;
+    j["model"] = lm.model.source;
+    j["architecture"] = lm.model.arch->name;
+    j["ternary_type"] = lm.model.ternary_type;
+    j["isa"] = kernels::isa_name(lm.kernels->isa);
+    j["cpu"] = detect_cpu_info().model_name;
+    j["peak_rss_bytes"] = report.peak_rss_bytes;
+    j["load_seconds"] = lm.load_seconds;
+    for (const auto& [threads, gbs] : report.read_bandwidth_gb_per_s)
+        j["read_bandwidth_gb_per_s"].push_back({{"threads", threads}, {"gb_per_s", gbs}});
+    j["results"] = nlohmann::json::array();
+    for (const auto& r : report.results)
+        j["results"].push_back({{"test", r.test}, {"threads", r.threads}, {"tokens_per_s", r.tokens_per_s},
+                                {"stddev", r.stddev}, {"bytes_per_token", r.bytes_per_token},
+                                {"gb_per_s", r.gb_per_s}, {"bandwidth_fraction", r.bandwidth_fraction}});
+    return j;
+}
+
+int run_model_bench(const BenchOptions& options) {
+    if (!options.model.empty() && !options.synthetic.empty())
+        return report_failure("bench: give -m MODEL or --synthetic SHAPE, not both");
+    if (options.isas.size() > 1) return report_failure("bench: a model benchmark takes one --isa");
+    const std::string isa = options.isas.empty() ? "" : options.isas.front();
+    const int load_threads = *std::max_element(options.threads.begin(), options.threads.end());
+    Result<LoadedModel> loaded = options.model.empty()
+                                     ? load_synthetic_model(options.synthetic, options.synthetic_type, isa, load_threads)
+                                     : load_model_for_run(options.model, isa, load_threads);
+    if (!loaded.ok()) return report_failure(str_cat("bench: ", loaded.error().message()));
+    engine::ModelBenchOptions bench{.threads = options.threads, .n_prompt = options.n_prompt,
+                                    .n_gen = options.n_gen, .repetitions = options.repetitions};
+    auto progress = [&](const std::string& test, int threads) {
+        if (!options.json) std::fprintf(stderr, "\r%s t=%d ...   ", test.c_str(), threads);
+    };
+    const engine::ModelBenchReport report =
+        engine::run_model_benchmark(loaded.value().model, *loaded.value().kernels, bench, progress);
+    if (options.json) {
+        std::printf("%s\n", model_report_json(loaded.value(), report).dump(2).c_str());
+        return 0;
+    }
+    std::fprintf(stderr, "\r%40s\r", "");
+    print_model_report(loaded.value(), report);
+    return 0;
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, BenchOptions& options) {
@@ -81,10 +148,29 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
         ->check(CLI::Range(0.01, 60.0))
         ->capture_default_str();
     bench->add_flag("--json", options.json, "Print the results as JSON");
+    bench->add_option("-m,--model", options.model, "Benchmark this model file (pp/tg like llama-bench)");
+    bench->add_option("--synthetic", options.synthetic,
+                      str_cat("Benchmark a random model of this shape: ", model::synthetic_shape_names()));
+    bench->add_option("--type", options.synthetic_type, "Ternary type of the --synthetic model (i2_s, tq2_0, tq1_0)")
+        ->capture_default_str();
+    bench->add_option("-p,--n-prompt", options.n_prompt, "Prompt tokens for pp (0 skips)")
+        ->check(CLI::Range(0, 1 << 16))
+        ->capture_default_str();
+    bench->add_option("-n,--n-gen", options.n_gen, "Generated tokens for tg (0 skips)")
+        ->check(CLI::Range(0, 1 << 16))
+        ->capture_default_str();
+    bench->add_option("-r,--repetitions", options.repetitions, "Repetitions of each test")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
 }
 
 int run_bench(const BenchOptions& options) {
-    if (!options.kernels) return report_failure("bench: nothing to measure; pass --kernels");
+    if (!options.model.empty() || !options.synthetic.empty()) {
+        if (options.kernels) return report_failure("bench: --kernels cannot be combined with -m / --synthetic");
+        return run_model_bench(options);
+    }
+    if (!options.kernels)
+        return report_failure("bench: nothing to measure; pass -m MODEL, --synthetic SHAPE or --kernels");
     engine::KernelBenchOptions bench;
     // The scalar reference is the specification, not a contender: timed only when asked for.
     if (options.isas.empty()) {

@@ -32,9 +32,40 @@ struct BenchOptions {
     size_t stream_mb = 0;
     double seconds_per_point = 0.3;
     bool json = false;
+    // Whole-model benchmark (llama-bench protocol).
+    std::string model;
+    std::string synthetic;            // shape name
+    std::string synthetic_type = "i2_s";
+    size_t n_prompt = 128;
+    size_t n_gen = 128;
+    int repetitions = 3;
 };
 void add_bench_command(CLI::App& app, BenchOptions& options);
 int run_bench(const BenchOptions& options);
+
+struct RunOptions {
+    std::string model;
+    std::string ids;
+    size_t n_predict = 64;
+    int threads = 0;                  // 0: all cores
+    size_t n_ctx = 0;                 // 0: the model's training context
+    std::string isa;
+};
+void add_run_command(CLI::App& app, RunOptions& options);
+int run_run(const RunOptions& options);
+
+struct SynthOptions {
+    std::string shape = "2b4t";
+    std::string type = "i2_s";
+    std::string embd_type = "f16";
+    bool untied_head = false;
+    uint64_t seed = 1;
+    std::string output;
+};
+void add_synth_command(CLI::App& app, SynthOptions& options);
+int run_synth(const SynthOptions& options);
+
+int default_thread_count();
 
 // Prints "tern: <message>" to stderr and returns the exit code for runtime failures.
 int report_failure(const std::string& message);

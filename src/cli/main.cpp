@@ -17,7 +17,11 @@ int main(int argc, char** argv) {
     tern::cli::BenchOptions bench;
     tern::cli::add_info_command(app, info);
     tern::cli::add_inspect_command(app, inspect);
+    tern::cli::RunOptions run;
+    tern::cli::SynthOptions synth;
     tern::cli::add_bench_command(app, bench);
+    tern::cli::add_run_command(app, run);
+    tern::cli::add_synth_command(app, synth);
 
     try {
         app.parse(argc, argv);
@@ -29,5 +33,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("info")) return tern::cli::run_info(info);
     if (app.got_subcommand("inspect")) return tern::cli::run_inspect(inspect);
     if (app.got_subcommand("bench")) return tern::cli::run_bench(bench);
+    if (app.got_subcommand("run")) return tern::cli::run_run(run);
+    if (app.got_subcommand("synth")) return tern::cli::run_synth(synth);
     return 2;
 }

@@ -96,4 +96,13 @@ Result<std::string> read_text_file(const std::string& path, size_t max_bytes) {
     return text;
 }
 
+void MappedFile::drop_pages(std::span<const std::byte> range) const {
+    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto begin = (reinterpret_cast<uintptr_t>(range.data()) + page - 1) / page * page;
+    const auto end = (reinterpret_cast<uintptr_t>(range.data()) + range.size()) / page * page;
+    if (range.data() < data_ || range.data() + range.size() > data_ + size_ || end <= begin) return;
+    // MADV_DONTNEED on a read-only private file mapping only forgets clean pages.
+    madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 }  // namespace tern

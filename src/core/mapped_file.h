@@ -24,6 +24,9 @@ public:
     // Valid as long as this object lives (moves keep the mapping at the same address).
     std::span<const std::byte> bytes() const { return {data_, size_}; }
     const std::string& path() const { return path_; }
+    // Drops the resident pages wholly inside `range` (a part of bytes()) from this process;
+    // they are read from the file again if touched. For data that was copied elsewhere.
+    void drop_pages(std::span<const std::byte> range) const;
 
 private:
     MappedFile(std::string path, const std::byte* data, size_t size)

@@ -73,6 +73,7 @@ public:
     static Result<GgufFile> open(const std::string& path);
     const GgufContents& contents() const { return contents_; }
     const std::string& path() const { return map_.path(); }
+    const MappedFile& mapping() const { return map_; }
 
 private:
     GgufFile(MappedFile map, GgufContents contents) : map_(std::move(map)), contents_(std::move(contents)) {}

@@ -149,7 +149,10 @@ struct TernaryJob {
     quant::PackedTernary* dest;
 };
 
-Status repack_all(const GgufContents& gguf, const std::vector<TernaryJob>& jobs, const LoadOptions& options) {
+// `mapping` (may be null): the file the tensors live in; each tensor's pages are dropped once
+// it is repacked, so that the file's ternary data and its packed copy are never both resident.
+Status repack_all(const GgufContents& gguf, const std::vector<TernaryJob>& jobs, const LoadOptions& options,
+                  const MappedFile* mapping) {
     size_t total_bytes = 0;
     for (const TernaryJob& job : jobs) total_bytes += job.info->n_bytes;
     std::vector<std::optional<Error>> errors(jobs.size());
@@ -160,6 +163,7 @@ Status repack_all(const GgufContents& gguf, const std::vector<TernaryJob>& jobs,
     pool.run_on_all([&](int thread_idx) {
         for (size_t j; (j = next.fetch_add(1)) < jobs.size();) {
             Result<quant::PackedTernary> packed = load_ternary(gguf, *jobs[j].info);
+            if (mapping != nullptr) mapping->drop_pages(gguf.tensor_data(*jobs[j].info));
             if (packed.ok()) {
                 *jobs[j].dest = std::move(packed).value();
                 quant::convert_layout(*jobs[j].dest, options.layout);
@@ -176,10 +180,8 @@ Status repack_all(const GgufContents& gguf, const std::vector<TernaryJob>& jobs,
     return {};
 }
 
-}  // namespace
-
-Result<Model> load_gguf_model(const GgufContents& gguf, std::shared_ptr<const void> storage,
-                              const std::string& source, const LoadOptions& options) {
+Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const void> storage,
+                                 const std::string& source, const LoadOptions& options, const MappedFile* mapping) {
     const std::string arch_key = gguf.architecture();
     if (arch_key.empty()) return Error(str_cat(source, ": no general.architecture string in the metadata"));
     const Architecture* arch = find_gguf_architecture(arch_key);
@@ -229,15 +231,22 @@ Result<Model> load_gguf_model(const GgufContents& gguf, std::shared_ptr<const vo
         for (const auto& [pattern, dest] : projections) jobs.push_back({gguf.find_tensor(name(pattern)), dest});
     }
     model.ternary_type = std::string(jobs.front().info->traits.name);
-    if (Status s = repack_all(gguf, jobs, options); !s.ok()) return s.error().within(source);
+    if (Status s = repack_all(gguf, jobs, options, mapping); !s.ok()) return s.error().within(source);
     return model;
+}
+
+}  // namespace
+
+Result<Model> load_gguf_model(const GgufContents& gguf, std::shared_ptr<const void> storage,
+                              const std::string& source, const LoadOptions& options) {
+    return load_from_contents(gguf, std::move(storage), source, options, nullptr);
 }
 
 Result<Model> load_gguf_model(const std::string& path, const LoadOptions& options) {
     TERN_ASSIGN_OR_RETURN(format::GgufFile file, format::GgufFile::open(path));
     auto owned = std::make_shared<format::GgufFile>(std::move(file));
     const format::GgufContents& contents = owned->contents();
-    return load_gguf_model(contents, owned, path, options);
+    return load_from_contents(contents, owned, path, options, &owned->mapping());
 }
 
 }  // namespace tern::model

@@ -1,0 +1,80 @@
+#include "cli/model_setup.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "core/str_cat.h"
+#include "format/gguf_reader.h"
+#include "model/gguf_model_loader.h"
+#include "model/synthetic_model.h"
+
+namespace tern::cli {
+namespace {
+
+constexpr size_t kShowProgressAbove = size_t{64} << 20;
+
+Result<const kernels::KernelTable*> kernels_for(const std::string& isa_flag) {
+    Result<kernels::Isa> isa = kernels::choose_isa(kernels::requested_isa(isa_flag));
+    if (!isa.ok()) return isa.error().within("--isa");
+    return &kernels::kernel_table(isa.value());
+}
+
+model::LoadOptions load_options(const kernels::KernelTable& table, int threads, const std::string& what) {
+    model::LoadOptions options{.layout = table.ternary_layout, .threads = threads, .progress = {}};
+    if (isatty(STDERR_FILENO)) {
+        options.progress = [what](size_t done, size_t total) {
+            if (total < kShowProgressAbove) return;
+            std::fprintf(stderr, "\rloading %s: %3d%%", what.c_str(), static_cast<int>(100.0 * done / total));
+            if (done == total) std::fprintf(stderr, "\r%*s\r", static_cast<int>(what.size()) + 16, "");
+        };
+    }
+    return options;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+Result<LoadedModel> load_model_for_run(const std::string& path, const std::string& isa_flag, int threads) {
+    const auto start = std::chrono::steady_clock::now();
+    LoadedModel loaded;
+    TERN_ASSIGN_OR_RETURN(loaded.kernels, kernels_for(isa_flag));
+    TERN_ASSIGN_OR_RETURN(loaded.model, model::load_gguf_model(path, load_options(*loaded.kernels, threads, path)));
+    loaded.load_seconds = seconds_since(start);
+    return loaded;
+}
+
+Result<LoadedModel> load_synthetic_model(const std::string& shape_name, const std::string& ternary_type,
+                                         const std::string& isa_flag, int threads) {
+    const auto start = std::chrono::steady_clock::now();
+    const model::SyntheticShape* shape = model::find_synthetic_shape(shape_name);
+    if (shape == nullptr)
+        return Error(str_cat("--synthetic '", shape_name, "' is not a known shape (", model::synthetic_shape_names(), ")"));
+    const std::optional<format::GgmlType> type = format::ggml_type_from_name(ternary_type);
+    if (!type) return Error(str_cat("--type '", ternary_type, "' is not a ggml type name"));
+    LoadedModel loaded;
+    TERN_ASSIGN_OR_RETURN(loaded.kernels, kernels_for(isa_flag));
+    TERN_ASSIGN_OR_RETURN(format::GgufWriter writer, model::synthetic_gguf(*shape, {.ternary_type = *type}));
+    auto bytes = std::make_shared<std::vector<std::byte>>(writer.write_to_buffer());
+    TERN_ASSIGN_OR_RETURN(format::GgufContents contents, format::parse_gguf(*bytes, "synthetic"));
+    const std::string name = str_cat("synthetic ", shape_name);
+    TERN_ASSIGN_OR_RETURN(loaded.model, model::load_gguf_model(contents, bytes, name,
+                                                                load_options(*loaded.kernels, threads, name)));
+    loaded.load_seconds = seconds_since(start);
+    return loaded;
+}
+
+std::string describe(const LoadedModel& loaded) {
+    const model::Model& m = loaded.model;
+    return str_cat(m.arch->name, ", ", m.hp.n_embd, " x ", m.hp.n_layer, " layers, vocab ", m.hp.n_vocab, ", ",
+                   m.ternary_type, " ternary, ", m.tied_head ? "tied " : "",
+                   format::ggml_type_name(static_cast<uint32_t>(m.output.type)), " head, ",
+                   static_cast<double>(m.file_bytes) / 1e6, " MB; kernels ", kernels::isa_name(loaded.kernels->isa));
+}
+
+}  // namespace tern::cli

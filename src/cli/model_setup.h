@@ -1,0 +1,29 @@
+// What every model-running command does first: choose the kernels (--isa / TERN_ISA), then
+// load a model file, or build a synthetic one, repacked for those kernels.
+#pragma once
+
+#include <string>
+
+#include "kernels/dispatch.h"
+#include "model/model.h"
+#include "tern/status.h"
+
+namespace tern::cli {
+
+struct LoadedModel {
+    const kernels::KernelTable* kernels = nullptr;
+    model::Model model;
+    double load_seconds = 0.0;
+};
+
+// `isa_flag` as given on the command line ("" = TERN_ISA or the best this CPU runs).
+Result<LoadedModel> load_model_for_run(const std::string& path, const std::string& isa_flag, int threads);
+
+// A random model of a named shape (model/synthetic_model.h) built in memory.
+Result<LoadedModel> load_synthetic_model(const std::string& shape, const std::string& ternary_type,
+                                         const std::string& isa_flag, int threads);
+
+// "bitnet-b1.58, 2560 x 30 layers, I2_S ternary, tied F16 head, 1.19 GB; kernels avx512vnni".
+std::string describe(const LoadedModel& loaded);
+
+}  // namespace tern::cli

@@ -1,0 +1,37 @@
+// `tern synth`: writes a random ternary model of a real shape as GGUF, with the architecture
+// names and metadata of the upstream converters (so llama.cpp / bitnet.cpp can load it too).
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "core/str_cat.h"
+#include "model/synthetic_model.h"
+
+namespace tern::cli {
+
+void add_synth_command(CLI::App& app, SynthOptions& options) {
+    CLI::App* synth = app.add_subcommand("synth", "Write a random ternary model of a real shape as GGUF");
+    synth->add_option("--shape", options.shape, str_cat("Shape: ", model::synthetic_shape_names()))->capture_default_str();
+    synth->add_option("--type", options.type, "Ternary type: i2_s, tq2_0 or tq1_0")->capture_default_str();
+    synth->add_option("--embd-type", options.embd_type, "Embedding type: f32, f16, bf16 or q8_0")->capture_default_str();
+    synth->add_flag("--untied-head", options.untied_head, "Also write output.weight");
+    synth->add_option("--seed", options.seed, "Random seed")->capture_default_str();
+    synth->add_option("-o,--output", options.output, "Output file")->required();
+}
+
+int run_synth(const SynthOptions& options) {
+    const model::SyntheticShape* shape = model::find_synthetic_shape(options.shape);
+    if (shape == nullptr)
+        return report_failure(str_cat("synth: --shape '", options.shape, "' is not one of ", model::synthetic_shape_names()));
+    const auto type = format::ggml_type_from_name(options.type);
+    const auto embd_type = format::ggml_type_from_name(options.embd_type);
+    if (!type) return report_failure(str_cat("synth: --type '", options.type, "' is not a ggml type name"));
+    if (!embd_type) return report_failure(str_cat("synth: --embd-type '", options.embd_type, "' is not a ggml type name"));
+    auto writer = model::synthetic_gguf(*shape, {.ternary_type = *type, .embd_type = *embd_type,
+                                                 .untied_head = options.untied_head, .seed = options.seed});
+    if (!writer.ok()) return report_failure(str_cat("synth: ", writer.error().message()));
+    if (Status s = writer.value().write_to_file(options.output); !s.ok()) return report_failure(s.error().message());
+    std::fprintf(stderr, "wrote %s (%s, %s ternary)\n", options.output.c_str(), options.shape.c_str(), options.type.c_str());
+    return 0;
+}
+
+}  // namespace tern::cli

@@ -1,0 +1,111 @@
+#include "engine/model_benchmark.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "core/check.h"
+#include "core/memory_bandwidth.h"
+#include "core/str_cat.h"
+#include "core/thread_pool.h"
+#include "engine/inference_session.h"
+
+namespace tern::engine {
+namespace {
+
+double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); }
+
+double stddev(const std::vector<double>& v) {
+    if (v.size() < 2) return 0.0;
+    const double m = mean(v);
+    double ss = 0;
+    for (double x : v) ss += (x - m) * (x - m);
+    return std::sqrt(ss / (v.size() - 1));
+}
+
+// Deterministic token ids spread over the vocabulary (the content does not affect speed).
+std::vector<int32_t> bench_tokens(size_t n, size_t n_vocab) {
+    std::vector<int32_t> ids(n);
+    for (size_t i = 0; i < n; ++i) ids[i] = static_cast<int32_t>((i * 2654435761u + 1) % n_vocab);
+    return ids;
+}
+
+double time_prompt(InferenceSession& session, const std::vector<int32_t>& prompt) {
+    session.truncate(0);
+    const auto start = std::chrono::steady_clock::now();
+    TERN_CHECK(session.evaluate(prompt).ok());
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double time_generation(InferenceSession& session, size_t n, size_t n_vocab) {
+    session.truncate(0);
+    int32_t token = 1 % static_cast<int32_t>(n_vocab);
+    const auto start = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < n; ++i) {
+        TERN_CHECK(session.evaluate(std::span(&token, 1)).ok());
+        token = static_cast<int32_t>((token * 31 + 7) % static_cast<int32_t>(n_vocab));
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Weights of every projection and the head, plus on average (n + 1) / 2 cached positions of
+// keys and values per layer.
+double decode_bytes_per_token(const model::Model& model, size_t n_gen) {
+    const double kv_per_position = 2.0 * model.hp.n_layer * model.hp.kv_dim() * sizeof(float);
+    return static_cast<double>(model.decode_weight_bytes()) + kv_per_position * (n_gen + 1) / 2.0;
+}
+
+}  // namespace
+
+double peak_rss_bytes() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) * 1024.0;
+}
+
+ModelBenchReport run_model_benchmark(const model::Model& model, const kernels::KernelTable& table,
+                                     const ModelBenchOptions& options, const ModelBenchProgress& progress) {
+    ModelBenchReport report;
+    const size_t n_ctx = std::max<size_t>(std::max(options.n_prompt, options.n_gen), 1);
+    const std::vector<int32_t> prompt = bench_tokens(options.n_prompt, model.hp.n_vocab);
+    for (int threads : options.threads) {
+        ThreadPool pool(threads);
+        InferenceSession session(model, table, pool, n_ctx);
+        if (options.n_prompt > 0) {
+            if (progress) progress(str_cat("pp", options.n_prompt), threads);
+            time_prompt(session, prompt);   // warm-up, as llama-bench does
+            std::vector<double> speeds;
+            for (int r = 0; r < options.repetitions; ++r)
+                speeds.push_back(options.n_prompt / time_prompt(session, prompt));
+            report.results.push_back({.test = str_cat("pp", options.n_prompt), .threads = threads,
+                                      .tokens_per_s = mean(speeds), .stddev = stddev(speeds)});
+        }
+        if (options.n_gen > 0) {
+            if (progress) progress(str_cat("tg", options.n_gen), threads);
+            time_generation(session, std::min<size_t>(options.n_gen, 8), model.hp.n_vocab);   // warm-up
+            std::vector<double> speeds;
+            for (int r = 0; r < options.repetitions; ++r)
+                speeds.push_back(options.n_gen / time_generation(session, options.n_gen, model.hp.n_vocab));
+            ModelBenchResult result{.test = str_cat("tg", options.n_gen), .threads = threads,
+                                    .tokens_per_s = mean(speeds), .stddev = stddev(speeds)};
+            result.bytes_per_token = decode_bytes_per_token(model, options.n_gen);
+            result.gb_per_s = result.bytes_per_token * result.tokens_per_s / 1e9;
+            report.results.push_back(result);
+        }
+    }
+    // Taken before the bandwidth probe, whose buffer would otherwise be the peak.
+    report.peak_rss_bytes = peak_rss_bytes();
+    if (options.n_gen == 0) return report;
+    for (int threads : options.threads) {
+        if (progress) progress("read bandwidth", threads);
+        const double gb_per_s = measure_read_bandwidth({.threads = threads, .seconds = options.bandwidth_seconds}).gb_per_s;
+        report.read_bandwidth_gb_per_s.emplace_back(threads, gb_per_s);
+        for (ModelBenchResult& r : report.results)
+            if (r.threads == threads && r.bytes_per_token > 0 && gb_per_s > 0) r.bandwidth_fraction = r.gb_per_s / gb_per_s;
+    }
+    return report;
+}
+
+}  // namespace tern::engine

@@ -1,0 +1,50 @@
+// llama-bench's protocol on a loaded model: pp<N> (evaluate an N-token prompt in one call)
+// and tg<N> (generate N tokens one by one from an empty context), each repeated and reported
+// as mean and standard deviation of tokens/s. Decode is bandwidth-bound, so tg also reports the
+// bytes it reads per token (weights + KV cache), the GB/s that implies, and that as a fraction
+// of the read bandwidth measured in the same run with the same thread count.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kernels/dispatch.h"
+#include "model/model.h"
+
+namespace tern::engine {
+
+struct ModelBenchOptions {
+    std::vector<int> threads = {1, 2};
+    size_t n_prompt = 128;   // 0 skips pp
+    size_t n_gen = 128;      // 0 skips tg
+    int repetitions = 3;
+    double bandwidth_seconds = 0.4;
+};
+
+struct ModelBenchResult {
+    std::string test;          // "pp128" / "tg128"
+    int threads = 0;
+    double tokens_per_s = 0;   // mean over repetitions
+    double stddev = 0;
+    double bytes_per_token = 0;       // tg: weights + KV actually read per generated token
+    double gb_per_s = 0;              // tg: bytes_per_token * tokens_per_s
+    double bandwidth_fraction = 0;    // tg: gb_per_s / read bandwidth of the same thread count
+};
+
+struct ModelBenchReport {
+    std::vector<std::pair<int, double>> read_bandwidth_gb_per_s;   // per thread count
+    std::vector<ModelBenchResult> results;
+    double peak_rss_bytes = 0;
+};
+
+using ModelBenchProgress = std::function<void(const std::string& test, int threads)>;
+
+ModelBenchReport run_model_benchmark(const model::Model& model, const kernels::KernelTable& table,
+                                     const ModelBenchOptions& options, const ModelBenchProgress& progress);
+
+// Peak resident set size of this process so far.
+double peak_rss_bytes();
+
+}  // namespace tern::engine
