@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "sampling/sampler.h"
+
 namespace tern::cli {
 
 struct InfoOptions {
@@ -45,7 +47,11 @@ int run_bench(const BenchOptions& options);
 
 struct RunOptions {
     std::string model;
+    std::string prompt;
+    std::string prompt_file;
     std::string ids;
+    sampling::SamplerOptions sampler;
+    bool no_echo = false;
     size_t n_predict = 64;
     int threads = 0;                  // 0: all cores
     size_t n_ctx = 0;                 // 0: the model's training context
@@ -64,6 +70,27 @@ struct SynthOptions {
 };
 void add_synth_command(CLI::App& app, SynthOptions& options);
 int run_synth(const SynthOptions& options);
+
+struct TokenizeOptions {
+    std::string model;
+    std::string text;
+    std::string file;
+    bool ids_only = false;
+    bool no_special = false;
+};
+void add_tokenize_command(CLI::App& app, TokenizeOptions& options);
+int run_tokenize(const TokenizeOptions& options);
+
+struct PerplexityOptions {
+    std::string model;
+    std::string file;
+    size_t n_ctx = 512;
+    int threads = 0;
+    std::string isa;
+    size_t max_chunks = 0;            // 0: all
+};
+void add_perplexity_command(CLI::App& app, PerplexityOptions& options);
+int run_perplexity(const PerplexityOptions& options);
 
 int default_thread_count();
 

@@ -40,11 +40,29 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
+Result<const tokenizer::Tokenizer*> LoadedModel::require_tokenizer() const {
+    if (!tokenizer) return Error(str_cat(model.source, ": ", tokenizer_problem));
+    return &*tokenizer;
+}
+
+Result<tokenizer::Tokenizer> load_tokenizer(const std::string& path) {
+    TERN_ASSIGN_OR_RETURN(format::GgufFile file, format::GgufFile::open(path));
+    Result<tokenizer::Tokenizer> tok = tokenizer::Tokenizer::from_gguf(file.contents());
+    if (!tok.ok()) return tok.error().within(path);
+    return tok;
+}
+
 Result<LoadedModel> load_model_for_run(const std::string& path, const std::string& isa_flag, int threads) {
     const auto start = std::chrono::steady_clock::now();
     LoadedModel loaded;
     TERN_ASSIGN_OR_RETURN(loaded.kernels, kernels_for(isa_flag));
     TERN_ASSIGN_OR_RETURN(loaded.model, model::load_gguf_model(path, load_options(*loaded.kernels, threads, path)));
+    TERN_ASSIGN_OR_RETURN(format::GgufFile file, format::GgufFile::open(path));
+    Result<tokenizer::Tokenizer> tok = tokenizer::Tokenizer::from_gguf(file.contents());
+    if (tok.ok())
+        loaded.tokenizer.emplace(std::move(tok).value());
+    else
+        loaded.tokenizer_problem = tok.error().message();
     loaded.load_seconds = seconds_since(start);
     return loaded;
 }

@@ -2,19 +2,29 @@
 // load a model file, or build a synthetic one, repacked for those kernels.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "kernels/dispatch.h"
 #include "model/model.h"
 #include "tern/status.h"
+#include "tokenizer/tokenizer.h"
 
 namespace tern::cli {
 
 struct LoadedModel {
     const kernels::KernelTable* kernels = nullptr;
     model::Model model;
+    std::optional<tokenizer::Tokenizer> tokenizer;   // absent when the file has none tern reads
+    std::string tokenizer_problem;                   // why it is absent
     double load_seconds = 0.0;
+
+    // The tokenizer, or an error saying why there is none.
+    Result<const tokenizer::Tokenizer*> require_tokenizer() const;
 };
+
+// Only the tokenizer of a GGUF file (for `tern tokenize`).
+Result<tokenizer::Tokenizer> load_tokenizer(const std::string& path);
 
 // `isa_flag` as given on the command line ("" = TERN_ISA or the best this CPU runs).
 Result<LoadedModel> load_model_for_run(const std::string& path, const std::string& isa_flag, int threads);

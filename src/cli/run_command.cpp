@@ -1,6 +1,6 @@
-// `tern run`: loads a model, evaluates the prompt in one batch (GEMM kernels), then decodes
-// greedily token by token (GEMV kernels), streaming each token as soon as it exists.
-// Until the tokenizer lands the prompt is given as token ids.
+// `tern run`: loads a model, evaluates the prompt in one batch (GEMM kernels), then samples
+// token by token (GEMV kernels), streaming text as soon as it forms whole characters. The
+// prompt is text (-p, --file) or, for models without a tokenizer tern reads, token ids (--ids).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,7 +11,9 @@
 #include "cli/model_setup.h"
 #include "core/str_cat.h"
 #include "core/thread_pool.h"
+#include "core/mapped_file.h"
 #include "engine/inference_session.h"
+#include "sampling/sampler.h"
 
 namespace tern::cli {
 namespace {
@@ -36,9 +38,44 @@ Result<std::vector<int32_t>> parse_ids(const std::string& text) {
     return ids;
 }
 
-int32_t argmax(std::span<const float> logits) {
-    return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+Result<std::vector<int32_t>> prompt_tokens(const RunOptions& options, const LoadedModel& lm) {
+    const int given = !options.ids.empty() + !options.prompt.empty() + !options.prompt_file.empty();
+    if (given != 1) return Error("give exactly one of -p PROMPT, -f FILE or --ids IDS");
+    if (!options.ids.empty()) return parse_ids(options.ids);
+    std::string text = options.prompt;
+    if (!options.prompt_file.empty()) {
+        TERN_ASSIGN_OR_RETURN(text, read_text_file(options.prompt_file, size_t{64} << 20));
+    }
+    TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, lm.require_tokenizer());
+    std::vector<int32_t> ids = tok->encode(text, /*add_special=*/true, /*parse_special=*/true);
+    if (ids.empty()) return Error("the prompt is empty");
+    return ids;
 }
+
+// Prints generated tokens: as text when there is a tokenizer, else as ids.
+class TokenPrinter {
+public:
+    explicit TokenPrinter(const LoadedModel& lm) {
+        if (lm.tokenizer) decoder_.emplace(*lm.tokenizer);
+    }
+    void print(int32_t id) {
+        if (decoder_) {
+            std::fputs(decoder_->push(id).c_str(), stdout);
+        } else {
+            std::printf("%s%d", first_ ? "" : " ", id);
+        }
+        first_ = false;
+        std::fflush(stdout);
+    }
+    void finish() {
+        if (decoder_) std::fputs(decoder_->flush().c_str(), stdout);
+        std::printf("\n");
+    }
+
+private:
+    std::optional<tokenizer::StreamingDecoder> decoder_;
+    bool first_ = true;
+};
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -51,7 +88,17 @@ int default_thread_count() { return static_cast<int>(std::max(1u, std::thread::h
 void add_run_command(CLI::App& app, RunOptions& options) {
     CLI::App* run = app.add_subcommand("run", "Generate text from a prompt");
     run->add_option("-m,--model", options.model, "Model file (GGUF)")->required();
-    run->add_option("--ids", options.ids, "Prompt as token ids separated by spaces")->required();
+    run->add_option("-p,--prompt", options.prompt, "Prompt text");
+    run->add_option("-f,--file", options.prompt_file, "Read the prompt from this file");
+    run->add_option("--ids", options.ids, "Prompt as token ids separated by spaces");
+    run->add_option("--temp", options.sampler.temperature, "Temperature (0: greedy)")
+        ->check(CLI::Range(0.0, 100.0))
+        ->capture_default_str();
+    run->add_option("--top-k", options.sampler.top_k, "Top-k (0: off)")->capture_default_str();
+    run->add_option("--top-p", options.sampler.top_p, "Top-p (1: off)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    run->add_option("--min-p", options.sampler.min_p, "Min-p (0: off)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    run->add_option("-s,--seed", options.sampler.seed, "Random seed")->capture_default_str();
+    run->add_flag("--no-echo", options.no_echo, "Do not print the prompt before the generated text");
     run->add_option("-n,--n-predict", options.n_predict, "Tokens to generate")
         ->check(CLI::Range(0, 1 << 20))
         ->capture_default_str();
@@ -61,12 +108,12 @@ void add_run_command(CLI::App& app, RunOptions& options) {
 }
 
 int run_run(const RunOptions& options) {
-    Result<std::vector<int32_t>> prompt = parse_ids(options.ids);
-    if (!prompt.ok()) return report_failure(prompt.error().message());
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
     Result<LoadedModel> loaded = load_model_for_run(options.model, options.isa, threads);
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value();
+    Result<std::vector<int32_t>> prompt = prompt_tokens(options, lm);
+    if (!prompt.ok()) return report_failure(prompt.error().message());
     std::fprintf(stderr, "%s: %s; loaded in %.2f s\n", options.model.c_str(), describe(lm).c_str(), lm.load_seconds);
 
     ThreadPool pool(threads);
@@ -79,21 +126,30 @@ int run_run(const RunOptions& options) {
     if (Status s = session.evaluate(prompt.value()); !s.ok()) return report_failure(s.error().message());
     const double prompt_seconds = seconds_since(prompt_start);
 
-    const auto gen_start = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < options.n_predict; ++i) {
-        const int32_t next = argmax(session.last_logits());
-        std::printf("%s%d", i ? " " : "", next);
+    TokenPrinter printer(lm);
+    if (!options.no_echo && lm.tokenizer) {
+        std::string echo = lm.tokenizer->decode(prompt.value());
+        // SentencePiece adds a space in front of the text; it is not part of what the user typed.
+        if (lm.tokenizer->vocab().add_space_prefix && echo.starts_with(' ')) echo.erase(0, 1);
+        std::fputs(echo.c_str(), stdout);
         std::fflush(stdout);
-        if (i + 1 < options.n_predict) {
+    }
+    sampling::Sampler sampler(options.sampler);
+    const auto gen_start = std::chrono::steady_clock::now();
+    size_t generated = 0;
+    for (; generated < options.n_predict; ++generated) {
+        const int32_t next = sampler.sample(session.last_logits());
+        if (lm.tokenizer && lm.tokenizer->vocab().is_end_of_generation(next)) break;
+        printer.print(next);
+        if (generated + 1 < options.n_predict) {
             if (Status s = session.evaluate(std::span(&next, 1)); !s.ok()) return report_failure(s.error().message());
         }
     }
-    std::printf("\n");
+    printer.finish();
     const double gen_seconds = seconds_since(gen_start);
-    const double decode_steps = options.n_predict > 1 ? static_cast<double>(options.n_predict - 1) : 0.0;
     std::fprintf(stderr, "prompt: %zu tokens in %.1f ms (%.1f tok/s); generation: %zu tokens in %.1f ms (%.1f tok/s)\n",
-                 prompt.value().size(), prompt_seconds * 1e3, prompt.value().size() / prompt_seconds, options.n_predict,
-                 gen_seconds * 1e3, decode_steps > 0 ? decode_steps / gen_seconds : 0.0);
+                 prompt.value().size(), prompt_seconds * 1e3, prompt.value().size() / prompt_seconds, generated,
+                 gen_seconds * 1e3, generated > 0 ? generated / gen_seconds : 0.0);
     return 0;
 }
 

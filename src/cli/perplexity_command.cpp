@@ -1,0 +1,52 @@
+// `tern perplexity`: llama-perplexity's estimate (engine/perplexity.h) on a text file.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/model_setup.h"
+#include "core/mapped_file.h"
+#include "core/str_cat.h"
+#include "engine/perplexity.h"
+
+namespace tern::cli {
+
+void add_perplexity_command(CLI::App& app, PerplexityOptions& options) {
+    CLI::App* cmd = app.add_subcommand("perplexity", "Measure perplexity on a text file (llama-perplexity protocol)");
+    cmd->add_option("-m,--model", options.model, "Model file (GGUF)")->required();
+    cmd->add_option("-f,--file", options.file, "Text file")->required();
+    cmd->add_option("-c,--ctx", options.n_ctx, "Chunk length in tokens")->check(CLI::Range(2, 1 << 20))->capture_default_str();
+    cmd->add_option("--chunks", options.max_chunks, "Score at most this many chunks (0: all)")->capture_default_str();
+    cmd->add_option("-t,--threads", options.threads, "Threads (default: all cores)")->check(CLI::Range(1, 512));
+    cmd->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
+}
+
+int run_perplexity(const PerplexityOptions& options) {
+    const int threads = options.threads > 0 ? options.threads : default_thread_count();
+    Result<std::string> text = read_text_file(options.file, size_t{1} << 30);
+    if (!text.ok()) return report_failure(text.error().message());
+    Result<LoadedModel> loaded = load_model_for_run(options.model, options.isa, threads);
+    if (!loaded.ok()) return report_failure(loaded.error().message());
+    const LoadedModel& lm = loaded.value();
+    Result<const tokenizer::Tokenizer*> tok = lm.require_tokenizer();
+    if (!tok.ok()) return report_failure(tok.error().message());
+    if (options.n_ctx > lm.model.hp.n_ctx_train)
+        return report_failure(str_cat("perplexity: -c ", options.n_ctx, " exceeds the model's context of ",
+                                      lm.model.hp.n_ctx_train, " tokens"));
+    const std::vector<int32_t> tokens = tok.value()->encode(text.value(), /*add_special=*/true, /*parse_special=*/false);
+    const tokenizer::Vocabulary& vocab = tok.value()->vocab();
+    std::fprintf(stderr, "%s: %zu tokens, %zu chunks of %zu\n", options.file.c_str(), tokens.size(),
+                 tokens.size() / options.n_ctx, options.n_ctx);
+    ThreadPool pool(threads);
+    engine::InferenceSession session(lm.model, *lm.kernels, pool, options.n_ctx);
+    auto on_chunk = [](const engine::PerplexityResult& r) {
+        std::printf("[%zu]%.4f,", r.chunks, r.perplexity);
+        std::fflush(stdout);
+    };
+    Result<engine::PerplexityResult> result = engine::compute_perplexity(
+        session, tokens, options.n_ctx, vocab.add_bos ? vocab.bos : -1, options.max_chunks, on_chunk);
+    if (!result.ok()) return report_failure(str_cat("perplexity: ", result.error().message()));
+    std::printf("\nFinal estimate: PPL = %.4f +/- %.5f (%zu chunks, %zu scored tokens)\n", result.value().perplexity,
+                result.value().uncertainty, result.value().chunks, result.value().scored_tokens);
+    return 0;
+}
+
+}  // namespace tern::cli

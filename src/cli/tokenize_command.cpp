@@ -1,0 +1,40 @@
+// `tern tokenize`: text to token ids with a model's tokenizer, like llama-tokenize.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/model_setup.h"
+#include "core/mapped_file.h"
+#include "core/str_cat.h"
+
+namespace tern::cli {
+
+void add_tokenize_command(CLI::App& app, TokenizeOptions& options) {
+    CLI::App* cmd = app.add_subcommand("tokenize", "Print the token ids (and pieces) of a text");
+    cmd->add_option("-m,--model", options.model, "Model or vocabulary file (GGUF)")->required();
+    cmd->add_option("text", options.text, "Text to tokenize");
+    cmd->add_option("-f,--file", options.file, "Read the text from this file");
+    cmd->add_flag("--ids", options.ids_only, "Print only the ids, separated by spaces, on one line");
+    cmd->add_flag("--no-special", options.no_special, "Add no BOS/EOS and do not parse special-token text");
+}
+
+int run_tokenize(const TokenizeOptions& options) {
+    if (options.text.empty() == options.file.empty()) return report_failure("tokenize: give either TEXT or -f FILE");
+    std::string text = options.text;
+    if (!options.file.empty()) {
+        Result<std::string> read = read_text_file(options.file, size_t{1} << 30);
+        if (!read.ok()) return report_failure(read.error().message());
+        text = std::move(read).value();
+    }
+    Result<tokenizer::Tokenizer> tok = load_tokenizer(options.model);
+    if (!tok.ok()) return report_failure(tok.error().message());
+    const std::vector<int32_t> ids = tok.value().encode(text, !options.no_special, !options.no_special);
+    if (options.ids_only) {
+        for (size_t i = 0; i < ids.size(); ++i) std::printf("%s%d", i ? " " : "", ids[i]);
+        std::printf("\n");
+        return 0;
+    }
+    for (int32_t id : ids) std::printf("%6d -> '%s'\n", id, tok.value().piece(id, true).c_str());
+    return 0;
+}
+
+}  // namespace tern::cli

@@ -1,0 +1,133 @@
+#include "tokenizer/tokenizer.h"
+
+#include <algorithm>
+
+#include "core/str_cat.h"
+#include "tokenizer/spm_encoder.h"
+#include "tokenizer/utf8.h"
+
+namespace tern::tokenizer {
+namespace {
+
+constexpr std::string_view kSpaceMarker = "\xe2\x96\x81";
+
+struct Fragment {
+    int32_t id;              // >= 0: a special token
+    std::string_view text;   // plain text otherwise
+};
+
+bool is_special_type(TokenType t) {
+    return t == TokenType::kControl || t == TokenType::kUserDefined || t == TokenType::kUnknown;
+}
+
+std::string replace_space_markers(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size();) {
+        if (text.substr(i, kSpaceMarker.size()) == kSpaceMarker) {
+            out += ' ';
+            i += kSpaceMarker.size();
+        } else {
+            out += text[i++];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+Tokenizer::Tokenizer(Vocabulary vocab) : vocab_(std::move(vocab)) {
+    for (size_t i = 0; i < vocab_.size(); ++i)
+        if (is_special_type(vocab_.types[i]) && !vocab_.tokens[i].empty())
+            specials_longest_first_.push_back(static_cast<int32_t>(i));
+    std::stable_sort(specials_longest_first_.begin(), specials_longest_first_.end(), [this](int32_t a, int32_t b) {
+        return vocab_.tokens[a].size() > vocab_.tokens[b].size();
+    });
+}
+
+Result<Tokenizer> Tokenizer::from_vocabulary(Vocabulary vocab) {
+    if (vocab.kind == VocabKind::kBpe) return Error("byte-level BPE vocabularies are not supported yet");
+    return Tokenizer(std::move(vocab));
+}
+
+Result<Tokenizer> Tokenizer::from_gguf(const format::GgufContents& gguf) {
+    TERN_ASSIGN_OR_RETURN(Vocabulary vocab, vocabulary_from_gguf(gguf));
+    return from_vocabulary(std::move(vocab));
+}
+
+void Tokenizer::encode_fragment(std::string_view text, bool first_or_after_special, std::vector<int32_t>& out) const {
+    spm_encode(vocab_, text, vocab_.add_space_prefix && first_or_after_special, out);
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+    std::vector<Fragment> fragments = {{-1, text}};
+    for (int32_t id : specials_longest_first_) {
+        if (!parse_special && vocab_.types[id] != TokenType::kUserDefined) continue;
+        const std::string& special = vocab_.tokens[id];
+        std::vector<Fragment> split;
+        for (const Fragment& f : fragments) {
+            if (f.id >= 0) {
+                split.push_back(f);
+                continue;
+            }
+            std::string_view rest = f.text;
+            for (size_t at; (at = rest.find(special)) != std::string_view::npos;) {
+                if (at > 0) split.push_back({-1, rest.substr(0, at)});
+                split.push_back({id, {}});
+                rest.remove_prefix(at + special.size());
+            }
+            if (!rest.empty()) split.push_back({-1, rest});
+        }
+        fragments = std::move(split);
+    }
+    std::vector<int32_t> ids;
+    if (add_special && vocab_.add_bos && vocab_.bos >= 0) ids.push_back(vocab_.bos);
+    bool after_special = true;
+    for (const Fragment& f : fragments) {
+        if (f.id >= 0) {
+            ids.push_back(f.id);
+            after_special = true;
+        } else if (!f.text.empty()) {
+            encode_fragment(f.text, after_special, ids);
+            after_special = false;
+        }
+    }
+    if (add_special && vocab_.add_eos && vocab_.eos >= 0) ids.push_back(vocab_.eos);
+    return ids;
+}
+
+std::string Tokenizer::piece(int32_t id, bool special) const {
+    if (id < 0 || static_cast<size_t>(id) >= vocab_.size()) return {};
+    const std::string& text = vocab_.tokens[id];
+    switch (vocab_.types[id]) {
+        case TokenType::kControl:
+        case TokenType::kUnknown:
+            return special ? text : std::string();
+        case TokenType::kUserDefined:
+            return text;
+        case TokenType::kByte:
+            if (text.size() == 6 && text.starts_with("<0x"))
+                return std::string(1, static_cast<char>(std::stoi(text.substr(3, 2), nullptr, 16)));
+            return text;
+        default:
+            return replace_space_markers(text);
+    }
+}
+
+std::string Tokenizer::decode(std::span<const int32_t> ids, bool special) const {
+    std::string text;
+    for (int32_t id : ids) text += piece(id, special);
+    return text;
+}
+
+std::string StreamingDecoder::push(int32_t id) {
+    pending_ += tokenizer_.piece(id);
+    const size_t hold = incomplete_utf8_suffix(pending_);
+    std::string ready = pending_.substr(0, pending_.size() - hold);
+    pending_.erase(0, pending_.size() - hold);
+    return ready;
+}
+
+std::string StreamingDecoder::flush() { return std::exchange(pending_, std::string()); }
+
+}  // namespace tern::tokenizer

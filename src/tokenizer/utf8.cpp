@@ -1,0 +1,34 @@
+#include "tokenizer/utf8.h"
+
+namespace tern::tokenizer {
+
+size_t incomplete_utf8_suffix(std::string_view text) {
+    // Look back at most 3 bytes for a lead byte whose sequence runs past the end.
+    for (size_t back = 1; back <= 3 && back <= text.size(); ++back) {
+        const auto c = static_cast<unsigned char>(text[text.size() - back]);
+        if ((c & 0xC0) == 0x80) continue;   // continuation byte: keep looking for the lead
+        if (c < 0xC0) return 0;             // ASCII ends a complete sequence
+        return utf8_sequence_length(c) > back ? back : 0;
+    }
+    return 0;
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+}  // namespace tern::tokenizer

@@ -1,0 +1,23 @@
+// Small UTF-8 helpers shared by the tokenizers and the streaming decoder.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace tern::tokenizer {
+
+// Length of the sequence a lead byte announces (1 for ASCII and for stray continuation bytes,
+// as llama.cpp counts them).
+inline size_t utf8_sequence_length(unsigned char lead) {
+    static constexpr size_t kLengths[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+    return kLengths[lead >> 4];
+}
+
+// Bytes at the end of `text` that start an incomplete UTF-8 sequence (0 when complete).
+size_t incomplete_utf8_suffix(std::string_view text);
+
+// Appends code point `cp` (< 0x110000) as UTF-8.
+void append_utf8(std::string& out, char32_t cp);
+
+}  // namespace tern::tokenizer

@@ -1,0 +1,52 @@
+// A tokenizer's vocabulary as stored in GGUF metadata (tokenizer.ggml.*): token texts, SPM
+// scores, token types, special ids and encoding flags, validated once (ids in range, array
+// lengths consistent) so the tokenizers can index without checks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "format/gguf_reader.h"
+#include "tern/status.h"
+
+namespace tern::tokenizer {
+
+enum class TokenType : int32_t {
+    kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6,
+};
+
+enum class VocabKind { kSpm, kBpe };
+
+struct Vocabulary {
+    VocabKind kind = VocabKind::kSpm;
+    std::string pre;                       // BPE pre-tokenizer name ("" when absent)
+    std::vector<std::string> tokens;       // text by id
+    std::vector<float> scores;             // SPM merge priority (higher first)
+    std::vector<TokenType> types;
+    std::vector<std::string> merges;       // BPE "left right", index = rank
+    int32_t bos = -1, eos = -1, unk = -1, eot = -1;
+    bool add_bos = false, add_eos = false, add_space_prefix = false;
+    std::vector<int32_t> end_of_generation;   // eos, eot and known end-of-turn tokens
+
+    std::unordered_map<std::string_view, int32_t> id_by_text;   // views into `tokens`
+    std::vector<int32_t> byte_tokens;      // SPM: id of <0xNN>, or -1
+
+    int32_t find(std::string_view text) const {
+        auto it = id_by_text.find(text);
+        return it == id_by_text.end() ? -1 : it->second;
+    }
+    size_t size() const { return tokens.size(); }
+    bool is_end_of_generation(int32_t id) const;
+};
+
+// Errors: no tokenizer.ggml.model, an unsupported model kind, arrays of the wrong type or
+// length, special ids outside the vocabulary.
+Result<Vocabulary> vocabulary_from_gguf(const format::GgufContents& gguf);
+
+// Fills id_by_text, byte_tokens and end_of_generation from the other fields.
+void index_vocabulary(Vocabulary& vocab);
+
+}  // namespace tern::tokenizer

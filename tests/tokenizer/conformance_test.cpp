@@ -1,0 +1,71 @@
+// llama.cpp's tokenizer conformance files (../shared/data/tokenizer): every input must give
+// exactly the expected ids with add_special = false and parse_special = false.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "format/gguf_reader.h"
+#include "testing/test_files.h"
+#include "tokenizer/tokenizer.h"
+
+namespace tern::tokenizer {
+namespace {
+
+std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::vector<std::string> read_inputs(const std::filesystem::path& path) {
+    const std::string text = read_text(path);
+    const std::string separator = "\n__ggml_vocab_test__\n";
+    std::vector<std::string> inputs;
+    for (size_t pos = 0, at; (at = text.find(separator, pos)) != std::string::npos; pos = at + separator.size())
+        inputs.push_back(text.substr(pos, at - pos));
+    return inputs;
+}
+
+std::vector<std::vector<int32_t>> read_outputs(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::vector<std::vector<int32_t>> outputs;
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream words(line);
+        std::vector<int32_t> ids;
+        for (int32_t id; words >> id;) ids.push_back(id);
+        outputs.push_back(ids);
+    }
+    return outputs;
+}
+
+class Conformance : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Conformance, EveryInputGivesTheExpectedIds) {
+    const auto shared = testing::shared_dir();
+    if (!shared) GTEST_SKIP() << "SKIPPED: ../shared is absent, tokenizer conformance not checked";
+    const auto dir = *shared / "data" / "tokenizer";
+    const std::string name = GetParam();
+    auto file = format::GgufFile::open((dir / name).string());
+    ASSERT_TRUE(file.ok()) << file.error().message();
+    auto tokenizer = Tokenizer::from_gguf(file.value().contents());
+    ASSERT_TRUE(tokenizer.ok()) << tokenizer.error().message();
+    const auto inputs = read_inputs(dir / (name + ".inp"));
+    const auto outputs = read_outputs(dir / (name + ".out"));
+    ASSERT_EQ(inputs.size(), outputs.size());
+    ASSERT_GT(inputs.size(), 30u);
+    for (size_t i = 0; i < inputs.size(); ++i)
+        EXPECT_EQ(tokenizer.value().encode(inputs[i], false, false), outputs[i]) << "input " << i << ": '" << inputs[i] << "'";
+}
+
+INSTANTIATE_TEST_SUITE_P(LlamaCpp, Conformance, ::testing::Values("ggml-vocab-llama-spm.gguf"),
+                         [](const auto& info) {
+                             std::string n = info.param;
+                             for (char& c : n)
+                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                             return n;
+                         });
+
+}  // namespace
+}  // namespace tern::tokenizer
