@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
 DEB_PACKAGES      := cmake g++ make pkg-config libgtest-dev libgmock-dev libbenchmark-dev \
-                     nlohmann-json3-dev libcli11-dev python3
+                     nlohmann-json3-dev libcli11-dev libpcre2-dev python3
 DEB_PACKAGES_FUZZ := clang libclang-rt-14-dev
 
 .PHONY: run test deps build test-sanitize fuzz-smoke clean

@@ -102,7 +102,8 @@ void spm_encode(const Vocabulary& vocab, std::string_view text, bool space_prefi
     std::string normalised;
     normalised.reserve(text.size() * 2 + 3);
     if (space_prefix) normalised += kSpaceMarker;
-    for (char c : text) {
+    // Invalid UTF-8 would make "characters" that swallow the following bytes; replace it first.
+    for (char c : sanitize_utf8(text)) {
         if (c == ' ')
             normalised += kSpaceMarker;
         else

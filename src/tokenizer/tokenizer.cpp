@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/str_cat.h"
+#include "tokenizer/byte_unicode.h"
 #include "tokenizer/spm_encoder.h"
 #include "tokenizer/utf8.h"
 
@@ -36,7 +37,7 @@ std::string replace_space_markers(std::string_view text) {
 
 }  // namespace
 
-Tokenizer::Tokenizer(Vocabulary vocab) : vocab_(std::move(vocab)) {
+Tokenizer::Tokenizer(Vocabulary vocab, std::unique_ptr<BpeEncoder> bpe) : vocab_(std::move(vocab)), bpe_(std::move(bpe)) {
     for (size_t i = 0; i < vocab_.size(); ++i)
         if (is_special_type(vocab_.types[i]) && !vocab_.tokens[i].empty())
             specials_longest_first_.push_back(static_cast<int32_t>(i));
@@ -46,8 +47,13 @@ Tokenizer::Tokenizer(Vocabulary vocab) : vocab_(std::move(vocab)) {
 }
 
 Result<Tokenizer> Tokenizer::from_vocabulary(Vocabulary vocab) {
-    if (vocab.kind == VocabKind::kBpe) return Error("byte-level BPE vocabularies are not supported yet");
-    return Tokenizer(std::move(vocab));
+    std::unique_ptr<BpeEncoder> bpe;
+    if (vocab.kind == VocabKind::kBpe) {
+        TERN_ASSIGN_OR_RETURN(bpe, BpeEncoder::create(vocab));
+        // Llama-3-family pre-tokenizers add BOS unless the file says otherwise (llama.cpp).
+        if (bpe->pre_tokenizer() == "llama3" && !vocab.add_bos_given) vocab.add_bos = true;
+    }
+    return Tokenizer(std::move(vocab), std::move(bpe));
 }
 
 Result<Tokenizer> Tokenizer::from_gguf(const format::GgufContents& gguf) {
@@ -56,7 +62,10 @@ Result<Tokenizer> Tokenizer::from_gguf(const format::GgufContents& gguf) {
 }
 
 void Tokenizer::encode_fragment(std::string_view text, bool first_or_after_special, std::vector<int32_t>& out) const {
-    spm_encode(vocab_, text, vocab_.add_space_prefix && first_or_after_special, out);
+    if (bpe_)
+        bpe_->encode(vocab_, text, out);
+    else
+        spm_encode(vocab_, text, vocab_.add_space_prefix && first_or_after_special, out);
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
@@ -110,6 +119,11 @@ std::string Tokenizer::piece(int32_t id, bool special) const {
                 return std::string(1, static_cast<char>(std::stoi(text.substr(3, 2), nullptr, 16)));
             return text;
         default:
+            if (bpe_) {
+                std::string bytes;
+                unmap_bytes(text, bytes);
+                return bytes;
+            }
             return replace_space_markers(text);
     }
 }

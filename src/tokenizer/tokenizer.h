@@ -1,15 +1,17 @@
 // Text <-> token ids for a model's vocabulary: special tokens are split out first (when
-// allowed), each plain fragment goes through the vocabulary's own algorithm (SentencePiece
-// here; byte-level BPE joins it), and decoding is byte-exact.
+// allowed), each plain fragment goes through the vocabulary's own algorithm (SentencePiece or
+// byte-level BPE), and decoding is byte-exact.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "format/gguf_reader.h"
+#include "tokenizer/bpe_encoder.h"
 #include "tokenizer/vocabulary.h"
 
 namespace tern::tokenizer {
@@ -29,10 +31,11 @@ public:
     const Vocabulary& vocab() const { return vocab_; }
 
 private:
-    explicit Tokenizer(Vocabulary vocab);
+    Tokenizer(Vocabulary vocab, std::unique_ptr<BpeEncoder> bpe);
     void encode_fragment(std::string_view text, bool first_or_after_special, std::vector<int32_t>& out) const;
 
     Vocabulary vocab_;
+    std::unique_ptr<BpeEncoder> bpe_;               // null for SentencePiece vocabularies
     std::vector<int32_t> specials_longest_first_;   // control, user-defined and unknown tokens
 };
 

@@ -17,6 +17,10 @@ inline size_t utf8_sequence_length(unsigned char lead) {
 // Bytes at the end of `text` that start an incomplete UTF-8 sequence (0 when complete).
 size_t incomplete_utf8_suffix(std::string_view text);
 
+// Replaces each byte that does not belong to a valid UTF-8 sequence (overlong forms,
+// surrogates and code points above U+10FFFF included) by U+FFFD, as llama.cpp does.
+std::string sanitize_utf8(std::string_view text);
+
 // Appends code point `cp` (< 0x110000) as UTF-8.
 void append_utf8(std::string& out, char32_t cp);
 

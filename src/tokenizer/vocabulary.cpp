@@ -108,6 +108,7 @@ Result<Vocabulary> vocabulary_from_gguf(const format::GgufContents& gguf) {
     TERN_TRY(read_id(gguf, "tokenizer.ggml.unknown_token_id", n, vocab.unk));
     TERN_TRY(read_id(gguf, "tokenizer.ggml.eot_token_id", n, vocab.eot));
     read_flag(gguf, "tokenizer.ggml.add_bos_token", vocab.add_bos);
+    vocab.add_bos_given = gguf.find("tokenizer.ggml.add_bos_token") != nullptr;
     read_flag(gguf, "tokenizer.ggml.add_eos_token", vocab.add_eos);
     read_flag(gguf, "tokenizer.ggml.add_space_prefix", vocab.add_space_prefix);
     for (int32_t id : {vocab.bos, vocab.eos, vocab.unk})

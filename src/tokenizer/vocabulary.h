@@ -29,6 +29,7 @@ struct Vocabulary {
     std::vector<std::string> merges;       // BPE "left right", index = rank
     int32_t bos = -1, eos = -1, unk = -1, eot = -1;
     bool add_bos = false, add_eos = false, add_space_prefix = false;
+    bool add_bos_given = false;            // the file sets add_bos explicitly
     std::vector<int32_t> end_of_generation;   // eos, eot and known end-of-turn tokens
 
     std::unordered_map<std::string_view, int32_t> id_by_text;   // views into `tokens`

@@ -59,7 +59,8 @@ TEST_P(Conformance, EveryInputGivesTheExpectedIds) {
         EXPECT_EQ(tokenizer.value().encode(inputs[i], false, false), outputs[i]) << "input " << i << ": '" << inputs[i] << "'";
 }
 
-INSTANTIATE_TEST_SUITE_P(LlamaCpp, Conformance, ::testing::Values("ggml-vocab-llama-spm.gguf"),
+INSTANTIATE_TEST_SUITE_P(LlamaCpp, Conformance, ::testing::Values("ggml-vocab-llama-spm.gguf", "ggml-vocab-llama-bpe.gguf",
+                                                                   "ggml-vocab-gpt-2.gguf"),
                          [](const auto& info) {
                              std::string n = info.param;
                              for (char& c : n)

@@ -1,0 +1,170 @@
+#include "tokenizer/bpe_encoder.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <queue>
+
+#include "core/str_cat.h"
+#include "tokenizer/byte_unicode.h"
+#include "tokenizer/utf8.h"
+
+namespace tern::tokenizer {
+namespace {
+
+// tokenizers.md §2.2 (Llama 3, as HF / tiktoken write it) and GPT-2's original pattern.
+constexpr std::string_view kLlama3Pattern =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr std::string_view kGpt2Pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+bool is_llama3_name(std::string_view pre) {
+    return pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3" || pre == "falcon3" || pre == "falcon_e";
+}
+
+// The official 2B4T GGUF has no tokenizer.ggml.pre; its vocabulary is Llama 3's.
+bool looks_like_llama3(const Vocabulary& vocab) {
+    return vocab.size() == 128256 && vocab.tokens[128000] == "<|begin_of_text|>";
+}
+
+struct Bigram {
+    int left;
+    int right;
+    int32_t rank;
+    size_t size;
+    bool operator<(const Bigram& o) const { return rank > o.rank || (rank == o.rank && left > o.left); }
+};
+
+struct Symbol {
+    int prev;
+    int next;
+    size_t begin;
+    size_t size;
+};
+
+}  // namespace
+
+struct BpeEncoder::Regex {
+    pcre2_code* code = nullptr;
+    ~Regex() { pcre2_code_free(code); }
+};
+
+BpeEncoder::BpeEncoder(std::string pre, std::unique_ptr<Regex> regex, bool ignore_merges)
+    : pre_(std::move(pre)), regex_(std::move(regex)), ignore_merges_(ignore_merges) {}
+
+BpeEncoder::~BpeEncoder() = default;
+
+Result<std::unique_ptr<BpeEncoder>> BpeEncoder::create(const Vocabulary& vocab) {
+    std::string family;
+    if (is_llama3_name(vocab.pre) || (vocab.pre.empty() && looks_like_llama3(vocab)))
+        family = "llama3";
+    else if (vocab.pre == "gpt-2" || vocab.pre == "gpt2")
+        family = "gpt-2";
+    else
+        return Error(str_cat("pre-tokenizer '", vocab.pre.empty() ? "(none)" : vocab.pre,
+                             "' is not supported (llama-bpe, llama3, llama-v3, falcon3, falcon_e, gpt-2)"));
+    const std::string_view pattern = family == "llama3" ? kLlama3Pattern : kGpt2Pattern;
+    auto regex = std::make_unique<Regex>();
+    int error = 0;
+    PCRE2_SIZE offset = 0;
+    regex->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), PCRE2_UTF | PCRE2_UCP,
+                                &error, &offset, nullptr);
+    if (regex->code == nullptr) return Error(str_cat("pre-tokenizer regex does not compile (PCRE2 error ", error, ")"));
+    pcre2_jit_compile(regex->code, PCRE2_JIT_COMPLETE);   // falls back to the interpreter if JIT is unavailable
+
+    std::unique_ptr<BpeEncoder> encoder(new BpeEncoder(family, std::move(regex), family == "llama3"));
+    encoder->rank_.reserve(vocab.merges.size());
+    for (size_t i = 0; i < vocab.merges.size(); ++i) {
+        const std::string& merge = vocab.merges[i];
+        const size_t space = merge.find(' ');
+        if (space == std::string::npos || space == 0 || space + 1 == merge.size() ||
+            merge.find(' ', space + 1) != std::string::npos)
+            return Error(str_cat("merge ", i, " '", merge, "' is not two symbols separated by one space"));
+        encoder->rank_.emplace(merge, static_cast<int32_t>(i));
+    }
+    return encoder;
+}
+
+void BpeEncoder::encode(const Vocabulary& vocab, std::string_view text, std::vector<int32_t>& out) const {
+    const std::string clean = sanitize_utf8(text);
+    pcre2_match_data* match = pcre2_match_data_create_from_pattern(regex_->code, nullptr);
+    size_t pos = 0;
+    while (pos < clean.size()) {
+        const int rc = pcre2_match(regex_->code, reinterpret_cast<PCRE2_SPTR>(clean.data()), clean.size(), pos,
+                                   PCRE2_NO_UTF_CHECK, match, nullptr);
+        if (rc < 0) {   // no match in the rest: it is one word
+            encode_word(vocab, std::string_view(clean).substr(pos), out);
+            break;
+        }
+        const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match);
+        if (ovector[0] > pos) encode_word(vocab, std::string_view(clean).substr(pos, ovector[0] - pos), out);
+        if (ovector[1] == ovector[0]) {   // an empty match cannot happen with these patterns; never loop
+            encode_word(vocab, std::string_view(clean).substr(ovector[0], 1), out);
+            pos = ovector[0] + 1;
+            continue;
+        }
+        encode_word(vocab, std::string_view(clean).substr(ovector[0], ovector[1] - ovector[0]), out);
+        pos = ovector[1];
+    }
+    pcre2_match_data_free(match);
+}
+
+void BpeEncoder::encode_word(const Vocabulary& vocab, std::string_view word, std::vector<int32_t>& out) const {
+    std::string mapped;
+    mapped.reserve(word.size() * 2);
+    for (unsigned char b : word) mapped += byte_to_unicode()[b];
+    if (ignore_merges_) {
+        if (const int32_t id = vocab.find(mapped); id >= 0) {
+            out.push_back(id);
+            return;
+        }
+    }
+    std::vector<Symbol> symbols;
+    for (size_t pos = 0; pos < mapped.size();) {
+        const size_t len = utf8_sequence_length(static_cast<unsigned char>(mapped[pos]));
+        const int idx = static_cast<int>(symbols.size());
+        symbols.push_back({idx - 1, idx + 1, pos, len});
+        pos += len;
+    }
+    symbols.back().next = -1;
+    std::priority_queue<Bigram> queue;
+    std::string key;
+    auto add_bigram = [&](int left, int right) {
+        if (left < 0 || right < 0) return;
+        key.assign(mapped, symbols[left].begin, symbols[left].size);
+        key += ' ';
+        key.append(mapped, symbols[right].begin, symbols[right].size);
+        if (auto it = rank_.find(key); it != rank_.end())
+            queue.push({left, right, it->second, symbols[left].size + symbols[right].size});
+    };
+    for (size_t i = 1; i < symbols.size(); ++i) add_bigram(static_cast<int>(i) - 1, static_cast<int>(i));
+    while (!queue.empty()) {
+        const Bigram b = queue.top();
+        queue.pop();
+        Symbol& left = symbols[b.left];
+        Symbol& right = symbols[b.right];
+        if (left.size == 0 || right.size == 0 || left.size + right.size != b.size || left.next != b.right) continue;
+        left.size += right.size;
+        right.size = 0;
+        left.next = right.next;
+        if (right.next >= 0) symbols[right.next].prev = b.left;
+        add_bigram(left.prev, b.left);
+        add_bigram(b.left, left.next);
+    }
+    for (int i = 0; i >= 0; i = symbols[i].next) {
+        const std::string_view piece = std::string_view(mapped).substr(symbols[i].begin, symbols[i].size);
+        if (const int32_t id = vocab.find(piece); id >= 0) {
+            out.push_back(id);
+            continue;
+        }
+        // A symbol that is no token: emit its characters one by one (each byte is a token in
+        // every real byte-level vocabulary), else the unknown token.
+        for (size_t p = 0; p < piece.size();) {
+            const size_t len = utf8_sequence_length(static_cast<unsigned char>(piece[p]));
+            const int32_t id = vocab.find(piece.substr(p, len));
+            if (id >= 0 || vocab.unk >= 0) out.push_back(id >= 0 ? id : vocab.unk);
+            p += len;
+        }
+    }
+}
+
+}  // namespace tern::tokenizer
