@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "engine/inference_session.h"
+#include "engine/perplexity.h"
 #include "engine/reference_forward.h"
 #include "format/gguf_reader.h"
 #include "kernels/dispatch.h"
@@ -152,6 +153,43 @@ TEST(Forward, RejectsBadTokensAndFullContext) {
     ASSERT_FALSE(full.ok());
     EXPECT_EQ(full.error().message(), "context full: 6 tokens in the cache + 3 new > n_ctx 8");
     EXPECT_EQ(session.n_past(), 6u);
+}
+
+}  // namespace
+}  // namespace tern
+
+namespace tern {
+namespace {
+
+TEST(Perplexity, MatchesTheDefinitionOnTwoChunks) {
+    const TinyModel tiny = make_tiny("bitnet-b1.58", GgmlType::kI2_S);
+    const model::Model m = load(tiny, kernels::best_isa_here());
+    ThreadPool pool(2);
+    engine::InferenceSession session(m, kernels::kernel_table(kernels::best_isa_here()), pool, 16);
+    std::vector<int32_t> tokens(40);
+    for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>((i * 37 + 5) % 300);
+    auto result = engine::compute_perplexity(session, tokens, 16, /*bos=*/1, 0, {});
+    ASSERT_TRUE(result.ok()) << result.error().message();
+    EXPECT_EQ(result.value().chunks, 2u);
+    EXPECT_EQ(result.value().scored_tokens, 14u);
+
+    // By hand: chunk c starts with BOS, tokens 8..14 predict tokens 9..15.
+    double nll = 0;
+    for (size_t c = 0; c < 2; ++c) {
+        std::vector<int32_t> chunk(tokens.begin() + c * 16, tokens.begin() + (c + 1) * 16);
+        chunk[0] = 1;
+        session.truncate(0);
+        ASSERT_TRUE(session.evaluate(chunk, true).ok());
+        for (size_t j = 8; j < 15; ++j) {
+            const auto row = session.logits().subspan(j * 300, 300);
+            double sum = 0;
+            for (float l : row) sum += std::exp(static_cast<double>(l));
+            nll += std::log(sum) - row[chunk[j + 1]];
+        }
+    }
+    EXPECT_NEAR(result.value().perplexity, std::exp(nll / 14), 1e-9 * std::exp(nll / 14));
+    EXPECT_GT(result.value().uncertainty, 0.0);
+    EXPECT_FALSE(engine::compute_perplexity(session, std::vector<int32_t>(10, 3), 16, 1, 0, {}).ok());
 }
 
 }  // namespace

@@ -1,0 +1,113 @@
+// tern synth / run / tokenize / perplexity / bench on a tiny synthetic model and the shared
+// vocabularies: real output, exit codes and one-line errors.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/run_tern.h"
+#include "testing/test_files.h"
+
+namespace tern {
+namespace {
+
+class ModelCommands : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir_ = new testing::TempDir();
+        model_ = (*dir_ / "tiny.gguf").string();
+        const TernRun synth = run_tern("synth --shape tiny --type tq2_0 -o " + model_);
+        ASSERT_EQ(synth.exit_code, 0) << synth.err;
+    }
+    static void TearDownTestSuite() { delete dir_; }
+    static testing::TempDir* dir_;
+    static std::string model_;
+};
+testing::TempDir* ModelCommands::dir_ = nullptr;
+std::string ModelCommands::model_;
+
+TEST_F(ModelCommands, RunWithIdsIsGreedyAndDeterministic) {
+    const TernRun a = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 1");
+    const TernRun b = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 2 --isa scalar");
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    EXPECT_EQ(a.out, b.out);   // same tokens on every ISA and thread count
+    EXPECT_NE(a.err.find("generation: 8 tokens"), std::string::npos) << a.err;
+}
+
+TEST_F(ModelCommands, RunSamplingIsReproducibleWithASeed) {
+    const std::string args = "run -m " + model_ + " -p 'hello there' -n 12 --temp 1.0 --no-echo -s 11";
+    const TernRun a = run_tern(args + " -t 1");
+    const TernRun b = run_tern(args + " -t 2");
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    EXPECT_EQ(a.out, b.out);
+    EXPECT_FALSE(a.out.empty());
+}
+
+TEST_F(ModelCommands, RunErrorsAreOneLine) {
+    struct Case {
+        std::string args;
+        std::string error;
+    };
+    const Case cases[] = {
+        {"run -m " + model_ + " --ids '1 x'", "tern: --ids: 'x' is not a token id (a non-negative integer)\n"},
+        {"run -m " + model_ + " --ids '1 300'", "tern: token 1 has id 300, outside the vocabulary [0, 300)\n"},
+        {"run -m " + model_ + " --ids 1 -p hi", "tern: give exactly one of -p PROMPT, -f FILE or --ids IDS\n"},
+        {"run -m " + model_ + " --ids 1 -n 200", "tern: prompt (1 tokens) + -n 200 exceeds the context of 128 tokens\n"},
+        {"run -m /nonexistent.gguf --ids 1", ""},
+        {"run -m " + model_ + " --ids 1 --isa sse9", ""},
+    };
+    for (const Case& c : cases) {
+        const TernRun run = run_tern(c.args);
+        EXPECT_EQ(run.exit_code, 1) << c.args;
+        if (!c.error.empty())
+            EXPECT_TRUE(run.err.ends_with(c.error)) << run.err;
+        else
+            EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+    }
+}
+
+TEST_F(ModelCommands, PerplexityPrintsAnEstimate) {
+    const std::string text = (*dir_ / "text.txt").string();
+    std::string words;
+    for (int i = 0; i < 400; ++i) words += "the cat sat on the mat. ";
+    testing::write_file(text, words);
+    const TernRun run = run_tern("perplexity -m " + model_ + " -f " + text + " -c 64 --chunks 2 -t 2");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.out.find("[1]"), std::string::npos);
+    EXPECT_NE(run.out.find("Final estimate: PPL = "), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("(2 chunks, 62 scored tokens)"), std::string::npos) << run.out;
+    const TernRun too_long = run_tern("perplexity -m " + model_ + " -f " + text + " -c 256");
+    EXPECT_EQ(too_long.exit_code, 1);
+    EXPECT_TRUE(too_long.err.ends_with("tern: perplexity: -c 256 exceeds the model's context of 128 tokens\n"));
+}
+
+TEST_F(ModelCommands, BenchSyntheticJson) {
+    const TernRun run = run_tern("bench --synthetic tiny -p 8 -n 8 -r 2 -t 1 --json");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const auto j = nlohmann::json::parse(run.out);
+    ASSERT_EQ(j["results"].size(), 2u);
+    EXPECT_EQ(j["results"][0]["test"], "pp8");
+    EXPECT_EQ(j["results"][1]["test"], "tg8");
+    EXPECT_GT(j["results"][1]["tokens_per_s"].get<double>(), 0.0);
+    EXPECT_GT(j["results"][1]["bytes_per_token"].get<double>(), 0.0);
+    EXPECT_GT(j["peak_rss_bytes"].get<double>(), 0.0);
+    const TernRun bad = run_tern("bench --synthetic huge");
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_TRUE(bad.err.ends_with("tern: bench: --synthetic 'huge' is not a known shape (2b4t, large, 3b, 8b, tiny)\n"))
+        << bad.err;
+}
+
+TEST(TokenizeCommand, IdsOnlyMatchesTheConformanceConvention) {
+    const auto shared = testing::shared_dir();
+    if (!shared) GTEST_SKIP() << "SKIPPED: ../shared is absent";
+    const std::string vocab = (*shared / "data" / "tokenizer" / "ggml-vocab-llama-bpe.gguf").string();
+    const TernRun run = run_tern("tokenize -m " + vocab + " --ids --no-special 'Hello world'");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.out, "9906 1917\n");
+    const TernRun pieces = run_tern("tokenize -m " + vocab + " 'Hello'");
+    EXPECT_EQ(pieces.out, "128000 -> '<|begin_of_text|>'\n  9906 -> 'Hello'\n");
+    const TernRun none = run_tern("tokenize -m " + vocab);
+    EXPECT_EQ(none.exit_code, 1);
+}
+
+}  // namespace
+}  // namespace tern
