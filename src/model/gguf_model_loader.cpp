@@ -1,13 +1,12 @@
 #include "model/gguf_model_loader.h"
 
-#include <atomic>
 #include <cmath>
 #include <optional>
 #include <vector>
 
 #include "core/str_cat.h"
-#include "core/thread_pool.h"
 #include "kernels/float_matmul.h"
+#include "model/repack_jobs.h"
 #include "quant/dequantize.h"
 #include "quant/ternary_repack.h"
 
@@ -144,42 +143,6 @@ Result<quant::PackedTernary> load_ternary(const GgufContents& gguf, const GgufTe
     return packed;
 }
 
-struct TernaryJob {
-    const GgufTensorInfo* info;
-    quant::PackedTernary* dest;
-};
-
-// `mapping` (may be null): the file the tensors live in; each tensor's pages are dropped once
-// it is repacked, so that the file's ternary data and its packed copy are never both resident.
-Status repack_all(const GgufContents& gguf, const std::vector<TernaryJob>& jobs, const LoadOptions& options,
-                  const MappedFile* mapping) {
-    size_t total_bytes = 0;
-    for (const TernaryJob& job : jobs) total_bytes += job.info->n_bytes;
-    std::vector<std::optional<Error>> errors(jobs.size());
-    std::atomic<size_t> next{0}, done_bytes{0};
-    ThreadPool pool(std::max(1, options.threads));
-    // Jobs are taken dynamically (tensor sizes differ by 10x); each result only depends on
-    // its own tensor, so the model is the same for any thread count.
-    pool.run_on_all([&](int thread_idx) {
-        for (size_t j; (j = next.fetch_add(1)) < jobs.size();) {
-            Result<quant::PackedTernary> packed = load_ternary(gguf, *jobs[j].info);
-            if (mapping != nullptr) mapping->drop_pages(gguf.tensor_data(*jobs[j].info));
-            if (packed.ok()) {
-                *jobs[j].dest = std::move(packed).value();
-                quant::convert_layout(*jobs[j].dest, options.layout);
-            } else {
-                errors[j] = packed.error().within(str_cat("tensor '", jobs[j].info->name, "'"));
-            }
-            const size_t done = done_bytes.fetch_add(jobs[j].info->n_bytes) + jobs[j].info->n_bytes;
-            if (thread_idx == 0 && options.progress) options.progress(done, total_bytes);
-        }
-    });
-    for (const std::optional<Error>& error : errors)
-        if (error) return *error;
-    if (options.progress) options.progress(total_bytes, total_bytes);
-    return {};
-}
-
 Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const void> storage,
                                  const std::string& source, const LoadOptions& options, const MappedFile* mapping) {
     const std::string arch_key = gguf.architecture();
@@ -214,7 +177,7 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
     }
 
     model.layers.resize(model.hp.n_layer);
-    std::vector<TernaryJob> jobs;
+    std::vector<RepackJob> jobs;
     for (size_t l = 0; l < model.hp.n_layer; ++l) {
         LayerWeights& w = model.layers[l];
         auto name = [l](std::string_view pattern) { return tensor_name(pattern, l); };
@@ -228,10 +191,17 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
             {"blk.{}.attn_q.weight", &w.q}, {"blk.{}.attn_k.weight", &w.k}, {"blk.{}.attn_v.weight", &w.v},
             {"blk.{}.attn_output.weight", &w.o}, {"blk.{}.ffn_gate.weight", &w.gate},
             {"blk.{}.ffn_up.weight", &w.up}, {"blk.{}.ffn_down.weight", &w.down}};
-        for (const auto& [pattern, dest] : projections) jobs.push_back({gguf.find_tensor(name(pattern)), dest});
+        for (const auto& [pattern, dest] : projections) {
+            const GgufTensorInfo* info = gguf.find_tensor(name(pattern));
+            RepackJob job{.name = info->name, .source_bytes = info->n_bytes,
+                          .build = [&gguf, info] { return load_ternary(gguf, *info); }, .dest = dest, .done = {}};
+            // Once repacked, the file's copy is not needed: never keep both resident.
+            if (mapping != nullptr) job.done = [&gguf, info, mapping] { mapping->drop_pages(gguf.tensor_data(*info)); };
+            jobs.push_back(std::move(job));
+        }
     }
-    model.ternary_type = std::string(jobs.front().info->traits.name);
-    if (Status s = repack_all(gguf, jobs, options, mapping); !s.ok()) return s.error().within(source);
+    model.ternary_type = std::string(gguf.find_tensor("blk.0.attn_q.weight")->traits.name);
+    if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(source);
     return model;
 }
 

@@ -1,0 +1,230 @@
+#include "model/hf_model_loader.h"
+
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/str_cat.h"
+#include "format/hf_checkpoint.h"
+#include "model/repack_jobs.h"
+#include "quant/dequantize.h"
+#include "quant/ternary_repack.h"
+
+namespace tern::model {
+namespace {
+
+using format::GgmlType;
+using format::HfCheckpoint;
+using format::SafetensorsDtype;
+
+std::optional<GgmlType> float_type(SafetensorsDtype d) {
+    switch (d) {
+        case SafetensorsDtype::kF32: return GgmlType::kF32;
+        case SafetensorsDtype::kF16: return GgmlType::kF16;
+        case SafetensorsDtype::kBF16: return GgmlType::kBF16;
+        default: return std::nullopt;
+    }
+}
+
+std::string shape_text(const std::vector<uint64_t>& shape) {
+    std::string t = "[";
+    for (size_t i = 0; i < shape.size(); ++i) t += str_cat(i ? ", " : "", shape[i]);
+    return t + "]";
+}
+
+std::string weight_scale_name(const std::string& weight_name) {
+    return weight_name.substr(0, weight_name.size() - std::string_view(".weight").size()) + ".weight_scale";
+}
+
+Result<std::vector<float>> read_floats(const HfCheckpoint::TensorRef& t) {
+    const std::optional<GgmlType> type = float_type(t.tensor->dtype);
+    if (!type) return Error(str_cat("tensor '", t.tensor->name, "' has dtype ", safetensors_dtype_name(t.tensor->dtype),
+                                    ", expected F32, F16 or BF16"));
+    std::vector<float> values(t.tensor->n_elements);
+    TERN_TRY(quant::dequantize(*type, t.data(), values));
+    return values;
+}
+
+Result<Hparams> hparams_from_config(const format::HfConfig& c) {
+    auto required = [](const std::optional<uint64_t>& v, const char* field) -> Result<size_t> {
+        if (!v) return Error(str_cat("config.json: '", field, "' is missing"));
+        return static_cast<size_t>(*v);
+    };
+    Hparams hp;
+    TERN_ASSIGN_OR_RETURN(hp.n_vocab, required(c.vocab_size, "vocab_size"));
+    TERN_ASSIGN_OR_RETURN(hp.n_embd, required(c.hidden_size, "hidden_size"));
+    TERN_ASSIGN_OR_RETURN(hp.n_layer, required(c.num_hidden_layers, "num_hidden_layers"));
+    TERN_ASSIGN_OR_RETURN(hp.n_ff, required(c.intermediate_size, "intermediate_size"));
+    TERN_ASSIGN_OR_RETURN(hp.n_head, required(c.num_attention_heads, "num_attention_heads"));
+    hp.n_head_kv = c.num_key_value_heads.value_or(hp.n_head);
+    if (hp.n_head == 0) return Error("config.json: 'num_attention_heads' is 0");
+    hp.head_dim = c.head_dim.value_or(hp.n_embd / hp.n_head);
+    hp.n_ctx_train = c.max_position_embeddings.value_or(2048);
+    hp.rope_theta = static_cast<float>(c.rope_theta.value_or(10000.0));
+    hp.norm_eps = static_cast<float>(c.rms_norm_eps.value_or(1e-5));
+    if (Status s = validate_hparams(hp); !s.ok()) return s.error().within("config.json");
+    return hp;
+}
+
+void check_tensor(const HfCheckpoint& ckpt, const TensorSpec& spec, const Hparams& hp, const std::string& name,
+                  std::vector<std::string>& problems) {
+    const HfCheckpoint::TensorRef* ref = ckpt.find(name);
+    if (ref == nullptr) {
+        if (!spec.optional) problems.push_back(str_cat("missing '", name, "'"));
+        return;
+    }
+    const auto& shape = ref->tensor->shape;
+    const size_t cols = hp.dim(spec.ne0), rows = hp.dim(spec.ne1);
+    if (spec.ne1 == Dim::kNone) {
+        if (shape != std::vector<uint64_t>{cols})
+            problems.push_back(str_cat("'", name, "' has shape ", shape_text(shape), ", expected [", cols, "]"));
+    } else if (spec.kind == TensorKind::kTernary && ref->tensor->dtype == SafetensorsDtype::kU8) {
+        if (shape != std::vector<uint64_t>{(rows + 3) / 4, cols})
+            problems.push_back(str_cat("'", name, "' (packed U8) has shape ", shape_text(shape), ", expected [",
+                                       (rows + 3) / 4, ", ", cols, "] (", dim_name(spec.ne1), " / 4, ",
+                                       dim_name(spec.ne0), ")"));
+        const HfCheckpoint::TensorRef* scale = ckpt.find(weight_scale_name(name));
+        if (scale == nullptr)
+            problems.push_back(str_cat("missing '", weight_scale_name(name), "' (packed weights need their scale)"));
+        else if (!float_type(scale->tensor->dtype) || (scale->tensor->n_elements != 1 && scale->tensor->n_elements != rows))
+            problems.push_back(str_cat("'", scale->tensor->name, "' should hold 1 or ", rows, " F32/F16/BF16 values"));
+        return;
+    } else if (shape != std::vector<uint64_t>{rows, cols}) {
+        problems.push_back(str_cat("'", name, "' has shape ", shape_text(shape), ", expected [", rows, ", ", cols, "] (",
+                                   dim_name(spec.ne1), ", ", dim_name(spec.ne0), ")"));
+    }
+    if (!float_type(ref->tensor->dtype))
+        problems.push_back(str_cat("'", name, "' has dtype ", safetensors_dtype_name(ref->tensor->dtype),
+                                   ", expected F32, F16 or BF16"));
+}
+
+// m from weight_scale: W = T * s for autobitlinear, W = T / s for bitlinear (formats.md §5.1).
+Result<quant::PackedTernary> load_packed(const HfCheckpoint& ckpt, const HfCheckpoint::TensorRef& ref, size_t rows,
+                                         size_t cols, bool scale_multiplies) {
+    TERN_ASSIGN_OR_RETURN(std::vector<float> scales, read_floats(*ckpt.find(weight_scale_name(ref.tensor->name))));
+    for (float& s : scales) {
+        if (!std::isfinite(s) || s == 0.0f) return Error(str_cat("weight_scale ", s, " is not a finite non-zero number"));
+        s = scale_multiplies ? s : 1.0f / s;
+    }
+    const auto data = ref.data();
+    TERN_ASSIGN_OR_RETURN(quant::PackedTernary packed,
+                          quant::repack_hf_packed({reinterpret_cast<const uint8_t*>(data.data()), data.size()}, rows,
+                                                  cols, scales.size() == 1 ? scales[0] : 1.0f));
+    if (scales.size() == rows)
+        for (size_t r = 0; r < rows; ++r) packed.row_scale.data()[r] *= scales[r];
+    return packed;
+}
+
+// Float weights: exactly ternary times one scale (a dequantised checkpoint) are kept exactly;
+// anything else is latent and ternarised with absmean, as the checkpoint's own code does.
+Result<quant::PackedTernary> load_float_ternary(const HfCheckpoint::TensorRef& ref, size_t rows, size_t cols) {
+    TERN_ASSIGN_OR_RETURN(std::vector<float> w, read_floats(ref));
+    Result<quant::PackedTernary> exact = quant::pack_exact_ternary(w, rows, cols);
+    if (exact.ok()) return exact;
+    return quant::ternarize_absmean(w, rows, cols);
+}
+
+Result<FloatMatrix> float_matrix(const HfCheckpoint::TensorRef& ref) {
+    FloatMatrix m;
+    m.type = *float_type(ref.tensor->dtype);
+    m.rows = ref.tensor->shape[0];
+    m.cols = ref.tensor->shape[1];
+    m.data = ref.data().data();
+    m.row_bytes = m.cols * safetensors_dtype_size(ref.tensor->dtype);
+    return m;
+}
+
+}  // namespace
+
+Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) {
+    TERN_ASSIGN_OR_RETURN(HfCheckpoint opened, HfCheckpoint::open(dir));
+    auto ckpt = std::make_shared<HfCheckpoint>(std::move(opened));
+    const format::HfConfig& config = ckpt->config();
+    if (config.architectures.empty()) return Error(str_cat(dir, ": config.json has no 'architectures'"));
+    const std::string& hf_class = config.architectures.front();
+    const Architecture* arch = find_hf_architecture(hf_class);
+    if (arch == nullptr)
+        return Error(str_cat(dir, ": architecture '", hf_class,
+                             "' is not supported (BitNetForCausalLM, BitnetForCausalLM, LlamaForCausalLM)"));
+    const bool bitnet_quant = config.quantization && config.quantization->quant_method == "bitnet";
+    if (hf_class == "LlamaForCausalLM" && !bitnet_quant)
+        return Error(str_cat(dir, ": LlamaForCausalLM without quantization_config.quant_method 'bitnet' is not a ternary model"));
+    if (bitnet_quant && config.quantization->use_rms_norm)
+        return Error(str_cat(dir, ": quantization_config.use_rms_norm = true is not supported"));
+    if (arch->ffn_activation == FfnActivation::kRelu2 && !config.hidden_act.empty() && config.hidden_act != "relu2")
+        return Error(str_cat(dir, ": hidden_act '", config.hidden_act, "' differs from this architecture's relu2"));
+    Result<Hparams> hp = hparams_from_config(config);
+    if (!hp.ok()) return hp.error().within(dir);
+
+    std::vector<std::string> problems;
+    for (const TensorSpec& spec : arch->tensors)
+        for (size_t l = 0; l < (spec.per_layer ? hp.value().n_layer : 1); ++l)
+            check_tensor(*ckpt, spec, hp.value(), tensor_name(spec.hf_name, l), problems);
+    if (!problems.empty()) {
+        std::string text;
+        for (size_t i = 0; i < problems.size() && i < 12; ++i) text += (i ? "; " : "") + problems[i];
+        if (problems.size() > 12) text += str_cat("; and ", problems.size() - 12, " more");
+        return Error(str_cat(dir, ": does not match architecture '", hf_class, "' (", problems.size(), " problems): ", text));
+    }
+
+    Model model;
+    model.arch = arch;
+    model.hp = hp.value();
+    model.rope = RopePairing::kNeox;   // HF weights are always in NEOX order
+    model.source = dir;
+    for (const auto& shard : ckpt->shards()) model.file_bytes += std::filesystem::file_size(shard->path());
+    auto find = [&](std::string_view pattern, size_t layer) { return ckpt->find(tensor_name(pattern, layer)); };
+    TERN_ASSIGN_OR_RETURN(model.token_embd, float_matrix(*ckpt->find("model.embed_tokens.weight")));
+    TERN_ASSIGN_OR_RETURN(model.output_norm, read_floats(*ckpt->find("model.norm.weight")));
+    const HfCheckpoint::TensorRef* head = ckpt->find("lm_head.weight");
+    if (head != nullptr && !config.tie_word_embeddings) {
+        TERN_ASSIGN_OR_RETURN(model.output, float_matrix(*head));
+    } else {
+        model.tied_head = true;
+        model.output = model.token_embd;
+    }
+    const bool scale_multiplies = bitnet_quant && config.quantization->linear_class == "autobitlinear";
+    std::vector<RepackJob> jobs;
+    model.layers.resize(model.hp.n_layer);
+    for (size_t l = 0; l < model.hp.n_layer; ++l) {
+        LayerWeights& w = model.layers[l];
+        for (const TensorSpec& spec : arch->tensors) {
+            if (!spec.per_layer) continue;
+            const HfCheckpoint::TensorRef* ref = find(spec.hf_name, l);
+            std::vector<float>* norm = spec.role == TensorRole::kAttnNorm      ? &w.attn_norm
+                                       : spec.role == TensorRole::kFfnNorm     ? &w.ffn_norm
+                                       : spec.role == TensorRole::kAttnSubNorm ? &w.attn_sub_norm
+                                       : spec.role == TensorRole::kFfnSubNorm  ? &w.ffn_sub_norm
+                                                                               : nullptr;
+            if (norm != nullptr) {
+                TERN_ASSIGN_OR_RETURN(*norm, read_floats(*ref));
+                continue;
+            }
+            quant::PackedTernary* dest = spec.role == TensorRole::kAttnQ        ? &w.q
+                                         : spec.role == TensorRole::kAttnK      ? &w.k
+                                         : spec.role == TensorRole::kAttnV      ? &w.v
+                                         : spec.role == TensorRole::kAttnOutput ? &w.o
+                                         : spec.role == TensorRole::kFfnGate    ? &w.gate
+                                         : spec.role == TensorRole::kFfnUp      ? &w.up
+                                                                                : &w.down;
+            const size_t rows = model.hp.dim(spec.ne1), cols = model.hp.dim(spec.ne0);
+            const bool packed = ref->tensor->dtype == SafetensorsDtype::kU8;
+            jobs.push_back({.name = ref->tensor->name, .source_bytes = ref->data().size(),
+                            .build = [ckpt = ckpt.get(), ref, rows, cols, packed, scale_multiplies] {
+                                return packed ? load_packed(*ckpt, *ref, rows, cols, scale_multiplies)
+                                              : load_float_ternary(*ref, rows, cols);
+                            },
+                            .dest = dest, .done = {}});
+        }
+    }
+    const HfCheckpoint::TensorRef* q0 = find("model.layers.{}.self_attn.q_proj.weight", 0);
+    model.ternary_type = q0->tensor->dtype == SafetensorsDtype::kU8 ? "packed U8"
+                                                                    : str_cat(safetensors_dtype_name(q0->tensor->dtype), " (absmean)");
+    if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(dir);
+    model.storage = ckpt;
+    return model;
+}
+
+}  // namespace tern::model

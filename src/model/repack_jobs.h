@@ -1,0 +1,26 @@
+// Repacks a model's ternary projections in parallel: one job per tensor, taken dynamically
+// by the threads (tensor sizes differ by 10x). Each result depends only on its own tensor, so
+// the model is identical for any thread count.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+
+namespace tern::model {
+
+struct RepackJob {
+    std::string name;                                   // for errors
+    size_t source_bytes = 0;                            // for progress
+    std::function<Result<quant::PackedTernary>()> build;
+    quant::PackedTernary* dest = nullptr;
+    std::function<void()> done;                         // optional, e.g. drop the source pages
+};
+
+// Runs every job, converts each result to options.layout, reports progress; the first error
+// (in job order) names its tensor.
+Status run_repack_jobs(const std::vector<RepackJob>& jobs, const LoadOptions& options);
+
+}  // namespace tern::model
