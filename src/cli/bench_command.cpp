@@ -107,9 +107,12 @@ int run_model_bench(const BenchOptions& options) {
     if (options.isas.size() > 1) return report_failure("bench: a model benchmark takes one --isa");
     const std::string isa = options.isas.empty() ? "" : options.isas.front();
     const int load_threads = *std::max_element(options.threads.begin(), options.threads.end());
+    // A synthetic model is measured as the targets are stated: 2-bit ternary with a Q8_0 head.
+    const std::string head = options.head.empty() && !options.synthetic.empty() ? "q8_0" : options.head;
+    const ModelRequest request{.isa = isa, .threads = load_threads, .head = head == "file" ? "" : head};
     Result<LoadedModel> loaded = options.model.empty()
-                                     ? load_synthetic_model(options.synthetic, options.synthetic_type, isa, load_threads)
-                                     : load_model_for_run(options.model, isa, load_threads);
+                                     ? load_synthetic_model(options.synthetic, options.synthetic_type, request)
+                                     : load_model_for_run(options.model, request);
     if (!loaded.ok()) return report_failure(str_cat("bench: ", loaded.error().message()));
     engine::ModelBenchOptions bench{.threads = options.threads, .n_prompt = options.n_prompt,
                                     .n_gen = options.n_gen, .repetitions = options.repetitions};
@@ -159,6 +162,8 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
     bench->add_option("-n,--n-gen", options.n_gen, "Generated tokens for tg (0 skips)")
         ->check(CLI::Range(0, 1 << 16))
         ->capture_default_str();
+    bench->add_option("--head", options.head,
+                      "LM head: q8_0 (default for --synthetic) or file (keep the file's type; default for -m)");
     bench->add_option("-r,--repetitions", options.repetitions, "Repetitions of each test")
         ->check(CLI::Range(1, 1000))
         ->capture_default_str();

@@ -41,6 +41,7 @@ struct BenchOptions {
     size_t n_prompt = 128;
     size_t n_gen = 128;
     int repetitions = 3;
+    std::string head;
 };
 void add_bench_command(CLI::App& app, BenchOptions& options);
 int run_bench(const BenchOptions& options);
@@ -52,6 +53,7 @@ struct RunOptions {
     std::string ids;
     sampling::SamplerOptions sampler;
     bool no_echo = false;
+    std::string head;
     size_t n_predict = 64;
     int threads = 0;                  // 0: all cores
     size_t n_ctx = 0;                 // 0: the model's training context
@@ -88,6 +90,7 @@ struct PerplexityOptions {
     int threads = 0;
     std::string isa;
     size_t max_chunks = 0;            // 0: all
+    std::string head;
 };
 void add_perplexity_command(CLI::App& app, PerplexityOptions& options);
 int run_perplexity(const PerplexityOptions& options);

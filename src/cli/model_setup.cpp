@@ -1,14 +1,17 @@
 #include "cli/model_setup.h"
 
+#include <CLI/CLI.hpp>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "core/str_cat.h"
 #include "format/gguf_reader.h"
 #include "model/gguf_model_loader.h"
+#include "model/hf_model_loader.h"
 #include "model/synthetic_model.h"
 
 namespace tern::cli {
@@ -22,8 +25,12 @@ Result<const kernels::KernelTable*> kernels_for(const std::string& isa_flag) {
     return &kernels::kernel_table(isa.value());
 }
 
-model::LoadOptions load_options(const kernels::KernelTable& table, int threads, const std::string& what) {
-    model::LoadOptions options{.layout = table.ternary_layout, .threads = threads, .progress = {}};
+Result<model::LoadOptions> load_options(const kernels::KernelTable& table, const ModelRequest& request,
+                                        const std::string& what) {
+    if (!request.head.empty() && request.head != "q8_0")
+        return Error(str_cat("--head '", request.head, "' is not supported (q8_0, or leave it out to keep the file's)"));
+    model::LoadOptions options{.layout = table.ternary_layout, .head_q8_0 = request.head == "q8_0",
+                               .threads = request.threads, .progress = {}};
     if (isatty(STDERR_FILENO)) {
         options.progress = [what](size_t done, size_t total) {
             if (total < kShowProgressAbove) return;
@@ -36,6 +43,13 @@ model::LoadOptions load_options(const kernels::KernelTable& table, int threads, 
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void attach_tokenizer(LoadedModel& loaded, Result<tokenizer::Tokenizer> tok) {
+    if (tok.ok())
+        loaded.tokenizer.emplace(std::move(tok).value());
+    else
+        loaded.tokenizer_problem = tok.error().message();
 }
 
 }  // namespace
@@ -52,23 +66,26 @@ Result<tokenizer::Tokenizer> load_tokenizer(const std::string& path) {
     return tok;
 }
 
-Result<LoadedModel> load_model_for_run(const std::string& path, const std::string& isa_flag, int threads) {
+Result<LoadedModel> load_model_for_run(const std::string& path, const ModelRequest& request) {
     const auto start = std::chrono::steady_clock::now();
     LoadedModel loaded;
-    TERN_ASSIGN_OR_RETURN(loaded.kernels, kernels_for(isa_flag));
-    TERN_ASSIGN_OR_RETURN(loaded.model, model::load_gguf_model(path, load_options(*loaded.kernels, threads, path)));
-    TERN_ASSIGN_OR_RETURN(format::GgufFile file, format::GgufFile::open(path));
-    Result<tokenizer::Tokenizer> tok = tokenizer::Tokenizer::from_gguf(file.contents());
-    if (tok.ok())
-        loaded.tokenizer.emplace(std::move(tok).value());
-    else
-        loaded.tokenizer_problem = tok.error().message();
+    TERN_ASSIGN_OR_RETURN(loaded.kernels, kernels_for(request.isa));
+    TERN_ASSIGN_OR_RETURN(const model::LoadOptions options, load_options(*loaded.kernels, request, path));
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        TERN_ASSIGN_OR_RETURN(loaded.model, model::load_hf_model(path, options));
+        loaded.tokenizer_problem = "reading tokenizer.json / tokenizer.model from Hugging Face folders is not supported yet";
+    } else {
+        TERN_ASSIGN_OR_RETURN(loaded.model, model::load_gguf_model(path, options));
+        TERN_ASSIGN_OR_RETURN(format::GgufFile file, format::GgufFile::open(path));
+        attach_tokenizer(loaded, tokenizer::Tokenizer::from_gguf(file.contents()));
+    }
     loaded.load_seconds = seconds_since(start);
     return loaded;
 }
 
 Result<LoadedModel> load_synthetic_model(const std::string& shape_name, const std::string& ternary_type,
-                                         const std::string& isa_flag, int threads) {
+                                         const ModelRequest& request) {
     const auto start = std::chrono::steady_clock::now();
     const model::SyntheticShape* shape = model::find_synthetic_shape(shape_name);
     if (shape == nullptr)
@@ -76,13 +93,14 @@ Result<LoadedModel> load_synthetic_model(const std::string& shape_name, const st
     const std::optional<format::GgmlType> type = format::ggml_type_from_name(ternary_type);
     if (!type) return Error(str_cat("--type '", ternary_type, "' is not a ggml type name"));
     LoadedModel loaded;
-    TERN_ASSIGN_OR_RETURN(loaded.kernels, kernels_for(isa_flag));
+    TERN_ASSIGN_OR_RETURN(loaded.kernels, kernels_for(request.isa));
+    const std::string name = str_cat("synthetic ", shape_name);
+    TERN_ASSIGN_OR_RETURN(const model::LoadOptions options, load_options(*loaded.kernels, request, name));
     TERN_ASSIGN_OR_RETURN(format::GgufWriter writer, model::synthetic_gguf(*shape, {.ternary_type = *type}));
     auto bytes = std::make_shared<std::vector<std::byte>>(writer.write_to_buffer());
     TERN_ASSIGN_OR_RETURN(format::GgufContents contents, format::parse_gguf(*bytes, "synthetic"));
-    const std::string name = str_cat("synthetic ", shape_name);
-    TERN_ASSIGN_OR_RETURN(loaded.model, model::load_gguf_model(contents, bytes, name,
-                                                                load_options(*loaded.kernels, threads, name)));
+    TERN_ASSIGN_OR_RETURN(loaded.model, model::load_gguf_model(contents, bytes, name, options));
+    attach_tokenizer(loaded, tokenizer::Tokenizer::from_gguf(contents));
     loaded.load_seconds = seconds_since(start);
     return loaded;
 }
@@ -93,6 +111,10 @@ std::string describe(const LoadedModel& loaded) {
                    m.ternary_type, " ternary, ", m.tied_head ? "tied " : "",
                    format::ggml_type_name(static_cast<uint32_t>(m.output.type)), " head, ",
                    static_cast<double>(m.file_bytes) / 1e6, " MB; kernels ", kernels::isa_name(loaded.kernels->isa));
+}
+
+void add_head_option(CLI::App* command, std::string& head) {
+    command->add_option("--head", head, "Convert the LM head at load: q8_0 (default: keep the file's type)");
 }
 
 }  // namespace tern::cli

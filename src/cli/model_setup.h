@@ -1,6 +1,9 @@
 // What every model-running command does first: choose the kernels (--isa / TERN_ISA), then
-// load a model file, or build a synthetic one, repacked for those kernels.
+// load a model file or Hugging Face folder, or build a synthetic model, repacked for those
+// kernels, with the head converted if asked (--head q8_0).
 #pragma once
+
+#include <CLI/CLI.hpp>
 
 #include <optional>
 #include <string>
@@ -11,6 +14,12 @@
 #include "tokenizer/tokenizer.h"
 
 namespace tern::cli {
+
+struct ModelRequest {
+    std::string isa;    // "" = TERN_ISA or the best this CPU runs
+    int threads = 1;    // for repacking
+    std::string head;   // "" keeps the file's head type; "q8_0" converts it at load
+};
 
 struct LoadedModel {
     const kernels::KernelTable* kernels = nullptr;
@@ -23,17 +32,20 @@ struct LoadedModel {
     Result<const tokenizer::Tokenizer*> require_tokenizer() const;
 };
 
-// Only the tokenizer of a GGUF file (for `tern tokenize`).
-Result<tokenizer::Tokenizer> load_tokenizer(const std::string& path);
-
-// `isa_flag` as given on the command line ("" = TERN_ISA or the best this CPU runs).
-Result<LoadedModel> load_model_for_run(const std::string& path, const std::string& isa_flag, int threads);
+// A GGUF file, or a directory holding a Hugging Face checkpoint.
+Result<LoadedModel> load_model_for_run(const std::string& path, const ModelRequest& request);
 
 // A random model of a named shape (model/synthetic_model.h) built in memory.
 Result<LoadedModel> load_synthetic_model(const std::string& shape, const std::string& ternary_type,
-                                         const std::string& isa_flag, int threads);
+                                         const ModelRequest& request);
+
+// Only the tokenizer of a GGUF file (for `tern tokenize`).
+Result<tokenizer::Tokenizer> load_tokenizer(const std::string& path);
 
 // "bitnet-b1.58, 2560 x 30 layers, I2_S ternary, tied F16 head, 1.19 GB; kernels avx512vnni".
 std::string describe(const LoadedModel& loaded);
+
+// Registers --head on a command.
+void add_head_option(CLI::App* command, std::string& head);
 
 }  // namespace tern::cli

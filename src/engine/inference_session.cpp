@@ -6,6 +6,7 @@
 #include "core/str_cat.h"
 #include "engine/layer_ops.h"
 #include "kernels/matmul_driver.h"
+#include "quant/block_formats.h"
 #include "quant/dequantize.h"
 
 namespace tern::engine {
@@ -28,6 +29,8 @@ InferenceSession::InferenceSession(const model::Model& model, const kernels::Ker
     gate_ = AlignedBuffer<float>(b * hp.n_ff);
     up_ = AlignedBuffer<float>(b * hp.n_ff);
     scores_ = AlignedBuffer<float>(static_cast<size_t>(pool.size()) * cache_.n_ctx);
+    if (model.output.type == format::GgmlType::kQ8_0)
+        head_q8_ = AlignedBuffer<std::byte>(b * hp.n_embd / kernels::kQ8BlockElems * kernels::kQ8BlockBytes);
 }
 
 std::span<const float> InferenceSession::last_logits() const {
@@ -147,6 +150,17 @@ void InferenceSession::head(size_t first_row, size_t n_rows, size_t logits_row) 
     const model::Hparams& hp = model_.hp;
     norm_rows(x_.data() + first_row * hp.n_embd, hp.n_embd, model_.output_norm, n_rows, hp.n_embd, h_.data());
     const model::FloatMatrix& out = model_.output;
+    if (out.type == format::GgmlType::kQ8_0) {
+        const size_t blocks = hp.n_embd / kernels::kQ8BlockElems;
+        for (size_t t = 0; t < n_rows; ++t)
+            quant::quantize_row_q8_0(h_.data() + t * hp.n_embd, head_q8_.data() + t * blocks * kernels::kQ8BlockBytes,
+                                     hp.n_embd);
+        kernels::q8_matmul(table_, pool_,
+                           {.weights = out.data, .blocks_per_row = blocks, .row_bytes = out.row_bytes,
+                            .x = head_q8_.data(), .n_tokens = n_rows, .out = logits_.data() + logits_row * hp.n_vocab,
+                            .out_stride = hp.n_vocab, .row_begin = 0, .row_end = out.rows});
+        return;
+    }
     kernels::float_matmul(table_, pool_,
                           {.weights = out.data, .type = out.type, .cols = out.cols, .row_bytes = out.row_bytes,
                            .x = h_.data(), .x_stride = hp.n_embd, .n_tokens = n_rows,

@@ -58,6 +58,7 @@ private:
     // Scratch, kMaxBatchTokens rows each.
     AlignedBuffer<float> x_, h_, q_, k_, v_, att_, proj_, gate_, up_;
     AlignedBuffer<float> scores_;   // [thread][n_ctx]
+    AlignedBuffer<std::byte> head_q8_;   // Q8_0 copy of the final hidden states (Q8_0 head only)
     quant::Int8Activations acts_;
 };
 

@@ -4,6 +4,7 @@
 
 #include "kernels/float_matmul.h"
 #include "kernels/isa.h"
+#include "kernels/q8_matmul.h"
 #include "kernels/ternary_matmul.h"
 
 namespace tern::kernels {
@@ -14,6 +15,7 @@ struct KernelTable {
     TernaryMatmulFn ternary_gemv;   // tuned for one token
     TernaryMatmulFn ternary_gemm;   // tuned for many tokens
     FloatMatmulFn float_matmul;     // F32/F16/BF16 rows (LM head, tied embedding)
+    Q8MatmulFn q8_matmul;           // Q8_0 rows x Q8_0 activations (--head q8_0)
 };
 
 // Precondition: `isa` is compiled in (isa_runs_on says whether this CPU can run it).

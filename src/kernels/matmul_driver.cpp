@@ -30,3 +30,16 @@ void float_matmul(const KernelTable& table, ThreadPool& pool, const FloatMatmulA
 }
 
 }  // namespace tern::kernels
+
+namespace tern::kernels {
+
+void q8_matmul(const KernelTable& table, ThreadPool& pool, const Q8MatmulArgs& whole_matrix) {
+    pool.parallel_for(whole_matrix.row_end - whole_matrix.row_begin, 16, [&](size_t begin, size_t end) {
+        Q8MatmulArgs part = whole_matrix;
+        part.row_begin = whole_matrix.row_begin + begin;
+        part.row_end = whole_matrix.row_begin + end;
+        table.q8_matmul(part);
+    });
+}
+
+}  // namespace tern::kernels

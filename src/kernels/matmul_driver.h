@@ -22,5 +22,6 @@ namespace tern::kernels {
 // out[t * out_stride + r] = dot(row r of the float matrix, x_t) for all rows, split over the
 // pool by rows (each output is computed by exactly one thread, in the kernel's fixed order).
 void float_matmul(const KernelTable& table, ThreadPool& pool, const FloatMatmulArgs& whole_matrix);
+void q8_matmul(const KernelTable& table, ThreadPool& pool, const Q8MatmulArgs& whole_matrix);
 
 }  // namespace tern::kernels

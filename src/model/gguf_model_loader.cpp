@@ -110,7 +110,7 @@ Result<FloatMatrix> load_float_matrix(const GgufContents& gguf, const GgufTensor
     FloatMatrix m;
     m.rows = info.ne[1];
     m.cols = info.ne[0];
-    if (kernels::float_matmul_supports(info.traits.type)) {
+    if (kernels::float_matmul_supports(info.traits.type) || (info.traits.type == GgmlType::kQ8_0 && info.ne[0] % 32 == 0)) {
         m.type = info.traits.type;
         m.data = gguf.tensor_data(info).data();
         m.row_bytes = info.n_bytes / m.rows;
@@ -202,6 +202,7 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
     }
     model.ternary_type = std::string(gguf.find_tensor("blk.0.attn_q.weight")->traits.name);
     if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(source);
+    if (options.head_q8_0) TERN_TRY(convert_head_to_q8_0(model));
     return model;
 }
 

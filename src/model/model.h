@@ -18,15 +18,17 @@
 
 namespace tern::model {
 
-// rows x cols float-like matrix: F32/F16/BF16 rows read in place (memory-mapped), any other
-// decodable type dequantised to F32 at load.
+// rows x cols matrix for the embedding / head: F32/F16/BF16/Q8_0 rows read in place
+// (memory-mapped), any other decodable type widened to F32 at load, or converted to Q8_0 at
+// load when asked (--head q8_0).
 struct FloatMatrix {
     const std::byte* data = nullptr;
     format::GgmlType type = format::GgmlType::kF32;
     size_t rows = 0;
     size_t cols = 0;
     size_t row_bytes = 0;
-    std::vector<float> owned;   // backing store when converted at load
+    std::vector<float> owned;   // backing store when widened to F32 at load
+    std::vector<std::byte> owned_bytes;   // backing store when converted to Q8_0 at load
 
     const std::byte* row(size_t r) const { return data + r * row_bytes; }
     size_t bytes() const { return rows * row_bytes; }
@@ -55,11 +57,16 @@ struct Model {
     size_t decode_weight_bytes() const;
 };
 
+// Replaces model.output by a Q8_0 copy (quantised like llama.cpp's quantize_row_q8_0); the
+// token embedding keeps its own type. Errors: a row length that is not a multiple of 32.
+Status convert_head_to_q8_0(Model& model);
+
 // Called as tensors are repacked: bytes of ternary tensors done so far and in all.
 using LoadProgress = std::function<void(size_t done_bytes, size_t total_bytes)>;
 
 struct LoadOptions {
     quant::TernaryLayout layout = quant::TernaryLayout::kCodes;   // what the chosen kernels read
+    bool head_q8_0 = false;                                       // convert the LM head to Q8_0
     int threads = 1;                                              // for repacking
     LoadProgress progress;
 };

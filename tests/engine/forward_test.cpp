@@ -42,7 +42,7 @@ TinyModel make_tiny(std::string_view gguf_arch, GgmlType ternary, bool untied = 
 
 model::Model load(const TinyModel& tiny, Isa isa) {
     auto loaded = model::load_gguf_model(tiny.gguf, tiny.bytes, "tiny.gguf",
-                                         {.layout = kernels::kernel_table(isa).ternary_layout, .threads = 2, .progress = {}});
+                                         {.layout = kernels::kernel_table(isa).ternary_layout, .head_q8_0 = false, .threads = 2, .progress = {}});
     EXPECT_TRUE(loaded.ok()) << loaded.error().message();
     return std::move(loaded).value();
 }
@@ -190,6 +190,38 @@ TEST(Perplexity, MatchesTheDefinitionOnTwoChunks) {
     EXPECT_NEAR(result.value().perplexity, std::exp(nll / 14), 1e-9 * std::exp(nll / 14));
     EXPECT_GT(result.value().uncertainty, 0.0);
     EXPECT_FALSE(engine::compute_perplexity(session, std::vector<int32_t>(10, 3), 16, 1, 0, {}).ok());
+}
+
+}  // namespace
+}  // namespace tern
+
+namespace tern {
+namespace {
+
+TEST(Forward, Q8HeadIsCloseToTheF16HeadAndIdenticalOnEveryIsa) {
+    const TinyModel tiny = make_tiny("bitnet-b1.58", GgmlType::kI2_S);
+    const Isa best = kernels::best_isa_here();
+    const std::vector<float> f16 = engine_logits(load(tiny, best), best, 2, kPrompt.size());
+    auto load_q8 = [&](Isa isa) {
+        auto m = model::load_gguf_model(tiny.gguf, tiny.bytes, "tiny.gguf",
+                                        {.layout = kernels::kernel_table(isa).ternary_layout, .head_q8_0 = true,
+                                         .threads = 2, .progress = {}});
+        EXPECT_TRUE(m.ok());
+        EXPECT_EQ(m.value().output.type, GgmlType::kQ8_0);
+        return std::move(m).value();
+    };
+    const std::vector<float> q8 = engine_logits(load_q8(best), best, 2, kPrompt.size());
+    double max_abs = 0, max_diff = 0;
+    for (size_t i = 0; i < f16.size(); ++i) {
+        max_abs = std::max(max_abs, std::fabs(double(f16[i])));
+        max_diff = std::max(max_diff, std::fabs(double(f16[i]) - q8[i]));
+    }
+    EXPECT_LT(max_diff, 2e-2 * max_abs);
+    EXPECT_GT(max_diff, 0.0);   // it really is another head
+    for (Isa isa : kernels::isas_supported_here()) {
+        const std::vector<float> got = engine_logits(load_q8(isa), isa, 3, 5);
+        EXPECT_EQ(0, std::memcmp(got.data(), q8.data(), q8.size() * sizeof(float))) << kernels::isa_name(isa);
+    }
 }
 
 }  // namespace

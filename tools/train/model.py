@@ -19,10 +19,10 @@ import torch.nn.functional as F
 @dataclasses.dataclass
 class Config:
     vocab_size: int = 2048
-    hidden: int = 192
+    hidden: int = 256      # a multiple of 256 so that I2_S and TQ2_0 rows hold whole blocks
     layers: int = 6
-    heads: int = 6
-    kv_heads: int = 2
+    heads: int = 8
+    kv_heads: int = 2      # GQA group of 4, as in 2B4T
     ffn: int = 512
     context: int = 256
     rope_theta: float = 10000.0

@@ -1,0 +1,37 @@
+// Q8_0 weights x Q8_0 activations (the LM head / tied embedding quantised to 8 bits, as
+// `--head q8_0` makes it): int8 x int8 products summed exactly, scaled per 32-element block.
+//
+// Contract (every ISA matches kernels::ref bit for bit): per row r and token t, eight float
+// lanes start at 0. For each block b in increasing order, s = d_w(b) * d_x(b) (fp16 scales
+// widened to float, one float multiply), and lane l (0..7) adds s * float(i_l), where i_l is
+// the exact int32 sum of w * x over the block's elements 4l .. 4l+3. The lanes are combined
+// pairwise: l + (l + 4), then + 2, then + 1. This is the lane order of vpdpbusd / pmaddwd on
+// one 32-byte block, so the SIMD kernels need no horizontal sum per block.
+#pragma once
+
+#include <cstddef>
+
+namespace tern::kernels {
+
+inline constexpr size_t kQ8BlockElems = 32;
+inline constexpr size_t kQ8BlockBytes = 34;   // fp16 d + 32 int8
+
+struct Q8MatmulArgs {
+    const std::byte* weights;   // rows of Q8_0 blocks, row r at r * row_bytes
+    size_t blocks_per_row;
+    size_t row_bytes;
+    const std::byte* x;         // n_tokens rows of Q8_0 blocks, token t at t * blocks_per_row * 34
+    size_t n_tokens;
+    float* out;                 // out[t * out_stride + r]
+    size_t out_stride;
+    size_t row_begin;
+    size_t row_end;
+};
+
+using Q8MatmulFn = void (*)(const Q8MatmulArgs&);
+
+namespace ref { void q8_matmul(const Q8MatmulArgs& args); }
+namespace avx2 { void q8_matmul(const Q8MatmulArgs& args); }
+namespace avx512vnni { void q8_matmul(const Q8MatmulArgs& args); }
+
+}  // namespace tern::kernels

@@ -1,0 +1,29 @@
+// Q8_0 head kernel with AVX-512 VNNI on 256-bit vectors: vpdpbusd sums |w| (unsigned) times
+// x with w's sign straight into the contract's eight lanes of four adjacent bytes.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/q8_matmul.h"
+
+namespace tern::kernels::avx512vnni {
+namespace {
+
+float scale_of(const std::byte* block) {
+    uint16_t bits;
+    __builtin_memcpy(&bits, block, 2);
+    return _cvtsh_ss(bits);
+}
+
+__m256 block_products(const std::byte* w, const std::byte* x) {
+    const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 2));
+    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 2));
+    const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(wq), _mm256_sign_epi8(xq, wq));
+    return _mm256_cvtepi32_ps(sums);
+}
+
+}  // namespace
+
+#include "kernels/q8_matmul_body.inc"
+
+}  // namespace tern::kernels::avx512vnni

@@ -1,0 +1,43 @@
+// The specification of the Q8_0 head kernel (q8_matmul.h), written for clarity.
+#include <cstdint>
+#include <cstring>
+
+#include "core/float16.h"
+#include "kernels/q8_matmul.h"
+
+namespace tern::kernels::ref {
+namespace {
+
+void block_dot(const std::byte* w, const std::byte* x, float lanes[8]) {
+    const float s = load_fp16(w) * load_fp16(x);
+    const auto* wq = reinterpret_cast<const int8_t*>(w + 2);
+    const auto* xq = reinterpret_cast<const int8_t*>(x + 2);
+    for (int l = 0; l < 8; ++l) {
+        int32_t sum = 0;
+        for (int j = 0; j < 4; ++j) sum += int32_t{wq[4 * l + j]} * int32_t{xq[4 * l + j]};
+        lanes[l] = lanes[l] + s * static_cast<float>(sum);
+    }
+}
+
+float combine(const float lanes[8]) {
+    float t[4];
+    for (int l = 0; l < 4; ++l) t[l] = lanes[l] + lanes[l + 4];
+    return (t[0] + t[2]) + (t[1] + t[3]);
+}
+
+}  // namespace
+
+void q8_matmul(const Q8MatmulArgs& a) {
+    const size_t x_row_bytes = a.blocks_per_row * kQ8BlockBytes;
+    for (size_t r = a.row_begin; r < a.row_end; ++r) {
+        const std::byte* row = a.weights + r * a.row_bytes;
+        for (size_t t = 0; t < a.n_tokens; ++t) {
+            float lanes[8] = {};
+            for (size_t b = 0; b < a.blocks_per_row; ++b)
+                block_dot(row + b * kQ8BlockBytes, a.x + t * x_row_bytes + b * kQ8BlockBytes, lanes);
+            a.out[t * a.out_stride + r] = combine(lanes);
+        }
+    }
+}
+
+}  // namespace tern::kernels::ref
