@@ -33,10 +33,13 @@ Result<float> tq_row(GgmlType type, std::span<const std::byte> data, size_t row,
         const std::byte* block = row_data + b * block_bytes;
         if (tq2) tq2_0_block_codes(block, codes); else tq1_0_block_codes(block, codes);
         const float d = load_fp16(block + block_bytes - 2);
-        bool any_nonzero = false;
+        bool any_nonzero = false, any_code_3 = false;
         for (size_t e = 0; e < 256; ++e) {
-            TERN_TRY(check_code(codes[e], row, b * 256 + e));
+            any_code_3 |= codes[e] == 3;
             any_nonzero |= codes[e] != 1;
+        }
+        if (any_code_3) {
+            for (size_t e = 0; e < 256; ++e) TERN_TRY(check_code(codes[e], row, b * 256 + e));
         }
         if (!std::isfinite(d)) return Error(str_cat("row ", row, " block ", b, ": scale d is ", d));
         const bool contributes = any_nonzero && d != 0.0f;
@@ -57,18 +60,27 @@ Result<PackedTernary> repack_i2_s(std::span<const std::byte> data, size_t rows, 
     const size_t n = rows * cols;
     const float scale = i2_s_tensor_scale(data, n);
     if (!std::isfinite(scale) || scale < 0.0f) return Error(str_cat("I2_S tensor scale is ", scale));
-    std::vector<uint8_t> group_codes(kI2sGroupElems);
+    uint8_t group_codes[kI2sGroupElems];
     size_t decoded_group = SIZE_MAX;
     return pack_ternary(rows, cols, [&](size_t row, std::span<int8_t> values) -> Result<float> {
-        for (size_t col = 0; col < cols; ++col) {
-            const size_t e = row * cols + col, group = e / kI2sGroupElems;
+        // Groups of 128 run over the flattened tensor, so a row may start inside one.
+        for (size_t col = 0; col < cols;) {
+            const size_t e = row * cols + col, group = e / kI2sGroupElems, offset = e % kI2sGroupElems;
             if (group != decoded_group) {
-                i2_s_group_codes(data.data() + group * (kI2sGroupElems / 4), group_codes.data());
+                i2_s_group_codes(data.data() + group * (kI2sGroupElems / 4), group_codes);
                 decoded_group = group;
             }
-            const uint8_t code = group_codes[e % kI2sGroupElems];
-            TERN_TRY(check_code(code, row, col));
-            values[col] = static_cast<int8_t>(code - 1);
+            const size_t count = std::min(kI2sGroupElems - offset, cols - col);
+            uint8_t any_code_3 = 0;
+            for (size_t i = 0; i < count; ++i) {
+                const uint8_t code = group_codes[offset + i];
+                any_code_3 |= static_cast<uint8_t>(code == 3);
+                values[col + i] = static_cast<int8_t>(code - 1);
+            }
+            if (any_code_3) {
+                for (size_t i = 0; i < count; ++i) TERN_TRY(check_code(group_codes[offset + i], row, col + i));
+            }
+            col += count;
         }
         return scale * extra;
     });
