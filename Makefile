@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Both install missing Debian
-# build dependencies (as root), configure, build, then run.
+# build dependencies (as root), configure, build, then run. `make info` prints the machine report.
 BUILD_DIR  ?= build
 BUILD_TYPE ?= Release
 WERROR     ?= OFF
@@ -10,9 +10,15 @@ DEB_PACKAGES      := cmake g++ make pkg-config libgtest-dev libgmock-dev libbenc
                      nlohmann-json3-dev libcli11-dev libpcre2-dev python3
 DEB_PACKAGES_FUZZ := clang libclang-rt-14-dev
 
-.PHONY: run test deps build test-sanitize fuzz-smoke clean
+.PHONY: run info test deps build test-sanitize fuzz-smoke clean
 
+# `make run` tells a story with the ternary model that ships in the repository.
+MODEL  ?= models/tinystories/tinystories-bitnet.gguf
+PROMPT ?= Once upon a time, there was a little fox named
 run: build
+	./$(BUILD_DIR)/tern run -m $(MODEL) -p "$(PROMPT)" -n 220 --temp 0.7 --seed 7
+
+info: build
 	./$(BUILD_DIR)/tern info
 
 test: build
