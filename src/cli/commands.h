@@ -95,6 +95,20 @@ struct PerplexityOptions {
 void add_perplexity_command(CLI::App& app, PerplexityOptions& options);
 int run_perplexity(const PerplexityOptions& options);
 
+struct ChatOptions {
+    std::string model;
+    std::string system;
+    std::string chat_template;
+    size_t max_reply = 512;
+    int threads = 0;
+    size_t n_ctx = 0;
+    sampling::SamplerOptions sampler;
+    std::string isa;
+    std::string head;
+};
+void add_chat_command(CLI::App& app, ChatOptions& options);
+int run_chat(const ChatOptions& options);
+
 int default_thread_count();
 
 // Prints "tern: <message>" to stderr and returns the exit code for runtime failures.

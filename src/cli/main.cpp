@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
     tern::cli::PerplexityOptions perplexity;
     tern::cli::add_tokenize_command(app, tokenize);
     tern::cli::add_perplexity_command(app, perplexity);
+    tern::cli::ChatOptions chat;
+    tern::cli::add_chat_command(app, chat);
 
     try {
         app.parse(argc, argv);
@@ -41,5 +43,6 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("synth")) return tern::cli::run_synth(synth);
     if (app.got_subcommand("tokenize")) return tern::cli::run_tokenize(tokenize);
     if (app.got_subcommand("perplexity")) return tern::cli::run_perplexity(perplexity);
+    if (app.got_subcommand("chat")) return tern::cli::run_chat(chat);
     return 2;
 }

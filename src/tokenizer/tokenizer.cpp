@@ -12,11 +12,6 @@ namespace {
 
 constexpr std::string_view kSpaceMarker = "\xe2\x96\x81";
 
-struct Fragment {
-    int32_t id;              // >= 0: a special token
-    std::string_view text;   // plain text otherwise
-};
-
 bool is_special_type(TokenType t) {
     return t == TokenType::kControl || t == TokenType::kUserDefined || t == TokenType::kUnknown;
 }
@@ -68,27 +63,31 @@ void Tokenizer::encode_fragment(std::string_view text, bool first_or_after_speci
         spm_encode(vocab_, text, vocab_.add_space_prefix && first_or_after_special, out);
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
-    std::vector<Fragment> fragments = {{-1, text}};
+std::vector<Tokenizer::Fragment> Tokenizer::split_specials(std::string_view text, bool parse_special) const {
+    std::vector<Fragment> fragments = {{-1, std::string(text)}};
     for (int32_t id : specials_longest_first_) {
         if (!parse_special && vocab_.types[id] != TokenType::kUserDefined) continue;
         const std::string& special = vocab_.tokens[id];
         std::vector<Fragment> split;
-        for (const Fragment& f : fragments) {
-            if (f.id >= 0) {
-                split.push_back(f);
+        for (Fragment& f : fragments) {
+            if (f.id >= 0 || f.text.find(special) == std::string::npos) {
+                split.push_back(std::move(f));
                 continue;
             }
             std::string_view rest = f.text;
             for (size_t at; (at = rest.find(special)) != std::string_view::npos;) {
-                if (at > 0) split.push_back({-1, rest.substr(0, at)});
+                if (at > 0) split.push_back({-1, std::string(rest.substr(0, at))});
                 split.push_back({id, {}});
                 rest.remove_prefix(at + special.size());
             }
-            if (!rest.empty()) split.push_back({-1, rest});
+            if (!rest.empty()) split.push_back({-1, std::string(rest)});
         }
         fragments = std::move(split);
     }
+    return fragments;
+}
+
+std::vector<int32_t> Tokenizer::encode_fragments(const std::vector<Fragment>& fragments, bool add_special) const {
     std::vector<int32_t> ids;
     if (add_special && vocab_.add_bos && vocab_.bos >= 0) ids.push_back(vocab_.bos);
     bool after_special = true;
@@ -103,6 +102,25 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
     }
     if (add_special && vocab_.add_eos && vocab_.eos >= 0) ids.push_back(vocab_.eos);
     return ids;
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+    return encode_fragments(split_specials(text, parse_special), add_special);
+}
+
+std::vector<int32_t> Tokenizer::encode_parts(const std::vector<std::pair<std::string_view, bool>>& parts,
+                                             bool add_special) const {
+    std::vector<Fragment> fragments;
+    for (const auto& [text, parse_special] : parts) {
+        for (Fragment& f : split_specials(text, parse_special)) {
+            // Text on both sides of a part boundary is one fragment, as in the joined string.
+            if (f.id < 0 && !fragments.empty() && fragments.back().id < 0)
+                fragments.back().text += f.text;
+            else
+                fragments.push_back(std::move(f));
+        }
+    }
+    return encode_fragments(fragments, add_special);
 }
 
 std::string Tokenizer::piece(int32_t id, bool special) const {

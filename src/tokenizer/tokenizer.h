@@ -24,6 +24,10 @@ public:
     // add_special: BOS/EOS as the vocabulary asks; parse_special: control-token texts in
     // `text` become their ids (user-defined tokens are always matched).
     std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const;
+    // Encodes the concatenation of `parts` as one text, but parses special-token texts only in
+    // the parts whose flag is true (template text, as opposed to what a user typed).
+    std::vector<int32_t> encode_parts(const std::vector<std::pair<std::string_view, bool>>& parts,
+                                      bool add_special) const;
     // The bytes of one token; control tokens are empty unless `special`.
     std::string piece(int32_t id, bool special = false) const;
     std::string decode(std::span<const int32_t> ids, bool special = false) const;
@@ -31,7 +35,13 @@ public:
     const Vocabulary& vocab() const { return vocab_; }
 
 private:
+    struct Fragment {
+        int32_t id;         // >= 0: a special token
+        std::string text;   // plain text otherwise
+    };
     Tokenizer(Vocabulary vocab, std::unique_ptr<BpeEncoder> bpe);
+    std::vector<Fragment> split_specials(std::string_view text, bool parse_special) const;
+    std::vector<int32_t> encode_fragments(const std::vector<Fragment>& fragments, bool add_special) const;
     void encode_fragment(std::string_view text, bool first_or_after_special, std::vector<int32_t>& out) const;
 
     Vocabulary vocab_;

@@ -1,0 +1,135 @@
+// `tern chat`: an interactive conversation in the terminal. Replies stream as they are
+// generated; earlier turns stay in the KV cache (engine/conversation.h). Ctrl-C stops the
+// current reply (not the program), Ctrl-D / EOF or /exit quits, /reset starts over.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/model_setup.h"
+#include "core/str_cat.h"
+#include "core/thread_pool.h"
+#include "engine/conversation.h"
+#include "sampling/sampler.h"
+
+namespace tern::cli {
+namespace {
+
+// The one piece of process-wide state: a signal handler can only talk through a flag.
+volatile std::sig_atomic_t g_interrupted = 0;
+
+void on_sigint(int) { g_interrupted = 1; }
+
+void install_sigint_handler() {
+    struct sigaction action {};
+    action.sa_handler = on_sigint;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &action, nullptr);
+}
+
+// Streams one reply; returns false on an engine error (reported).
+bool generate_reply(engine::InferenceSession& session, const tokenizer::Tokenizer& tok, sampling::Sampler& sampler,
+                    size_t max_tokens) {
+    tokenizer::StreamingDecoder decoder(tok);
+    g_interrupted = 0;
+    for (size_t i = 0; i < max_tokens; ++i) {
+        if (g_interrupted) {
+            std::printf(" [stopped]");
+            break;
+        }
+        const int32_t next = sampler.sample(session.last_logits());
+        if (tok.vocab().is_end_of_generation(next)) break;
+        std::fputs(decoder.push(next).c_str(), stdout);
+        std::fflush(stdout);
+        if (session.n_past() + 1 >= session.n_ctx()) {
+            std::printf(" [context full]");
+            break;
+        }
+        if (Status s = session.evaluate(std::span(&next, 1)); !s.ok()) {
+            report_failure(s.error().message());
+            return false;
+        }
+    }
+    std::fputs(decoder.flush().c_str(), stdout);
+    std::printf("\n");
+    return true;
+}
+
+}  // namespace
+
+void add_chat_command(CLI::App& app, ChatOptions& options) {
+    CLI::App* chat = app.add_subcommand("chat", "Chat with a model in the terminal (/reset, /exit, Ctrl-C stops a reply)");
+    chat->add_option("-m,--model", options.model, "Model file (GGUF)")->required();
+    chat->add_option("--system", options.system, "System prompt");
+    chat->add_option("--chat-template", options.chat_template,
+                     str_cat("Prompt format: ", tokenizer::chat_template_names(), " (default: from the model)"));
+    chat->add_option("-n,--n-predict", options.max_reply, "Most tokens per reply")->capture_default_str();
+    chat->add_option("-t,--threads", options.threads, "Threads (default: all cores)")->check(CLI::Range(1, 512));
+    chat->add_option("-c,--ctx", options.n_ctx, "Context length (default: the model's)");
+    chat->add_option("--temp", options.sampler.temperature, "Temperature (0: greedy)")->capture_default_str();
+    chat->add_option("--top-k", options.sampler.top_k, "Top-k (0: off)")->capture_default_str();
+    chat->add_option("--top-p", options.sampler.top_p, "Top-p (1: off)")->capture_default_str();
+    chat->add_option("--min-p", options.sampler.min_p, "Min-p (0: off)")->capture_default_str();
+    chat->add_option("-s,--seed", options.sampler.seed, "Random seed")->capture_default_str();
+    chat->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
+    add_head_option(chat, options.head);
+}
+
+int run_chat(const ChatOptions& options) {
+    const int threads = options.threads > 0 ? options.threads : default_thread_count();
+    Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head});
+    if (!loaded.ok()) return report_failure(loaded.error().message());
+    const LoadedModel& lm = loaded.value();
+    Result<const tokenizer::Tokenizer*> tok = lm.require_tokenizer();
+    if (!tok.ok()) return report_failure(tok.error().message());
+    tokenizer::ChatTemplate chat_template = tokenizer::choose_chat_template(lm.model.arch->name, tok.value()->vocab());
+    if (!options.chat_template.empty()) {
+        const auto named = tokenizer::chat_template_by_name(options.chat_template);
+        if (!named)
+            return report_failure(str_cat("--chat-template '", options.chat_template, "' is not one of ",
+                                          tokenizer::chat_template_names()));
+        chat_template = *named;
+    }
+    ThreadPool pool(threads);
+    const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : lm.model.hp.n_ctx_train;
+    engine::InferenceSession session(lm.model, *lm.kernels, pool, n_ctx);
+    engine::Conversation conversation(session, *tok.value(), chat_template, options.system);
+    sampling::Sampler sampler(options.sampler);
+    const bool interactive = isatty(STDIN_FILENO);
+    const size_t reply_room = std::min(options.max_reply, n_ctx / 2);
+    std::fprintf(stderr, "%s: %s; chat template '%s'; context %zu tokens. /reset starts over, /exit or Ctrl-D quits, "
+                 "Ctrl-C stops a reply. When the context is full the conversation restarts from the system prompt.\n",
+                 options.model.c_str(), describe(lm).c_str(), std::string(chat_template.name).c_str(), n_ctx);
+    install_sigint_handler();
+    for (std::string line;;) {
+        if (interactive) {
+            std::printf("> ");
+            std::fflush(stdout);
+        }
+        g_interrupted = 0;
+        if (!std::getline(std::cin, line)) break;
+        if (line == "/exit") break;
+        if (line == "/reset") {
+            session.truncate(0);
+            std::printf("[conversation reset]\n");
+            continue;
+        }
+        if (line.empty()) continue;
+        Result<bool> added = conversation.add_user_message(line, reply_room);
+        if (!added.ok()) {
+            std::fprintf(stderr, "tern: %s\n", added.error().message().c_str());
+            continue;
+        }
+        if (added.value()) std::printf("[context full: the conversation restarted from the system prompt]\n");
+        if (!generate_reply(session, *tok.value(), sampler, options.max_reply)) return 1;
+        if (Status s = conversation.end_reply(); !s.ok()) return report_failure(s.error().message());
+    }
+    if (interactive) std::printf("\n");
+    return 0;
+}
+
+}  // namespace tern::cli

@@ -1,0 +1,71 @@
+#include "tokenizer/chat_template.h"
+
+
+namespace tern::tokenizer {
+namespace {
+
+// tokenizers.md §6: 2B4T (Microsoft's reference ChatFormat / the HF template), Llama-3
+// instruct, ChatML, and a plain fallback.
+constexpr ChatTemplate kTemplates[] = {
+    {.name = "bitnet", .bos = "<|begin_of_text|>", .system_prefix = "System: ", .system_suffix = "<|eot_id|>",
+     .user_prefix = "User: ", .user_suffix = "<|eot_id|>", .assistant_prefix = "Assistant: ", .end_of_reply = "<|eot_id|>"},
+    {.name = "llama3", .bos = "<|begin_of_text|>", .system_prefix = "<|start_header_id|>system<|end_header_id|>\n\n",
+     .system_suffix = "<|eot_id|>", .user_prefix = "<|start_header_id|>user<|end_header_id|>\n\n",
+     .user_suffix = "<|eot_id|>", .assistant_prefix = "<|start_header_id|>assistant<|end_header_id|>\n\n",
+     .end_of_reply = "<|eot_id|>"},
+    {.name = "chatml", .bos = "", .system_prefix = "<|im_start|>system\n", .system_suffix = "<|im_end|>\n",
+     .user_prefix = "<|im_start|>user\n", .user_suffix = "<|im_end|>\n", .assistant_prefix = "<|im_start|>assistant\n",
+     .end_of_reply = "<|im_end|>\n"},
+    {.name = "plain", .bos = "", .system_prefix = "", .system_suffix = "\n", .user_prefix = "User: ",
+     .user_suffix = "\n", .assistant_prefix = "Assistant:", .end_of_reply = "\n"},
+};
+
+ChatTemplate named(std::string_view name) { return *chat_template_by_name(name); }
+
+}  // namespace
+
+std::vector<ChatSegment> ChatTemplate::begin(std::string_view system) const {
+    std::vector<ChatSegment> segments;
+    if (!bos.empty()) segments.push_back({std::string(bos), true});
+    if (!system.empty()) {
+        segments.push_back({std::string(system_prefix), true});
+        segments.push_back({std::string(system), false});
+        segments.push_back({std::string(system_suffix), true});
+    }
+    return segments;
+}
+
+std::vector<ChatSegment> ChatTemplate::user_turn(std::string_view message) const {
+    return {{std::string(user_prefix), true},
+            {std::string(message), false},
+            {std::string(user_suffix), true},
+            {std::string(assistant_prefix), true}};
+}
+
+std::optional<ChatTemplate> chat_template_by_name(std::string_view name) {
+    for (const ChatTemplate& t : kTemplates)
+        if (t.name == name) return t;
+    return std::nullopt;
+}
+
+std::string chat_template_names() { return "bitnet, llama3, chatml, plain"; }
+
+ChatTemplate choose_chat_template(std::string_view architecture, const Vocabulary& vocab) {
+    const bool has_eot = vocab.find("<|eot_id|>") >= 0;
+    if (architecture == "bitnet-b1.58" && has_eot) return named("bitnet");
+    if (has_eot && vocab.find("<|start_header_id|>") >= 0) return named("llama3");
+    if (vocab.find("<|im_start|>") >= 0) return named("chatml");
+    return named("plain");
+}
+
+std::vector<int32_t> encode_segments(const Tokenizer& tokenizer, const std::vector<ChatSegment>& segments,
+                                     bool add_bos) {
+    std::vector<std::pair<std::string_view, bool>> parts;
+    for (const ChatSegment& s : segments) parts.emplace_back(s.text, s.trusted);
+    std::vector<int32_t> ids = tokenizer.encode_parts(parts, /*add_special=*/false);
+    if (add_bos && tokenizer.vocab().bos >= 0 && (ids.empty() || ids.front() != tokenizer.vocab().bos))
+        ids.insert(ids.begin(), tokenizer.vocab().bos);
+    return ids;
+}
+
+}  // namespace tern::tokenizer
