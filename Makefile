@@ -22,6 +22,7 @@ info: build
 	./$(BUILD_DIR)/tern info
 
 test: build
+	@tools/fetch_test_vocabularies.sh $(BUILD_DIR)
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 deps:

@@ -13,6 +13,7 @@
 #include "model/gguf_model_loader.h"
 #include "model/hf_model_loader.h"
 #include "model/synthetic_model.h"
+#include "tokenizer/hf_tokenizer_json.h"
 
 namespace tern::cli {
 namespace {
@@ -74,7 +75,15 @@ Result<LoadedModel> load_model_for_run(const std::string& path, const ModelReque
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
         TERN_ASSIGN_OR_RETURN(loaded.model, model::load_hf_model(path, options));
-        loaded.tokenizer_problem = "reading tokenizer.json / tokenizer.model from Hugging Face folders is not supported yet";
+        if (std::filesystem::exists(std::filesystem::path(path) / "tokenizer.json", ec)) {
+            Result<tokenizer::Vocabulary> vocab = tokenizer::vocabulary_from_hf_folder(path);
+            if (vocab.ok())
+                attach_tokenizer(loaded, tokenizer::Tokenizer::from_vocabulary(std::move(vocab).value()));
+            else
+                loaded.tokenizer_problem = vocab.error().message();
+        } else {
+            loaded.tokenizer_problem = "no tokenizer.json in the folder (tokenizer.model alone is not read yet)";
+        }
     } else {
         TERN_ASSIGN_OR_RETURN(loaded.model, model::load_gguf_model(path, options));
         TERN_ASSIGN_OR_RETURN(format::GgufFile file, format::GgufFile::open(path));

