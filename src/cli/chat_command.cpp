@@ -70,11 +70,7 @@ void add_chat_command(CLI::App& app, ChatOptions& options) {
     chat->add_option("-n,--n-predict", options.max_reply, "Most tokens per reply")->capture_default_str();
     chat->add_option("-t,--threads", options.threads, "Threads (default: all cores)")->check(CLI::Range(1, 512));
     chat->add_option("-c,--ctx", options.n_ctx, "Context length (default: the model's)");
-    chat->add_option("--temp", options.sampler.temperature, "Temperature (0: greedy)")->capture_default_str();
-    chat->add_option("--top-k", options.sampler.top_k, "Top-k (0: off)")->capture_default_str();
-    chat->add_option("--top-p", options.sampler.top_p, "Top-p (1: off)")->capture_default_str();
-    chat->add_option("--min-p", options.sampler.min_p, "Min-p (0: off)")->capture_default_str();
-    chat->add_option("-s,--seed", options.sampler.seed, "Random seed")->capture_default_str();
+    add_sampling_options(chat, options.sampler);
     chat->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(chat, options.head);
 }

@@ -126,4 +126,14 @@ void add_head_option(CLI::App* command, std::string& head) {
     command->add_option("--head", head, "Convert the LM head at load: q8_0 (default: keep the file's type)");
 }
 
+void add_sampling_options(CLI::App* command, sampling::SamplerOptions& sampler) {
+    command->add_option("--temp", sampler.temperature, "Temperature (0: greedy)")
+        ->check(CLI::Range(0.0, 100.0))
+        ->capture_default_str();
+    command->add_option("--top-k", sampler.top_k, "Top-k (0: off)")->capture_default_str();
+    command->add_option("--top-p", sampler.top_p, "Top-p (1: off)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    command->add_option("--min-p", sampler.min_p, "Min-p (0: off)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    command->add_option("-s,--seed", sampler.seed, "Random seed")->capture_default_str();
+}
+
 }  // namespace tern::cli

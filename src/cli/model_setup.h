@@ -10,6 +10,7 @@
 
 #include "kernels/dispatch.h"
 #include "model/model.h"
+#include "sampling/sampler.h"
 #include "tern/status.h"
 #include "tokenizer/tokenizer.h"
 
@@ -47,5 +48,8 @@ std::string describe(const LoadedModel& loaded);
 
 // Registers --head on a command.
 void add_head_option(CLI::App* command, std::string& head);
+
+// Registers --temp, --top-k, --top-p, --min-p and -s/--seed.
+void add_sampling_options(CLI::App* command, sampling::SamplerOptions& sampler);
 
 }  // namespace tern::cli

@@ -91,13 +91,7 @@ void add_run_command(CLI::App& app, RunOptions& options) {
     run->add_option("-p,--prompt", options.prompt, "Prompt text");
     run->add_option("-f,--file", options.prompt_file, "Read the prompt from this file");
     run->add_option("--ids", options.ids, "Prompt as token ids separated by spaces");
-    run->add_option("--temp", options.sampler.temperature, "Temperature (0: greedy)")
-        ->check(CLI::Range(0.0, 100.0))
-        ->capture_default_str();
-    run->add_option("--top-k", options.sampler.top_k, "Top-k (0: off)")->capture_default_str();
-    run->add_option("--top-p", options.sampler.top_p, "Top-p (1: off)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-    run->add_option("--min-p", options.sampler.min_p, "Min-p (0: off)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-    run->add_option("-s,--seed", options.sampler.seed, "Random seed")->capture_default_str();
+    add_sampling_options(run, options.sampler);
     run->add_flag("--no-echo", options.no_echo, "Do not print the prompt before the generated text");
     run->add_option("-n,--n-predict", options.n_predict, "Tokens to generate")
         ->check(CLI::Range(0, 1 << 20))

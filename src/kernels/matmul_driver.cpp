@@ -18,28 +18,28 @@ void ternary_matmul(const KernelTable& table, ThreadPool& pool, const quant::Pac
 }  // namespace tern::kernels
 
 namespace tern::kernels {
+namespace {
 
-void float_matmul(const KernelTable& table, ThreadPool& pool, const FloatMatmulArgs& whole_matrix) {
-    // 16 rows per granule keeps the per-thread split cache-line aligned for any row size.
+// Splits a row-range kernel call over the pool. 16 rows per granule keeps the per-thread
+// split cache-line aligned for any row size; each output is computed by one thread only.
+template <class Args, class Fn>
+void split_rows(ThreadPool& pool, const Args& whole_matrix, Fn kernel) {
     pool.parallel_for(whole_matrix.row_end - whole_matrix.row_begin, 16, [&](size_t begin, size_t end) {
-        FloatMatmulArgs part = whole_matrix;
+        Args part = whole_matrix;
         part.row_begin = whole_matrix.row_begin + begin;
         part.row_end = whole_matrix.row_begin + end;
-        table.float_matmul(part);
+        kernel(part);
     });
 }
 
-}  // namespace tern::kernels
+}  // namespace
 
-namespace tern::kernels {
+void float_matmul(const KernelTable& table, ThreadPool& pool, const FloatMatmulArgs& whole_matrix) {
+    split_rows(pool, whole_matrix, table.float_matmul);
+}
 
 void q8_matmul(const KernelTable& table, ThreadPool& pool, const Q8MatmulArgs& whole_matrix) {
-    pool.parallel_for(whole_matrix.row_end - whole_matrix.row_begin, 16, [&](size_t begin, size_t end) {
-        Q8MatmulArgs part = whole_matrix;
-        part.row_begin = whole_matrix.row_begin + begin;
-        part.row_end = whole_matrix.row_begin + end;
-        table.q8_matmul(part);
-    });
+    split_rows(pool, whole_matrix, table.q8_matmul);
 }
 
 }  // namespace tern::kernels
