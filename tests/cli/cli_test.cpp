@@ -167,7 +167,7 @@ TEST(Cli, BenchKernelsTimesEveryRequestedKernel) {
 TEST(Cli, BenchErrorsAreOneLine) {
     const TernRun nothing = run_tern("bench");
     EXPECT_EQ(nothing.exit_code, 1);
-    EXPECT_EQ(nothing.err, "tern: bench: nothing to measure; pass --kernels\n");
+    EXPECT_EQ(nothing.err, "tern: bench: nothing to measure; pass -m MODEL, --synthetic SHAPE or --kernels\n");
     const TernRun bad_isa = run_tern("bench --kernels --isa sse9");
     EXPECT_EQ(bad_isa.exit_code, 1);
     EXPECT_EQ(bad_isa.err, "tern: --isa unknown ISA 'sse9' (expected scalar, avx2, avx512 or avx512vnni)\n");
