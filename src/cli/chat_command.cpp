@@ -36,12 +36,14 @@ bool generate_reply(engine::InferenceSession& session, const tokenizer::Tokenize
                     size_t max_tokens) {
     tokenizer::StreamingDecoder decoder(tok);
     g_interrupted = 0;
+    std::vector<int32_t> reply;   // for the repetition penalties
     for (size_t i = 0; i < max_tokens; ++i) {
         if (g_interrupted) {
             std::printf(" [stopped]");
             break;
         }
-        const int32_t next = sampler.sample(session.last_logits());
+        const int32_t next = sampler.sample(session.last_logits(), reply);
+        reply.push_back(next);
         if (tok.vocab().is_end_of_generation(next)) break;
         std::fputs(decoder.push(next).c_str(), stdout);
         std::fflush(stdout);

@@ -133,6 +133,40 @@ void add_sampling_options(CLI::App* command, sampling::SamplerOptions& sampler) 
     command->add_option("--top-k", sampler.top_k, "Top-k (0: off)")->capture_default_str();
     command->add_option("--top-p", sampler.top_p, "Top-p (1: off)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
     command->add_option("--min-p", sampler.min_p, "Min-p (0: off)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    command->add_option("--typical", sampler.typical_p, "Locally typical sampling p (1: off)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    command->add_option("--repeat-penalty", sampler.repeat_penalty, "Penalty for tokens in the window (1: off)")
+        ->check(CLI::Range(0.0, 10.0))
+        ->capture_default_str();
+    command->add_option("--repeat-last-n", sampler.penalty_last_n, "Window of the penalties, in tokens")
+        ->check(CLI::Range(0, 1 << 20))
+        ->capture_default_str();
+    command->add_option("--frequency-penalty", sampler.frequency_penalty, "Subtracted per occurrence in the window")
+        ->capture_default_str();
+    command->add_option("--presence-penalty", sampler.presence_penalty, "Subtracted once if in the window")
+        ->capture_default_str();
+    command->add_option_function<std::vector<std::string>>(
+        "--logit-bias",
+        [&sampler](const std::vector<std::string>& items) {
+            for (const std::string& item : items) {
+                const size_t eq = item.find('=');
+                size_t used_id = 0, used_bias = 0;
+                int32_t id = -1;
+                float bias = 0;
+                try {
+                    id = std::stoi(item.substr(0, eq), &used_id);
+                    bias = std::stof(item.substr(eq + 1), &used_bias);
+                } catch (const std::exception&) {
+                    used_id = 0;
+                }
+                if (eq == std::string::npos || used_id != eq || used_bias != item.size() - eq - 1 || id < 0)
+                    throw CLI::ValidationError("--logit-bias", "'" + item + "' is not ID=BIAS (e.g. 13=-inf or 2=1.5)");
+                sampler.logit_bias[id] = bias;
+            }
+        },
+        "Add a bias to a token's logit: ID=BIAS (repeatable, -inf bans a token)")
+        ->delimiter(',');
     command->add_option("-s,--seed", sampler.seed, "Random seed")->capture_default_str();
 }
 

@@ -132,8 +132,10 @@ int run_run(const RunOptions& options) {
     sampling::Sampler sampler(options.sampler);
     const auto gen_start = std::chrono::steady_clock::now();
     size_t generated = 0;
+    std::vector<int32_t> history = prompt.value();   // for the repetition penalties
     for (; generated < options.n_predict; ++generated) {
-        const int32_t next = sampler.sample(session.last_logits());
+        const int32_t next = sampler.sample(session.last_logits(), history);
+        history.push_back(next);
         if (lm.tokenizer && lm.tokenizer->vocab().is_end_of_generation(next)) break;
         printer.print(next);
         if (generated + 1 < options.n_predict) {

@@ -56,3 +56,41 @@ TEST(Sampler, CutsRemoveTheTail) {
 
 }  // namespace
 }  // namespace tern::sampling
+
+namespace tern::sampling {
+namespace {
+
+TEST(Sampler, PenaltiesFollowLlamaCpp) {
+    // Token 0 leads; it appeared twice recently, token 1 once.
+    const std::vector<float> logits = {2.0f, 1.5f, -1.0f};
+    const std::vector<int32_t> recent = {0, 1, 0};
+    Sampler greedy({.temperature = 0.0f});
+    EXPECT_EQ(greedy.sample(logits, recent), 0);
+    Sampler repeat({.temperature = 0.0f, .repeat_penalty = 2.0f});   // 2/2 = 1.0 < 1.5/2? no: 1.0 vs 0.75
+    EXPECT_EQ(repeat.sample(logits, recent), 0);
+    Sampler frequency({.temperature = 0.0f, .frequency_penalty = 0.5f});   // 2 - 1.0 = 1.0 < 1.5 - 0.5 = 1.0: tie -> 0
+    EXPECT_EQ(frequency.sample(logits, recent), 0);
+    Sampler presence({.temperature = 0.0f, .frequency_penalty = 0.5f, .presence_penalty = 0.1f});   // 0.9 < 0.9? tie
+    EXPECT_EQ(presence.sample(logits, recent), 0);
+    Sampler strong({.temperature = 0.0f, .frequency_penalty = 1.0f});   // 0.0 vs 0.5 -> token 1
+    EXPECT_EQ(strong.sample(logits, recent), 1);
+    Sampler window({.temperature = 0.0f, .frequency_penalty = 1.0f, .penalty_last_n = 1});   // only the last 0 counts
+    EXPECT_EQ(window.sample(logits, recent), 1);   // 2 - 1 = 1.0 < 1.5
+    Sampler negative({.temperature = 0.0f, .repeat_penalty = 4.0f});
+    EXPECT_EQ(negative.sample(std::vector<float>{-0.5f, -1.0f}, std::vector<int32_t>{0}), 1);   // -0.5 * 4 = -2
+}
+
+TEST(Sampler, LogitBiasAndTypical) {
+    const std::vector<float> logits = {3.0f, 1.0f, 0.0f};
+    Sampler biased({.temperature = 0.0f, .logit_bias = {{2, 10.0f}}});
+    EXPECT_EQ(biased.sample(logits), 2);
+    Sampler banned({.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f, .logit_bias = {{0, -INFINITY}}, .seed = 2});
+    for (int i = 0; i < 200; ++i) EXPECT_NE(banned.sample(logits), 0);
+    // Typical-p keeps the token whose surprise is closest to the entropy first.
+    std::vector<float> peaked = {5.0f, 0.0f, 0.0f, 0.0f};
+    Sampler typical({.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f, .typical_p = 0.01f, .seed = 4});
+    for (int i = 0; i < 50; ++i) EXPECT_EQ(typical.sample(peaked), 0);
+}
+
+}  // namespace
+}  // namespace tern::sampling
