@@ -30,9 +30,12 @@ struct Bigram {
 
 class SpmSession {
 public:
-    SpmSession(const Vocabulary& vocab, std::string text) : vocab_(vocab), text_(std::move(text)) {}
+    explicit SpmSession(const Vocabulary& vocab) : vocab_(vocab) {}
 
-    void encode(std::vector<int32_t>& out) {
+    void encode(std::string_view text, std::vector<int32_t>& out) {
+        text_ = text;
+        symbols_.clear();
+        queue_ = {};
         for (size_t pos = 0; pos < text_.size();) {
             const size_t len = std::min(utf8_sequence_length(static_cast<unsigned char>(text_[pos])), text_.size() - pos);
             const int idx = static_cast<int>(symbols_.size());
@@ -59,7 +62,7 @@ public:
     }
 
 private:
-    std::string_view view(size_t begin, size_t size) const { return std::string_view(text_).substr(begin, size); }
+    std::string_view view(size_t begin, size_t size) const { return text_.substr(begin, size); }
 
     void try_add_bigram(int left, int right) {
         if (left < 0 || right < 0) return;
@@ -67,20 +70,14 @@ private:
         const int32_t id = vocab_.find(view(begin, size));
         if (id < 0) return;
         queue_.push({left, right, vocab_.scores[id], size});
-        merged_from_.insert_or_assign(std::string(view(begin, size)), std::make_pair(left, right));
     }
 
+    // Only pairs whose concatenation is a token are ever merged, so a symbol that is not a
+    // token is a single character: it falls back to its bytes.
     void resegment(size_t begin, size_t size, std::vector<int32_t>& out) {
         const std::string_view piece = view(begin, size);
         if (const int32_t id = vocab_.find(piece); id >= 0) {
             out.push_back(id);
-            return;
-        }
-        if (auto it = merged_from_.find(std::string(piece)); it != merged_from_.end()) {
-            const auto [left, right] = it->second;
-            const size_t split = symbols_[right].begin - symbols_[left].begin;
-            resegment(begin, split, out);
-            resegment(begin + split, size - split, out);
             return;
         }
         for (unsigned char c : piece) {
@@ -90,10 +87,9 @@ private:
     }
 
     const Vocabulary& vocab_;
-    std::string text_;
+    std::string_view text_;
     std::vector<Symbol> symbols_;
     std::priority_queue<Bigram> queue_;
-    std::unordered_map<std::string, std::pair<int, int>> merged_from_;
 };
 
 }  // namespace
@@ -109,7 +105,22 @@ void spm_encode(const Vocabulary& vocab, std::string_view text, bool space_prefi
         else
             normalised += c;
     }
-    SpmSession(vocab, std::move(normalised)).encode(out);
+    SpmSession session(vocab);
+    if (!vocab.spm_tokens_stay_in_words) {
+        session.encode(normalised, out);
+        return;
+    }
+    // No token holds a space marker after another character, so no merge can cross the start
+    // of a word (a run of markers and what follows it): each word is merged on its own, which
+    // gives the same ids and keeps the work per merge small on long texts.
+    size_t word = 0;
+    for (size_t i = kSpaceMarker.size(); i + kSpaceMarker.size() <= normalised.size(); ++i) {
+        if (std::string_view(normalised).substr(i, kSpaceMarker.size()) != kSpaceMarker) continue;
+        if (std::string_view(normalised).substr(i - kSpaceMarker.size(), kSpaceMarker.size()) == kSpaceMarker) continue;
+        session.encode(std::string_view(normalised).substr(word, i - word), out);
+        word = i;
+    }
+    session.encode(std::string_view(normalised).substr(word), out);
 }
 
 }  // namespace tern::tokenizer

@@ -1,7 +1,7 @@
 // SentencePiece-style encoding (llama.cpp `llm_tokenizer_spm`, equal to HF for LLaMA
 // vocabularies): spaces become U+2581, then the adjacent pair whose concatenation is the
-// highest-scoring token is merged until none is left (ties: leftmost); symbols that are not
-// tokens are split back along their merges, and what is still unknown falls back to <0xNN>.
+// highest-scoring token is merged until none is left (ties: leftmost); characters that are
+// not tokens fall back to <0xNN> byte tokens.
 #pragma once
 
 #include <cstdint>

@@ -54,6 +54,16 @@ void index_vocabulary(Vocabulary& vocab) {
         std::snprintf(text, sizeof text, "<0x%02X>", b);
         vocab.byte_tokens[b] = vocab.find(text);
     }
+    vocab.spm_tokens_stay_in_words = true;
+    for (const std::string& t : vocab.tokens) {
+        // A marker anywhere but in the token's leading run of markers joins two words.
+        size_t lead = 0;
+        while (t.compare(lead, 3, "\xe2\x96\x81") == 0) lead += 3;
+        if (t.find("\xe2\x96\x81", lead) != std::string::npos) {
+            vocab.spm_tokens_stay_in_words = false;
+            break;
+        }
+    }
     vocab.end_of_generation.clear();
     for (int32_t id : {vocab.eos, vocab.eot})
         if (id >= 0) vocab.end_of_generation.push_back(id);

@@ -34,6 +34,7 @@ struct Vocabulary {
 
     std::unordered_map<std::string_view, int32_t> id_by_text;   // views into `tokens`
     std::vector<int32_t> byte_tokens;      // SPM: id of <0xNN>, or -1
+    bool spm_tokens_stay_in_words = false; // SPM: no token has U+2581 right after another character
 
     int32_t find(std::string_view text) const {
         auto it = id_by_text.find(text);

@@ -180,3 +180,26 @@ TEST(Utf8, SanitizeReplacesEveryInvalidSequence) {
 
 }  // namespace
 }  // namespace tern::tokenizer
+
+namespace tern::tokenizer {
+namespace {
+
+TEST(SpmWords, MergingWordByWordGivesTheSameIdsAsTheWholeText) {
+    const auto shared = testing::shared_dir();
+    if (!shared) GTEST_SKIP() << "SKIPPED: ../shared is absent";
+    auto file = format::GgufFile::open((*shared / "data" / "tokenizer" / "ggml-vocab-llama-spm.gguf").string());
+    auto fast = Tokenizer::from_gguf(file.value().contents());
+    ASSERT_TRUE(fast.value().vocab().spm_tokens_stay_in_words);
+    Vocabulary whole_vocab = fast.value().vocab();
+    whole_vocab.spm_tokens_stay_in_words = false;
+    auto whole = Tokenizer::from_vocabulary(std::move(whole_vocab));
+    std::mt19937 rng(11);
+    for (int i = 0; i < 100; ++i) {
+        std::string s = random_unicode(rng, 80);
+        for (int k = 0; k < 5; ++k) s.insert(rng() % s.size(), std::string(1 + rng() % 4, ' '));
+        EXPECT_EQ(fast.value().encode(s, true, false), whole.value().encode(s, true, false)) << s;
+    }
+}
+
+}  // namespace
+}  // namespace tern::tokenizer
