@@ -111,3 +111,24 @@ TEST(TokenizeCommand, IdsOnlyMatchesTheConformanceConvention) {
 
 }  // namespace
 }  // namespace tern
+
+namespace tern {
+namespace {
+
+TEST_F(ModelCommands, ChatReadsTurnsUntilEof) {
+    const TernRun run = run_tern("chat -m " + model_ + " -n 6 --temp 0 -t 1", "", std::string("hello\n\n/reset\nagain\n"));
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.out.find("[conversation reset]\n"), std::string::npos) << run.out;
+    EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 3) << run.out;   // two replies + the reset line
+    EXPECT_NE(run.err.find("chat template 'plain'"), std::string::npos) << run.err;
+
+    const TernRun stop = run_tern("chat -m " + model_ + " -n 6", "", std::string("/exit\nnever answered\n"));
+    EXPECT_EQ(stop.exit_code, 0);
+    EXPECT_EQ(stop.out, "");
+    const TernRun bad = run_tern("chat -m " + model_ + " --chat-template jinja", "", std::string(""));
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_TRUE(bad.err.ends_with("tern: --chat-template 'jinja' is not one of bitnet, llama3, chatml, plain\n")) << bad.err;
+}
+
+}  // namespace
+}  // namespace tern

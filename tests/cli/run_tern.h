@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "testing/test_files.h"
@@ -17,10 +18,16 @@ struct TernRun {
     std::string err;   // stderr
 };
 
-inline TernRun run_tern(const std::string& args, const std::string& env = "") {
+// `stdin_text`, when given, is what the command reads on standard input.
+inline TernRun run_tern(const std::string& args, const std::string& env = "",
+                        const std::optional<std::string>& stdin_text = std::nullopt) {
     testing::TempDir dir;
     const std::string err_path = (dir / "stderr").string();
-    const std::string command = (env.empty() ? "" : "env " + env + " ") + std::string(TERN_BINARY) + " " + args + " 2>" + err_path;
+    std::string command = (env.empty() ? "" : "env " + env + " ") + std::string(TERN_BINARY) + " " + args + " 2>" + err_path;
+    if (stdin_text) {
+        testing::write_file(dir / "stdin", *stdin_text);
+        command += " <" + (dir / "stdin").string();
+    }
     TernRun run{-1, "", ""};
     std::FILE* pipe = ::popen(command.c_str(), "r");
     if (pipe == nullptr) return run;
