@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
+#include <unordered_map>
 
 #include "core/mapped_file.h"
 #include "core/str_cat.h"
@@ -83,6 +85,34 @@ Status read_added_tokens(const json& added, Vocabulary& vocab) {
     return {};
 }
 
+// LLaMA-2-style tokenizer.json: BPE with byte fallback over "▁"-normalised text. tern runs it
+// with its SentencePiece encoder: a token's score is minus the rank of the first merge that
+// produces it, and tokens no merge produces are never merged (score -inf).
+bool is_sentencepiece_style(const json& doc) {
+    const json& model = doc["model"];
+    if (!model.value("byte_fallback", false)) return false;
+    const json& norm = doc.contains("normalizer") ? doc["normalizer"] : json();
+    const std::string text = norm.dump() + (doc.contains("pre_tokenizer") ? doc["pre_tokenizer"].dump() : "");
+    return text.find("Prepend") != std::string::npos || text.find("Metaspace") != std::string::npos;
+}
+
+void set_sentencepiece_scores(Vocabulary& vocab) {
+    vocab.scores.assign(vocab.tokens.size(), -INFINITY);
+    std::unordered_map<std::string, int32_t> id_of;
+    for (size_t i = 0; i < vocab.tokens.size(); ++i) id_of.emplace(vocab.tokens[i], static_cast<int32_t>(i));
+    for (size_t rank = 0; rank < vocab.merges.size(); ++rank) {
+        std::string merged = vocab.merges[rank];
+        merged.erase(merged.find(' '), 1);
+        if (auto it = id_of.find(merged); it != id_of.end() && vocab.scores[it->second] == -INFINITY)
+            vocab.scores[it->second] = -static_cast<float>(rank);
+    }
+    for (size_t i = 0; i < vocab.tokens.size(); ++i) {
+        const std::string& t = vocab.tokens[i];
+        if (t.size() == 6 && t.starts_with("<0x") && t.back() == '>' && vocab.types[i] == TokenType::kNormal)
+            vocab.types[i] = TokenType::kByte;
+    }
+}
+
 }  // namespace
 
 Result<Vocabulary> vocabulary_from_hf_json(std::string_view tokenizer_json, std::string_view config_json) {
@@ -91,10 +121,11 @@ Result<Vocabulary> vocabulary_from_hf_json(std::string_view tokenizer_json, std:
     const json& model = doc.contains("model") ? doc["model"] : json();
     if (!model.is_object() || model.value("type", "") != "BPE" || !model.contains("vocab") || !model.contains("merges"))
         return Error("tokenizer.json: model is not a BPE model with vocab and merges");
-    if (model.value("byte_fallback", false))
-        return Error("tokenizer.json: SentencePiece-style BPE (byte_fallback) is not supported yet; use a GGUF");
+    const bool spm = is_sentencepiece_style(doc);
+    if (model.value("byte_fallback", false) && !spm)
+        return Error("tokenizer.json: byte_fallback BPE without a U+2581 normaliser is not supported");
     Vocabulary vocab;
-    vocab.kind = VocabKind::kBpe;
+    vocab.kind = spm ? VocabKind::kSpm : VocabKind::kBpe;
     try {
         TERN_TRY(read_vocab(model, vocab));
         TERN_TRY(read_added_tokens(doc.value("added_tokens", json::array()), vocab));
@@ -103,8 +134,22 @@ Result<Vocabulary> vocabulary_from_hf_json(std::string_view tokenizer_json, std:
     }
     for (size_t i = 0; i < vocab.tokens.size(); ++i)
         if (vocab.tokens[i].empty()) vocab.types[i] = TokenType::kUnused;
-    TERN_ASSIGN_OR_RETURN(vocab.pre, pre_tokenizer_name(doc.value("pre_tokenizer", json())));
-    vocab.scores.assign(vocab.tokens.size(), 0.0f);
+    if (spm) {
+        set_sentencepiece_scores(vocab);
+        vocab.add_space_prefix = true;
+        vocab.add_bos = true;
+        vocab.unk = -1;
+        if (model.contains("unk_token") && model["unk_token"].is_string()) {
+            for (size_t i = 0; i < vocab.tokens.size(); ++i)
+                if (vocab.tokens[i] == model["unk_token"].get<std::string>()) {
+                    vocab.unk = static_cast<int32_t>(i);
+                    vocab.types[i] = TokenType::kUnknown;
+                }
+        }
+    } else {
+        TERN_ASSIGN_OR_RETURN(vocab.pre, pre_tokenizer_name(doc.value("pre_tokenizer", json())));
+        vocab.scores.assign(vocab.tokens.size(), 0.0f);
+    }
     index_vocabulary(vocab);
 
     if (!config_json.empty()) {
@@ -119,8 +164,8 @@ Result<Vocabulary> vocabulary_from_hf_json(std::string_view tokenizer_json, std:
         if (config.contains("add_eos_token") && config["add_eos_token"].is_boolean())
             vocab.add_eos = config["add_eos_token"].get<bool>();
     }
-    if (vocab.bos < 0) vocab.bos = vocab.find("<|begin_of_text|>");
-    if (vocab.eos < 0) vocab.eos = vocab.find("<|end_of_text|>");
+    if (vocab.bos < 0) vocab.bos = vocab.find(spm ? "<s>" : "<|begin_of_text|>");
+    if (vocab.eos < 0) vocab.eos = vocab.find(spm ? "</s>" : "<|end_of_text|>");
     index_vocabulary(vocab);   // end-of-generation set with the final eos
     return vocab;
 }

@@ -1,8 +1,10 @@
-// Vocabularies from a Hugging Face folder: tokenizer.json (byte-level BPE: vocab, merges as
-// "a b" strings or ["a", "b"] pairs, added_tokens, the pre-tokenizer regex) and optionally
-// tokenizer_config.json (bos/eos tokens, add_bos_token). The pre-tokenizer must be one tern
-// implements exactly (Llama-3's Split regex, or GPT-2's ByteLevel regex); anything else is
-// refused with the pattern in the message rather than tokenized differently.
+// Vocabularies from a Hugging Face folder: tokenizer.json and optionally tokenizer_config.json
+// (bos/eos tokens, add_bos_token). Two kinds of tokenizer.json are read:
+//  * byte-level BPE (vocab, merges as "a b" strings or ["a", "b"] pairs, added_tokens) whose
+//    pre-tokenizer is one tern implements exactly (Llama-3's Split regex, GPT-2's ByteLevel);
+//    anything else is refused with the pattern in the message rather than tokenized differently;
+//  * LLaMA-2-style BPE with byte fallback over U+2581-normalised text (Prepend + Replace, or
+//    Metaspace), run by the SentencePiece encoder with scores derived from the merge ranks.
 #pragma once
 
 #include <string>

@@ -1,5 +1,6 @@
 #include "tokenizer/spm_encoder.h"
 
+#include <cmath>
 #include <queue>
 #include <string>
 #include <unordered_map>
@@ -68,7 +69,7 @@ private:
         if (left < 0 || right < 0) return;
         const size_t begin = symbols_[left].begin, size = symbols_[left].size + symbols_[right].size;
         const int32_t id = vocab_.find(view(begin, size));
-        if (id < 0) return;
+        if (id < 0 || vocab_.scores[id] == -INFINITY) return;   // -inf: a token no merge produces
         queue_.push({left, right, vocab_.scores[id], size});
     }
 
