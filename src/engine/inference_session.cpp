@@ -16,7 +16,7 @@ InferenceSession::InferenceSession(const model::Model& model, const kernels::Ker
     : model_(model),
       table_(table),
       pool_(pool),
-      cache_(model.hp.n_layer, n_ctx == 0 ? model.hp.n_ctx_train : n_ctx, model.hp.kv_dim()) {
+      cache_(model.hp.n_layer, n_ctx == 0 ? model.hp.n_ctx_train : n_ctx, model.hp.n_head_kv, model.hp.head_dim) {
     const model::Hparams& hp = model.hp;
     const size_t b = kMaxBatchTokens;
     x_ = AlignedBuffer<float>(b * hp.n_embd);
@@ -89,6 +89,11 @@ void InferenceSession::norm_rows(const float* in, size_t in_stride, const std::v
     for (size_t t = 0; t < n_rows; ++t) rms_norm(in + t * in_stride, w.data(), n, model_.hp.norm_eps, out + t * n);
 }
 
+void InferenceSession::quantize(const float* x, size_t n, size_t cols) {
+    quant::reshape_activations(acts_, n, cols);
+    pool_.parallel_for(n, 1, [&](size_t begin, size_t end) { quant::quantize_activation_rows(x, cols, acts_, begin, end); });
+}
+
 void InferenceSession::matmul(const quant::PackedTernary& w, float* out) {
     kernels::ternary_matmul(table_, pool_, w, acts_, out, w.rows);
 }
@@ -97,7 +102,7 @@ void InferenceSession::attention_block(size_t layer, size_t n) {
     const model::Hparams& hp = model_.hp;
     const model::LayerWeights& w = model_.layers[layer];
     norm_rows(x_.data(), hp.n_embd, w.attn_norm, n, hp.n_embd, h_.data());
-    quant::quantize_activations(h_.data(), n, hp.n_embd, hp.n_embd, acts_);   // shared by q, k and v
+    quantize(h_.data(), n, hp.n_embd);   // shared by q, k and v
     matmul(w.q, q_.data());
     matmul(w.k, k_.data());
     matmul(w.v, v_.data());
@@ -105,12 +110,11 @@ void InferenceSession::attention_block(size_t layer, size_t n) {
         const size_t pos = n_past_ + t;
         apply_rope(q_.data() + t * hp.q_dim(), hp.n_head, hp.head_dim, pos, hp.rope_theta, model_.rope);
         apply_rope(k_.data() + t * hp.kv_dim(), hp.n_head_kv, hp.head_dim, pos, hp.rope_theta, model_.rope);
-        std::copy_n(k_.data() + t * hp.kv_dim(), hp.kv_dim(), cache_.key(layer, pos));
-        std::copy_n(v_.data() + t * hp.kv_dim(), hp.kv_dim(), cache_.value(layer, pos));
+        cache_.store(layer, pos, k_.data() + t * hp.kv_dim(), v_.data() + t * hp.kv_dim());
     }
     attention(layer, n);
     if (model_.arch->sub_norms) norm_rows(att_.data(), hp.q_dim(), w.attn_sub_norm, n, hp.q_dim(), att_.data());
-    quant::quantize_activations(att_.data(), n, hp.q_dim(), hp.q_dim(), acts_);
+    quantize(att_.data(), n, hp.q_dim());
     matmul(w.o, proj_.data());
     for (size_t i = 0; i < n * hp.n_embd; ++i) x_.data()[i] += proj_.data()[i];
 }
@@ -122,10 +126,10 @@ void InferenceSession::attention(size_t layer, size_t n) {
         const ItemRange heads = split_range(hp.n_head, 1, pool_.size(), thread_idx);
         float* scores = scores_.data() + static_cast<size_t>(thread_idx) * cache_.n_ctx;
         for (size_t h = heads.begin; h < heads.end; ++h) {
-            const size_t kv_offset = (h / group) * hp.head_dim;
+            const size_t kv_head = h / group;
             for (size_t t = 0; t < n; ++t) {
-                attend(q_.data() + t * hp.q_dim() + h * hp.head_dim, cache_.key(layer, 0) + kv_offset,
-                       cache_.value(layer, 0) + kv_offset, hp.kv_dim(), n_past_ + t + 1, hp.head_dim, scores,
+                attend(q_.data() + t * hp.q_dim() + h * hp.head_dim, cache_.key_plane(layer, kv_head), cache_.n_ctx,
+                       cache_.value(layer, 0) + kv_head * hp.head_dim, hp.kv_dim(), n_past_ + t + 1, hp.head_dim, scores,
                        att_.data() + t * hp.q_dim() + h * hp.head_dim);
             }
         }
@@ -136,12 +140,12 @@ void InferenceSession::ffn_block(size_t layer, size_t n) {
     const model::Hparams& hp = model_.hp;
     const model::LayerWeights& w = model_.layers[layer];
     norm_rows(x_.data(), hp.n_embd, w.ffn_norm, n, hp.n_embd, h_.data());
-    quant::quantize_activations(h_.data(), n, hp.n_embd, hp.n_embd, acts_);   // shared by gate and up
+    quantize(h_.data(), n, hp.n_embd);   // shared by gate and up
     matmul(w.gate, gate_.data());
     matmul(w.up, up_.data());
     gated_activation(gate_.data(), up_.data(), n * hp.n_ff, model_.arch->ffn_activation);
     if (model_.arch->sub_norms) norm_rows(gate_.data(), hp.n_ff, w.ffn_sub_norm, n, hp.n_ff, gate_.data());
-    quant::quantize_activations(gate_.data(), n, hp.n_ff, hp.n_ff, acts_);
+    quantize(gate_.data(), n, hp.n_ff);
     matmul(w.down, proj_.data());
     for (size_t i = 0; i < n * hp.n_embd; ++i) x_.data()[i] += proj_.data()[i];
 }

@@ -45,6 +45,7 @@ private:
     void ffn_block(size_t layer, size_t n);
     void attention(size_t layer, size_t n);
     void matmul(const quant::PackedTernary& w, float* out);
+    void quantize(const float* x, size_t n, size_t cols);   // rows of `cols` floats, split over the pool
     void norm_rows(const float* in, size_t in_stride, const std::vector<float>& w, size_t n_rows, size_t n, float* out);
     void head(size_t first_row, size_t n_rows, size_t logits_row);
 

@@ -33,4 +33,9 @@ void reshape_activations(Int8Activations& acts, size_t n_tokens, size_t cols);
 // Inputs must be finite (a non-finite activation is a bug upstream, not bad input).
 void quantize_activations(const float* x, size_t n_tokens, size_t cols, size_t x_stride, Int8Activations& acts);
 
+// The rows [token_begin, token_end) only, into `acts` already shaped by reshape_activations
+// (rows are independent, so threads can split them).
+void quantize_activation_rows(const float* x, size_t x_stride, Int8Activations& acts, size_t token_begin,
+                              size_t token_end);
+
 }  // namespace tern::quant

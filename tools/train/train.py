@@ -82,7 +82,7 @@ def save(path, state):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=os.path.join(HERE, "out"))
-    p.add_argument("--steps", type=int, default=2200)
+    p.add_argument("--steps", type=int, default=1800)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--warmup", type=int, default=150)
