@@ -5,7 +5,7 @@ namespace tern::tokenizer {
 namespace {
 
 // tokenizers.md §6: 2B4T (Microsoft's reference ChatFormat / the HF template), Llama-3
-// instruct, ChatML, and a plain fallback.
+// instruct, ChatML, Falcon3, and a plain fallback.
 constexpr ChatTemplate kTemplates[] = {
     {.name = "bitnet", .bos = "<|begin_of_text|>", .system_prefix = "System: ", .system_suffix = "<|eot_id|>",
      .user_prefix = "User: ", .user_suffix = "<|eot_id|>", .assistant_prefix = "Assistant: ", .end_of_reply = "<|eot_id|>"},
@@ -16,6 +16,11 @@ constexpr ChatTemplate kTemplates[] = {
     {.name = "chatml", .bos = "", .system_prefix = "<|im_start|>system\n", .system_suffix = "<|im_end|>\n",
      .user_prefix = "<|im_start|>user\n", .user_suffix = "<|im_end|>\n", .assistant_prefix = "<|im_start|>assistant\n",
      .end_of_reply = "<|im_end|>\n"},
+    // Falcon3-Instruct as third-party copies of its tokenizer_config show it; Falcon-E is
+    // assumed to share it (UNCONFIRMED in tokenizers.md §6.3).
+    {.name = "falcon3", .bos = "", .system_prefix = "<|system|>\n", .system_suffix = "\n",
+     .user_prefix = "<|user|>\n", .user_suffix = "\n", .assistant_prefix = "<|assistant|>\n",
+     .end_of_reply = "<|endoftext|>\n"},
     {.name = "plain", .bos = "", .system_prefix = "", .system_suffix = "\n", .user_prefix = "User: ",
      .user_suffix = "\n", .assistant_prefix = "Assistant:", .end_of_reply = "\n"},
 };
@@ -48,13 +53,14 @@ std::optional<ChatTemplate> chat_template_by_name(std::string_view name) {
     return std::nullopt;
 }
 
-std::string chat_template_names() { return "bitnet, llama3, chatml, plain"; }
+std::string chat_template_names() { return "bitnet, llama3, chatml, falcon3, plain"; }
 
 ChatTemplate choose_chat_template(std::string_view architecture, const Vocabulary& vocab) {
     const bool has_eot = vocab.find("<|eot_id|>") >= 0;
     if (architecture == "bitnet-b1.58" && has_eot) return named("bitnet");
     if (has_eot && vocab.find("<|start_header_id|>") >= 0) return named("llama3");
     if (vocab.find("<|im_start|>") >= 0) return named("chatml");
+    if (vocab.pre == "falcon3" || vocab.pre == "falcon_e") return named("falcon3");
     return named("plain");
 }
 

@@ -1,5 +1,5 @@
 // Prompt formats for chat, built in (no Jinja): BitNet b1.58 2B4T's "Role: content<|eot_id|>",
-// Llama-3 instruct headers, ChatML, and a plain "User:/Assistant:" fallback for models without
+// Llama-3 instruct headers, ChatML, Falcon3, and a plain "User:/Assistant:" fallback for models without
 // chat tokens. A conversation is rendered turn by turn so that earlier turns stay in the KV
 // cache: every piece is a list of segments, and user text is encoded with special-token
 // parsing off, so it can never inject control tokens.
@@ -35,12 +35,13 @@ struct ChatTemplate {
     std::vector<ChatSegment> user_turn(std::string_view message) const;
 };
 
-// "bitnet", "llama3", "chatml", "plain"; nullopt for other names.
+// "bitnet", "llama3", "chatml", "falcon3", "plain"; nullopt for other names.
 std::optional<ChatTemplate> chat_template_by_name(std::string_view name);
 std::string chat_template_names();
 
 // The template a model should use: 2B4T's for bitnet-b1.58 models with <|eot_id|>, Llama-3's
-// when the vocabulary has its header tokens, ChatML when it has <|im_start|>, else plain.
+// when the vocabulary has its header tokens, ChatML when it has <|im_start|>, Falcon3's for
+// the falcon3 / falcon_e pre-tokenizers, else plain.
 ChatTemplate choose_chat_template(std::string_view architecture, const Vocabulary& vocab);
 
 // Token ids of segments encoded as one text (special-token texts parsed in trusted segments

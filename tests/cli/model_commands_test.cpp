@@ -127,7 +127,7 @@ TEST_F(ModelCommands, ChatReadsTurnsUntilEof) {
     EXPECT_EQ(stop.out, "");
     const TernRun bad = run_tern("chat -m " + model_ + " --chat-template jinja", "", std::string(""));
     EXPECT_EQ(bad.exit_code, 1);
-    EXPECT_TRUE(bad.err.ends_with("tern: --chat-template 'jinja' is not one of bitnet, llama3, chatml, plain\n")) << bad.err;
+    EXPECT_TRUE(bad.err.ends_with("tern: --chat-template 'jinja' is not one of bitnet, llama3, chatml, falcon3, plain\n")) << bad.err;
 }
 
 }  // namespace

@@ -46,7 +46,13 @@ TEST(ChatTemplate, SystemPromptAndNames) {
     EXPECT_EQ(start[1].text, "System: ");
     EXPECT_FALSE(start[2].trusted);
     EXPECT_FALSE(chat_template_by_name("jinja").has_value());
-    EXPECT_EQ(chat_template_names(), "bitnet, llama3, chatml, plain");
+    Vocabulary falcon;
+    falcon.pre = "falcon_e";
+    EXPECT_EQ(choose_chat_template("llama", falcon).name, "falcon3");
+    const ChatTemplate f = *chat_template_by_name("falcon3");
+    EXPECT_EQ(f.user_turn("hi")[0].text + f.user_turn("hi")[1].text + f.user_turn("hi")[2].text + f.user_turn("hi")[3].text,
+              "<|user|>\nhi\n<|assistant|>\n");
+    EXPECT_EQ(chat_template_names(), "bitnet, llama3, chatml, falcon3, plain");
 }
 
 }  // namespace
