@@ -91,6 +91,10 @@ void InferenceSession::norm_rows(const float* in, size_t in_stride, const std::v
 
 void InferenceSession::quantize(const float* x, size_t n, size_t cols) {
     quant::reshape_activations(acts_, n, cols);
+    if (n == 1) {   // decode: not worth waking the pool for one row
+        quant::quantize_activation_rows(x, cols, acts_, 0, 1);
+        return;
+    }
     pool_.parallel_for(n, 1, [&](size_t begin, size_t end) { quant::quantize_activation_rows(x, cols, acts_, begin, end); });
 }
 
