@@ -70,6 +70,7 @@ public:
     void finish() {
         if (decoder_) std::fputs(decoder_->flush().c_str(), stdout);
         std::printf("\n");
+        std::fflush(stdout);   // before the speed line on stderr
     }
 
 private:

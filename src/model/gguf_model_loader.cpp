@@ -180,21 +180,17 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
     std::vector<RepackJob> jobs;
     for (size_t l = 0; l < model.hp.n_layer; ++l) {
         LayerWeights& w = model.layers[l];
-        auto name = [l](std::string_view pattern) { return tensor_name(pattern, l); };
-        TERN_ASSIGN_OR_RETURN(w.attn_norm, load_vector(gguf, name("blk.{}.attn_norm.weight")));
-        TERN_ASSIGN_OR_RETURN(w.ffn_norm, load_vector(gguf, name("blk.{}.ffn_norm.weight")));
-        if (arch->sub_norms) {
-            TERN_ASSIGN_OR_RETURN(w.attn_sub_norm, load_vector(gguf, name("blk.{}.attn_sub_norm.weight")));
-            TERN_ASSIGN_OR_RETURN(w.ffn_sub_norm, load_vector(gguf, name("blk.{}.ffn_sub_norm.weight")));
-        }
-        const std::pair<std::string_view, quant::PackedTernary*> projections[] = {
-            {"blk.{}.attn_q.weight", &w.q}, {"blk.{}.attn_k.weight", &w.k}, {"blk.{}.attn_v.weight", &w.v},
-            {"blk.{}.attn_output.weight", &w.o}, {"blk.{}.ffn_gate.weight", &w.gate},
-            {"blk.{}.ffn_up.weight", &w.up}, {"blk.{}.ffn_down.weight", &w.down}};
-        for (const auto& [pattern, dest] : projections) {
-            const GgufTensorInfo* info = gguf.find_tensor(name(pattern));
+        for (const TensorSpec& spec : arch->tensors) {
+            if (!spec.per_layer) continue;
+            const std::string name = tensor_name(spec.gguf_name, l);
+            if (std::vector<float>* norm = w.norm(spec.role)) {
+                TERN_ASSIGN_OR_RETURN(*norm, load_vector(gguf, name));
+                continue;
+            }
+            const GgufTensorInfo* info = gguf.find_tensor(name);
             RepackJob job{.name = info->name, .source_bytes = info->n_bytes,
-                          .build = [&gguf, info] { return load_ternary(gguf, *info); }, .dest = dest, .done = {}};
+                          .build = [&gguf, info] { return load_ternary(gguf, *info); },
+                          .dest = w.projection(spec.role), .done = {}};
             // Once repacked, the file's copy is not needed: never keep both resident.
             if (mapping != nullptr) job.done = [&gguf, info, mapping] { mapping->drop_pages(gguf.tensor_data(*info)); };
             jobs.push_back(std::move(job));

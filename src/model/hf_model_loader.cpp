@@ -193,22 +193,11 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
         for (const TensorSpec& spec : arch->tensors) {
             if (!spec.per_layer) continue;
             const HfCheckpoint::TensorRef* ref = find(spec.hf_name, l);
-            std::vector<float>* norm = spec.role == TensorRole::kAttnNorm      ? &w.attn_norm
-                                       : spec.role == TensorRole::kFfnNorm     ? &w.ffn_norm
-                                       : spec.role == TensorRole::kAttnSubNorm ? &w.attn_sub_norm
-                                       : spec.role == TensorRole::kFfnSubNorm  ? &w.ffn_sub_norm
-                                                                               : nullptr;
-            if (norm != nullptr) {
+            if (std::vector<float>* norm = w.norm(spec.role)) {
                 TERN_ASSIGN_OR_RETURN(*norm, read_floats(*ref));
                 continue;
             }
-            quant::PackedTernary* dest = spec.role == TensorRole::kAttnQ        ? &w.q
-                                         : spec.role == TensorRole::kAttnK      ? &w.k
-                                         : spec.role == TensorRole::kAttnV      ? &w.v
-                                         : spec.role == TensorRole::kAttnOutput ? &w.o
-                                         : spec.role == TensorRole::kFfnGate    ? &w.gate
-                                         : spec.role == TensorRole::kFfnUp      ? &w.up
-                                                                                : &w.down;
+            quant::PackedTernary* dest = w.projection(spec.role);
             const size_t rows = model.hp.dim(spec.ne1), cols = model.hp.dim(spec.ne0);
             const bool packed = ref->tensor->dtype == SafetensorsDtype::kU8;
             jobs.push_back({.name = ref->tensor->name, .source_bytes = ref->data().size(),

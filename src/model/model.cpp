@@ -6,6 +6,29 @@
 
 namespace tern::model {
 
+std::vector<float>* LayerWeights::norm(TensorRole role) {
+    switch (role) {
+        case TensorRole::kAttnNorm: return &attn_norm;
+        case TensorRole::kAttnSubNorm: return &attn_sub_norm;
+        case TensorRole::kFfnNorm: return &ffn_norm;
+        case TensorRole::kFfnSubNorm: return &ffn_sub_norm;
+        default: return nullptr;
+    }
+}
+
+quant::PackedTernary* LayerWeights::projection(TensorRole role) {
+    switch (role) {
+        case TensorRole::kAttnQ: return &q;
+        case TensorRole::kAttnK: return &k;
+        case TensorRole::kAttnV: return &v;
+        case TensorRole::kAttnOutput: return &o;
+        case TensorRole::kFfnGate: return &gate;
+        case TensorRole::kFfnUp: return &up;
+        case TensorRole::kFfnDown: return &down;
+        default: return nullptr;
+    }
+}
+
 size_t Model::decode_weight_bytes() const {
     size_t bytes = output.bytes();
     for (const LayerWeights& w : layers)

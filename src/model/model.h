@@ -37,6 +37,10 @@ struct FloatMatrix {
 struct LayerWeights {
     std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;   // sub-norms empty when absent
     quant::PackedTernary q, k, v, o, gate, up, down;
+
+    // The field that holds a per-layer tensor of this role; nullptr for roles of the other kind.
+    std::vector<float>* norm(TensorRole role);
+    quant::PackedTernary* projection(TensorRole role);
 };
 
 struct Model {
