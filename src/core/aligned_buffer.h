@@ -19,12 +19,17 @@ public:
     static constexpr size_t kAlignment = 64;
 
     AlignedBuffer() = default;
-    explicit AlignedBuffer(size_t count) : size_(count) {
+    explicit AlignedBuffer(size_t count) : AlignedBuffer(count, kLeaveUninitialized) {
+        if (data_ != nullptr) std::memset(static_cast<void*>(data_), 0, padded_bytes(count));
+    }
+    // For large buffers written before they are read (the KV cache): pages are only touched,
+    // and so only count in RSS, once used.
+    struct LeaveUninitialized {};
+    static constexpr LeaveUninitialized kLeaveUninitialized{};
+    AlignedBuffer(size_t count, LeaveUninitialized) : size_(count) {
         if (count == 0) return;
-        const size_t bytes = (count * sizeof(T) + kAlignment - 1) / kAlignment * kAlignment;
-        data_ = static_cast<T*>(std::aligned_alloc(kAlignment, bytes));
+        data_ = static_cast<T*>(std::aligned_alloc(kAlignment, padded_bytes(count)));
         if (data_ == nullptr) throw std::bad_alloc();
-        std::memset(static_cast<void*>(data_), 0, bytes);
     }
     AlignedBuffer(AlignedBuffer&& other) noexcept
         : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
@@ -39,6 +44,7 @@ public:
     AlignedBuffer(const AlignedBuffer&) = delete;
     AlignedBuffer& operator=(const AlignedBuffer&) = delete;
     ~AlignedBuffer() { std::free(data_); }
+    static size_t padded_bytes(size_t count) { return (count * sizeof(T) + kAlignment - 1) / kAlignment * kAlignment; }
 
     T* data() { return data_; }
     const T* data() const { return data_; }

@@ -12,11 +12,15 @@
 namespace tern::engine {
 
 InferenceSession::InferenceSession(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool,
-                                   size_t n_ctx)
+                                   size_t n_ctx, size_t n_slots)
     : model_(model),
       table_(table),
       pool_(pool),
-      cache_(model.hp.n_layer, n_ctx == 0 ? model.hp.n_ctx_train : n_ctx, model.hp.n_head_kv, model.hp.head_dim) {
+      cache_(std::max<size_t>(1, n_slots), model.hp.n_layer, n_ctx == 0 ? model.hp.n_ctx_train : n_ctx,
+             model.hp.n_head_kv, model.hp.head_dim),
+      n_past_(cache_.n_slots, 0),
+      row_slot_(kMaxBatchTokens),
+      row_pos_(kMaxBatchTokens) {
     const model::Hparams& hp = model.hp;
     const size_t b = kMaxBatchTokens;
     x_ = AlignedBuffer<float>(b * hp.n_embd);
@@ -33,52 +37,75 @@ InferenceSession::InferenceSession(const model::Model& model, const kernels::Ker
         head_q8_ = AlignedBuffer<std::byte>(b * hp.n_embd / kernels::kQ8BlockElems * kernels::kQ8BlockBytes);
 }
 
-std::span<const float> InferenceSession::last_logits() const {
-    TERN_CHECK(logits_rows_ > 0);
+std::span<const float> InferenceSession::logits_row(size_t row) const {
+    TERN_CHECK(row < logits_rows_);
     const size_t v = model_.hp.n_vocab;
-    return {logits_.data() + (logits_rows_ - 1) * v, v};
+    return {logits_.data() + row * v, v};
 }
 
-void InferenceSession::truncate(size_t n) {
-    TERN_CHECK(n <= n_past_);
-    n_past_ = n;
+std::span<const float> InferenceSession::last_logits() const {
+    TERN_CHECK(logits_rows_ > 0);
+    return logits_row(logits_rows_ - 1);
+}
+
+void InferenceSession::truncate(size_t n, size_t slot) {
+    TERN_CHECK(slot < n_past_.size() && n <= n_past_[slot]);
+    n_past_[slot] = n;
 }
 
 Status InferenceSession::evaluate(std::span<const int32_t> tokens, bool all_logits) {
-    if (tokens.empty()) return Error("evaluate: no tokens given");
+    batch_.resize(tokens.size());
     for (size_t i = 0; i < tokens.size(); ++i)
-        if (tokens[i] < 0 || static_cast<size_t>(tokens[i]) >= model_.hp.n_vocab)
-            return Error(str_cat("token ", i, " has id ", tokens[i], ", outside the vocabulary [0, ",
-                                 model_.hp.n_vocab, ")"));
-    if (tokens.size() > cache_.n_ctx - n_past_)
-        return Error(str_cat("context full: ", n_past_, " tokens in the cache + ", tokens.size(), " new > n_ctx ",
-                             cache_.n_ctx));
-    logits_rows_ = all_logits ? tokens.size() : 1;
-    logits_.resize(logits_rows_ * model_.hp.n_vocab);
-    for (size_t begin = 0; begin < tokens.size(); begin += kMaxBatchTokens) {
-        const size_t n = std::min(kMaxBatchTokens, tokens.size() - begin);
-        forward(tokens.data() + begin, n);
-        if (all_logits)
-            head(0, n, begin);
-        else if (begin + n == tokens.size())
-            head(n - 1, 1, 0);
+        batch_[i] = {.token = tokens[i], .slot = 0, .logits = all_logits || i + 1 == tokens.size()};
+    return evaluate_batch(batch_);
+}
+
+Status InferenceSession::evaluate_batch(std::span<const BatchToken> batch) {
+    if (batch.empty()) return Error("evaluate: no tokens given");
+    std::vector<size_t> added(n_past_.size(), 0);
+    size_t rows = 0;
+    for (size_t i = 0; i < batch.size(); ++i) {
+        const BatchToken& b = batch[i];
+        if (b.token < 0 || static_cast<size_t>(b.token) >= model_.hp.n_vocab)
+            return Error(str_cat("token ", i, " has id ", b.token, ", outside the vocabulary [0, ", model_.hp.n_vocab,
+                                 ")"));
+        if (b.slot >= n_past_.size())
+            return Error(str_cat("token ", i, " is for slot ", b.slot, " but the cache has ", n_past_.size(), " slots"));
+        ++added[b.slot];
+        rows += b.logits ? 1 : 0;
+    }
+    for (size_t slot = 0; slot < added.size(); ++slot)
+        if (added[slot] > cache_.n_ctx - n_past_[slot])
+            return Error(str_cat("context full: ", n_past_[slot], " tokens in the cache + ", added[slot],
+                                 " new > n_ctx ", cache_.n_ctx));
+    logits_rows_ = rows;
+    logits_.resize(rows * model_.hp.n_vocab);
+    size_t logits_row = 0;
+    for (size_t begin = 0; begin < batch.size(); begin += kMaxBatchTokens) {
+        const std::span<const BatchToken> step = batch.subspan(begin, std::min(kMaxBatchTokens, batch.size() - begin));
+        forward(step);
+        head(step, logits_row);
+        for (const BatchToken& b : step) logits_row += b.logits ? 1 : 0;
     }
     return {};
 }
 
-void InferenceSession::forward(const int32_t* tokens, size_t n) {
-    embed(tokens, n);
-    for (size_t layer = 0; layer < model_.hp.n_layer; ++layer) {
-        attention_block(layer, n);
-        ffn_block(layer, n);
+void InferenceSession::forward(std::span<const BatchToken> batch) {
+    for (size_t t = 0; t < batch.size(); ++t) {
+        row_slot_[t] = batch[t].slot;
+        row_pos_[t] = n_past_[batch[t].slot]++;
     }
-    n_past_ += n;
+    embed(batch);
+    for (size_t layer = 0; layer < model_.hp.n_layer; ++layer) {
+        attention_block(layer, batch.size());
+        ffn_block(layer, batch.size());
+    }
 }
 
-void InferenceSession::embed(const int32_t* tokens, size_t n) {
+void InferenceSession::embed(std::span<const BatchToken> batch) {
     const model::FloatMatrix& e = model_.token_embd;
-    for (size_t t = 0; t < n; ++t) {
-        const Status s = quant::dequantize(e.type, {e.row(static_cast<size_t>(tokens[t])), e.row_bytes},
+    for (size_t t = 0; t < batch.size(); ++t) {
+        const Status s = quant::dequantize(e.type, {e.row(static_cast<size_t>(batch[t].token)), e.row_bytes},
                                            {x_.data() + t * e.cols, e.cols});
         TERN_CHECK(s.ok());   // the loader checked the type and the row size
     }
@@ -111,10 +138,10 @@ void InferenceSession::attention_block(size_t layer, size_t n) {
     matmul(w.k, k_.data());
     matmul(w.v, v_.data());
     for (size_t t = 0; t < n; ++t) {
-        const size_t pos = n_past_ + t;
+        const size_t pos = row_pos_[t];
         apply_rope(q_.data() + t * hp.q_dim(), hp.n_head, hp.head_dim, pos, hp.rope_theta, model_.rope);
         apply_rope(k_.data() + t * hp.kv_dim(), hp.n_head_kv, hp.head_dim, pos, hp.rope_theta, model_.rope);
-        cache_.store(layer, pos, k_.data() + t * hp.kv_dim(), v_.data() + t * hp.kv_dim());
+        cache_.store(row_slot_[t], layer, pos, k_.data() + t * hp.kv_dim(), v_.data() + t * hp.kv_dim());
     }
     attention(layer, n);
     if (model_.arch->sub_norms) norm_rows(att_.data(), hp.q_dim(), w.attn_sub_norm, n, hp.q_dim(), att_.data());
@@ -132,9 +159,10 @@ void InferenceSession::attention(size_t layer, size_t n) {
         for (size_t h = heads.begin; h < heads.end; ++h) {
             const size_t kv_head = h / group;
             for (size_t t = 0; t < n; ++t) {
-                attend(q_.data() + t * hp.q_dim() + h * hp.head_dim, cache_.key_plane(layer, kv_head), cache_.n_ctx,
-                       cache_.value(layer, 0) + kv_head * hp.head_dim, hp.kv_dim(), n_past_ + t + 1, hp.head_dim, scores,
-                       att_.data() + t * hp.q_dim() + h * hp.head_dim);
+                const size_t slot = row_slot_[t];
+                attend(q_.data() + t * hp.q_dim() + h * hp.head_dim, cache_.key_plane(slot, layer, kv_head),
+                       cache_.n_ctx, cache_.value(slot, layer, 0) + kv_head * hp.head_dim, hp.kv_dim(),
+                       row_pos_[t] + 1, hp.head_dim, scores, att_.data() + t * hp.q_dim() + h * hp.head_dim);
             }
         }
     });
@@ -154,9 +182,15 @@ void InferenceSession::ffn_block(size_t layer, size_t n) {
     for (size_t i = 0; i < n * hp.n_embd; ++i) x_.data()[i] += proj_.data()[i];
 }
 
-void InferenceSession::head(size_t first_row, size_t n_rows, size_t logits_row) {
+// The final norm and the LM head for the rows of this step that asked for logits.
+void InferenceSession::head(std::span<const BatchToken> batch, size_t logits_row) {
     const model::Hparams& hp = model_.hp;
-    norm_rows(x_.data() + first_row * hp.n_embd, hp.n_embd, model_.output_norm, n_rows, hp.n_embd, h_.data());
+    size_t n_rows = 0;
+    for (size_t t = 0; t < batch.size(); ++t)
+        if (batch[t].logits)
+            rms_norm(x_.data() + t * hp.n_embd, model_.output_norm.data(), hp.n_embd, hp.norm_eps,
+                     h_.data() + n_rows++ * hp.n_embd);
+    if (n_rows == 0) return;
     const model::FloatMatrix& out = model_.output;
     if (out.type == format::GgmlType::kQ8_0) {
         const size_t blocks = hp.n_embd / kernels::kQ8BlockElems;

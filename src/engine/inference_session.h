@@ -1,6 +1,9 @@
-// One sequence being evaluated: the KV cache, scratch buffers and the forward pass. Tokens
-// are appended in batches (prefill goes through the ternary GEMM kernels, one token through
-// GEMV); logits come out for the last token or for every token of the batch.
+// Sequences being evaluated: the KV cache (one slot per sequence), scratch buffers and the
+// forward pass. Tokens are appended in batches (prefill goes through the ternary GEMM
+// kernels, one token through GEMV); logits come out for the last token or for every token of
+// the batch. A batch may mix tokens of several slots (the server's continuous batching: the
+// decode steps of all active requests share one GEMM per projection). Every computation is
+// per token, so a sequence's logits are bit-identical whether it runs alone or batched.
 #pragma once
 
 #include <cstddef>
@@ -20,40 +23,60 @@ namespace tern::engine {
 
 inline constexpr size_t kMaxBatchTokens = 128;   // tokens per forward step; longer inputs are split
 
+// One token of a mixed batch: appended to `slot`'s sequence at its next position.
+struct BatchToken {
+    int32_t token = 0;
+    size_t slot = 0;
+    bool logits = false;   // this token's logits are wanted
+};
+
 class InferenceSession {
 public:
-    // n_ctx == 0 uses the model's training context. The model, table and pool must outlive this.
-    InferenceSession(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool, size_t n_ctx);
+    // n_ctx == 0 uses the model's training context (per slot). The model, table and pool must
+    // outlive this.
+    InferenceSession(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool, size_t n_ctx,
+                     size_t n_slots = 1);
 
-    // Appends `tokens` at positions n_past()...; errors (nothing appended): an id outside the
-    // vocabulary, or more tokens than the context has room for.
+    // Appends `tokens` to slot 0 at positions n_past()...; errors (nothing appended): an id
+    // outside the vocabulary, or more tokens than the context has room for.
     Status evaluate(std::span<const int32_t> tokens, bool all_logits = false);
 
-    // [rows][n_vocab]: one row (the last token) or one per token of the last evaluate().
+    // Appends each token to its slot's sequence, in order (a slot may appear several times);
+    // logits rows come out for the tokens that ask for them, in batch order. Same errors as
+    // evaluate(), checked for every slot before anything is appended.
+    Status evaluate_batch(std::span<const BatchToken> batch);
+
+    // [rows][n_vocab]: the rows asked for by the last evaluate() / evaluate_batch().
     std::span<const float> logits() const { return {logits_.data(), logits_rows_ * model_.hp.n_vocab}; }
+    std::span<const float> logits_row(size_t row) const;
     std::span<const float> last_logits() const;
-    size_t n_past() const { return n_past_; }
+    size_t n_past(size_t slot = 0) const { return n_past_[slot]; }
     size_t n_ctx() const { return cache_.n_ctx; }
+    size_t n_slots() const { return cache_.n_slots; }
     size_t kv_cache_bytes() const { return cache_.bytes(); }
-    // Forgets positions >= n (n <= n_past()): for a new prompt or a shortened conversation.
-    void truncate(size_t n);
+    // Forgets positions >= n of a slot (n <= n_past(slot)): for a new prompt, a shortened
+    // conversation or a finished request.
+    void truncate(size_t n, size_t slot = 0);
 
 private:
-    void forward(const int32_t* tokens, size_t n);
-    void embed(const int32_t* tokens, size_t n);
+    void forward(std::span<const BatchToken> batch);
+    void embed(std::span<const BatchToken> batch);
     void attention_block(size_t layer, size_t n);
     void ffn_block(size_t layer, size_t n);
     void attention(size_t layer, size_t n);
     void matmul(const quant::PackedTernary& w, float* out);
     void quantize(const float* x, size_t n, size_t cols);   // rows of `cols` floats, split over the pool
     void norm_rows(const float* in, size_t in_stride, const std::vector<float>& w, size_t n_rows, size_t n, float* out);
-    void head(size_t first_row, size_t n_rows, size_t logits_row);
+    void head(std::span<const BatchToken> batch, size_t logits_row);
 
     const model::Model& model_;
     const kernels::KernelTable& table_;
     ThreadPool& pool_;
     KvCache cache_;
-    size_t n_past_ = 0;
+    std::vector<size_t> n_past_;      // per slot
+    std::vector<size_t> row_slot_;    // per row of the current forward step
+    std::vector<size_t> row_pos_;
+    std::vector<BatchToken> batch_;   // evaluate()'s tokens as a batch
     size_t logits_rows_ = 0;
     std::vector<float> logits_;
     // Scratch, kMaxBatchTokens rows each.
