@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
 DEB_PACKAGES      := cmake g++ make pkg-config libgtest-dev libgmock-dev libbenchmark-dev \
-                     nlohmann-json3-dev libcli11-dev libpcre2-dev python3
+                     nlohmann-json3-dev libcli11-dev libpcre2-dev libcpp-httplib-dev python3
 DEB_PACKAGES_FUZZ := clang libclang-rt-14-dev
 
 .PHONY: run info test deps build test-sanitize fuzz-smoke clean
@@ -22,7 +22,7 @@ info: build
 	./$(BUILD_DIR)/tern info
 
 test: build
-	@tools/fetch_test_vocabularies.sh $(BUILD_DIR)
+	@tools/fetch_test_packages.sh $(BUILD_DIR)
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 deps:

@@ -84,14 +84,9 @@ int run_chat(const ChatOptions& options) {
     const LoadedModel& lm = loaded.value();
     Result<const tokenizer::Tokenizer*> tok = lm.require_tokenizer();
     if (!tok.ok()) return report_failure(tok.error().message());
-    tokenizer::ChatTemplate chat_template = tokenizer::choose_chat_template(lm.model.arch->name, tok.value()->vocab());
-    if (!options.chat_template.empty()) {
-        const auto named = tokenizer::chat_template_by_name(options.chat_template);
-        if (!named)
-            return report_failure(str_cat("--chat-template '", options.chat_template, "' is not one of ",
-                                          tokenizer::chat_template_names()));
-        chat_template = *named;
-    }
+    Result<tokenizer::ChatTemplate> chosen = choose_chat_template(lm, *tok.value(), options.chat_template);
+    if (!chosen.ok()) return report_failure(chosen.error().message());
+    const tokenizer::ChatTemplate chat_template = chosen.value();
     ThreadPool pool(threads);
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : lm.model.hp.n_ctx_train;
     engine::InferenceSession session(lm.model, *lm.kernels, pool, n_ctx);

@@ -109,6 +109,25 @@ struct ChatOptions {
 void add_chat_command(CLI::App& app, ChatOptions& options);
 int run_chat(const ChatOptions& options);
 
+struct ServeOptions {
+    std::string model;
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    int threads = 0;
+    size_t parallel = 4;
+    size_t n_ctx = 0;                 // per request; 0: the model's, at most 4096
+    size_t queue = 16;
+    std::string api_key;
+    std::string alias;
+    std::string chat_template;
+    size_t max_body_mb = 8;
+    int timeout = 10;
+    std::string isa;
+    std::string head;
+};
+void add_serve_command(CLI::App& app, ServeOptions& options);
+int run_serve(const ServeOptions& options);
+
 int default_thread_count();
 
 // Prints "tern: <message>" to stderr and returns the exit code for runtime failures.

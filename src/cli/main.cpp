@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
     tern::cli::add_perplexity_command(app, perplexity);
     tern::cli::ChatOptions chat;
     tern::cli::add_chat_command(app, chat);
+    tern::cli::ServeOptions serve;
+    tern::cli::add_serve_command(app, serve);
 
     try {
         app.parse(argc, argv);
@@ -44,5 +46,6 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("tokenize")) return tern::cli::run_tokenize(tokenize);
     if (app.got_subcommand("perplexity")) return tern::cli::run_perplexity(perplexity);
     if (app.got_subcommand("chat")) return tern::cli::run_chat(chat);
+    if (app.got_subcommand("serve")) return tern::cli::run_serve(serve);
     return 2;
 }

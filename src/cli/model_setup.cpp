@@ -170,4 +170,12 @@ void add_sampling_options(CLI::App* command, sampling::SamplerOptions& sampler) 
     command->add_option("-s,--seed", sampler.seed, "Random seed")->capture_default_str();
 }
 
+Result<tokenizer::ChatTemplate> choose_chat_template(const LoadedModel& loaded, const tokenizer::Tokenizer& tokenizer,
+                                                     const std::string& name) {
+    if (name.empty()) return tokenizer::choose_chat_template(loaded.model.arch->name, tokenizer.vocab());
+    const auto named = tokenizer::chat_template_by_name(name);
+    if (!named) return Error(str_cat("--chat-template '", name, "' is not one of ", tokenizer::chat_template_names()));
+    return *named;
+}
+
 }  // namespace tern::cli

@@ -12,6 +12,7 @@
 #include "model/model.h"
 #include "sampling/sampler.h"
 #include "tern/status.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tern::cli {
@@ -45,6 +46,10 @@ Result<tokenizer::Tokenizer> load_tokenizer(const std::string& path);
 
 // "bitnet-b1.58, 2560 x 30 layers, I2_S ternary, tied F16 head, 1.19 GB; kernels avx512vnni".
 std::string describe(const LoadedModel& loaded);
+
+// The chat template named by --chat-template, or the model's own when `name` is empty.
+Result<tokenizer::ChatTemplate> choose_chat_template(const LoadedModel& loaded, const tokenizer::Tokenizer& tokenizer,
+                                                     const std::string& name);
 
 // Registers --head on a command.
 void add_head_option(CLI::App* command, std::string& head);

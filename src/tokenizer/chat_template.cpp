@@ -47,6 +47,28 @@ std::vector<ChatSegment> ChatTemplate::user_turn(std::string_view message) const
             {std::string(assistant_prefix), true}};
 }
 
+std::vector<ChatSegment> ChatTemplate::conversation(const std::vector<ChatMessage>& messages) const {
+    using Role = ChatMessage::Role;
+    size_t first = 0;
+    std::string system;
+    for (; first < messages.size() && messages[first].role == Role::kSystem; ++first)
+        system += (first == 0 ? "" : "\n") + messages[first].content;
+    std::vector<ChatSegment> segments = begin(system);
+    auto add = [&](std::string_view prefix, const std::string& text, std::string_view suffix) {
+        segments.push_back({std::string(prefix), true});
+        segments.push_back({text, false});
+        segments.push_back({std::string(suffix), true});
+    };
+    for (size_t i = first; i < messages.size(); ++i) {
+        const ChatMessage& m = messages[i];
+        if (m.role == Role::kSystem) add(system_prefix, m.content, system_suffix);
+        if (m.role == Role::kUser) add(user_prefix, m.content, user_suffix);
+        if (m.role == Role::kAssistant) add(assistant_prefix, m.content, end_of_reply);
+    }
+    segments.push_back({std::string(assistant_prefix), true});
+    return segments;
+}
+
 std::optional<ChatTemplate> chat_template_by_name(std::string_view name) {
     for (const ChatTemplate& t : kTemplates)
         if (t.name == name) return t;

@@ -21,6 +21,13 @@ struct ChatSegment {
     bool trusted;   // template text: special-token texts in it become their ids
 };
 
+// One message of a whole conversation given at once (the server's chat requests).
+struct ChatMessage {
+    enum class Role { kSystem, kUser, kAssistant };
+    Role role;
+    std::string content;
+};
+
 struct ChatTemplate {
     std::string_view name;
     std::string_view bos;              // template text that starts a conversation ("" = none)
@@ -33,6 +40,10 @@ struct ChatTemplate {
     std::vector<ChatSegment> begin(std::string_view system) const;
     // One user message followed by the assistant header that asks for a reply.
     std::vector<ChatSegment> user_turn(std::string_view message) const;
+    // A whole conversation followed by the assistant header: leading system messages become
+    // the system prompt, later ones system turns; earlier assistant replies are closed with
+    // end_of_reply. For [system, user] it equals begin(system) + user_turn(user).
+    std::vector<ChatSegment> conversation(const std::vector<ChatMessage>& messages) const;
 };
 
 // "bitnet", "llama3", "chatml", "falcon3", "plain"; nullopt for other names.

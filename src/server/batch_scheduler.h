@@ -1,0 +1,103 @@
+// Continuous batching: one thread owns the inference session (a KV cache slot per running
+// request) and, step after step, evaluates one batch holding the next token of every request
+// that is generating plus prompt chunks of requests that are starting. Requests join at the
+// next step when a slot is free and leave as soon as they finish or their client goes away,
+// so a slot never waits for the others. Logits are per token (InferenceSession), so a
+// request's text does not depend on what it was batched with.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "engine/inference_session.h"
+#include "kernels/dispatch.h"
+#include "model/model.h"
+#include "sampling/sampler.h"
+#include "server/generation_channel.h"
+#include "tokenizer/tokenizer.h"
+
+namespace tern::server {
+
+struct GenerationJob {
+    std::vector<int32_t> prompt;   // non-empty, shorter than the context
+    size_t max_tokens = 0;         // 0: until the context is full
+    sampling::SamplerOptions sampler;
+    std::vector<std::string> stop;
+};
+
+struct SchedulerOptions {
+    size_t n_slots = 4;     // requests generating at once
+    size_t n_ctx = 0;       // per slot; 0: the model's training context
+    size_t max_queue = 16;  // requests waiting for a slot beyond which submit() refuses
+    int threads = 1;
+};
+
+struct SchedulerLoad {
+    size_t n_slots = 0;
+    size_t active = 0;
+    size_t queued = 0;
+    bool draining = false;
+};
+
+class BatchScheduler {
+public:
+    BatchScheduler(const model::Model& model, const kernels::KernelTable& table, const tokenizer::Tokenizer& tokenizer,
+                   const SchedulerOptions& options);
+    ~BatchScheduler();
+    BatchScheduler(const BatchScheduler&) = delete;
+    BatchScheduler& operator=(const BatchScheduler&) = delete;
+
+    // Queues a request; nullptr when every slot is busy and the queue is full, or draining.
+    std::shared_ptr<GenerationChannel> submit(GenerationJob job);
+    // Refuses new requests from now on; those running and queued go on.
+    void begin_drain();
+    // Ends every running and queued request with an error and stops the thread.
+    void shutdown();
+
+    SchedulerLoad load() const;
+    size_t n_ctx() const { return session_.n_ctx(); }
+    size_t kv_cache_bytes() const { return session_.kv_cache_bytes(); }
+
+private:
+    struct Queued {
+        GenerationJob job;
+        std::shared_ptr<GenerationChannel> channel;
+    };
+    struct Sequence;
+
+    void run();
+    void admit_waiting();
+    void drop_cancelled();
+    void step();
+    void fail_all(const std::string& error);
+    void take_token(Sequence& seq, int32_t token);
+    void finish(Sequence& seq, FinishReason reason);
+
+    const tokenizer::Tokenizer& tokenizer_;
+    ThreadPool pool_;
+    engine::InferenceSession session_;
+    size_t max_queue_;
+
+    mutable std::mutex mutex_;               // guards queue_, stopping_, active_count_
+    std::condition_variable work_;
+    std::deque<Queued> queue_;
+    bool stopping_ = false;
+    bool draining_ = false;
+    size_t active_count_ = 0;
+
+    std::vector<std::unique_ptr<Sequence>> active_;   // scheduler thread only
+    std::vector<size_t> free_slots_;
+    std::vector<engine::BatchToken> batch_;
+    std::vector<Sequence*> row_owner_;               // sequence of each logits row
+    std::thread thread_;
+};
+
+}  // namespace tern::server

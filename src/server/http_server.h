@@ -1,0 +1,64 @@
+// tern's OpenAI-compatible HTTP server: /v1/chat/completions and /v1/completions (streamed
+// as server-sent events or whole), /v1/models, /health, /tokenize and /detokenize, on top of
+// the batch scheduler. Every failure is an OpenAI-style JSON error with its HTTP status;
+// nothing a client sends can crash or hang it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "server/batch_scheduler.h"
+#include "tern/status.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace tern::server {
+
+class RequestHandlers;
+
+struct ServerOptions {
+    std::string host = "127.0.0.1";
+    int port = 8080;                       // 0: any free port (bind() says which)
+    std::string api_key;                   // "": no authentication
+    std::string model_name = "tern";       // the id /v1/models lists
+    size_t max_body_bytes = size_t{8} << 20;
+    int io_timeout_seconds = 10;           // a client silent this long mid-request is dropped
+    size_t http_threads = 0;               // 0: enough for every slot and queued request
+};
+
+class HttpServer {
+public:
+    HttpServer(BatchScheduler& scheduler, const tokenizer::Tokenizer& tokenizer, tokenizer::ChatTemplate chat_template,
+               ServerOptions options);
+    ~HttpServer();
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+
+    // Binds the listening socket; returns the port.
+    Result<int> bind();
+    // Serves until stop(), then returns once the requests in flight have finished.
+    void serve();
+    // Stops accepting connections and cuts open streams; returns at once. Thread-safe, also
+    // before serve().
+    void stop();
+    // The graceful way: refuse new requests (503), give those in flight up to `grace` to
+    // finish, end the rest with an error they still receive, then stop().
+    void shut_down_gracefully(std::chrono::milliseconds grace);
+
+private:
+    BatchScheduler& scheduler_;
+    ServerOptions options_;
+    std::unique_ptr<RequestHandlers> handlers_;
+    std::atomic<bool> serving_{false};
+    std::atomic<bool> stop_requested_{false};
+    std::unique_ptr<httplib::Server> http_;
+};
+
+}  // namespace tern::server

@@ -1,0 +1,53 @@
+// The routes of tern serve: each turns an HTTP request into a response or an OpenAI-style
+// error (api_error.h). Completion requests are parsed (completion_request.h), tokenized with
+// the model's chat template, and handed to the batch scheduler; their text comes back as one
+// JSON body or as server-sent events.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "server/batch_scheduler.h"
+#include "server/completion_request.h"
+#include "server/http_server.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace tern::server {
+
+class RequestHandlers {
+public:
+    RequestHandlers(BatchScheduler& scheduler, const tokenizer::Tokenizer& tokenizer,
+                    tokenizer::ChatTemplate chat_template, const ServerOptions& options);
+    void install(httplib::Server& http);
+    // Completion requests whose response is not yet fully written.
+    size_t in_flight() const { return in_flight_.load(); }
+
+private:
+    bool authorized(const httplib::Request& req, httplib::Response& res) const;
+    void completions(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
+    void health(httplib::Response& res) const;
+    void models(const httplib::Request& req, httplib::Response& res) const;
+    void tokenize(const httplib::Request& req, httplib::Response& res) const;
+    void detokenize(const httplib::Request& req, httplib::Response& res) const;
+
+    struct Prompt;
+    Prompt prompt_tokens(const CompletionRequest& request) const;
+
+    BatchScheduler& scheduler_;
+    const tokenizer::Tokenizer& tokenizer_;
+    tokenizer::ChatTemplate chat_template_;
+    const ServerOptions& options_;
+    int64_t created_;   // the model's "created": when the server started
+    std::atomic<uint64_t> next_id_{0};   // response ids: unique within this server
+    std::atomic<size_t> in_flight_{0};
+};
+
+}  // namespace tern::server

@@ -1,0 +1,472 @@
+// tern serve's HTTP layer end to end, in process, on a loopback port with the model that ships
+// in models/tinystories: OpenAI response shapes, streaming, stop strings, determinism alone
+// versus batched, every error status, slow and vanishing clients, and a bounded load test.
+// (The official OpenAI SDK drives the real binary in openai_client_test.mjs.)
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include "format/gguf_reader.h"
+#include "kernels/dispatch.h"
+#include "model/gguf_model_loader.h"
+#include "server/batch_scheduler.h"
+#include "server/http_server.h"
+#include "tokenizer/chat_template.h"
+
+namespace tern::server {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::filesystem::path kDir = std::filesystem::path(TERN_SOURCE_DIR) / "models" / "tinystories";
+
+struct ShippedModel {
+    model::Model model;
+    tokenizer::Tokenizer tokenizer;
+};
+
+const ShippedModel& shipped() {
+    static const ShippedModel* loaded = [] {
+        const std::string path = (kDir / "tinystories-bitnet.gguf").string();
+        const kernels::KernelTable& table = kernels::kernel_table(kernels::best_isa_here());
+        auto m = model::load_gguf_model(path, {.layout = table.ternary_layout, .head_q8_0 = false, .threads = 1,
+                                               .progress = {}});
+        auto file = format::GgufFile::open(path);
+        auto tok = tokenizer::Tokenizer::from_gguf(file.value().contents());
+        return new ShippedModel{std::move(m).value(), std::move(tok).value()};
+    }();
+    return *loaded;
+}
+
+struct Config {
+    size_t slots = 4;
+    size_t n_ctx = 256;
+    size_t queue = 16;
+    std::string api_key = {};
+    size_t max_body = size_t{1} << 20;
+    int io_timeout = 10;
+};
+
+// A server on a free loopback port, stopped when it goes out of scope.
+class RunningServer {
+public:
+    explicit RunningServer(const Config& config = {})
+        : scheduler_(shipped().model, kernels::kernel_table(kernels::best_isa_here()), shipped().tokenizer,
+                     {.n_slots = config.slots, .n_ctx = config.n_ctx, .max_queue = config.queue, .threads = 2}),
+          http_(scheduler_, shipped().tokenizer, *tokenizer::chat_template_by_name("plain"),
+                {.host = "127.0.0.1", .port = 0, .api_key = config.api_key, .model_name = "tinystories",
+                 .max_body_bytes = config.max_body, .io_timeout_seconds = config.io_timeout, .http_threads = 0}) {
+        Result<int> port = http_.bind();
+        EXPECT_TRUE(port.ok());
+        port_ = port.ok() ? port.value() : 0;
+        thread_ = std::thread([this] { http_.serve(); });
+    }
+    ~RunningServer() {
+        scheduler_.shutdown();
+        http_.stop();
+        thread_.join();
+    }
+    int port() const { return port_; }
+    httplib::Client client() const {
+        httplib::Client c("127.0.0.1", port_);
+        c.set_read_timeout(30, 0);
+        return c;
+    }
+    json health() const {
+        auto res = client().Get("/health");
+        return res ? json::parse(res->body) : json();
+    }
+
+private:
+    BatchScheduler scheduler_;
+    HttpServer http_;
+    int port_ = 0;
+    std::thread thread_;
+};
+
+httplib::Result post(const RunningServer& server, const std::string& path, const json& body,
+                     const httplib::Headers& headers = {}) {
+    return server.client().Post(path, headers, body.dump(), "application/json");
+}
+
+// The "data:" payloads of a server-sent event stream, "[DONE]" included.
+std::vector<std::string> sse_data(const std::string& body) {
+    std::vector<std::string> events;
+    size_t at = 0;
+    while (at < body.size()) {
+        const size_t end = body.find("\n\n", at);
+        const std::string event = body.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        if (event.starts_with("data: ")) events.push_back(event.substr(6));
+        if (end == std::string::npos) break;
+        at = end + 2;
+    }
+    return events;
+}
+
+// The text of a streamed response (chat deltas or completion texts), checked for the shape.
+std::string streamed_text(const std::string& body, std::string* finish_reason = nullptr, json* usage = nullptr) {
+    const std::vector<std::string> events = sse_data(body);
+    EXPECT_FALSE(events.empty());
+    if (events.empty()) return {};
+    EXPECT_EQ(events.back(), "[DONE]");
+    std::string text;
+    for (size_t i = 0; i + 1 < events.size(); ++i) {
+        const json chunk = json::parse(events[i]);
+        if (chunk["choices"].empty()) {   // the usage chunk
+            if (usage) *usage = chunk["usage"];
+            continue;
+        }
+        const json& choice = chunk["choices"][0];
+        if (chunk["object"] == "chat.completion.chunk") {
+            EXPECT_EQ(choice["delta"].contains("role"), i == 0);
+            text += choice["delta"].value("content", "");
+        } else {
+            EXPECT_EQ(chunk["object"], "text_completion");
+            text += choice["text"].get<std::string>();
+        }
+        if (!choice["finish_reason"].is_null() && finish_reason) *finish_reason = choice["finish_reason"];
+    }
+    return text;
+}
+
+std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A raw TCP connection for what a well-behaved client library will not do.
+class RawSocket {
+public:
+    explicit RawSocket(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<uint16_t>(port));
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT_EQ(0, ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr));
+        timeval tv{.tv_sec = 5, .tv_usec = 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    ~RawSocket() { close(); }
+    void send(const std::string& data) { EXPECT_EQ(::send(fd_, data.data(), data.size(), MSG_NOSIGNAL), ssize_t(data.size())); }
+    // Whatever arrives next (empty when the server closed the connection or 5 s passed).
+    std::string receive() {
+        char buf[4096];
+        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+    }
+    void close() {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    int fd_;
+};
+
+std::string completion_request_text(const json& body) {
+    const std::string payload = body.dump();
+    return "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(payload.size()) + "\r\n\r\n" + payload;
+}
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (condition()) return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return condition();
+}
+
+const std::string kGoldenPrompt = "Once upon a time, there was a little fox named";
+
+TEST(Server, HealthModelsTokenizeAndDetokenize) {
+    RunningServer server;
+    const json health = server.health();
+    EXPECT_EQ(health["status"], "ok");
+    EXPECT_EQ(health["slots_idle"], 4);
+    EXPECT_EQ(health["slots_processing"], 0);
+
+    auto models = server.client().Get("/v1/models");
+    ASSERT_TRUE(models);
+    EXPECT_EQ(models->status, 200);
+    const json list = json::parse(models->body);
+    EXPECT_EQ(list["object"], "list");
+    ASSERT_EQ(list["data"].size(), 1u);
+    EXPECT_EQ(list["data"][0]["id"], "tinystories");
+    EXPECT_EQ(list["data"][0]["object"], "model");
+    EXPECT_EQ(server.client().Get("/v1/models/tinystories")->status, 200);
+    auto missing = server.client().Get("/v1/models/gpt-4");
+    EXPECT_EQ(missing->status, 404);
+    EXPECT_EQ(json::parse(missing->body)["error"]["code"], "model_not_found");
+
+    auto tokens = post(server, "/tokenize", {{"content", "Once upon a time"}});
+    ASSERT_EQ(tokens->status, 200);
+    const std::vector<int32_t> ids = json::parse(tokens->body)["tokens"];
+    EXPECT_EQ(ids, shipped().tokenizer.encode("Once upon a time", false, true));
+    auto text = post(server, "/detokenize", {{"tokens", ids}});
+    ASSERT_EQ(text->status, 200);
+    EXPECT_EQ(json::parse(text->body)["content"], shipped().tokenizer.decode(ids));
+    EXPECT_EQ(post(server, "/tokenize", {{"text", 1}})->status, 400);
+    EXPECT_EQ(post(server, "/detokenize", {{"tokens", {1, 99999}}})->status, 400);
+}
+
+TEST(Server, GreedyCompletionReproducesTheGoldenStory) {
+    RunningServer server;
+    auto res = post(server, "/v1/completions", {{"prompt", kGoldenPrompt}, {"max_tokens", 60}, {"temperature", 0}});
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    const json body = json::parse(res->body);
+    EXPECT_EQ(body["object"], "text_completion");
+    EXPECT_TRUE(body["id"].get<std::string>().starts_with("cmpl-"));
+    EXPECT_EQ(body["model"], "tinystories");
+    std::string golden = read_text(kDir / "golden.txt");
+    if (golden.ends_with('\n')) golden.pop_back();   // the file ends its last line
+    EXPECT_EQ(body["choices"][0]["text"], golden);
+    EXPECT_EQ(body["choices"][0]["finish_reason"], "length");
+    const size_t prompt_tokens = shipped().tokenizer.encode(kGoldenPrompt, true, true).size();
+    EXPECT_EQ(body["usage"]["prompt_tokens"], prompt_tokens);
+    EXPECT_EQ(body["usage"]["completion_tokens"], 60);
+    EXPECT_EQ(body["usage"]["total_tokens"], prompt_tokens + 60);
+}
+
+TEST(Server, StreamedTextEqualsTheWholeAnswer) {
+    RunningServer server;
+    for (const char* path : {"/v1/chat/completions", "/v1/completions"}) {
+        json request = {{"max_tokens", 40}, {"seed", 42}, {"temperature", 0.9}};
+        if (std::string(path) == "/v1/completions")
+            request["prompt"] = kGoldenPrompt;
+        else
+            request["messages"] = {{{"role", "user"}, {"content", "Tell me about a cat."}}};
+        auto whole = post(server, path, request);
+        ASSERT_EQ(whole->status, 200) << whole->body;
+        const json answer = json::parse(whole->body);
+        request["stream"] = true;
+        request["stream_options"] = {{"include_usage", true}};
+        auto streamed = post(server, path, request);
+        ASSERT_EQ(streamed->status, 200);
+        EXPECT_EQ(streamed->get_header_value("Content-Type"), "text/event-stream");
+        std::string finish;
+        json usage;
+        const std::string text = streamed_text(streamed->body, &finish, &usage);
+        if (std::string(path) == "/v1/completions") {
+            EXPECT_EQ(text, answer["choices"][0]["text"]);
+        } else {
+            EXPECT_EQ(answer["object"], "chat.completion");
+            EXPECT_EQ(answer["choices"][0]["message"]["role"], "assistant");
+            EXPECT_EQ(text, answer["choices"][0]["message"]["content"]);
+        }
+        EXPECT_FALSE(text.empty());
+        EXPECT_EQ(finish, answer["choices"][0]["finish_reason"]);
+        EXPECT_EQ(usage, answer["usage"]);
+    }
+}
+
+TEST(Server, StopStringsSpanningTokensCutTheTextInBothModes) {
+    RunningServer server;
+    const json base = {{"prompt", kGoldenPrompt}, {"max_tokens", 60}, {"temperature", 0}};
+    const std::string full = json::parse(post(server, "/v1/completions", base)->body)["choices"][0]["text"];
+    // Two words: the model's SentencePiece pieces never cross a space, so this spans tokens.
+    const std::string stop = "to explore";
+    const size_t at = full.find(stop);
+    ASSERT_NE(at, std::string::npos) << full;
+    for (bool stream : {false, true}) {
+        json request = base;
+        request["stop"] = {"never appears", stop};
+        request["stream"] = stream;
+        auto res = post(server, "/v1/completions", request);
+        ASSERT_EQ(res->status, 200);
+        std::string finish;
+        const std::string text =
+            stream ? streamed_text(res->body, &finish) : json::parse(res->body)["choices"][0]["text"].get<std::string>();
+        if (!stream) finish = json::parse(res->body)["choices"][0]["finish_reason"];
+        EXPECT_EQ(text, full.substr(0, at)) << (stream ? "streamed" : "whole");
+        EXPECT_EQ(finish, "stop");
+        if (stream) {   // no event ever carried a piece of the stop string
+            EXPECT_EQ(res->body.find("to explo"), std::string::npos);
+        }
+    }
+}
+
+TEST(Server, SameSeedSameTextAloneOrBatched) {
+    RunningServer server;
+    auto request = [](int i) {
+        return json{{"messages", {{{"role", "user"}, {"content", "Story number " + std::to_string(i)}}}},
+                    {"max_tokens", 24 + 5 * i}, {"seed", 1000 + i}, {"temperature", 1.0}};
+    };
+    auto text_of = [&](int i) {
+        auto res = post(server, "/v1/chat/completions", request(i));
+        return res && res->status == 200 ? json::parse(res->body)["choices"][0]["message"]["content"].get<std::string>()
+                                         : std::string("<failed>");
+    };
+    std::vector<std::string> alone(4);
+    for (int i = 0; i < 4; ++i) alone[i] = text_of(i);
+    std::vector<std::string> together(4);
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 4; ++i) clients.emplace_back([&, i] { together[i] = text_of(i); });
+    for (std::thread& t : clients) t.join();
+    EXPECT_EQ(together, alone);
+    EXPECT_NE(alone[0], alone[1]);
+}
+
+TEST(Server, BadRequestsGetOpenAiErrors) {
+    RunningServer server;
+    auto expect_error = [](const httplib::Result& res, int status, const std::string& param = "",
+                           const std::string& code = "") {
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->status, status) << res->body;
+        const json body = json::parse(res->body, nullptr, false);
+        ASSERT_TRUE(body.contains("error")) << res->body;
+        EXPECT_FALSE(body["error"]["message"].get<std::string>().empty());
+        EXPECT_TRUE(body["error"]["type"].is_string());
+        if (!param.empty()) {
+            EXPECT_EQ(body["error"]["param"], param);
+        }
+        if (!code.empty()) {
+            EXPECT_EQ(body["error"]["code"], code);
+        }
+    };
+    auto client = server.client();
+    expect_error(client.Post("/v1/chat/completions", "{\"messages\": [", "application/json"), 400);
+    expect_error(client.Post("/v1/chat/completions", "", "application/json"), 400);
+    expect_error(post(server, "/v1/chat/completions", {{"messages", "hello"}}), 400, "messages");
+    expect_error(post(server, "/v1/completions", {{"prompt", "x"}, {"temperature", "hot"}}), 400, "temperature");
+    expect_error(post(server, "/v1/completions", {{"prompt", "x"}, {"n", 3}}), 400, "n");
+    expect_error(post(server, "/v1/completions", {{"prompt", std::vector<int>(300, 5)}}), 400, "prompt",
+                 "context_length_exceeded");
+    expect_error(post(server, "/v1/completions", {{"prompt", std::string(3000, 'a')}}), 400, "prompt",
+                 "context_length_exceeded");
+    expect_error(post(server, "/v1/completions", {{"prompt", {1, 70000}}}), 400, "prompt");
+    expect_error(client.Get("/v1/nothing"), 404);
+    expect_error(client.Post("/v1/embeddings", "{}", "application/json"), 404);
+    // The server is still fine.
+    EXPECT_EQ(post(server, "/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 2}})->status, 200);
+}
+
+TEST(Server, ApiKeyIsRequiredWhenSet) {
+    RunningServer server({.api_key = "sekret"});
+    const json request = {{"prompt", "Hi"}, {"max_tokens", 2}};
+    auto none = post(server, "/v1/completions", request);
+    EXPECT_EQ(none->status, 401);
+    EXPECT_EQ(json::parse(none->body)["error"]["code"], "invalid_api_key");
+    EXPECT_EQ(post(server, "/v1/completions", request, {{"Authorization", "Bearer sekreT"}})->status, 401);
+    EXPECT_EQ(post(server, "/v1/completions", request, {{"Authorization", "sekret"}})->status, 401);
+    EXPECT_EQ(server.client().Get("/v1/models")->status, 401);
+    EXPECT_EQ(post(server, "/v1/completions", request, {{"Authorization", "Bearer sekret"}})->status, 200);
+    EXPECT_EQ(server.client().Get("/health")->status, 200);   // monitoring needs no key
+}
+
+TEST(Server, OversizedBodyGets413) {
+    RunningServer server({.max_body = 64 << 10});
+    auto res = post(server, "/v1/completions", {{"prompt", std::string(100 << 10, 'a')}});
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 413);
+    EXPECT_TRUE(json::parse(res->body)["error"]["message"].is_string());
+    EXPECT_EQ(post(server, "/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 2}})->status, 200);
+}
+
+// A long generation: a context far beyond the text (attention cost grows with it) and the end
+// of text banned, so only a disconnect or the test can end it early.
+json endless_request(bool stream) {
+    return {{"prompt", "Once"}, {"max_tokens", 8000}, {"stream", stream},
+            {"logit_bias", {{std::to_string(shipped().tokenizer.vocab().eos), -100}}}};
+}
+
+TEST(Server, BusyServerAnswers503AndAVanishedClientFreesItsSlotAtOnce) {
+    RunningServer server({.slots = 1, .n_ctx = 8192, .queue = 0});
+    RawSocket streaming(server.port());
+    streaming.send(completion_request_text(endless_request(true)));
+    const std::string first = streaming.receive();
+    ASSERT_NE(first.find("200 OK"), std::string::npos) << first;
+    EXPECT_EQ(server.health()["slots_processing"], 1);
+
+    auto busy = post(server, "/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 2}});
+    ASSERT_TRUE(busy);
+    EXPECT_EQ(busy->status, 503);
+    EXPECT_EQ(busy->get_header_value("Retry-After"), "1");
+    EXPECT_EQ(json::parse(busy->body)["error"]["code"], "server_busy");
+
+    streaming.close();   // 8000 tokens would take minutes; the slot must free within a few tokens
+    EXPECT_TRUE(wait_until([&] { return server.health()["slots_processing"] == 0; }, 3s)) << server.health();
+    EXPECT_EQ(post(server, "/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 2}})->status, 200);
+}
+
+TEST(Server, SlowClientIsDroppedWithoutHoldingUpOthers) {
+    RunningServer server({.io_timeout = 1});
+    RawSocket slow(server.port());
+    slow.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"pro");
+    // Others are served meanwhile.
+    EXPECT_EQ(post(server, "/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 4}})->status, 200);
+    // After the I/O timeout the server gives up on it with an error, never left hanging.
+    const auto start = std::chrono::steady_clock::now();
+    std::string got = slow.receive();
+    while (got.find("}}") == std::string::npos && std::chrono::steady_clock::now() - start < 4s) {
+        const std::string more = slow.receive();
+        if (more.empty()) break;
+        got += more;
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 4s) << got;
+    EXPECT_TRUE(got.starts_with("HTTP/1.1 400")) << got;
+    EXPECT_NE(got.find("\"error\""), std::string::npos) << got;
+    EXPECT_EQ(server.health()["status"], "ok");
+}
+
+long resident_kib() {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+    return -1;
+}
+
+// 200 streamed requests over 8 keep-alive connections: all complete with the text each gets
+// alone, no errors, and the process's memory stays flat after warm-up.
+TEST(Server, LoadTestTwoHundredStreamsOverEightConnections) {
+    RunningServer server({.slots = 4, .queue = 16});
+    constexpr int kVariants = 5, kConnections = 8, kPerConnection = 25;
+    auto request = [](int variant) {
+        return json{{"prompt", "Once upon a time, there was a " + std::vector<std::string>{"cat", "dog", "bird", "frog",
+                                                                                          "girl"}[variant]},
+                    {"max_tokens", 12}, {"seed", variant}, {"stream", true}};
+    };
+    std::vector<std::string> expected(kVariants);
+    for (int v = 0; v < kVariants; ++v) expected[v] = streamed_text(post(server, "/v1/completions", request(v))->body);
+    long rss_after_warmup = 0;
+    std::atomic<int> completed{0}, wrong{0};
+    std::vector<std::thread> connections;
+    const auto start = std::chrono::steady_clock::now();
+    for (int c = 0; c < kConnections; ++c)
+        connections.emplace_back([&, c] {
+            httplib::Client client = server.client();
+            client.set_keep_alive(true);
+            for (int i = 0; i < kPerConnection; ++i) {
+                const int variant = (c + i) % kVariants;
+                auto res = client.Post("/v1/completions", request(variant).dump(), "application/json");
+                const bool ok = res && res->status == 200 && streamed_text(res->body) == expected[variant];
+                wrong += ok ? 0 : 1;
+                if (++completed == 40) rss_after_warmup = resident_kib();
+            }
+        });
+    for (std::thread& t : connections) t.join();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(completed.load(), kConnections * kPerConnection);
+    EXPECT_EQ(wrong.load(), 0);
+    const long growth_kib = resident_kib() - rss_after_warmup;
+    EXPECT_LT(growth_kib, 8 * 1024) << "RSS grew by " << growth_kib << " KiB over 160 requests";
+    EXPECT_EQ(server.health()["slots_processing"], 0);
+    std::printf("load test: %d requests in %.2f s, RSS growth after warm-up %ld KiB\n", completed.load(), seconds,
+                growth_kib);
+}
+
+}  // namespace
+}  // namespace tern::server
