@@ -42,7 +42,8 @@ std::vector<float> run(Q8MatmulFn fn, const std::vector<std::byte>& w, const std
 TEST(Q8Matmul, EveryIsaMatchesTheReferenceBitForBit) {
     std::mt19937 rng(9);
     const Q8Case cases[] = {{1, 1, 1, false}, {2, 3, 1, false}, {7, 80, 2, false}, {33, 17, 3, true},
-                            {16, 80, 1, true}, {5, 1, 4, true},  {64, 2, 1, false}};
+                            {16, 80, 1, true}, {5, 1, 4, true},  {64, 2, 1, false}, {9, 5, 5, true},
+                            {6, 3, 6, false},  {11, 80, 9, false}};   // token groups of 4 plus tails
     for (const Q8Case& c : cases) {
         const auto w = random_q8(c.rows, c.blocks, rng, c.extremes, false);
         const auto x = random_q8(c.tokens, c.blocks, rng, c.extremes, true);
