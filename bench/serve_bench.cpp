@@ -2,7 +2,9 @@
 // with 1..N concurrent streaming clients: each client streams /v1/completions with the same
 // prompt and max_tokens, and the tokens counted are those the server reports in `usage`.
 // Prints, per concurrency, the median over --repeat runs of aggregate tokens/s, per-stream
-// tokens/s and time to first token, and the ratio to one stream.
+// tokens/s and time to first token, and the ratio to the first concurrency listed. Runs
+// alternate between concurrencies (1, 4, 1, 4, ...) so that drift in a shared machine's speed
+// hits all of them alike.
 //   serve_bench --port 8080 --streams 1,4 --tokens 64 --repeat 3 [--ban-token ID] [--api-key K]
 #include <CLI/CLI.hpp>
 #include <httplib.h>
@@ -93,12 +95,13 @@ int main(int argc, char** argv) {
     app.add_option("--prompt", options.prompt)->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
-    std::printf("| streams | aggregate tok/s | per-stream tok/s | first token s | vs 1 stream |\n");
-    std::printf("|---:|---:|---:|---:|---:|\n");
-    double single = 0;
-    for (int n : options.streams) {
+    struct Samples {
         std::vector<double> aggregate, per_stream, first;
-        for (int r = 0; r < options.repeat; ++r) {
+    };
+    std::vector<Samples> samples(options.streams.size());
+    for (int r = 0; r < options.repeat; ++r) {
+        for (size_t k = 0; k < options.streams.size(); ++k) {
+            const int n = options.streams[k];
             std::vector<StreamResult> results(static_cast<size_t>(n));
             std::vector<std::thread> clients;
             const Clock::time_point start = Clock::now();
@@ -117,15 +120,17 @@ int main(int argc, char** argv) {
                 stream_rate += static_cast<double>(s.tokens) / s.total_s / n;
                 first_token += s.first_token_s / n;
             }
-            aggregate.push_back(static_cast<double>(tokens) / wall);
-            per_stream.push_back(stream_rate);
-            first.push_back(first_token);
+            samples[k].aggregate.push_back(static_cast<double>(tokens) / wall);
+            samples[k].per_stream.push_back(stream_rate);
+            samples[k].first.push_back(first_token);
         }
-        const double agg = median(aggregate);
-        if (n == options.streams.front()) single = agg / n;
-        std::printf("| %d | %.1f | %.1f | %.3f | %.2fx |\n", n, agg, median(per_stream), median(first),
-                    agg / (single * 1.0));
-        std::fflush(stdout);
     }
+    std::printf("| streams | aggregate tok/s | per-stream tok/s | first token s | vs %d stream(s) |\n",
+                options.streams.front());
+    std::printf("|---:|---:|---:|---:|---:|\n");
+    const double base = median(samples.front().aggregate);
+    for (size_t k = 0; k < options.streams.size(); ++k)
+        std::printf("| %d | %.1f | %.1f | %.3f | %.2fx |\n", options.streams[k], median(samples[k].aggregate),
+                    median(samples[k].per_stream), median(samples[k].first), median(samples[k].aggregate) / base);
     return 0;
 }

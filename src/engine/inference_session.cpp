@@ -32,7 +32,7 @@ InferenceSession::InferenceSession(const model::Model& model, const kernels::Ker
     proj_ = AlignedBuffer<float>(b * hp.n_embd);
     gate_ = AlignedBuffer<float>(b * hp.n_ff);
     up_ = AlignedBuffer<float>(b * hp.n_ff);
-    scores_ = AlignedBuffer<float>(static_cast<size_t>(pool.size()) * cache_.n_ctx);
+    scores_ = AlignedBuffer<float>(static_cast<size_t>(pool.size()) * (hp.n_head / hp.n_head_kv) * cache_.n_ctx);
     if (model.output.type == format::GgmlType::kQ8_0)
         head_q8_ = AlignedBuffer<std::byte>(b * hp.n_embd / kernels::kQ8BlockElems * kernels::kQ8BlockBytes);
 }
@@ -118,8 +118,10 @@ void InferenceSession::norm_rows(const float* in, size_t in_stride, const std::v
 
 void InferenceSession::quantize(const float* x, size_t n, size_t cols) {
     quant::reshape_activations(acts_, n, cols);
-    if (n == 1) {   // decode: not worth waking the pool for one row
-        quant::quantize_activation_rows(x, cols, acts_, 0, 1);
+    // Decode (one row per sequence) is not worth waking the pool for: a few microseconds of work.
+    constexpr size_t kRowsWorthThreads = 16;
+    if (n < kRowsWorthThreads) {
+        quant::quantize_activation_rows(x, cols, acts_, 0, n);
         return;
     }
     pool_.parallel_for(n, 1, [&](size_t begin, size_t end) { quant::quantize_activation_rows(x, cols, acts_, begin, end); });
@@ -134,9 +136,9 @@ void InferenceSession::attention_block(size_t layer, size_t n) {
     const model::LayerWeights& w = model_.layers[layer];
     norm_rows(x_.data(), hp.n_embd, w.attn_norm, n, hp.n_embd, h_.data());
     quantize(h_.data(), n, hp.n_embd);   // shared by q, k and v
-    matmul(w.q, q_.data());
-    matmul(w.k, k_.data());
-    matmul(w.v, v_.data());
+    const kernels::TernaryProduct qkv[] = {{&w.q, q_.data(), w.q.rows}, {&w.k, k_.data(), w.k.rows},
+                                           {&w.v, v_.data(), w.v.rows}};
+    kernels::ternary_matmuls(table_, pool_, qkv, acts_);
     for (size_t t = 0; t < n; ++t) {
         const size_t pos = row_pos_[t];
         apply_rope(q_.data() + t * hp.q_dim(), hp.n_head, hp.head_dim, pos, hp.rope_theta, model_.rope);
@@ -150,20 +152,27 @@ void InferenceSession::attention_block(size_t layer, size_t n) {
     for (size_t i = 0; i < n * hp.n_embd; ++i) x_.data()[i] += proj_.data()[i];
 }
 
+// Work items are (KV head, token): the query heads sharing a KV head go through the kernel
+// together, so each cached key and value is read once per group.
 void InferenceSession::attention(size_t layer, size_t n) {
     const model::Hparams& hp = model_.hp;
     const size_t group = hp.n_head / hp.n_head_kv;
     pool_.run_on_all([&](int thread_idx) {
-        const ItemRange heads = split_range(hp.n_head, 1, pool_.size(), thread_idx);
-        float* scores = scores_.data() + static_cast<size_t>(thread_idx) * cache_.n_ctx;
-        for (size_t h = heads.begin; h < heads.end; ++h) {
-            const size_t kv_head = h / group;
-            for (size_t t = 0; t < n; ++t) {
-                const size_t slot = row_slot_[t];
-                attend(q_.data() + t * hp.q_dim() + h * hp.head_dim, cache_.key_plane(slot, layer, kv_head),
-                       cache_.n_ctx, cache_.value(slot, layer, 0) + kv_head * hp.head_dim, hp.kv_dim(),
-                       row_pos_[t] + 1, hp.head_dim, scores, att_.data() + t * hp.q_dim() + h * hp.head_dim);
-            }
+        const ItemRange items = split_range(hp.n_head_kv * n, 1, pool_.size(), thread_idx);
+        float* scores = scores_.data() + static_cast<size_t>(thread_idx) * group * cache_.n_ctx;
+        for (size_t item = items.begin; item < items.end; ++item) {
+            const size_t t = item / hp.n_head_kv, kv_head = item % hp.n_head_kv, slot = row_slot_[t];
+            const size_t first_head = kv_head * group;
+            table_.attend({.q = q_.data() + t * hp.q_dim() + first_head * hp.head_dim,
+                           .n_queries = group,
+                           .keys_t = cache_.key_plane(slot, layer, kv_head),
+                           .key_row_stride = cache_.n_ctx,
+                           .values = cache_.value(slot, layer, 0) + kv_head * hp.head_dim,
+                           .value_stride = hp.kv_dim(),
+                           .n_keys = row_pos_[t] + 1,
+                           .head_dim = hp.head_dim,
+                           .scores = scores,
+                           .out = att_.data() + t * hp.q_dim() + first_head * hp.head_dim});
         }
     });
 }
@@ -173,8 +182,8 @@ void InferenceSession::ffn_block(size_t layer, size_t n) {
     const model::LayerWeights& w = model_.layers[layer];
     norm_rows(x_.data(), hp.n_embd, w.ffn_norm, n, hp.n_embd, h_.data());
     quantize(h_.data(), n, hp.n_embd);   // shared by gate and up
-    matmul(w.gate, gate_.data());
-    matmul(w.up, up_.data());
+    const kernels::TernaryProduct gate_up[] = {{&w.gate, gate_.data(), w.gate.rows}, {&w.up, up_.data(), w.up.rows}};
+    kernels::ternary_matmuls(table_, pool_, gate_up, acts_);
     gated_activation(gate_.data(), up_.data(), n * hp.n_ff, model_.arch->ffn_activation);
     if (model_.arch->sub_norms) norm_rows(gate_.data(), hp.n_ff, w.ffn_sub_norm, n, hp.n_ff, gate_.data());
     quantize(gate_.data(), n, hp.n_ff);

@@ -51,32 +51,4 @@ void gated_activation(float* gate, const float* up, size_t n, model::FfnActivati
     }
 }
 
-void attend(const float* q, const float* keys_t, size_t key_row_stride, const float* values, size_t value_stride,
-            size_t n_keys, size_t head_dim, float* scores, float* out) {
-    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-    std::fill(scores, scores + n_keys, 0.0f);
-    for (size_t i = 0; i < head_dim; ++i) {
-        const float qi = q[i];
-        const float* row = keys_t + i * key_row_stride;
-        for (size_t s = 0; s < n_keys; ++s) scores[s] += qi * row[s];
-    }
-    float max_score = -INFINITY;
-    for (size_t s = 0; s < n_keys; ++s) {
-        scores[s] *= scale;
-        max_score = std::max(max_score, scores[s]);
-    }
-    float sum = 0.0f;
-    for (size_t s = 0; s < n_keys; ++s) {
-        scores[s] = std::exp(scores[s] - max_score);
-        sum += scores[s];
-    }
-    const float inv_sum = 1.0f / sum;
-    std::fill(out, out + head_dim, 0.0f);
-    for (size_t s = 0; s < n_keys; ++s) {
-        const float p = scores[s] * inv_sum;
-        const float* v = values + s * value_stride;
-        for (size_t i = 0; i < head_dim; ++i) out[i] += p * v[i];
-    }
-}
-
 }  // namespace tern::engine

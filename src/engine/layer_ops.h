@@ -21,11 +21,4 @@ void apply_rope(float* x, size_t n_heads, size_t head_dim, size_t pos, float the
 // gate[i] = act(gate[i]) * up[i].
 void gated_activation(float* gate, const float* up, size_t n, model::FfnActivation activation);
 
-// One query head against positions 0..n_keys-1: out = softmax(q.k / sqrt(d)) . v, with the
-// keys transposed (row i of `keys_t`, key_row_stride apart, holds dimension i of every
-// position) and value rows value_stride apart. Scores accumulate over i in order.
-// `scores` has room for n_keys floats.
-void attend(const float* q, const float* keys_t, size_t key_row_stride, const float* values, size_t value_stride,
-            size_t n_keys, size_t head_dim, float* scores, float* out);
-
 }  // namespace tern::engine

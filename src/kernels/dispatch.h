@@ -2,6 +2,7 @@
 // keeps a reference; nothing here is mutable or global.
 #pragma once
 
+#include "kernels/attention.h"
 #include "kernels/float_matmul.h"
 #include "kernels/isa.h"
 #include "kernels/q8_matmul.h"
@@ -16,6 +17,7 @@ struct KernelTable {
     TernaryMatmulFn ternary_gemm;   // tuned for many tokens
     FloatMatmulFn float_matmul;     // F32/F16/BF16 rows (LM head, tied embedding)
     Q8MatmulFn q8_matmul;           // Q8_0 rows x Q8_0 activations (--head q8_0)
+    AttendFn attend;                // one query head over the KV cache
 };
 
 // Precondition: `isa` is compiled in (isa_runs_on says whether this CPU can run it).

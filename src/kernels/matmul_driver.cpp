@@ -1,17 +1,38 @@
 #include "kernels/matmul_driver.h"
 
+#include <algorithm>
+
 #include "core/check.h"
 
 namespace tern::kernels {
 
 void ternary_matmul(const KernelTable& table, ThreadPool& pool, const quant::PackedTernary& weights,
                     const quant::Int8Activations& acts, float* out, size_t out_stride) {
-    TERN_CHECK(acts.cols == weights.cols && acts.cols_padded == weights.cols_padded && out_stride >= weights.rows);
-    TERN_CHECK(weights.layout == table.ternary_layout);
+    const TernaryProduct product{.weights = &weights, .out = out, .out_stride = out_stride};
+    ternary_matmuls(table, pool, std::span(&product, 1), acts);
+}
+
+void ternary_matmuls(const KernelTable& table, ThreadPool& pool, std::span<const TernaryProduct> products,
+                     const quant::Int8Activations& acts) {
+    size_t total_tiles = 0;
+    for (const TernaryProduct& p : products) {
+        const quant::PackedTernary& w = *p.weights;
+        TERN_CHECK(acts.cols == w.cols && acts.cols_padded == w.cols_padded && p.out_stride >= w.rows);
+        TERN_CHECK(w.layout == table.ternary_layout);
+        total_tiles += w.n_tiles();
+    }
     const TernaryMatmulFn fn = acts.n_tokens == 1 ? table.ternary_gemv : table.ternary_gemm;
-    pool.parallel_for(weights.n_tiles(), 1, [&](size_t tile_begin, size_t tile_end) {
-        fn({.weights = &weights, .acts = &acts, .out = out, .out_stride = out_stride,
-            .tile_begin = tile_begin, .tile_end = tile_end});
+    // [begin, end) of the concatenated tiles, cut at matrix boundaries.
+    pool.parallel_for(total_tiles, 1, [&](size_t begin, size_t end) {
+        size_t first = 0;
+        for (const TernaryProduct& p : products) {
+            const size_t n = p.weights->n_tiles();
+            const size_t lo = std::max(begin, first), hi = std::min(end, first + n);
+            if (lo < hi)
+                fn({.weights = p.weights, .acts = &acts, .out = p.out, .out_stride = p.out_stride,
+                    .tile_begin = lo - first, .tile_end = hi - first});
+            first += n;
+        }
     });
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 
 #include "core/thread_pool.h"
 #include "kernels/dispatch.h"
@@ -14,6 +15,19 @@ namespace tern::kernels {
 // weights.layout == table.ternary_layout (see quant::convert_layout).
 void ternary_matmul(const KernelTable& table, ThreadPool& pool, const quant::PackedTernary& weights,
                     const quant::Int8Activations& acts, float* out, size_t out_stride);
+
+// One weight matrix of a group that multiplies the same activations.
+struct TernaryProduct {
+    const quant::PackedTernary* weights;
+    float* out;
+    size_t out_stride;
+};
+
+// Several matrices times the same activations (q, k and v; gate and up) as one job on the
+// pool: the row tiles of all of them are split over the threads together, so there is one
+// synchronisation instead of one per matrix. Each output is what ternary_matmul gives.
+void ternary_matmuls(const KernelTable& table, ThreadPool& pool, std::span<const TernaryProduct> products,
+                     const quant::Int8Activations& acts);
 
 }  // namespace tern::kernels
 

@@ -1,0 +1,45 @@
+// Query heads attending over n_keys cached positions of the KV head they share (causal
+// attention for one token; grouped-query attention gives several query heads one KV head):
+// softmax(q . k_s / sqrt(d)) weighted sum of v_s, per query head. Keys come transposed (row i
+// holds dimension i of every position, engine/kv_cache.h), so both sweeps are over contiguous
+// memory, and the SIMD versions read each key and value once for the whole group.
+//
+// Contract (every ISA matches kernels::ref bit for bit; -ffp-contract=off, nothing fused):
+//   score[s] = 0 + q[0]*k[0][s] + q[1]*k[1][s] + ...     in order of i, one rounding each
+//   score[s] = score[s] * (1 / sqrtf(d));  m = max_s score[s]
+//   e[s] = expf(score[s] - m)                           the C library's expf, scalar everywhere
+//   sum = e[0] + e[1] + ...                              in order of s
+//   out[i] = 0 + (e[0] * (1/sum)) * v[0][i] + ...        in order of s
+// per query head. The SIMD versions vectorise across positions (scores) and dimensions
+// (values), which keeps every element's order of operations.
+#pragma once
+
+#include <cstddef>
+
+namespace tern::kernels {
+
+struct AttendArgs {
+    const float* q;          // query g at q + g * head_dim
+    size_t n_queries;        // query heads sharing these keys and values (>= 1)
+    const float* keys_t;     // row i (dimension i) at keys_t + i * key_row_stride, n_keys floats
+    size_t key_row_stride;
+    const float* values;     // position s at values + s * value_stride, head_dim floats
+    size_t value_stride;
+    size_t n_keys;           // >= 1
+    size_t head_dim;
+    float* scores;           // scratch, n_queries * n_keys floats
+    float* out;              // query g's result at out + g * head_dim, written
+};
+using AttendFn = void (*)(const AttendArgs&);
+
+namespace ref {
+void attend(const AttendArgs& args);
+}  // namespace ref
+namespace avx2 {
+void attend(const AttendArgs& args);
+}  // namespace avx2
+namespace avx512 {
+void attend(const AttendArgs& args);
+}  // namespace avx512
+
+}  // namespace tern::kernels

@@ -1,0 +1,30 @@
+// Attention (attention.h) with 16-lane AVX-512 vectors.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/attention.h"
+
+namespace tern::kernels::avx512 {
+namespace {
+
+using Vec = __m512;
+constexpr size_t kLanes = 16;
+Vec load(const float* p) { return _mm512_loadu_ps(p); }
+void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
+Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
+Vec mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
+Vec max(Vec a, Vec b) { return _mm512_maskz_max_ps(0xffff, a, b); }   // GCC 12 warns on the unmasked form
+Vec set1(float x) { return _mm512_set1_ps(x); }
+float max_lanes(Vec v) {
+    alignas(64) float lanes[kLanes];
+    _mm512_store_ps(lanes, v);
+    return *std::max_element(lanes, lanes + kLanes);
+}
+
+}  // namespace
+
+#include "kernels/attention_body.inc"
+
+}  // namespace tern::kernels::avx512

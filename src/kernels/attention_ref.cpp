@@ -1,0 +1,50 @@
+// The attention contract (attention.h) in plain scalar code: the reference.
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/attention.h"
+
+namespace tern::kernels::ref {
+
+namespace {
+
+void attend_one(const AttendArgs& a) {
+    const float scale = 1.0f / std::sqrt(static_cast<float>(a.head_dim));
+    std::fill(a.scores, a.scores + a.n_keys, 0.0f);
+    for (size_t i = 0; i < a.head_dim; ++i) {
+        const float qi = a.q[i];
+        const float* row = a.keys_t + i * a.key_row_stride;
+        for (size_t s = 0; s < a.n_keys; ++s) a.scores[s] += qi * row[s];
+    }
+    float max_score = -INFINITY;
+    for (size_t s = 0; s < a.n_keys; ++s) {
+        a.scores[s] *= scale;
+        max_score = std::max(max_score, a.scores[s]);
+    }
+    float sum = 0.0f;
+    for (size_t s = 0; s < a.n_keys; ++s) {
+        a.scores[s] = std::exp(a.scores[s] - max_score);
+        sum += a.scores[s];
+    }
+    const float inv_sum = 1.0f / sum;
+    std::fill(a.out, a.out + a.head_dim, 0.0f);
+    for (size_t s = 0; s < a.n_keys; ++s) {
+        const float p = a.scores[s] * inv_sum;
+        const float* v = a.values + s * a.value_stride;
+        for (size_t i = 0; i < a.head_dim; ++i) a.out[i] += p * v[i];
+    }
+}
+
+}  // namespace
+
+void attend(const AttendArgs& a) {
+    for (size_t g = 0; g < a.n_queries; ++g) {
+        AttendArgs one = a;
+        one.q = a.q + g * a.head_dim;
+        one.n_queries = 1;
+        one.out = a.out + g * a.head_dim;
+        attend_one(one);
+    }
+}
+
+}  // namespace tern::kernels::ref
