@@ -183,6 +183,29 @@ TEST_P(TernaryMatmulIsaTest, ResultDoesNotDependOnThreadCount) {
     }
 }
 
+TEST_P(TernaryMatmulIsaTest, GroupedMatmulsEqualSeparateOnes) {
+    const KernelTable& table = kernel_table(GetParam());
+    for (size_t n_tokens : {1, 5}) {
+        // Three matrices with row counts that are not multiples of the tile, one set of activations.
+        const Case a = make_case({45, 1300, n_tokens}, 11, table.ternary_layout);
+        const Case b = make_case({13, 1300, n_tokens}, 12, table.ternary_layout);
+        const Case c = make_case({7, 1300, n_tokens}, 13, table.ternary_layout);
+        for (int threads : {1, 2, 3}) {
+            ThreadPool pool(threads);
+            std::vector<float> separate(n_tokens * 65, kPoison), grouped(n_tokens * 65, kPoison);
+            ternary_matmul(table, pool, a.packed, a.acts, separate.data(), 45);
+            ternary_matmul(table, pool, b.packed, a.acts, separate.data() + n_tokens * 45, 13);
+            ternary_matmul(table, pool, c.packed, a.acts, separate.data() + n_tokens * 58, 7);
+            const TernaryProduct products[] = {{&a.packed, grouped.data(), 45},
+                                               {&b.packed, grouped.data() + n_tokens * 45, 13},
+                                               {&c.packed, grouped.data() + n_tokens * 58, 7}};
+            ternary_matmuls(table, pool, products, a.acts);
+            EXPECT_EQ(0, std::memcmp(separate.data(), grouped.data(), grouped.size() * sizeof(float)))
+                << threads << " threads, " << n_tokens << " tokens";
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllIsas, TernaryMatmulIsaTest, ::testing::ValuesIn(isas_supported_here()),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
 

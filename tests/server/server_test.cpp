@@ -462,7 +462,9 @@ TEST(Server, LoadTestTwoHundredStreamsOverEightConnections) {
     EXPECT_EQ(completed.load(), kConnections * kPerConnection);
     EXPECT_EQ(wrong.load(), 0);
     const long growth_kib = resident_kib() - rss_after_warmup;
+#ifndef TERN_SANITIZED   // AddressSanitizer keeps freed memory in quarantine: RSS grows by design
     EXPECT_LT(growth_kib, 8 * 1024) << "RSS grew by " << growth_kib << " KiB over 160 requests";
+#endif
     EXPECT_EQ(server.health()["slots_processing"], 0);
     std::printf("load test: %d requests in %.2f s, RSS growth after warm-up %ld KiB\n", completed.load(), seconds,
                 growth_kib);
