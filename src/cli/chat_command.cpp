@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_setup.h"
+#include "cli/signal_flag.h"
 #include "core/str_cat.h"
 #include "core/thread_pool.h"
 #include "engine/conversation.h"
@@ -22,14 +23,6 @@ namespace {
 volatile std::sig_atomic_t g_interrupted = 0;
 
 void on_sigint(int) { g_interrupted = 1; }
-
-void install_sigint_handler() {
-    struct sigaction action {};
-    action.sa_handler = on_sigint;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &action, nullptr);
-}
 
 // Streams one reply; returns false on an engine error (reported).
 bool generate_reply(engine::InferenceSession& session, const tokenizer::Tokenizer& tok, sampling::Sampler& sampler,
@@ -97,7 +90,7 @@ int run_chat(const ChatOptions& options) {
     std::fprintf(stderr, "%s: %s; chat template '%s'; context %zu tokens. /reset starts over, /exit or Ctrl-D quits, "
                  "Ctrl-C stops a reply. When the context is full the conversation restarts from the system prompt.\n",
                  options.model.c_str(), describe(lm).c_str(), std::string(chat_template.name).c_str(), n_ctx);
-    install_sigint_handler();
+    install_signal_handler(SIGINT, on_sigint);
     for (std::string line;;) {
         if (interactive) {
             std::printf("> ");

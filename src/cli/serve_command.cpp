@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_setup.h"
+#include "cli/signal_flag.h"
 #include "core/str_cat.h"
 #include "server/batch_scheduler.h"
 #include "server/http_server.h"
@@ -25,12 +26,8 @@ volatile std::sig_atomic_t g_stop_signal = 0;
 void on_stop_signal(int signal) { g_stop_signal = signal; }
 
 void install_stop_handlers() {
-    struct sigaction action {};
-    action.sa_handler = on_stop_signal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &action, nullptr);
-    sigaction(SIGTERM, &action, nullptr);
+    install_signal_handler(SIGINT, on_stop_signal);
+    install_signal_handler(SIGTERM, on_stop_signal);
 }
 
 std::string model_id(const ServeOptions& options) {
