@@ -165,10 +165,9 @@ void InferenceSession::attention(size_t layer, size_t n) {
             const size_t first_head = kv_head * group;
             table_.attend({.q = q_.data() + t * hp.q_dim() + first_head * hp.head_dim,
                            .n_queries = group,
-                           .keys_t = cache_.key_plane(slot, layer, kv_head),
-                           .key_row_stride = cache_.n_ctx,
-                           .values = cache_.value(slot, layer, 0) + kv_head * hp.head_dim,
-                           .value_stride = hp.kv_dim(),
+                           .keys = cache_.key_plane(slot, layer, kv_head),
+                           .values = cache_.value_plane(slot, layer, kv_head),
+                           .value_stride = hp.head_dim,
                            .n_keys = row_pos_[t] + 1,
                            .head_dim = hp.head_dim,
                            .scores = scores,

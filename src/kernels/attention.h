@@ -1,8 +1,9 @@
 // Query heads attending over n_keys cached positions of the KV head they share (causal
 // attention for one token; grouped-query attention gives several query heads one KV head):
-// softmax(q . k_s / sqrt(d)) weighted sum of v_s, per query head. Keys come transposed (row i
-// holds dimension i of every position, engine/kv_cache.h), so both sweeps are over contiguous
-// memory, and the SIMD versions read each key and value once for the whole group.
+// softmax(q . k_s / sqrt(d)) weighted sum of v_s, per query head. Keys come in blocks of
+// kKeyBlock positions, each block [dim][kKeyBlock] (engine/kv_cache.h), so the scores of a
+// block are kKeyBlock lanes that stay in registers over all dimensions, and both keys and
+// values are read as contiguous streams, once for the whole group.
 //
 // Contract (every ISA matches kernels::ref bit for bit; -ffp-contract=off, nothing fused):
 //   score[s] = 0 + q[0]*k[0][s] + q[1]*k[1][s] + ...     in order of i, one rounding each
@@ -18,13 +19,15 @@
 
 namespace tern::kernels {
 
+inline constexpr size_t kKeyBlock = 16;
+
 struct AttendArgs {
     const float* q;          // query g at q + g * head_dim
     size_t n_queries;        // query heads sharing these keys and values (>= 1)
-    const float* keys_t;     // row i (dimension i) at keys_t + i * key_row_stride, n_keys floats
-    size_t key_row_stride;
+    const float* keys;       // dim i of position s at keys[(s / kKeyBlock * head_dim + i) * kKeyBlock + s % kKeyBlock];
+                             // lanes of the last block past n_keys are never read
     const float* values;     // position s at values + s * value_stride, head_dim floats
-    size_t value_stride;
+    size_t value_stride;     // >= head_dim
     size_t n_keys;           // >= 1
     size_t head_dim;
     float* scores;           // scratch, n_queries * n_keys floats

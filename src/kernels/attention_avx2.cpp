@@ -17,6 +17,14 @@ Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
 Vec mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
 Vec max(Vec a, Vec b) { return _mm256_max_ps(a, b); }
 Vec set1(float x) { return _mm256_set1_ps(x); }
+// All-ones in the first n of 8 int lanes: the mask of vmaskmovps, which neither reads nor
+// writes the other lanes.
+__m256i first_lanes(size_t valid, size_t first) {
+    const int n = static_cast<int>(valid > first ? std::min(valid - first, kLanes) : 0);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+Vec load_part(const float* p, size_t valid, size_t first) { return _mm256_maskload_ps(p, first_lanes(valid, first)); }
+void store_part(float* p, Vec v, size_t valid, size_t first) { _mm256_maskstore_ps(p, first_lanes(valid, first), v); }
 float max_lanes(Vec v) {
     alignas(32) float lanes[kLanes];
     _mm256_store_ps(lanes, v);

@@ -17,6 +17,12 @@ Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
 Vec mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
 Vec max(Vec a, Vec b) { return _mm512_maskz_max_ps(0xffff, a, b); }   // GCC 12 warns on the unmasked form
 Vec set1(float x) { return _mm512_set1_ps(x); }
+__mmask16 first_lanes(size_t valid, size_t first) {
+    const size_t n = valid > first ? std::min(valid - first, kLanes) : 0;
+    return static_cast<__mmask16>((1u << n) - 1u);
+}
+Vec load_part(const float* p, size_t valid, size_t first) { return _mm512_maskz_loadu_ps(first_lanes(valid, first), p); }
+void store_part(float* p, Vec v, size_t valid, size_t first) { _mm512_mask_storeu_ps(p, first_lanes(valid, first), v); }
 float max_lanes(Vec v) {
     alignas(64) float lanes[kLanes];
     _mm512_store_ps(lanes, v);

@@ -13,8 +13,8 @@ void attend_one(const AttendArgs& a) {
     std::fill(a.scores, a.scores + a.n_keys, 0.0f);
     for (size_t i = 0; i < a.head_dim; ++i) {
         const float qi = a.q[i];
-        const float* row = a.keys_t + i * a.key_row_stride;
-        for (size_t s = 0; s < a.n_keys; ++s) a.scores[s] += qi * row[s];
+        for (size_t s = 0; s < a.n_keys; ++s)
+            a.scores[s] += qi * a.keys[(s / kKeyBlock * a.head_dim + i) * kKeyBlock + s % kKeyBlock];
     }
     float max_score = -INFINITY;
     for (size_t s = 0; s < a.n_keys; ++s) {

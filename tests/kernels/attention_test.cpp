@@ -1,5 +1,6 @@
 // Every ISA's attention kernel against the scalar reference, bit for bit: lengths and head
-// sizes that are not multiples of the vector width, strides, peaked and flat softmaxes.
+// sizes that are not multiples of the vector width or key block, GQA groups, value strides,
+// peaked and flat softmaxes, poisoned lanes past the last key.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,9 +19,9 @@ struct Case {
 };
 
 std::vector<float> run(AttendFn attend, const Case& c, const std::vector<float>& q, const std::vector<float>& keys,
-                       size_t key_stride, const std::vector<float>& values, size_t value_stride) {
+                       const std::vector<float>& values, size_t value_stride) {
     std::vector<float> scores(c.n_queries * c.n_keys, NAN), out(c.n_queries * c.head_dim + 1, NAN);
-    attend({.q = q.data(), .n_queries = c.n_queries, .keys_t = keys.data(), .key_row_stride = key_stride, .values = values.data(),
+    attend({.q = q.data(), .n_queries = c.n_queries, .keys = keys.data(), .values = values.data(),
             .value_stride = value_stride, .n_keys = c.n_keys, .head_dim = c.head_dim, .scores = scores.data(),
             .out = out.data()});
     EXPECT_TRUE(std::isnan(out.back())) << "wrote past the last query's result";
@@ -35,15 +36,20 @@ TEST(Attention, EveryIsaMatchesTheReferenceBitForBit) {
                           {33, 8, 1, 0},    {64, 128, 20, 8}, {5, 3, 17, 1}};   // {keys, dim, queries, spread}
     for (const Case& c : cases) {
         std::normal_distribution<float> dist(0.0f, c.spread == 0 ? 1.0f : c.spread);
-        const size_t key_stride = c.n_keys + 5, value_stride = c.head_dim + 3;
-        std::vector<float> q(c.n_queries * c.head_dim), keys(c.head_dim * key_stride), values(c.n_keys * value_stride);
+        const size_t value_stride = c.head_dim + 3;
+        const size_t blocks = (c.n_keys + kKeyBlock - 1) / kKeyBlock;
+        // Lanes of the last key block past n_keys are NaN: a kernel that used them would show.
+        std::vector<float> q(c.n_queries * c.head_dim), keys(blocks * kKeyBlock * c.head_dim, NAN),
+            values(c.n_keys * value_stride);
         for (float& x : q) x = c.spread == 0 ? 0.0f : dist(rng);   // spread 0: all scores equal
-        for (float& x : keys) x = dist(rng);
+        for (size_t s = 0; s < c.n_keys; ++s)
+            for (size_t i = 0; i < c.head_dim; ++i)
+                keys[(s / kKeyBlock * c.head_dim + i) * kKeyBlock + s % kKeyBlock] = dist(rng);
         for (float& x : values) x = dist(rng);
-        const std::vector<float> want = run(ref::attend, c, q, keys, key_stride, values, value_stride);
+        const std::vector<float> want = run(ref::attend, c, q, keys, values, value_stride);
         for (float x : want) ASSERT_TRUE(std::isfinite(x));
         for (Isa isa : isas_supported_here()) {
-            const std::vector<float> got = run(kernel_table(isa).attend, c, q, keys, key_stride, values, value_stride);
+            const std::vector<float> got = run(kernel_table(isa).attend, c, q, keys, values, value_stride);
             EXPECT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float)))
                 << isa_name(isa) << " n_keys " << c.n_keys << " head_dim " << c.head_dim << " queries " << c.n_queries;
         }
@@ -52,9 +58,12 @@ TEST(Attention, EveryIsaMatchesTheReferenceBitForBit) {
 
 TEST(Attention, ReferenceComputesSoftmaxWeightedValues) {
     // Two positions, scores 0 and ln 3 / (1/sqrt(1)) -> weights 1/4 and 3/4.
-    const std::vector<float> q = {1.0f}, keys = {0.0f, std::log(3.0f)}, values = {4.0f, 8.0f};
+    std::vector<float> keys(kKeyBlock, NAN);
+    keys[0] = 0.0f;
+    keys[1] = std::log(3.0f);
+    const std::vector<float> q = {1.0f}, values = {4.0f, 8.0f};
     float scores[2], out[1];
-    ref::attend({.q = q.data(), .n_queries = 1, .keys_t = keys.data(), .key_row_stride = 2, .values = values.data(), .value_stride = 1,
+    ref::attend({.q = q.data(), .n_queries = 1, .keys = keys.data(), .values = values.data(), .value_stride = 1,
                  .n_keys = 2, .head_dim = 1, .scores = scores, .out = out});
     EXPECT_NEAR(out[0], 0.25f * 4 + 0.75f * 8, 1e-5);
 }
