@@ -62,7 +62,8 @@ Status InferenceSession::evaluate(std::span<const int32_t> tokens, bool all_logi
 
 Status InferenceSession::evaluate_batch(std::span<const BatchToken> batch) {
     if (batch.empty()) return Error("evaluate: no tokens given");
-    std::vector<size_t> added(n_past_.size(), 0);
+    std::vector<size_t>& added = added_per_slot_;
+    added.assign(n_past_.size(), 0);
     size_t rows = 0;
     for (size_t i = 0; i < batch.size(); ++i) {
         const BatchToken& b = batch[i];

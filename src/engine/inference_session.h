@@ -65,7 +65,7 @@ private:
     void ffn_block(size_t layer, size_t n);
     void attention(size_t layer, size_t n);
     void matmul(const quant::PackedTernary& w, float* out);
-    void quantize(const float* x, size_t n, size_t cols);   // rows of `cols` floats, split over the pool
+    void quantize(const float* x, size_t n, size_t cols);   // rows of `cols` floats; the pool for many rows
     void norm_rows(const float* in, size_t in_stride, const std::vector<float>& w, size_t n_rows, size_t n, float* out);
     void head(std::span<const BatchToken> batch, size_t logits_row);
 
@@ -77,6 +77,7 @@ private:
     std::vector<size_t> row_slot_;    // per row of the current forward step
     std::vector<size_t> row_pos_;
     std::vector<BatchToken> batch_;   // evaluate()'s tokens as a batch
+    std::vector<size_t> added_per_slot_;   // evaluate_batch()'s room check
     size_t logits_rows_ = 0;
     std::vector<float> logits_;
     // Scratch, kMaxBatchTokens rows each.
