@@ -72,18 +72,17 @@ void add_chat_command(CLI::App& app, ChatOptions& options) {
 
 int run_chat(const ChatOptions& options) {
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
-    Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head});
+    Result<ChatModel> loaded =
+        load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head},
+                        options.chat_template);
     if (!loaded.ok()) return report_failure(loaded.error().message());
-    const LoadedModel& lm = loaded.value();
-    Result<const tokenizer::Tokenizer*> tok = lm.require_tokenizer();
-    if (!tok.ok()) return report_failure(tok.error().message());
-    Result<tokenizer::ChatTemplate> chosen = choose_chat_template(lm, *tok.value(), options.chat_template);
-    if (!chosen.ok()) return report_failure(chosen.error().message());
-    const tokenizer::ChatTemplate chat_template = chosen.value();
+    const LoadedModel& lm = loaded.value().loaded;
+    const tokenizer::Tokenizer& tok = loaded.value().tokenizer();
+    const tokenizer::ChatTemplate chat_template = loaded.value().chat_template;
     ThreadPool pool(threads);
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : lm.model.hp.n_ctx_train;
     engine::InferenceSession session(lm.model, *lm.kernels, pool, n_ctx);
-    engine::Conversation conversation(session, *tok.value(), chat_template, options.system);
+    engine::Conversation conversation(session, tok, chat_template, options.system);
     sampling::Sampler sampler(options.sampler);
     const bool interactive = isatty(STDIN_FILENO);
     const size_t reply_room = std::min(options.max_reply, n_ctx / 2);
@@ -111,7 +110,7 @@ int run_chat(const ChatOptions& options) {
             continue;
         }
         if (added.value()) std::printf("[context full: the conversation restarted from the system prompt]\n");
-        if (!generate_reply(session, *tok.value(), sampler, options.max_reply)) return 1;
+        if (!generate_reply(session, tok, sampler, options.max_reply)) return 1;
         if (Status s = conversation.end_reply(); !s.ok()) return report_failure(s.error().message());
     }
     if (interactive) std::printf("\n");

@@ -170,12 +170,19 @@ void add_sampling_options(CLI::App* command, sampling::SamplerOptions& sampler) 
     command->add_option("-s,--seed", sampler.seed, "Random seed")->capture_default_str();
 }
 
-Result<tokenizer::ChatTemplate> choose_chat_template(const LoadedModel& loaded, const tokenizer::Tokenizer& tokenizer,
-                                                     const std::string& name) {
-    if (name.empty()) return tokenizer::choose_chat_template(loaded.model.arch->name, tokenizer.vocab());
-    const auto named = tokenizer::chat_template_by_name(name);
-    if (!named) return Error(str_cat("--chat-template '", name, "' is not one of ", tokenizer::chat_template_names()));
-    return *named;
+Result<ChatModel> load_chat_model(const std::string& path, const ModelRequest& request,
+                                  const std::string& template_name) {
+    TERN_ASSIGN_OR_RETURN(LoadedModel loaded, load_model_for_run(path, request));
+    TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, loaded.require_tokenizer());
+    tokenizer::ChatTemplate chat_template = tokenizer::choose_chat_template(loaded.model.arch->name, tok->vocab());
+    if (!template_name.empty()) {
+        const auto named = tokenizer::chat_template_by_name(template_name);
+        if (!named)
+            return Error(str_cat("--chat-template '", template_name, "' is not one of ",
+                                 tokenizer::chat_template_names()));
+        chat_template = *named;
+    }
+    return ChatModel{std::move(loaded), chat_template};
 }
 
 }  // namespace tern::cli

@@ -47,9 +47,16 @@ Result<tokenizer::Tokenizer> load_tokenizer(const std::string& path);
 // "bitnet-b1.58, 2560 x 30 layers, I2_S ternary, tied F16 head, 1.19 GB; kernels avx512vnni".
 std::string describe(const LoadedModel& loaded);
 
-// The chat template named by --chat-template, or the model's own when `name` is empty.
-Result<tokenizer::ChatTemplate> choose_chat_template(const LoadedModel& loaded, const tokenizer::Tokenizer& tokenizer,
-                                                     const std::string& name);
+// A model to converse with (tern chat, tern serve): its tokenizer is required, and its chat
+// template is the one named by --chat-template, or the model's own when the name is empty.
+struct ChatModel {
+    LoadedModel loaded;
+    tokenizer::ChatTemplate chat_template;
+
+    const tokenizer::Tokenizer& tokenizer() const { return *loaded.tokenizer; }
+};
+Result<ChatModel> load_chat_model(const std::string& path, const ModelRequest& request,
+                                  const std::string& template_name);
 
 // Registers --head on a command.
 void add_head_option(CLI::App* command, std::string& head);

@@ -73,23 +73,22 @@ void add_serve_command(CLI::App& app, ServeOptions& options) {
 
 int run_serve(const ServeOptions& options) {
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
-    Result<LoadedModel> loaded =
-        load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head});
+    Result<ChatModel> loaded =
+        load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head},
+                        options.chat_template);
     if (!loaded.ok()) return report_failure(loaded.error().message());
-    const LoadedModel& lm = loaded.value();
-    Result<const tokenizer::Tokenizer*> tok = lm.require_tokenizer();
-    if (!tok.ok()) return report_failure(tok.error().message());
-    Result<tokenizer::ChatTemplate> chat_template = choose_chat_template(lm, *tok.value(), options.chat_template);
-    if (!chat_template.ok()) return report_failure(chat_template.error().message());
+    const LoadedModel& lm = loaded.value().loaded;
+    const tokenizer::Tokenizer& tok = loaded.value().tokenizer();
+    const tokenizer::ChatTemplate chat_template = loaded.value().chat_template;
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(lm.model.hp.n_ctx_train, kDefaultMaxContext);
     if (n_ctx < 2) return report_failure("--ctx must be at least 2 tokens");
 
     std::string api_key = options.api_key;
     if (const char* env = std::getenv("TERN_API_KEY"); api_key.empty() && env != nullptr) api_key = env;
-    server::BatchScheduler scheduler(lm.model, *lm.kernels, *tok.value(),
+    server::BatchScheduler scheduler(lm.model, *lm.kernels, tok,
                                      {.n_slots = options.parallel, .n_ctx = n_ctx, .max_queue = options.queue,
                                       .threads = threads});
-    server::HttpServer http(scheduler, *tok.value(), chat_template.value(),
+    server::HttpServer http(scheduler, tok, chat_template,
                             {.host = options.host, .port = options.port, .api_key = api_key,
                              .model_name = model_id(options), .max_body_bytes = options.max_body_mb << 20,
                              .io_timeout_seconds = options.timeout, .http_threads = 0});
@@ -97,7 +96,7 @@ int run_serve(const ServeOptions& options) {
     if (!port.ok()) return report_failure(port.error().message());
     install_stop_handlers();
     std::printf("tern serve: %s; chat template '%s'; %zu slots x %zu tokens (KV cache %.0f MiB); %d threads\n",
-                describe(lm).c_str(), std::string(chat_template.value().name).c_str(), options.parallel, n_ctx,
+                describe(lm).c_str(), std::string(chat_template.name).c_str(), options.parallel, n_ctx,
                 static_cast<double>(scheduler.kv_cache_bytes()) / (1 << 20), threads);
     std::printf("tern serve: listening on http://%s:%d%s\n", options.host.c_str(), port.value(),
                 api_key.empty() ? "" : " (API key required)");
