@@ -164,8 +164,14 @@ void BatchScheduler::finish(Sequence& seq, FinishReason reason) {
     seq.channel->push_text(seq.stops.push(seq.decoder.flush()));
     if (seq.stops.stopped()) reason = FinishReason::kStop;
     seq.channel->push_text(seq.stops.flush());
-    seq.channel->finish(reason, seq.job.prompt.size(), seq.generated);
     seq.done = true;
+    {
+        // Counted as no longer active before its client can see the end, so /health never
+        // reports a finished request as running (the slot itself is recycled at the step's end).
+        std::lock_guard lock(mutex_);
+        --active_count_;
+    }
+    seq.channel->finish(reason, seq.job.prompt.size(), seq.generated);
 }
 
 void BatchScheduler::fail_all(const std::string& error) {
