@@ -53,6 +53,8 @@ void store_result(const TernaryMatmulArgs& a, size_t row, size_t token, int32_t 
         static_cast<float>(acc) * a.acts->scale[token] * a.weights->row_scale[row];
 }
 
+constexpr size_t kPrefetchAhead = 2048;
+
 void gemv_tile(const TernaryMatmulArgs& a, size_t tile, size_t token) {
     const quant::PackedTernary& w = *a.weights;
     const uint8_t* codes = w.tile(tile);
@@ -63,6 +65,7 @@ void gemv_tile(const TernaryMatmulArgs& a, size_t tile, size_t token) {
         const __m512i x0 = _mm512_loadu_si512(x), x1 = _mm512_loadu_si512(x + 64);
         const __m512i x2 = _mm512_loadu_si512(x + 128), x3 = _mm512_loadu_si512(x + 192);
         for (size_t r = 0; r < kRowTile; ++r) {
+            _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + r * kChunkBytes), _MM_HINT_T0);
             const __m512i packed = _mm512_load_si512(codes + r * kChunkBytes);
             acc_a[r] = _mm512_dpbusd_epi32(acc_a[r], unpack_plane<0>(packed), x0);
             acc_b[r] = _mm512_dpbusd_epi32(acc_b[r], unpack_plane<1>(packed), x1);
@@ -86,7 +89,10 @@ void gemm_tile(const TernaryMatmulArgs& a, size_t tile, size_t token0) {
 
     for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, codes += kRowTile * kChunkBytes) {
         __m512i packed[kRowTile];
-        for (size_t r = 0; r < kRowTile; ++r) packed[r] = _mm512_load_si512(codes + r * kChunkBytes);
+        for (size_t r = 0; r < kRowTile; ++r) {
+            _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + r * kChunkBytes), _MM_HINT_T0);
+            packed[r] = _mm512_load_si512(codes + r * kChunkBytes);
+        }
         auto plane_step = [&]<int Plane>() {
             __m512i plane[kRowTile];
             for (size_t r = 0; r < kRowTile; ++r) plane[r] = unpack_plane<Plane>(packed[r]);
