@@ -143,7 +143,7 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
     bench->add_option("--gemm-tokens", options.gemm_tokens, "Tokens per GEMM call (0 skips GEMM)")
         ->check(CLI::Range(0, 4096))
         ->capture_default_str();
-    bench->add_option("--stream-mb", options.stream_mb, "MiB of weight copies cycled per GEMV (0: 4x the LLC, >= 256)")
+    bench->add_option("--stream-mb", options.stream_mb, "MiB of weight copies cycled per GEMV and GEMM (0: 4x the LLC, >= 256)")
         ->check(CLI::Range(0, 1 << 16))
         ->capture_default_str();
     bench->add_flag("!--no-head", options.float_head, "Skip the 128256x2560 F16 LM-head GEMV");
