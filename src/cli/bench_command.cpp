@@ -95,7 +95,7 @@ nlohmann::json model_report_json(const LoadedModel& lm, const engine::ModelBench
         j["read_bandwidth_gb_per_s"].push_back({{"threads", threads}, {"gb_per_s", gbs}});
     j["results"] = nlohmann::json::array();
     for (const auto& r : report.results)
-        j["results"].push_back({{"test", r.test}, {"threads", r.threads}, {"tokens_per_s", r.tokens_per_s},
+        j["results"].push_back({{"test", r.test}, {"threads", r.threads}, {"sequences", r.sequences}, {"tokens_per_s", r.tokens_per_s},
                                 {"stddev", r.stddev}, {"bytes_per_token", r.bytes_per_token},
                                 {"gb_per_s", r.gb_per_s}, {"bandwidth_fraction", r.bandwidth_fraction}});
     return j;
@@ -115,7 +115,8 @@ int run_model_bench(const BenchOptions& options) {
                                      : load_model_for_run(options.model, request);
     if (!loaded.ok()) return report_failure(str_cat("bench: ", loaded.error().message()));
     engine::ModelBenchOptions bench{.threads = options.threads, .n_prompt = options.n_prompt,
-                                    .n_gen = options.n_gen, .repetitions = options.repetitions};
+                                    .n_gen = options.n_gen, .sequences = options.sequences,
+                                    .repetitions = options.repetitions};
     auto progress = [&](const std::string& test, int threads) {
         if (!options.json) std::fprintf(stderr, "\r%s t=%d ...   ", test.c_str(), threads);
     };
@@ -161,6 +162,11 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
         ->capture_default_str();
     bench->add_option("-n,--n-gen", options.n_gen, "Generated tokens for tg (0 skips)")
         ->check(CLI::Range(0, 1 << 16))
+        ->capture_default_str();
+    bench->add_option("--parallel", options.sequences,
+                      "Also decode this many sequences in lock-step, as tern serve batches them (e.g. 1,4)")
+        ->delimiter(',')
+        ->check(CLI::Range(1, 64))
         ->capture_default_str();
     bench->add_option("--head", options.head,
                       "LM head: q8_0 (default for --synthetic) or file (keep the file's type; default for -m)");

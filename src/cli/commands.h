@@ -40,6 +40,7 @@ struct BenchOptions {
     std::string synthetic_type = "i2_s";
     size_t n_prompt = 128;
     size_t n_gen = 128;
+    std::vector<size_t> sequences = {1};
     int repetitions = 3;
     std::string head;
 };

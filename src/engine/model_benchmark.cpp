@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -50,11 +51,45 @@ double time_generation(InferenceSession& session, size_t n, size_t n_vocab) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Weights of every projection and the head, plus on average (n + 1) / 2 cached positions of
-// keys and values per layer.
-double decode_bytes_per_token(const model::Model& model, size_t n_gen) {
+// `sequences` slots each generate n tokens in lock-step: one batched step per position.
+double time_batched_generation(InferenceSession& session, size_t n, size_t sequences, size_t n_vocab) {
+    std::vector<BatchToken> step(sequences);
+    for (size_t s = 0; s < sequences; ++s) {
+        session.truncate(0, s);
+        step[s] = {.token = static_cast<int32_t>((s * 7919 + 1) % n_vocab), .slot = s, .logits = true};
+    }
+    const auto start = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < n; ++i) {
+        TERN_CHECK(session.evaluate_batch(step).ok());
+        for (BatchToken& b : step) b.token = static_cast<int32_t>((b.token * 31 + 7) % static_cast<int32_t>(n_vocab));
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Weights of every projection and the head, read once per step and shared by its sequences,
+// plus on average (n + 1) / 2 cached positions of keys and values per layer and sequence.
+double decode_bytes_per_token(const model::Model& model, size_t n_gen, size_t sequences) {
     const double kv_per_position = 2.0 * model.hp.n_layer * model.hp.kv_dim() * sizeof(float);
-    return static_cast<double>(model.decode_weight_bytes()) + kv_per_position * (n_gen + 1) / 2.0;
+    return static_cast<double>(model.decode_weight_bytes()) / static_cast<double>(sequences) +
+           kv_per_position * (n_gen + 1) / 2.0;
+}
+
+ModelBenchResult measure_generation(InferenceSession& session, const model::Model& model, const ModelBenchOptions& options,
+                                    int threads, size_t sequences) {
+    const size_t n_vocab = model.hp.n_vocab;
+    time_batched_generation(session, std::min<size_t>(options.n_gen, 8), sequences, n_vocab);   // warm-up
+    std::vector<double> speeds;
+    for (int r = 0; r < options.repetitions; ++r) {
+        const double seconds = sequences == 1 ? time_generation(session, options.n_gen, n_vocab)
+                                              : time_batched_generation(session, options.n_gen, sequences, n_vocab);
+        speeds.push_back(static_cast<double>(options.n_gen * sequences) / seconds);
+    }
+    ModelBenchResult result{.test = sequences == 1 ? str_cat("tg", options.n_gen) : str_cat("tg", options.n_gen, "x", sequences),
+                            .threads = threads, .tokens_per_s = mean(speeds), .stddev = stddev(speeds),
+                            .sequences = sequences};
+    result.bytes_per_token = decode_bytes_per_token(model, options.n_gen, sequences);
+    result.gb_per_s = result.bytes_per_token * result.tokens_per_s / 1e9;
+    return result;
 }
 
 }  // namespace
@@ -69,10 +104,11 @@ ModelBenchReport run_model_benchmark(const model::Model& model, const kernels::K
                                      const ModelBenchOptions& options, const ModelBenchProgress& progress) {
     ModelBenchReport report;
     const size_t n_ctx = std::max<size_t>(std::max(options.n_prompt, options.n_gen), 1);
+    const size_t n_slots = std::max<size_t>(1, *std::max_element(options.sequences.begin(), options.sequences.end()));
     const std::vector<int32_t> prompt = bench_tokens(options.n_prompt, model.hp.n_vocab);
     for (int threads : options.threads) {
         ThreadPool pool(threads);
-        InferenceSession session(model, table, pool, n_ctx);
+        InferenceSession session(model, table, pool, n_ctx, n_slots);
         if (options.n_prompt > 0) {
             if (progress) progress(str_cat("pp", options.n_prompt), threads);
             time_prompt(session, prompt);   // warm-up, as llama-bench does
@@ -82,17 +118,9 @@ ModelBenchReport run_model_benchmark(const model::Model& model, const kernels::K
             report.results.push_back({.test = str_cat("pp", options.n_prompt), .threads = threads,
                                       .tokens_per_s = mean(speeds), .stddev = stddev(speeds)});
         }
-        if (options.n_gen > 0) {
-            if (progress) progress(str_cat("tg", options.n_gen), threads);
-            time_generation(session, std::min<size_t>(options.n_gen, 8), model.hp.n_vocab);   // warm-up
-            std::vector<double> speeds;
-            for (int r = 0; r < options.repetitions; ++r)
-                speeds.push_back(options.n_gen / time_generation(session, options.n_gen, model.hp.n_vocab));
-            ModelBenchResult result{.test = str_cat("tg", options.n_gen), .threads = threads,
-                                    .tokens_per_s = mean(speeds), .stddev = stddev(speeds)};
-            result.bytes_per_token = decode_bytes_per_token(model, options.n_gen);
-            result.gb_per_s = result.bytes_per_token * result.tokens_per_s / 1e9;
-            report.results.push_back(result);
+        for (size_t sequences : options.n_gen > 0 ? options.sequences : std::vector<size_t>{}) {
+            if (progress) progress(sequences == 1 ? str_cat("tg", options.n_gen) : str_cat("tg", options.n_gen, "x", sequences), threads);
+            report.results.push_back(measure_generation(session, model, options, threads, sequences));
         }
     }
     // Taken before the bandwidth probe, whose buffer would otherwise be the peak.

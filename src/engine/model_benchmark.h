@@ -3,6 +3,8 @@
 // as mean and standard deviation of tokens/s. Decode is bandwidth-bound, so tg also reports the
 // bytes it reads per token (weights + KV cache), the GB/s that implies, and that as a fraction
 // of the read bandwidth measured in the same run with the same thread count.
+// tg<N>x<S> is batched decode as a server runs it: S sequences, each in its own KV-cache slot,
+// generate N tokens in lock-step, one S-token step at a time; tokens/s is the aggregate.
 #pragma once
 
 #include <cstddef>
@@ -19,16 +21,18 @@ struct ModelBenchOptions {
     std::vector<int> threads = {1, 2};
     size_t n_prompt = 128;   // 0 skips pp
     size_t n_gen = 128;      // 0 skips tg
+    std::vector<size_t> sequences = {1};   // tg with each count of concurrent sequences
     int repetitions = 3;
     double bandwidth_seconds = 0.4;
 };
 
 struct ModelBenchResult {
-    std::string test;          // "pp128" / "tg128"
+    std::string test;          // "pp128" / "tg128" / "tg128x4"
     int threads = 0;
     double tokens_per_s = 0;   // mean over repetitions
     double stddev = 0;
-    double bytes_per_token = 0;       // tg: weights + KV actually read per generated token
+    size_t sequences = 1;             // tg: sequences decoded together
+    double bytes_per_token = 0;       // tg: weights (once per step) + KV actually read per generated token
     double gb_per_s = 0;              // tg: bytes_per_token * tokens_per_s
     double bandwidth_fraction = 0;    // tg: gb_per_s / read bandwidth of the same thread count
 };

@@ -96,6 +96,25 @@ TEST_F(ModelCommands, BenchSyntheticJson) {
         << bad.err;
 }
 
+// Batched decode: S sequences in lock-step, aggregate tokens/s, weights shared by the step.
+TEST_F(ModelCommands, BenchParallelSequences) {
+    const TernRun run = run_tern("bench --synthetic tiny -p 0 -n 6 -r 1 -t 1 --parallel 1,3 --json");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const auto j = nlohmann::json::parse(run.out);
+    ASSERT_EQ(j["results"].size(), 2u);
+    EXPECT_EQ(j["results"][0]["test"], "tg6");
+    EXPECT_EQ(j["results"][0]["sequences"], 1);
+    EXPECT_EQ(j["results"][1]["test"], "tg6x3");
+    EXPECT_EQ(j["results"][1]["sequences"], 3);
+    EXPECT_GT(j["results"][1]["tokens_per_s"].get<double>(), 0.0);
+    // Weights are read once per 3-token step: a third of the single-sequence share each.
+    const double one = j["results"][0]["bytes_per_token"], three = j["results"][1]["bytes_per_token"];
+    EXPECT_LT(three, one / 2);
+    const TernRun bad = run_tern("bench --synthetic tiny --parallel 0");
+    EXPECT_EQ(bad.exit_code, 2);   // a bad flag
+    EXPECT_NE(bad.err.find("--parallel"), std::string::npos) << bad.err;
+}
+
 TEST(TokenizeCommand, IdsOnlyMatchesTheConformanceConvention) {
     const auto shared = testing::shared_dir();
     if (!shared) GTEST_SKIP() << "SKIPPED: ../shared is absent";
