@@ -7,6 +7,8 @@
 // the exact int32 sum of w * x over the block's elements 4l .. 4l+3. The lanes are combined
 // pairwise: l + (l + 4), then + 2, then + 1. This is the lane order of vpdpbusd / pmaddwd on
 // one 32-byte block, so the SIMD kernels need no horizontal sum per block.
+// Activation quants lie in [-127, 127], as quantize_row_q8_0 makes them (the AVX2 kernel
+// moves w's sign onto x, and -(-128) does not fit in int8); weights may be any int8.
 #pragma once
 
 #include <cstddef>
