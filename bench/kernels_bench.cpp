@@ -12,6 +12,8 @@
 
 #include "engine/kernel_benchmark.h"
 #include "kernels/dispatch.h"
+#include "kernels/q8_matmul.h"
+#include "quant/block_formats.h"
 #include "quant/ternary_formats.h"
 #include "quant/ternary_repack.h"
 
@@ -47,6 +49,38 @@ void ternary_matmul_bench(benchmark::State& state, kernels::Isa isa, engine::Mat
         benchmark::DoNotOptimize(out.data());
     }
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.weight_bytes()));
+    state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations() * tokens), benchmark::Counter::kIsRate);
+}
+
+// The Q8_0 LM head (128256 x 2560, as `--head q8_0` converts it) for 1 token and for a
+// batched decode step of 4 sequences: the head is the largest single matrix of a step.
+void q8_head_bench(benchmark::State& state, kernels::Isa isa, size_t tokens) {
+    if (!kernels::isa_runs_on(isa, detect_cpu_info().features)) {
+        state.SkipWithError("this CPU cannot run this ISA");
+        return;
+    }
+    const kernels::KernelTable& table = kernels::kernel_table(isa);
+    const size_t rows = 128256, cols = 2560, blocks = cols / kernels::kQ8BlockElems;
+    const size_t row_bytes = blocks * kernels::kQ8BlockBytes;
+    std::vector<float> row(cols);
+    std::vector<std::byte> w(rows * row_bytes), x(tokens * row_bytes);
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+    for (size_t r = 0; r < rows; ++r) {
+        for (float& v : row) v = uniform(rng);
+        quant::quantize_row_q8_0(row.data(), &w[r * row_bytes], cols);
+    }
+    for (size_t t = 0; t < tokens; ++t) {
+        for (float& v : row) v = uniform(rng);
+        quant::quantize_row_q8_0(row.data(), &x[t * row_bytes], cols);
+    }
+    std::vector<float> out(tokens * rows);
+    for (auto _ : state) {
+        table.q8_matmul({.weights = w.data(), .blocks_per_row = blocks, .row_bytes = row_bytes, .x = x.data(),
+                         .n_tokens = tokens, .out = out.data(), .out_stride = rows, .row_begin = 0, .row_end = rows});
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.size()));
     state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations() * tokens), benchmark::Counter::kIsRate);
 }
 
@@ -109,9 +143,9 @@ void register_all() {
     for (size_t i = 1; i < static_cast<size_t>(kernels::Isa::kCount); ++i) {
         const auto isa = static_cast<kernels::Isa>(i);
         for (const engine::MatrixShape& shape : engine::bitnet_2b4t_ternary_shapes()) {
-            for (size_t tokens : {1, 128}) {
-                const std::string name = std::string(tokens == 1 ? "gemv/" : "gemm128/") + std::string(kernels::isa_name(isa)) +
-                                         "/" + shape.name;
+            for (size_t tokens : {1, 4, 128}) {
+                const std::string kind = tokens == 1 ? "gemv/" : "gemm" + std::to_string(tokens) + "/";
+                const std::string name = kind + std::string(kernels::isa_name(isa)) + "/" + shape.name;
                 benchmark::RegisterBenchmark(name.c_str(), ternary_matmul_bench, isa, shape, tokens)->Unit(benchmark::kMicrosecond);
             }
         }
@@ -120,8 +154,20 @@ void register_all() {
 
 }  // namespace
 
+void register_head() {
+    for (size_t i = 1; i < static_cast<size_t>(kernels::Isa::kCount); ++i) {
+        const auto isa = static_cast<kernels::Isa>(i);
+        if (kernels::kernel_table(isa).q8_matmul == nullptr) continue;
+        for (size_t tokens : {1, 4}) {
+            const std::string name = "q8_head/" + std::string(kernels::isa_name(isa)) + "/tokens:" + std::to_string(tokens);
+            benchmark::RegisterBenchmark(name.c_str(), q8_head_bench, isa, tokens)->Unit(benchmark::kMillisecond);
+        }
+    }
+}
+
 int main(int argc, char** argv) {
     register_all();
+    register_head();
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     return 0;
