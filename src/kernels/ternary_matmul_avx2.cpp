@@ -58,6 +58,10 @@ __m256i chunk_products(const uint8_t* row_codes, const int8_t* x) {
     return sum;
 }
 
+// The hardware prefetcher stops at 4 KiB page ends; a streamed multi-token GEMM stalls there
+// without this (4 tokens: 20-30 % faster). Single-token GEMV measured no better with it.
+constexpr size_t kPrefetchAhead = 2048;
+
 template <int Tokens>
 void tile_kernel(const TernaryMatmulArgs& a, size_t tile, size_t token0) {
     const quant::PackedTernary& w = *a.weights;
@@ -68,6 +72,8 @@ void tile_kernel(const TernaryMatmulArgs& a, size_t tile, size_t token0) {
     for (auto& row_acc : acc) std::fill(row_acc, row_acc + Tokens, _mm256_setzero_si256());
     for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, codes += kRowTile * kChunkBytes) {
         for (size_t r = 0; r < kRowTile; ++r) {
+            if constexpr (Tokens > 1)
+                _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + r * kChunkBytes), _MM_HINT_T0);
             for (int t = 0; t < Tokens; ++t) {
                 const __m256i pairs = chunk_products(codes + r * kChunkBytes, acts.row(token0 + t) + chunk * kChunkCols);
                 acc[r][t] = _mm256_add_epi32(acc[r][t], _mm256_madd_epi16(pairs, ones));
