@@ -29,6 +29,8 @@ InferenceSession::InferenceSession(const model::Model& model, const kernels::Ker
     k_ = AlignedBuffer<float>(b * hp.kv_dim());
     v_ = AlignedBuffer<float>(b * hp.kv_dim());
     att_ = AlignedBuffer<float>(b * hp.q_dim());
+    rope_cos_ = AlignedBuffer<float>(b * hp.head_dim / 2);
+    rope_sin_ = AlignedBuffer<float>(b * hp.head_dim / 2);
     proj_ = AlignedBuffer<float>(b * hp.n_embd);
     gate_ = AlignedBuffer<float>(b * hp.n_ff);
     up_ = AlignedBuffer<float>(b * hp.n_ff);
@@ -95,6 +97,9 @@ void InferenceSession::forward(std::span<const BatchToken> batch) {
     for (size_t t = 0; t < batch.size(); ++t) {
         row_slot_[t] = batch[t].slot;
         row_pos_[t] = n_past_[batch[t].slot]++;
+        const size_t half = model_.hp.head_dim / 2;
+        rope_angles(row_pos_[t], model_.hp.head_dim, model_.hp.rope_theta, rope_cos_.data() + t * half,
+                    rope_sin_.data() + t * half);
     }
     embed(batch);
     for (size_t layer = 0; layer < model_.hp.n_layer; ++layer) {
@@ -142,8 +147,10 @@ void InferenceSession::attention_block(size_t layer, size_t n) {
     kernels::ternary_matmuls(table_, pool_, qkv, acts_);
     for (size_t t = 0; t < n; ++t) {
         const size_t pos = row_pos_[t];
-        apply_rope(q_.data() + t * hp.q_dim(), hp.n_head, hp.head_dim, pos, hp.rope_theta, model_.rope);
-        apply_rope(k_.data() + t * hp.kv_dim(), hp.n_head_kv, hp.head_dim, pos, hp.rope_theta, model_.rope);
+        const float* cos = rope_cos_.data() + t * hp.head_dim / 2;
+        const float* sin = rope_sin_.data() + t * hp.head_dim / 2;
+        apply_rope(q_.data() + t * hp.q_dim(), hp.n_head, hp.head_dim, cos, sin, model_.rope);
+        apply_rope(k_.data() + t * hp.kv_dim(), hp.n_head_kv, hp.head_dim, cos, sin, model_.rope);
         cache_.store(row_slot_[t], layer, pos, k_.data() + t * hp.kv_dim(), v_.data() + t * hp.kv_dim());
     }
     attention(layer, n);

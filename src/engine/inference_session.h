@@ -82,6 +82,7 @@ private:
     std::vector<float> logits_;
     // Scratch, kMaxBatchTokens rows each.
     AlignedBuffer<float> x_, h_, q_, k_, v_, att_, proj_, gate_, up_;
+    AlignedBuffer<float> rope_cos_, rope_sin_;   // [row][head_dim / 2], per row of the step
     AlignedBuffer<float> scores_;   // [thread][n_ctx]
     AlignedBuffer<std::byte> head_q8_;   // Q8_0 copy of the final hidden states (Q8_0 head only)
     quant::Int8Activations acts_;

@@ -23,12 +23,19 @@ void rms_norm(const float* x, const float* w, size_t n, float eps, float* out) {
     for (size_t i = 0; i < n; ++i) out[i] = w[i] * (x[i] * scale);
 }
 
-void apply_rope(float* x, size_t n_heads, size_t head_dim, size_t pos, float theta, model::RopePairing pairing) {
-    const size_t half = head_dim / 2;
-    for (size_t i = 0; i < half; ++i) {
+void rope_angles(size_t pos, size_t head_dim, float theta, float* cos, float* sin) {
+    for (size_t i = 0; i < head_dim / 2; ++i) {
         const double inv_freq = std::pow(static_cast<double>(theta), -2.0 * static_cast<double>(i) / head_dim);
         const double angle = static_cast<double>(pos) * inv_freq;
-        const float c = static_cast<float>(std::cos(angle)), s = static_cast<float>(std::sin(angle));
+        cos[i] = static_cast<float>(std::cos(angle));
+        sin[i] = static_cast<float>(std::sin(angle));
+    }
+}
+
+void apply_rope(float* x, size_t n_heads, size_t head_dim, const float* cos, const float* sin, model::RopePairing pairing) {
+    const size_t half = head_dim / 2;
+    for (size_t i = 0; i < half; ++i) {
+        const float c = cos[i], s = sin[i];
         const size_t ia = pairing == model::RopePairing::kNeox ? i : 2 * i;
         const size_t ib = pairing == model::RopePairing::kNeox ? i + half : 2 * i + 1;
         for (size_t h = 0; h < n_heads; ++h) {
