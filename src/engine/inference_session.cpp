@@ -191,7 +191,15 @@ void InferenceSession::ffn_block(size_t layer, size_t n) {
     quantize(h_.data(), n, hp.n_embd);   // shared by gate and up
     const kernels::TernaryProduct gate_up[] = {{&w.gate, gate_.data(), w.gate.rows}, {&w.up, up_.data(), w.up.rows}};
     kernels::ternary_matmuls(table_, pool_, gate_up, acts_);
-    gated_activation(gate_.data(), up_.data(), n * hp.n_ff, model_.arch->ffn_activation);
+    // Elementwise, so split over the pool when there is enough of it (a batched step).
+    constexpr size_t kWorthThreads = 16384;
+    if (n * hp.n_ff < kWorthThreads) {
+        gated_activation(gate_.data(), up_.data(), n * hp.n_ff, model_.arch->ffn_activation);
+    } else {
+        pool_.parallel_for(n * hp.n_ff, 64, [&](size_t begin, size_t end) {
+            gated_activation(gate_.data() + begin, up_.data() + begin, end - begin, model_.arch->ffn_activation);
+        });
+    }
     if (model_.arch->sub_norms) norm_rows(gate_.data(), hp.n_ff, w.ffn_sub_norm, n, hp.n_ff, gate_.data());
     quantize(gate_.data(), n, hp.n_ff);
     matmul(w.down, proj_.data());
