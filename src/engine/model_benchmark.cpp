@@ -40,19 +40,9 @@ double time_prompt(InferenceSession& session, const std::vector<int32_t>& prompt
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-double time_generation(InferenceSession& session, size_t n, size_t n_vocab) {
-    session.truncate(0);
-    int32_t token = 1 % static_cast<int32_t>(n_vocab);
-    const auto start = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < n; ++i) {
-        TERN_CHECK(session.evaluate(std::span(&token, 1)).ok());
-        token = static_cast<int32_t>((token * 31 + 7) % static_cast<int32_t>(n_vocab));
-    }
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// `sequences` slots each generate n tokens in lock-step: one batched step per position.
-double time_batched_generation(InferenceSession& session, size_t n, size_t sequences, size_t n_vocab) {
+// `sequences` slots each generate n tokens from an empty context in lock-step: one batched
+// step per position (one sequence: plain token-by-token decode).
+double time_generation(InferenceSession& session, size_t n, size_t sequences, size_t n_vocab) {
     std::vector<BatchToken> step(sequences);
     for (size_t s = 0; s < sequences; ++s) {
         session.truncate(0, s);
@@ -74,17 +64,20 @@ double decode_bytes_per_token(const model::Model& model, size_t n_gen, size_t se
            kv_per_position * (n_gen + 1) / 2.0;
 }
 
+std::string generation_test_name(size_t n_gen, size_t sequences) {
+    return sequences == 1 ? str_cat("tg", n_gen) : str_cat("tg", n_gen, "x", sequences);
+}
+
 ModelBenchResult measure_generation(InferenceSession& session, const model::Model& model, const ModelBenchOptions& options,
                                     int threads, size_t sequences) {
     const size_t n_vocab = model.hp.n_vocab;
-    time_batched_generation(session, std::min<size_t>(options.n_gen, 8), sequences, n_vocab);   // warm-up
+    time_generation(session, std::min<size_t>(options.n_gen, 8), sequences, n_vocab);   // warm-up
     std::vector<double> speeds;
     for (int r = 0; r < options.repetitions; ++r) {
-        const double seconds = sequences == 1 ? time_generation(session, options.n_gen, n_vocab)
-                                              : time_batched_generation(session, options.n_gen, sequences, n_vocab);
+        const double seconds = time_generation(session, options.n_gen, sequences, n_vocab);
         speeds.push_back(static_cast<double>(options.n_gen * sequences) / seconds);
     }
-    ModelBenchResult result{.test = sequences == 1 ? str_cat("tg", options.n_gen) : str_cat("tg", options.n_gen, "x", sequences),
+    ModelBenchResult result{.test = generation_test_name(options.n_gen, sequences),
                             .threads = threads, .tokens_per_s = mean(speeds), .stddev = stddev(speeds),
                             .sequences = sequences};
     result.bytes_per_token = decode_bytes_per_token(model, options.n_gen, sequences);
@@ -104,7 +97,8 @@ ModelBenchReport run_model_benchmark(const model::Model& model, const kernels::K
                                      const ModelBenchOptions& options, const ModelBenchProgress& progress) {
     ModelBenchReport report;
     const size_t n_ctx = std::max<size_t>(std::max(options.n_prompt, options.n_gen), 1);
-    const size_t n_slots = std::max<size_t>(1, *std::max_element(options.sequences.begin(), options.sequences.end()));
+    size_t n_slots = 1;
+    for (size_t sequences : options.sequences) n_slots = std::max(n_slots, sequences);
     const std::vector<int32_t> prompt = bench_tokens(options.n_prompt, model.hp.n_vocab);
     for (int threads : options.threads) {
         ThreadPool pool(threads);
@@ -119,7 +113,8 @@ ModelBenchReport run_model_benchmark(const model::Model& model, const kernels::K
                                       .tokens_per_s = mean(speeds), .stddev = stddev(speeds)});
         }
         for (size_t sequences : options.n_gen > 0 ? options.sequences : std::vector<size_t>{}) {
-            if (progress) progress(sequences == 1 ? str_cat("tg", options.n_gen) : str_cat("tg", options.n_gen, "x", sequences), threads);
+            if (sequences == 0) continue;
+            if (progress) progress(generation_test_name(options.n_gen, sequences), threads);
             report.results.push_back(measure_generation(session, model, options, threads, sequences));
         }
     }
