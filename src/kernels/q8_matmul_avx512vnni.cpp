@@ -64,7 +64,6 @@ OffsetActivations offset_activations(const Q8MatmulArgs& a) {
 __m256 lower_half(__m512 v) { return _mm256_castsi256_ps(_mm512_maskz_extracti64x4_epi64(0xff, _mm512_castps_si512(v), 0)); }
 __m256 upper_half(__m512 v) { return _mm256_castsi256_ps(_mm512_maskz_extracti64x4_epi64(0xff, _mm512_castps_si512(v), 1)); }
 
-
 // The contract's lane combination: l + (l + 4), then + 2, then + 1.
 float combine(__m256 lanes) {
     const __m128 t = _mm_add_ps(_mm256_castps256_ps128(lanes), _mm256_extractf128_ps(lanes, 1));
