@@ -13,6 +13,7 @@
 #include "engine/kernel_benchmark.h"
 #include "kernels/dispatch.h"
 #include "kernels/q8_matmul.h"
+#include "quant/paired_q8_rows.h"
 #include "quant/block_formats.h"
 #include "quant/ternary_formats.h"
 #include "quant/ternary_repack.h"
@@ -63,24 +64,25 @@ void q8_head_bench(benchmark::State& state, kernels::Isa isa, size_t tokens) {
     const size_t rows = 128256, cols = 2560, blocks = cols / kernels::kQ8BlockElems;
     const size_t row_bytes = blocks * kernels::kQ8BlockBytes;
     std::vector<float> row(cols);
-    std::vector<std::byte> w(rows * row_bytes), x(tokens * row_bytes);
+    std::vector<std::byte> x(tokens * row_bytes);
     std::mt19937 rng(3);
     std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-    for (size_t r = 0; r < rows; ++r) {
+    auto w = quant::pair_q8_0_rows(rows, cols, [&](size_t, std::span<std::byte> blocks) -> Status {
         for (float& v : row) v = uniform(rng);
-        quant::quantize_row_q8_0(row.data(), &w[r * row_bytes], cols);
-    }
+        quant::quantize_row_q8_0(row.data(), blocks.data(), cols);
+        return {};
+    });
     for (size_t t = 0; t < tokens; ++t) {
         for (float& v : row) v = uniform(rng);
         quant::quantize_row_q8_0(row.data(), &x[t * row_bytes], cols);
     }
     std::vector<float> out(tokens * rows);
     for (auto _ : state) {
-        table.q8_matmul({.weights = w.data(), .blocks_per_row = blocks, .row_bytes = row_bytes, .x = x.data(),
-                         .n_tokens = tokens, .out = out.data(), .out_stride = rows, .row_begin = 0, .row_end = rows});
+        table.q8_matmul({.weights = &w.value(), .x = x.data(), .n_tokens = tokens, .out = out.data(), .out_stride = rows,
+                         .row_begin = 0, .row_end = rows});
         benchmark::DoNotOptimize(out.data());
     }
-    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.size()));
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.value().bytes()));
     state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations() * tokens), benchmark::Counter::kIsRate);
 }
 

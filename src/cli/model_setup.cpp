@@ -114,11 +114,20 @@ Result<LoadedModel> load_synthetic_model(const std::string& shape_name, const st
     return loaded;
 }
 
+namespace {
+
+std::string head_description(const model::Model& m) {
+    const std::string file_type = format::ggml_type_name(static_cast<uint32_t>(m.output.type));
+    if (m.q8_head() && m.output.type != format::GgmlType::kQ8_0) return str_cat("Q8_0 (from ", m.tied_head ? "tied " : "", file_type, ")");
+    return str_cat(m.tied_head ? "tied " : "", file_type);
+}
+
+}  // namespace
+
 std::string describe(const LoadedModel& loaded) {
     const model::Model& m = loaded.model;
     return str_cat(m.arch->name, ", ", m.hp.n_embd, " x ", m.hp.n_layer, " layers, vocab ", m.hp.n_vocab, ", ",
-                   m.ternary_type, " ternary, ", m.tied_head ? "tied " : "",
-                   format::ggml_type_name(static_cast<uint32_t>(m.output.type)), " head, ",
+                   m.ternary_type, " ternary, ", head_description(m), " head, ",
                    static_cast<double>(m.file_bytes) / 1e6, " MB; kernels ", kernels::isa_name(loaded.kernels->isa));
 }
 

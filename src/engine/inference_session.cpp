@@ -35,7 +35,7 @@ InferenceSession::InferenceSession(const model::Model& model, const kernels::Ker
     gate_ = AlignedBuffer<float>(b * hp.n_ff);
     up_ = AlignedBuffer<float>(b * hp.n_ff);
     scores_ = AlignedBuffer<float>(static_cast<size_t>(pool.size()) * (hp.n_head / hp.n_head_kv) * cache_.n_ctx);
-    if (model.output.type == format::GgmlType::kQ8_0)
+    if (model.q8_head())
         head_q8_ = AlignedBuffer<std::byte>(b * hp.n_embd / kernels::kQ8BlockElems * kernels::kQ8BlockBytes);
 }
 
@@ -215,18 +215,18 @@ void InferenceSession::head(std::span<const BatchToken> batch, size_t logits_row
             rms_norm(x_.data() + t * hp.n_embd, model_.output_norm.data(), hp.n_embd, hp.norm_eps,
                      h_.data() + n_rows++ * hp.n_embd);
     if (n_rows == 0) return;
-    const model::FloatMatrix& out = model_.output;
-    if (out.type == format::GgmlType::kQ8_0) {
+    if (model_.q8_head()) {
         const size_t blocks = hp.n_embd / kernels::kQ8BlockElems;
         for (size_t t = 0; t < n_rows; ++t)
             quant::quantize_row_q8_0(h_.data() + t * hp.n_embd, head_q8_.data() + t * blocks * kernels::kQ8BlockBytes,
                                      hp.n_embd);
         kernels::q8_matmul(table_, pool_,
-                           {.weights = out.data, .blocks_per_row = blocks, .row_bytes = out.row_bytes,
-                            .x = head_q8_.data(), .n_tokens = n_rows, .out = logits_.data() + logits_row * hp.n_vocab,
-                            .out_stride = hp.n_vocab, .row_begin = 0, .row_end = out.rows});
+                           {.weights = &model_.output_q8, .x = head_q8_.data(), .n_tokens = n_rows,
+                            .out = logits_.data() + logits_row * hp.n_vocab, .out_stride = hp.n_vocab, .row_begin = 0,
+                            .row_end = model_.output_q8.rows});
         return;
     }
+    const model::FloatMatrix& out = model_.output;
     kernels::float_matmul(table_, pool_,
                           {.weights = out.data, .type = out.type, .cols = out.cols, .row_bytes = out.row_bytes,
                            .x = h_.data(), .x_stride = hp.n_embd, .n_tokens = n_rows,

@@ -42,7 +42,7 @@ namespace tern::kernels {
 namespace {
 
 // Splits a row-range kernel call over the pool. 16 rows per granule keeps the per-thread
-// split cache-line aligned for any row size; each output is computed by one thread only.
+// split cache-line aligned for any row size, and even; each output is computed by one thread only.
 template <class Args, class Fn>
 void split_rows(ThreadPool& pool, const Args& whole_matrix, Fn kernel) {
     pool.parallel_for(whole_matrix.row_end - whole_matrix.row_begin, 16, [&](size_t begin, size_t end) {
@@ -60,6 +60,8 @@ void float_matmul(const KernelTable& table, ThreadPool& pool, const FloatMatmulA
 }
 
 void q8_matmul(const KernelTable& table, ThreadPool& pool, const Q8MatmulArgs& whole_matrix) {
+    // The kernels take whole row pairs: every part must start on an even row.
+    TERN_CHECK(whole_matrix.row_begin % 2 == 0 && whole_matrix.row_end <= whole_matrix.weights->rows);
     split_rows(pool, whole_matrix, table.q8_matmul);
 }
 

@@ -1,5 +1,7 @@
 // Q8_0 weights x Q8_0 activations (the LM head / tied embedding quantised to 8 bits, as
 // `--head q8_0` makes it): int8 x int8 products summed exactly, scaled per 32-element block.
+// The weights are in tern's row-pair layout (quant/paired_q8_rows.h), the activations in
+// ggml's Q8_0 blocks (quantize_row_q8_0).
 //
 // Contract (every ISA matches kernels::ref bit for bit): per row r and token t, eight float
 // lanes start at 0. For each block b in increasing order, s = d_w(b) * d_x(b) (fp16 scales
@@ -13,21 +15,21 @@
 
 #include <cstddef>
 
+#include "quant/paired_q8_rows.h"
+
 namespace tern::kernels {
 
 inline constexpr size_t kQ8BlockElems = 32;
 inline constexpr size_t kQ8BlockBytes = 34;   // fp16 d + 32 int8
 
 struct Q8MatmulArgs {
-    const std::byte* weights;   // rows of Q8_0 blocks, row r at r * row_bytes
-    size_t blocks_per_row;
-    size_t row_bytes;
+    const quant::PairedQ8Rows* weights;
     const std::byte* x;         // n_tokens rows of Q8_0 blocks, token t at t * blocks_per_row * 34
     size_t n_tokens;
     float* out;                 // out[t * out_stride + r]
     size_t out_stride;
-    size_t row_begin;
-    size_t row_end;
+    size_t row_begin;           // even: a call takes whole row pairs
+    size_t row_end;             // <= weights->rows
 };
 
 using Q8MatmulFn = void (*)(const Q8MatmulArgs&);

@@ -1,6 +1,7 @@
-// Q8_0 head kernel with AVX-512 VNNI. One 512-bit vector holds the same block of two rows
-// (row r in the low 256 bits, r + 1 in the high), so each vpdpbusd yields the contract's
-// eight lanes for both rows at once.
+// Q8_0 head kernel with AVX-512 VNNI. One aligned 64-byte line of the row-pair layout
+// (quant/paired_q8_rows.h) holds the same block of two rows (row 2p in the low 256 bits,
+// 2p + 1 in the high), so one load and one vpdpbusd yield the contract's eight lanes for both
+// rows at once, and one 32-bit load gives both rows' scales.
 //
 // vpdpbusd multiplies unsigned by signed bytes. Rather than |w| times x with w's sign (two
 // more instructions per token), the activations are offset once per call to x + 128 (u8) and
@@ -20,20 +21,22 @@ namespace tern::kernels::avx512vnni {
 namespace {
 
 constexpr int kMaxTokens = 4;   // tokens sharing each loaded weight block pair
+constexpr size_t kPrefetchAhead = 4096;
 
-uint16_t scale_bits(const std::byte* block) {
+float scale_of(const std::byte* block) {
     uint16_t bits;
     __builtin_memcpy(&bits, block, 2);
-    return bits;
+    return _cvtsh_ss(bits);
 }
 
-float scale_of(const std::byte* block) { return _cvtsh_ss(scale_bits(block)); }
-
-// Block w0's fp16 scale widened in the low eight float lanes, w1's in the high eight.
-__m512 scale_halves(const std::byte* w0, const std::byte* w1) {
-    const __m256i bits = _mm256_mask_set1_epi16(_mm256_set1_epi16(static_cast<short>(scale_bits(w0))), 0xff00,
-                                                static_cast<short>(scale_bits(w1)));
-    return _mm512_maskz_cvtph_ps(0xffff, bits);
+// Row 2p's fp16 scale of a block widened in the low eight float lanes, row 2p + 1's in the
+// high eight, from the pair's two adjacent scales.
+__m512 scale_halves(const uint16_t* pair_scales) {
+    uint32_t both;
+    __builtin_memcpy(&both, pair_scales, 4);
+    const __m256i spread = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,   //
+                                            2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+    return _mm512_maskz_cvtph_ps(0xffff, _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(both)), spread));
 }
 
 __m256i load_quants(const std::byte* block) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2)); }
@@ -46,7 +49,7 @@ struct OffsetActivations {
 
 OffsetActivations offset_activations(const Q8MatmulArgs& a) {
     OffsetActivations acts;
-    const size_t blocks = a.n_tokens * a.blocks_per_row;
+    const size_t blocks = a.n_tokens * a.weights->blocks_per_row();
     acts.quants.resize(blocks * kQ8BlockElems);
     acts.scales.resize(blocks);
     const __m256i offset = _mm256_set1_epi8(static_cast<char>(0x80));
@@ -71,34 +74,29 @@ float combine(__m256 lanes) {
     return _mm_cvtss_f32(_mm_add_ss(u, _mm_shuffle_ps(u, u, 1)));
 }
 
-// Block w0's quants in the low 256 bits, w1's in the high: two masked loads, no shuffle
-// (lanes outside a load's mask are never read, so the shifted address of the second is safe).
-__m512i two_blocks(const std::byte* w0, const std::byte* w1) {
-    const __m512i low = _mm512_maskz_loadu_epi64(0x0f, w0 + 2);
-    return _mm512_mask_loadu_epi64(low, 0xf0, w1 + 2 - 32);
-}
-
-// Rows r and r + 1 (row1 may be row0 again for an odd last row; its results are dropped).
+// Rows 2p and 2p + 1; out1 is null when the second is padding.
 template <int Tokens>
-void row_pair_tokens(const Q8MatmulArgs& a, const OffsetActivations& acts, const std::byte* row0, const std::byte* row1,
-                     size_t t0, float* out0, float* out1) {
+void pair_tokens(const Q8MatmulArgs& a, const OffsetActivations& acts, size_t pair, size_t t0, float* out0,
+                 float* out1) {
+    const quant::PairedQ8Rows& w = *a.weights;
+    const size_t blocks = w.blocks_per_row();
+    const int8_t* quants = w.pair_quants(pair);
+    const uint16_t* scales = w.pair_scales(pair);
     const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
     __m512 acc[Tokens];
     for (int t = 0; t < Tokens; ++t) acc[t] = _mm512_setzero_ps();
-    for (size_t b = 0; b < a.blocks_per_row; ++b) {
-        const std::byte* w0 = row0 + b * kQ8BlockBytes;
-        const std::byte* w1 = row1 + b * kQ8BlockBytes;
-        // Each row is only ~40 cache lines, too short for the hardware prefetcher to ramp up:
-        // fetch the next row pair's same block while this one is computed.
-        _mm_prefetch(reinterpret_cast<const char*>(w0 + 2 * a.row_bytes), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(w1 + 2 * a.row_bytes), _MM_HINT_T0);
-        const __m512i w = two_blocks(w0, w1);
-        const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, w));
-        const __m512 dw = scale_halves(w0, w1);
+    for (size_t b = 0; b < blocks; ++b) {
+        const int8_t* line = quants + b * quant::kPairedQ8LineBytes;
+        // A pair's quants are only ~80 lines: keep loads in flight across pair boundaries,
+        // where the hardware prefetcher would otherwise stall at each new 4 KiB page.
+        _mm_prefetch(reinterpret_cast<const char*>(line + kPrefetchAhead), _MM_HINT_T0);
+        const __m512i wq = _mm512_load_si512(line);
+        const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, wq));
+        const __m512 dw = scale_halves(scales + 2 * b);
         for (int t = 0; t < Tokens; ++t) {
-            const size_t xb = (t0 + t) * a.blocks_per_row + b;
+            const size_t xb = (t0 + t) * blocks + b;
             const __m512i x = _mm512_maskz_broadcast_i64x4(0xff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&acts.quants[xb * kQ8BlockElems])));
-            const __m512 sums = _mm512_maskz_cvtepi32_ps(0xffff, _mm512_dpbusd_epi32(start, x, w));
+            const __m512 sums = _mm512_maskz_cvtepi32_ps(0xffff, _mm512_dpbusd_epi32(start, x, wq));
             const __m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(acts.scales[xb]));
             acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(s, sums));
         }
@@ -109,28 +107,22 @@ void row_pair_tokens(const Q8MatmulArgs& a, const OffsetActivations& acts, const
     }
 }
 
-void row_pair(const Q8MatmulArgs& a, const OffsetActivations& acts, size_t r, bool pair) {
-    const std::byte* row0 = a.weights + r * a.row_bytes;
-    const std::byte* row1 = pair ? row0 + a.row_bytes : row0;
-    float* out0 = a.out + r;
-    float* out1 = pair ? out0 + 1 : nullptr;
-    size_t t = 0;
-    for (; t + kMaxTokens <= a.n_tokens; t += kMaxTokens) row_pair_tokens<kMaxTokens>(a, acts, row0, row1, t, out0, out1);
-    switch (a.n_tokens - t) {
-        case 3: row_pair_tokens<3>(a, acts, row0, row1, t, out0, out1); break;
-        case 2: row_pair_tokens<2>(a, acts, row0, row1, t, out0, out1); break;
-        case 1: row_pair_tokens<1>(a, acts, row0, row1, t, out0, out1); break;
-        default: break;
-    }
-}
-
 }  // namespace
 
 void q8_matmul(const Q8MatmulArgs& a) {
     const OffsetActivations acts = offset_activations(a);
-    size_t r = a.row_begin;
-    for (; r + 2 <= a.row_end; r += 2) row_pair(a, acts, r, true);
-    if (r < a.row_end) row_pair(a, acts, r, false);
+    for (size_t r = a.row_begin; r < a.row_end; r += 2) {
+        float* out0 = a.out + r;
+        float* out1 = r + 1 < a.row_end ? out0 + 1 : nullptr;
+        size_t t = 0;
+        for (; t + kMaxTokens <= a.n_tokens; t += kMaxTokens) pair_tokens<kMaxTokens>(a, acts, r / 2, t, out0, out1);
+        switch (a.n_tokens - t) {
+            case 3: pair_tokens<3>(a, acts, r / 2, t, out0, out1); break;
+            case 2: pair_tokens<2>(a, acts, r / 2, t, out0, out1); break;
+            case 1: pair_tokens<1>(a, acts, r / 2, t, out0, out1); break;
+            default: break;
+        }
+    }
 }
 
 }  // namespace tern::kernels::avx512vnni

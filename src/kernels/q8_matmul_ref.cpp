@@ -8,9 +8,8 @@
 namespace tern::kernels::ref {
 namespace {
 
-void block_dot(const std::byte* w, const std::byte* x, float lanes[8]) {
-    const float s = load_fp16(w) * load_fp16(x);
-    const auto* wq = reinterpret_cast<const int8_t*>(w + 2);
+void block_dot(const int8_t* wq, uint16_t w_scale, const std::byte* x, float lanes[8]) {
+    const float s = fp16_to_fp32(w_scale) * load_fp16(x);
     const auto* xq = reinterpret_cast<const int8_t*>(x + 2);
     for (int l = 0; l < 8; ++l) {
         int32_t sum = 0;
@@ -28,13 +27,18 @@ float combine(const float lanes[8]) {
 }  // namespace
 
 void q8_matmul(const Q8MatmulArgs& a) {
-    const size_t x_row_bytes = a.blocks_per_row * kQ8BlockBytes;
+    const quant::PairedQ8Rows& w = *a.weights;
+    const size_t blocks = w.blocks_per_row();
+    const size_t x_row_bytes = blocks * kQ8BlockBytes;
     for (size_t r = a.row_begin; r < a.row_end; ++r) {
-        const std::byte* row = a.weights + r * a.row_bytes;
+        const size_t half = r % 2;
+        const int8_t* quants = w.pair_quants(r / 2) + half * quant::kPairedQ8BlockElems;
+        const uint16_t* scales = w.pair_scales(r / 2) + half;
         for (size_t t = 0; t < a.n_tokens; ++t) {
             float lanes[8] = {};
-            for (size_t b = 0; b < a.blocks_per_row; ++b)
-                block_dot(row + b * kQ8BlockBytes, a.x + t * x_row_bytes + b * kQ8BlockBytes, lanes);
+            for (size_t b = 0; b < blocks; ++b)
+                block_dot(quants + b * quant::kPairedQ8LineBytes, scales[2 * b], a.x + t * x_row_bytes + b * kQ8BlockBytes,
+                          lanes);
             a.out[t * a.out_stride + r] = combine(lanes);
         }
     }

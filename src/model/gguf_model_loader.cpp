@@ -198,11 +198,10 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
     }
     model.ternary_type = std::string(gguf.find_tensor("blk.0.attn_q.weight")->traits.name);
     if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(source);
-    if (options.head_q8_0 && model.output.type != GgmlType::kQ8_0) {
-        const std::span<const std::byte> source{model.output.data, model.output.bytes()};
-        TERN_TRY(convert_head_to_q8_0(model));
-        // The conversion read the whole float head; from now on only embedding rows are read.
-        if (mapping != nullptr) mapping->drop_pages(source);   // ignores ranges outside the file
+    if (options.head_q8_0 || model.output.type == GgmlType::kQ8_0) {
+        TERN_TRY(convert_head_to_q8_0(model, options.threads));
+        // The conversion read the whole file head; from now on only embedding rows are read.
+        if (mapping != nullptr) mapping->drop_pages({model.output.data, model.output.bytes()});   // ignores ranges outside the file
     }
     return model;
 }

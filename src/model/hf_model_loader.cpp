@@ -213,7 +213,7 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
                                                                     : str_cat(safetensors_dtype_name(q0->tensor->dtype), " (absmean)");
     if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(dir);
     model.storage = ckpt;
-    if (options.head_q8_0) TERN_TRY(convert_head_to_q8_0(model));
+    if (options.head_q8_0 || model.output.type == format::GgmlType::kQ8_0) TERN_TRY(convert_head_to_q8_0(model, options.threads));
     return model;
 }
 

@@ -14,6 +14,7 @@
 #include "model/architecture.h"
 #include "model/hparams.h"
 #include "quant/packed_ternary.h"
+#include "quant/paired_q8_rows.h"
 #include "tern/status.h"
 
 namespace tern::model {
@@ -49,6 +50,9 @@ struct Model {
     RopePairing rope = RopePairing::kNeox;
     FloatMatrix token_embd;
     FloatMatrix output;        // a copy of token_embd's view when the head is tied
+    // The head in the Q8_0 kernel's layout when it is Q8_0 (in the file, or --head q8_0);
+    // `output` then only describes where it came from and is never read by the engine.
+    quant::PairedQ8Rows output_q8;
     bool tied_head = false;
     std::vector<float> output_norm;
     std::vector<LayerWeights> layers;
@@ -57,13 +61,16 @@ struct Model {
     size_t file_bytes = 0;
     std::shared_ptr<const void> storage;   // keeps mapped / in-memory file bytes alive
 
+    bool q8_head() const { return output_q8.rows != 0; }
     // Bytes one decode step streams: every ternary projection plus the head.
     size_t decode_weight_bytes() const;
 };
 
-// Replaces model.output by a Q8_0 copy (quantised like llama.cpp's quantize_row_q8_0); the
-// token embedding keeps its own type. Errors: a row length that is not a multiple of 32.
-Status convert_head_to_q8_0(Model& model);
+// Builds model.output_q8 from model.output: Q8_0 rows are regrouped as they are, any other
+// type is quantised like llama.cpp's quantize_row_q8_0. The token embedding keeps its own
+// type. Rows are converted on `threads` threads. Errors: a row length that is not a multiple
+// of 32.
+Status convert_head_to_q8_0(Model& model, int threads);
 
 // Called as tensors are repacked: bytes of ternary tensors done so far and in all.
 using LoadProgress = std::function<void(size_t done_bytes, size_t total_bytes)>;

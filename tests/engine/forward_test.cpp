@@ -26,10 +26,11 @@ struct TinyModel {
     format::GgufContents gguf;
 };
 
-TinyModel make_tiny(std::string_view gguf_arch, GgmlType ternary, bool untied = false, uint64_t seed = 7) {
+TinyModel make_tiny(std::string_view gguf_arch, GgmlType ternary, bool untied = false, uint64_t seed = 7,
+                    GgmlType embd = GgmlType::kF16) {
     model::SyntheticShape shape = *model::find_synthetic_shape("tiny");
     shape.gguf_arch = gguf_arch;
-    auto writer = model::synthetic_gguf(shape, {.ternary_type = ternary, .embd_type = GgmlType::kF16,
+    auto writer = model::synthetic_gguf(shape, {.ternary_type = ternary, .embd_type = embd,
                                                 .untied_head = untied, .seed = seed});
     EXPECT_TRUE(writer.ok()) << writer.error().message();
     TinyModel tiny;
@@ -207,7 +208,7 @@ TEST(Forward, Q8HeadIsCloseToTheF16HeadAndIdenticalOnEveryIsa) {
                                         {.layout = kernels::kernel_table(isa).ternary_layout, .head_q8_0 = true,
                                          .threads = 2, .progress = {}});
         EXPECT_TRUE(m.ok());
-        EXPECT_EQ(m.value().output.type, GgmlType::kQ8_0);
+        EXPECT_TRUE(m.value().q8_head());
         return std::move(m).value();
     };
     const std::vector<float> q8 = engine_logits(load_q8(best), best, 2, kPrompt.size());
@@ -221,6 +222,25 @@ TEST(Forward, Q8HeadIsCloseToTheF16HeadAndIdenticalOnEveryIsa) {
     for (Isa isa : kernels::isas_supported_here()) {
         const std::vector<float> got = engine_logits(load_q8(isa), isa, 3, 5);
         EXPECT_EQ(0, std::memcmp(got.data(), q8.data(), q8.size() * sizeof(float))) << kernels::isa_name(isa);
+    }
+}
+
+// A file whose head is Q8_0 already: its rows reach the kernel as stored (regrouped, never
+// requantised), and the logits are the same on every ISA and thread count.
+TEST(Forward, AQ8HeadFromTheFileIsUsedAsStored) {
+    const TinyModel tiny = make_tiny("bitnet-b1.58", GgmlType::kI2_S, false, 7, GgmlType::kQ8_0);
+    const model::Model m = load(tiny, kernels::best_isa_here());
+    ASSERT_TRUE(m.q8_head());
+    ASSERT_EQ(m.output.type, GgmlType::kQ8_0);
+    std::vector<std::byte> row(m.output.row_bytes);
+    for (size_t r = 0; r < m.output.rows; ++r) {
+        quant::unpair_q8_0_row(m.output_q8, r, row);
+        ASSERT_EQ(0, std::memcmp(row.data(), m.output.row(r), row.size())) << "row " << r;
+    }
+    const std::vector<float> want = engine_logits(m, kernels::best_isa_here(), 2, kPrompt.size());
+    for (Isa isa : kernels::isas_supported_here()) {
+        const std::vector<float> got = engine_logits(load(tiny, isa), isa, 1, 4);
+        EXPECT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float))) << kernels::isa_name(isa);
     }
 }
 

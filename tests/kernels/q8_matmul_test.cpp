@@ -5,9 +5,11 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <span>
 
 #include "core/float16.h"
 #include "kernels/dispatch.h"
+#include "quant/paired_q8_rows.h"
 
 namespace tern::kernels {
 namespace {
@@ -32,10 +34,23 @@ std::vector<std::byte> random_q8(size_t n_rows, size_t blocks, std::mt19937& rng
     return data;
 }
 
-std::vector<float> run(Q8MatmulFn fn, const std::vector<std::byte>& w, const std::vector<std::byte>& x, const Q8Case& c) {
+quant::PairedQ8Rows paired(const std::vector<std::byte>& rows, const Q8Case& c) {
+    const size_t row_bytes = c.blocks * kQ8BlockBytes;
+    auto m = quant::pair_q8_0_rows(c.rows, c.blocks * 32, [&](size_t r, std::span<std::byte> blocks) -> Status {
+        std::memcpy(blocks.data(), rows.data() + r * row_bytes, row_bytes);
+        return {};
+    });
+    EXPECT_TRUE(m.ok());
+    return std::move(m).value();
+}
+
+// Whole row pairs per call, as the driver splits them; the output around the rows stays NaN
+// when a call covers only part of them.
+std::vector<float> run(Q8MatmulFn fn, const quant::PairedQ8Rows& w, const std::vector<std::byte>& x, const Q8Case& c,
+                       size_t row_begin = 0, size_t row_end = SIZE_MAX) {
     std::vector<float> out(c.tokens * c.rows, NAN);
-    fn({.weights = w.data(), .blocks_per_row = c.blocks, .row_bytes = c.blocks * kQ8BlockBytes, .x = x.data(),
-        .n_tokens = c.tokens, .out = out.data(), .out_stride = c.rows, .row_begin = 0, .row_end = c.rows});
+    fn({.weights = &w, .x = x.data(), .n_tokens = c.tokens, .out = out.data(), .out_stride = c.rows,
+        .row_begin = row_begin, .row_end = std::min(row_end, c.rows)});
     return out;
 }
 
@@ -47,7 +62,8 @@ TEST(Q8Matmul, EveryIsaMatchesTheReferenceBitForBit) {
     for (const Q8Case& c : cases) {
         const auto w = random_q8(c.rows, c.blocks, rng, c.extremes, false);
         const auto x = random_q8(c.tokens, c.blocks, rng, c.extremes, true);
-        const std::vector<float> want = run(ref::q8_matmul, w, x, c);
+        const quant::PairedQ8Rows pw = paired(w, c);
+        const std::vector<float> want = run(ref::q8_matmul, pw, x, c);
         for (size_t t = 0; t < c.tokens; ++t)
             for (size_t r = 0; r < c.rows; ++r) {
                 double plain = 0, magnitude = 0;
@@ -64,9 +80,31 @@ TEST(Q8Matmul, EveryIsaMatchesTheReferenceBitForBit) {
                 EXPECT_NEAR(want[t * c.rows + r], plain, 1e-5 * magnitude + 1e-30);
             }
         for (Isa isa : isas_supported_here()) {
-            const std::vector<float> got = run(kernel_table(isa).q8_matmul, w, x, c);
+            const std::vector<float> got = run(kernel_table(isa).q8_matmul, pw, x, c);
             EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)))
                 << isa_name(isa) << " rows " << c.rows << " blocks " << c.blocks << " tokens " << c.tokens;
+        }
+    }
+}
+
+TEST(Q8Matmul, APartialRowRangeWritesExactlyThoseRows) {
+    std::mt19937 rng(4);
+    const Q8Case c{9, 4, 3, false};
+    const auto w = random_q8(c.rows, c.blocks, rng, false, false);
+    const auto x = random_q8(c.tokens, c.blocks, rng, false, true);
+    const quant::PairedQ8Rows pw = paired(w, c);
+    const std::vector<float> whole = run(ref::q8_matmul, pw, x, c);
+    for (Isa isa : isas_supported_here()) {
+        for (auto [begin, end] : {std::pair<size_t, size_t>{2, 5}, {4, 9}, {0, 1}, {8, 9}}) {
+            const std::vector<float> part = run(kernel_table(isa).q8_matmul, pw, x, c, begin, end);
+            for (size_t t = 0; t < c.tokens; ++t)
+                for (size_t r = 0; r < c.rows; ++r) {
+                    const float v = part[t * c.rows + r];
+                    if (r >= begin && r < end)
+                        EXPECT_EQ(v, whole[t * c.rows + r]) << isa_name(isa) << " row " << r;
+                    else
+                        EXPECT_TRUE(std::isnan(v)) << isa_name(isa) << " row " << r << " outside [" << begin << ", " << end << ")";
+                }
         }
     }
 }
