@@ -54,6 +54,7 @@ void store_result(const TernaryMatmulArgs& a, size_t row, size_t token, int32_t 
 }
 
 constexpr size_t kPrefetchAhead = 2048;
+constexpr int kGemmTokens = 4;   // tokens per pass over a tile in GEMM
 
 void gemv_tile(const TernaryMatmulArgs& a, size_t tile, size_t token) {
     const quant::PackedTernary& w = *a.weights;
@@ -79,6 +80,33 @@ void gemv_tile(const TernaryMatmulArgs& a, size_t tile, size_t token) {
     }
 }
 
+// The four 16-lane sums of a, b, c, d in one vector: pairwise interleaves add each row's
+// lanes within 128-bit lanes, then the four 128-bit lanes are added (13 instructions for four
+// sums instead of 9 for each).
+__m128i reduce_add4(__m512i a, __m512i b, __m512i c, __m512i d) {
+    const __m512i ab = _mm512_add_epi32(_mm512_maskz_unpacklo_epi32(0xffff, a, b), _mm512_maskz_unpackhi_epi32(0xffff, a, b));
+    const __m512i cd = _mm512_add_epi32(_mm512_maskz_unpacklo_epi32(0xffff, c, d), _mm512_maskz_unpackhi_epi32(0xffff, c, d));
+    const __m512i abcd = _mm512_add_epi32(_mm512_maskz_unpacklo_epi64(0xff, ab, cd), _mm512_maskz_unpackhi_epi64(0xff, ab, cd));
+    const __m256i half = _mm256_add_epi32(lower_half(abcd), upper_half(abcd));
+    return _mm_add_epi32(_mm256_castsi256_si128(half), _mm256_extracti128_si256(half, 1));
+}
+
+// The contract's epilogue for one token and the four rows of a tile, lane by lane the same
+// two multiplies as store_result; padding rows are masked out of the store.
+void store_tile_results(const TernaryMatmulArgs& a, size_t tile, size_t token, __m128i sums) {
+    const size_t row0 = tile * kRowTile;
+    const size_t real = std::min(kRowTile, a.weights->rows - row0);
+    const __mmask8 rows = static_cast<__mmask8>((1u << real) - 1);
+    const __m128i acc = _mm_sub_epi32(sums, _mm_set1_epi32(a.acts->sum[token]));
+    const __m128 scaled = _mm_mul_ps(_mm_cvtepi32_ps(acc), _mm_set1_ps(a.acts->scale[token]));
+    const __m128 out = _mm_mul_ps(scaled, _mm_maskz_loadu_ps(rows, &a.weights->row_scale[row0]));
+    _mm_mask_storeu_ps(a.out + token * a.out_stride + row0, rows, out);
+}
+
+// A tile's four rows for up to four tokens: 16 accumulators, 4 unpacked planes and one
+// activation register. Each plane is unpacked once per token group and feeds 4 x Tokens
+// dot products; the packed codes are reloaded from L1 per plane. (Six tokens, 24
+// accumulators, measured 5-15 % slower on Zen 4.)
 template <int Tokens>
 void gemm_tile(const TernaryMatmulArgs& a, size_t tile, size_t token0) {
     const quant::PackedTernary& w = *a.weights;
@@ -88,14 +116,11 @@ void gemm_tile(const TernaryMatmulArgs& a, size_t tile, size_t token0) {
     for (auto& row_acc : acc) std::fill(row_acc, row_acc + Tokens, _mm512_setzero_si512());
 
     for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, codes += kRowTile * kChunkBytes) {
-        __m512i packed[kRowTile];
-        for (size_t r = 0; r < kRowTile; ++r) {
+        for (size_t r = 0; r < kRowTile; ++r)
             _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + r * kChunkBytes), _MM_HINT_T0);
-            packed[r] = _mm512_load_si512(codes + r * kChunkBytes);
-        }
         auto plane_step = [&]<int Plane>() {
             __m512i plane[kRowTile];
-            for (size_t r = 0; r < kRowTile; ++r) plane[r] = unpack_plane<Plane>(packed[r]);
+            for (size_t r = 0; r < kRowTile; ++r) plane[r] = unpack_plane<Plane>(_mm512_load_si512(codes + r * kChunkBytes));
             for (int t = 0; t < Tokens; ++t) {
                 const __m512i x = _mm512_loadu_si512(acts.row(token0 + t) + chunk * kChunkCols + 64 * Plane);
                 for (size_t r = 0; r < kRowTile; ++r) acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], plane[r], x);
@@ -106,12 +131,8 @@ void gemm_tile(const TernaryMatmulArgs& a, size_t tile, size_t token0) {
         plane_step.template operator()<2>();
         plane_step.template operator()<3>();
     }
-    for (size_t r = 0; r < kRowTile; ++r) {
-        for (int t = 0; t < Tokens; ++t) {
-            const int32_t sum = reduce_add(acc[r][t]) - acts.sum[token0 + t];
-            store_result(a, tile * kRowTile + r, token0 + t, sum);
-        }
-    }
+    for (int t = 0; t < Tokens; ++t)
+        store_tile_results(a, tile, token0 + t, reduce_add4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]));
 }
 
 }  // namespace
@@ -128,8 +149,10 @@ void ternary_gemm(const TernaryMatmulArgs& a) {
     const size_t n_tokens = a.acts->n_tokens;
     for (size_t tile = a.tile_begin; tile < a.tile_end; ++tile) {
         size_t t = 0;
-        for (; t + 4 <= n_tokens; t += 4) gemm_tile<4>(a, tile, t);
+        for (; t + kGemmTokens <= n_tokens; t += kGemmTokens) gemm_tile<kGemmTokens>(a, tile, t);
         switch (n_tokens - t) {
+            case 5: gemm_tile<5>(a, tile, t); break;
+            case 4: gemm_tile<4>(a, tile, t); break;
             case 3: gemm_tile<3>(a, tile, t); break;
             case 2: gemm_tile<2>(a, tile, t); break;
             case 1: gemm_tile<1>(a, tile, t); break;
