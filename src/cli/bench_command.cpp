@@ -28,19 +28,19 @@ std::string format_seconds(double s) {
 // The GEMV point with the same ISA, shape and threads, to express GEMM as a per-token speed-up.
 const engine::KernelBenchPoint* matching_gemv(const engine::KernelBenchReport& report, const engine::KernelBenchPoint& p) {
     for (const auto& q : report.points) {
-        if (q.op == "gemv" && q.isa == p.isa && q.threads == p.threads && q.shape.name == p.shape.name) return &q;
+        if (q.op == "gemv" && q.kernels == p.kernels && q.threads == p.threads && q.shape.name == p.shape.name) return &q;
     }
     return nullptr;
 }
 
 void print_table(const engine::KernelBenchReport& report) {
-    std::printf("%-8s %-11s %-12s %-11s %3s %11s %11s %8s %12s %9s\n", "op", "isa", "shape", "rows x cols", "t",
+    std::printf("%-8s %-16s %-12s %-11s %3s %11s %11s %8s %12s %9s\n", "op", "kernels", "shape", "rows x cols", "t",
                 "time/call", "weights", "% of bw", "time/token", "vs gemv");
     for (const auto& p : report.points) {
         const auto* gemv = p.op == "gemm" ? matching_gemv(report, p) : nullptr;
         const std::string speedup = gemv ? str_cat(static_cast<int>(gemv->seconds / p.seconds_per_token * 10) / 10.0, "x") : "";
-        std::printf("%-8s %-11s %-12s %-11s %3d %11s %6.1f GB/s %7.0f%% %12s %9s\n", p.op.c_str(),
-                    std::string(kernels::isa_name(p.isa)).c_str(), p.shape.name.c_str(),
+        std::printf("%-8s %-16s %-12s %-11s %3d %11s %6.1f GB/s %7.0f%% %12s %9s\n", p.op.c_str(),
+                    p.kernels.c_str(), p.shape.name.c_str(),
                     str_cat(p.shape.rows, "x", p.shape.cols).c_str(), p.threads, format_seconds(p.seconds).c_str(),
                     p.gb_per_s, 100.0 * p.bandwidth_fraction, format_seconds(p.seconds_per_token).c_str(),
                     speedup.c_str());
@@ -55,7 +55,7 @@ nlohmann::json to_json(const engine::KernelBenchReport& report) {
     }
     j["points"] = nlohmann::json::array();
     for (const auto& p : report.points) {
-        j["points"].push_back({{"op", p.op}, {"isa", kernels::isa_name(p.isa)}, {"shape", p.shape.name},
+        j["points"].push_back({{"op", p.op}, {"isa", kernels::isa_name(p.isa)}, {"kernels", p.kernels}, {"shape", p.shape.name},
                                {"rows", p.shape.rows}, {"cols", p.shape.cols}, {"threads", p.threads},
                                {"tokens", p.tokens}, {"seconds", p.seconds}, {"weight_bytes", p.weight_bytes},
                                {"gb_per_s", p.gb_per_s}, {"bandwidth_fraction", p.bandwidth_fraction},
@@ -88,6 +88,7 @@ nlohmann::json model_report_json(const LoadedModel& lm, const engine::ModelBench
     j["architecture"] = lm.model.arch->name;
     j["ternary_type"] = lm.model.ternary_type;
     j["isa"] = kernels::isa_name(lm.kernels->isa);
+    j["kernels"] = lm.kernels->name;
     j["cpu"] = detect_cpu_info().model_name;
     j["peak_rss_bytes"] = report.peak_rss_bytes;
     j["load_seconds"] = lm.load_seconds;
@@ -109,7 +110,7 @@ int run_model_bench(const BenchOptions& options) {
     const int load_threads = *std::max_element(options.threads.begin(), options.threads.end());
     // A synthetic model is measured as the targets are stated: 2-bit ternary with a Q8_0 head.
     const std::string head = options.head.empty() && !options.synthetic.empty() ? "q8_0" : options.head;
-    const ModelRequest request{.isa = isa, .threads = load_threads, .head = head == "file" ? "" : head};
+    const ModelRequest request{.isa = isa, .threads = load_threads, .head = head == "file" ? "" : head, .packing = options.packing};
     Result<LoadedModel> loaded = options.model.empty()
                                      ? load_synthetic_model(options.synthetic, options.synthetic_type, request)
                                      : load_model_for_run(options.model, request);
@@ -168,6 +169,7 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
         ->delimiter(',')
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
+    add_packing_option(bench, options.packing);
     bench->add_option("--head", options.head,
                       "LM head: q8_0 (default for --synthetic) or file (keep the file's type; default for -m)");
     bench->add_option("-r,--repetitions", options.repetitions, "Repetitions of each test")
@@ -201,7 +203,7 @@ int run_bench(const BenchOptions& options) {
     bench.float_head = options.float_head;
     bench.streamed_bytes = options.stream_mb << 20;
     auto progress = [&](const engine::KernelBenchPoint& p) {
-        if (!options.json) std::fprintf(stderr, "\r%s %s %s t=%d ...   ", p.op.c_str(), std::string(kernels::isa_name(p.isa)).c_str(), p.shape.name.c_str(), p.threads);
+        if (!options.json) std::fprintf(stderr, "\r%s %s %s t=%d ...   ", p.op.c_str(), p.kernels.c_str(), p.shape.name.c_str(), p.threads);
     };
     const engine::KernelBenchReport report = engine::run_kernel_benchmark(bench, progress);
     if (options.json) {

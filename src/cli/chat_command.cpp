@@ -68,12 +68,13 @@ void add_chat_command(CLI::App& app, ChatOptions& options) {
     add_sampling_options(chat, options.sampler);
     chat->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(chat, options.head);
+    add_packing_option(chat, options.packing);
 }
 
 int run_chat(const ChatOptions& options) {
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
     Result<ChatModel> loaded =
-        load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head},
+        load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing},
                         options.chat_template);
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value().loaded;

@@ -43,6 +43,7 @@ struct BenchOptions {
     std::vector<size_t> sequences = {1};
     int repetitions = 3;
     std::string head;
+    std::string packing = "2bit";
 };
 void add_bench_command(CLI::App& app, BenchOptions& options);
 int run_bench(const BenchOptions& options);
@@ -55,6 +56,7 @@ struct RunOptions {
     sampling::SamplerOptions sampler;
     bool no_echo = false;
     std::string head;
+    std::string packing = "2bit";
     size_t n_predict = 64;
     int threads = 0;                  // 0: all cores
     size_t n_ctx = 0;                 // 0: the model's training context
@@ -92,6 +94,7 @@ struct PerplexityOptions {
     std::string isa;
     size_t max_chunks = 0;            // 0: all
     std::string head;
+    std::string packing = "2bit";
 };
 void add_perplexity_command(CLI::App& app, PerplexityOptions& options);
 int run_perplexity(const PerplexityOptions& options);
@@ -106,6 +109,7 @@ struct ChatOptions {
     sampling::SamplerOptions sampler;
     std::string isa;
     std::string head;
+    std::string packing = "2bit";
 };
 void add_chat_command(CLI::App& app, ChatOptions& options);
 int run_chat(const ChatOptions& options);
@@ -125,6 +129,7 @@ struct ServeOptions {
     int timeout = 10;
     std::string isa;
     std::string head;
+    std::string packing = "2bit";
 };
 void add_serve_command(CLI::App& app, ServeOptions& options);
 int run_serve(const ServeOptions& options);

@@ -20,10 +20,16 @@ namespace {
 
 constexpr size_t kShowProgressAbove = size_t{64} << 20;
 
-Result<const kernels::KernelTable*> kernels_for(const std::string& isa_flag) {
-    Result<kernels::Isa> isa = kernels::choose_isa(kernels::requested_isa(isa_flag));
+Result<const kernels::KernelTable*> kernels_for(const ModelRequest& request) {
+    Result<kernels::Isa> isa = kernels::choose_isa(kernels::requested_isa(request.isa));
     if (!isa.ok()) return isa.error().within("--isa");
-    return &kernels::kernel_table(isa.value());
+    Result<kernels::Packing> packing = kernels::parse_packing(request.packing);
+    if (!packing.ok()) return packing.error().within("--packing");
+    const kernels::KernelTable* table = kernels::kernel_table(isa.value(), packing.value());
+    if (table == nullptr)
+        return Error(str_cat("--packing ", request.packing, ": the ", kernels::isa_name(isa.value()),
+                             " kernels read 2-bit weights only (base3 has scalar and avx512vnni kernels; see --isa)"));
+    return table;
 }
 
 Result<model::LoadOptions> load_options(const kernels::KernelTable& table, const ModelRequest& request,
@@ -70,7 +76,7 @@ Result<tokenizer::Tokenizer> load_tokenizer(const std::string& path) {
 Result<LoadedModel> load_model_for_run(const std::string& path, const ModelRequest& request) {
     const auto start = std::chrono::steady_clock::now();
     LoadedModel loaded;
-    TERN_ASSIGN_OR_RETURN(loaded.kernels, kernels_for(request.isa));
+    TERN_ASSIGN_OR_RETURN(loaded.kernels, kernels_for(request));
     TERN_ASSIGN_OR_RETURN(const model::LoadOptions options, load_options(*loaded.kernels, request, path));
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
@@ -102,7 +108,7 @@ Result<LoadedModel> load_synthetic_model(const std::string& shape_name, const st
     const std::optional<format::GgmlType> type = format::ggml_type_from_name(ternary_type);
     if (!type) return Error(str_cat("--type '", ternary_type, "' is not a ggml type name"));
     LoadedModel loaded;
-    TERN_ASSIGN_OR_RETURN(loaded.kernels, kernels_for(request.isa));
+    TERN_ASSIGN_OR_RETURN(loaded.kernels, kernels_for(request));
     const std::string name = str_cat("synthetic ", shape_name);
     TERN_ASSIGN_OR_RETURN(const model::LoadOptions options, load_options(*loaded.kernels, request, name));
     TERN_ASSIGN_OR_RETURN(format::GgufWriter writer, model::synthetic_gguf(*shape, {.ternary_type = *type}));
@@ -128,11 +134,17 @@ std::string describe(const LoadedModel& loaded) {
     const model::Model& m = loaded.model;
     return str_cat(m.arch->name, ", ", m.hp.n_embd, " x ", m.hp.n_layer, " layers, vocab ", m.hp.n_vocab, ", ",
                    m.ternary_type, " ternary, ", head_description(m), " head, ",
-                   static_cast<double>(m.file_bytes) / 1e6, " MB; kernels ", kernels::isa_name(loaded.kernels->isa));
+                   static_cast<double>(m.file_bytes) / 1e6, " MB; kernels ", loaded.kernels->name);
 }
 
 void add_head_option(CLI::App* command, std::string& head) {
     command->add_option("--head", head, "Convert the LM head at load: q8_0 (default: keep the file's type)");
+}
+
+void add_packing_option(CLI::App* command, std::string& packing) {
+    command->add_option("--packing", packing,
+                        "Ternary weights in memory: 2bit, or base3 (1.6 bits per weight; scalar and avx512vnni kernels)")
+        ->capture_default_str();
 }
 
 void add_sampling_options(CLI::App* command, sampling::SamplerOptions& sampler) {

@@ -21,6 +21,7 @@ struct ModelRequest {
     std::string isa;    // "" = TERN_ISA or the best this CPU runs
     int threads = 1;    // for repacking
     std::string head;   // "" keeps the file's head type; "q8_0" converts it at load
+    std::string packing = "2bit";   // "2bit" or "base3" (kernels::Packing)
 };
 
 struct LoadedModel {
@@ -60,6 +61,7 @@ Result<ChatModel> load_chat_model(const std::string& path, const ModelRequest& r
 
 // Registers --head on a command.
 void add_head_option(CLI::App* command, std::string& head);
+void add_packing_option(CLI::App* command, std::string& packing);
 
 // Registers --temp, --top-k, --top-p, --min-p and -s/--seed.
 void add_sampling_options(CLI::App* command, sampling::SamplerOptions& sampler);

@@ -18,13 +18,14 @@ void add_perplexity_command(CLI::App& app, PerplexityOptions& options) {
     cmd->add_option("-t,--threads", options.threads, "Threads (default: all cores)")->check(CLI::Range(1, 512));
     cmd->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(cmd, options.head);
+    add_packing_option(cmd, options.packing);
 }
 
 int run_perplexity(const PerplexityOptions& options) {
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
     Result<std::string> text = read_text_file(options.file, size_t{1} << 30);
     if (!text.ok()) return report_failure(text.error().message());
-    Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head});
+    Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing});
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value();
     Result<const tokenizer::Tokenizer*> tok = lm.require_tokenizer();

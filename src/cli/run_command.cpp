@@ -101,11 +101,12 @@ void add_run_command(CLI::App& app, RunOptions& options) {
     run->add_option("-c,--ctx", options.n_ctx, "Context length (default: the model's)")->check(CLI::Range(0, 1 << 22));
     run->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(run, options.head);
+    add_packing_option(run, options.packing);
 }
 
 int run_run(const RunOptions& options) {
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
-    Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head});
+    Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing});
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value();
     Result<std::vector<int32_t>> prompt = prompt_tokens(options, lm);

@@ -69,12 +69,13 @@ void add_serve_command(CLI::App& app, ServeOptions& options) {
         ->capture_default_str()->check(CLI::Range(1, 3600));
     serve->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(serve, options.head);
+    add_packing_option(serve, options.packing);
 }
 
 int run_serve(const ServeOptions& options) {
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
     Result<ChatModel> loaded =
-        load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head},
+        load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing},
                         options.chat_template);
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value().loaded;

@@ -123,7 +123,7 @@ void InferenceSession::norm_rows(const float* in, size_t in_stride, const std::v
 }
 
 void InferenceSession::quantize(const float* x, size_t n, size_t cols) {
-    quant::reshape_activations(acts_, n, cols);
+    quant::reshape_activations(acts_, n, cols, quant::layout_chunk_cols(table_.ternary_layout));
     // Decode (one row per sequence) is not worth waking the pool for: a few microseconds of work.
     constexpr size_t kRowsWorthThreads = 16;
     if (n < kRowsWorthThreads) {

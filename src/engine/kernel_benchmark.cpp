@@ -41,13 +41,13 @@ quant::PackedTernary copy_of(const quant::PackedTernary& m) {
     return c;
 }
 
-quant::Int8Activations random_activations(size_t n_tokens, size_t cols, uint32_t seed) {
+quant::Int8Activations random_activations(size_t n_tokens, size_t cols, uint32_t seed, size_t column_granule) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> dist(0.0f, 1.0f);
     std::vector<float> x(n_tokens * cols);
     for (float& v : x) v = dist(rng);
     quant::Int8Activations acts;
-    quant::quantize_activations(x.data(), n_tokens, cols, cols, acts);
+    quant::quantize_activations(x.data(), n_tokens, cols, cols, acts, column_granule);
     return acts;
 }
 
@@ -95,7 +95,7 @@ void benchmark_float_head(const KernelBenchOptions& options, const std::vector<k
                                         .row_begin = begin, .row_end = end});
                 });
             });
-            KernelBenchPoint p{.op = "f16 gemv", .isa = isa, .shape = shape, .threads = threads, .tokens = 1,
+            KernelBenchPoint p{.op = "f16 gemv", .isa = isa, .kernels = kernels::isa_name(isa).data(), .shape = shape, .threads = threads, .tokens = 1,
                                .seconds = seconds, .weight_bytes = static_cast<double>(weights.size())};
             p.gb_per_s = p.weight_bytes / seconds / 1e9;
             p.bandwidth_fraction = bandwidth_at(threads) > 0 ? p.gb_per_s / bandwidth_at(threads) : 0.0;
@@ -116,6 +116,11 @@ KernelBenchReport run_kernel_benchmark(const KernelBenchOptions& options, const 
     const std::vector<kernels::Isa> isas = options.isas.empty() ? kernels::isas_supported_here() : options.isas;
     const std::vector<MatrixShape> shapes = options.shapes.empty() ? bitnet_2b4t_ternary_shapes() : options.shapes;
     const size_t streamed = options.streamed_bytes ? options.streamed_bytes : default_streamed_bytes();
+    // Each ISA's 2-bit kernels, then its base-3 ones where it has them.
+    std::vector<const kernels::KernelTable*> tables;
+    for (const kernels::Isa isa : isas)
+        for (const kernels::Packing packing : {kernels::Packing::k2Bit, kernels::Packing::kBase3})
+            if (const kernels::KernelTable* table = kernels::kernel_table(isa, packing)) tables.push_back(table);
     KernelBenchReport report;
     for (const int threads : options.threads) {
         const BandwidthResult bw = measure_read_bandwidth({.threads = threads});
@@ -129,11 +134,15 @@ KernelBenchReport run_kernel_benchmark(const KernelBenchOptions& options, const 
     for (const MatrixShape& shape : shapes) {
         const quant::PackedTernary original = random_matrix(shape.rows, shape.cols, seed++);
         const size_t n_copies = std::max<size_t>(1, streamed / original.weight_bytes());
-        const quant::Int8Activations one = random_activations(1, shape.cols, seed++);
-        const quant::Int8Activations many = random_activations(std::max<size_t>(1, options.gemm_tokens), shape.cols, seed++);
+        const uint32_t one_seed = seed++, many_seed = seed++;
         std::vector<float> out(std::max<size_t>(1, options.gemm_tokens) * shape.rows);
-        for (const kernels::Isa isa : isas) {
-            const kernels::KernelTable& table = kernels::kernel_table(isa);
+        for (const kernels::KernelTable* table_ptr : tables) {
+            const kernels::KernelTable& table = *table_ptr;
+            const kernels::Isa isa = table.isa;
+            const size_t granule = quant::layout_chunk_cols(table.ternary_layout);
+            const quant::Int8Activations one = random_activations(1, shape.cols, one_seed, granule);
+            const quant::Int8Activations many =
+                random_activations(std::max<size_t>(1, options.gemm_tokens), shape.cols, many_seed, granule);
             std::vector<quant::PackedTernary> copies;
             copies.push_back(copy_of(original));
             quant::convert_layout(copies[0], table.ternary_layout);
@@ -141,7 +150,7 @@ KernelBenchReport run_kernel_benchmark(const KernelBenchOptions& options, const 
             for (const int threads : options.threads) {
                 ThreadPool pool(threads);
                 auto record = [&](const char* op, size_t tokens, double seconds) {
-                    KernelBenchPoint p{.op = op, .isa = isa, .shape = shape, .threads = threads, .tokens = tokens,
+                    KernelBenchPoint p{.op = op, .isa = isa, .kernels = table.name, .shape = shape, .threads = threads, .tokens = tokens,
                                        .seconds = seconds, .weight_bytes = static_cast<double>(copies[0].weight_bytes())};
                     p.gb_per_s = p.weight_bytes / seconds / 1e9;
                     p.bandwidth_fraction = bandwidth_at(threads) > 0 ? p.gb_per_s / bandwidth_at(threads) : 0.0;

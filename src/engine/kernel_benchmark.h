@@ -35,6 +35,7 @@ struct KernelBenchOptions {
 struct KernelBenchPoint {
     std::string op;             // "gemv", "gemm" (ternary) or "f16 gemv" (LM head)
     kernels::Isa isa;
+    std::string kernels;        // the kernel table's name: the ISA, "+base3" for base-3 packing
     MatrixShape shape;
     int threads = 0;
     size_t tokens = 0;

@@ -1,12 +1,14 @@
 #include "kernels/dispatch.h"
 
 #include "core/check.h"
+#include "core/str_cat.h"
 
 namespace tern::kernels {
 namespace {
 
 constexpr KernelTable kTables[] = {
     {.isa = Isa::kScalar,
+     .name = "scalar",
      .ternary_layout = quant::TernaryLayout::kCodes,
      .ternary_gemv = ref::ternary_gemv,
      .ternary_gemm = ref::ternary_gemm,
@@ -15,6 +17,7 @@ constexpr KernelTable kTables[] = {
      .attend = ref::attend},
 #if defined(__x86_64__)
     {.isa = Isa::kAvx2,
+     .name = "avx2",
      .ternary_layout = quant::TernaryLayout::kCodes,
      .ternary_gemv = avx2::ternary_gemv,
      .ternary_gemm = avx2::ternary_gemm,
@@ -22,6 +25,7 @@ constexpr KernelTable kTables[] = {
      .q8_matmul = avx2::q8_matmul,
      .attend = avx2::attend},
     {.isa = Isa::kAvx512,
+     .name = "avx512",
      .ternary_layout = quant::TernaryLayout::kSignPlanes,
      .ternary_gemv = avx512::ternary_gemv,
      .ternary_gemm = avx512::ternary_gemm,
@@ -29,9 +33,31 @@ constexpr KernelTable kTables[] = {
      .q8_matmul = avx2::q8_matmul,   // no VNNI guaranteed: the AVX2 pmaddubsw kernel
      .attend = avx512::attend},
     {.isa = Isa::kAvx512Vnni,   // VNNI adds nothing to the float kernels: AVX-512 F ones serve
+     .name = "avx512vnni",
      .ternary_layout = quant::TernaryLayout::kCodes,
      .ternary_gemv = avx512vnni::ternary_gemv,
      .ternary_gemm = avx512vnni::ternary_gemm,
+     .float_matmul = avx512::float_matmul,
+     .q8_matmul = avx512vnni::q8_matmul,
+     .attend = avx512::attend},
+#endif
+};
+
+constexpr KernelTable kBase3Tables[] = {
+    {.isa = Isa::kScalar,
+     .name = "scalar+base3",
+     .ternary_layout = quant::TernaryLayout::kBase3,
+     .ternary_gemv = ref::ternary_gemv,
+     .ternary_gemm = ref::ternary_gemm,
+     .float_matmul = ref::float_matmul,
+     .q8_matmul = ref::q8_matmul,
+     .attend = ref::attend},
+#if defined(__x86_64__)
+    {.isa = Isa::kAvx512Vnni,
+     .name = "avx512vnni+base3",
+     .ternary_layout = quant::TernaryLayout::kBase3,
+     .ternary_gemv = avx512vnni::ternary_gemv_base3,
+     .ternary_gemm = avx512vnni::ternary_gemm_base3,
      .float_matmul = avx512::float_matmul,
      .q8_matmul = avx512vnni::q8_matmul,
      .attend = avx512::attend},
@@ -46,6 +72,19 @@ const KernelTable& kernel_table(Isa isa) {
     }
     TERN_CHECK(!"kernel table requested for an ISA that is not compiled in");
     return kTables[0];
+}
+
+const KernelTable* kernel_table(Isa isa, Packing packing) {
+    if (packing == Packing::k2Bit) return &kernel_table(isa);
+    for (const KernelTable& table : kBase3Tables)
+        if (table.isa == isa) return &table;
+    return nullptr;
+}
+
+Result<Packing> parse_packing(std::string_view name) {
+    if (name == "2bit") return Packing::k2Bit;
+    if (name == "base3") return Packing::kBase3;
+    return Error(str_cat("'", name, "' is not a packing (2bit or base3)"));
 }
 
 }  // namespace tern::kernels

@@ -7,11 +7,19 @@
 #include "kernels/isa.h"
 #include "kernels/q8_matmul.h"
 #include "kernels/ternary_matmul.h"
+#include "tern/status.h"
+
+#include <string_view>
 
 namespace tern::kernels {
 
+// How ternary weights are stored in memory: 2 bits per weight (each ISA's own 2-bit layout),
+// or five per byte in base 3 (1.6 bits; kernels for scalar and AVX-512 VNNI).
+enum class Packing { k2Bit, kBase3 };
+
 struct KernelTable {
     Isa isa;
+    const char* name;                      // "avx512vnni", "avx512vnni+base3", ... for reports
     quant::TernaryLayout ternary_layout;   // the layout ternary_gemv/gemm read
     TernaryMatmulFn ternary_gemv;   // tuned for one token
     TernaryMatmulFn ternary_gemm;   // tuned for many tokens
@@ -21,6 +29,10 @@ struct KernelTable {
 };
 
 // Precondition: `isa` is compiled in (isa_runs_on says whether this CPU can run it).
-const KernelTable& kernel_table(Isa isa);
+const KernelTable& kernel_table(Isa isa);   // 2-bit packing
+// nullptr when `isa` has no kernels for that packing.
+const KernelTable* kernel_table(Isa isa, Packing packing);
+// Parses "2bit" / "base3"; errors name the accepted values.
+Result<Packing> parse_packing(std::string_view name);
 
 }  // namespace tern::kernels

@@ -9,9 +9,13 @@
 // correction). Overflow: a lane gains at most 4 * 2 * 128 = 1024 per instruction and K is
 // capped at 2^24 columns, so int32 lanes and the final sum stay exact.
 //
-// GEMV keeps two accumulators per row (planes 0,2 and 1,3) so that four rows give eight
-// independent dependency chains for the dot-product latency. GEMM unpacks a tile's planes
-// once per chunk and reuses them for up to four tokens: 16 accumulators, 4 code registers.
+// The base-3 layout (kBase3, 1.6 bits per weight) decodes five planes per byte instead of four
+// (times3, base3_codes); the codes are the same {0, 1, 2}, so are the dot products and the
+// correction.
+//
+// GEMV keeps two accumulators per row (alternating planes) so that four rows give eight
+// independent dependency chains for the dot-product latency. GEMM decodes a tile's planes
+// once per chunk and reuses them for up to four tokens: 16 accumulators, 4 plane registers.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -34,6 +38,16 @@ __m512i unpack_plane(__m512i packed) {
     else return _mm512_and_si512(_mm512_srli_epi16(packed, 2 * Plane), low2);
 }
 
+// Byte-wise m * 3 (mod 256).
+__m512i times3(__m512i m) { return _mm512_add_epi8(m, _mm512_add_epi8(m, m)); }
+
+// floor(3m / 256) per byte: 0 below 86, 1 from 86, 2 from 171.
+__m512i base3_codes(__m512i m) {
+    const __m512i one = _mm512_set1_epi8(1);
+    const __m512i codes = _mm512_maskz_mov_epi8(_mm512_cmpge_epu8_mask(m, _mm512_set1_epi8(86)), one);
+    return _mm512_mask_add_epi8(codes, _mm512_cmpge_epu8_mask(m, _mm512_set1_epi8(static_cast<char>(171))), codes, one);
+}
+
 // GCC 12's _mm512_reduce_add_epi32, 512->256 casts and unmasked extracts start from an
 // "undefined" register that -Wuninitialized flags; the zero-masked forms avoid it.
 __m256i lower_half(__m512i v) { return _mm512_maskz_extracti64x4_epi64(0xff, v, 0); }
@@ -54,7 +68,7 @@ void store_result(const TernaryMatmulArgs& a, size_t row, size_t token, int32_t 
 }
 
 constexpr size_t kPrefetchAhead = 2048;
-constexpr int kGemmTokens = 4;   // tokens per pass over a tile in GEMM
+constexpr int kGemmTokens = 4;   // tokens per pass over a decoded tile in GEMM
 
 void gemv_tile(const TernaryMatmulArgs& a, size_t tile, size_t token) {
     const quant::PackedTernary& w = *a.weights;
@@ -103,12 +117,13 @@ void store_tile_results(const TernaryMatmulArgs& a, size_t tile, size_t token, _
     _mm_mask_storeu_ps(a.out + token * a.out_stride + row0, rows, out);
 }
 
-// A tile's four rows for up to four tokens: 16 accumulators, 4 unpacked planes and one
-// activation register. Each plane is unpacked once per token group and feeds 4 x Tokens
-// dot products; the packed codes are reloaded from L1 per plane. (Six tokens, 24
-// accumulators, measured 5-15 % slower on Zen 4.)
-template <int Tokens>
+// A tile's four rows for up to four tokens: 16 accumulators, 4 plane registers and one
+// activation register. Each plane is decoded once per token group and feeds 4 x Tokens dot
+// products. (Measured slower on Zen 4: six tokens with 24 accumulators, 5-15 %; decoding a
+// tile once per call into an L1 buffer and reloading the codes per token group, 10-60 %.)
+template <quant::TernaryLayout Layout, int Tokens>
 void gemm_tile(const TernaryMatmulArgs& a, size_t tile, size_t token0) {
+    constexpr size_t kPlanes = quant::layout_chunk_cols(Layout) / 64;
     const quant::PackedTernary& w = *a.weights;
     const quant::Int8Activations& acts = *a.acts;
     const uint8_t* codes = w.tile(tile);
@@ -116,13 +131,23 @@ void gemm_tile(const TernaryMatmulArgs& a, size_t tile, size_t token0) {
     for (auto& row_acc : acc) std::fill(row_acc, row_acc + Tokens, _mm512_setzero_si512());
 
     for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, codes += kRowTile * kChunkBytes) {
-        for (size_t r = 0; r < kRowTile; ++r)
+        __m512i running[kRowTile];   // base-3 only: q * 3^plane, byte-wise
+        for (size_t r = 0; r < kRowTile; ++r) {
             _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + r * kChunkBytes), _MM_HINT_T0);
+            if constexpr (Layout == quant::TernaryLayout::kBase3) running[r] = _mm512_load_si512(codes + r * kChunkBytes);
+        }
         auto plane_step = [&]<int Plane>() {
             __m512i plane[kRowTile];
-            for (size_t r = 0; r < kRowTile; ++r) plane[r] = unpack_plane<Plane>(_mm512_load_si512(codes + r * kChunkBytes));
+            for (size_t r = 0; r < kRowTile; ++r) {
+                if constexpr (Layout == quant::TernaryLayout::kBase3) {
+                    plane[r] = base3_codes(running[r]);
+                    if constexpr (Plane + 1 < kPlanes) running[r] = times3(running[r]);
+                } else {   // reloaded from L1 per plane: measured faster than keeping it in a register
+                    plane[r] = unpack_plane<Plane>(_mm512_load_si512(codes + r * kChunkBytes));
+                }
+            }
             for (int t = 0; t < Tokens; ++t) {
-                const __m512i x = _mm512_loadu_si512(acts.row(token0 + t) + chunk * kChunkCols + 64 * Plane);
+                const __m512i x = _mm512_loadu_si512(acts.row(token0 + t) + chunk * kPlanes * 64 + 64 * Plane);
                 for (size_t r = 0; r < kRowTile; ++r) acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], plane[r], x);
             }
         };
@@ -130,9 +155,54 @@ void gemm_tile(const TernaryMatmulArgs& a, size_t tile, size_t token0) {
         plane_step.template operator()<1>();
         plane_step.template operator()<2>();
         plane_step.template operator()<3>();
+        if constexpr (kPlanes == 5) plane_step.template operator()<4>();
     }
     for (int t = 0; t < Tokens; ++t)
         store_tile_results(a, tile, token0 + t, reduce_add4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]));
+}
+
+template <quant::TernaryLayout Layout>
+void gemm(const TernaryMatmulArgs& a) {
+    TERN_CHECK(a.weights->layout == Layout);
+    const size_t n_tokens = a.acts->n_tokens;
+    for (size_t tile = a.tile_begin; tile < a.tile_end; ++tile) {
+        size_t t = 0;
+        for (; t + kGemmTokens <= n_tokens; t += kGemmTokens) gemm_tile<Layout, kGemmTokens>(a, tile, t);
+        switch (n_tokens - t) {
+            case 3: gemm_tile<Layout, 3>(a, tile, t); break;
+            case 2: gemm_tile<Layout, 2>(a, tile, t); break;
+            case 1: gemm_tile<Layout, 1>(a, tile, t); break;
+            default: break;
+        }
+    }
+}
+
+// Base-3 GEMV: per plane, the byte-wise running product m = q * 3^i (mod 256) gives the
+// codes floor(3m / 256) by two unsigned compares.
+void gemv_tile_base3(const TernaryMatmulArgs& a, size_t tile, size_t token) {
+    const quant::PackedTernary& w = *a.weights;
+    const uint8_t* codes = w.tile(tile);
+    const int8_t* x = a.acts->row(token);
+    __m512i acc_a[kRowTile], acc_b[kRowTile];
+    for (size_t r = 0; r < kRowTile; ++r) acc_a[r] = acc_b[r] = _mm512_setzero_si512();
+    for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, codes += kRowTile * kChunkBytes, x += quant::kBase3ChunkCols) {
+        __m512i xs[5];
+        for (size_t p = 0; p < 5; ++p) xs[p] = _mm512_loadu_si512(x + 64 * p);
+        for (size_t r = 0; r < kRowTile; ++r) {
+            _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + r * kChunkBytes), _MM_HINT_T0);
+            const __m512i m0 = _mm512_load_si512(codes + r * kChunkBytes);
+            const __m512i m1 = times3(m0), m2 = times3(m1), m3 = times3(m2), m4 = times3(m3);
+            acc_a[r] = _mm512_dpbusd_epi32(acc_a[r], base3_codes(m0), xs[0]);
+            acc_b[r] = _mm512_dpbusd_epi32(acc_b[r], base3_codes(m1), xs[1]);
+            acc_a[r] = _mm512_dpbusd_epi32(acc_a[r], base3_codes(m2), xs[2]);
+            acc_b[r] = _mm512_dpbusd_epi32(acc_b[r], base3_codes(m3), xs[3]);
+            acc_a[r] = _mm512_dpbusd_epi32(acc_a[r], base3_codes(m4), xs[4]);
+        }
+    }
+    for (size_t r = 0; r < kRowTile; ++r) {
+        const int32_t acc = reduce_add(_mm512_add_epi32(acc_a[r], acc_b[r])) - a.acts->sum[token];
+        store_result(a, tile * kRowTile + r, token, acc);
+    }
 }
 
 }  // namespace
@@ -144,21 +214,15 @@ void ternary_gemv(const TernaryMatmulArgs& a) {
     }
 }
 
-void ternary_gemm(const TernaryMatmulArgs& a) {
-    TERN_CHECK(a.weights->layout == quant::TernaryLayout::kCodes);
-    const size_t n_tokens = a.acts->n_tokens;
+void ternary_gemm(const TernaryMatmulArgs& a) { gemm<quant::TernaryLayout::kCodes>(a); }
+
+void ternary_gemv_base3(const TernaryMatmulArgs& a) {
+    TERN_CHECK(a.weights->layout == quant::TernaryLayout::kBase3);
     for (size_t tile = a.tile_begin; tile < a.tile_end; ++tile) {
-        size_t t = 0;
-        for (; t + kGemmTokens <= n_tokens; t += kGemmTokens) gemm_tile<kGemmTokens>(a, tile, t);
-        switch (n_tokens - t) {
-            case 5: gemm_tile<5>(a, tile, t); break;
-            case 4: gemm_tile<4>(a, tile, t); break;
-            case 3: gemm_tile<3>(a, tile, t); break;
-            case 2: gemm_tile<2>(a, tile, t); break;
-            case 1: gemm_tile<1>(a, tile, t); break;
-            default: break;
-        }
+        for (size_t t = 0; t < a.acts->n_tokens; ++t) gemv_tile_base3(a, tile, t);
     }
 }
+
+void ternary_gemm_base3(const TernaryMatmulArgs& a) { gemm<quant::TernaryLayout::kBase3>(a); }
 
 }  // namespace tern::kernels::avx512vnni

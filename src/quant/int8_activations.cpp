@@ -6,8 +6,8 @@
 
 namespace tern::quant {
 
-void reshape_activations(Int8Activations& acts, size_t n_tokens, size_t cols) {
-    const size_t cols_padded = (cols + kActivationColumnGranule - 1) / kActivationColumnGranule * kActivationColumnGranule;
+void reshape_activations(Int8Activations& acts, size_t n_tokens, size_t cols, size_t column_granule) {
+    const size_t cols_padded = (cols + column_granule - 1) / column_granule * column_granule;
     if (acts.values.size() < n_tokens * cols_padded) acts.values = AlignedBuffer<int8_t>(n_tokens * cols_padded);
     if (acts.scale.size() < n_tokens) {
         acts.scale = AlignedBuffer<float>(n_tokens);
@@ -18,8 +18,9 @@ void reshape_activations(Int8Activations& acts, size_t n_tokens, size_t cols) {
     acts.cols_padded = cols_padded;
 }
 
-void quantize_activations(const float* x, size_t n_tokens, size_t cols, size_t x_stride, Int8Activations& acts) {
-    reshape_activations(acts, n_tokens, cols);
+void quantize_activations(const float* x, size_t n_tokens, size_t cols, size_t x_stride, Int8Activations& acts,
+                          size_t column_granule) {
+    reshape_activations(acts, n_tokens, cols, column_granule);
     quantize_activation_rows(x, x_stride, acts, 0, n_tokens);
 }
 

@@ -1,5 +1,6 @@
 #include "quant/packed_ternary.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -13,12 +14,26 @@ namespace {
 uint8_t* row_chunk(PackedTernary& m, size_t row, size_t chunk) {
     return m.codes.data() + (row / kRowTile) * m.tile_bytes() + chunk * kRowTile * kChunkBytes + (row % kRowTile) * kChunkBytes;
 }
+
+// The five codes of a base-3 byte, plane 0 first (packed_ternary.h).
+int base3_code(uint8_t q, size_t plane) {
+    uint8_t m = q;
+    for (size_t i = 0; i < plane; ++i) m = static_cast<uint8_t>(m * 3);
+    return (m * 3) >> 8;
+}
+
+uint8_t base3_byte(const int8_t* v, size_t b) {
+    unsigned value = 0;
+    for (size_t i = 0; i < 5; ++i) value = value * 3 + static_cast<unsigned>(v[64 * i + b] + 1);
+    return static_cast<uint8_t>((value * 256 + 242) / 243);
+}
 const uint8_t* row_chunk(const PackedTernary& m, size_t row, size_t chunk) {
     return row_chunk(const_cast<PackedTernary&>(m), row, chunk);
 }
 
 int chunk_value(TernaryLayout layout, const uint8_t* bytes, size_t c) {
     if (layout == TernaryLayout::kCodes) return ((bytes[c % 64] >> (2 * (c / 64))) & 3) - 1;
+    if (layout == TernaryLayout::kBase3) return base3_code(bytes[c % 64], c / 64) - 1;
     const int plus = (bytes[c / 8] >> (c % 8)) & 1, minus = (bytes[32 + c / 8] >> (c % 8)) & 1;
     return plus - minus;
 }
@@ -28,6 +43,10 @@ void encode_chunk(TernaryLayout layout, const int8_t* v, uint8_t* out) {
         for (size_t b = 0; b < kChunkBytes; ++b) {
             out[b] = static_cast<uint8_t>((v[b] + 1) | (v[64 + b] + 1) << 2 | (v[128 + b] + 1) << 4 | (v[192 + b] + 1) << 6);
         }
+        return;
+    }
+    if (layout == TernaryLayout::kBase3) {
+        for (size_t b = 0; b < kChunkBytes; ++b) out[b] = base3_byte(v, b);
         return;
     }
     std::memset(out, 0, kChunkBytes);
@@ -49,7 +68,7 @@ Result<PackedTernary> pack_ternary(size_t rows, size_t cols, const TernaryRowSou
     m.cols = cols;
     m.rows_padded = (rows + kRowTile - 1) / kRowTile * kRowTile;
     m.cols_padded = (cols + kChunkCols - 1) / kChunkCols * kChunkCols;
-    m.codes = AlignedBuffer<uint8_t>(m.rows_padded * m.cols_padded / 4);
+    m.codes = AlignedBuffer<uint8_t>(m.n_tiles() * m.tile_bytes());
     m.row_scale = AlignedBuffer<float>(m.rows_padded);
     std::memset(m.codes.data(), 0x55, m.codes.size());  // code 1 (weight 0) in all four slots
 
@@ -70,8 +89,39 @@ Result<PackedTernary> pack_ternary(size_t rows, size_t cols, const TernaryRowSou
     return m;
 }
 
+namespace {
+
+// The padding changes with the chunk width: decode each row whole and encode it afresh.
+void convert_to_new_buffer(PackedTernary& m, TernaryLayout layout) {
+    PackedTernary out;
+    out.layout = layout;
+    out.rows = m.rows;
+    out.cols = m.cols;
+    out.rows_padded = m.rows_padded;
+    const size_t chunk_cols = layout_chunk_cols(layout);
+    out.cols_padded = (m.cols + chunk_cols - 1) / chunk_cols * chunk_cols;
+    out.codes = AlignedBuffer<uint8_t>(out.n_tiles() * out.tile_bytes());
+    out.row_scale = std::move(m.row_scale);
+    std::vector<int8_t> values(std::max(m.cols_padded, out.cols_padded));
+    for (size_t row = 0; row < m.rows_padded; ++row) {
+        std::fill(values.begin(), values.end(), 0);
+        for (size_t chunk = 0; chunk < m.n_chunks(); ++chunk) {
+            const uint8_t* bytes = row_chunk(m, row, chunk);
+            for (size_t c = 0; c < m.chunk_cols(); ++c)
+                values[chunk * m.chunk_cols() + c] = static_cast<int8_t>(chunk_value(m.layout, bytes, c));
+        }
+        std::fill(values.begin() + static_cast<ptrdiff_t>(m.cols), values.end(), 0);
+        for (size_t chunk = 0; chunk < out.n_chunks(); ++chunk)
+            encode_chunk(layout, values.data() + chunk * chunk_cols, row_chunk(out, row, chunk));
+    }
+    m = std::move(out);
+}
+
+}  // namespace
+
 void convert_layout(PackedTernary& m, TernaryLayout layout) {
     if (m.layout == layout) return;
+    if (m.chunk_cols() != layout_chunk_cols(layout)) return convert_to_new_buffer(m, layout);
     int8_t values[kChunkCols];
     for (size_t row = 0; row < m.rows_padded; ++row) {
         for (size_t chunk = 0; chunk < m.n_chunks(); ++chunk) {
@@ -85,7 +135,7 @@ void convert_layout(PackedTernary& m, TernaryLayout layout) {
 
 int packed_ternary_value(const PackedTernary& m, size_t row, size_t col) {
     TERN_CHECK(row < m.rows_padded && col < m.cols_padded);
-    return chunk_value(m.layout, row_chunk(m, row, col / kChunkCols), col % kChunkCols);
+    return chunk_value(m.layout, row_chunk(m, row, col / m.chunk_cols()), col % m.chunk_cols());
 }
 
 }  // namespace tern::quant

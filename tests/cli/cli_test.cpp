@@ -12,6 +12,7 @@
 #include "core/str_cat.h"
 #include "kernels/isa.h"
 #include "cli/run_tern.h"
+#include "kernels/dispatch.h"
 #include "testing/test_files.h"
 
 namespace tern {
@@ -154,9 +155,13 @@ TEST(Cli, BenchKernelsTimesEveryRequestedKernel) {
     const TernRun run = run_tern("bench --kernels -t 1 --gemm-tokens 0 --no-head --seconds 0.01 --stream-mb 1 --json");
     ASSERT_EQ(run.exit_code, 0) << run.err;
     const auto report = nlohmann::json::parse(run.out);
-    // The four 2B4T projection shapes, GEMV only, for every fast ISA this machine runs.
-    const size_t n_isas = std::max<size_t>(1, kernels::isas_supported_here().size() - 1);
-    ASSERT_EQ(report["points"].size(), 4 * n_isas);
+    // The four 2B4T projection shapes, GEMV only, for every fast ISA this machine runs, and
+    // the base-3 kernels of those that have them.
+    size_t n_tables = 0;
+    for (const kernels::Isa isa : kernels::isas_supported_here())
+        if (isa != kernels::Isa::kScalar || kernels::isas_supported_here().size() == 1)
+            n_tables += 1 + (kernels::kernel_table(isa, kernels::Packing::kBase3) != nullptr);
+    ASSERT_EQ(report["points"].size(), 4 * n_tables);
     for (const auto& point : report["points"]) {
         EXPECT_EQ(point["op"], "gemv");
         EXPECT_GT(point["gb_per_s"].get<double>(), 0.0);

@@ -31,6 +31,9 @@ TEST_F(ModelCommands, RunWithIdsIsGreedyAndDeterministic) {
     ASSERT_EQ(b.exit_code, 0) << b.err;
     EXPECT_EQ(a.out, b.out);   // same tokens on every ISA and thread count
     EXPECT_NE(a.err.find("generation: 8 tokens"), std::string::npos) << a.err;
+    const TernRun base3 = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 2 --packing base3");
+    ASSERT_EQ(base3.exit_code, 0) << base3.err;
+    EXPECT_EQ(base3.out, a.out);   // and with the weights stored in base 3
 }
 
 TEST_F(ModelCommands, RunSamplingIsReproducibleWithASeed) {
@@ -54,6 +57,9 @@ TEST_F(ModelCommands, RunErrorsAreOneLine) {
         {"run -m " + model_ + " --ids 1 -n 200", "tern: prompt (1 tokens) + -n 200 exceeds the context of 128 tokens\n"},
         {"run -m /nonexistent.gguf --ids 1", ""},
         {"run -m " + model_ + " --ids 1 --isa sse9", ""},
+        {"run -m " + model_ + " --ids 1 --packing base4", "tern: --packing: 'base4' is not a packing (2bit or base3)\n"},
+        {"run -m " + model_ + " --ids 1 --packing base3 --isa avx2",
+         "tern: --packing base3: the avx2 kernels read 2-bit weights only (base3 has scalar and avx512vnni kernels; see --isa)\n"},
     };
     for (const Case& c : cases) {
         const TernRun run = run_tern(c.args);

@@ -244,5 +244,30 @@ TEST(Forward, AQ8HeadFromTheFileIsUsedAsStored) {
     }
 }
 
+// The base-3 packing reads the same weights through other kernels: the same logits, bit for
+// bit, for every ISA that has base-3 kernels.
+TEST(Forward, Base3PackingGivesTheSameLogits) {
+    const TinyModel tiny = make_tiny("bitnet-b1.58", GgmlType::kTQ1_0);
+    const Isa best = kernels::best_isa_here();
+    const std::vector<float> want = engine_logits(load(tiny, best), best, 2, 5);
+    for (Isa isa : kernels::isas_supported_here()) {
+        const kernels::KernelTable* table = kernels::kernel_table(isa, kernels::Packing::kBase3);
+        if (table == nullptr) continue;
+        auto m = model::load_gguf_model(tiny.gguf, tiny.bytes, "tiny.gguf",
+                                        {.layout = table->ternary_layout, .head_q8_0 = false, .threads = 2, .progress = {}});
+        ASSERT_TRUE(m.ok()) << m.error().message();
+        EXPECT_EQ(m.value().layers[0].q.layout, quant::TernaryLayout::kBase3);
+        ThreadPool pool(2);
+        engine::InferenceSession session(m.value(), *table, pool, 64);
+        std::vector<float> got;
+        for (size_t begin = 0; begin < kPrompt.size(); begin += 5) {
+            const size_t n = std::min<size_t>(5, kPrompt.size() - begin);
+            ASSERT_TRUE(session.evaluate(std::span(kPrompt).subspan(begin, n), true).ok());
+            got.insert(got.end(), session.logits().begin(), session.logits().end());
+        }
+        EXPECT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float))) << table->name;
+    }
+}
+
 }  // namespace
 }  // namespace tern

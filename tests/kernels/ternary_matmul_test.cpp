@@ -62,7 +62,7 @@ Case make_case(const Shape& s, uint32_t seed, quant::TernaryLayout layout = quan
     c.packed = std::move(packed.value());
     quant::convert_layout(c.packed, layout);
 
-    quant::reshape_activations(c.acts, s.n_tokens, s.cols);
+    quant::reshape_activations(c.acts, s.n_tokens, s.cols, quant::layout_chunk_cols(layout));
     std::memset(c.acts.values.data(), 0, c.acts.values.size());
     for (size_t t = 0; t < s.n_tokens; ++t) {
         int8_t* row = c.acts.values.data() + t * c.acts.cols_padded;
@@ -136,10 +136,20 @@ TEST(TernaryMatmulReference, MatchesNaiveIntegerDot) {
     }
 }
 
-class TernaryMatmulIsaTest : public ::testing::TestWithParam<Isa> {};
+// Every compiled kernel table this CPU runs: each ISA's 2-bit kernels and, where an ISA has
+// them, its base-3 kernels.
+class TernaryMatmulIsaTest : public ::testing::TestWithParam<const KernelTable*> {};
+
+std::vector<const KernelTable*> tables_here() {
+    std::vector<const KernelTable*> tables;
+    for (Isa isa : isas_supported_here())
+        for (Packing packing : {Packing::k2Bit, Packing::kBase3})
+            if (const KernelTable* table = kernel_table(isa, packing)) tables.push_back(table);
+    return tables;
+}
 
 TEST_P(TernaryMatmulIsaTest, GemvAndGemmMatchReferenceBitForBit) {
-    const KernelTable& table = kernel_table(GetParam());
+    const KernelTable& table = *GetParam();
     uint32_t seed = 1;
     for (const Shape& s : test_shapes()) {
         SCOPED_TRACE(describe(s));
@@ -153,7 +163,7 @@ TEST_P(TernaryMatmulIsaTest, GemvAndGemmMatchReferenceBitForBit) {
 
 TEST_P(TernaryMatmulIsaTest, HugeKDoesNotOverflow) {
     // 2^20 columns of -128 against all-+1 rows: |sum| = 2^27, far past any int16 lane.
-    const KernelTable& table = kernel_table(GetParam());
+    const KernelTable& table = *GetParam();
     const Case c = make_case({5, size_t{1} << 20, 2, WeightFill::kPlus, ActFill::kMin}, 3, table.ternary_layout);
     const std::vector<float> got = run(table.ternary_gemm, c);
     const std::vector<float> got_gemv = run(table.ternary_gemv, c);
@@ -164,7 +174,7 @@ TEST_P(TernaryMatmulIsaTest, HugeKDoesNotOverflow) {
 }
 
 TEST_P(TernaryMatmulIsaTest, ResultDoesNotDependOnThreadCount) {
-    const KernelTable& table = kernel_table(GetParam());
+    const KernelTable& table = *GetParam();
     for (size_t n_tokens : {1, 7}) {
         const Case c = make_case({45, 1300, n_tokens}, 11, table.ternary_layout);
         std::vector<std::vector<float>> outs;
@@ -184,7 +194,7 @@ TEST_P(TernaryMatmulIsaTest, ResultDoesNotDependOnThreadCount) {
 }
 
 TEST_P(TernaryMatmulIsaTest, GroupedMatmulsEqualSeparateOnes) {
-    const KernelTable& table = kernel_table(GetParam());
+    const KernelTable& table = *GetParam();
     for (size_t n_tokens : {1, 5}) {
         // Three matrices with row counts that are not multiples of the tile, one set of activations.
         const Case a = make_case({45, 1300, n_tokens}, 11, table.ternary_layout);
@@ -206,8 +216,24 @@ TEST_P(TernaryMatmulIsaTest, GroupedMatmulsEqualSeparateOnes) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllIsas, TernaryMatmulIsaTest, ::testing::ValuesIn(isas_supported_here()),
-                         [](const auto& info) { return std::string(isa_name(info.param)); });
+INSTANTIATE_TEST_SUITE_P(AllIsas, TernaryMatmulIsaTest, ::testing::ValuesIn(tables_here()), [](const auto& info) {
+    std::string name = info.param->name;
+    for (char& c : name)
+        if (c == '+') c = '_';
+    return name;
+});
+
+TEST(TernaryMatmulTables, Base3KernelsExistForScalarAndVnniOnly) {
+    EXPECT_NE(kernel_table(Isa::kScalar, Packing::kBase3), nullptr);
+#if defined(__x86_64__)
+    EXPECT_EQ(kernel_table(Isa::kAvx2, Packing::kBase3), nullptr);
+    EXPECT_EQ(kernel_table(Isa::kAvx512, Packing::kBase3), nullptr);
+    ASSERT_NE(kernel_table(Isa::kAvx512Vnni, Packing::kBase3), nullptr);
+    EXPECT_EQ(kernel_table(Isa::kAvx512Vnni, Packing::kBase3)->ternary_layout, quant::TernaryLayout::kBase3);
+#endif
+    EXPECT_FALSE(parse_packing("base4").ok());
+    EXPECT_EQ(parse_packing("base3").value(), Packing::kBase3);
+}
 
 TEST(TernaryMatmulIsas, ReportsIsasThisMachineCannotTest) {
     std::string missing;
