@@ -43,24 +43,24 @@ constexpr KernelTable kTables[] = {
 #endif
 };
 
+// The ISA's own table with the ternary kernels swapped for its base-3 ones.
+constexpr KernelTable base3_variant(Isa isa, const char* name, TernaryMatmulFn gemv, TernaryMatmulFn gemm) {
+    for (const KernelTable& table : kTables) {
+        if (table.isa != isa) continue;
+        KernelTable variant = table;
+        variant.name = name;
+        variant.ternary_layout = quant::TernaryLayout::kBase3;
+        variant.ternary_gemv = gemv;
+        variant.ternary_gemm = gemm;
+        return variant;
+    }
+    return kTables[0];
+}
+
 constexpr KernelTable kBase3Tables[] = {
-    {.isa = Isa::kScalar,
-     .name = "scalar+base3",
-     .ternary_layout = quant::TernaryLayout::kBase3,
-     .ternary_gemv = ref::ternary_gemv,
-     .ternary_gemm = ref::ternary_gemm,
-     .float_matmul = ref::float_matmul,
-     .q8_matmul = ref::q8_matmul,
-     .attend = ref::attend},
+    base3_variant(Isa::kScalar, "scalar+base3", ref::ternary_gemv, ref::ternary_gemm),
 #if defined(__x86_64__)
-    {.isa = Isa::kAvx512Vnni,
-     .name = "avx512vnni+base3",
-     .ternary_layout = quant::TernaryLayout::kBase3,
-     .ternary_gemv = avx512vnni::ternary_gemv_base3,
-     .ternary_gemm = avx512vnni::ternary_gemm_base3,
-     .float_matmul = avx512::float_matmul,
-     .q8_matmul = avx512vnni::q8_matmul,
-     .attend = avx512::attend},
+    base3_variant(Isa::kAvx512Vnni, "avx512vnni+base3", avx512vnni::ternary_gemv_base3, avx512vnni::ternary_gemm_base3),
 #endif
 };
 
