@@ -28,7 +28,6 @@ namespace tern::kernels::avx512vnni {
 namespace {
 
 using quant::kChunkBytes;
-using quant::kChunkCols;
 using quant::kRowTile;
 
 template <int Plane>
@@ -46,6 +45,29 @@ __m512i base3_codes(__m512i m) {
     const __m512i one = _mm512_set1_epi8(1);
     const __m512i codes = _mm512_maskz_mov_epi8(_mm512_cmpge_epu8_mask(m, _mm512_set1_epi8(86)), one);
     return _mm512_mask_add_epi8(codes, _mm512_cmpge_epu8_mask(m, _mm512_set1_epi8(static_cast<char>(171))), codes, one);
+}
+
+// The codes of plane Plane (of Planes) of one row chunk, planes taken in increasing order.
+// `state` is the packed bytes; for base-3 it becomes the running product q * 3^(Plane + 1).
+template <quant::TernaryLayout Layout, int Plane, size_t Planes>
+__m512i plane_codes(__m512i& state) {
+    if constexpr (Layout == quant::TernaryLayout::kBase3) {
+        const __m512i codes = base3_codes(state);
+        if constexpr (Plane + 1 < Planes) state = times3(state);
+        return codes;
+    } else {
+        return unpack_plane<Plane>(state);
+    }
+}
+
+// Calls step.template operator()<p>() for p = 0 .. Planes - 1, in order.
+template <size_t Planes, class Step>
+void for_each_plane(Step&& step) {
+    step.template operator()<0>();
+    step.template operator()<1>();
+    step.template operator()<2>();
+    step.template operator()<3>();
+    if constexpr (Planes == 5) step.template operator()<4>();
 }
 
 // GCC 12's _mm512_reduce_add_epi32, 512->256 casts and unmasked extracts start from an
@@ -68,29 +90,39 @@ void store_result(const TernaryMatmulArgs& a, size_t row, size_t token, int32_t 
 }
 
 constexpr size_t kPrefetchAhead = 2048;
-constexpr int kGemmTokens = 4;   // tokens per pass over a decoded tile in GEMM
+constexpr int kGemmTokens = 4;   // tokens per pass over a tile in GEMM
 
+template <quant::TernaryLayout Layout>
 void gemv_tile(const TernaryMatmulArgs& a, size_t tile, size_t token) {
+    constexpr size_t kPlanes = quant::layout_chunk_cols(Layout) / 64;
     const quant::PackedTernary& w = *a.weights;
     const uint8_t* codes = w.tile(tile);
     const int8_t* x = a.acts->row(token);
     __m512i acc_a[kRowTile], acc_b[kRowTile];
     for (size_t r = 0; r < kRowTile; ++r) acc_a[r] = acc_b[r] = _mm512_setzero_si512();
-    for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, codes += kRowTile * kChunkBytes, x += kChunkCols) {
-        const __m512i x0 = _mm512_loadu_si512(x), x1 = _mm512_loadu_si512(x + 64);
-        const __m512i x2 = _mm512_loadu_si512(x + 128), x3 = _mm512_loadu_si512(x + 192);
+    for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, codes += kRowTile * kChunkBytes, x += kPlanes * 64) {
+        __m512i xs[kPlanes];
+        for (size_t p = 0; p < kPlanes; ++p) xs[p] = _mm512_loadu_si512(x + 64 * p);
         for (size_t r = 0; r < kRowTile; ++r) {
             _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + r * kChunkBytes), _MM_HINT_T0);
-            const __m512i packed = _mm512_load_si512(codes + r * kChunkBytes);
-            acc_a[r] = _mm512_dpbusd_epi32(acc_a[r], unpack_plane<0>(packed), x0);
-            acc_b[r] = _mm512_dpbusd_epi32(acc_b[r], unpack_plane<1>(packed), x1);
-            acc_a[r] = _mm512_dpbusd_epi32(acc_a[r], unpack_plane<2>(packed), x2);
-            acc_b[r] = _mm512_dpbusd_epi32(acc_b[r], unpack_plane<3>(packed), x3);
+            __m512i state = _mm512_load_si512(codes + r * kChunkBytes);
+            for_each_plane<kPlanes>([&]<int Plane>() {
+                __m512i& acc = Plane % 2 == 0 ? acc_a[r] : acc_b[r];
+                acc = _mm512_dpbusd_epi32(acc, plane_codes<Layout, Plane, kPlanes>(state), xs[Plane]);
+            });
         }
     }
     for (size_t r = 0; r < kRowTile; ++r) {
         const int32_t acc = reduce_add(_mm512_add_epi32(acc_a[r], acc_b[r])) - a.acts->sum[token];
         store_result(a, tile * kRowTile + r, token, acc);
+    }
+}
+
+template <quant::TernaryLayout Layout>
+void gemv(const TernaryMatmulArgs& a) {
+    TERN_CHECK(a.weights->layout == Layout);
+    for (size_t tile = a.tile_begin; tile < a.tile_end; ++tile) {
+        for (size_t t = 0; t < a.acts->n_tokens; ++t) gemv_tile<Layout>(a, tile, t);
     }
 }
 
@@ -131,31 +163,23 @@ void gemm_tile(const TernaryMatmulArgs& a, size_t tile, size_t token0) {
     for (auto& row_acc : acc) std::fill(row_acc, row_acc + Tokens, _mm512_setzero_si512());
 
     for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, codes += kRowTile * kChunkBytes) {
-        __m512i running[kRowTile];   // base-3 only: q * 3^plane, byte-wise
+        __m512i state[kRowTile];   // base-3: the running product, kept across planes
         for (size_t r = 0; r < kRowTile; ++r) {
             _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + r * kChunkBytes), _MM_HINT_T0);
-            if constexpr (Layout == quant::TernaryLayout::kBase3) running[r] = _mm512_load_si512(codes + r * kChunkBytes);
+            if constexpr (Layout == quant::TernaryLayout::kBase3) state[r] = _mm512_load_si512(codes + r * kChunkBytes);
         }
-        auto plane_step = [&]<int Plane>() {
+        for_each_plane<kPlanes>([&]<int Plane>() {
             __m512i plane[kRowTile];
             for (size_t r = 0; r < kRowTile; ++r) {
-                if constexpr (Layout == quant::TernaryLayout::kBase3) {
-                    plane[r] = base3_codes(running[r]);
-                    if constexpr (Plane + 1 < kPlanes) running[r] = times3(running[r]);
-                } else {   // reloaded from L1 per plane: measured faster than keeping it in a register
-                    plane[r] = unpack_plane<Plane>(_mm512_load_si512(codes + r * kChunkBytes));
-                }
+                // 2-bit: reloaded from L1 per plane, measured faster than keeping it in a register.
+                if constexpr (Layout != quant::TernaryLayout::kBase3) state[r] = _mm512_load_si512(codes + r * kChunkBytes);
+                plane[r] = plane_codes<Layout, Plane, kPlanes>(state[r]);
             }
             for (int t = 0; t < Tokens; ++t) {
                 const __m512i x = _mm512_loadu_si512(acts.row(token0 + t) + chunk * kPlanes * 64 + 64 * Plane);
                 for (size_t r = 0; r < kRowTile; ++r) acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], plane[r], x);
             }
-        };
-        plane_step.template operator()<0>();
-        plane_step.template operator()<1>();
-        plane_step.template operator()<2>();
-        plane_step.template operator()<3>();
-        if constexpr (kPlanes == 5) plane_step.template operator()<4>();
+        });
     }
     for (int t = 0; t < Tokens; ++t)
         store_tile_results(a, tile, token0 + t, reduce_add4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]));
@@ -177,52 +201,11 @@ void gemm(const TernaryMatmulArgs& a) {
     }
 }
 
-// Base-3 GEMV: per plane, the byte-wise running product m = q * 3^i (mod 256) gives the
-// codes floor(3m / 256) by two unsigned compares.
-void gemv_tile_base3(const TernaryMatmulArgs& a, size_t tile, size_t token) {
-    const quant::PackedTernary& w = *a.weights;
-    const uint8_t* codes = w.tile(tile);
-    const int8_t* x = a.acts->row(token);
-    __m512i acc_a[kRowTile], acc_b[kRowTile];
-    for (size_t r = 0; r < kRowTile; ++r) acc_a[r] = acc_b[r] = _mm512_setzero_si512();
-    for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, codes += kRowTile * kChunkBytes, x += quant::kBase3ChunkCols) {
-        __m512i xs[5];
-        for (size_t p = 0; p < 5; ++p) xs[p] = _mm512_loadu_si512(x + 64 * p);
-        for (size_t r = 0; r < kRowTile; ++r) {
-            _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + r * kChunkBytes), _MM_HINT_T0);
-            const __m512i m0 = _mm512_load_si512(codes + r * kChunkBytes);
-            const __m512i m1 = times3(m0), m2 = times3(m1), m3 = times3(m2), m4 = times3(m3);
-            acc_a[r] = _mm512_dpbusd_epi32(acc_a[r], base3_codes(m0), xs[0]);
-            acc_b[r] = _mm512_dpbusd_epi32(acc_b[r], base3_codes(m1), xs[1]);
-            acc_a[r] = _mm512_dpbusd_epi32(acc_a[r], base3_codes(m2), xs[2]);
-            acc_b[r] = _mm512_dpbusd_epi32(acc_b[r], base3_codes(m3), xs[3]);
-            acc_a[r] = _mm512_dpbusd_epi32(acc_a[r], base3_codes(m4), xs[4]);
-        }
-    }
-    for (size_t r = 0; r < kRowTile; ++r) {
-        const int32_t acc = reduce_add(_mm512_add_epi32(acc_a[r], acc_b[r])) - a.acts->sum[token];
-        store_result(a, tile * kRowTile + r, token, acc);
-    }
-}
-
 }  // namespace
 
-void ternary_gemv(const TernaryMatmulArgs& a) {
-    TERN_CHECK(a.weights->layout == quant::TernaryLayout::kCodes);
-    for (size_t tile = a.tile_begin; tile < a.tile_end; ++tile) {
-        for (size_t t = 0; t < a.acts->n_tokens; ++t) gemv_tile(a, tile, t);
-    }
-}
-
+void ternary_gemv(const TernaryMatmulArgs& a) { gemv<quant::TernaryLayout::kCodes>(a); }
 void ternary_gemm(const TernaryMatmulArgs& a) { gemm<quant::TernaryLayout::kCodes>(a); }
-
-void ternary_gemv_base3(const TernaryMatmulArgs& a) {
-    TERN_CHECK(a.weights->layout == quant::TernaryLayout::kBase3);
-    for (size_t tile = a.tile_begin; tile < a.tile_end; ++tile) {
-        for (size_t t = 0; t < a.acts->n_tokens; ++t) gemv_tile_base3(a, tile, t);
-    }
-}
-
+void ternary_gemv_base3(const TernaryMatmulArgs& a) { gemv<quant::TernaryLayout::kBase3>(a); }
 void ternary_gemm_base3(const TernaryMatmulArgs& a) { gemm<quant::TernaryLayout::kBase3>(a); }
 
 }  // namespace tern::kernels::avx512vnni
