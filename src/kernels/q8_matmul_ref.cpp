@@ -31,9 +31,8 @@ void q8_matmul(const Q8MatmulArgs& a) {
     const size_t blocks = w.blocks_per_row();
     const size_t x_row_bytes = blocks * kQ8BlockBytes;
     for (size_t r = a.row_begin; r < a.row_end; ++r) {
-        const size_t half = r % 2;
-        const int8_t* quants = w.pair_quants(r / 2) + half * quant::kPairedQ8BlockElems;
-        const uint16_t* scales = w.pair_scales(r / 2) + half;
+        const int8_t* quants = w.row_quants(r);
+        const uint16_t* scales = w.row_scales(r);
         for (size_t t = 0; t < a.n_tokens; ++t) {
             float lanes[8] = {};
             for (size_t b = 0; b < blocks; ++b)

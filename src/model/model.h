@@ -20,8 +20,8 @@
 namespace tern::model {
 
 // rows x cols matrix for the embedding / head: F32/F16/BF16/Q8_0 rows read in place
-// (memory-mapped), any other decodable type widened to F32 at load, or converted to Q8_0 at
-// load when asked (--head q8_0).
+// (memory-mapped), any other decodable type widened to F32 at load. A Q8_0 head (from the
+// file, or --head q8_0) is used through Model::output_q8 instead.
 struct FloatMatrix {
     const std::byte* data = nullptr;
     format::GgmlType type = format::GgmlType::kF32;
@@ -29,7 +29,6 @@ struct FloatMatrix {
     size_t cols = 0;
     size_t row_bytes = 0;
     std::vector<float> owned;   // backing store when widened to F32 at load
-    std::vector<std::byte> owned_bytes;   // backing store when converted to Q8_0 at load
 
     const std::byte* row(size_t r) const { return data + r * row_bytes; }
     size_t bytes() const { return rows * row_bytes; }

@@ -102,15 +102,15 @@ void convert_to_new_buffer(PackedTernary& m, TernaryLayout layout) {
     out.cols_padded = (m.cols + chunk_cols - 1) / chunk_cols * chunk_cols;
     out.codes = AlignedBuffer<uint8_t>(out.n_tiles() * out.tile_bytes());
     out.row_scale = std::move(m.row_scale);
-    std::vector<int8_t> values(std::max(m.cols_padded, out.cols_padded));
+    // Padding columns hold weight 0 in every layout, so each row overwrites [0, m.cols_padded)
+    // and the columns past it stay 0.
+    std::vector<int8_t> values(std::max(m.cols_padded, out.cols_padded), 0);
     for (size_t row = 0; row < m.rows_padded; ++row) {
-        std::fill(values.begin(), values.end(), 0);
         for (size_t chunk = 0; chunk < m.n_chunks(); ++chunk) {
             const uint8_t* bytes = row_chunk(m, row, chunk);
             for (size_t c = 0; c < m.chunk_cols(); ++c)
                 values[chunk * m.chunk_cols() + c] = static_cast<int8_t>(chunk_value(m.layout, bytes, c));
         }
-        std::fill(values.begin() + static_cast<ptrdiff_t>(m.cols), values.end(), 0);
         for (size_t chunk = 0; chunk < out.n_chunks(); ++chunk)
             encode_chunk(layout, values.data() + chunk * chunk_cols, row_chunk(out, row, chunk));
     }

@@ -15,11 +15,9 @@ namespace tern::quant {
 namespace {
 
 void place_row(PairedQ8Rows& m, size_t r, std::span<const std::byte> row_blocks) {
-    const size_t blocks = m.blocks_per_row();
-    const size_t pair = r / 2, half = r % 2;
-    int8_t* quants = m.quants.data() + pair * blocks * kPairedQ8LineBytes + half * kPairedQ8BlockElems;
-    uint16_t* scales = m.scales.data() + pair * blocks * 2 + half;
-    for (size_t b = 0; b < blocks; ++b) {
+    int8_t* quants = m.quants.data() + m.row_quants_offset(r);
+    uint16_t* scales = m.scales.data() + m.row_scales_offset(r);
+    for (size_t b = 0; b < m.blocks_per_row(); ++b) {
         const std::byte* block = row_blocks.data() + b * kQ8_0BlockBytes;
         std::memcpy(&scales[2 * b], block, 2);
         std::memcpy(quants + b * kPairedQ8LineBytes, block + 2, kPairedQ8BlockElems);
@@ -56,9 +54,8 @@ Result<PairedQ8Rows> pair_q8_0_rows(size_t rows, size_t cols, const Q8RowSource&
 }
 
 void unpair_q8_0_row(const PairedQ8Rows& matrix, size_t row, std::span<std::byte> blocks) {
-    const size_t half = row % 2;
-    const int8_t* quants = matrix.pair_quants(row / 2) + half * kPairedQ8BlockElems;
-    const uint16_t* scales = matrix.pair_scales(row / 2) + half;
+    const int8_t* quants = matrix.row_quants(row);
+    const uint16_t* scales = matrix.row_scales(row);
     for (size_t b = 0; b < matrix.blocks_per_row(); ++b) {
         std::byte* block = blocks.data() + b * kQ8_0BlockBytes;
         std::memcpy(block, &scales[2 * b], 2);

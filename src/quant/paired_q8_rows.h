@@ -34,6 +34,12 @@ struct PairedQ8Rows {
     size_t n_pairs() const { return (rows + 1) / 2; }
     const int8_t* pair_quants(size_t pair) const { return quants.data() + pair * blocks_per_row() * kPairedQ8LineBytes; }
     const uint16_t* pair_scales(size_t pair) const { return scales.data() + pair * blocks_per_row() * 2; }
+    // Where row `row`'s block 0 starts; its block b is kPairedQ8LineBytes (quants) or 2
+    // (scales) further.
+    size_t row_quants_offset(size_t row) const { return row / 2 * blocks_per_row() * kPairedQ8LineBytes + row % 2 * kPairedQ8BlockElems; }
+    size_t row_scales_offset(size_t row) const { return row / 2 * blocks_per_row() * 2 + row % 2; }
+    const int8_t* row_quants(size_t row) const { return quants.data() + row_quants_offset(row); }
+    const uint16_t* row_scales(size_t row) const { return scales.data() + row_scales_offset(row); }
     // Bytes a kernel streams for the whole matrix (quants plus scales).
     size_t bytes() const { return quants.size_bytes() + scales.size_bytes(); }
 };
