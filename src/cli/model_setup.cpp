@@ -52,6 +52,12 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+std::string head_description(const model::Model& m) {
+    const std::string file_type = format::ggml_type_name(static_cast<uint32_t>(m.output.type));
+    if (m.q8_head() && m.output.type != format::GgmlType::kQ8_0) return str_cat("Q8_0 (from ", m.tied_head ? "tied " : "", file_type, ")");
+    return str_cat(m.tied_head ? "tied " : "", file_type);
+}
+
 void attach_tokenizer(LoadedModel& loaded, Result<tokenizer::Tokenizer> tok) {
     if (tok.ok())
         loaded.tokenizer.emplace(std::move(tok).value());
@@ -119,16 +125,6 @@ Result<LoadedModel> load_synthetic_model(const std::string& shape_name, const st
     loaded.load_seconds = seconds_since(start);
     return loaded;
 }
-
-namespace {
-
-std::string head_description(const model::Model& m) {
-    const std::string file_type = format::ggml_type_name(static_cast<uint32_t>(m.output.type));
-    if (m.q8_head() && m.output.type != format::GgmlType::kQ8_0) return str_cat("Q8_0 (from ", m.tied_head ? "tied " : "", file_type, ")");
-    return str_cat(m.tied_head ? "tied " : "", file_type);
-}
-
-}  // namespace
 
 std::string describe(const LoadedModel& loaded) {
     const model::Model& m = loaded.model;
