@@ -41,18 +41,19 @@ TinyModel make_tiny(std::string_view gguf_arch, GgmlType ternary, bool untied = 
     return tiny;
 }
 
-model::Model load(const TinyModel& tiny, Isa isa) {
+model::Model load(const TinyModel& tiny, const kernels::KernelTable& table) {
     auto loaded = model::load_gguf_model(tiny.gguf, tiny.bytes, "tiny.gguf",
-                                         {.layout = kernels::kernel_table(isa).ternary_layout, .head_q8_0 = false, .threads = 2, .progress = {}});
+                                         {.layout = table.ternary_layout, .head_q8_0 = false, .threads = 2, .progress = {}});
     EXPECT_TRUE(loaded.ok()) << loaded.error().message();
     return std::move(loaded).value();
 }
+model::Model load(const TinyModel& tiny, Isa isa) { return load(tiny, kernels::kernel_table(isa)); }
 
 const std::vector<int32_t> kPrompt = {1, 17, 250, 3, 99, 42, 42, 7, 180, 299, 5, 64, 128, 33, 2, 11, 260, 8};
 
-std::vector<float> engine_logits(const model::Model& m, Isa isa, int threads, size_t step) {
+std::vector<float> engine_logits(const model::Model& m, const kernels::KernelTable& table, int threads, size_t step) {
     ThreadPool pool(threads);
-    engine::InferenceSession session(m, kernels::kernel_table(isa), pool, 64);
+    engine::InferenceSession session(m, table, pool, 64);
     std::vector<float> logits;
     for (size_t begin = 0; begin < kPrompt.size(); begin += step) {
         const size_t n = std::min(step, kPrompt.size() - begin);
@@ -60,6 +61,9 @@ std::vector<float> engine_logits(const model::Model& m, Isa isa, int threads, si
         logits.insert(logits.end(), session.logits().begin(), session.logits().end());
     }
     return logits;
+}
+std::vector<float> engine_logits(const model::Model& m, Isa isa, int threads, size_t step) {
+    return engine_logits(m, kernels::kernel_table(isa), threads, step);
 }
 
 struct ArchCase {
@@ -253,18 +257,9 @@ TEST(Forward, Base3PackingGivesTheSameLogits) {
     for (Isa isa : kernels::isas_supported_here()) {
         const kernels::KernelTable* table = kernels::kernel_table(isa, kernels::Packing::kBase3);
         if (table == nullptr) continue;
-        auto m = model::load_gguf_model(tiny.gguf, tiny.bytes, "tiny.gguf",
-                                        {.layout = table->ternary_layout, .head_q8_0 = false, .threads = 2, .progress = {}});
-        ASSERT_TRUE(m.ok()) << m.error().message();
-        EXPECT_EQ(m.value().layers[0].q.layout, quant::TernaryLayout::kBase3);
-        ThreadPool pool(2);
-        engine::InferenceSession session(m.value(), *table, pool, 64);
-        std::vector<float> got;
-        for (size_t begin = 0; begin < kPrompt.size(); begin += 5) {
-            const size_t n = std::min<size_t>(5, kPrompt.size() - begin);
-            ASSERT_TRUE(session.evaluate(std::span(kPrompt).subspan(begin, n), true).ok());
-            got.insert(got.end(), session.logits().begin(), session.logits().end());
-        }
+        const model::Model m = load(tiny, *table);
+        EXPECT_EQ(m.layers[0].q.layout, quant::TernaryLayout::kBase3);
+        const std::vector<float> got = engine_logits(m, *table, 2, 5);
         EXPECT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float))) << table->name;
     }
 }
