@@ -38,6 +38,8 @@ quant::PackedTernary copy_of(const quant::PackedTernary& m) {
     std::memcpy(c.codes.data(), m.codes.data(), m.codes.size());
     c.row_scale = AlignedBuffer<float>(m.row_scale.size());
     std::memcpy(c.row_scale.data(), m.row_scale.data(), m.row_scale.size_bytes());
+    c.sign_planes_bias = AlignedBuffer<uint32_t>(m.sign_planes_bias.size());
+    std::memcpy(c.sign_planes_bias.data(), m.sign_planes_bias.data(), m.sign_planes_bias.size_bytes());
     return c;
 }
 

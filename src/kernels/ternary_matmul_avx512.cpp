@@ -2,20 +2,26 @@
 //
 // Layout kSignPlanes (packed_ternary.h): per row tile and 256-column chunk, 4 rows x 64
 // bytes; bit c of bytes 0..31 is set when column c is +1, bit c of bytes 32..63 when it is
-// -1. A 32-bit load of either plane (kmovd) is directly the mask for 32 consecutive columns,
-// so producing masks costs no vector ALU work at all. The matching activations are the int8
-// columns sign-extended to 32 int16 lanes (vpmovsxbw, once per chunk, shared by the 4 rows).
-// Then acc += x under the "+1" mask and acc -= x under the "-1" mask: no multiply
-// instruction anywhere in the loop, and zero weights cost nothing.
-// Measured on Zen 4: deriving the masks from 2-bit codes (vptestmb + kshift) ran at ~10 GB/s
-// per core, loading them as bit planes at ~12 GB/s; the masked 512-bit adds themselves
-// (one per 32 weights and sign) are now the limit, see docs/performance.md.
-// Overflow: each int16 lane takes at most one +-x (|x| <= 128) per 32-column word, and the
-// two accumulators of a row alternate words, so a lane moves by at most 4 * 128 = 512 per
-// chunk; widening to int32 (sign extension, still no multiply) every 16 chunks keeps it
-// below 8192.
-// GEMM converts all tokens' activations to int16 once per call and keeps 4 rows x up to 4
-// tokens of int16 accumulators in registers.
+// -1. A load of either plane straight into a mask register (kmovq/kmovd) is the mask for 64
+// or 32 consecutive columns, so producing masks costs no vector ALU work at all. Zero
+// weights cost nothing; no multiply instruction appears in either loop.
+//
+// GEMV works on bytes, 64 columns per instruction. Activations become unsigned u = x + 128;
+// a masked add puts u in the "+1" lanes (zeroing the rest), a masked subtract puts 255 - u in
+// the "-1" lanes, and vpsadbw against zero (a sum of absolute differences: additions only)
+// adds each group of 8 bytes into a 64-bit lane. The lanes then hold
+//   sum_{+1} (x + 128) + sum_{-1} (127 - x) = dot + 128 * n_plus + 127 * n_minus,
+// and the row's constant sign_planes_bias (computed when the layout is built) is subtracted.
+// Exact: 64-bit lanes cannot overflow, and the result is taken modulo 2^32, where the true
+// dot product fits. Measured on Zen 4 (docs/performance.md): about 1.3-1.5x the int16 form
+// below, which needs two 32-lane operations where this needs one 64-lane select.
+//
+// GEMM keeps 4 rows x up to 4 tokens of int16 accumulators in registers, with the masks
+// loaded once per row chunk and shared by the tokens: acc += x under the "+1" mask and
+// acc -= x under the "-1" mask, on activations converted to int16 once per call.
+// Overflow: each int16 lane takes at most one +-x (|x| <= 128) per 32-column word, so a
+// lane moves by at most 8 * 128 = 1024 per chunk; widening to int32 (sign extension, still
+// no multiply) every 16 chunks keeps it below 2^15.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -34,7 +40,8 @@ using quant::kChunkCols;
 using quant::kRowTile;
 
 constexpr size_t kFlushChunks = 16;
-constexpr size_t kWords = 8;   // 32-column mask words per chunk
+constexpr size_t kWords = 8;   // 32-column mask words per chunk (GEMM)
+constexpr size_t kQuads = 4;   // 64-column mask words per chunk (GEMV)
 
 // GCC 12's _mm512_reduce_add_epi32, 512->256 casts and unmasked extracts start from an
 // "undefined" register that -Wuninitialized flags; the zero-masked forms avoid it.
@@ -83,35 +90,53 @@ void prefetch_ahead(const uint8_t* chunk) {
         _mm_prefetch(reinterpret_cast<const char*>(chunk + kPrefetchAhead + r * kChunkBytes), _MM_HINT_T0);
 }
 
+// 64 activations as unsigned bytes x + 128.
+__m512i biased_columns(const int8_t* x) {
+    return _mm512_xor_si512(_mm512_loadu_si512(x), _mm512_set1_epi8(static_cast<char>(0x80)));
+}
+
+__mmask64 load_mask64(const uint8_t* p) {
+    uint64_t bits;
+    std::memcpy(&bits, p, sizeof bits);
+    return static_cast<__mmask64>(bits);
+}
+
+// Sums of u + 128 over "+1" lanes and (255 - u) over "-1" lanes, per 8-lane group.
+__m512i biased_signed_sums(__mmask64 plus, __mmask64 minus, __m512i u) {
+    const __m512i picked = _mm512_maskz_add_epi8(plus, _mm512_setzero_si512(), u);
+    const __m512i signed_bytes = _mm512_mask_sub_epi8(picked, minus, _mm512_set1_epi8(-1), u);
+    return _mm512_sad_epu8(signed_bytes, _mm512_setzero_si512());
+}
+
+int64_t reduce_add_epi64(__m512i v) {
+    const __m256i s4 = _mm256_add_epi64(lower_half(v), upper_half(v));
+    const __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(s4), _mm256_extracti128_si256(s4, 1));
+    return _mm_cvtsi128_si64(_mm_add_epi64(s2, _mm_unpackhi_epi64(s2, s2)));
+}
+
 void gemv_tile(const TernaryMatmulArgs& a, size_t tile, size_t token) {
     const quant::PackedTernary& w = *a.weights;
     const uint8_t* planes = w.tile(tile);
     const int8_t* x = a.acts->row(token);
-    __m512i acc_even[kRowTile], acc_odd[kRowTile], acc32[kRowTile];
-    for (size_t r = 0; r < kRowTile; ++r) acc_even[r] = acc_odd[r] = acc32[r] = _mm512_setzero_si512();
+    __m512i sums[kRowTile];
+    for (__m512i& sum : sums) sum = _mm512_setzero_si512();
     for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, planes += kRowTile * kChunkBytes) {
         prefetch_ahead(planes);
-        __m512i cols[kWords];
-        for (size_t m = 0; m < kWords; ++m) cols[m] = int16_columns(x + chunk * kChunkCols + 32 * m);
+        __m512i u[kQuads];
+        for (size_t q = 0; q < kQuads; ++q) u[q] = biased_columns(x + chunk * kChunkCols + 64 * q);
         for (size_t r = 0; r < kRowTile; ++r) {
             const uint8_t* plus = planes + r * kChunkBytes;
             const uint8_t* minus = plus + 32;
-            for (size_t m = 0; m < kWords; m += 2) {
-                acc_even[r] = masked_add(acc_even[r], load_mask(plus + 4 * m), cols[m]);
-                acc_odd[r] = masked_add(acc_odd[r], load_mask(plus + 4 * m + 4), cols[m + 1]);
-                acc_even[r] = masked_sub(acc_even[r], load_mask(minus + 4 * m), cols[m]);
-                acc_odd[r] = masked_sub(acc_odd[r], load_mask(minus + 4 * m + 4), cols[m + 1]);
-            }
-        }
-        if ((chunk + 1) % kFlushChunks == 0) {
-            for (size_t r = 0; r < kRowTile; ++r) {
-                acc32[r] = widen_add(widen_add(acc32[r], acc_even[r]), acc_odd[r]);
-                acc_even[r] = acc_odd[r] = _mm512_setzero_si512();
+            for (size_t q = 0; q < kQuads; ++q) {
+                sums[r] = _mm512_add_epi64(sums[r], biased_signed_sums(load_mask64(plus + 8 * q), load_mask64(minus + 8 * q), u[q]));
             }
         }
     }
     for (size_t r = 0; r < kRowTile; ++r) {
-        store_result(a, tile * kRowTile + r, token, reduce_add(widen_add(widen_add(acc32[r], acc_even[r]), acc_odd[r])));
+        const size_t row = tile * kRowTile + r;
+        // Exact modulo 2^32, and the true dot product fits in int32.
+        const uint32_t biased = static_cast<uint32_t>(reduce_add_epi64(sums[r]));
+        store_result(a, row, token, static_cast<int32_t>(biased - w.sign_planes_bias[row]));
     }
 }
 

@@ -1,6 +1,7 @@
 #include "quant/packed_ternary.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -117,11 +118,22 @@ void convert_to_new_buffer(PackedTernary& m, TernaryLayout layout) {
     m = std::move(out);
 }
 
-}  // namespace
+void fill_sign_planes_bias(PackedTernary& m) {
+    m.sign_planes_bias = AlignedBuffer<uint32_t>(m.rows_padded);
+    for (size_t row = 0; row < m.rows_padded; ++row) {
+        uint32_t bias = 0;
+        for (size_t chunk = 0; chunk < m.n_chunks(); ++chunk) {
+            const uint8_t* planes = row_chunk(m, row, chunk);
+            for (size_t b = 0; b < 32; ++b) {
+                bias += 128u * static_cast<uint32_t>(std::popcount(planes[b]));
+                bias += 127u * static_cast<uint32_t>(std::popcount(planes[32 + b]));
+            }
+        }
+        m.sign_planes_bias[row] = bias;
+    }
+}
 
-void convert_layout(PackedTernary& m, TernaryLayout layout) {
-    if (m.layout == layout) return;
-    if (m.chunk_cols() != layout_chunk_cols(layout)) return convert_to_new_buffer(m, layout);
+void convert_in_place(PackedTernary& m, TernaryLayout layout) {
     int8_t values[kChunkCols];
     for (size_t row = 0; row < m.rows_padded; ++row) {
         for (size_t chunk = 0; chunk < m.n_chunks(); ++chunk) {
@@ -131,6 +143,22 @@ void convert_layout(PackedTernary& m, TernaryLayout layout) {
         }
     }
     m.layout = layout;
+}
+
+}  // namespace
+
+void convert_layout(PackedTernary& m, TernaryLayout layout) {
+    if (m.layout == layout) return;
+    if (m.chunk_cols() != layout_chunk_cols(layout)) {
+        convert_to_new_buffer(m, layout);
+    } else {
+        convert_in_place(m, layout);
+    }
+    if (layout == TernaryLayout::kSignPlanes) {
+        fill_sign_planes_bias(m);
+    } else {
+        m.sign_planes_bias = AlignedBuffer<uint32_t>();
+    }
 }
 
 int packed_ternary_value(const PackedTernary& m, size_t row, size_t col) {

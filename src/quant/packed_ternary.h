@@ -55,14 +55,18 @@ struct PackedTernary {
     size_t cols_padded = 0;   // multiple of chunk_cols()
     AlignedBuffer<uint8_t> codes;      // rows_padded * n_chunks() * 64 bytes, layout above
     AlignedBuffer<float> row_scale;    // [rows_padded] weight multiplier m per row
+    // kSignPlanes only, [rows_padded]: 128 * (count of +1) + 127 * (count of -1) in the row,
+    // modulo 2^32. The multiplication-free kernel sums activations biased to unsigned bytes;
+    // subtracting this leaves the exact dot product (ternary_matmul_avx512.cpp).
+    AlignedBuffer<uint32_t> sign_planes_bias;
 
     size_t n_tiles() const { return rows_padded / kRowTile; }
     size_t chunk_cols() const { return layout_chunk_cols(layout); }
     size_t n_chunks() const { return cols_padded / chunk_cols(); }
     size_t tile_bytes() const { return kRowTile * n_chunks() * kChunkBytes; }
     const uint8_t* tile(size_t tile_idx) const { return codes.data() + tile_idx * tile_bytes(); }
-    // Bytes a kernel streams for the whole matrix (codes plus scales).
-    size_t weight_bytes() const { return codes.size_bytes() + row_scale.size_bytes(); }
+    // Bytes a kernel streams for the whole matrix (codes, scales, bias).
+    size_t weight_bytes() const { return codes.size_bytes() + row_scale.size_bytes() + sign_planes_bias.size_bytes(); }
 };
 
 // Fills `values` (cols entries, each -1, 0 or +1) for one row and returns that row's weight
@@ -75,6 +79,7 @@ Result<PackedTernary> pack_ternary(size_t rows, size_t cols, const TernaryRowSou
 
 // Re-encodes the matrix in `layout`; values and scales are unchanged. Between kCodes and
 // kSignPlanes in place; to or from kBase3 the column padding changes, so into a new buffer.
+// Fills sign_planes_bias for kSignPlanes and empties it otherwise.
 void convert_layout(PackedTernary& matrix, TernaryLayout layout);
 
 // The weight in {-1, 0, +1} at (row, col), in either layout; for tests and reference code.

@@ -162,14 +162,18 @@ TEST_P(TernaryMatmulIsaTest, GemvAndGemmMatchReferenceBitForBit) {
 }
 
 TEST_P(TernaryMatmulIsaTest, HugeKDoesNotOverflow) {
-    // 2^20 columns of -128 against all-+1 rows: |sum| = 2^27, far past any int16 lane.
+    // 2^20 columns of -128 against all-+1 rows: |sum| = 2^27, far past any int16 lane. All -1
+    // rows against -128 are the multiplication-free kernel's largest biased byte sums (255 each).
     const KernelTable& table = *GetParam();
-    const Case c = make_case({5, size_t{1} << 20, 2, WeightFill::kPlus, ActFill::kMin}, 3, table.ternary_layout);
-    const std::vector<float> got = run(table.ternary_gemm, c);
-    const std::vector<float> got_gemv = run(table.ternary_gemv, c);
-    for (size_t r = 0; r < 5; ++r) {
-        EXPECT_EQ(got[r], -134217728.0f * c.acts.scale[0] * c.scales[r]);
-        EXPECT_EQ(got_gemv[r], got[r]);
+    for (const WeightFill fill : {WeightFill::kPlus, WeightFill::kMinus}) {
+        const Case c = make_case({5, size_t{1} << 20, 2, fill, ActFill::kMin}, 3, table.ternary_layout);
+        const std::vector<float> got = run(table.ternary_gemm, c);
+        const std::vector<float> got_gemv = run(table.ternary_gemv, c);
+        const float sum = fill == WeightFill::kPlus ? -134217728.0f : 134217728.0f;
+        for (size_t r = 0; r < 5; ++r) {
+            EXPECT_EQ(got[r], sum * c.acts.scale[0] * c.scales[r]);
+            EXPECT_EQ(got_gemv[r], got[r]);
+        }
     }
 }
 

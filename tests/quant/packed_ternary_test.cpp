@@ -69,6 +69,23 @@ TEST(PackedTernary, ConversionsBetweenLayoutsAreExact) {
     }
 }
 
+TEST(PackedTernary, SignPlanesCarryTheirRowBias) {
+    const size_t rows = 6, cols = 700;
+    const std::vector<int8_t> values = random_values(rows * cols, 9);
+    PackedTernary m = pack(values, rows, cols);
+    EXPECT_EQ(m.sign_planes_bias.size(), 0u);
+    convert_layout(m, TernaryLayout::kSignPlanes);
+    ASSERT_EQ(m.sign_planes_bias.size(), m.rows_padded);
+    for (size_t r = 0; r < m.rows_padded; ++r) {
+        uint32_t want = 0;
+        for (size_t c = 0; r < rows && c < cols; ++c) want += values[r * cols + c] > 0 ? 128 : values[r * cols + c] < 0 ? 127 : 0;
+        EXPECT_EQ(m.sign_planes_bias[r], want) << "row " << r;
+    }
+    EXPECT_EQ(m.weight_bytes(), m.codes.size_bytes() + m.row_scale.size_bytes() + m.rows_padded * sizeof(uint32_t));
+    convert_layout(m, TernaryLayout::kBase3);
+    EXPECT_EQ(m.sign_planes_bias.size(), 0u);
+}
+
 TEST(PackedTernary, Base3StoresFivePerByte) {
     const std::vector<int8_t> values = random_values(8 * 6400, 3);
     PackedTernary m = pack(values, 8, 6400);
