@@ -82,13 +82,26 @@ void print_model_report(const LoadedModel& lm, const engine::ModelBenchReport& r
     std::printf("\npeak RSS %.1f MB; model loaded in %.2f s\n", report.peak_rss_bytes / 1e6, lm.load_seconds);
 }
 
+// Which ternary GEMV and GEMM the load picked, with every candidate's time.
+nlohmann::json autotune_json(const engine::AutotuneReport& report) {
+    auto timings = [](const std::vector<engine::KernelTiming>& list) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const engine::KernelTiming& t : list) out.push_back({{"kernels", t.kernels}, {"seconds", t.seconds}});
+        return out;
+    };
+    return {{"threads", report.threads}, {"seconds", report.seconds},
+            {"gemv", report.gemv_choice}, {"gemm", report.gemm_choice},
+            {"gemv_timings", timings(report.gemv)}, {"gemm_timings", timings(report.gemm)}};
+}
+
 nlohmann::json model_report_json(const LoadedModel& lm, const engine::ModelBenchReport& report) {
     nlohmann::json j;
     j["model"] = lm.model.source;
     j["architecture"] = lm.model.arch->name;
     j["ternary_type"] = lm.model.ternary_type;
-    j["isa"] = kernels::isa_name(lm.kernels->isa);
-    j["kernels"] = lm.kernels->name;
+    j["isa"] = kernels::isa_name(lm.kernels.isa);
+    j["kernels"] = lm.kernels.name;
+    if (!lm.autotune.gemv.empty()) j["autotune"] = autotune_json(lm.autotune);
     j["cpu"] = detect_cpu_info().model_name;
     j["peak_rss_bytes"] = report.peak_rss_bytes;
     j["load_seconds"] = lm.load_seconds;
@@ -122,7 +135,7 @@ int run_model_bench(const BenchOptions& options) {
         if (!options.json) std::fprintf(stderr, "\r%s t=%d ...   ", test.c_str(), threads);
     };
     const engine::ModelBenchReport report =
-        engine::run_model_benchmark(loaded.value().model, *loaded.value().kernels, bench, progress);
+        engine::run_model_benchmark(loaded.value().model, loaded.value().kernels, bench, progress);
     if (options.json) {
         std::printf("%s\n", model_report_json(loaded.value(), report).dump(2).c_str());
         return 0;

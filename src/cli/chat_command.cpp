@@ -82,7 +82,7 @@ int run_chat(const ChatOptions& options) {
     const tokenizer::ChatTemplate chat_template = loaded.value().chat_template;
     ThreadPool pool(threads);
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : lm.model.hp.n_ctx_train;
-    engine::InferenceSession session(lm.model, *lm.kernels, pool, n_ctx);
+    engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx);
     engine::Conversation conversation(session, tok, chat_template, options.system);
     sampling::Sampler sampler(options.sampler);
     const bool interactive = isatty(STDIN_FILENO);

@@ -8,6 +8,7 @@
 #include "core/cpu_info.h"
 #include "core/memory_bandwidth.h"
 #include "core/str_cat.h"
+#include "kernels/dispatch.h"
 #include "kernels/isa.h"
 #include "tern/version.h"
 
@@ -36,6 +37,19 @@ void print_bandwidth(const CpuInfo& cpu, double seconds) {
     std::printf("\n%-22s best pass over a %s buffer (>= 8x the largest cache)\n", "", human_bytes(one.buffer_bytes).c_str());
 }
 
+// Which tables a model load races for the ternary GEMV and GEMM (engine/kernel_autotune.h).
+void print_autotune_candidates(const kernels::KernelTable& table, bool forced) {
+    if (forced) {
+        std::printf("%-22s off: the ISA is forced, its own kernels run\n", "autotune:");
+        return;
+    }
+    std::string names;
+    for (const kernels::KernelTable* t : kernels::tables_sharing_layout(table, detect_cpu_info().features))
+        names += str_cat(" ", t->name);
+    std::printf("%-22s ternary GEMV and GEMM timed at model load among:%s%s\n", "autotune:", names.c_str(),
+                names.find(' ', 1) == std::string::npos ? " (nothing to choose)" : "");
+}
+
 void print_kernels() {
     std::string available;
     for (const kernels::Isa isa : kernels::isas_supported_here()) available += str_cat(" ", kernels::isa_name(isa));
@@ -44,6 +58,7 @@ void print_kernels() {
     if (chosen.ok()) {
         std::printf("%-22s %s%s (runs here:%s)\n", "kernels:", std::string(kernels::isa_name(chosen.value())).c_str(),
                     requested.empty() ? "" : " (from TERN_ISA)", available.c_str());
+        print_autotune_candidates(kernels::kernel_table(chosen.value()), !requested.empty());
     } else {
         std::printf("%-22s TERN_ISA: %s (runs here:%s)\n", "kernels:", chosen.error().message().c_str(), available.c_str());
     }

@@ -3,12 +3,15 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 
+#include "core/cpu_info.h"
 #include "core/str_cat.h"
+#include "core/thread_pool.h"
 #include "format/gguf_reader.h"
 #include "model/gguf_model_loader.h"
 #include "model/hf_model_loader.h"
@@ -58,6 +61,20 @@ std::string head_description(const model::Model& m) {
     return str_cat(m.tied_head ? "tied " : "", file_type);
 }
 
+// A forced ISA (--isa, TERN_ISA) gets exactly its own kernels; otherwise the fastest of the
+// tables sharing the layout, timed on this model with the threads the engine will use.
+void choose_ternary_kernels(LoadedModel& loaded, const kernels::KernelTable& table, const ModelRequest& request) {
+    if (!kernels::requested_isa(request.isa).empty()) {
+        loaded.kernels = table;
+        return;
+    }
+    const std::vector<const kernels::KernelTable*> candidates = kernels::tables_sharing_layout(table, detect_cpu_info().features);
+    ThreadPool pool(std::max(request.threads, 1));
+    engine::TunedKernels tuned = engine::autotune_ternary_kernels(candidates, loaded.model, pool);
+    loaded.kernels = tuned.table;
+    loaded.autotune = std::move(tuned.report);
+}
+
 void attach_tokenizer(LoadedModel& loaded, Result<tokenizer::Tokenizer> tok) {
     if (tok.ok())
         loaded.tokenizer.emplace(std::move(tok).value());
@@ -82,8 +99,8 @@ Result<tokenizer::Tokenizer> load_tokenizer(const std::string& path) {
 Result<LoadedModel> load_model_for_run(const std::string& path, const ModelRequest& request) {
     const auto start = std::chrono::steady_clock::now();
     LoadedModel loaded;
-    TERN_ASSIGN_OR_RETURN(loaded.kernels, kernels_for(request));
-    TERN_ASSIGN_OR_RETURN(const model::LoadOptions options, load_options(*loaded.kernels, request, path));
+    TERN_ASSIGN_OR_RETURN(const kernels::KernelTable* table, kernels_for(request));
+    TERN_ASSIGN_OR_RETURN(const model::LoadOptions options, load_options(*table, request, path));
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
         TERN_ASSIGN_OR_RETURN(loaded.model, model::load_hf_model(path, options));
@@ -101,6 +118,7 @@ Result<LoadedModel> load_model_for_run(const std::string& path, const ModelReque
         TERN_ASSIGN_OR_RETURN(format::GgufFile file, format::GgufFile::open(path));
         attach_tokenizer(loaded, tokenizer::Tokenizer::from_gguf(file.contents()));
     }
+    choose_ternary_kernels(loaded, *table, request);
     loaded.load_seconds = seconds_since(start);
     return loaded;
 }
@@ -114,14 +132,15 @@ Result<LoadedModel> load_synthetic_model(const std::string& shape_name, const st
     const std::optional<format::GgmlType> type = format::ggml_type_from_name(ternary_type);
     if (!type) return Error(str_cat("--type '", ternary_type, "' is not a ggml type name"));
     LoadedModel loaded;
-    TERN_ASSIGN_OR_RETURN(loaded.kernels, kernels_for(request));
+    TERN_ASSIGN_OR_RETURN(const kernels::KernelTable* table, kernels_for(request));
     const std::string name = str_cat("synthetic ", shape_name);
-    TERN_ASSIGN_OR_RETURN(const model::LoadOptions options, load_options(*loaded.kernels, request, name));
+    TERN_ASSIGN_OR_RETURN(const model::LoadOptions options, load_options(*table, request, name));
     TERN_ASSIGN_OR_RETURN(format::GgufWriter writer, model::synthetic_gguf(*shape, {.ternary_type = *type}));
     auto bytes = std::make_shared<std::vector<std::byte>>(writer.write_to_buffer());
     TERN_ASSIGN_OR_RETURN(format::GgufContents contents, format::parse_gguf(*bytes, "synthetic"));
     TERN_ASSIGN_OR_RETURN(loaded.model, model::load_gguf_model(contents, bytes, name, options));
     attach_tokenizer(loaded, tokenizer::Tokenizer::from_gguf(contents));
+    choose_ternary_kernels(loaded, *table, request);
     loaded.load_seconds = seconds_since(start);
     return loaded;
 }
@@ -130,7 +149,8 @@ std::string describe(const LoadedModel& loaded) {
     const model::Model& m = loaded.model;
     return str_cat(m.arch->name, ", ", m.hp.n_embd, " x ", m.hp.n_layer, " layers, vocab ", m.hp.n_vocab, ", ",
                    m.ternary_type, " ternary, ", head_description(m), " head, ",
-                   static_cast<double>(m.file_bytes) / 1e6, " MB; kernels ", loaded.kernels->name);
+                   static_cast<double>(m.file_bytes) / 1e6, " MB; kernels ", loaded.kernels.name,
+                   loaded.autotune.gemv.empty() ? "" : str_cat(" (autotuned: ", loaded.autotune.summary(), ")"));
 }
 
 void add_head_option(CLI::App* command, std::string& head) {

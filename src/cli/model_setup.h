@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "engine/kernel_autotune.h"
 #include "kernels/dispatch.h"
 #include "model/model.h"
 #include "sampling/sampler.h"
@@ -18,14 +19,17 @@
 namespace tern::cli {
 
 struct ModelRequest {
-    std::string isa;    // "" = TERN_ISA or the best this CPU runs
-    int threads = 1;    // for repacking
+    std::string isa;    // "" = TERN_ISA or the best this CPU runs (then kernels are autotuned)
+    int threads = 1;    // for repacking and autotuning: the count the engine will run
     std::string head;   // "" keeps the file's head type; "q8_0" converts it at load
     std::string packing = "2bit";   // "2bit" or "base3" (kernels::Packing)
 };
 
 struct LoadedModel {
-    const kernels::KernelTable* kernels = nullptr;
+    // The ISA's table; when the ISA was not forced (--isa, TERN_ISA), its ternary GEMV and
+    // GEMM are the fastest of the tables sharing its layout, timed at load (`autotune`).
+    kernels::KernelTable kernels{};
+    engine::AutotuneReport autotune;
     model::Model model;
     std::optional<tokenizer::Tokenizer> tokenizer;   // absent when the file has none tern reads
     std::string tokenizer_problem;                   // why it is absent
@@ -45,7 +49,8 @@ Result<LoadedModel> load_synthetic_model(const std::string& shape, const std::st
 // Only the tokenizer of a GGUF file (for `tern tokenize`).
 Result<tokenizer::Tokenizer> load_tokenizer(const std::string& path);
 
-// "bitnet-b1.58, 2560 x 30 layers, I2_S ternary, tied F16 head, 1.19 GB; kernels avx512vnni".
+// "bitnet-b1.58, 2560 x 30 layers, I2_S ternary, tied F16 head, 1.19 GB; kernels avx512vnni",
+// then what autotuning picked, if it ran.
 std::string describe(const LoadedModel& loaded);
 
 // A model to converse with (tern chat, tern serve): its tokenizer is required, and its chat

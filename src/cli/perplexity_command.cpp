@@ -38,7 +38,7 @@ int run_perplexity(const PerplexityOptions& options) {
     std::fprintf(stderr, "%s: %zu tokens, %zu chunks of %zu\n", options.file.c_str(), tokens.size(),
                  tokens.size() / options.n_ctx, options.n_ctx);
     ThreadPool pool(threads);
-    engine::InferenceSession session(lm.model, *lm.kernels, pool, options.n_ctx);
+    engine::InferenceSession session(lm.model, lm.kernels, pool, options.n_ctx);
     auto on_chunk = [](const engine::PerplexityResult& r) {
         std::printf("[%zu]%.4f,", r.chunks, r.perplexity);
         std::fflush(stdout);

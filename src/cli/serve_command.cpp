@@ -86,7 +86,7 @@ int run_serve(const ServeOptions& options) {
 
     std::string api_key = options.api_key;
     if (const char* env = std::getenv("TERN_API_KEY"); api_key.empty() && env != nullptr) api_key = env;
-    server::BatchScheduler scheduler(lm.model, *lm.kernels, tok,
+    server::BatchScheduler scheduler(lm.model, lm.kernels, tok,
                                      {.n_slots = options.parallel, .n_ctx = n_ctx, .max_queue = options.queue,
                                       .threads = threads});
     server::HttpServer http(scheduler, tok, chat_template,

@@ -81,6 +81,18 @@ const KernelTable* kernel_table(Isa isa, Packing packing) {
     return nullptr;
 }
 
+std::vector<const KernelTable*> tables_sharing_layout(const KernelTable& table, const CpuFeatures& cpu) {
+    std::vector<const KernelTable*> tables = {&table};
+    auto consider = [&](const KernelTable& other) {
+        if (&other == &table || other.ternary_layout != table.ternary_layout || !isa_runs_on(other.isa, cpu)) return;
+        if (other.isa == Isa::kScalar && table.isa != Isa::kScalar) return;
+        tables.push_back(&other);
+    };
+    for (const KernelTable& other : kTables) consider(other);
+    for (const KernelTable& other : kBase3Tables) consider(other);
+    return tables;
+}
+
 Result<Packing> parse_packing(std::string_view name) {
     if (name == "2bit") return Packing::k2Bit;
     if (name == "base3") return Packing::kBase3;

@@ -10,6 +10,7 @@
 #include "tern/status.h"
 
 #include <string_view>
+#include <vector>
 
 namespace tern::kernels {
 
@@ -32,6 +33,10 @@ struct KernelTable {
 const KernelTable& kernel_table(Isa isa);   // 2-bit packing
 // nullptr when `isa` has no kernels for that packing.
 const KernelTable* kernel_table(Isa isa, Packing packing);
+// The SIMD tables this CPU runs whose ternary kernels read `table`'s layout, `table` first;
+// any of their GEMV/GEMM kernels can stand in for `table`'s (engine/kernel_autotune.h).
+// The scalar reference only when `table` is scalar.
+std::vector<const KernelTable*> tables_sharing_layout(const KernelTable& table, const CpuFeatures& cpu);
 // Parses "2bit" / "base3"; errors name the accepted values.
 Result<Packing> parse_packing(std::string_view name);
 

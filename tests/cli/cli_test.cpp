@@ -144,6 +144,8 @@ TEST(Cli, InfoReportsTheMachine) {
     EXPECT_NE(run.out.find("kernels:"), std::string::npos) << run.out;
     const TernRun forced = run_tern("info --no-bandwidth", "TERN_ISA=scalar");
     EXPECT_NE(forced.out.find("kernels:               scalar (from TERN_ISA)"), std::string::npos) << forced.out;
+    EXPECT_NE(forced.out.find("autotune:              off: the ISA is forced"), std::string::npos) << forced.out;
+    EXPECT_NE(run.out.find("autotune:              ternary GEMV and GEMM timed at model load among: "), std::string::npos) << run.out;
     const TernRun bogus = run_tern("info --no-bandwidth", "TERN_ISA=avx9");
     EXPECT_NE(bogus.out.find("TERN_ISA: unknown ISA 'avx9'"), std::string::npos) << bogus.out;
     const TernRun measured = run_tern("info --bandwidth-seconds 0.05");

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/run_tern.h"
+#include "kernels/isa.h"
 #include "testing/test_files.h"
 
 namespace tern {
@@ -31,6 +32,11 @@ TEST_F(ModelCommands, RunWithIdsIsGreedyAndDeterministic) {
     ASSERT_EQ(b.exit_code, 0) << b.err;
     EXPECT_EQ(a.out, b.out);   // same tokens on every ISA and thread count
     EXPECT_NE(a.err.find("generation: 8 tokens"), std::string::npos) << a.err;
+    // Kernels are autotuned unless the ISA is forced; either way the tokens are the same.
+    if (kernels::best_isa_here() == kernels::Isa::kAvx512Vnni) {
+        EXPECT_NE(a.err.find("kernels avx512vnni (autotuned: gemv "), std::string::npos) << a.err;
+    }
+    EXPECT_EQ(b.err.find("autotuned"), std::string::npos) << b.err;
     const TernRun base3 = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 2 --packing base3");
     ASSERT_EQ(base3.exit_code, 0) << base3.err;
     EXPECT_EQ(base3.out, a.out);   // and with the weights stored in base 3
@@ -96,6 +102,17 @@ TEST_F(ModelCommands, BenchSyntheticJson) {
     EXPECT_GT(j["results"][1]["tokens_per_s"].get<double>(), 0.0);
     EXPECT_GT(j["results"][1]["bytes_per_token"].get<double>(), 0.0);
     EXPECT_GT(j["peak_rss_bytes"].get<double>(), 0.0);
+    if (kernels::best_isa_here() == kernels::Isa::kAvx512Vnni) {   // avx2 and avx512vnni both read its layout
+        const auto& tuned = j["autotune"];
+        EXPECT_EQ(tuned["threads"], 1);
+        for (const char* op : {"gemv", "gemm"}) {
+            const std::string choice = tuned[op].get<std::string>();
+            EXPECT_TRUE(choice == "avx2" || choice == "avx512vnni") << choice;
+            ASSERT_EQ(tuned[std::string(op) + "_timings"].size(), 2u);
+            EXPECT_EQ(tuned[std::string(op) + "_timings"][0]["kernels"], "avx512vnni");
+            EXPECT_GT(tuned[std::string(op) + "_timings"][1]["seconds"].get<double>(), 0.0);
+        }
+    }
     const TernRun bad = run_tern("bench --synthetic huge");
     EXPECT_EQ(bad.exit_code, 1);
     EXPECT_TRUE(bad.err.ends_with("tern: bench: --synthetic 'huge' is not a known shape (2b4t, large, 3b, 8b, tiny)\n"))

@@ -1,0 +1,145 @@
+#include "engine/kernel_autotune.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <random>
+
+#include "core/check.h"
+#include "core/str_cat.h"
+#include "kernels/matmul_driver.h"
+
+namespace tern::engine {
+namespace {
+
+constexpr int kGemvRounds = 5;
+constexpr int kGemmRounds = 3;
+
+// The projections the timing passes run, with random activations of each input width.
+struct TimingWork {
+    std::vector<const quant::PackedTernary*> gemv_matrices;   // first layers, all roles
+    std::vector<const quant::PackedTernary*> gemm_matrices;   // first layer
+    std::map<size_t, quant::Int8Activations> one_token;       // by cols
+    std::map<size_t, quant::Int8Activations> many_tokens;
+    std::vector<float> out;
+};
+
+quant::Int8Activations random_activations(size_t n_tokens, size_t cols, size_t granule) {
+    std::mt19937 rng(static_cast<uint32_t>(cols));
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> x(n_tokens * cols);
+    for (float& v : x) v = dist(rng);
+    quant::Int8Activations acts;
+    quant::quantize_activations(x.data(), n_tokens, cols, cols, acts, granule);
+    return acts;
+}
+
+TimingWork timing_work(const model::Model& model) {
+    TimingWork work;
+    const size_t n_layers = std::min(model.layers.size(), kAutotuneGemvLayers);
+    for (size_t l = 0; l < n_layers; ++l) {
+        const model::LayerWeights& layer = model.layers[l];
+        for (const quant::PackedTernary* w : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down}) {
+            if (w->rows == 0) continue;
+            work.gemv_matrices.push_back(w);
+            if (l == 0) work.gemm_matrices.push_back(w);
+        }
+    }
+    size_t max_rows = 0;
+    for (const quant::PackedTernary* w : work.gemv_matrices) {
+        max_rows = std::max(max_rows, w->rows);
+        if (work.one_token.contains(w->cols)) continue;
+        work.one_token.emplace(w->cols, random_activations(1, w->cols, w->chunk_cols()));
+        work.many_tokens.emplace(w->cols, random_activations(kAutotuneGemmTokens, w->cols, w->chunk_cols()));
+    }
+    work.out.resize(max_rows * kAutotuneGemmTokens);
+    return work;
+}
+
+double time_pass(const kernels::KernelTable& table, ThreadPool& pool, std::span<const quant::PackedTernary* const> matrices,
+                 std::map<size_t, quant::Int8Activations>& acts, std::vector<float>& out) {
+    const auto start = std::chrono::steady_clock::now();
+    for (const quant::PackedTernary* w : matrices)
+        kernels::ternary_matmul(table, pool, *w, acts.at(w->cols), out.data(), w->rows);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Median over rounds of one pass per candidate; candidates alternate within a round so that
+// a burst of load from elsewhere does not land on one of them only.
+std::vector<KernelTiming> time_candidates(std::span<const kernels::KernelTable> variants, int rounds, ThreadPool& pool,
+                                          std::span<const quant::PackedTernary* const> matrices,
+                                          std::map<size_t, quant::Int8Activations>& acts, std::vector<float>& out) {
+    for (const kernels::KernelTable& table : variants) time_pass(table, pool, matrices, acts, out);   // warm-up
+    std::vector<std::vector<double>> seconds(variants.size());
+    for (int round = 0; round < rounds; ++round) {
+        for (size_t c = 0; c < variants.size(); ++c) seconds[c].push_back(time_pass(variants[c], pool, matrices, acts, out));
+    }
+    std::vector<KernelTiming> timings;
+    for (size_t c = 0; c < variants.size(); ++c) {
+        std::ranges::sort(seconds[c]);
+        timings.push_back({.kernels = variants[c].name, .seconds = seconds[c][seconds[c].size() / 2]});
+    }
+    return timings;
+}
+
+size_t fastest(std::span<const KernelTiming> timings) {
+    size_t best = 0;
+    for (size_t c = 1; c < timings.size(); ++c)
+        if (timings[c].seconds < timings[best].seconds) best = c;
+    return best;
+}
+
+std::string milliseconds(double seconds) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f ms", seconds * 1e3);
+    return text;
+}
+
+// "gemv avx2 (2.91 ms; avx512vnni 3.20 ms)": the choice, then every candidate's time.
+std::string describe_timings(const char* op, const char* choice, std::span<const KernelTiming> timings) {
+    std::string text = str_cat(op, " ", choice, " (");
+    for (size_t c = 0; c < timings.size(); ++c)
+        text += str_cat(c == 0 ? "" : "; ", timings[c].kernels, " ", milliseconds(timings[c].seconds));
+    return text + ")";
+}
+
+}  // namespace
+
+std::string AutotuneReport::summary() const {
+    if (gemv.empty()) return "";
+    return str_cat(describe_timings("gemv", gemv_choice, gemv), ", ", describe_timings("gemm", gemm_choice, gemm), "; timed with ", threads,
+                   threads == 1 ? " thread" : " threads", " in ", milliseconds(seconds));
+}
+
+TunedKernels autotune_ternary_kernels(std::span<const kernels::KernelTable* const> candidates, const model::Model& model,
+                                      ThreadPool& pool) {
+    TERN_CHECK(!candidates.empty());
+    TunedKernels tuned{.table = *candidates[0], .report = {}};
+    tuned.report.threads = pool.size();
+    if (candidates.size() < 2 || model.layers.empty()) return tuned;
+    const auto start = std::chrono::steady_clock::now();
+    // Each variant is the first table with one candidate's ternary kernels; only those run.
+    std::vector<kernels::KernelTable> variants;
+    for (const kernels::KernelTable* candidate : candidates) {
+        TERN_CHECK(candidate->ternary_layout == candidates[0]->ternary_layout);
+        kernels::KernelTable variant = *candidates[0];
+        variant.name = candidate->name;
+        variant.ternary_gemv = candidate->ternary_gemv;
+        variant.ternary_gemm = candidate->ternary_gemm;
+        variants.push_back(variant);
+    }
+    TimingWork work = timing_work(model);
+    tuned.report.gemv = time_candidates(variants, kGemvRounds, pool, work.gemv_matrices, work.one_token, work.out);
+    tuned.report.gemm = time_candidates(variants, kGemmRounds, pool, work.gemm_matrices, work.many_tokens, work.out);
+    const kernels::KernelTable& gemv_choice = variants[fastest(tuned.report.gemv)];
+    const kernels::KernelTable& gemm_choice = variants[fastest(tuned.report.gemm)];
+    tuned.table.ternary_gemv = gemv_choice.ternary_gemv;
+    tuned.table.ternary_gemm = gemm_choice.ternary_gemm;
+    tuned.report.gemv_choice = gemv_choice.name;
+    tuned.report.gemm_choice = gemm_choice.name;
+    tuned.report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return tuned;
+}
+
+}  // namespace tern::engine

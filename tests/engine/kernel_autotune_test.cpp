@@ -1,0 +1,95 @@
+// Autotuning picks among interchangeable kernel tables by timing them on the model: it must
+// keep the other kernels of the first table, pick a clearly faster candidate over a clearly
+// slower one, and leave a single candidate untimed.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/cpu_info.h"
+#include "engine/kernel_autotune.h"
+#include "model/gguf_model_loader.h"
+
+namespace tern::engine {
+namespace {
+
+using kernels::Isa;
+using kernels::KernelTable;
+
+const std::string kGguf = (std::filesystem::path(TERN_SOURCE_DIR) / "models" / "tinystories" / "tinystories-bitnet.gguf").string();
+
+model::Model load_shipped_model(quant::TernaryLayout layout) {
+    auto m = model::load_gguf_model(kGguf, {.layout = layout, .head_q8_0 = false, .threads = 1, .progress = {}});
+    EXPECT_TRUE(m.ok()) << m.error().message();
+    return std::move(m).value();
+}
+
+bool runs_here(Isa isa) { return kernels::isa_runs_on(isa, detect_cpu_info().features); }
+
+TEST(KernelAutotune, TablesSharingLayoutStartWithTheTableAndReadItsLayout) {
+    for (Isa isa : kernels::isas_supported_here()) {
+        for (kernels::Packing packing : {kernels::Packing::k2Bit, kernels::Packing::kBase3}) {
+            const KernelTable* table = kernels::kernel_table(isa, packing);
+            if (table == nullptr) continue;
+            SCOPED_TRACE(table->name);
+            const auto tables = kernels::tables_sharing_layout(*table, detect_cpu_info().features);
+            ASSERT_FALSE(tables.empty());
+            EXPECT_EQ(tables[0], table);
+            for (const KernelTable* other : tables) {
+                EXPECT_EQ(other->ternary_layout, table->ternary_layout) << other->name;
+                EXPECT_TRUE(runs_here(other->isa)) << other->name;
+                if (isa != Isa::kScalar) {
+                    EXPECT_NE(other->isa, Isa::kScalar) << other->name;
+                }
+            }
+        }
+    }
+    if (!runs_here(Isa::kAvx512Vnni)) GTEST_SKIP() << "NOT TESTED: the avx512vnni candidates (CPU lacks it)";
+    const auto vnni = kernels::tables_sharing_layout(kernels::kernel_table(Isa::kAvx512Vnni), detect_cpu_info().features);
+    ASSERT_EQ(vnni.size(), 2u);   // the VNNI kernels and the AVX2 ones read the same 2-bit codes
+    EXPECT_EQ(vnni[1]->isa, Isa::kAvx2);
+}
+
+TEST(KernelAutotune, PicksTheClearlyFasterCandidateAndKeepsTheOtherKernels) {
+    if (!runs_here(Isa::kAvx2)) GTEST_SKIP() << "NOT TESTED: needs AVX2 to race against the scalar reference";
+    const KernelTable& scalar = kernels::kernel_table(Isa::kScalar);
+    const KernelTable& avx2 = kernels::kernel_table(Isa::kAvx2);
+    ASSERT_EQ(scalar.ternary_layout, avx2.ternary_layout);
+    const model::Model m = load_shipped_model(scalar.ternary_layout);
+    ThreadPool pool(2);
+    const KernelTable* candidates[] = {&scalar, &avx2};   // the reference is many times slower
+    const TunedKernels tuned = autotune_ternary_kernels(candidates, m, pool);
+    EXPECT_EQ(tuned.table.ternary_gemv, avx2.ternary_gemv);
+    EXPECT_EQ(tuned.table.ternary_gemm, avx2.ternary_gemm);
+    EXPECT_EQ(tuned.table.float_matmul, scalar.float_matmul);
+    EXPECT_EQ(tuned.table.attend, scalar.attend);
+    EXPECT_STREQ(tuned.table.name, "scalar");
+    EXPECT_STREQ(tuned.report.gemv_choice, "avx2");
+    EXPECT_STREQ(tuned.report.gemm_choice, "avx2");
+    ASSERT_EQ(tuned.report.gemv.size(), 2u);
+    ASSERT_EQ(tuned.report.gemm.size(), 2u);
+    EXPECT_STREQ(tuned.report.gemv[0].kernels, "scalar");
+    EXPECT_GT(tuned.report.gemv[0].seconds, tuned.report.gemv[1].seconds);
+    EXPECT_GT(tuned.report.seconds, 0.0);
+    EXPECT_EQ(tuned.report.threads, 2);
+    const std::string summary = tuned.report.summary();
+    std::printf("%s\n", summary.c_str());
+    EXPECT_EQ(summary.rfind("gemv avx2 (scalar ", 0), 0u) << summary;
+    EXPECT_NE(summary.find(", gemm avx2 (scalar "), std::string::npos) << summary;
+    EXPECT_NE(summary.find("; timed with 2 threads"), std::string::npos) << summary;
+}
+
+TEST(KernelAutotune, OneCandidateIsReturnedUntimed) {
+    const KernelTable& scalar = kernels::kernel_table(Isa::kScalar);
+    const model::Model m = load_shipped_model(scalar.ternary_layout);
+    ThreadPool pool(1);
+    const KernelTable* candidates[] = {&scalar};
+    const TunedKernels tuned = autotune_ternary_kernels(candidates, m, pool);
+    EXPECT_EQ(tuned.table.ternary_gemv, scalar.ternary_gemv);
+    EXPECT_EQ(tuned.table.ternary_gemm, scalar.ternary_gemm);
+    EXPECT_TRUE(tuned.report.gemv.empty());
+    EXPECT_EQ(tuned.report.summary(), "");
+}
+
+}  // namespace
+}  // namespace tern::engine
