@@ -4,10 +4,10 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <random>
 
 #include "core/check.h"
 #include "core/str_cat.h"
+#include "engine/random_activations.h"
 #include "kernels/matmul_driver.h"
 
 namespace tern::engine {
@@ -25,16 +25,6 @@ struct TimingWork {
     std::vector<float> out;
 };
 
-quant::Int8Activations random_activations(size_t n_tokens, size_t cols, size_t granule) {
-    std::mt19937 rng(static_cast<uint32_t>(cols));
-    std::normal_distribution<float> dist(0.0f, 1.0f);
-    std::vector<float> x(n_tokens * cols);
-    for (float& v : x) v = dist(rng);
-    quant::Int8Activations acts;
-    quant::quantize_activations(x.data(), n_tokens, cols, cols, acts, granule);
-    return acts;
-}
-
 TimingWork timing_work(const model::Model& model) {
     TimingWork work;
     const size_t n_layers = std::min(model.layers.size(), kAutotuneGemvLayers);
@@ -50,8 +40,8 @@ TimingWork timing_work(const model::Model& model) {
     for (const quant::PackedTernary* w : work.gemv_matrices) {
         max_rows = std::max(max_rows, w->rows);
         if (work.one_token.contains(w->cols)) continue;
-        work.one_token.emplace(w->cols, random_activations(1, w->cols, w->chunk_cols()));
-        work.many_tokens.emplace(w->cols, random_activations(kAutotuneGemmTokens, w->cols, w->chunk_cols()));
+        work.one_token.emplace(w->cols, random_activations(1, w->cols, 1, w->chunk_cols()));
+        work.many_tokens.emplace(w->cols, random_activations(kAutotuneGemmTokens, w->cols, 2, w->chunk_cols()));
     }
     work.out.resize(max_rows * kAutotuneGemmTokens);
     return work;

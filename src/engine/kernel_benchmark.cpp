@@ -9,6 +9,7 @@
 #include "core/cpu_info.h"
 #include "core/memory_bandwidth.h"
 #include "core/thread_pool.h"
+#include "engine/random_activations.h"
 #include "kernels/dispatch.h"
 #include "kernels/matmul_driver.h"
 
@@ -41,16 +42,6 @@ quant::PackedTernary copy_of(const quant::PackedTernary& m) {
     c.sign_planes_bias = AlignedBuffer<uint32_t>(m.sign_planes_bias.size());
     std::memcpy(c.sign_planes_bias.data(), m.sign_planes_bias.data(), m.sign_planes_bias.size_bytes());
     return c;
-}
-
-quant::Int8Activations random_activations(size_t n_tokens, size_t cols, uint32_t seed, size_t column_granule) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist(0.0f, 1.0f);
-    std::vector<float> x(n_tokens * cols);
-    for (float& v : x) v = dist(rng);
-    quant::Int8Activations acts;
-    quant::quantize_activations(x.data(), n_tokens, cols, cols, acts, column_granule);
-    return acts;
 }
 
 size_t default_streamed_bytes() {
