@@ -86,7 +86,7 @@ std::string milliseconds(double seconds) {
     return text;
 }
 
-// "gemv avx2 (2.91 ms; avx512vnni 3.20 ms)": the choice, then every candidate's time.
+// "gemv avx2 (avx512vnni 3.20 ms; avx2 2.91 ms)": the choice, then each candidate's time in order.
 std::string describe_timings(const char* op, const char* choice, std::span<const KernelTiming> timings) {
     std::string text = str_cat(op, " ", choice, " (");
     for (size_t c = 0; c < timings.size(); ++c)
