@@ -101,7 +101,7 @@ __mmask64 load_mask64(const uint8_t* p) {
     return static_cast<__mmask64>(bits);
 }
 
-// Sums of u + 128 over "+1" lanes and (255 - u) over "-1" lanes, per 8-lane group.
+// Per group of 8 lanes: the sum of u over its "+1" lanes and of 255 - u over its "-1" lanes.
 __m512i biased_signed_sums(__mmask64 plus, __mmask64 minus, __m512i u) {
     const __m512i picked = _mm512_maskz_add_epi8(plus, _mm512_setzero_si512(), u);
     const __m512i signed_bytes = _mm512_mask_sub_epi8(picked, minus, _mm512_set1_epi8(-1), u);
@@ -200,6 +200,7 @@ void gemm_tile(const TernaryMatmulArgs& a, const int16_t* acts16, size_t tile, s
 
 void ternary_gemv(const TernaryMatmulArgs& a) {
     TERN_CHECK(a.weights->layout == quant::TernaryLayout::kSignPlanes);
+    TERN_CHECK(a.weights->sign_planes_bias.size() == a.weights->rows_padded);
     for (size_t tile = a.tile_begin; tile < a.tile_end; ++tile) {
         for (size_t t = 0; t < a.acts->n_tokens; ++t) gemv_tile(a, tile, t);
     }
