@@ -40,7 +40,8 @@ quant::PackedTernary copy_of(const quant::PackedTernary& m) {
     c.row_scale = AlignedBuffer<float>(m.row_scale.size());
     std::memcpy(c.row_scale.data(), m.row_scale.data(), m.row_scale.size_bytes());
     c.sign_planes_bias = AlignedBuffer<uint32_t>(m.sign_planes_bias.size());
-    std::memcpy(c.sign_planes_bias.data(), m.sign_planes_bias.data(), m.sign_planes_bias.size_bytes());
+    if (m.sign_planes_bias.size() > 0)   // only kSignPlanes has one; memcpy must not see null
+        std::memcpy(c.sign_planes_bias.data(), m.sign_planes_bias.data(), m.sign_planes_bias.size_bytes());
     return c;
 }
 
