@@ -28,6 +28,13 @@ quant::PackedTernary random_matrix(size_t rows, size_t cols, uint32_t seed) {
     return std::move(packed.value());
 }
 
+template <typename T>
+AlignedBuffer<T> copy_of(const AlignedBuffer<T>& buffer) {
+    AlignedBuffer<T> copy(buffer.size());
+    if (buffer.size() > 0) std::memcpy(copy.data(), buffer.data(), buffer.size_bytes());   // empty: data() is null
+    return copy;
+}
+
 quant::PackedTernary copy_of(const quant::PackedTernary& m) {
     quant::PackedTernary c;
     c.layout = m.layout;
@@ -35,13 +42,9 @@ quant::PackedTernary copy_of(const quant::PackedTernary& m) {
     c.cols = m.cols;
     c.rows_padded = m.rows_padded;
     c.cols_padded = m.cols_padded;
-    c.codes = AlignedBuffer<uint8_t>(m.codes.size());
-    std::memcpy(c.codes.data(), m.codes.data(), m.codes.size());
-    c.row_scale = AlignedBuffer<float>(m.row_scale.size());
-    std::memcpy(c.row_scale.data(), m.row_scale.data(), m.row_scale.size_bytes());
-    c.sign_planes_bias = AlignedBuffer<uint32_t>(m.sign_planes_bias.size());
-    if (m.sign_planes_bias.size() > 0)   // only kSignPlanes has one; memcpy must not see null
-        std::memcpy(c.sign_planes_bias.data(), m.sign_planes_bias.data(), m.sign_planes_bias.size_bytes());
+    c.codes = copy_of(m.codes);
+    c.row_scale = copy_of(m.row_scale);
+    c.sign_planes_bias = copy_of(m.sign_planes_bias);
     return c;
 }
 
