@@ -117,20 +117,32 @@ void InferenceSession::embed(std::span<const BatchToken> batch) {
     }
 }
 
+void InferenceSession::for_rows(size_t n_rows, const std::function<void(size_t begin, size_t end)>& fn) {
+    // Decode (one row per sequence) is not worth waking the pool for: a few microseconds of work.
+    constexpr size_t kRowsWorthThreads = 16;
+    if (n_rows < kRowsWorthThreads)
+        fn(0, n_rows);
+    else
+        pool_.parallel_for(n_rows, 1, fn);
+}
+
 void InferenceSession::norm_rows(const float* in, size_t in_stride, const std::vector<float>& w, size_t n_rows,
                                  size_t n, float* out) {
-    for (size_t t = 0; t < n_rows; ++t) rms_norm(in + t * in_stride, w.data(), n, model_.hp.norm_eps, out + t * n);
+    for_rows(n_rows, [&](size_t begin, size_t end) {
+        for (size_t t = begin; t < end; ++t) rms_norm(in + t * in_stride, w.data(), n, model_.hp.norm_eps, out + t * n);
+    });
+}
+
+void InferenceSession::add_residual(size_t n) {
+    const size_t n_embd = model_.hp.n_embd;
+    for_rows(n, [&](size_t begin, size_t end) {
+        for (size_t i = begin * n_embd; i < end * n_embd; ++i) x_.data()[i] += proj_.data()[i];
+    });
 }
 
 void InferenceSession::quantize(const float* x, size_t n, size_t cols) {
     quant::reshape_activations(acts_, n, cols, quant::layout_chunk_cols(table_.ternary_layout));
-    // Decode (one row per sequence) is not worth waking the pool for: a few microseconds of work.
-    constexpr size_t kRowsWorthThreads = 16;
-    if (n < kRowsWorthThreads) {
-        quant::quantize_activation_rows(x, cols, acts_, 0, n);
-        return;
-    }
-    pool_.parallel_for(n, 1, [&](size_t begin, size_t end) { quant::quantize_activation_rows(x, cols, acts_, begin, end); });
+    for_rows(n, [&](size_t begin, size_t end) { quant::quantize_activation_rows(x, cols, acts_, begin, end); });
 }
 
 void InferenceSession::matmul(const quant::PackedTernary& w, float* out) {
@@ -145,19 +157,21 @@ void InferenceSession::attention_block(size_t layer, size_t n) {
     const kernels::TernaryProduct qkv[] = {{&w.q, q_.data(), w.q.rows}, {&w.k, k_.data(), w.k.rows},
                                            {&w.v, v_.data(), w.v.rows}};
     kernels::ternary_matmuls(table_, pool_, qkv, acts_);
-    for (size_t t = 0; t < n; ++t) {
-        const size_t pos = row_pos_[t];
-        const float* cos = rope_cos_.data() + t * hp.head_dim / 2;
-        const float* sin = rope_sin_.data() + t * hp.head_dim / 2;
-        apply_rope(q_.data() + t * hp.q_dim(), hp.n_head, hp.head_dim, cos, sin, model_.rope);
-        apply_rope(k_.data() + t * hp.kv_dim(), hp.n_head_kv, hp.head_dim, cos, sin, model_.rope);
-        cache_.store(row_slot_[t], layer, pos, k_.data() + t * hp.kv_dim(), v_.data() + t * hp.kv_dim());
-    }
+    // Tokens write distinct cache positions, so they can go to the pool together.
+    for_rows(n, [&](size_t begin, size_t end) {
+        for (size_t t = begin; t < end; ++t) {
+            const float* cos = rope_cos_.data() + t * hp.head_dim / 2;
+            const float* sin = rope_sin_.data() + t * hp.head_dim / 2;
+            apply_rope(q_.data() + t * hp.q_dim(), hp.n_head, hp.head_dim, cos, sin, model_.rope);
+            apply_rope(k_.data() + t * hp.kv_dim(), hp.n_head_kv, hp.head_dim, cos, sin, model_.rope);
+            cache_.store(row_slot_[t], layer, row_pos_[t], k_.data() + t * hp.kv_dim(), v_.data() + t * hp.kv_dim());
+        }
+    });
     attention(layer, n);
     if (model_.arch->sub_norms) norm_rows(att_.data(), hp.q_dim(), w.attn_sub_norm, n, hp.q_dim(), att_.data());
     quantize(att_.data(), n, hp.q_dim());
     matmul(w.o, proj_.data());
-    for (size_t i = 0; i < n * hp.n_embd; ++i) x_.data()[i] += proj_.data()[i];
+    add_residual(n);
 }
 
 // Work items are (KV head, token): the query heads sharing a KV head go through the kernel
@@ -203,7 +217,7 @@ void InferenceSession::ffn_block(size_t layer, size_t n) {
     if (model_.arch->sub_norms) norm_rows(gate_.data(), hp.n_ff, w.ffn_sub_norm, n, hp.n_ff, gate_.data());
     quantize(gate_.data(), n, hp.n_ff);
     matmul(w.down, proj_.data());
-    for (size_t i = 0; i < n * hp.n_embd; ++i) x_.data()[i] += proj_.data()[i];
+    add_residual(n);
 }
 
 // The final norm and the LM head for the rows of this step that asked for logits.

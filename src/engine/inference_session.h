@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -65,7 +66,10 @@ private:
     void ffn_block(size_t layer, size_t n);
     void attention(size_t layer, size_t n);
     void matmul(const quant::PackedTernary& w, float* out);
-    void quantize(const float* x, size_t n, size_t cols);   // rows of `cols` floats; the pool for many rows
+    // Calls fn(begin, end) over [0, n_rows): inline for a decode step's few rows, else on the pool.
+    void for_rows(size_t n_rows, const std::function<void(size_t begin, size_t end)>& fn);
+    void quantize(const float* x, size_t n, size_t cols);   // rows of `cols` floats
+    void add_residual(size_t n);                             // x += proj over n rows
     void norm_rows(const float* in, size_t in_stride, const std::vector<float>& w, size_t n_rows, size_t n, float* out);
     void head(std::span<const BatchToken> batch, size_t logits_row);
 
