@@ -94,4 +94,16 @@ void ThreadPool::parallel_for(size_t n_items, size_t granule, const std::functio
     });
 }
 
+void ThreadPool::parallel_for_dynamic(size_t n_items, size_t block,
+                                      const std::function<void(int, size_t, size_t)>& fn) {
+    TERN_CHECK(block > 0);
+    std::atomic<size_t> next_block{0};
+    const size_t n_blocks = (n_items + block - 1) / block;
+    run_on_all([&](int thread_idx) {
+        for (size_t b = next_block.fetch_add(1, std::memory_order_relaxed); b < n_blocks;
+             b = next_block.fetch_add(1, std::memory_order_relaxed))
+            fn(thread_idx, b * block, std::min(n_items, (b + 1) * block));
+    });
+}
+
 }  // namespace tern

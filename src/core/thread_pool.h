@@ -33,6 +33,14 @@ public:
     // non-empty range. The split depends only on n_items, granule and size().
     void parallel_for(size_t n_items, size_t granule, const std::function<void(size_t begin, size_t end)>& fn);
 
+    // Calls fn(thread_idx, begin, end) for consecutive blocks of `block` items (the last may
+    // be shorter) covering [0, n_items), each block once, claimed in turn by whichever thread
+    // is free. Balances jobs of uneven cost, or threads running at unequal speed (a busy
+    // neighbour on a shared host); which thread gets a block varies from run to run, so fn
+    // must write only the outputs of its own items (thread_idx picks per-thread scratch).
+    void parallel_for_dynamic(size_t n_items, size_t block,
+                              const std::function<void(int thread_idx, size_t begin, size_t end)>& fn);
+
 private:
     void worker_loop(int thread_idx);
 

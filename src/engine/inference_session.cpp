@@ -175,14 +175,14 @@ void InferenceSession::attention_block(size_t layer, size_t n) {
 }
 
 // Work items are (KV head, token): the query heads sharing a KV head go through the kernel
-// together, so each cached key and value is read once per group.
+// together, so each cached key and value is read once per group. Later tokens of a prompt
+// attend to more keys, so the items are handed out one by one rather than split evenly.
 void InferenceSession::attention(size_t layer, size_t n) {
     const model::Hparams& hp = model_.hp;
     const size_t group = hp.n_head / hp.n_head_kv;
-    pool_.run_on_all([&](int thread_idx) {
-        const ItemRange items = split_range(hp.n_head_kv * n, 1, pool_.size(), thread_idx);
+    pool_.parallel_for_dynamic(hp.n_head_kv * n, 1, [&](int thread_idx, size_t begin, size_t end) {
         float* scores = scores_.data() + static_cast<size_t>(thread_idx) * group * cache_.n_ctx;
-        for (size_t item = items.begin; item < items.end; ++item) {
+        for (size_t item = begin; item < end; ++item) {
             const size_t t = item / hp.n_head_kv, kv_head = item % hp.n_head_kv, slot = row_slot_[t];
             const size_t first_head = kv_head * group;
             table_.attend({.q = q_.data() + t * hp.q_dim() + first_head * hp.head_dim,

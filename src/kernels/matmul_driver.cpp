@@ -23,7 +23,7 @@ void ternary_matmuls(const KernelTable& table, ThreadPool& pool, std::span<const
     }
     const TernaryMatmulFn fn = acts.n_tokens == 1 ? table.ternary_gemv : table.ternary_gemm;
     // [begin, end) of the concatenated tiles, cut at matrix boundaries.
-    pool.parallel_for(total_tiles, 1, [&](size_t begin, size_t end) {
+    const auto run_tiles = [&](size_t begin, size_t end) {
         size_t first = 0;
         for (const TernaryProduct& p : products) {
             const size_t n = p.weights->n_tiles();
@@ -33,7 +33,15 @@ void ternary_matmuls(const KernelTable& table, ThreadPool& pool, std::span<const
                     .tile_begin = lo - first, .tile_end = hi - first});
             first += n;
         }
-    });
+    };
+    // A prefill GEMM is compute-bound and long enough that a thread slowed by a neighbour
+    // would keep the others waiting at the end of an even split: hand out blocks of tiles
+    // instead. Decode and small batches stream memory and keep the fixed split.
+    constexpr size_t kTokensForDynamicSplit = 16, kTilesPerBlock = 8;
+    if (acts.n_tokens >= kTokensForDynamicSplit)
+        pool.parallel_for_dynamic(total_tiles, kTilesPerBlock, [&](int, size_t begin, size_t end) { run_tiles(begin, end); });
+    else
+        pool.parallel_for(total_tiles, 1, run_tiles);
 }
 
 }  // namespace tern::kernels

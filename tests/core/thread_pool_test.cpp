@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <thread>
 #include <vector>
 
 namespace tern {
@@ -32,6 +34,41 @@ TEST(ThreadPool, ParallelForCoversEveryItemOnce) {
             for (auto& s : seen) ASSERT_EQ(s.load(), 1);
         }
     }
+}
+
+TEST(ThreadPool, DynamicParallelForHandsOutEveryBlockOnce) {
+    for (int n_threads : {1, 3}) {
+        ThreadPool pool(n_threads);
+        for (size_t n_items : {0, 1, 7, 100, 1001}) {
+            for (size_t block : {1, 8, 2000}) {
+                std::vector<std::atomic<int>> seen(n_items);
+                std::atomic<int> bad_calls{0};
+                pool.parallel_for_dynamic(n_items, block, [&](int thread_idx, size_t begin, size_t end) {
+                    // Blocks start on multiples of `block`, are full except the last, never empty.
+                    const bool well_formed = thread_idx >= 0 && thread_idx < n_threads && begin % block == 0 &&
+                                             begin < end && end == std::min(n_items, begin + block);
+                    if (!well_formed) bad_calls.fetch_add(1);
+                    for (size_t i = begin; i < end; ++i) seen[i].fetch_add(1);
+                });
+                EXPECT_EQ(bad_calls.load(), 0) << n_items << " items, blocks of " << block;
+                for (auto& s : seen) ASSERT_EQ(s.load(), 1);
+            }
+        }
+    }
+}
+
+TEST(ThreadPool, DynamicParallelForLetsAFreeThreadTakeASlowThreadsShare) {
+    // One block never finishes until the other thread has done all the rest: an even split
+    // would deadlock here (each thread owning half), the dynamic one cannot.
+    ThreadPool pool(2);
+    constexpr size_t kItems = 64;
+    std::atomic<size_t> done{0};
+    pool.parallel_for_dynamic(kItems, 1, [&](int, size_t begin, size_t end) {
+        if (begin == 0)
+            while (done.load() < kItems - 1) std::this_thread::yield();
+        done.fetch_add(end - begin);
+    });
+    EXPECT_EQ(done.load(), kItems);
 }
 
 TEST(ThreadPool, SplitIsBalancedInGranules) {
