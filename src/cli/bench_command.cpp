@@ -79,7 +79,8 @@ void print_model_report(const LoadedModel& lm, const engine::ModelBenchReport& r
         else
             std::printf("| %-7s | %7d | %-18s | %11s | %9s | %8s |\n", r.test.c_str(), r.threads, speed.c_str(), "", "", "");
     }
-    std::printf("\npeak RSS %.1f MB; model loaded in %.2f s\n", report.peak_rss_bytes / 1e6, lm.load_seconds);
+    std::printf("\npeak RSS %.1f MB; KV cache %s; model loaded in %.2f s\n", report.peak_rss_bytes / 1e6,
+                kernels::kv_type_name(report.kv_type), lm.load_seconds);
 }
 
 // Which ternary GEMV and GEMM the load picked, with every candidate's time.
@@ -104,6 +105,7 @@ nlohmann::json model_report_json(const LoadedModel& lm, const engine::ModelBench
     if (!lm.autotune.gemv.empty()) j["autotune"] = autotune_json(lm.autotune);
     j["cpu"] = detect_cpu_info().model_name;
     j["peak_rss_bytes"] = report.peak_rss_bytes;
+    j["kv_type"] = kernels::kv_type_name(report.kv_type);
     j["load_seconds"] = lm.load_seconds;
     for (const auto& [threads, gbs] : report.read_bandwidth_gb_per_s)
         j["read_bandwidth_gb_per_s"].push_back({{"threads", threads}, {"gb_per_s", gbs}});
@@ -130,7 +132,7 @@ int run_model_bench(const BenchOptions& options) {
     if (!loaded.ok()) return report_failure(str_cat("bench: ", loaded.error().message()));
     engine::ModelBenchOptions bench{.threads = options.threads, .n_prompt = options.n_prompt,
                                     .n_gen = options.n_gen, .sequences = options.sequences,
-                                    .repetitions = options.repetitions};
+                                    .repetitions = options.repetitions, .kv_type = options.kv_type};
     auto progress = [&](const std::string& test, int threads) {
         if (!options.json) std::fprintf(stderr, "\r%s t=%d ...   ", test.c_str(), threads);
     };
@@ -183,6 +185,7 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
     add_packing_option(bench, options.packing);
+    add_kv_type_option(bench, options.kv_type);
     bench->add_option("--head", options.head,
                       "LM head: q8_0 (default for --synthetic) or file (keep the file's type; default for -m)");
     bench->add_option("-r,--repetitions", options.repetitions, "Repetitions of each test")

@@ -69,6 +69,7 @@ void add_chat_command(CLI::App& app, ChatOptions& options) {
     chat->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(chat, options.head);
     add_packing_option(chat, options.packing);
+    add_kv_type_option(chat, options.kv_type);
 }
 
 int run_chat(const ChatOptions& options) {
@@ -82,7 +83,7 @@ int run_chat(const ChatOptions& options) {
     const tokenizer::ChatTemplate chat_template = loaded.value().chat_template;
     ThreadPool pool(threads);
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : lm.model.hp.n_ctx_train;
-    engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx);
+    engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx, 1, options.kv_type);
     engine::Conversation conversation(session, tok, chat_template, options.system);
     sampling::Sampler sampler(options.sampler);
     const bool interactive = isatty(STDIN_FILENO);

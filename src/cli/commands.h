@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/attention.h"
 #include "sampling/sampler.h"
 
 namespace tern::cli {
@@ -44,6 +45,7 @@ struct BenchOptions {
     int repetitions = 3;
     std::string head;
     std::string packing = "2bit";
+    kernels::KvType kv_type = kernels::KvType::kF32;
 };
 void add_bench_command(CLI::App& app, BenchOptions& options);
 int run_bench(const BenchOptions& options);
@@ -57,6 +59,7 @@ struct RunOptions {
     bool no_echo = false;
     std::string head;
     std::string packing = "2bit";
+    kernels::KvType kv_type = kernels::KvType::kF32;
     size_t n_predict = 64;
     int threads = 0;                  // 0: all cores
     size_t n_ctx = 0;                 // 0: the model's training context
@@ -95,6 +98,7 @@ struct PerplexityOptions {
     size_t max_chunks = 0;            // 0: all
     std::string head;
     std::string packing = "2bit";
+    kernels::KvType kv_type = kernels::KvType::kF32;
 };
 void add_perplexity_command(CLI::App& app, PerplexityOptions& options);
 int run_perplexity(const PerplexityOptions& options);
@@ -110,6 +114,7 @@ struct ChatOptions {
     std::string isa;
     std::string head;
     std::string packing = "2bit";
+    kernels::KvType kv_type = kernels::KvType::kF32;
 };
 void add_chat_command(CLI::App& app, ChatOptions& options);
 int run_chat(const ChatOptions& options);
@@ -130,6 +135,7 @@ struct ServeOptions {
     std::string isa;
     std::string head;
     std::string packing = "2bit";
+    kernels::KvType kv_type = kernels::KvType::kF32;
 };
 void add_serve_command(CLI::App& app, ServeOptions& options);
 int run_serve(const ServeOptions& options);

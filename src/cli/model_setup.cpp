@@ -157,6 +157,16 @@ void add_head_option(CLI::App* command, std::string& head) {
     command->add_option("--head", head, "Convert the LM head at load: q8_0 (default: keep the file's type)");
 }
 
+void add_kv_type_option(CLI::App* command, kernels::KvType& kv_type) {
+    command
+        ->add_option_function<std::string>(
+            "--kv-type",
+            [&kv_type](const std::string& name) { kv_type = name == "f16" ? kernels::KvType::kF16 : kernels::KvType::kF32; },
+            "KV cache element type: f32, or f16 (half the memory and cache reads)")
+        ->check(CLI::IsMember({"f32", "f16"}))
+        ->default_str("f32");
+}
+
 void add_packing_option(CLI::App* command, std::string& packing) {
     command->add_option("--packing", packing,
                         "Ternary weights in memory: 2bit, or base3 (1.6 bits per weight; scalar and avx512vnni kernels)")

@@ -67,6 +67,8 @@ Result<ChatModel> load_chat_model(const std::string& path, const ModelRequest& r
 // Registers --head on a command.
 void add_head_option(CLI::App* command, std::string& head);
 void add_packing_option(CLI::App* command, std::string& packing);
+// Registers --kv-type (f32 or f16; a bad value is a usage error).
+void add_kv_type_option(CLI::App* command, kernels::KvType& kv_type);
 
 // Registers --temp, --top-k, --top-p, --min-p and -s/--seed.
 void add_sampling_options(CLI::App* command, sampling::SamplerOptions& sampler);

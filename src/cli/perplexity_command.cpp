@@ -19,6 +19,7 @@ void add_perplexity_command(CLI::App& app, PerplexityOptions& options) {
     cmd->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(cmd, options.head);
     add_packing_option(cmd, options.packing);
+    add_kv_type_option(cmd, options.kv_type);
 }
 
 int run_perplexity(const PerplexityOptions& options) {
@@ -38,7 +39,7 @@ int run_perplexity(const PerplexityOptions& options) {
     std::fprintf(stderr, "%s: %zu tokens, %zu chunks of %zu\n", options.file.c_str(), tokens.size(),
                  tokens.size() / options.n_ctx, options.n_ctx);
     ThreadPool pool(threads);
-    engine::InferenceSession session(lm.model, lm.kernels, pool, options.n_ctx);
+    engine::InferenceSession session(lm.model, lm.kernels, pool, options.n_ctx, 1, options.kv_type);
     auto on_chunk = [](const engine::PerplexityResult& r) {
         std::printf("[%zu]%.4f,", r.chunks, r.perplexity);
         std::fflush(stdout);

@@ -102,6 +102,7 @@ void add_run_command(CLI::App& app, RunOptions& options) {
     run->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(run, options.head);
     add_packing_option(run, options.packing);
+    add_kv_type_option(run, options.kv_type);
 }
 
 int run_run(const RunOptions& options) {
@@ -115,7 +116,7 @@ int run_run(const RunOptions& options) {
 
     ThreadPool pool(threads);
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : lm.model.hp.n_ctx_train;
-    engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx);
+    engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx, 1, options.kv_type);
     if (prompt.value().size() + options.n_predict > n_ctx)
         return report_failure(str_cat("prompt (", prompt.value().size(), " tokens) + -n ", options.n_predict,
                                       " exceeds the context of ", n_ctx, " tokens"));

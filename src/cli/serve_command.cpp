@@ -70,6 +70,7 @@ void add_serve_command(CLI::App& app, ServeOptions& options) {
     serve->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(serve, options.head);
     add_packing_option(serve, options.packing);
+    add_kv_type_option(serve, options.kv_type);
 }
 
 int run_serve(const ServeOptions& options) {
@@ -88,7 +89,7 @@ int run_serve(const ServeOptions& options) {
     if (const char* env = std::getenv("TERN_API_KEY"); api_key.empty() && env != nullptr) api_key = env;
     server::BatchScheduler scheduler(lm.model, lm.kernels, tok,
                                      {.n_slots = options.parallel, .n_ctx = n_ctx, .max_queue = options.queue,
-                                      .threads = threads});
+                                      .threads = threads, .kv_type = options.kv_type});
     server::HttpServer http(scheduler, tok, chat_template,
                             {.host = options.host, .port = options.port, .api_key = api_key,
                              .model_name = model_id(options), .max_body_bytes = options.max_body_mb << 20,
@@ -96,9 +97,10 @@ int run_serve(const ServeOptions& options) {
     Result<int> port = http.bind();
     if (!port.ok()) return report_failure(port.error().message());
     install_stop_handlers();
-    std::printf("tern serve: %s; chat template '%s'; %zu slots x %zu tokens (KV cache %.0f MiB); %d threads\n",
+    std::printf("tern serve: %s; chat template '%s'; %zu slots x %zu tokens (KV cache %s, %.0f MiB); %d threads\n",
                 describe(lm).c_str(), std::string(chat_template.name).c_str(), options.parallel, n_ctx,
-                static_cast<double>(scheduler.kv_cache_bytes()) / (1 << 20), threads);
+                kernels::kv_type_name(options.kv_type), static_cast<double>(scheduler.kv_cache_bytes()) / (1 << 20),
+                threads);
     std::printf("tern serve: listening on http://%s:%d%s\n", options.host.c_str(), port.value(),
                 api_key.empty() ? "" : " (API key required)");
     std::fflush(stdout);

@@ -12,12 +12,12 @@
 namespace tern::engine {
 
 InferenceSession::InferenceSession(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool,
-                                   size_t n_ctx, size_t n_slots)
+                                   size_t n_ctx, size_t n_slots, kernels::KvType kv_type)
     : model_(model),
       table_(table),
       pool_(pool),
       cache_(std::max<size_t>(1, n_slots), model.hp.n_layer, n_ctx == 0 ? model.hp.n_ctx_train : n_ctx,
-             model.hp.n_head_kv, model.hp.head_dim),
+             model.hp.n_head_kv, model.hp.head_dim, kv_type),
       n_past_(cache_.n_slots, 0),
       row_slot_(kMaxBatchTokens),
       row_pos_(kMaxBatchTokens) {
@@ -189,6 +189,7 @@ void InferenceSession::attention(size_t layer, size_t n) {
                            .n_queries = group,
                            .keys = cache_.key_plane(slot, layer, kv_head),
                            .values = cache_.value_plane(slot, layer, kv_head),
+                           .kv_type = cache_.type,
                            .value_stride = hp.head_dim,
                            .n_keys = row_pos_[t] + 1,
                            .head_dim = hp.head_dim,

@@ -36,7 +36,7 @@ public:
     // n_ctx == 0 uses the model's training context (per slot). The model, table and pool must
     // outlive this.
     InferenceSession(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool, size_t n_ctx,
-                     size_t n_slots = 1);
+                     size_t n_slots = 1, kernels::KvType kv_type = kernels::KvType::kF32);
 
     // Appends `tokens` to slot 0 at positions n_past()...; errors (nothing appended): an id
     // outside the vocabulary, or more tokens than the context has room for.
@@ -55,6 +55,7 @@ public:
     size_t n_ctx() const { return cache_.n_ctx; }
     size_t n_slots() const { return cache_.n_slots; }
     size_t kv_cache_bytes() const { return cache_.bytes(); }
+    kernels::KvType kv_type() const { return cache_.type; }
     // Forgets positions >= n of a slot (n <= n_past(slot)): for a new prompt, a shortened
     // conversation or a finished request.
     void truncate(size_t n, size_t slot = 0);

@@ -58,8 +58,8 @@ double time_generation(InferenceSession& session, size_t n, size_t sequences, si
 
 // Weights of every projection and the head, read once per step and shared by its sequences,
 // plus on average (n + 1) / 2 cached positions of keys and values per layer and sequence.
-double decode_bytes_per_token(const model::Model& model, size_t n_gen, size_t sequences) {
-    const double kv_per_position = 2.0 * model.hp.n_layer * model.hp.kv_dim() * sizeof(float);
+double decode_bytes_per_token(const model::Model& model, size_t n_gen, size_t sequences, kernels::KvType kv_type) {
+    const double kv_per_position = 2.0 * model.hp.n_layer * model.hp.kv_dim() * kernels::kv_type_bytes(kv_type);
     return static_cast<double>(model.decode_weight_bytes()) / static_cast<double>(sequences) +
            kv_per_position * (n_gen + 1) / 2.0;
 }
@@ -80,7 +80,7 @@ ModelBenchResult measure_generation(InferenceSession& session, const model::Mode
     ModelBenchResult result{.test = generation_test_name(options.n_gen, sequences),
                             .threads = threads, .tokens_per_s = mean(speeds), .stddev = stddev(speeds),
                             .sequences = sequences};
-    result.bytes_per_token = decode_bytes_per_token(model, options.n_gen, sequences);
+    result.bytes_per_token = decode_bytes_per_token(model, options.n_gen, sequences, options.kv_type);
     result.gb_per_s = result.bytes_per_token * result.tokens_per_s / 1e9;
     return result;
 }
@@ -96,13 +96,14 @@ double peak_rss_bytes() {
 ModelBenchReport run_model_benchmark(const model::Model& model, const kernels::KernelTable& table,
                                      const ModelBenchOptions& options, const ModelBenchProgress& progress) {
     ModelBenchReport report;
+    report.kv_type = options.kv_type;
     const size_t n_ctx = std::max<size_t>(std::max(options.n_prompt, options.n_gen), 1);
     size_t n_slots = 1;
     for (size_t sequences : options.sequences) n_slots = std::max(n_slots, sequences);
     const std::vector<int32_t> prompt = bench_tokens(options.n_prompt, model.hp.n_vocab);
     for (int threads : options.threads) {
         ThreadPool pool(threads);
-        InferenceSession session(model, table, pool, n_ctx, n_slots);
+        InferenceSession session(model, table, pool, n_ctx, n_slots, options.kv_type);
         if (options.n_prompt > 0) {
             if (progress) progress(str_cat("pp", options.n_prompt), threads);
             time_prompt(session, prompt);   // warm-up, as llama-bench does

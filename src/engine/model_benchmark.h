@@ -24,6 +24,7 @@ struct ModelBenchOptions {
     std::vector<size_t> sequences = {1};   // tg with each count of concurrent sequences
     int repetitions = 3;
     double bandwidth_seconds = 0.4;
+    kernels::KvType kv_type = kernels::KvType::kF32;
 };
 
 struct ModelBenchResult {
@@ -41,6 +42,7 @@ struct ModelBenchReport {
     std::vector<std::pair<int, double>> read_bandwidth_gb_per_s;   // per thread count
     std::vector<ModelBenchResult> results;
     double peak_rss_bytes = 0;
+    kernels::KvType kv_type = kernels::KvType::kF32;
 };
 
 using ModelBenchProgress = std::function<void(const std::string& test, int threads)>;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/float16.h"
 #include "kernels/attention.h"
 
 namespace tern::kernels::avx2 {
@@ -25,6 +26,16 @@ __m256i first_lanes(size_t valid, size_t first) {
 }
 Vec load_part(const float* p, size_t valid, size_t first) { return _mm256_maskload_ps(p, first_lanes(valid, first)); }
 void store_part(float* p, Vec v, size_t valid, size_t first) { _mm256_maskstore_ps(p, first_lanes(valid, first), v); }
+Vec load(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+// AVX2 has no 16-bit masked load: the valid lanes go through a zeroed buffer.
+Vec load_part(const uint16_t* p, size_t valid, size_t first) {
+    alignas(16) uint16_t lanes[kLanes] = {};
+    const size_t n = valid > first ? std::min(valid - first, kLanes) : 0;
+    std::copy(p, p + n, lanes);
+    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(lanes)));
+}
+float widen(float x) { return x; }
+float widen(uint16_t x) { return fp16_to_fp32(x); }
 float max_lanes(Vec v) {
     alignas(32) float lanes[kLanes];
     _mm256_store_ps(lanes, v);

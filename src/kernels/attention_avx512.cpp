@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/float16.h"
 #include "kernels/attention.h"
 
 namespace tern::kernels::avx512 {
@@ -23,6 +24,13 @@ __mmask16 first_lanes(size_t valid, size_t first) {
 }
 Vec load_part(const float* p, size_t valid, size_t first) { return _mm512_maskz_loadu_ps(first_lanes(valid, first), p); }
 void store_part(float* p, Vec v, size_t valid, size_t first) { _mm512_mask_storeu_ps(p, first_lanes(valid, first), v); }
+// The zero-masked conversions: GCC 12 warns on the unmasked ones, as on max.
+Vec load(const uint16_t* p) { return _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+Vec load_part(const uint16_t* p, size_t valid, size_t first) {
+    return _mm512_maskz_cvtph_ps(0xffff, _mm256_maskz_loadu_epi16(first_lanes(valid, first), p));
+}
+float widen(float x) { return x; }
+float widen(uint16_t x) { return fp16_to_fp32(x); }
 float max_lanes(Vec v) {
     alignas(64) float lanes[kLanes];
     _mm512_store_ps(lanes, v);

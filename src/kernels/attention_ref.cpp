@@ -2,11 +2,18 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/float16.h"
 #include "kernels/attention.h"
 
 namespace tern::kernels::ref {
 
 namespace {
+
+// Element `index` of a key or value buffer, widened to f32.
+float element(const void* data, KvType type, size_t index) {
+    if (type == KvType::kF16) return fp16_to_fp32(static_cast<const uint16_t*>(data)[index]);
+    return static_cast<const float*>(data)[index];
+}
 
 void attend_one(const AttendArgs& a) {
     const float scale = 1.0f / std::sqrt(static_cast<float>(a.head_dim));
@@ -14,7 +21,7 @@ void attend_one(const AttendArgs& a) {
     for (size_t i = 0; i < a.head_dim; ++i) {
         const float qi = a.q[i];
         for (size_t s = 0; s < a.n_keys; ++s)
-            a.scores[s] += qi * a.keys[(s / kKeyBlock * a.head_dim + i) * kKeyBlock + s % kKeyBlock];
+            a.scores[s] += qi * element(a.keys, a.kv_type, (s / kKeyBlock * a.head_dim + i) * kKeyBlock + s % kKeyBlock);
     }
     float max_score = -INFINITY;
     for (size_t s = 0; s < a.n_keys; ++s) {
@@ -30,8 +37,7 @@ void attend_one(const AttendArgs& a) {
     std::fill(a.out, a.out + a.head_dim, 0.0f);
     for (size_t s = 0; s < a.n_keys; ++s) {
         const float p = a.scores[s] * inv_sum;
-        const float* v = a.values + s * a.value_stride;
-        for (size_t i = 0; i < a.head_dim; ++i) a.out[i] += p * v[i];
+        for (size_t i = 0; i < a.head_dim; ++i) a.out[i] += p * element(a.values, a.kv_type, s * a.value_stride + i);
     }
 }
 

@@ -35,7 +35,7 @@ BatchScheduler::BatchScheduler(const model::Model& model, const kernels::KernelT
                                const tokenizer::Tokenizer& tokenizer, const SchedulerOptions& options)
     : tokenizer_(tokenizer),
       pool_(options.threads),
-      session_(model, table, pool_, options.n_ctx, std::max<size_t>(1, options.n_slots)),
+      session_(model, table, pool_, options.n_ctx, std::max<size_t>(1, options.n_slots), options.kv_type),
       max_queue_(options.max_queue) {
     for (size_t slot = session_.n_slots(); slot-- > 0;) free_slots_.push_back(slot);
     thread_ = std::thread([this] { run(); });

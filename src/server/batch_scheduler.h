@@ -38,6 +38,7 @@ struct SchedulerOptions {
     size_t n_ctx = 0;       // per slot; 0: the model's training context
     size_t max_queue = 16;  // requests waiting for a slot beyond which submit() refuses
     int threads = 1;
+    kernels::KvType kv_type = kernels::KvType::kF32;
 };
 
 struct SchedulerLoad {

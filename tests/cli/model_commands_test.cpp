@@ -119,6 +119,24 @@ TEST_F(ModelCommands, BenchSyntheticJson) {
         << bad.err;
 }
 
+// An f16 KV cache: named in the report, half the cache bytes per generated token, same weights.
+TEST_F(ModelCommands, BenchKvTypeF16) {
+    auto bytes_per_token = [](const std::string& kv_flag) {
+        const TernRun run = run_tern("bench --synthetic tiny -p 0 -n 64 -r 1 -t 1 --json" + kv_flag);
+        EXPECT_EQ(run.exit_code, 0) << run.err;
+        const auto j = nlohmann::json::parse(run.out);
+        EXPECT_EQ(j["kv_type"], kv_flag.empty() ? "f32" : "f16");
+        return j["results"][0]["bytes_per_token"].get<double>();
+    };
+    const double f32 = bytes_per_token(""), f16 = bytes_per_token(" --kv-type f16");
+    EXPECT_LT(f16, f32);
+    // tiny: keys and values x 2 layers x 128 KV dims x (64 + 1) / 2 positions on average, 2 bytes fewer each.
+    EXPECT_DOUBLE_EQ(f32 - f16, 2.0 * 2 * 128 * 65 / 2 * 2);
+    const TernRun bad = run_tern("bench --synthetic tiny --kv-type q4");
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_NE(bad.err.find("--kv-type: q4 not in {f32,f16}"), std::string::npos) << bad.err;
+}
+
 // Batched decode: S sequences in lock-step, aggregate tokens/s, weights shared by the step.
 TEST_F(ModelCommands, BenchParallelSequences) {
     const TernRun run = run_tern("bench --synthetic tiny -p 0 -n 6 -r 1 -t 1 --parallel 1,3 --json");

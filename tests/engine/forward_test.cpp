@@ -51,9 +51,10 @@ model::Model load(const TinyModel& tiny, Isa isa) { return load(tiny, kernels::k
 
 const std::vector<int32_t> kPrompt = {1, 17, 250, 3, 99, 42, 42, 7, 180, 299, 5, 64, 128, 33, 2, 11, 260, 8};
 
-std::vector<float> engine_logits(const model::Model& m, const kernels::KernelTable& table, int threads, size_t step) {
+std::vector<float> engine_logits(const model::Model& m, const kernels::KernelTable& table, int threads, size_t step,
+                                 kernels::KvType kv_type = kernels::KvType::kF32) {
     ThreadPool pool(threads);
-    engine::InferenceSession session(m, table, pool, 64);
+    engine::InferenceSession session(m, table, pool, 64, 1, kv_type);
     std::vector<float> logits;
     for (size_t begin = 0; begin < kPrompt.size(); begin += step) {
         const size_t n = std::min(step, kPrompt.size() - begin);
@@ -62,8 +63,9 @@ std::vector<float> engine_logits(const model::Model& m, const kernels::KernelTab
     }
     return logits;
 }
-std::vector<float> engine_logits(const model::Model& m, Isa isa, int threads, size_t step) {
-    return engine_logits(m, kernels::kernel_table(isa), threads, step);
+std::vector<float> engine_logits(const model::Model& m, Isa isa, int threads, size_t step,
+                                 kernels::KvType kv_type = kernels::KvType::kF32) {
+    return engine_logits(m, kernels::kernel_table(isa), threads, step, kv_type);
 }
 
 struct ArchCase {
@@ -119,6 +121,40 @@ TEST(Forward, SameLogitsOnEveryIsaThreadCountAndBatching) {
                     << kernels::isa_name(isa) << ", " << threads << " threads, " << step << " tokens per step";
             }
     }
+}
+
+// An f16 KV cache rounds keys and values once, when stored: the logits move from f32's (how
+// little, on a trained model: ShippedModel.F16KvCacheStaysCloseToF32; this random one amplifies
+// every int8 rounding flip) by the same bits on every ISA, thread count and batching; the
+// cache is half the size.
+TEST(Forward, F16KvCacheIsDeterministicAndHalfTheSize) {
+    const TinyModel tiny = make_tiny("bitnet-b1.58", GgmlType::kI2_S);
+    const Isa best = kernels::best_isa_here();
+    const model::Model best_model = load(tiny, best);
+    const std::vector<float> f32 = engine_logits(best_model, best, 1, kPrompt.size());
+    const std::vector<float> f16 = engine_logits(best_model, best, 1, kPrompt.size(), kernels::KvType::kF16);
+    ASSERT_EQ(f16.size(), f32.size());
+    double max_abs = 0, max_diff = 0;
+    for (size_t i = 0; i < f32.size(); ++i) {
+        max_abs = std::max(max_abs, std::fabs(double(f32[i])));
+        max_diff = std::max(max_diff, std::fabs(double(f16[i]) - f32[i]));
+    }
+    EXPECT_GT(max_diff, 0.0) << "f16 storage should round something";
+    EXPECT_LT(max_diff, 0.05 * max_abs) << "max |logit| " << max_abs;
+    for (Isa isa : kernels::isas_supported_here()) {
+        const model::Model m = load(tiny, isa);
+        for (int threads : {1, 2})
+            for (size_t step : {kPrompt.size(), size_t{1}}) {
+                const std::vector<float> got = engine_logits(m, isa, threads, step, kernels::KvType::kF16);
+                EXPECT_EQ(0, std::memcmp(got.data(), f16.data(), got.size() * sizeof(float)))
+                    << kernels::isa_name(isa) << ", " << threads << " threads, " << step << " tokens per step";
+            }
+    }
+    ThreadPool pool(1);
+    const engine::InferenceSession s32(best_model, kernels::kernel_table(best), pool, 64);
+    const engine::InferenceSession s16(best_model, kernels::kernel_table(best), pool, 64, 1, kernels::KvType::kF16);
+    EXPECT_EQ(s16.kv_cache_bytes() * 2, s32.kv_cache_bytes());
+    EXPECT_EQ(s16.kv_type(), kernels::KvType::kF16);
 }
 
 TEST(Forward, GreedyGenerationGolden) {

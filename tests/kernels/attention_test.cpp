@@ -1,13 +1,15 @@
 // Every ISA's attention kernel against the scalar reference, bit for bit: lengths and head
 // sizes that are not multiples of the vector width or key block, GQA groups, value strides,
-// peaked and flat softmaxes, poisoned lanes past the last key.
+// peaked and flat softmaxes, poisoned lanes past the last key; f32 and f16 caches.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <type_traits>
 #include <vector>
 
+#include "core/float16.h"
 #include "kernels/dispatch.h"
 
 namespace tern::kernels {
@@ -18,14 +20,26 @@ struct Case {
     float spread;   // scale of q and k: large values give a peaked softmax (exp underflows)
 };
 
-std::vector<float> run(AttendFn attend, const Case& c, const std::vector<float>& q, const std::vector<float>& keys,
-                       const std::vector<float>& values, size_t value_stride) {
+template <class Elem>
+std::vector<float> run(AttendFn attend, const Case& c, const std::vector<float>& q, const std::vector<Elem>& keys,
+                       const std::vector<Elem>& values, size_t value_stride) {
     std::vector<float> scores(c.n_queries * c.n_keys, NAN), out(c.n_queries * c.head_dim + 1, NAN);
     attend({.q = q.data(), .n_queries = c.n_queries, .keys = keys.data(), .values = values.data(),
-            .value_stride = value_stride, .n_keys = c.n_keys, .head_dim = c.head_dim, .scores = scores.data(),
-            .out = out.data()});
+            .kv_type = std::is_same_v<Elem, uint16_t> ? KvType::kF16 : KvType::kF32, .value_stride = value_stride,
+            .n_keys = c.n_keys, .head_dim = c.head_dim, .scores = scores.data(), .out = out.data()});
     EXPECT_TRUE(std::isnan(out.back())) << "wrote past the last query's result";
     out.pop_back();
+    return out;
+}
+
+std::vector<uint16_t> to_f16(const std::vector<float>& x) {
+    std::vector<uint16_t> out(x.size());
+    for (size_t i = 0; i < x.size(); ++i) out[i] = fp32_to_fp16(x[i]);
+    return out;
+}
+std::vector<float> to_f32(const std::vector<uint16_t>& x) {
+    std::vector<float> out(x.size());
+    for (size_t i = 0; i < x.size(); ++i) out[i] = fp16_to_fp32(x[i]);
     return out;
 }
 
@@ -53,6 +67,18 @@ TEST(Attention, EveryIsaMatchesTheReferenceBitForBit) {
             EXPECT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float)))
                 << isa_name(isa) << " n_keys " << c.n_keys << " head_dim " << c.head_dim << " queries " << c.n_queries;
         }
+
+        // The same cache in f16: every ISA matches the reference, and f16 storage gives the
+        // very bits of f32 storage holding the same (f16-exact) values, since loads widen exactly.
+        const std::vector<uint16_t> keys16 = to_f16(keys), values16 = to_f16(values);
+        const std::vector<float> want16 = run(ref::attend, c, q, keys16, values16, value_stride);
+        const std::vector<float> f16_exact_as_f32 = run(ref::attend, c, q, to_f32(keys16), to_f32(values16), value_stride);
+        EXPECT_EQ(0, std::memcmp(want16.data(), f16_exact_as_f32.data(), want16.size() * sizeof(float)));
+        for (Isa isa : isas_supported_here()) {
+            const std::vector<float> got = run(kernel_table(isa).attend, c, q, keys16, values16, value_stride);
+            EXPECT_EQ(0, std::memcmp(got.data(), want16.data(), want16.size() * sizeof(float)))
+                << isa_name(isa) << " f16, n_keys " << c.n_keys << " head_dim " << c.head_dim << " queries " << c.n_queries;
+        }
     }
 }
 
@@ -63,7 +89,8 @@ TEST(Attention, ReferenceComputesSoftmaxWeightedValues) {
     keys[1] = std::log(3.0f);
     const std::vector<float> q = {1.0f}, values = {4.0f, 8.0f};
     float scores[2], out[1];
-    ref::attend({.q = q.data(), .n_queries = 1, .keys = keys.data(), .values = values.data(), .value_stride = 1,
+    ref::attend({.q = q.data(), .n_queries = 1, .keys = keys.data(), .values = values.data(),
+                 .kv_type = KvType::kF32, .value_stride = 1,
                  .n_keys = 2, .head_dim = 1, .scores = scores, .out = out});
     EXPECT_NEAR(out[0], 0.25f * 4 + 0.75f * 8, 1e-5);
 }
