@@ -12,6 +12,7 @@ namespace {
 
 using Vec = __m256;
 constexpr size_t kLanes = 8;
+constexpr size_t kValueVecs = 2;   // 4 queries x 2 accumulators + 2 values + 1 weight of 16 registers
 Vec load(const float* p) { return _mm256_loadu_ps(p); }
 void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
 Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }

@@ -12,6 +12,7 @@ namespace {
 
 using Vec = __m512;
 constexpr size_t kLanes = 16;
+constexpr size_t kValueVecs = 4;   // 4 queries x 4 accumulators + 4 values + 1 weight of 32 registers
 Vec load(const float* p) { return _mm512_loadu_ps(p); }
 void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
 Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
