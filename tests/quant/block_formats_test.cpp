@@ -7,7 +7,9 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
+#include "core/float16.h"
 #include "testing/test_files.h"
 
 namespace tern::quant {
@@ -112,6 +114,35 @@ TEST(BlockFormats, Q8_0QuantiseIsWithinHalfAStep) {
         for (size_t j = i / 32 * 32; j < i / 32 * 32 + 32; ++j) amax = std::fmax(amax, std::fabs(x[j]));
         EXPECT_LE(std::fabs(y[i] - x[i]), amax / 127 * 0.5f + amax * 1e-3f) << i;
     }
+}
+
+// The byte-exact rule of llama.cpp's quantize_row_q8_0_ref (fmaxf, roundf), written plainly.
+std::vector<std::byte> q8_0_by_the_rule(const std::vector<float>& x) {
+    std::vector<std::byte> out;
+    for (size_t b = 0; b < x.size() / 32; ++b) {
+        float amax = 0.0f;
+        for (size_t j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(x[b * 32 + j]));
+        const float d = amax / 127.0f, inverse = d != 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t half = fp32_to_fp16(d);
+        out.push_back(static_cast<std::byte>(half & 0xff));
+        out.push_back(static_cast<std::byte>(half >> 8));
+        for (size_t j = 0; j < 32; ++j)
+            out.push_back(static_cast<std::byte>(static_cast<int8_t>(std::round(x[b * 32 + j] * inverse))));
+    }
+    return out;
+}
+
+TEST(BlockFormats, Q8_0QuantiseMatchesTheRuleByteForByte) {
+    std::vector<float> x = testing::random_floats(32 * 64, 11);
+    // Ties: with amax 127 the inverse scale is 1, so k + 0.5 must round away from zero.
+    for (size_t j = 0; j < 32; ++j) x[j] = j == 0 ? 127.0f : (static_cast<float>(j) - 16.0f) + (j % 2 ? 0.5f : -0.5f);
+    for (size_t j = 32; j < 64; ++j) x[j] = 0.0f;                                     // all zero: d = 0
+    for (size_t j = 64; j < 96; ++j) x[j] = 1e-30f * static_cast<float>(j % 7) - 2e-30f;   // tiny scale
+    std::vector<std::byte> got(64 * 34);
+    quantize_row_q8_0(x.data(), got.data(), x.size());
+    const std::vector<std::byte> want = q8_0_by_the_rule(x);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], want[i]) << "byte " << i << " of block " << i / 34;
 }
 
 TEST(BlockFormats, Q4_0QuantiseMatchesReferenceRule) {
