@@ -1,11 +1,11 @@
 #include "quant/block_formats.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
 #include "core/float16.h"
+#include "quant/abs_max.h"
 
 namespace tern::quant {
 namespace {
@@ -106,15 +106,13 @@ void dequantize_row_q6_k(const std::byte* blocks, float* out, size_t n) {
     }
 }
 
-// std::max and the rounding above instead of std::fmax and std::round: the same values (NaN
+// abs_max and the rounding above instead of std::fmax and std::round: the same values (NaN
 // is skipped by both maxima), without two library calls per element, which made converting
 // a 128256 x 2560 head at load take seconds.
 void quantize_row_q8_0(const float* in, std::byte* blocks, size_t n) {
     for (size_t b = 0; b < n / kQ8_0BlockElems; ++b, in += kQ8_0BlockElems) {
         std::byte* block = blocks + b * kQ8_0BlockBytes;
-        float amax = 0.0f;
-        for (size_t j = 0; j < kQ8_0BlockElems; ++j) amax = std::max(amax, std::fabs(in[j]));
-        const float d = amax / 127.0f;
+        const float d = abs_max(in, kQ8_0BlockElems) / 127.0f;
         const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
         store_fp16(block, d);
         for (size_t j = 0; j < kQ8_0BlockElems; ++j) {

@@ -1,5 +1,7 @@
 #include "quant/int8_activations.h"
 
+#include "quant/abs_max.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -23,25 +25,6 @@ void quantize_activations(const float* x, size_t n_tokens, size_t cols, size_t x
     reshape_activations(acts, n_tokens, cols, column_granule);
     quantize_activation_rows(x, x_stride, acts, 0, n_tokens);
 }
-
-namespace {
-
-// max |x[k]| over non-NaN values (0 for none). Sixteen independent running maxima let this
-// vectorise (one chain would wait on each max's latency); max is exact, so the order does not
-// change the result.
-float abs_max(const float* x, size_t n) {
-    constexpr size_t kLanes = 16;
-    float lane_max[kLanes] = {};
-    size_t k = 0;
-    for (; k + kLanes <= n; k += kLanes)
-        for (size_t l = 0; l < kLanes; ++l) lane_max[l] = std::max(lane_max[l], std::fabs(x[k + l]));
-    for (; k < n; ++k) lane_max[0] = std::max(lane_max[0], std::fabs(x[k]));
-    float amax = 0.0f;
-    for (const float m : lane_max) amax = std::max(amax, m);
-    return amax;
-}
-
-}  // namespace
 
 void quantize_activation_rows(const float* x, size_t x_stride, Int8Activations& acts, size_t token_begin,
                               size_t token_end) {

@@ -6,15 +6,10 @@
 #include "core/check.h"
 #include "core/float16.h"
 #include "core/str_cat.h"
+#include "quant/abs_max.h"
 
 namespace tern::quant {
 namespace {
-
-float block_absmax(const float* in, size_t n) {
-    float amax = 0.0f;
-    for (size_t j = 0; j < n; ++j) amax = std::fmax(amax, std::fabs(in[j]));
-    return amax;
-}
 
 // Ternary code 0, 1, 2 for x/d rounded half away from zero (lroundf, as llama.cpp).
 uint8_t ternary_code(float x, float inverse_d) { return static_cast<uint8_t>(std::lround(x * inverse_d) + 1); }
@@ -82,7 +77,7 @@ void i2_s_group_codes(const std::byte* group, uint8_t* codes) {
 void quantize_row_tq2_0(const float* in, std::byte* blocks, size_t n) {
     for (size_t b = 0; b < n / kTq2BlockElems; ++b, in += kTq2BlockElems) {
         std::byte* block = blocks + b * kTq2BlockBytes;
-        const float d = block_absmax(in, kTq2BlockElems);
+        const float d = abs_max(in, kTq2BlockElems);
         const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
         std::memset(block, 0, 64);
         for (int e = 0; e < 256; ++e) {
@@ -107,7 +102,7 @@ void dequantize_row_tq2_0(const std::byte* blocks, float* out, size_t n) {
 void quantize_row_tq1_0(const float* in, std::byte* blocks, size_t n) {
     for (size_t b = 0; b < n / kTq1BlockElems; ++b, in += kTq1BlockElems) {
         std::byte* block = blocks + b * kTq1BlockBytes;
-        const float d = block_absmax(in, kTq1BlockElems);
+        const float d = abs_max(in, kTq1BlockElems);
         const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
         uint8_t trits[52][5] = {};
         for (int e = 0; e < 256; ++e) {
@@ -141,8 +136,7 @@ float i2_s_tensor_scale(std::span<const std::byte> data, size_t n_elements) {
 
 void quantize_i2_s(std::span<const float> in, std::span<std::byte> data) {
     TERN_CHECK(in.size() % kI2sGroupElems == 0 && data.size() == i2_s_tensor_bytes(in.size()));
-    float scale = 0.0f;
-    for (const float x : in) scale = std::fmax(scale, std::fabs(x));
+    const float scale = abs_max(in.data(), in.size());
     std::memset(data.data(), 0, data.size());
     for (size_t e = 0; e < in.size(); ++e) {
         const uint8_t code = std::fabs(in[e]) < 1e-6f ? 1 : (in[e] > 0.0f ? 2 : 0);
