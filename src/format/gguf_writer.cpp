@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/check.h"
 #include "core/checked_math.h"
 #include "core/str_cat.h"
 #include "format/gguf_reader.h"
@@ -20,10 +21,26 @@ public:
         out_.resize(old_size + n);
         std::memcpy(out_.data() + old_size, data, n);
     }
+    void write_generated(size_t n, const GgufWriter::TensorFiller& fill) {
+        const size_t old_size = out_.size();
+        out_.resize(old_size + n);
+        fill(std::span(out_.data() + old_size, n));
+    }
     uint64_t written() const { return out_.size(); }
 
 private:
     std::vector<std::byte>& out_;
+};
+
+// Counts what would be written, without producing generated tensors.
+class CountingSink {
+public:
+    void write(const void*, size_t n) { written_ += n; }
+    void write_generated(size_t n, const GgufWriter::TensorFiller&) { written_ += n; }
+    uint64_t written() const { return written_; }
+
+private:
+    uint64_t written_ = 0;
 };
 
 class FileSink {
@@ -32,6 +49,11 @@ public:
     void write(const void* data, size_t n) {
         if (n != 0 && std::fwrite(data, 1, n, file_) != n) failed_ = true;
         written_ += n;
+    }
+    void write_generated(size_t n, const GgufWriter::TensorFiller& fill) {
+        std::vector<std::byte> scratch(n);
+        fill(scratch);
+        write(scratch.data(), n);
     }
     uint64_t written() const { return written_; }
     bool failed() const { return failed_; }
@@ -95,8 +117,8 @@ Status GgufWriter::add_metadata(std::string key, GgufValue value) {
     return {};
 }
 
-Status GgufWriter::add_tensor(std::string name, GgmlType type, std::span<const uint64_t> dims,
-                              std::span<const std::byte> data) {
+Status GgufWriter::add_pending(std::string name, GgmlType type, std::span<const uint64_t> dims, uint64_t n_bytes,
+                               std::span<const std::byte> data, TensorFiller fill) {
     const std::string context = str_cat("tensor ", quote(name));
     if (name.empty() || name.size() > kGgufMaxTensorNameBytes) {
         return Error(str_cat(context, ": name length ", name.size(), " is outside 1..", kGgufMaxTensorNameBytes));
@@ -114,15 +136,27 @@ Status GgufWriter::add_tensor(std::string name, GgmlType type, std::span<const u
     if (!traits) return Error(str_cat(context, ": unknown ggml type ", static_cast<uint32_t>(type)));
     auto expected = ggml_tensor_bytes(*traits, ne);
     if (!expected.ok()) return expected.error().within(context);
-    if (expected.value() != data.size()) {
-        return Error(str_cat(context, ": ", traits->name, " data is ", data.size(), " bytes, expected ", expected.value()));
+    if (expected.value() != n_bytes) {
+        return Error(str_cat(context, ": ", traits->name, " data is ", n_bytes, " bytes, expected ", expected.value()));
     }
-    const auto padded = checked_align_up(data.size(), alignment_);
+    const auto padded = checked_align_up(n_bytes, alignment_);
     const auto next = padded ? checked_add(data_bytes_, *padded) : std::nullopt;
     if (!next) return Error(str_cat(context, ": data section size overflows"));
-    tensors_.push_back({std::move(name), type, static_cast<uint32_t>(dims.size()), ne, data_bytes_, data});
+    tensors_.push_back({.name = std::move(name), .type = type, .n_dims = static_cast<uint32_t>(dims.size()), .ne = ne,
+                        .offset = data_bytes_, .data = data, .n_bytes = n_bytes, .fill = std::move(fill)});
     data_bytes_ = *next;
     return {};
+}
+
+Status GgufWriter::add_tensor(std::string name, GgmlType type, std::span<const uint64_t> dims,
+                              std::span<const std::byte> data) {
+    return add_pending(std::move(name), type, dims, data.size(), data, {});
+}
+
+Status GgufWriter::add_tensor(std::string name, GgmlType type, std::span<const uint64_t> dims, uint64_t n_bytes,
+                              TensorFiller fill) {
+    TERN_CHECK(fill != nullptr);
+    return add_pending(std::move(name), type, dims, n_bytes, {}, std::move(fill));
 }
 
 Status GgufWriter::add_tensor(std::string name, GgmlType type, std::span<const uint64_t> dims,
@@ -152,13 +186,17 @@ void GgufWriter::write_all(Sink& sink) const {
     }
     pad_to(sink, alignment_);
     for (const PendingTensor& t : tensors_) {
-        sink.write(t.data.data(), t.data.size());
+        if (t.fill) sink.write_generated(t.n_bytes, t.fill);
+        else sink.write(t.data.data(), t.data.size());
         pad_to(sink, alignment_);
     }
 }
 
 std::vector<std::byte> GgufWriter::write_to_buffer() const {
+    CountingSink counter;
+    write_all(counter);
     std::vector<std::byte> out;
+    out.reserve(counter.written());   // no reallocation: it would hold the model twice
     BufferSink sink(out);
     write_all(sink);
     return out;

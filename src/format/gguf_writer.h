@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -29,6 +30,12 @@ public:
     // Same, but the writer keeps the data.
     Status add_tensor(std::string name, GgmlType type, std::span<const uint64_t> dims,
                       std::vector<std::byte> data);
+    // Same, but the data is produced while writing: `fill` gets a zeroed span of exactly the
+    // tensor's size (in the output buffer itself, or a scratch buffer for a file), so a
+    // generated multi-GB model is never held twice. `fill` must not fail; validate first.
+    using TensorFiller = std::function<void(std::span<std::byte> dest)>;
+    Status add_tensor(std::string name, GgmlType type, std::span<const uint64_t> dims, uint64_t n_bytes,
+                      TensorFiller fill);
 
     std::vector<std::byte> write_to_buffer() const;
     // Writes to path + ".tmp" and renames, so a failed write never leaves a partial model.
@@ -41,8 +48,13 @@ private:
         uint32_t n_dims;
         std::array<uint64_t, 4> ne;
         uint64_t offset;
-        std::span<const std::byte> data;
+        std::span<const std::byte> data;   // empty when `fill` produces it
+        uint64_t n_bytes;
+        TensorFiller fill;
     };
+
+    Status add_pending(std::string name, GgmlType type, std::span<const uint64_t> dims, uint64_t n_bytes,
+                       std::span<const std::byte> data, TensorFiller fill);
 
     template <class Sink>
     void write_all(Sink& sink) const;

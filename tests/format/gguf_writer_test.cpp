@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/str_cat.h"
 #include "format/gguf_reader.h"
 #include "testing/test_files.h"
@@ -125,6 +127,50 @@ TEST(GgufWriter, RefusesInvalidInput) {
               "tensor 'v': row length 100 is not a multiple of the TQ2_0 block size 256");
     EXPECT_FALSE(writer.add_tensor(std::string(64, 'n'), GgmlType::kTQ2_0, dims, std::span<const std::byte>(data)).ok());
     EXPECT_FALSE(writer.add_metadata("general.alignment", GgufValue::u32(64)).ok()) << "alignment after tensors";
+}
+
+// Tensors produced at write time land where given ones would: the same file from a buffer or
+// a file, each filler called once with a zeroed span of exactly its tensor's size.
+TEST(GgufWriter, GeneratedTensorsMatchGivenOnes) {
+    const auto a = testing::sample_tensor_data(GgmlType::kQ8_0, 64, 1);
+    const auto b = testing::sample_tensor_data(GgmlType::kF32, 5, 2);
+    const auto c = testing::sample_tensor_data(GgmlType::kTQ1_0, 256, 3);
+    const uint64_t dims_a[] = {64}, dims_b[] = {5}, dims_c[] = {256};
+    GgufWriter given;
+    ASSERT_TRUE(given.add_metadata("general.architecture", GgufValue::string("x")).ok());
+    ASSERT_TRUE(given.add_tensor("a", GgmlType::kQ8_0, dims_a, std::span<const std::byte>(a)).ok());
+    ASSERT_TRUE(given.add_tensor("b", GgmlType::kF32, dims_b, std::span<const std::byte>(b)).ok());
+    ASSERT_TRUE(given.add_tensor("c", GgmlType::kTQ1_0, dims_c, std::span<const std::byte>(c)).ok());
+
+    int calls = 0;
+    const auto filler = [&calls](const std::vector<std::byte>& data) {
+        return [&calls, &data](std::span<std::byte> dest) {
+            ++calls;
+            ASSERT_EQ(dest.size(), data.size());
+            EXPECT_TRUE(std::all_of(dest.begin(), dest.end(), [](std::byte x) { return x == std::byte{0}; }));
+            std::copy(data.begin(), data.end(), dest.begin());
+        };
+    };
+    GgufWriter generated;
+    ASSERT_TRUE(generated.add_metadata("general.architecture", GgufValue::string("x")).ok());
+    ASSERT_TRUE(generated.add_tensor("a", GgmlType::kQ8_0, dims_a, a.size(), filler(a)).ok());
+    ASSERT_TRUE(generated.add_tensor("b", GgmlType::kF32, dims_b, std::span<const std::byte>(b)).ok());
+    ASSERT_TRUE(generated.add_tensor("c", GgmlType::kTQ1_0, dims_c, c.size(), filler(c)).ok());
+    EXPECT_EQ(generated.add_tensor("d", GgmlType::kTQ1_0, dims_c, c.size() + 1, filler(c)).error().message(),
+              "tensor 'd': TQ1_0 data is 55 bytes, expected 54");
+    EXPECT_EQ(calls, 0) << "nothing is generated before writing";
+
+    const std::vector<std::byte> expected = given.write_to_buffer();
+    EXPECT_EQ(generated.write_to_buffer(), expected);
+    EXPECT_EQ(calls, 2);
+    testing::TempDir dir;
+    const std::string path = (dir / "generated.gguf").string();
+    ASSERT_TRUE(generated.write_to_file(path).ok());
+    EXPECT_EQ(calls, 4);
+    auto file = GgufFile::open(path);
+    ASSERT_TRUE(file.ok()) << file.error().message();
+    const std::span<const std::byte> written = file.value().contents().file_bytes();
+    EXPECT_TRUE(std::equal(written.begin(), written.end(), expected.begin(), expected.end()));
 }
 
 TEST(GgufWriter, WritesFilesAtomically) {
