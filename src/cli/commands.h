@@ -75,6 +75,7 @@ struct SynthOptions {
     bool untied_head = false;
     uint64_t seed = 1;
     std::string output;
+    int threads = 0;   // 0: all cores
 };
 void add_synth_command(CLI::App& app, SynthOptions& options);
 int run_synth(const SynthOptions& options);

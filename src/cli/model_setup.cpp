@@ -135,8 +135,12 @@ Result<LoadedModel> load_synthetic_model(const std::string& shape_name, const st
     TERN_ASSIGN_OR_RETURN(const kernels::KernelTable* table, kernels_for(request));
     const std::string name = str_cat("synthetic ", shape_name);
     TERN_ASSIGN_OR_RETURN(const model::LoadOptions options, load_options(*table, request, name));
-    TERN_ASSIGN_OR_RETURN(format::GgufWriter writer, model::synthetic_gguf(*shape, {.ternary_type = *type}));
-    auto bytes = std::make_shared<std::vector<std::byte>>(writer.write_to_buffer());
+    std::shared_ptr<std::vector<std::byte>> bytes;
+    {   // the writer generates the tensors into the buffer and is gone before loading starts
+        TERN_ASSIGN_OR_RETURN(format::GgufWriter writer,
+                              model::synthetic_gguf(*shape, {.ternary_type = *type, .threads = std::max(request.threads, 1)}));
+        bytes = std::make_shared<std::vector<std::byte>>(writer.write_to_buffer());
+    }
     TERN_ASSIGN_OR_RETURN(format::GgufContents contents, format::parse_gguf(*bytes, "synthetic"));
     TERN_ASSIGN_OR_RETURN(loaded.model, model::load_gguf_model(contents, bytes, name, options));
     attach_tokenizer(loaded, tokenizer::Tokenizer::from_gguf(contents));

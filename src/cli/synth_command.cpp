@@ -16,6 +16,8 @@ void add_synth_command(CLI::App& app, SynthOptions& options) {
     synth->add_flag("--untied-head", options.untied_head, "Also write output.weight");
     synth->add_option("--seed", options.seed, "Random seed")->capture_default_str();
     synth->add_option("-o,--output", options.output, "Output file")->required();
+    synth->add_option("-t,--threads", options.threads, "Threads generating the weights (default: all cores; same file for any count)")
+        ->check(CLI::Range(1, 512));
 }
 
 int run_synth(const SynthOptions& options) {
@@ -27,7 +29,8 @@ int run_synth(const SynthOptions& options) {
     if (!type) return report_failure(str_cat("synth: --type '", options.type, "' is not a ggml type name"));
     if (!embd_type) return report_failure(str_cat("synth: --embd-type '", options.embd_type, "' is not a ggml type name"));
     auto writer = model::synthetic_gguf(*shape, {.ternary_type = *type, .embd_type = *embd_type,
-                                                 .untied_head = options.untied_head, .seed = options.seed});
+                                                 .untied_head = options.untied_head, .seed = options.seed,
+                                                 .threads = options.threads > 0 ? options.threads : default_thread_count()});
     if (!writer.ok()) return report_failure(str_cat("synth: ", writer.error().message()));
     if (Status s = writer.value().write_to_file(options.output); !s.ok()) return report_failure(s.error().message());
     std::fprintf(stderr, "wrote %s (%s, %s ternary)\n", options.output.c_str(), options.shape.c_str(), options.type.c_str());

@@ -1,11 +1,17 @@
 #include "model/synthetic_model.h"
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "core/check.h"
+#include "core/thread_pool.h"
 #include "core/float16.h"
 #include "core/str_cat.h"
 #include "model/architecture.h"
@@ -37,40 +43,115 @@ constexpr SyntheticShape kShapes[] = {
             .head_dim = 64, .n_ctx_train = 128, .rope_theta = 10000.0f, .norm_eps = 1e-5f}},
 };
 
-// splitmix64: a fixed generator so synthetic models are identical everywhere.
+// splitmix64: a fixed generator so synthetic models are identical everywhere. The k-th draw
+// depends only on the start state and k, so any part of a tensor can be generated on its own,
+// on any thread, and equals what one sequential pass would give.
 struct Rng {
+    static constexpr uint64_t kGamma = 0x9e3779b97f4a7c15ull;
     uint64_t state;
     uint64_t next() {
-        uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+        uint64_t z = (state += kGamma);
         z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
         return z ^ (z >> 31);
     }
     float uniform() { return static_cast<float>(next() >> 40) * 0x1p-24f; }   // [0, 1)
+    Rng after(uint64_t draws) const { return {state + draws * kGamma}; }
 };
 
-// Ternary values times m: P(0) = 1/2, P(+1) = P(-1) = 1/4. m is an fp16 value, so TQ blocks
-// (fp16 d) store it exactly.
-std::vector<float> random_ternary(size_t n, size_t cols, Rng& rng) {
-    const float m = fp16_to_fp32(fp32_to_fp16((0.5f + rng.uniform()) / std::sqrt(static_cast<float>(cols))));
-    std::vector<float> w(n);
-    for (size_t i = 0; i < n; i += 32) {
-        uint64_t bits = rng.next();
-        for (size_t j = i; j < std::min(n, i + 32); ++j, bits >>= 2) {
-            const uint64_t code = bits & 3;
-            w[j] = code == 1 ? m : code == 2 ? -m : 0.0f;
-        }
-    }
-    return w;
+// Rows (or blocks) per unit of scratch work, so that scratch stays small whatever the split.
+constexpr size_t kChunkElems = 1 << 16;
+
+// Calls fn(begin, end) over [0, n_units) on the pool, in pieces of at most `per_chunk` units.
+void for_chunks(ThreadPool& pool, size_t n_units, size_t per_chunk, const std::function<void(size_t, size_t)>& fn) {
+    pool.parallel_for(n_units, 1, [&](size_t begin, size_t end) {
+        for (size_t b = begin; b < end; b += per_chunk) fn(b, std::min(end, b + per_chunk));
+    });
 }
 
-Result<std::vector<std::byte>> encode_ternary(GgmlType type, const std::vector<float>& w, size_t cols) {
+// Ternary weights: the first draw gives the magnitude m (an fp16 value, so TQ blocks store it
+// exactly); then each draw gives 32 weights, two bits each: 1 -> +m, 2 -> -m, 0 and 3 -> 0
+// (P(0) = 1/2, P(+1) = P(-1) = 1/4).
+struct TernaryDraws {
+    float m;
+    Rng codes;   // draw d gives weights 32d .. 32d + 31
+    static constexpr size_t kPerDraw = 32;
+};
+
+TernaryDraws ternary_draws(Rng& rng, size_t n, size_t cols) {
+    const float m = fp16_to_fp32(fp32_to_fp16((0.5f + rng.uniform()) / std::sqrt(static_cast<float>(cols))));
+    const TernaryDraws draws{.m = m, .codes = rng};
+    rng = rng.after((n + TernaryDraws::kPerDraw - 1) / TernaryDraws::kPerDraw);
+    return draws;
+}
+
+// Weights [32 * first_draw, 32 * first_draw + n) as floats.
+void ternary_floats(const TernaryDraws& draws, size_t first_draw, size_t n, float* w) {
+    Rng rng = draws.codes.after(first_draw);
+    for (size_t i = 0; i < n; i += TernaryDraws::kPerDraw) {
+        uint64_t bits = rng.next();
+        for (size_t j = i; j < std::min(n, i + TernaryDraws::kPerDraw); ++j, bits >>= 2) {
+            const uint64_t code = bits & 3;
+            w[j] = code == 1 ? draws.m : code == 2 ? -draws.m : 0.0f;
+        }
+    }
+}
+
+// The four 2-bit fields of a byte, one in the low bits of each byte of the result.
+constexpr std::array<uint32_t, 256> kSpreadFields = [] {
+    std::array<uint32_t, 256> table{};
+    for (uint32_t b = 0; b < 256; ++b)
+        for (uint32_t f = 0; f < 4; ++f) table[b] |= ((b >> (2 * f)) & 3u) << (8 * f);
+    return table;
+}();
+
+// I2_S straight from the draws, the bytes quantize_i2_s gives for ternary_floats' values: a
+// 128-weight group is 32 bytes, weight 32q + i in bits 6 - 2q of byte i; codes 0 / 1 / 2 are
+// -1 / 0 / +1; the scale is max |w| (m, or 0 if every weight is 0). Codes are mapped 32 at a
+// time with bit operations and placed four per table lookup.
+void fill_i2_s(ThreadPool& pool, const TernaryDraws& draws, size_t n, std::span<std::byte> dest) {
+    std::atomic<bool> any_nonzero{false};
+    constexpr size_t kDrawsPerGroup = quant::kI2sGroupElems / TernaryDraws::kPerDraw;
+    constexpr uint64_t kLowBits = 0x5555555555555555ull;
+    for_chunks(pool, n / quant::kI2sGroupElems, kChunkElems / quant::kI2sGroupElems, [&](size_t begin, size_t end) {
+        Rng rng = draws.codes.after(begin * kDrawsPerGroup);
+        uint64_t seen = 0;
+        for (size_t group = begin; group < end; ++group) {
+            uint32_t words[8] = {};   // the group's 32 bytes
+            for (size_t q = 0; q < kDrawsPerGroup; ++q) {
+                const uint64_t bits = rng.next();
+                const uint64_t low = bits & kLowBits, high = (bits >> 1) & kLowBits;
+                // Draw code 1 (+m) -> 2, 2 (-m) -> 0, 0 and 3 (zero) -> 1.
+                const uint64_t i2 = ((low & ~high) << 1) | (~(low ^ high) & kLowBits);
+                seen |= low ^ high;
+                for (size_t k = 0; k < 8; ++k) words[k] |= kSpreadFields[(i2 >> (8 * k)) & 0xff] << (6 - 2 * q);
+            }
+            std::memcpy(dest.data() + group * (quant::kI2sGroupElems / 4), words, sizeof words);   // little-endian
+        }
+        if (seen != 0) any_nonzero.store(true, std::memory_order_relaxed);
+    });
+    const float scale = any_nonzero.load() ? draws.m : 0.0f;
+    std::memcpy(dest.data() + n / 4, &scale, sizeof scale);
+}
+
+void fill_tq(ThreadPool& pool, GgmlType type, const TernaryDraws& draws, size_t n, std::span<std::byte> dest) {
+    constexpr size_t kBlock = quant::kTq2BlockElems, kDrawsPerBlock = kBlock / TernaryDraws::kPerDraw;
+    const size_t block_bytes = type == GgmlType::kTQ2_0 ? quant::kTq2BlockBytes : quant::kTq1BlockBytes;
+    for_chunks(pool, n / kBlock, kChunkElems / kBlock, [&](size_t begin, size_t end) {
+        std::vector<float> w((end - begin) * kBlock);
+        ternary_floats(draws, begin * kDrawsPerBlock, w.size(), w.data());
+        std::byte* out = dest.data() + begin * block_bytes;
+        if (type == GgmlType::kTQ2_0) quant::quantize_row_tq2_0(w.data(), out, w.size());
+        else quant::quantize_row_tq1_0(w.data(), out, w.size());
+    });
+}
+
+// Bytes of n ternary weights in `type`; errors for a type tern cannot write or a bad length.
+Result<size_t> ternary_tensor_bytes(GgmlType type, size_t n, size_t cols) {
     if (type == GgmlType::kI2_S) {
-        if (w.size() % quant::kI2sGroupElems != 0)
-            return Error(str_cat("I2_S needs a multiple of ", quant::kI2sGroupElems, " weights, got ", w.size()));
-        std::vector<std::byte> out(quant::i2_s_tensor_bytes(w.size()));
-        quant::quantize_i2_s(w, out);
-        return out;
+        if (n % quant::kI2sGroupElems != 0)
+            return Error(str_cat("I2_S needs a multiple of ", quant::kI2sGroupElems, " weights, got ", n));
+        return quant::i2_s_tensor_bytes(n);
     }
     if (type != GgmlType::kTQ2_0 && type != GgmlType::kTQ1_0)
         return Error(str_cat("ternary type ", format::ggml_type_name(static_cast<uint32_t>(type)),
@@ -78,39 +159,37 @@ Result<std::vector<std::byte>> encode_ternary(GgmlType type, const std::vector<f
     if (cols % quant::kTq2BlockElems != 0)
         return Error(str_cat(format::ggml_type_name(static_cast<uint32_t>(type)), " needs rows of a multiple of 256, got ",
                              cols));
-    const size_t block_bytes = type == GgmlType::kTQ2_0 ? quant::kTq2BlockBytes : quant::kTq1BlockBytes;
-    std::vector<std::byte> out(w.size() / 256 * block_bytes);
-    if (type == GgmlType::kTQ2_0)
-        quant::quantize_row_tq2_0(w.data(), out.data(), w.size());
-    else
-        quant::quantize_row_tq1_0(w.data(), out.data(), w.size());
-    return out;
+    return n / quant::kTq2BlockElems * (type == GgmlType::kTQ2_0 ? quant::kTq2BlockBytes : quant::kTq1BlockBytes);
 }
 
-Result<std::vector<std::byte>> encode_float(GgmlType type, const std::vector<float>& x) {
+// Bytes of one row of ne0 floats in `type`; errors for a type tern cannot write.
+Result<size_t> float_row_bytes(GgmlType type, size_t ne0) {
     switch (type) {
-        case GgmlType::kF32: {
-            std::vector<std::byte> out(x.size() * 4);
-            std::memcpy(out.data(), x.data(), out.size());
-            return out;
-        }
+        case GgmlType::kF32: return ne0 * 4;
         case GgmlType::kF16:
-        case GgmlType::kBF16: {
-            std::vector<std::byte> out(x.size() * 2);
-            for (size_t i = 0; i < x.size(); ++i) {
-                const uint16_t bits = type == GgmlType::kF16 ? fp32_to_fp16(x[i]) : fp32_to_bf16(x[i]);
-                std::memcpy(out.data() + 2 * i, &bits, 2);
-            }
-            return out;
-        }
-        case GgmlType::kQ8_0: {
-            std::vector<std::byte> out(x.size() / 32 * 34);
-            quant::quantize_row_q8_0(x.data(), out.data(), x.size());
-            return out;
-        }
+        case GgmlType::kBF16: return ne0 * 2;
+        case GgmlType::kQ8_0:
+            if (ne0 % 32 != 0) return Error(str_cat("Q8_0 needs rows of a multiple of 32, got ", ne0));
+            return ne0 / 32 * 34;
         default:
             return Error(str_cat("embedding type ", format::ggml_type_name(static_cast<uint32_t>(type)),
                                  " cannot be written (use f32, f16, bf16 or q8_0)"));
+    }
+}
+
+// x[0, n) in `type` (one float_row_bytes per ne0 floats).
+void encode_floats(GgmlType type, const float* x, size_t n, std::byte* out) {
+    switch (type) {
+        case GgmlType::kF32: std::memcpy(out, x, n * 4); break;
+        case GgmlType::kF16:
+        case GgmlType::kBF16:
+            for (size_t i = 0; i < n; ++i) {
+                const uint16_t bits = type == GgmlType::kF16 ? fp32_to_fp16(x[i]) : fp32_to_bf16(x[i]);
+                std::memcpy(out + 2 * i, &bits, 2);
+            }
+            break;
+        case GgmlType::kQ8_0: quant::quantize_row_q8_0(x, out, n); break;
+        default: TERN_CHECK(false && "float_row_bytes accepted the type");
     }
 }
 
@@ -196,28 +275,48 @@ Result<format::GgufWriter> synthetic_gguf(const SyntheticShape& shape, const Syn
     format::GgufWriter w;
     add_hparams_metadata(w, shape, options.ternary_type);
     add_tokenizer_metadata(w, shape.hp.n_vocab);
+    // The big tensors are generated while the GGUF is written, on these threads.
+    const auto pool = std::make_shared<ThreadPool>(std::max(options.threads, 1));
     Rng rng{options.seed};
-    auto add = [&](const std::string& name, GgmlType type, std::vector<uint64_t> dims,
-                   Result<std::vector<std::byte>> data) -> Status {
-        if (!data.ok()) return data.error().within(str_cat("tensor '", name, "'"));
-        return w.add_tensor(name, type, dims, std::move(data).value());
-    };
     for (const TensorSpec& spec : arch->tensors) {
         if (spec.role == TensorRole::kOutput && !options.untied_head) continue;
         for (size_t layer = 0; layer < (spec.per_layer ? shape.hp.n_layer : 1); ++layer) {
             const std::string name = tensor_name(spec.gguf_name, layer);
             const size_t ne0 = shape.hp.dim(spec.ne0), ne1 = shape.hp.dim(spec.ne1);
+            const auto within = [&](const Error& e) { return e.within(str_cat("tensor '", name, "'")); };
             if (spec.kind == TensorKind::kNormVector) {
                 std::vector<float> v(ne0);
                 for (float& x : v) x = 0.75f + 0.5f * rng.uniform();
-                TERN_TRY(add(name, GgmlType::kF32, {ne0}, encode_float(GgmlType::kF32, v)));
+                std::vector<std::byte> bytes(ne0 * 4);
+                encode_floats(GgmlType::kF32, v.data(), ne0, bytes.data());
+                TERN_TRY(w.add_tensor(name, GgmlType::kF32, std::vector<uint64_t>{ne0}, std::move(bytes)));
             } else if (spec.kind == TensorKind::kFloatMatrix) {
-                std::vector<float> v(ne0 * ne1);
-                for (float& x : v) x = rng.uniform() - 0.5f;
-                TERN_TRY(add(name, options.embd_type, {ne0, ne1}, encode_float(options.embd_type, v)));
+                const GgmlType type = options.embd_type;
+                const Result<size_t> row_bytes = float_row_bytes(type, ne0);
+                if (!row_bytes.ok()) return within(row_bytes.error());
+                const Rng start = rng;
+                rng = rng.after(ne0 * ne1);
+                TERN_TRY(w.add_tensor(name, type, std::vector<uint64_t>{ne0, ne1}, row_bytes.value() * ne1,
+                                      [pool, start, type, ne0, ne1, row_bytes = row_bytes.value()](std::span<std::byte> dest) {
+                    for_chunks(*pool, ne1, std::max<size_t>(1, kChunkElems / ne0), [&](size_t begin, size_t end) {
+                        std::vector<float> x((end - begin) * ne0);
+                        Rng chunk_rng = start.after(begin * ne0);
+                        for (float& v : x) v = chunk_rng.uniform() - 0.5f;
+                        encode_floats(type, x.data(), x.size(), dest.data() + begin * row_bytes);
+                    });
+                }));
             } else {
-                TERN_TRY(add(name, options.ternary_type, {ne0, ne1},
-                             encode_ternary(options.ternary_type, random_ternary(ne0 * ne1, ne0, rng), ne0)));
+                const GgmlType type = options.ternary_type;
+                const size_t n = ne0 * ne1;
+                const Result<size_t> bytes = ternary_tensor_bytes(type, n, ne0);
+                if (!bytes.ok()) return within(bytes.error());
+                const TernaryDraws draws = ternary_draws(rng, n, ne0);
+                TERN_CHECK(draws.m >= 1e-6f);   // never read as zero by quantize_i2_s's rule
+                TERN_TRY(w.add_tensor(name, type, std::vector<uint64_t>{ne0, ne1}, bytes.value(),
+                                      [pool, draws, type, n](std::span<std::byte> dest) {
+                    if (type == GgmlType::kI2_S) fill_i2_s(*pool, draws, n, dest);
+                    else fill_tq(*pool, type, draws, n, dest);
+                }));
             }
         }
     }

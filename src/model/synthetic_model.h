@@ -31,10 +31,12 @@ struct SyntheticOptions {
     format::GgmlType embd_type = format::GgmlType::kF16;        // any type tern can quantise
     bool untied_head = false;                                   // also write output.weight
     uint64_t seed = 1;
+    int threads = 1;   // generate the big tensors on this many threads (same bytes for any count)
 };
 
-// Errors: a ternary type other than I2_S/TQ2_0/TQ1_0, an embedding type tern cannot write, or
-// a shape whose rows are not a multiple of the ternary block.
+// The big tensors are generated when the writer writes (see GgufWriter's TensorFiller), so the
+// model is held in memory once. Errors: a ternary type other than I2_S/TQ2_0/TQ1_0, an
+// embedding type tern cannot write, or a shape whose rows are not a multiple of the block.
 Result<format::GgufWriter> synthetic_gguf(const SyntheticShape& shape, const SyntheticOptions& options);
 
 }  // namespace tern::model

@@ -25,6 +25,16 @@ protected:
 testing::TempDir* ModelCommands::dir_ = nullptr;
 std::string ModelCommands::model_;
 
+TEST_F(ModelCommands, SynthWritesTheSameFileOnAnyThreadCount) {
+    const std::string other = (*dir_ / "tiny_3_threads.gguf").string();
+    const TernRun synth = run_tern("synth --shape tiny --type tq2_0 -t 3 -o " + other);
+    ASSERT_EQ(synth.exit_code, 0) << synth.err;
+    EXPECT_EQ(testing::read_file(other), testing::read_file(model_));
+    const TernRun bad = run_tern("synth --shape tiny -t 0 -o " + other);
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_NE(bad.err.find("--threads"), std::string::npos) << bad.err;
+}
+
 TEST_F(ModelCommands, RunWithIdsIsGreedyAndDeterministic) {
     const TernRun a = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 1");
     const TernRun b = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 2 --isa scalar");
