@@ -28,6 +28,16 @@ uint8_t base3_byte(const int8_t* v, size_t b) {
     for (size_t i = 0; i < 5; ++i) value = value * 3 + static_cast<unsigned>(v[64 * i + b] + 1);
     return static_cast<uint8_t>((value * 256 + 242) / 243);
 }
+// The index of the first value outside {-1, 0, +1}, or values.size(). The scan without an
+// early exit vectorises; load time is mostly this kind of loop.
+size_t first_non_ternary(std::span<const int8_t> values) {
+    uint8_t any_bad = 0;
+    for (const int8_t v : values) any_bad |= static_cast<uint8_t>(static_cast<uint8_t>(v + 1) > 2);
+    if (!any_bad) return values.size();
+    return static_cast<size_t>(std::find_if(values.begin(), values.end(), [](int8_t v) { return v < -1 || v > 1; }) -
+                               values.begin());
+}
+
 const uint8_t* row_chunk(const PackedTernary& m, size_t row, size_t chunk) {
     return row_chunk(const_cast<PackedTernary&>(m), row, chunk);
 }
@@ -78,10 +88,8 @@ Result<PackedTernary> pack_ternary(size_t rows, size_t cols, const TernaryRowSou
         TERN_ASSIGN_OR_RETURN(const float scale, source(row, std::span(values).first(cols)));
         if (!std::isfinite(scale)) return Error(str_cat("row ", row, ": weight scale is ", scale));
         m.row_scale[row] = scale;
-        for (size_t col = 0; col < cols; ++col) {
-            if (values[col] < -1 || values[col] > 1) {
-                return Error(str_cat("row ", row, " column ", col, ": value ", int{values[col]}, " is not ternary"));
-            }
+        if (const size_t col = first_non_ternary(std::span(values).first(cols)); col < cols) {
+            return Error(str_cat("row ", row, " column ", col, ": value ", int{values[col]}, " is not ternary"));
         }
         for (size_t chunk = 0; chunk < m.n_chunks(); ++chunk) {
             encode_chunk(m.layout, values.data() + chunk * kChunkCols, row_chunk(m, row, chunk));

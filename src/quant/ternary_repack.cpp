@@ -60,6 +60,25 @@ Result<PackedTernary> repack_i2_s(std::span<const std::byte> data, size_t rows, 
     const size_t n = rows * cols;
     const float scale = i2_s_tensor_scale(data, n);
     if (!std::isfinite(scale) || scale < 0.0f) return Error(str_cat("I2_S tensor scale is ", scale));
+    if (cols % kI2sGroupElems == 0) {
+        // Every row is whole groups (all real models): decode straight from the bytes.
+        return pack_ternary(rows, cols, [&](size_t row, std::span<int8_t> values) -> Result<float> {
+            const uint8_t* bytes = reinterpret_cast<const uint8_t*>(data.data()) + row * (cols / 4);
+            for (size_t col = 0; col < cols; col += kI2sGroupElems, bytes += kI2sGroupElems / 4) {
+                uint8_t code_3 = 0;   // bit 2q of byte j: weight 32q + j has code 3
+                for (size_t j = 0; j < kI2sGroupElems / 4; ++j) code_3 |= bytes[j] & (bytes[j] >> 1) & 0x55;
+                if (code_3 != 0) {
+                    uint8_t codes[kI2sGroupElems];
+                    i2_s_group_codes(reinterpret_cast<const std::byte*>(bytes), codes);
+                    for (size_t i = 0; i < kI2sGroupElems; ++i) TERN_TRY(check_code(codes[i], row, col + i));
+                }
+                for (size_t q = 0; q < 4; ++q)
+                    for (size_t j = 0; j < kI2sGroupElems / 4; ++j)
+                        values[col + 32 * q + j] = static_cast<int8_t>(((bytes[j] >> (6 - 2 * q)) & 3) - 1);
+            }
+            return scale * extra;
+        });
+    }
     uint8_t group_codes[kI2sGroupElems];
     size_t decoded_group = SIZE_MAX;
     return pack_ternary(rows, cols, [&](size_t row, std::span<int8_t> values) -> Result<float> {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <string>
 #include <vector>
 
 #include "quant/packed_ternary.h"
@@ -93,6 +94,21 @@ TEST(PackedTernary, Base3StoresFivePerByte) {
     convert_layout(m, TernaryLayout::kBase3);
     EXPECT_EQ(two_bit, 8u * 6400 / 4);
     EXPECT_EQ(m.codes.size(), 8u * 6400 / 5);
+}
+
+// The first value outside {-1, 0, +1} is the one reported, whichever it is (2, -2, +-128).
+TEST(PackedTernary, RefusesTheFirstNonTernaryValue) {
+    for (const int8_t bad : {int8_t{2}, int8_t{-2}, int8_t{127}, int8_t{-128}}) {
+        std::vector<int8_t> values = random_values(3 * 300, 4);
+        values[1 * 300 + 201] = bad;
+        values[1 * 300 + 250] = 5;   // later in the same row: not the one reported
+        auto m = pack_ternary(3, 300, [&](size_t r, std::span<int8_t> out) -> Result<float> {
+            std::copy_n(values.begin() + static_cast<ptrdiff_t>(r * 300), 300, out.begin());
+            return 1.0f;
+        });
+        ASSERT_FALSE(m.ok());
+        EXPECT_EQ(m.error().message(), "row 1 column 201: value " + std::to_string(bad) + " is not ternary");
+    }
 }
 
 }  // namespace

@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "core/float16.h"
+#include "core/str_cat.h"
 #include "quant/ternary_formats.h"
 
 namespace tern::quant {
@@ -60,19 +62,35 @@ TEST(TernaryRepack, Tq2AndTq1MatchTheirDequantisers) {
 }
 
 TEST(TernaryRepack, I2sMatchesItsDequantiserAndFoldsTheExtraScale) {
-    const size_t rows = 6, cols = 192;   // rows * cols is a multiple of 128, cols is not
-    const std::vector<float> w = random_ternary(rows, cols, 1.25f, 2);
-    std::vector<std::byte> data(i2_s_tensor_bytes(w.size()));
-    quantize_i2_s(w, data);
-    std::vector<float> dequantised(w.size());
-    ASSERT_TRUE(dequantize_i2_s(data, dequantised).ok());
-    auto packed = repack_ggml_ternary(GgmlType::kI2_S, data, rows, cols);
-    ASSERT_TRUE(packed.ok()) << packed.error().message();
-    expect_matches_dequantised(packed.value(), dequantised);
+    // Rows that start inside a 128-weight group (192 columns), and rows of whole groups.
+    for (const auto& [rows, cols] : {std::pair<size_t, size_t>{6, 192}, {5, 384}, {3, 2560}}) {
+        const std::vector<float> w = random_ternary(rows, cols, 1.25f, 2);
+        std::vector<std::byte> data(i2_s_tensor_bytes(w.size()));
+        quantize_i2_s(w, data);
+        std::vector<float> dequantised(w.size());
+        ASSERT_TRUE(dequantize_i2_s(data, dequantised).ok());
+        auto packed = repack_ggml_ternary(GgmlType::kI2_S, data, rows, cols);
+        ASSERT_TRUE(packed.ok()) << packed.error().message();
+        expect_matches_dequantised(packed.value(), dequantised);
 
-    auto scaled = repack_ggml_ternary(GgmlType::kI2_S, data, rows, cols, 2.0f);
-    ASSERT_TRUE(scaled.ok());
-    EXPECT_EQ(scaled.value().row_scale[0], 2.5f);
+        auto scaled = repack_ggml_ternary(GgmlType::kI2_S, data, rows, cols, 2.0f);
+        ASSERT_TRUE(scaled.ok());
+        EXPECT_EQ(scaled.value().row_scale[0], 2.5f);
+    }
+}
+
+TEST(TernaryRepack, I2sCode3IsReportedWhereItIs) {
+    for (const size_t cols : {192, 384}) {
+        const size_t rows = 4;
+        std::vector<std::byte> data(i2_s_tensor_bytes(rows * cols), std::byte{0x55});   // all zero weights
+        std::memset(data.data() + rows * cols / 4, 0, 32);
+        // Weight 32 * 2 + 7 = 71 of a group that starts in row 2 (at column 0 or 128).
+        const size_t group_in_row = cols % 128 == 0 ? 128 : 0, group_start = 2 * cols + group_in_row;
+        data[group_start / 4 + 7] = std::byte{0x55 | (3 << (6 - 2 * 2))};
+        auto bad = repack_ggml_ternary(GgmlType::kI2_S, data, rows, cols);
+        ASSERT_FALSE(bad.ok()) << cols;
+        EXPECT_EQ(bad.error().message(), str_cat("row 2 column ", group_in_row + 71, ": code 3 is not a ternary value")) << cols;
+    }
 }
 
 TEST(TernaryRepack, TqRowWithDifferingBlockScalesIsRefused) {
