@@ -2,7 +2,6 @@
 
 #include <bit>
 #include <cstring>
-#include <cstring>
 
 namespace tern {
 
@@ -53,6 +52,22 @@ uint16_t fp32_to_fp16(float value) {
     rounded >>= 13;
     if (remainder > 0x1000u || (remainder == 0x1000u && (rounded & 1u))) ++rounded;
     return static_cast<uint16_t>(sign | rounded);
+}
+
+void fp16_row_to_fp32(const std::byte* in, float* out, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+        uint16_t bits;
+        std::memcpy(&bits, in + 2 * i, 2);
+        const uint32_t sign = static_cast<uint32_t>(bits & 0x8000u) << 16;
+        const uint32_t magnitude = bits & 0x7fffu;
+        // Normal: rebias the exponent by 127 - 15; infinity and NaN need a second 112 to reach 255.
+        const uint32_t special = 0u - static_cast<uint32_t>(magnitude >= 0x7c00u);   // all ones or zero
+        const uint32_t normal = (magnitude << 13) + (112u << 23) + (special & (112u << 23));
+        // Zero and subnormal: mantissa * 2^-24, exact in f32.
+        const uint32_t small = std::bit_cast<uint32_t>(static_cast<float>(static_cast<int32_t>(magnitude)) * 0x1p-24f);
+        const uint32_t is_small = 0u - static_cast<uint32_t>(magnitude < 0x400u);
+        out[i] = std::bit_cast<float>(sign | (small & is_small) | (normal & ~is_small));
+    }
 }
 
 float bf16_to_fp32(uint16_t bits) { return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16); }

@@ -37,7 +37,7 @@ Status dequantize(format::GgmlType type, std::span<const std::byte> data, std::s
     const size_t n = out.size();
     switch (type) {
         case GgmlType::kF32: std::memcpy(out.data(), in, n * sizeof(float)); return {};
-        case GgmlType::kF16: dequantize_16bit(in, out.data(), n, fp16_to_fp32); return {};
+        case GgmlType::kF16: fp16_row_to_fp32(in, out.data(), n); return {};
         case GgmlType::kBF16: dequantize_16bit(in, out.data(), n, bf16_to_fp32); return {};
         case GgmlType::kQ8_0: dequantize_row_q8_0(in, out.data(), n); return {};
         case GgmlType::kQ4_0: dequantize_row_q4_0(in, out.data(), n); return {};
