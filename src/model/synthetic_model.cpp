@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -11,9 +12,9 @@
 #include <vector>
 
 #include "core/check.h"
-#include "core/thread_pool.h"
 #include "core/float16.h"
 #include "core/str_cat.h"
+#include "core/thread_pool.h"
 #include "model/architecture.h"
 #include "quant/block_formats.h"
 #include "quant/ternary_formats.h"
@@ -59,7 +60,7 @@ struct Rng {
     Rng after(uint64_t draws) const { return {state + draws * kGamma}; }
 };
 
-// Rows (or blocks) per unit of scratch work, so that scratch stays small whatever the split.
+// Weights per piece of work, so that scratch buffers stay small whatever the thread split.
 constexpr size_t kChunkElems = 1 << 16;
 
 // Calls fn(begin, end) over [0, n_units) on the pool, in pieces of at most `per_chunk` units.
@@ -126,7 +127,8 @@ void fill_i2_s(ThreadPool& pool, const TernaryDraws& draws, size_t n, std::span<
                 seen |= low ^ high;
                 for (size_t k = 0; k < 8; ++k) words[k] |= kSpreadFields[(i2 >> (8 * k)) & 0xff] << (6 - 2 * q);
             }
-            std::memcpy(dest.data() + group * (quant::kI2sGroupElems / 4), words, sizeof words);   // little-endian
+            static_assert(std::endian::native == std::endian::little, "byte k of words[w] is byte 4w + k");
+            std::memcpy(dest.data() + group * (quant::kI2sGroupElems / 4), words, sizeof words);
         }
         if (seen != 0) any_nonzero.store(true, std::memory_order_relaxed);
     });
@@ -191,6 +193,49 @@ void encode_floats(GgmlType type, const float* x, size_t n, std::byte* out) {
         case GgmlType::kQ8_0: quant::quantize_row_q8_0(x, out, n); break;
         default: TERN_CHECK(false && "float_row_bytes accepted the type");
     }
+}
+
+using Pool = std::shared_ptr<ThreadPool>;
+
+Status add_norm_vector(format::GgufWriter& w, const std::string& name, size_t ne0, Rng& rng) {
+    std::vector<float> v(ne0);
+    for (float& x : v) x = 0.75f + 0.5f * rng.uniform();
+    std::vector<std::byte> bytes(ne0 * 4);
+    encode_floats(GgmlType::kF32, v.data(), ne0, bytes.data());
+    return w.add_tensor(name, GgmlType::kF32, std::vector<uint64_t>{ne0}, std::move(bytes));
+}
+
+// Uniform values in [-0.5, 0.5), generated when the writer writes.
+Status add_float_matrix(format::GgufWriter& w, const Pool& pool, const std::string& name, GgmlType type, size_t ne0,
+                        size_t ne1, Rng& rng) {
+    const Result<size_t> row_bytes = float_row_bytes(type, ne0);
+    if (!row_bytes.ok()) return row_bytes.error().within(str_cat("tensor '", name, "'"));
+    const Rng start = rng;
+    rng = rng.after(ne0 * ne1);
+    return w.add_tensor(name, type, std::vector<uint64_t>{ne0, ne1}, row_bytes.value() * ne1,
+                        [pool, start, type, ne0, ne1, row_bytes = row_bytes.value()](std::span<std::byte> dest) {
+        for_chunks(*pool, ne1, std::max<size_t>(1, kChunkElems / ne0), [&](size_t begin, size_t end) {
+            std::vector<float> x((end - begin) * ne0);
+            Rng chunk_rng = start.after(begin * ne0);
+            for (float& v : x) v = chunk_rng.uniform() - 0.5f;
+            encode_floats(type, x.data(), x.size(), dest.data() + begin * row_bytes);
+        });
+    });
+}
+
+// Random ternary weights (TernaryDraws), generated when the writer writes.
+Status add_ternary_matrix(format::GgufWriter& w, const Pool& pool, const std::string& name, GgmlType type, size_t ne0,
+                          size_t ne1, Rng& rng) {
+    const size_t n = ne0 * ne1;
+    const Result<size_t> bytes = ternary_tensor_bytes(type, n, ne0);
+    if (!bytes.ok()) return bytes.error().within(str_cat("tensor '", name, "'"));
+    const TernaryDraws draws = ternary_draws(rng, n, ne0);
+    TERN_CHECK(draws.m >= 1e-6f);   // never read as zero by quantize_i2_s's rule
+    return w.add_tensor(name, type, std::vector<uint64_t>{ne0, ne1}, bytes.value(),
+                        [pool, draws, type, n](std::span<std::byte> dest) {
+        if (type == GgmlType::kI2_S) fill_i2_s(*pool, draws, n, dest);
+        else fill_tq(*pool, type, draws, n, dest);
+    });
 }
 
 uint32_t file_type_id(GgmlType ternary) {
@@ -283,40 +328,12 @@ Result<format::GgufWriter> synthetic_gguf(const SyntheticShape& shape, const Syn
         for (size_t layer = 0; layer < (spec.per_layer ? shape.hp.n_layer : 1); ++layer) {
             const std::string name = tensor_name(spec.gguf_name, layer);
             const size_t ne0 = shape.hp.dim(spec.ne0), ne1 = shape.hp.dim(spec.ne1);
-            const auto within = [&](const Error& e) { return e.within(str_cat("tensor '", name, "'")); };
             if (spec.kind == TensorKind::kNormVector) {
-                std::vector<float> v(ne0);
-                for (float& x : v) x = 0.75f + 0.5f * rng.uniform();
-                std::vector<std::byte> bytes(ne0 * 4);
-                encode_floats(GgmlType::kF32, v.data(), ne0, bytes.data());
-                TERN_TRY(w.add_tensor(name, GgmlType::kF32, std::vector<uint64_t>{ne0}, std::move(bytes)));
+                TERN_TRY(add_norm_vector(w, name, ne0, rng));
             } else if (spec.kind == TensorKind::kFloatMatrix) {
-                const GgmlType type = options.embd_type;
-                const Result<size_t> row_bytes = float_row_bytes(type, ne0);
-                if (!row_bytes.ok()) return within(row_bytes.error());
-                const Rng start = rng;
-                rng = rng.after(ne0 * ne1);
-                TERN_TRY(w.add_tensor(name, type, std::vector<uint64_t>{ne0, ne1}, row_bytes.value() * ne1,
-                                      [pool, start, type, ne0, ne1, row_bytes = row_bytes.value()](std::span<std::byte> dest) {
-                    for_chunks(*pool, ne1, std::max<size_t>(1, kChunkElems / ne0), [&](size_t begin, size_t end) {
-                        std::vector<float> x((end - begin) * ne0);
-                        Rng chunk_rng = start.after(begin * ne0);
-                        for (float& v : x) v = chunk_rng.uniform() - 0.5f;
-                        encode_floats(type, x.data(), x.size(), dest.data() + begin * row_bytes);
-                    });
-                }));
+                TERN_TRY(add_float_matrix(w, pool, name, options.embd_type, ne0, ne1, rng));
             } else {
-                const GgmlType type = options.ternary_type;
-                const size_t n = ne0 * ne1;
-                const Result<size_t> bytes = ternary_tensor_bytes(type, n, ne0);
-                if (!bytes.ok()) return within(bytes.error());
-                const TernaryDraws draws = ternary_draws(rng, n, ne0);
-                TERN_CHECK(draws.m >= 1e-6f);   // never read as zero by quantize_i2_s's rule
-                TERN_TRY(w.add_tensor(name, type, std::vector<uint64_t>{ne0, ne1}, bytes.value(),
-                                      [pool, draws, type, n](std::span<std::byte> dest) {
-                    if (type == GgmlType::kI2_S) fill_i2_s(*pool, draws, n, dest);
-                    else fill_tq(*pool, type, draws, n, dest);
-                }));
+                TERN_TRY(add_ternary_matrix(w, pool, name, options.ternary_type, ne0, ne1, rng));
             }
         }
     }
