@@ -72,6 +72,7 @@ struct SynthOptions {
     std::string shape = "2b4t";
     std::string type = "i2_s";
     std::string embd_type = "f16";
+    std::string arch;                 // empty: the shape's own architecture name
     bool untied_head = false;
     uint64_t seed = 1;
     std::string output;

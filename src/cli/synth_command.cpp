@@ -1,6 +1,7 @@
 // `tern synth`: writes a random ternary model of a real shape as GGUF, with the architecture
 // names and metadata of the upstream converters (so llama.cpp / bitnet.cpp can load it too).
 #include <cstdio>
+#include <string>
 
 #include "cli/commands.h"
 #include "core/str_cat.h"
@@ -13,6 +14,9 @@ void add_synth_command(CLI::App& app, SynthOptions& options) {
     synth->add_option("--shape", options.shape, str_cat("Shape: ", model::synthetic_shape_names()))->capture_default_str();
     synth->add_option("--type", options.type, "Ternary type: i2_s, tq2_0 or tq1_0")->capture_default_str();
     synth->add_option("--embd-type", options.embd_type, "Embedding type: f32, f16, bf16 or q8_0")->capture_default_str();
+    synth->add_option("--arch", options.arch,
+                      "general.architecture to write (default: the shape's; 'bitnet' gives the 2b4t shape as "
+                      "llama.cpp's converter names it)");
     synth->add_flag("--untied-head", options.untied_head, "Also write output.weight");
     synth->add_option("--seed", options.seed, "Random seed")->capture_default_str();
     synth->add_option("-o,--output", options.output, "Output file")->required();
@@ -30,10 +34,12 @@ int run_synth(const SynthOptions& options) {
     if (!embd_type) return report_failure(str_cat("synth: --embd-type '", options.embd_type, "' is not a ggml type name"));
     auto writer = model::synthetic_gguf(*shape, {.ternary_type = *type, .embd_type = *embd_type,
                                                  .untied_head = options.untied_head, .seed = options.seed,
-                                                 .threads = options.threads > 0 ? options.threads : default_thread_count()});
+                                                 .threads = options.threads > 0 ? options.threads : default_thread_count(),
+                                                 .gguf_arch = options.arch});
     if (!writer.ok()) return report_failure(str_cat("synth: ", writer.error().message()));
     if (Status s = writer.value().write_to_file(options.output); !s.ok()) return report_failure(s.error().message());
-    std::fprintf(stderr, "wrote %s (%s, %s ternary)\n", options.output.c_str(), options.shape.c_str(), options.type.c_str());
+    std::fprintf(stderr, "wrote %s (%s shape as %s, %s ternary)\n", options.output.c_str(), options.shape.c_str(),
+                 options.arch.empty() ? std::string(shape->gguf_arch).c_str() : options.arch.c_str(), options.type.c_str());
     return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "model/architecture.h"
 
 #include "core/check.h"
+#include "core/str_cat.h"
 
 namespace tern::model {
 namespace {
@@ -93,6 +94,13 @@ const Architecture* find_gguf_architecture(std::string_view gguf_arch) {
     for (const Architecture& arch : kArchitectures)
         if (contains(arch.gguf_names, gguf_arch)) return &arch;
     return nullptr;
+}
+
+std::string gguf_architecture_names() {
+    std::string names;
+    for (const Architecture& arch : kArchitectures)
+        for (std::string_view n : arch.gguf_names) names += str_cat(names.empty() ? "" : ", ", n);
+    return names;
 }
 
 const Architecture* find_hf_architecture(std::string_view hf_class) {

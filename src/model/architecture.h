@@ -54,6 +54,8 @@ std::span<const Architecture> architectures();
 // nullptr when no architecture uses this general.architecture / HF class name.
 const Architecture* find_gguf_architecture(std::string_view gguf_arch);
 const Architecture* find_hf_architecture(std::string_view hf_class);
+// Every general.architecture value tern reads, for messages: "bitnet-b1.58, bitnet-25, ...".
+std::string gguf_architecture_names();
 const TensorSpec& tensor_spec(const Architecture& arch, TensorRole role);
 bool has_role(const Architecture& arch, TensorRole role);
 // The name of a tensor in layer `layer` (ignored for global tensors): "blk.3.attn_q.weight".

@@ -150,7 +150,7 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
     const Architecture* arch = find_gguf_architecture(arch_key);
     if (arch == nullptr)
         return Error(str_cat(source, ": architecture '", arch_key,
-                             "' is not supported (tern runs bitnet-b1.58, bitnet-25, bitnet and llama)"));
+                             "' is not supported (tern runs ", gguf_architecture_names(), ")"));
     const GgufTensorInfo* embd = gguf.find_tensor("token_embd.weight");
     Result<Hparams> hp = hparams_from_gguf(gguf, arch_key, embd != nullptr ? embd->ne[1] : 0);
     if (!hp.ok()) return hp.error().within(source);

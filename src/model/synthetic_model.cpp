@@ -277,10 +277,11 @@ void add_tokenizer_metadata(format::GgufWriter& w, size_t n_vocab) {
     (void)w.add_metadata("tokenizer.ggml.eos_token_id", GgufValue::u32(2));
 }
 
-void add_hparams_metadata(format::GgufWriter& w, const SyntheticShape& shape, GgmlType ternary) {
-    const std::string a = str_cat(shape.gguf_arch, ".");
+void add_hparams_metadata(format::GgufWriter& w, const SyntheticShape& shape, std::string_view gguf_arch,
+                          GgmlType ternary) {
+    const std::string a = str_cat(gguf_arch, ".");
     const Hparams& hp = shape.hp;
-    (void)w.add_metadata("general.architecture", GgufValue::string(std::string(shape.gguf_arch)));
+    (void)w.add_metadata("general.architecture", GgufValue::string(std::string(gguf_arch)));
     (void)w.add_metadata("general.name", GgufValue::string(str_cat("tern synthetic ", shape.name)));
     (void)w.add_metadata(a + "vocab_size", GgufValue::u32(static_cast<uint32_t>(hp.n_vocab)));
     (void)w.add_metadata(a + "context_length", GgufValue::u32(static_cast<uint32_t>(hp.n_ctx_train)));
@@ -315,10 +316,11 @@ std::string synthetic_shape_names() {
 }
 
 Result<format::GgufWriter> synthetic_gguf(const SyntheticShape& shape, const SyntheticOptions& options) {
-    const Architecture* arch = find_gguf_architecture(shape.gguf_arch);
-    TERN_CHECK(arch != nullptr);
+    const std::string_view gguf_arch = options.gguf_arch.empty() ? shape.gguf_arch : options.gguf_arch;
+    const Architecture* arch = find_gguf_architecture(gguf_arch);
+    if (arch == nullptr) return Error(str_cat("architecture '", gguf_arch, "' is not one tern knows (", gguf_architecture_names(), ")"));
     format::GgufWriter w;
-    add_hparams_metadata(w, shape, options.ternary_type);
+    add_hparams_metadata(w, shape, gguf_arch, options.ternary_type);
     add_tokenizer_metadata(w, shape.hp.n_vocab);
     // The big tensors are generated while the GGUF is written, on these threads.
     const auto pool = std::make_shared<ThreadPool>(std::max(options.threads, 1));

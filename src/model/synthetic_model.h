@@ -32,11 +32,16 @@ struct SyntheticOptions {
     bool untied_head = false;                                   // also write output.weight
     uint64_t seed = 1;
     int threads = 1;   // generate the big tensors on this many threads (same bytes for any count)
+    // general.architecture to write instead of the shape's own, e.g. "bitnet" for the 2B4T shape,
+    // which is how llama.cpp's converter names BitNet 2B4T. The tensors follow that
+    // architecture's table; empty: the shape's.
+    std::string_view gguf_arch = {};
 };
 
 // The big tensors are generated when the writer writes (see GgufWriter's TensorFiller), so the
 // model is held in memory once. Errors: a ternary type other than I2_S/TQ2_0/TQ1_0, an
-// embedding type tern cannot write, or a shape whose rows are not a multiple of the block.
+// embedding type tern cannot write, an unknown architecture name, or a shape whose rows are not
+// a multiple of the block.
 Result<format::GgufWriter> synthetic_gguf(const SyntheticShape& shape, const SyntheticOptions& options);
 
 }  // namespace tern::model

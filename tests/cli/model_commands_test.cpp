@@ -35,6 +35,20 @@ TEST_F(ModelCommands, SynthWritesTheSameFileOnAnyThreadCount) {
     EXPECT_NE(bad.err.find("--threads"), std::string::npos) << bad.err;
 }
 
+// --arch bitnet: the file llama.cpp's converter would write; tern reads it as that architecture.
+TEST_F(ModelCommands, SynthWritesAnotherArchitectureOnRequest) {
+    const std::string other = (*dir_ / "tiny_bitnet.gguf").string();
+    const TernRun synth = run_tern("synth --shape tiny --type tq2_0 --arch bitnet -o " + other);
+    ASSERT_EQ(synth.exit_code, 0) << synth.err;
+    EXPECT_NE(synth.err.find("(tiny shape as bitnet, tq2_0 ternary)"), std::string::npos) << synth.err;
+    const TernRun run = run_tern("run -m " + other + " --ids '1 17 250' -n 4 --temp 0 -t 1");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.err.find("generation: 4 tokens"), std::string::npos) << run.err;
+    const TernRun bad = run_tern("synth --shape tiny --arch mamba -o " + other);
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_EQ(bad.err, "tern: synth: architecture 'mamba' is not one tern knows (bitnet-b1.58, bitnet-25, bitnet, llama)\n");
+}
+
 TEST_F(ModelCommands, RunWithIdsIsGreedyAndDeterministic) {
     const TernRun a = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 1");
     const TernRun b = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 2 --isa scalar");

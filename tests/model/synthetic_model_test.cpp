@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "format/gguf_reader.h"
 #include "quant/ternary_formats.h"
@@ -87,6 +89,26 @@ TEST(SyntheticModel, RefusesTypesItCannotWrite) {
     auto bad_rows = synthetic_gguf(*find_synthetic_shape("3b"), {.ternary_type = GgmlType::kTQ2_0});
     ASSERT_FALSE(bad_rows.ok());
     EXPECT_EQ(bad_rows.error().message(), "tensor 'blk.0.attn_q.weight': TQ2_0 needs rows of a multiple of 256, got 3200");
+}
+
+// `--arch bitnet` writes the 2B4T shape as llama.cpp's converter names it: the metadata keys
+// move to the new prefix and the tensors follow that architecture's table.
+TEST(SyntheticModel, WritesAnotherArchitectureOnRequest) {
+    for (const std::string_view arch : {"bitnet", "llama"}) {
+        const std::vector<std::byte> file = tiny_gguf({.ternary_type = GgmlType::kTQ2_0, .gguf_arch = arch});
+        auto parsed = format::parse_gguf(file, "tiny");
+        ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+        const format::GgufContents& gguf = parsed.value();
+        EXPECT_EQ(gguf.architecture(), arch);
+        EXPECT_NE(gguf.find(std::string(arch) + ".block_count"), nullptr) << arch;
+        EXPECT_EQ(gguf.find("bitnet-b1.58.block_count"), nullptr) << arch;
+        EXPECT_EQ(gguf.find_tensor("blk.1.ffn_sub_norm.weight") != nullptr, arch == "bitnet") << arch;
+        EXPECT_NE(gguf.find_tensor("blk.1.ffn_down.weight"), nullptr) << arch;
+    }
+    auto unknown = synthetic_gguf(*find_synthetic_shape("tiny"), {.gguf_arch = "mamba"});
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_EQ(unknown.error().message(),
+              "architecture 'mamba' is not one tern knows (bitnet-b1.58, bitnet-25, bitnet, llama)");
 }
 
 }  // namespace
