@@ -315,8 +315,12 @@ std::string synthetic_shape_names() {
     return names;
 }
 
+std::string_view synthetic_gguf_architecture(const SyntheticShape& shape, const SyntheticOptions& options) {
+    return options.gguf_arch.empty() ? shape.gguf_arch : options.gguf_arch;
+}
+
 Result<format::GgufWriter> synthetic_gguf(const SyntheticShape& shape, const SyntheticOptions& options) {
-    const std::string_view gguf_arch = options.gguf_arch.empty() ? shape.gguf_arch : options.gguf_arch;
+    const std::string_view gguf_arch = synthetic_gguf_architecture(shape, options);
     const Architecture* arch = find_gguf_architecture(gguf_arch);
     if (arch == nullptr) return Error(str_cat("architecture '", gguf_arch, "' is not one tern knows (", gguf_architecture_names(), ")"));
     format::GgufWriter w;

@@ -38,6 +38,9 @@ struct SyntheticOptions {
     std::string_view gguf_arch = {};
 };
 
+// The general.architecture that synthetic_gguf writes for these options.
+std::string_view synthetic_gguf_architecture(const SyntheticShape& shape, const SyntheticOptions& options);
+
 // The big tensors are generated when the writer writes (see GgufWriter's TensorFiller), so the
 // model is held in memory once. Errors: a ternary type other than I2_S/TQ2_0/TQ1_0, an
 // embedding type tern cannot write, an unknown architecture name, or a shape whose rows are not
