@@ -185,13 +185,69 @@ void gemm_tile(const TernaryMatmulArgs& a, size_t tile, size_t token0) {
         store_tile_results(a, tile, token0 + t, reduce_add4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]));
 }
 
+// acc += dot products of unsigned codes and signed activations, as _mm512_dpbusd_epi32. GCC 12
+// moves the 16 accumulators of a tile from register to register every chunk (about 30
+// vmovdqa per 64 vpdpbusd, and two stack spills) when they are intrinsic results; the "+v"
+// operand keeps each sum in one register for the whole loop.
+void dot_accumulate(__m512i& acc, __m512i codes, __m512i x) { asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(codes), "v"(x)); }
+
+// The 16 sums of a 4-row, 4-token tile, by name: held in an array, GCC rotates them (above).
+struct TileSums {
+    __m512i r0t0, r0t1, r0t2, r0t3, r1t0, r1t1, r1t2, r1t3, r2t0, r2t1, r2t2, r2t3, r3t0, r3t1, r3t2, r3t3;
+};
+
+// Plane Plane of the 256-column chunk at `chunk_column`: 4 rows of codes against 4 tokens.
+template <int Plane>
+void tile_plane(TileSums& s, const uint8_t* codes, const int8_t* const x[4], size_t chunk_column) {
+    const size_t column = chunk_column + 64 * Plane;
+    const __m512i w0 = unpack_plane<Plane>(_mm512_load_si512(codes)),
+                  w1 = unpack_plane<Plane>(_mm512_load_si512(codes + kChunkBytes)),
+                  w2 = unpack_plane<Plane>(_mm512_load_si512(codes + 2 * kChunkBytes)),
+                  w3 = unpack_plane<Plane>(_mm512_load_si512(codes + 3 * kChunkBytes));
+    const __m512i x0 = _mm512_loadu_si512(x[0] + column);
+    dot_accumulate(s.r0t0, w0, x0), dot_accumulate(s.r1t0, w1, x0), dot_accumulate(s.r2t0, w2, x0), dot_accumulate(s.r3t0, w3, x0);
+    const __m512i x1 = _mm512_loadu_si512(x[1] + column);
+    dot_accumulate(s.r0t1, w0, x1), dot_accumulate(s.r1t1, w1, x1), dot_accumulate(s.r2t1, w2, x1), dot_accumulate(s.r3t1, w3, x1);
+    const __m512i x2 = _mm512_loadu_si512(x[2] + column);
+    dot_accumulate(s.r0t2, w0, x2), dot_accumulate(s.r1t2, w1, x2), dot_accumulate(s.r2t2, w2, x2), dot_accumulate(s.r3t2, w3, x2);
+    const __m512i x3 = _mm512_loadu_si512(x[3] + column);
+    dot_accumulate(s.r0t3, w0, x3), dot_accumulate(s.r1t3, w1, x3), dot_accumulate(s.r2t3, w2, x3), dot_accumulate(s.r3t3, w3, x3);
+}
+
+// gemm_tile<kCodes, 4>, the prefill's hot loop, with the sums pinned to registers: 7-17 % more
+// dot products per second than the generic tile on Zen 4 (standalone, K = 2560 and 6912).
+void gemm_tile_codes4(const TernaryMatmulArgs& a, size_t tile, size_t token0) {
+    const quant::PackedTernary& w = *a.weights;
+    const uint8_t* codes = w.tile(tile);
+    const __m512i z = _mm512_setzero_si512();
+    TileSums s{z, z, z, z, z, z, z, z, z, z, z, z, z, z, z, z};
+    const int8_t* const x[4] = {a.acts->row(token0), a.acts->row(token0 + 1), a.acts->row(token0 + 2),
+                                a.acts->row(token0 + 3)};
+    for (size_t chunk = 0, column = 0; chunk < w.n_chunks();
+         ++chunk, codes += kRowTile * kChunkBytes, column += quant::kChunkCols) {
+        for (size_t r = 0; r < kRowTile; ++r)
+            _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + r * kChunkBytes), _MM_HINT_T0);
+        tile_plane<0>(s, codes, x, column);
+        tile_plane<1>(s, codes, x, column);
+        tile_plane<2>(s, codes, x, column);
+        tile_plane<3>(s, codes, x, column);
+    }
+    store_tile_results(a, tile, token0, reduce_add4(s.r0t0, s.r1t0, s.r2t0, s.r3t0));
+    store_tile_results(a, tile, token0 + 1, reduce_add4(s.r0t1, s.r1t1, s.r2t1, s.r3t1));
+    store_tile_results(a, tile, token0 + 2, reduce_add4(s.r0t2, s.r1t2, s.r2t2, s.r3t2));
+    store_tile_results(a, tile, token0 + 3, reduce_add4(s.r0t3, s.r1t3, s.r2t3, s.r3t3));
+}
+
 template <quant::TernaryLayout Layout>
 void gemm(const TernaryMatmulArgs& a) {
     TERN_CHECK(a.weights->layout == Layout);
     const size_t n_tokens = a.acts->n_tokens;
     for (size_t tile = a.tile_begin; tile < a.tile_end; ++tile) {
         size_t t = 0;
-        for (; t + kGemmTokens <= n_tokens; t += kGemmTokens) gemm_tile<Layout, kGemmTokens>(a, tile, t);
+        for (; t + kGemmTokens <= n_tokens; t += kGemmTokens) {
+            if constexpr (Layout == quant::TernaryLayout::kCodes) gemm_tile_codes4(a, tile, t);
+            else gemm_tile<Layout, kGemmTokens>(a, tile, t);
+        }
         switch (n_tokens - t) {
             case 3: gemm_tile<Layout, 3>(a, tile, t); break;
             case 2: gemm_tile<Layout, 2>(a, tile, t); break;
