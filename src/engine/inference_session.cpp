@@ -142,7 +142,7 @@ void InferenceSession::add_residual(size_t n) {
 
 void InferenceSession::quantize(const float* x, size_t n, size_t cols) {
     quant::reshape_activations(acts_, n, cols, quant::layout_chunk_cols(table_.ternary_layout));
-    for_rows(n, [&](size_t begin, size_t end) { quant::quantize_activation_rows(x, cols, acts_, begin, end); });
+    for_rows(n, [&](size_t begin, size_t end) { table_.quantize_activations(x, cols, acts_, begin, end); });
 }
 
 void InferenceSession::matmul(const quant::PackedTernary& w, float* out) {

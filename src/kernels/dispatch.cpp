@@ -14,7 +14,8 @@ constexpr KernelTable kTables[] = {
      .ternary_gemm = ref::ternary_gemm,
      .float_matmul = ref::float_matmul,
      .q8_matmul = ref::q8_matmul,
-     .attend = ref::attend},
+     .attend = ref::attend,
+     .quantize_activations = quant::quantize_activation_rows},
 #if defined(__x86_64__)
     {.isa = Isa::kAvx2,
      .name = "avx2",
@@ -23,7 +24,8 @@ constexpr KernelTable kTables[] = {
      .ternary_gemm = avx2::ternary_gemm,
      .float_matmul = avx2::float_matmul,
      .q8_matmul = avx2::q8_matmul,
-     .attend = avx2::attend},
+     .attend = avx2::attend,
+     .quantize_activations = avx2::quantize_activation_rows},
     {.isa = Isa::kAvx512,
      .name = "avx512",
      .ternary_layout = quant::TernaryLayout::kSignPlanes,
@@ -31,7 +33,8 @@ constexpr KernelTable kTables[] = {
      .ternary_gemm = avx512::ternary_gemm,
      .float_matmul = avx512::float_matmul,
      .q8_matmul = avx2::q8_matmul,   // no VNNI guaranteed: the AVX2 pmaddubsw kernel
-     .attend = avx512::attend},
+     .attend = avx512::attend,
+     .quantize_activations = avx512::quantize_activation_rows},
     {.isa = Isa::kAvx512Vnni,   // VNNI adds nothing to the float kernels: AVX-512 F ones serve
      .name = "avx512vnni",
      .ternary_layout = quant::TernaryLayout::kCodes,
@@ -39,7 +42,8 @@ constexpr KernelTable kTables[] = {
      .ternary_gemm = avx512vnni::ternary_gemm,
      .float_matmul = avx512::float_matmul,
      .q8_matmul = avx512vnni::q8_matmul,
-     .attend = avx512::attend},
+     .attend = avx512::attend,
+     .quantize_activations = avx512::quantize_activation_rows},
 #endif
 };
 

@@ -2,6 +2,7 @@
 // keeps a reference; nothing here is mutable or global.
 #pragma once
 
+#include "kernels/activation_quant.h"
 #include "kernels/attention.h"
 #include "kernels/float_matmul.h"
 #include "kernels/isa.h"
@@ -27,6 +28,7 @@ struct KernelTable {
     FloatMatmulFn float_matmul;     // F32/F16/BF16 rows (LM head, tied embedding)
     Q8MatmulFn q8_matmul;           // Q8_0 rows x Q8_0 activations (--head q8_0)
     AttendFn attend;                // one query head over the KV cache
+    QuantizeActivationsFn quantize_activations;   // float rows to per-token int8
 };
 
 // Precondition: `isa` is compiled in (isa_runs_on says whether this CPU can run it).
