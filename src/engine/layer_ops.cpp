@@ -33,16 +33,24 @@ void rope_angles(size_t pos, size_t head_dim, float theta, float* cos, float* si
 }
 
 void apply_rope(float* x, size_t n_heads, size_t head_dim, const float* cos, const float* sin, model::RopePairing pairing) {
+    // Heads outside, pairs inside: a head's pairs are contiguous (NEOX: two runs; NORM:
+    // adjacent), so the inner loop vectorises. Every element gets the same operations in
+    // either order.
     const size_t half = head_dim / 2;
-    for (size_t i = 0; i < half; ++i) {
-        const float c = cos[i], s = sin[i];
-        const size_t ia = pairing == model::RopePairing::kNeox ? i : 2 * i;
-        const size_t ib = pairing == model::RopePairing::kNeox ? i + half : 2 * i + 1;
-        for (size_t h = 0; h < n_heads; ++h) {
-            float* head = x + h * head_dim;
-            const float a = head[ia], b = head[ib];
-            head[ia] = a * c - b * s;
-            head[ib] = a * s + b * c;
+    for (size_t h = 0; h < n_heads; ++h) {
+        float* head = x + h * head_dim;
+        if (pairing == model::RopePairing::kNeox) {
+            for (size_t i = 0; i < half; ++i) {
+                const float a = head[i], b = head[i + half];
+                head[i] = a * cos[i] - b * sin[i];
+                head[i + half] = a * sin[i] + b * cos[i];
+            }
+        } else {
+            for (size_t i = 0; i < half; ++i) {
+                const float a = head[2 * i], b = head[2 * i + 1];
+                head[2 * i] = a * cos[i] - b * sin[i];
+                head[2 * i + 1] = a * sin[i] + b * cos[i];
+            }
         }
     }
 }
