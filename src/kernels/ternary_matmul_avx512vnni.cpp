@@ -151,8 +151,10 @@ void store_tile_results(const TernaryMatmulArgs& a, size_t tile, size_t token, _
 
 // A tile's four rows for up to four tokens: 16 accumulators, 4 plane registers and one
 // activation register. Each plane is decoded once per token group and feeds 4 x Tokens dot
-// products. (Measured slower on Zen 4: six tokens with 24 accumulators, 5-15 %; decoding a
-// tile once per call into an L1 buffer and reloading the codes per token group, 10-60 %.)
+// products. It serves the base-3 layout and the last 1-3 tokens of the 2-bit one; the 2-bit
+// four-token tile is gemm_tile_codes4 below. (Measured slower on Zen 4: six tokens with 24
+// accumulators, 5-15 %; decoding a tile once per call into an L1 buffer and reloading the
+// codes per token group, 10-60 %.)
 template <quant::TernaryLayout Layout, int Tokens>
 void gemm_tile(const TernaryMatmulArgs& a, size_t tile, size_t token0) {
     constexpr size_t kPlanes = quant::layout_chunk_cols(Layout) / 64;
