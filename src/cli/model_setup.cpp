@@ -29,10 +29,16 @@ Result<const kernels::KernelTable*> kernels_for(const ModelRequest& request) {
     Result<kernels::Packing> packing = kernels::parse_packing(request.packing);
     if (!packing.ok()) return packing.error().within("--packing");
     const kernels::KernelTable* table = kernels::kernel_table(isa.value(), packing.value());
-    if (table == nullptr)
-        return Error(str_cat("--packing ", request.packing, ": the ", kernels::isa_name(isa.value()),
-                             " kernels read 2-bit weights only (base3 has scalar and avx512vnni kernels; see --isa)"));
-    return table;
+    if (table != nullptr) return table;
+    // Unforced, the best ISA may lack this packing (the multiplication-free avx512 kernels read
+    // sign planes only): the best one that has it serves instead.
+    if (kernels::requested_isa(request.isa).empty()) {
+        const std::vector<kernels::Isa> isas = kernels::isas_supported_here();
+        for (auto it = isas.rbegin(); it != isas.rend(); ++it)
+            if ((table = kernels::kernel_table(*it, packing.value())) != nullptr) return table;
+    }
+    return Error(str_cat("--packing ", request.packing, ": the ", kernels::isa_name(isa.value()),
+                         " kernels have no base3 form (scalar, avx2 and avx512vnni have; see --isa)"));
 }
 
 Result<model::LoadOptions> load_options(const kernels::KernelTable& table, const ModelRequest& request,
@@ -173,7 +179,7 @@ void add_kv_type_option(CLI::App* command, kernels::KvType& kv_type) {
 
 void add_packing_option(CLI::App* command, std::string& packing) {
     command->add_option("--packing", packing,
-                        "Ternary weights in memory: 2bit, or base3 (1.6 bits per weight; scalar and avx512vnni kernels)")
+                        "Ternary weights in memory: 2bit, or base3 (1.6 bits per weight; scalar, avx2 and avx512vnni kernels)")
         ->capture_default_str();
 }
 

@@ -64,6 +64,7 @@ constexpr KernelTable base3_variant(Isa isa, const char* name, TernaryMatmulFn g
 constexpr KernelTable kBase3Tables[] = {
     base3_variant(Isa::kScalar, "scalar+base3", ref::ternary_gemv, ref::ternary_gemm),
 #if defined(__x86_64__)
+    base3_variant(Isa::kAvx2, "avx2+base3", avx2::ternary_gemv_base3, avx2::ternary_gemm_base3),
     base3_variant(Isa::kAvx512Vnni, "avx512vnni+base3", avx512vnni::ternary_gemv_base3, avx512vnni::ternary_gemm_base3),
 #endif
 };

@@ -16,7 +16,7 @@
 namespace tern::kernels {
 
 // How ternary weights are stored in memory: 2 bits per weight (each ISA's own 2-bit layout),
-// or five per byte in base 3 (1.6 bits; kernels for scalar and AVX-512 VNNI).
+// or five per byte in base 3 (1.6 bits; kernels for scalar, AVX2 and AVX-512 VNNI).
 enum class Packing { k2Bit, kBase3 };
 
 struct KernelTable {

@@ -34,6 +34,8 @@ void ternary_gemm(const TernaryMatmulArgs& args);
 namespace avx2 {
 void ternary_gemv(const TernaryMatmulArgs& args);
 void ternary_gemm(const TernaryMatmulArgs& args);
+void ternary_gemv_base3(const TernaryMatmulArgs& args);   // layout kBase3
+void ternary_gemm_base3(const TernaryMatmulArgs& args);
 }  // namespace avx2
 namespace avx512 {
 void ternary_gemv(const TernaryMatmulArgs& args);

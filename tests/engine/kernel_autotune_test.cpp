@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <string>
 
 #include "core/cpu_info.h"
 #include "engine/kernel_autotune.h"
@@ -48,6 +49,10 @@ TEST(KernelAutotune, TablesSharingLayoutStartWithTheTableAndReadItsLayout) {
     const auto vnni = kernels::tables_sharing_layout(kernels::kernel_table(Isa::kAvx512Vnni), detect_cpu_info().features);
     ASSERT_EQ(vnni.size(), 2u);   // the VNNI kernels and the AVX2 ones read the same 2-bit codes
     EXPECT_EQ(vnni[1]->isa, Isa::kAvx2);
+    const auto vnni_base3 = kernels::tables_sharing_layout(*kernels::kernel_table(Isa::kAvx512Vnni, kernels::Packing::kBase3),
+                                                           detect_cpu_info().features);
+    ASSERT_EQ(vnni_base3.size(), 2u);   // and both have base-3 kernels
+    EXPECT_EQ(std::string(vnni_base3[1]->name), "avx2+base3");
 }
 
 TEST(KernelAutotune, PicksTheClearlyFasterCandidateAndKeepsTheOtherKernels) {

@@ -227,13 +227,16 @@ INSTANTIATE_TEST_SUITE_P(AllIsas, TernaryMatmulIsaTest, ::testing::ValuesIn(tabl
     return name;
 });
 
-TEST(TernaryMatmulTables, Base3KernelsExistForScalarAndVnniOnly) {
+TEST(TernaryMatmulTables, Base3KernelsExistForEveryDotProductIsa) {
     EXPECT_NE(kernel_table(Isa::kScalar, Packing::kBase3), nullptr);
 #if defined(__x86_64__)
-    EXPECT_EQ(kernel_table(Isa::kAvx2, Packing::kBase3), nullptr);
+    for (Isa isa : {Isa::kAvx2, Isa::kAvx512Vnni}) {
+        ASSERT_NE(kernel_table(isa, Packing::kBase3), nullptr) << isa_name(isa);
+        EXPECT_EQ(kernel_table(isa, Packing::kBase3)->ternary_layout, quant::TernaryLayout::kBase3);
+        EXPECT_EQ(kernel_table(isa, Packing::kBase3)->isa, isa);
+    }
+    // The multiplication-free kernel reads sign planes; base 3 has no such form.
     EXPECT_EQ(kernel_table(Isa::kAvx512, Packing::kBase3), nullptr);
-    ASSERT_NE(kernel_table(Isa::kAvx512Vnni, Packing::kBase3), nullptr);
-    EXPECT_EQ(kernel_table(Isa::kAvx512Vnni, Packing::kBase3)->ternary_layout, quant::TernaryLayout::kBase3);
 #endif
     EXPECT_FALSE(parse_packing("base4").ok());
     EXPECT_EQ(parse_packing("base3").value(), Packing::kBase3);
