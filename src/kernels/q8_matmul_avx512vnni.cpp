@@ -13,8 +13,8 @@
 #include <immintrin.h>
 
 #include <cstdint>
-#include <vector>
 
+#include "kernels/kernel_scratch.h"
 #include "kernels/q8_matmul.h"
 
 namespace tern::kernels::avx512vnni {
@@ -42,16 +42,16 @@ __m512 scale_halves(const uint16_t* pair_scales) {
 __m256i load_quants(const std::byte* block) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2)); }
 
 // Activations ready for the kernel: quants offset to unsigned, scales as floats.
+// The memory is a KernelScratch of the caller's (kernel_scratch.h says why not a vector).
 struct OffsetActivations {
-    std::vector<uint8_t> quants;   // [token][block][32]
-    std::vector<float> scales;     // [token][block]
+    uint8_t* quants;   // [token][block][32]
+    float* scales;     // [token][block]
 };
 
-OffsetActivations offset_activations(const Q8MatmulArgs& a) {
-    OffsetActivations acts;
-    const size_t blocks = a.n_tokens * a.weights->blocks_per_row();
-    acts.quants.resize(blocks * kQ8BlockElems);
-    acts.scales.resize(blocks);
+size_t activation_blocks(const Q8MatmulArgs& a) { return a.n_tokens * a.weights->blocks_per_row(); }
+
+void offset_activations(const Q8MatmulArgs& a, const OffsetActivations& acts) {
+    const size_t blocks = activation_blocks(a);
     const __m256i offset = _mm256_set1_epi8(static_cast<char>(0x80));
     for (size_t b = 0; b < blocks; ++b) {
         const std::byte* block = a.x + b * kQ8BlockBytes;
@@ -59,7 +59,6 @@ OffsetActivations offset_activations(const Q8MatmulArgs& a) {
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(&acts.quants[b * kQ8BlockElems]),
                             _mm256_xor_si256(load_quants(block), offset));
     }
-    return acts;
 }
 
 // Integer-domain moves keep this file within AVX-512 F/BW/VL (no DQ). The zero-masked forms
@@ -110,7 +109,9 @@ void pair_tokens(const Q8MatmulArgs& a, const OffsetActivations& acts, size_t pa
 }  // namespace
 
 void q8_matmul(const Q8MatmulArgs& a) {
-    const OffsetActivations acts = offset_activations(a);
+    const KernelScratch quants(activation_blocks(a) * kQ8BlockElems), scales(activation_blocks(a) * sizeof(float));
+    const OffsetActivations acts{static_cast<uint8_t*>(quants.data()), static_cast<float*>(scales.data())};
+    offset_activations(a, acts);
     for (size_t r = a.row_begin; r < a.row_end; r += 2) {
         float* out0 = a.out + r;
         float* out1 = r + 1 < a.row_end ? out0 + 1 : nullptr;

@@ -27,9 +27,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 #include "core/check.h"
+#include "kernels/kernel_scratch.h"
 #include "kernels/ternary_matmul.h"
 
 namespace tern::kernels::avx512 {
@@ -140,15 +140,13 @@ void gemv_tile(const TernaryMatmulArgs& a, size_t tile, size_t token) {
     }
 }
 
-// Every token's activations as int16: [token][cols_padded].
-std::vector<int16_t> int16_activations(const quant::Int8Activations& acts) {
-    std::vector<int16_t> out(acts.n_tokens * acts.cols_padded);
+// Every token's activations as int16 into out: [token][cols_padded].
+void int16_activations(const quant::Int8Activations& acts, int16_t* out) {
     for (size_t t = 0; t < acts.n_tokens; ++t) {
         for (size_t k = 0; k < acts.cols_padded; k += 32) {
-            _mm512_storeu_si512(out.data() + t * acts.cols_padded + k, int16_columns(acts.row(t) + k));
+            _mm512_storeu_si512(out + t * acts.cols_padded + k, int16_columns(acts.row(t) + k));
         }
     }
-    return out;
 }
 
 template <int Tokens>
@@ -208,15 +206,17 @@ void ternary_gemv(const TernaryMatmulArgs& a) {
 
 void ternary_gemm(const TernaryMatmulArgs& a) {
     TERN_CHECK(a.weights->layout == quant::TernaryLayout::kSignPlanes);
-    const std::vector<int16_t> acts16 = int16_activations(*a.acts);
+    const KernelScratch acts16_memory(a.acts->n_tokens * a.acts->cols_padded * sizeof(int16_t));
+    int16_t* const acts16 = static_cast<int16_t*>(acts16_memory.data());
+    int16_activations(*a.acts, acts16);
     const size_t n_tokens = a.acts->n_tokens;
     for (size_t tile = a.tile_begin; tile < a.tile_end; ++tile) {
         size_t t = 0;
-        for (; t + 4 <= n_tokens; t += 4) gemm_tile<4>(a, acts16.data(), tile, t);
+        for (; t + 4 <= n_tokens; t += 4) gemm_tile<4>(a, acts16, tile, t);
         switch (n_tokens - t) {
-            case 3: gemm_tile<3>(a, acts16.data(), tile, t); break;
-            case 2: gemm_tile<2>(a, acts16.data(), tile, t); break;
-            case 1: gemm_tile<1>(a, acts16.data(), tile, t); break;
+            case 3: gemm_tile<3>(a, acts16, tile, t); break;
+            case 2: gemm_tile<2>(a, acts16, tile, t); break;
+            case 1: gemm_tile<1>(a, acts16, tile, t); break;
             default: break;
         }
     }
