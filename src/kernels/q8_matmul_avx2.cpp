@@ -15,6 +15,7 @@ namespace tern::kernels::avx2 {
 namespace {
 
 constexpr int kMaxTokens = 4;
+constexpr size_t kPrefetchAhead = 4096;
 
 float activation_scale(const std::byte* block) {
     uint16_t bits;
@@ -47,6 +48,9 @@ void pair_tokens(const Q8MatmulArgs& a, size_t pair, size_t t0, float* out0, flo
     for (int t = 0; t < Tokens; ++t) acc0[t] = acc1[t] = _mm256_setzero_ps();
     for (size_t b = 0; b < blocks; ++b) {
         const int8_t* line = quants + b * quant::kPairedQ8LineBytes;
+        // A pair's quants are only ~80 lines: keep loads in flight across pair boundaries,
+        // where the hardware prefetcher would otherwise stall at each new 4 KiB page.
+        _mm_prefetch(reinterpret_cast<const char*>(line + kPrefetchAhead), _MM_HINT_T0);
         const float dw0 = _cvtsh_ss(scales[2 * b]), dw1 = _cvtsh_ss(scales[2 * b + 1]);
         for (int t = 0; t < Tokens; ++t) {
             const std::byte* xb = a.x + (t0 + t) * x_row_bytes + b * kQ8BlockBytes;
