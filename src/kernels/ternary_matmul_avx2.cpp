@@ -14,7 +14,9 @@
 // GEMM does the same for two tokens at a time, each row chunk decoded once for both (which
 // matters for base 3: its decoding is four times the 2-bit one). Measured slower on Zen 3:
 // one row at a time against four tokens (30-60 %, GCC spills the partial sums), and an asm
-// add that stops those spills (30 %).
+// add that stops those spills (30 %). Two rows against four tokens with the int16 sums pinned
+// to registers and widened every four chunks (8 vpmaddubsw per 2 decodes) was bit-exact but no
+// faster in the model, and slower standalone (docs/performance.md, session 13).
 #include <immintrin.h>
 
 #include <cstdint>
