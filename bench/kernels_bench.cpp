@@ -11,10 +11,12 @@
 #include <vector>
 
 #include "engine/kernel_benchmark.h"
+#include "kernels/complex_matmul.h"
 #include "kernels/dispatch.h"
 #include "kernels/q8_matmul.h"
 #include "quant/paired_q8_rows.h"
 #include "quant/block_formats.h"
+#include "quant/packed_complex.h"
 #include "quant/ternary_formats.h"
 #include "quant/ternary_repack.h"
 
@@ -50,6 +52,40 @@ void ternary_matmul_bench(benchmark::State& state, kernels::Isa isa, engine::Mat
         benchmark::DoNotOptimize(out.data());
     }
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.weight_bytes()));
+    state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations() * tokens), benchmark::Counter::kIsRate);
+}
+
+// iFairy's complex {±1, ±i} matmul (complex_matmul.h) at the iFairy-700M shapes: GEMV (one
+// complex token: a re and an im activation row) and GEMM over 4 and 128 tokens. bytes/s counts
+// the packed codes and sign_bias (0.25 byte per complex weight).
+struct ComplexShape {
+    const char* name;
+    size_t rows, cols;
+};
+constexpr ComplexShape kIfairy700mShapes[] = {{"1536x1536", 1536, 1536}, {"4096x1536", 4096, 1536}};
+
+void complex_matmul_bench(benchmark::State& state, kernels::Isa isa, ComplexShape shape, size_t tokens) {
+    if (!kernels::isa_runs_on(isa, detect_cpu_info().features)) {
+        state.SkipWithError("this CPU cannot run this ISA");
+        return;
+    }
+    const kernels::KernelTable& table = kernels::kernel_table(isa);
+    std::mt19937 rng(4);
+    auto w = quant::pack_complex(shape.rows, shape.cols, 0.5f, 0.75f, [&](size_t, std::span<uint8_t> codes) -> Status {
+        for (uint8_t& c : codes) c = static_cast<uint8_t>(rng() % 4);
+        return {};
+    });
+    std::vector<float> x(2 * tokens * shape.cols), out(tokens * 2 * shape.rows);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 17) - 8.0f;
+    quant::Int8Activations acts;
+    quant::quantize_activations(x.data(), 2 * tokens, shape.cols, shape.cols, acts);
+    const kernels::ComplexMatmulFn fn = tokens == 1 ? table.complex_gemv : table.complex_gemm;
+    for (auto _ : state) {
+        fn({.weights = &w.value(), .acts = &acts, .out = out.data(), .out_stride = 2 * shape.rows, .im_offset = shape.rows,
+            .tile_begin = 0, .tile_end = w.value().n_tiles()});
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.value().weight_bytes()));
     state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations() * tokens), benchmark::Counter::kIsRate);
 }
 
@@ -142,6 +178,18 @@ void register_all() {
 #if defined(__x86_64__)
     benchmark::RegisterBenchmark("vpdpbusd_peak", vpdpbusd_peak);
 #endif
+    for (size_t i = 0; i < static_cast<size_t>(kernels::Isa::kCount); ++i) {
+        const auto isa = static_cast<kernels::Isa>(i);
+        for (const ComplexShape& shape : kIfairy700mShapes) {
+            // The scalar reference only as a GEMV baseline: its GEMM would take seconds.
+            for (size_t tokens : {1, 4, 128}) {
+                if (isa == kernels::Isa::kScalar && tokens > 1) continue;
+                const std::string kind = tokens == 1 ? "complex_gemv/" : "complex_gemm" + std::to_string(tokens) + "/";
+                const std::string name = kind + std::string(kernels::isa_name(isa)) + "/" + shape.name;
+                benchmark::RegisterBenchmark(name.c_str(), complex_matmul_bench, isa, shape, tokens)->Unit(benchmark::kMicrosecond);
+            }
+        }
+    }
     for (size_t i = 1; i < static_cast<size_t>(kernels::Isa::kCount); ++i) {
         const auto isa = static_cast<kernels::Isa>(i);
         for (const engine::MatrixShape& shape : engine::bitnet_2b4t_ternary_shapes()) {

@@ -15,7 +15,9 @@ constexpr KernelTable kTables[] = {
      .float_matmul = ref::float_matmul,
      .q8_matmul = ref::q8_matmul,
      .attend = ref::attend,
-     .quantize_activations = quant::quantize_activation_rows},
+     .quantize_activations = quant::quantize_activation_rows,
+     .complex_gemv = ref::complex_gemv,
+     .complex_gemm = ref::complex_gemm},
 #if defined(__x86_64__)
     {.isa = Isa::kAvx2,
      .name = "avx2",
@@ -25,8 +27,10 @@ constexpr KernelTable kTables[] = {
      .float_matmul = avx2::float_matmul,
      .q8_matmul = avx2::q8_matmul,
      .attend = avx2::attend,
-     .quantize_activations = avx2::quantize_activation_rows},
-    {.isa = Isa::kAvx512,
+     .quantize_activations = avx2::quantize_activation_rows,
+     .complex_gemv = avx2::complex_gemv,
+     .complex_gemm = avx2::complex_gemm},
+    {.isa = Isa::kAvx512,   // multiplication-free ternary and complex kernels
      .name = "avx512",
      .ternary_layout = quant::TernaryLayout::kSignPlanes,
      .ternary_gemv = avx512::ternary_gemv,
@@ -34,7 +38,9 @@ constexpr KernelTable kTables[] = {
      .float_matmul = avx512::float_matmul,
      .q8_matmul = avx2::q8_matmul,   // no VNNI guaranteed: the AVX2 pmaddubsw kernel
      .attend = avx512::attend,
-     .quantize_activations = avx512::quantize_activation_rows},
+     .quantize_activations = avx512::quantize_activation_rows,
+     .complex_gemv = avx512::complex_gemv,
+     .complex_gemm = avx512::complex_gemm},
     {.isa = Isa::kAvx512Vnni,   // VNNI adds nothing to the float kernels: AVX-512 F ones serve
      .name = "avx512vnni",
      .ternary_layout = quant::TernaryLayout::kCodes,
@@ -43,7 +49,9 @@ constexpr KernelTable kTables[] = {
      .float_matmul = avx512::float_matmul,
      .q8_matmul = avx512vnni::q8_matmul,
      .attend = avx512::attend,
-     .quantize_activations = avx512::quantize_activation_rows},
+     .quantize_activations = avx512::quantize_activation_rows,
+     .complex_gemv = avx512vnni::complex_gemv,
+     .complex_gemm = avx512vnni::complex_gemm},
 #endif
 };
 

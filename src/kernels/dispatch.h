@@ -4,6 +4,7 @@
 
 #include "kernels/activation_quant.h"
 #include "kernels/attention.h"
+#include "kernels/complex_matmul.h"
 #include "kernels/float_matmul.h"
 #include "kernels/isa.h"
 #include "kernels/q8_matmul.h"
@@ -29,6 +30,8 @@ struct KernelTable {
     Q8MatmulFn q8_matmul;           // Q8_0 rows x Q8_0 activations (--head q8_0)
     AttendFn attend;                // one query head over the KV cache
     QuantizeActivationsFn quantize_activations;   // float rows to per-token int8
+    ComplexMatmulFn complex_gemv;   // complex {±1, ±i} weights (iFairy), tuned for one token
+    ComplexMatmulFn complex_gemm;   // the same for many tokens
 };
 
 // Precondition: `isa` is compiled in (isa_runs_on says whether this CPU can run it).

@@ -1,10 +1,26 @@
 #include "kernels/matmul_driver.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "core/check.h"
 
 namespace tern::kernels {
+namespace {
+
+// Splits [0, total_tiles) of a group of products over the pool. A prefill GEMM is
+// compute-bound and long enough that a thread slowed by a neighbour would keep the others
+// waiting at the end of an even split: hand out blocks of tiles instead. Decode and small
+// batches stream memory and keep the fixed split.
+void split_tiles(ThreadPool& pool, size_t total_tiles, size_t n_tokens, const std::function<void(size_t, size_t)>& run_tiles) {
+    constexpr size_t kTokensForDynamicSplit = 16, kTilesPerBlock = 8;
+    if (n_tokens >= kTokensForDynamicSplit)
+        pool.parallel_for_dynamic(total_tiles, kTilesPerBlock, [&](int, size_t begin, size_t end) { run_tiles(begin, end); });
+    else
+        pool.parallel_for(total_tiles, 1, run_tiles);
+}
+
+}  // namespace
 
 void ternary_matmul(const KernelTable& table, ThreadPool& pool, const quant::PackedTernary& weights,
                     const quant::Int8Activations& acts, float* out, size_t out_stride) {
@@ -34,14 +50,38 @@ void ternary_matmuls(const KernelTable& table, ThreadPool& pool, std::span<const
             first += n;
         }
     };
-    // A prefill GEMM is compute-bound and long enough that a thread slowed by a neighbour
-    // would keep the others waiting at the end of an even split: hand out blocks of tiles
-    // instead. Decode and small batches stream memory and keep the fixed split.
-    constexpr size_t kTokensForDynamicSplit = 16, kTilesPerBlock = 8;
-    if (acts.n_tokens >= kTokensForDynamicSplit)
-        pool.parallel_for_dynamic(total_tiles, kTilesPerBlock, [&](int, size_t begin, size_t end) { run_tiles(begin, end); });
-    else
-        pool.parallel_for(total_tiles, 1, run_tiles);
+    split_tiles(pool, total_tiles, acts.n_tokens, run_tiles);
+}
+
+void complex_matmul(const KernelTable& table, ThreadPool& pool, const quant::PackedComplex& weights,
+                    const quant::Int8Activations& acts, float* out, size_t out_stride, size_t im_offset) {
+    const ComplexProduct product{.weights = &weights, .out = out, .out_stride = out_stride, .im_offset = im_offset};
+    complex_matmuls(table, pool, std::span(&product, 1), acts);
+}
+
+void complex_matmuls(const KernelTable& table, ThreadPool& pool, std::span<const ComplexProduct> products,
+                     const quant::Int8Activations& acts) {
+    size_t total_tiles = 0;
+    for (const ComplexProduct& p : products) {
+        const quant::PackedComplex& w = *p.weights;
+        TERN_CHECK(acts.cols == w.cols && acts.cols_padded == w.cols_padded && acts.n_tokens % 2 == 0);
+        TERN_CHECK(p.im_offset >= w.rows && p.out_stride >= p.im_offset + w.rows);
+        total_tiles += w.n_tiles();
+    }
+    const size_t n_tokens = acts.n_tokens / 2;   // a re row and an im row each
+    const ComplexMatmulFn fn = n_tokens == 1 ? table.complex_gemv : table.complex_gemm;
+    const auto run_tiles = [&](size_t begin, size_t end) {
+        size_t first = 0;
+        for (const ComplexProduct& p : products) {
+            const size_t n = p.weights->n_tiles();
+            const size_t lo = std::max(begin, first), hi = std::min(end, first + n);
+            if (lo < hi)
+                fn({.weights = p.weights, .acts = &acts, .out = p.out, .out_stride = p.out_stride, .im_offset = p.im_offset,
+                    .tile_begin = lo - first, .tile_end = hi - first});
+            first += n;
+        }
+    };
+    split_tiles(pool, total_tiles, n_tokens, run_tiles);
 }
 
 }  // namespace tern::kernels

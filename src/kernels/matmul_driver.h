@@ -29,6 +29,24 @@ struct TernaryProduct {
 void ternary_matmuls(const KernelTable& table, ThreadPool& pool, std::span<const TernaryProduct> products,
                      const quant::Int8Activations& acts);
 
+// One complex weight matrix of a group that multiplies the same complex activations
+// (complex_matmul.h): token t's real outputs at out[t * out_stride + r], its imaginary outputs
+// at out[t * out_stride + im_offset + r].
+struct ComplexProduct {
+    const quant::PackedComplex* weights;
+    float* out;
+    size_t out_stride;   // >= im_offset + weights->rows
+    size_t im_offset;    // >= weights->rows
+};
+
+// Complex matrices times the same complex activations (acts.n_tokens = 2 x tokens: re and im
+// rows), as one job on the pool like ternary_matmuls: GEMV for one token, GEMM otherwise.
+// Preconditions: acts.cols == weights.cols for each product.
+void complex_matmuls(const KernelTable& table, ThreadPool& pool, std::span<const ComplexProduct> products,
+                     const quant::Int8Activations& acts);
+void complex_matmul(const KernelTable& table, ThreadPool& pool, const quant::PackedComplex& weights,
+                    const quant::Int8Activations& acts, float* out, size_t out_stride, size_t im_offset);
+
 }  // namespace tern::kernels
 
 namespace tern::kernels {
