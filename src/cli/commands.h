@@ -79,6 +79,15 @@ struct SynthOptions {
     int threads = 0;   // 0: all cores
 };
 void add_synth_command(CLI::App& app, SynthOptions& options);
+
+struct ConvertOptions {
+    std::string folder;
+    std::string output;
+    std::string name;
+    int threads = 0;
+};
+void add_convert_command(CLI::App& app, ConvertOptions& options);
+int run_convert(const ConvertOptions& options);
 int run_synth(const SynthOptions& options);
 
 struct TokenizeOptions {

@@ -17,6 +17,7 @@
 #include "model/hf_model_loader.h"
 #include "model/synthetic_model.h"
 #include "tokenizer/hf_tokenizer_json.h"
+#include "tokenizer/spm_model_file.h"
 
 namespace tern::cli {
 namespace {
@@ -116,8 +117,14 @@ Result<LoadedModel> load_model_for_run(const std::string& path, const ModelReque
                 attach_tokenizer(loaded, tokenizer::Tokenizer::from_vocabulary(std::move(vocab).value()));
             else
                 loaded.tokenizer_problem = vocab.error().message();
+        } else if (std::filesystem::exists(std::filesystem::path(path) / "tokenizer.model", ec)) {
+            Result<tokenizer::Vocabulary> vocab = tokenizer::vocabulary_from_spm_folder(path);
+            if (vocab.ok())
+                attach_tokenizer(loaded, tokenizer::Tokenizer::from_vocabulary(std::move(vocab).value()));
+            else
+                loaded.tokenizer_problem = vocab.error().message();
         } else {
-            loaded.tokenizer_problem = "no tokenizer.json in the folder (tokenizer.model alone is not read yet)";
+            loaded.tokenizer_problem = "no tokenizer.json or tokenizer.model in the folder";
         }
     } else {
         TERN_ASSIGN_OR_RETURN(loaded.model, model::load_gguf_model(path, options));

@@ -1,5 +1,5 @@
-// Sequences being evaluated: the KV cache (one slot per sequence), scratch buffers and the
-// forward pass. Tokens are appended in batches (prefill goes through the ternary GEMM
+// Sequences being evaluated: one slot per sequence, the embedding, the model family's layers
+// (a LayerStack, which holds the KV cache or recurrent state of every slot) and the LM head. Tokens are appended in batches (prefill goes through the ternary GEMM
 // kernels, one token through GEMV); logits come out for the last token or for every token of
 // the batch. A batch may mix tokens of several slots (the server's continuous batching: the
 // decode steps of all active requests share one GEMM per projection). Every computation is
@@ -9,12 +9,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "core/aligned_buffer.h"
 #include "core/thread_pool.h"
 #include "engine/kv_cache.h"
+#include "engine/layer_stack.h"
 #include "kernels/dispatch.h"
 #include "model/model.h"
 #include "quant/int8_activations.h"
@@ -52,10 +54,10 @@ public:
     std::span<const float> logits_row(size_t row) const;
     std::span<const float> last_logits() const;
     size_t n_past(size_t slot = 0) const { return n_past_[slot]; }
-    size_t n_ctx() const { return cache_.n_ctx; }
-    size_t n_slots() const { return cache_.n_slots; }
-    size_t kv_cache_bytes() const { return cache_.bytes(); }
-    kernels::KvType kv_type() const { return cache_.type; }
+    size_t n_ctx() const { return n_ctx_; }
+    size_t n_slots() const { return n_past_.size(); }
+    size_t kv_cache_bytes() const { return layers_->memory_bytes(); }
+    kernels::KvType kv_type() const { return kv_type_; }
     // Forgets positions >= n of a slot (n <= n_past(slot)): for a new prompt, a shortened
     // conversation or a finished request.
     void truncate(size_t n, size_t slot = 0);
@@ -63,21 +65,14 @@ public:
 private:
     void forward(std::span<const BatchToken> batch);
     void embed(std::span<const BatchToken> batch);
-    void attention_block(size_t layer, size_t n);
-    void ffn_block(size_t layer, size_t n);
-    void attention(size_t layer, size_t n);
-    void matmul(const quant::PackedTernary& w, float* out);
-    // Calls fn(begin, end) over [0, n_rows): inline for a decode step's few rows, else on the pool.
-    void for_rows(size_t n_rows, const std::function<void(size_t begin, size_t end)>& fn);
-    void quantize(const float* x, size_t n, size_t cols);   // rows of `cols` floats
-    void add_residual(size_t n);                             // x += proj over n rows
-    void norm_rows(const float* in, size_t in_stride, const std::vector<float>& w, size_t n_rows, size_t n, float* out);
     void head(std::span<const BatchToken> batch, size_t logits_row);
 
     const model::Model& model_;
     const kernels::KernelTable& table_;
     ThreadPool& pool_;
-    KvCache cache_;
+    size_t n_ctx_;
+    kernels::KvType kv_type_;
+    std::unique_ptr<LayerStack> layers_;
     std::vector<size_t> n_past_;      // per slot
     std::vector<size_t> row_slot_;    // per row of the current forward step
     std::vector<size_t> row_pos_;
@@ -85,12 +80,9 @@ private:
     std::vector<size_t> added_per_slot_;   // evaluate_batch()'s room check
     size_t logits_rows_ = 0;
     std::vector<float> logits_;
-    // Scratch, kMaxBatchTokens rows each.
-    AlignedBuffer<float> x_, h_, q_, k_, v_, att_, proj_, gate_, up_;
-    AlignedBuffer<float> rope_cos_, rope_sin_;   // [row][head_dim / 2], per row of the step
-    AlignedBuffer<float> scores_;   // [thread][n_ctx]
+    // kMaxBatchTokens rows of model_.hidden_width() floats: the hidden states, their final norm.
+    AlignedBuffer<float> x_, h_;
     AlignedBuffer<std::byte> head_q8_;   // Q8_0 copy of the final hidden states (Q8_0 head only)
-    quant::Int8Activations acts_;
 };
 
 }  // namespace tern::engine

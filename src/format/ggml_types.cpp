@@ -46,6 +46,9 @@ constexpr GgmlTypeTraits kTypes[] = {
     {GgmlType::kI2_S, "I2_S", 128, 32, 32, true},
     {GgmlType::kTL1, "TL1", 4, 1, 32, false},
     {GgmlType::kMXFP4, "MXFP4", 32, 17, 0, false},
+    // Row-major codes (packed_complex.h's ComplexUnit), column 4j + i in bits 2i of byte j;
+    // the tensor's two scales are a separate F32 tensor. Complex, so not a float decoding.
+    {GgmlType::kTernC2, "TERN_C2", 4, 1, 0, false},
 };
 
 }  // namespace

@@ -22,6 +22,8 @@ enum class GgmlType : uint32_t {
     kI2_S = 36,   // bitnet.cpp: 2-bit ternary, one f32 scale per tensor in a 32-byte trailer
     kTL1 = 38,    // bitnet.cpp lookup-table layout (tied to compiled kernels; not decodable)
     kMXFP4 = 39,  // upstream; bitnet.cpp's TL2 uses the same id (told apart by the reader)
+    // tern's own types, far above any id ggml or its forks use (docs/formats.md):
+    kTernC2 = 4096,   // complex {+1, +i, -1, -i} codes, 2 bits each, 4 per byte (PhaseQuant)
 };
 
 struct GgmlTypeTraits {

@@ -56,6 +56,39 @@ constexpr TensorSpec kLlamaTensors[] = {
     TERN_LLAMA_LAYER_TENSORS,
 };
 
+// iFairy (Fairy+-i, HF ComplexNetLM): complex everything but the LM head, which reads
+// [re | im] (complex-and-recurrent.md §2.1). HF names have no "model." prefix.
+#define TERN_COMPLEX_NORM(r, gguf, hf)                                                                      \
+    {.role = r, .gguf_name = "blk.{}." gguf, .hf_name = "layer.{}." hf ".weight_real", .kind = kNormVector,   \
+     .ne0 = r == kFfnSubNorm ? kFf : kEmbd, .ne1 = kNone, .per_layer = true, .optional = false,              \
+     .hf_name_imag = "layer.{}." hf ".weight_imag"}
+#define TERN_COMPLEX_PROJECTION(r, gguf, hf, d0, d1)                                                        \
+    {.role = r, .gguf_name = "blk.{}." gguf, .hf_name = "layer.{}." hf ".weight_real", .kind = kComplex,      \
+     .ne0 = d0, .ne1 = d1, .per_layer = true, .optional = false, .hf_name_imag = "layer.{}." hf ".weight_imag"}
+constexpr TensorSpec kIfairyTensors[] = {
+    {.role = kTokenEmbd, .gguf_name = "token_embd.weight", .hf_name = "token_embeddings_real.weight",
+     .kind = kFloatMatrix, .ne0 = kEmbd, .ne1 = kVocab, .per_layer = false, .optional = false,
+     .hf_name_imag = "token_embeddings_imag.weight"},
+    {.role = kOutputNorm, .gguf_name = "output_norm.weight", .hf_name = "final_norm.weight_real",
+     .kind = kNormVector, .ne0 = kEmbd, .ne1 = kNone, .per_layer = false, .optional = false,
+     .hf_name_imag = "final_norm.weight_imag"},
+    {.role = kOutput, .gguf_name = "output.weight", .hf_name = "lm_head.weight",
+     .kind = kFloatMatrix, .ne0 = kEmbd2, .ne1 = kVocab, .per_layer = false, .optional = false},
+    TERN_COMPLEX_NORM(kAttnNorm, "attn_norm.weight", "pre_layernorm"),
+    TERN_COMPLEX_PROJECTION(kAttnQ, "attn_q.weight", "self_attn.q_proj", kEmbd, kQ),
+    TERN_COMPLEX_PROJECTION(kAttnK, "attn_k.weight", "self_attn.k_proj", kEmbd, kKv),
+    TERN_COMPLEX_PROJECTION(kAttnV, "attn_v.weight", "self_attn.v_proj", kEmbd, kKv),
+    TERN_COMPLEX_NORM(kAttnSubNorm, "attn_sub_norm.weight", "self_attn.attn_layernorm"),
+    TERN_COMPLEX_PROJECTION(kAttnOutput, "attn_output.weight", "self_attn.o_proj", kQ, kEmbd),
+    TERN_COMPLEX_NORM(kFfnNorm, "ffn_norm.weight", "post_layernorm"),
+    TERN_COMPLEX_PROJECTION(kFfnGate, "ffn_gate.weight", "mlp.gate_proj", kEmbd, kFf),
+    TERN_COMPLEX_PROJECTION(kFfnUp, "ffn_up.weight", "mlp.up_proj", kEmbd, kFf),
+    TERN_COMPLEX_NORM(kFfnSubNorm, "ffn_sub_norm.weight", "mlp.ffn_layernorm"),
+    TERN_COMPLEX_PROJECTION(kFfnDown, "ffn_down.weight", "mlp.down_proj", kFf, kEmbd),
+};
+#undef TERN_COMPLEX_NORM
+#undef TERN_COMPLEX_PROJECTION
+
 #undef TERN_GLOBAL_TENSORS
 #undef TERN_LAYER_TENSOR
 #undef TERN_LLAMA_LAYER_TENSORS
@@ -66,17 +99,24 @@ constexpr std::string_view kBitnetGguf[] = {"bitnet"};
 constexpr std::string_view kBitnetHf[] = {"BitnetForCausalLM"};
 constexpr std::string_view kLlamaGguf[] = {"llama"};
 constexpr std::string_view kLlamaHf[] = {"LlamaForCausalLM"};
+constexpr std::string_view kIfairyGguf[] = {"ifairy"};
+constexpr std::string_view kIfairyHf[] = {"ComplexNetLM"};
 
 constexpr Architecture kArchitectures[] = {
-    {.name = "bitnet-b1.58", .gguf_names = kBitnetB158Gguf, .hf_classes = kBitnetB158Hf,
+    {.name = "bitnet-b1.58", .family = ModelFamily::kTernaryTransformer, .gguf_names = kBitnetB158Gguf, .hf_classes = kBitnetB158Hf,
      .ffn_activation = FfnActivation::kRelu2, .sub_norms = true, .gguf_rope = RopePairing::kNeox,
      .tensors = kBitnetB158Tensors},
-    {.name = "bitnet", .gguf_names = kBitnetGguf, .hf_classes = kBitnetHf,
+    {.name = "bitnet", .family = ModelFamily::kTernaryTransformer, .gguf_names = kBitnetGguf, .hf_classes = kBitnetHf,
      .ffn_activation = FfnActivation::kSilu, .sub_norms = true, .gguf_rope = RopePairing::kNeox,
      .tensors = kBitnet1bitLlmTensors},
-    {.name = "llama", .gguf_names = kLlamaGguf, .hf_classes = kLlamaHf,
+    {.name = "llama", .family = ModelFamily::kTernaryTransformer, .gguf_names = kLlamaGguf, .hf_classes = kLlamaHf,
      .ffn_activation = FfnActivation::kSilu, .sub_norms = false, .gguf_rope = RopePairing::kNorm,
      .tensors = kLlamaTensors},
+    // ReLU^2 here is iFairy's complex one (both parts zero where both are negative); rope pairs
+    // each complex dimension's re and im, which the [re | im] head layout makes NEOX pairs.
+    {.name = "ifairy", .family = ModelFamily::kComplexTransformer, .gguf_names = kIfairyGguf, .hf_classes = kIfairyHf,
+     .ffn_activation = FfnActivation::kRelu2, .sub_norms = true, .gguf_rope = RopePairing::kNeox,
+     .tensors = kIfairyTensors},
 };
 
 template <class Names>
@@ -135,6 +175,7 @@ std::string_view dim_name(Dim dim) {
         case Dim::kFf: return "n_ff";
         case Dim::kQ: return "n_head*head_dim";
         case Dim::kKv: return "n_head_kv*head_dim";
+        case Dim::kEmbd2: return "2*n_embd";
         case Dim::kNone: return "1";
     }
     return "?";

@@ -12,6 +12,12 @@
 namespace tern::model {
 
 enum class FfnActivation { kSilu, kRelu2 };
+
+// How a family's layers compute; each family is one engine::LayerStack (engine/layer_stack.h).
+//   kTernaryTransformer: real activations, ternary projections (BitNet, ternary Llama).
+//   kComplexTransformer: complex activations kept as [re | im], projections y = W conj(x) with
+//     W in {+1, -1, +i, -i} times a scale per axis (iFairy; complex-and-recurrent.md §2).
+enum class ModelFamily { kTernaryTransformer, kComplexTransformer };
 // kNeox pairs (x[i], x[i + d/2]); kNorm pairs (x[2i], x[2i + 1]) (GGUF `llama` files, whose
 // converters permute the q/k rows so that NORM on them equals NEOX on the HF weights).
 enum class RopePairing { kNeox, kNorm };
@@ -23,11 +29,15 @@ enum class TensorRole {
 };
 
 // How a tensor is stored and used: ternary projection (any ternary type, or float weights that
-// are ternary times one scale), big float matrix (embedding / head), or a float vector (norm).
-enum class TensorKind { kTernary, kFloatMatrix, kNormVector };
+// are ternary times one scale), big float matrix (embedding / head), a float vector (norm), or
+// a complex {+-1, +-i} projection (PhaseQuant codes; HF: float weight_real + weight_imag
+// master weights; GGUF: TERN_C2 codes plus a ".scale" F32 [2] tensor holding s_re, s_im).
+enum class TensorKind { kTernary, kFloatMatrix, kNormVector, kComplex };
 
 // Dimensions in hyper-parameter units.
-enum class Dim { kEmbd, kVocab, kFf, kQ /* n_head * head_dim */, kKv /* n_head_kv * head_dim */, kNone };
+// For complex models n_embd, n_ff and head_dim count complex values; kEmbd2 (2 * n_embd) is
+// the real width of a [re | im] hidden state (iFairy's LM head reads it).
+enum class Dim { kEmbd, kVocab, kFf, kQ /* n_head * head_dim */, kKv /* n_head_kv * head_dim */, kEmbd2, kNone };
 
 struct TensorSpec {
     TensorRole role;
@@ -38,10 +48,15 @@ struct TensorSpec {
     Dim ne1;                      // rows (kNone for vectors)
     bool per_layer;
     bool optional;                // may be absent (an untied head)
+    // Complex float tensors (iFairy norms and embedding) held as two HF tensors: hf_name has
+    // the real parts, this one the imaginary parts, each of the shape above; GGUF keeps one
+    // tensor with both halves concatenated along ne0 ([re | im]). Empty for real tensors.
+    std::string_view hf_name_imag = {};
 };
 
 struct Architecture {
     std::string_view name;                          // tern's name for the graph
+    ModelFamily family;
     std::span<const std::string_view> gguf_names;   // general.architecture values
     std::span<const std::string_view> hf_classes;   // config.json architectures[0]
     FfnActivation ffn_activation;

@@ -7,6 +7,7 @@
 #include "core/str_cat.h"
 #include "kernels/float_matmul.h"
 #include "model/repack_jobs.h"
+#include "quant/complex_repack.h"
 #include "quant/dequantize.h"
 #include "quant/ternary_repack.h"
 
@@ -25,6 +26,7 @@ bool type_allowed(TensorKind kind, const format::GgmlTypeTraits& traits) {
         case TensorKind::kTernary: return is_ternary_type(traits.type) || is_float_type(traits.type);
         case TensorKind::kFloatMatrix: return traits.decodable;
         case TensorKind::kNormVector: return is_float_type(traits.type);
+        case TensorKind::kComplex: return traits.type == GgmlType::kTernC2;
     }
     return false;
 }
@@ -35,10 +37,16 @@ std::string shape_text(const GgufTensorInfo& info) {
     return text + "]";
 }
 
+// Complex float tensors (norms, embedding) hold [re | im] along ne0 in GGUF: twice the spec's width.
+size_t gguf_ne0(const TensorSpec& spec, const Hparams& hp) {
+    return hp.dim(spec.ne0) * (spec.hf_name_imag.empty() || spec.kind == TensorKind::kComplex ? 1 : 2);
+}
+
 std::string expected_shape_text(const TensorSpec& spec, const Hparams& hp) {
-    if (spec.ne1 == Dim::kNone) return str_cat("[", hp.dim(spec.ne0), "] (", dim_name(spec.ne0), ")");
-    return str_cat("[", hp.dim(spec.ne0), ", ", hp.dim(spec.ne1), "] (", dim_name(spec.ne0), ", ",
-                   dim_name(spec.ne1), ")");
+    const std::string ne0_name = gguf_ne0(spec, hp) == hp.dim(spec.ne0) ? std::string(dim_name(spec.ne0))
+                                                                         : str_cat("2*", dim_name(spec.ne0));
+    if (spec.ne1 == Dim::kNone) return str_cat("[", gguf_ne0(spec, hp), "] (", ne0_name, ")");
+    return str_cat("[", gguf_ne0(spec, hp), ", ", hp.dim(spec.ne1), "] (", ne0_name, ", ", dim_name(spec.ne1), ")");
 }
 
 // The ".scale" companion of a projection (llama.cpp's `bitnet` files may carry one).
@@ -54,16 +62,26 @@ void check_tensor(const GgufContents& gguf, const TensorSpec& spec, const Hparam
         return;
     }
     const bool vector = spec.ne1 == Dim::kNone;
-    const bool shape_ok = vector ? info->n_dims == 1 && info->ne[0] == hp.dim(spec.ne0)
-                                 : info->n_dims == 2 && info->ne[0] == hp.dim(spec.ne0) &&
+    const bool shape_ok = vector ? info->n_dims == 1 && info->ne[0] == gguf_ne0(spec, hp)
+                                 : info->n_dims == 2 && info->ne[0] == gguf_ne0(spec, hp) &&
                                        info->ne[1] == hp.dim(spec.ne1);
     if (!shape_ok)
         problems.push_back(str_cat("'", name, "' has shape ", shape_text(*info), ", expected ",
                                    expected_shape_text(spec, hp)));
     if (!type_allowed(spec.kind, info->traits))
         problems.push_back(str_cat("'", name, "' has type ", info->traits.name, ", which tern cannot use for ",
-                                   spec.kind == TensorKind::kTernary ? "a ternary projection"
-                                   : spec.kind == TensorKind::kNormVector ? "a norm" : "a float matrix"));
+                                   spec.kind == TensorKind::kTernary     ? "a ternary projection"
+                                   : spec.kind == TensorKind::kComplex   ? "a complex projection (TERN_C2)"
+                                   : spec.kind == TensorKind::kNormVector ? "a norm"
+                                                                          : "a float matrix"));
+    if (spec.kind == TensorKind::kComplex) {
+        const GgufTensorInfo* scale = gguf.find_tensor(scale_name(name));
+        if (scale == nullptr)
+            problems.push_back(str_cat("missing '", scale_name(name), "' (s_re, s_im of '", name, "')"));
+        else if (scale->traits.type != GgmlType::kF32 || scale->n_elements != 2)
+            problems.push_back(str_cat("'", scale->name, "' should be two F32 values (s_re, s_im), found ",
+                                       scale->traits.name, " ", shape_text(*scale)));
+    }
     if (spec.kind == TensorKind::kTernary) {
         if (const GgufTensorInfo* scale = gguf.find_tensor(scale_name(name));
             scale != nullptr && (scale->traits.type != GgmlType::kF32 || scale->n_elements != 1))
@@ -143,6 +161,11 @@ Result<quant::PackedTernary> load_ternary(const GgufContents& gguf, const GgufTe
     return packed;
 }
 
+Result<quant::PackedComplex> load_complex(const GgufContents& gguf, const GgufTensorInfo& info) {
+    const float* scales = reinterpret_cast<const float*>(gguf.tensor_data(*gguf.find_tensor(scale_name(info.name))).data());
+    return quant::repack_tern_c2(gguf.tensor_data(info), info.ne[1], info.ne[0], scales[0], scales[1]);
+}
+
 Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const void> storage,
                                  const std::string& source, const LoadOptions& options, const MappedFile* mapping) {
     const std::string arch_key = gguf.architecture();
@@ -191,6 +214,12 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
             RepackJob job{.name = info->name, .source_bytes = info->n_bytes,
                           .build = [&gguf, info] { return load_ternary(gguf, *info); },
                           .dest = w.projection(spec.role), .done = {}};
+            if (spec.kind == TensorKind::kComplex) {
+                job.build = {};
+                job.dest = nullptr;
+                job.build_complex = [&gguf, info] { return load_complex(gguf, *info); };
+                job.dest_complex = w.complex_projection(spec.role);
+            }
             // Once repacked, the file's copy is not needed: never keep both resident.
             if (mapping != nullptr) job.done = [&gguf, info, mapping] { mapping->drop_pages(gguf.tensor_data(*info)); };
             jobs.push_back(std::move(job));

@@ -9,7 +9,9 @@
 #include "core/str_cat.h"
 #include "format/hf_checkpoint.h"
 #include "model/repack_jobs.h"
+#include "quant/complex_repack.h"
 #include "quant/dequantize.h"
+#include "quant/phase_quant.h"
 #include "quant/ternary_repack.h"
 
 namespace tern::model {
@@ -66,6 +68,24 @@ Result<Hparams> hparams_from_config(const format::HfConfig& c) {
     hp.norm_eps = static_cast<float>(c.rms_norm_eps.value_or(1e-5));
     if (Status s = validate_hparams(hp); !s.ok()) return s.error().within("config.json");
     return hp;
+}
+
+void check_tensor(const HfCheckpoint& ckpt, const TensorSpec& spec, const Hparams& hp, const std::string& name,
+                  std::vector<std::string>& problems);
+
+// A complex tensor's real and imaginary parts: each has the spec's shape and a float dtype.
+void check_complex_parts(const HfCheckpoint& ckpt, const TensorSpec& spec, const Hparams& hp, size_t layer,
+                         std::vector<std::string>& problems) {
+    TensorSpec part = spec;
+    part.kind = spec.kind == TensorKind::kComplex ? TensorKind::kFloatMatrix : spec.kind;
+    part.hf_name_imag = {};
+    const std::string re = tensor_name(spec.hf_name, layer), im = tensor_name(spec.hf_name_imag, layer);
+    check_tensor(ckpt, part, hp, re, problems);
+    check_tensor(ckpt, part, hp, im, problems);
+    const HfCheckpoint::TensorRef* re_ref = ckpt.find(re);
+    const HfCheckpoint::TensorRef* im_ref = ckpt.find(im);
+    if (re_ref != nullptr && im_ref == nullptr)
+        problems.push_back(str_cat("'", re, "' has no imaginary part '", im, "'"));
 }
 
 void check_tensor(const HfCheckpoint& ckpt, const TensorSpec& spec, const Hparams& hp, const std::string& name,
@@ -136,6 +156,34 @@ Result<FloatMatrix> float_matrix(const HfCheckpoint::TensorRef& ref) {
     return m;
 }
 
+// A norm's weights; complex norms come as [re | im] from their two tensors.
+Result<std::vector<float>> read_norm(const HfCheckpoint& ckpt, const TensorSpec& spec, size_t layer) {
+    TERN_ASSIGN_OR_RETURN(std::vector<float> values, read_floats(*ckpt.find(tensor_name(spec.hf_name, layer))));
+    if (spec.hf_name_imag.empty()) return values;
+    TERN_ASSIGN_OR_RETURN(std::vector<float> imag, read_floats(*ckpt.find(tensor_name(spec.hf_name_imag, layer))));
+    values.insert(values.end(), imag.begin(), imag.end());
+    return values;
+}
+
+// iFairy master weights, PhaseQuant-ed as the reference does in every forward pass.
+RepackJob complex_job(const HfCheckpoint& ckpt, const TensorSpec& spec, size_t layer, const Hparams& hp,
+                      quant::PackedComplex& dest) {
+    const HfCheckpoint::TensorRef* re = ckpt.find(tensor_name(spec.hf_name, layer));
+    const HfCheckpoint::TensorRef* im = ckpt.find(tensor_name(spec.hf_name_imag, layer));
+    const size_t rows = hp.dim(spec.ne1), cols = hp.dim(spec.ne0);
+    return {.name = str_cat(re->tensor->name, " + ", im->tensor->name),
+            .source_bytes = re->data().size() + im->data().size(),
+            .build = {},
+            .dest = nullptr,
+            .done = {},
+            .build_complex = [re, im, rows, cols]() -> Result<quant::PackedComplex> {
+                TERN_ASSIGN_OR_RETURN(std::vector<float> re_values, read_floats(*re));
+                TERN_ASSIGN_OR_RETURN(std::vector<float> im_values, read_floats(*im));
+                return quant::phase_quantize_matrix(re_values, im_values, rows, cols, quant::kIfairyMinScale);
+            },
+            .dest_complex = &dest};
+}
+
 }  // namespace
 
 Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) {
@@ -147,7 +195,7 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
     const Architecture* arch = find_hf_architecture(hf_class);
     if (arch == nullptr)
         return Error(str_cat(dir, ": architecture '", hf_class,
-                             "' is not supported (BitNetForCausalLM, BitnetForCausalLM, LlamaForCausalLM)"));
+                             "' is not supported (BitNetForCausalLM, BitnetForCausalLM, LlamaForCausalLM, ComplexNetLM)"));
     const bool bitnet_quant = config.quantization && config.quantization->quant_method == "bitnet";
     if (hf_class == "LlamaForCausalLM" && !bitnet_quant)
         return Error(str_cat(dir, ": LlamaForCausalLM without quantization_config.quant_method 'bitnet' is not a ternary model"));
@@ -160,8 +208,12 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
 
     std::vector<std::string> problems;
     for (const TensorSpec& spec : arch->tensors)
-        for (size_t l = 0; l < (spec.per_layer ? hp.value().n_layer : 1); ++l)
-            check_tensor(*ckpt, spec, hp.value(), tensor_name(spec.hf_name, l), problems);
+        for (size_t l = 0; l < (spec.per_layer ? hp.value().n_layer : 1); ++l) {
+            if (!spec.hf_name_imag.empty())
+                check_complex_parts(*ckpt, spec, hp.value(), l, problems);
+            else
+                check_tensor(*ckpt, spec, hp.value(), tensor_name(spec.hf_name, l), problems);
+        }
     if (!problems.empty()) {
         std::string text;
         for (size_t i = 0; i < problems.size() && i < 12; ++i) text += (i ? "; " : "") + problems[i];
@@ -176,9 +228,13 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
     model.source = dir;
     for (const auto& shard : ckpt->shards()) model.file_bytes += std::filesystem::file_size(shard->path());
     auto find = [&](std::string_view pattern, size_t layer) { return ckpt->find(tensor_name(pattern, layer)); };
-    TERN_ASSIGN_OR_RETURN(model.token_embd, float_matrix(*ckpt->find("model.embed_tokens.weight")));
-    TERN_ASSIGN_OR_RETURN(model.output_norm, read_floats(*ckpt->find("model.norm.weight")));
-    const HfCheckpoint::TensorRef* head = ckpt->find("lm_head.weight");
+    const TensorSpec& embd = tensor_spec(*arch, TensorRole::kTokenEmbd);
+    TERN_ASSIGN_OR_RETURN(model.token_embd, float_matrix(*ckpt->find(embd.hf_name)));
+    if (!embd.hf_name_imag.empty()) {
+        TERN_ASSIGN_OR_RETURN(model.token_embd_imag, float_matrix(*ckpt->find(embd.hf_name_imag)));
+    }
+    TERN_ASSIGN_OR_RETURN(model.output_norm, read_norm(*ckpt, tensor_spec(*arch, TensorRole::kOutputNorm), 0));
+    const HfCheckpoint::TensorRef* head = ckpt->find(tensor_spec(*arch, TensorRole::kOutput).hf_name);
     if (head != nullptr && !config.tie_word_embeddings) {
         TERN_ASSIGN_OR_RETURN(model.output, float_matrix(*head));
     } else {
@@ -194,7 +250,11 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
             if (!spec.per_layer) continue;
             const HfCheckpoint::TensorRef* ref = find(spec.hf_name, l);
             if (std::vector<float>* norm = w.norm(spec.role)) {
-                TERN_ASSIGN_OR_RETURN(*norm, read_floats(*ref));
+                TERN_ASSIGN_OR_RETURN(*norm, read_norm(*ckpt, spec, l));
+                continue;
+            }
+            if (spec.kind == TensorKind::kComplex) {
+                jobs.push_back(complex_job(*ckpt, spec, l, model.hp, *w.complex_projection(spec.role)));
                 continue;
             }
             quant::PackedTernary* dest = w.projection(spec.role);
@@ -208,9 +268,10 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
                             .dest = dest, .done = {}});
         }
     }
-    const HfCheckpoint::TensorRef* q0 = find("model.layers.{}.self_attn.q_proj.weight", 0);
+    const HfCheckpoint::TensorRef* q0 = find(tensor_spec(*arch, TensorRole::kAttnQ).hf_name, 0);
     model.ternary_type = q0->tensor->dtype == SafetensorsDtype::kU8 ? "packed U8"
-                                                                    : str_cat(safetensors_dtype_name(q0->tensor->dtype), " (absmean)");
+                         : model.complex() ? str_cat(safetensors_dtype_name(q0->tensor->dtype), " (PhaseQuant)")
+                                           : str_cat(safetensors_dtype_name(q0->tensor->dtype), " (absmean)");
     if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(dir);
     model.storage = ckpt;
     if (options.head_q8_0 || model.output.type == format::GgmlType::kQ8_0) TERN_TRY(convert_head_to_q8_0(model, options.threads));

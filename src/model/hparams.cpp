@@ -47,6 +47,7 @@ size_t Hparams::dim(Dim d) const {
         case Dim::kFf: return n_ff;
         case Dim::kQ: return q_dim();
         case Dim::kKv: return kv_dim();
+        case Dim::kEmbd2: return 2 * n_embd;
         case Dim::kNone: return 1;
     }
     return 0;

@@ -31,11 +31,28 @@ quant::PackedTernary* LayerWeights::projection(TensorRole role) {
     }
 }
 
+quant::PackedComplex* LayerWeights::complex_projection(TensorRole role) {
+    switch (role) {
+        case TensorRole::kAttnQ: return &complex.q;
+        case TensorRole::kAttnK: return &complex.k;
+        case TensorRole::kAttnV: return &complex.v;
+        case TensorRole::kAttnOutput: return &complex.o;
+        case TensorRole::kFfnGate: return &complex.gate;
+        case TensorRole::kFfnUp: return &complex.up;
+        case TensorRole::kFfnDown: return &complex.down;
+        default: return nullptr;
+    }
+}
+
 size_t Model::decode_weight_bytes() const {
     size_t bytes = q8_head() ? output_q8.bytes() : output.bytes();
-    for (const LayerWeights& w : layers)
+    for (const LayerWeights& w : layers) {
         for (const quant::PackedTernary* m : {&w.q, &w.k, &w.v, &w.o, &w.gate, &w.up, &w.down})
             bytes += m->weight_bytes();
+        const ComplexProjections& c = w.complex;
+        for (const quant::PackedComplex* m : {&c.q, &c.k, &c.v, &c.o, &c.gate, &c.up, &c.down})
+            bytes += m->weight_bytes();
+    }
     return bytes;
 }
 

@@ -13,6 +13,7 @@
 #include "format/ggml_types.h"
 #include "model/architecture.h"
 #include "model/hparams.h"
+#include "quant/packed_complex.h"
 #include "quant/packed_ternary.h"
 #include "quant/paired_q8_rows.h"
 #include "tern/status.h"
@@ -34,20 +35,33 @@ struct FloatMatrix {
     size_t bytes() const { return rows * row_bytes; }
 };
 
+// One complex {+-1, +-i} projection per role (ModelFamily::kComplexTransformer).
+struct ComplexProjections {
+    quant::PackedComplex q, k, v, o, gate, up, down;
+};
+
 struct LayerWeights {
-    std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;   // sub-norms empty when absent
-    quant::PackedTernary q, k, v, o, gate, up, down;
+    // Sub-norms empty when absent. Complex models keep each norm's weights as [re | im].
+    std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;
+    quant::PackedTernary q, k, v, o, gate, up, down;   // kTernaryTransformer
+    ComplexProjections complex;                        // kComplexTransformer
 
     // The field that holds a per-layer tensor of this role; nullptr for roles of the other kind.
     std::vector<float>* norm(TensorRole role);
     quant::PackedTernary* projection(TensorRole role);
+    quant::PackedComplex* complex_projection(TensorRole role);
+    const std::vector<float>* norm(TensorRole role) const { return const_cast<LayerWeights*>(this)->norm(role); }
+    const quant::PackedComplex* complex_projection(TensorRole role) const {
+        return const_cast<LayerWeights*>(this)->complex_projection(role);
+    }
 };
 
 struct Model {
     const Architecture* arch = nullptr;
     Hparams hp;
     RopePairing rope = RopePairing::kNeox;
-    FloatMatrix token_embd;
+    FloatMatrix token_embd;    // complex models: [re | im] rows, or the real parts alone when
+    FloatMatrix token_embd_imag;   // these imaginary parts are a tensor of their own (HF files)
     FloatMatrix output;        // a copy of token_embd's view when the head is tied
     // The head in the Q8_0 kernel's layout when it is Q8_0 (in the file, or --head q8_0);
     // `output` then only describes where it came from and is never read by the engine.
@@ -61,6 +75,9 @@ struct Model {
     std::shared_ptr<const void> storage;   // keeps mapped / in-memory file bytes alive
 
     bool q8_head() const { return output_q8.rows != 0; }
+    bool complex() const { return arch->family == ModelFamily::kComplexTransformer; }
+    // Floats per token of the hidden state: n_embd, or 2 * n_embd for [re | im].
+    size_t hidden_width() const { return complex() ? 2 * hp.n_embd : hp.n_embd; }
     // Bytes one decode step streams: every ternary projection plus the head.
     size_t decode_weight_bytes() const;
 };

@@ -18,13 +18,20 @@ Status run_repack_jobs(const std::vector<RepackJob>& jobs, const LoadOptions& op
     pool.run_on_all([&](int thread_idx) {
         for (size_t j; (j = next.fetch_add(1)) < jobs.size();) {
             const RepackJob& job = jobs[j];
-            Result<quant::PackedTernary> packed = job.build();
-            if (job.done) job.done();
-            if (packed.ok()) {
-                *job.dest = std::move(packed).value();
-                quant::convert_layout(*job.dest, options.layout);
+            if (job.dest_complex != nullptr) {
+                Result<quant::PackedComplex> packed = job.build_complex();
+                if (job.done) job.done();
+                if (packed.ok()) *job.dest_complex = std::move(packed).value();
+                else errors[j] = packed.error().within(str_cat("tensor '", job.name, "'"));
             } else {
-                errors[j] = packed.error().within(str_cat("tensor '", job.name, "'"));
+                Result<quant::PackedTernary> packed = job.build();
+                if (job.done) job.done();
+                if (packed.ok()) {
+                    *job.dest = std::move(packed).value();
+                    quant::convert_layout(*job.dest, options.layout);
+                } else {
+                    errors[j] = packed.error().within(str_cat("tensor '", job.name, "'"));
+                }
             }
             const size_t done = done_bytes.fetch_add(job.source_bytes) + job.source_bytes;
             if (thread_idx == 0 && options.progress) options.progress(done, total_bytes);

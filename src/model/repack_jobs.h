@@ -11,15 +11,18 @@
 
 namespace tern::model {
 
+// A ternary projection (build, dest) or a complex one (build_complex, dest_complex).
 struct RepackJob {
     std::string name;                                   // for errors
     size_t source_bytes = 0;                            // for progress
     std::function<Result<quant::PackedTernary>()> build;
     quant::PackedTernary* dest = nullptr;
     std::function<void()> done;                         // optional, e.g. drop the source pages
+    std::function<Result<quant::PackedComplex>()> build_complex = {};
+    quant::PackedComplex* dest_complex = nullptr;
 };
 
-// Runs every job, converts each result to options.layout, reports progress; the first error
+// Runs every job, converts each ternary result to options.layout, reports progress; the first error
 // (in job order) names its tensor.
 Status run_repack_jobs(const std::vector<RepackJob>& jobs, const LoadOptions& options);
 

@@ -16,6 +16,7 @@
 #include "core/str_cat.h"
 #include "core/thread_pool.h"
 #include "model/architecture.h"
+#include "model/gguf_metadata.h"
 #include "quant/block_formats.h"
 #include "quant/ternary_formats.h"
 
@@ -38,6 +39,13 @@ constexpr SyntheticShape kShapes[] = {
     {.name = "8b", .gguf_arch = "llama",
      .hp = {.n_vocab = 128256, .n_embd = 4096, .n_layer = 32, .n_ff = 14336, .n_head = 32, .n_head_kv = 8,
             .head_dim = 128, .n_ctx_train = 8192, .rope_theta = 500000.0f, .norm_eps = 1e-5f}},
+    // iFairy / Fairy+-i 700M (complex-and-recurrent.md §2.1): sizes in complex values.
+    {.name = "ifairy-700m", .gguf_arch = "ifairy",
+     .hp = {.n_vocab = 32000, .n_embd = 1536, .n_layer = 24, .n_ff = 4096, .n_head = 16, .n_head_kv = 16,
+            .head_dim = 96, .n_ctx_train = 2048, .rope_theta = 10000.0f, .norm_eps = 1e-5f}},
+    {.name = "ifairy-tiny", .gguf_arch = "ifairy",
+     .hp = {.n_vocab = 300, .n_embd = 128, .n_layer = 2, .n_ff = 256, .n_head = 4, .n_head_kv = 4,
+            .head_dim = 32, .n_ctx_train = 128, .rope_theta = 10000.0f, .norm_eps = 1e-5f}},
     // For tests: every dimension a multiple of 256 so that TQ1_0/TQ2_0 rows are whole blocks.
     {.name = "tiny", .gguf_arch = "bitnet-b1.58",
      .hp = {.n_vocab = 300, .n_embd = 256, .n_layer = 2, .n_ff = 512, .n_head = 4, .n_head_kv = 2,
@@ -238,6 +246,33 @@ Status add_ternary_matrix(format::GgufWriter& w, const Pool& pool, const std::st
     });
 }
 
+// Random {+1, +i, -1, -i} codes (TERN_C2: every byte is four uniform codes) and the tensor's
+// two scales, of the size absmean would give weights of variance 1 / cols.
+Status add_complex_matrix(format::GgufWriter& w, const Pool& pool, const std::string& name, size_t ne0, size_t ne1,
+                          Rng& rng) {
+    if (ne0 % 4 != 0) return Error(str_cat("tensor '", name, "': TERN_C2 needs rows of a multiple of 4, got ", ne0));
+    const float scale_re = (0.5f + rng.uniform()) / std::sqrt(static_cast<float>(ne0));
+    const float scale_im = (0.5f + rng.uniform()) / std::sqrt(static_cast<float>(ne0));
+    const size_t n_bytes = ne0 * ne1 / 4;
+    const Rng start = rng;
+    rng = rng.after((n_bytes + 7) / 8);
+    TERN_TRY(w.add_tensor(name, GgmlType::kTernC2, std::vector<uint64_t>{ne0, ne1}, n_bytes,
+                          [pool, start, n_bytes](std::span<std::byte> dest) {
+        for_chunks(*pool, (n_bytes + 7) / 8, kChunkElems, [&](size_t begin, size_t end) {
+            Rng chunk_rng = start.after(begin);
+            for (size_t d = begin; d < end; ++d) {
+                const uint64_t bits = chunk_rng.next();
+                std::memcpy(dest.data() + 8 * d, &bits, std::min<size_t>(8, n_bytes - 8 * d));
+            }
+        });
+    }));
+    std::vector<std::byte> scales(2 * sizeof(float));
+    std::memcpy(scales.data(), &scale_re, sizeof(float));
+    std::memcpy(scales.data() + sizeof(float), &scale_im, sizeof(float));
+    const std::string scale = name.substr(0, name.size() - std::string_view(".weight").size()) + ".scale";
+    return w.add_tensor(scale, GgmlType::kF32, std::vector<uint64_t>{2}, std::move(scales));
+}
+
 uint32_t file_type_id(GgmlType ternary) {
     switch (ternary) {
         case GgmlType::kI2_S: return 40;    // bitnet.cpp MOSTLY_I2_S
@@ -279,22 +314,7 @@ void add_tokenizer_metadata(format::GgufWriter& w, size_t n_vocab) {
 
 void add_hparams_metadata(format::GgufWriter& w, const SyntheticShape& shape, std::string_view gguf_arch,
                           GgmlType ternary) {
-    const std::string a = str_cat(gguf_arch, ".");
-    const Hparams& hp = shape.hp;
-    (void)w.add_metadata("general.architecture", GgufValue::string(std::string(gguf_arch)));
-    (void)w.add_metadata("general.name", GgufValue::string(str_cat("tern synthetic ", shape.name)));
-    (void)w.add_metadata(a + "vocab_size", GgufValue::u32(static_cast<uint32_t>(hp.n_vocab)));
-    (void)w.add_metadata(a + "context_length", GgufValue::u32(static_cast<uint32_t>(hp.n_ctx_train)));
-    (void)w.add_metadata(a + "embedding_length", GgufValue::u32(static_cast<uint32_t>(hp.n_embd)));
-    (void)w.add_metadata(a + "block_count", GgufValue::u32(static_cast<uint32_t>(hp.n_layer)));
-    (void)w.add_metadata(a + "feed_forward_length", GgufValue::u32(static_cast<uint32_t>(hp.n_ff)));
-    (void)w.add_metadata(a + "rope.dimension_count", GgufValue::u32(static_cast<uint32_t>(hp.head_dim)));
-    (void)w.add_metadata(a + "attention.head_count", GgufValue::u32(static_cast<uint32_t>(hp.n_head)));
-    (void)w.add_metadata(a + "attention.head_count_kv", GgufValue::u32(static_cast<uint32_t>(hp.n_head_kv)));
-    if (hp.head_dim * hp.n_head != hp.n_embd)
-        (void)w.add_metadata(a + "attention.key_length", GgufValue::u32(static_cast<uint32_t>(hp.head_dim)));
-    (void)w.add_metadata(a + "attention.layer_norm_rms_epsilon", GgufValue::f32(hp.norm_eps));
-    (void)w.add_metadata(a + "rope.freq_base", GgufValue::f32(hp.rope_theta));
+    write_hparams_metadata(w, gguf_arch, str_cat("tern synthetic ", shape.name), shape.hp);
     (void)w.add_metadata("general.file_type", GgufValue::u32(file_type_id(ternary)));
     (void)w.add_metadata("general.quantization_version", GgufValue::u32(2));
 }
@@ -330,11 +350,15 @@ Result<format::GgufWriter> synthetic_gguf(const SyntheticShape& shape, const Syn
     const auto pool = std::make_shared<ThreadPool>(std::max(options.threads, 1));
     Rng rng{options.seed};
     for (const TensorSpec& spec : arch->tensors) {
-        if (spec.role == TensorRole::kOutput && !options.untied_head) continue;
+        if (spec.role == TensorRole::kOutput && spec.optional && !options.untied_head) continue;
         for (size_t layer = 0; layer < (spec.per_layer ? shape.hp.n_layer : 1); ++layer) {
             const std::string name = tensor_name(spec.gguf_name, layer);
-            const size_t ne0 = shape.hp.dim(spec.ne0), ne1 = shape.hp.dim(spec.ne1);
-            if (spec.kind == TensorKind::kNormVector) {
+            // Complex norms and embeddings hold [re | im] along ne0.
+            const size_t parts = spec.hf_name_imag.empty() || spec.kind == TensorKind::kComplex ? 1 : 2;
+            const size_t ne0 = parts * shape.hp.dim(spec.ne0), ne1 = shape.hp.dim(spec.ne1);
+            if (spec.kind == TensorKind::kComplex) {
+                TERN_TRY(add_complex_matrix(w, pool, name, ne0, ne1, rng));
+            } else if (spec.kind == TensorKind::kNormVector) {
                 TERN_TRY(add_norm_vector(w, name, ne0, rng));
             } else if (spec.kind == TensorKind::kFloatMatrix) {
                 TERN_TRY(add_float_matrix(w, pool, name, options.embd_type, ne0, ne1, rng));

@@ -1,0 +1,58 @@
+// `tern convert`: a Hugging Face folder to a GGUF file that loads as a mapping plus a re-tiling.
+// So far for complex (iFairy, ComplexNetLM) folders: their master weights are PhaseQuant-ed
+// exactly as at load, and the file keeps the codes (TERN_C2), so both run bit-identically.
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "core/str_cat.h"
+#include "model/complex_gguf_writer.h"
+#include "model/hf_model_loader.h"
+#include "tokenizer/hf_tokenizer_json.h"
+#include "tokenizer/spm_model_file.h"
+
+namespace tern::cli {
+
+void add_convert_command(CLI::App& app, ConvertOptions& options) {
+    CLI::App* convert = app.add_subcommand("convert", "Convert a Hugging Face model folder to GGUF (complex ComplexNetLM models)");
+    convert->add_option("folder", options.folder, "Hugging Face model folder (config.json, safetensors, tokenizer)")->required();
+    convert->add_option("-o,--output", options.output, "Output GGUF file")->required();
+    convert->add_option("--name", options.name, "general.name to write (default: the folder's name)");
+    convert->add_option("-t,--threads", options.threads, "Threads quantising the weights (default: all cores)")
+        ->check(CLI::Range(1, 512));
+}
+
+namespace {
+
+Result<tokenizer::Vocabulary> folder_vocabulary(const std::string& dir) {
+    std::error_code ec;
+    if (std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json", ec))
+        return tokenizer::vocabulary_from_hf_folder(dir);
+    if (std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.model", ec))
+        return tokenizer::vocabulary_from_spm_folder(dir);
+    return Error(str_cat(dir, ": no tokenizer.json or tokenizer.model"));
+}
+
+}  // namespace
+
+int run_convert(const ConvertOptions& options) {
+    const int threads = options.threads > 0 ? options.threads : default_thread_count();
+    Result<model::Model> model = model::load_hf_model(options.folder, {.threads = threads, .progress = {}});
+    if (!model.ok()) return report_failure(str_cat("convert: ", model.error().message()));
+    if (!model.value().complex())
+        return report_failure(str_cat("convert: ", options.folder, ": architecture '", model.value().arch->name,
+                                      "' cannot be converted yet (only ComplexNetLM); tern runs the folder directly"));
+    Result<tokenizer::Vocabulary> vocab = folder_vocabulary(options.folder);
+    if (!vocab.ok()) return report_failure(str_cat("convert: ", vocab.error().message()));
+    const std::string name =
+        options.name.empty() ? std::filesystem::path(options.folder).lexically_normal().filename().string() : options.name;
+    auto writer = model::complex_model_gguf(model.value(), vocab.value(), name);
+    if (!writer.ok()) return report_failure(str_cat("convert: ", writer.error().message()));
+    if (Status s = writer.value().write_to_file(options.output); !s.ok())
+        return report_failure(str_cat("convert: ", s.error().message()));
+    std::fprintf(stderr, "%s\n", str_cat("wrote ", options.output, " (", model.value().arch->name, ", ",
+                                         model.value().hp.n_layer, " layers, PhaseQuant codes as TERN_C2)").c_str());
+    return 0;
+}
+
+}  // namespace tern::cli

@@ -1,0 +1,99 @@
+#include "engine/ternary_transformer.h"
+
+#include <algorithm>
+
+#include "engine/layer_ops.h"
+#include "kernels/matmul_driver.h"
+
+namespace tern::engine {
+
+TernaryTransformerStack::TernaryTransformerStack(const model::Model& model, const kernels::KernelTable& table,
+                                                 ThreadPool& pool, size_t n_ctx, size_t n_slots,
+                                                 kernels::KvType kv_type, size_t max_rows)
+    : model_(model),
+      table_(table),
+      pool_(pool),
+      attention_(table, pool, n_slots, model.hp.n_layer, n_ctx, model.hp.n_head, model.hp.n_head_kv,
+                 model.hp.head_dim, model.hp.rope_theta, kv_type, max_rows) {
+    const model::Hparams& hp = model.hp;
+    const size_t b = max_rows;
+    h_ = AlignedBuffer<float>(b * std::max(hp.n_embd, hp.q_dim()));
+    q_ = AlignedBuffer<float>(b * hp.q_dim());
+    k_ = AlignedBuffer<float>(b * hp.kv_dim());
+    v_ = AlignedBuffer<float>(b * hp.kv_dim());
+    att_ = AlignedBuffer<float>(b * hp.q_dim());
+    proj_ = AlignedBuffer<float>(b * hp.n_embd);
+    gate_ = AlignedBuffer<float>(b * hp.n_ff);
+    up_ = AlignedBuffer<float>(b * hp.n_ff);
+}
+
+void TernaryTransformerStack::forward(float* x, const StepRows& rows) {
+    attention_.set_positions(rows);
+    for (size_t layer = 0; layer < model_.hp.n_layer; ++layer) {
+        attention_block(layer, x, rows);
+        ffn_block(layer, x, rows.n);
+    }
+}
+
+void TernaryTransformerStack::final_norm(const float* in, float* out) const {
+    rms_norm(in, model_.output_norm.data(), model_.hp.n_embd, model_.hp.norm_eps, out);
+}
+
+void TernaryTransformerStack::norm_rows(const float* in, size_t in_stride, const std::vector<float>& w, size_t n_rows,
+                                        size_t n, float* out) {
+    for_rows(pool_, n_rows, [&](size_t begin, size_t end) {
+        for (size_t t = begin; t < end; ++t) rms_norm(in + t * in_stride, w.data(), n, model_.hp.norm_eps, out + t * n);
+    });
+}
+
+void TernaryTransformerStack::add_residual(float* x, size_t n) {
+    const size_t n_embd = model_.hp.n_embd;
+    for_rows(pool_, n, [&](size_t begin, size_t end) {
+        for (size_t i = begin * n_embd; i < end * n_embd; ++i) x[i] += proj_.data()[i];
+    });
+}
+
+void TernaryTransformerStack::quantize(const float* x, size_t n, size_t cols) {
+    quant::reshape_activations(acts_, n, cols, quant::layout_chunk_cols(table_.ternary_layout));
+    for_rows(pool_, n, [&](size_t begin, size_t end) { table_.quantize_activations(x, cols, acts_, begin, end); });
+}
+
+void TernaryTransformerStack::attention_block(size_t layer, float* x, const StepRows& rows) {
+    const model::Hparams& hp = model_.hp;
+    const model::LayerWeights& w = model_.layers[layer];
+    const size_t n = rows.n;
+    norm_rows(x, hp.n_embd, w.attn_norm, n, hp.n_embd, h_.data());
+    quantize(h_.data(), n, hp.n_embd);   // shared by q, k and v
+    const kernels::TernaryProduct qkv[] = {{&w.q, q_.data(), w.q.rows}, {&w.k, k_.data(), w.k.rows},
+                                           {&w.v, v_.data(), w.v.rows}};
+    kernels::ternary_matmuls(table_, pool_, qkv, acts_);
+    attention_.run(layer, rows, q_.data(), k_.data(), v_.data(), model_.rope, att_.data());
+    if (model_.arch->sub_norms) norm_rows(att_.data(), hp.q_dim(), w.attn_sub_norm, n, hp.q_dim(), att_.data());
+    quantize(att_.data(), n, hp.q_dim());
+    kernels::ternary_matmul(table_, pool_, w.o, acts_, proj_.data(), w.o.rows);
+    add_residual(x, n);
+}
+
+void TernaryTransformerStack::ffn_block(size_t layer, float* x, size_t n) {
+    const model::Hparams& hp = model_.hp;
+    const model::LayerWeights& w = model_.layers[layer];
+    norm_rows(x, hp.n_embd, w.ffn_norm, n, hp.n_embd, h_.data());
+    quantize(h_.data(), n, hp.n_embd);   // shared by gate and up
+    const kernels::TernaryProduct gate_up[] = {{&w.gate, gate_.data(), w.gate.rows}, {&w.up, up_.data(), w.up.rows}};
+    kernels::ternary_matmuls(table_, pool_, gate_up, acts_);
+    // Elementwise, so split over the pool when there is enough of it (a batched step).
+    constexpr size_t kWorthThreads = 16384;
+    if (n * hp.n_ff < kWorthThreads) {
+        gated_activation(gate_.data(), up_.data(), n * hp.n_ff, model_.arch->ffn_activation);
+    } else {
+        pool_.parallel_for(n * hp.n_ff, 64, [&](size_t begin, size_t end) {
+            gated_activation(gate_.data() + begin, up_.data() + begin, end - begin, model_.arch->ffn_activation);
+        });
+    }
+    if (model_.arch->sub_norms) norm_rows(gate_.data(), hp.n_ff, w.ffn_sub_norm, n, hp.n_ff, gate_.data());
+    quantize(gate_.data(), n, hp.n_ff);
+    kernels::ternary_matmul(table_, pool_, w.down, acts_, proj_.data(), w.down.rows);
+    add_residual(x, n);
+}
+
+}  // namespace tern::engine

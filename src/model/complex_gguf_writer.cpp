@@ -1,0 +1,89 @@
+#include "model/complex_gguf_writer.h"
+
+#include <cstring>
+#include <vector>
+
+#include "core/str_cat.h"
+#include "model/gguf_metadata.h"
+#include "quant/complex_repack.h"
+#include "quant/dequantize.h"
+
+namespace tern::model {
+namespace {
+
+using format::GgmlType;
+
+Status add_floats(format::GgufWriter& w, const std::string& name, const std::vector<float>& values) {
+    std::vector<std::byte> bytes(values.size() * sizeof(float));
+    std::memcpy(bytes.data(), values.data(), bytes.size());
+    return w.add_tensor(name, GgmlType::kF32, std::vector<uint64_t>{values.size()}, std::move(bytes));
+}
+
+// Rows of `a` followed, row by row, by those of `b` (when it has rows): [re | im]. Both in
+// their common type when they share it, else widened to F32.
+Status add_float_matrix(format::GgufWriter& w, const std::string& name, const FloatMatrix& a, const FloatMatrix& b) {
+    const bool two = b.rows != 0;
+    if (two && b.rows != a.rows) return Error(str_cat("tensor '", name, "': parts have ", a.rows, " and ", b.rows, " rows"));
+    const size_t cols = a.cols + (two ? b.cols : 0);
+    if (!two || a.type == b.type) {
+        const size_t row_bytes = a.row_bytes + (two ? b.row_bytes : 0);
+        std::vector<std::byte> bytes(a.rows * row_bytes);
+        for (size_t r = 0; r < a.rows; ++r) {
+            std::memcpy(bytes.data() + r * row_bytes, a.row(r), a.row_bytes);
+            if (two) std::memcpy(bytes.data() + r * row_bytes + a.row_bytes, b.row(r), b.row_bytes);
+        }
+        return w.add_tensor(name, a.type, std::vector<uint64_t>{cols, a.rows}, std::move(bytes));
+    }
+    std::vector<float> row(cols);
+    std::vector<std::byte> bytes(a.rows * cols * sizeof(float));
+    for (size_t r = 0; r < a.rows; ++r) {
+        TERN_TRY(quant::dequantize(a.type, {a.row(r), a.row_bytes}, std::span(row).first(a.cols)));
+        TERN_TRY(quant::dequantize(b.type, {b.row(r), b.row_bytes}, std::span(row).subspan(a.cols)));
+        std::memcpy(bytes.data() + r * cols * sizeof(float), row.data(), cols * sizeof(float));
+    }
+    return w.add_tensor(name, GgmlType::kF32, std::vector<uint64_t>{cols, a.rows}, std::move(bytes));
+}
+
+Status add_complex(format::GgufWriter& w, const std::string& name, const quant::PackedComplex& m) {
+    std::vector<uint8_t> codes(m.rows * m.cols);
+    for (size_t r = 0; r < m.rows; ++r)
+        for (size_t c = 0; c < m.cols; ++c) codes[r * m.cols + c] = quant::packed_complex_code(m, r, c);
+    const std::vector<uint8_t> encoded = quant::encode_tern_c2(codes, m.rows, m.cols);
+    std::vector<std::byte> bytes(encoded.size());
+    std::memcpy(bytes.data(), encoded.data(), encoded.size());
+    TERN_TRY(w.add_tensor(name, GgmlType::kTernC2, std::vector<uint64_t>{m.cols, m.rows}, std::move(bytes)));
+    const std::string scale = name.substr(0, name.size() - std::string_view(".weight").size()) + ".scale";
+    return add_floats(w, scale, {m.scale_re, m.scale_im});
+}
+
+}  // namespace
+
+Result<format::GgufWriter> complex_model_gguf(const Model& model, const tokenizer::Vocabulary& vocab,
+                                              std::string_view name) {
+    if (!model.complex()) return Error(str_cat("architecture '", model.arch->name, "' is not a complex model"));
+    if (model.hp.n_embd % 4 != 0 || model.hp.n_ff % 4 != 0 || model.hp.q_dim() % 4 != 0)
+        return Error(str_cat("TERN_C2 needs widths that are multiples of 4 (n_embd ", model.hp.n_embd, ", n_ff ",
+                             model.hp.n_ff, ")"));
+    format::GgufWriter w;
+    write_hparams_metadata(w, "ifairy", name, model.hp);
+    write_vocabulary_metadata(w, vocab);
+    const Architecture& arch = *model.arch;
+    for (const TensorSpec& spec : arch.tensors) {
+        for (size_t l = 0; l < (spec.per_layer ? model.hp.n_layer : 1); ++l) {
+            const std::string tensor = tensor_name(spec.gguf_name, l);
+            switch (spec.role) {
+                case TensorRole::kTokenEmbd: TERN_TRY(add_float_matrix(w, tensor, model.token_embd, model.token_embd_imag)); break;
+                case TensorRole::kOutput: TERN_TRY(add_float_matrix(w, tensor, model.output, {})); break;
+                case TensorRole::kOutputNorm: TERN_TRY(add_floats(w, tensor, model.output_norm)); break;
+                default: {
+                    const LayerWeights& layer = model.layers[l];
+                    if (const std::vector<float>* norm = layer.norm(spec.role)) TERN_TRY(add_floats(w, tensor, *norm));
+                    else TERN_TRY(add_complex(w, tensor, *layer.complex_projection(spec.role)));
+                }
+            }
+        }
+    }
+    return w;
+}
+
+}  // namespace tern::model

@@ -1,0 +1,20 @@
+// Writes a loaded complex (iFairy) model as tern's `ifairy` GGUF (docs/formats.md): each
+// projection's PhaseQuant codes as TERN_C2 with its ".scale" (s_re, s_im), norms and the
+// token embedding as [re | im] rows, the LM head in its own float type, and the vocabulary.
+// Loading the file back is a mapping plus a re-tiling: the model computes the same logits as
+// the one it was written from, bit for bit.
+#pragma once
+
+#include <string_view>
+
+#include "format/gguf_writer.h"
+#include "model/model.h"
+#include "tokenizer/vocabulary.h"
+
+namespace tern::model {
+
+// Errors: a model of another family, float matrices tern cannot re-encode.
+Result<format::GgufWriter> complex_model_gguf(const Model& model, const tokenizer::Vocabulary& vocab,
+                                              std::string_view name);
+
+}  // namespace tern::model
