@@ -60,7 +60,11 @@ public:
 
     Status skip(uint32_t wire_type) {
         switch (wire_type) {
-            case kVarint: return varint().ok() ? Status() : Status(Error(str_cat("bad varint at byte ", base_ + pos_)));
+            case kVarint: {
+                auto v = varint();
+                if (!v.ok()) return v.error();
+                return {};
+            }
             case kFixed64:
                 if (bytes_.size() - pos_ < 8) return Error(str_cat("fixed64 runs past the end at byte ", base_ + pos_));
                 pos_ += 8;
@@ -70,7 +74,11 @@ public:
                 if (!b.ok()) return b.error();
                 return {};
             }
-            case kFixed32: return fixed32().ok() ? Status() : Status(Error(str_cat("bad fixed32 at byte ", base_ + pos_)));
+            case kFixed32: {
+                auto v = fixed32();
+                if (!v.ok()) return v.error();
+                return {};
+            }
             default: return Error(str_cat("unsupported protobuf wire type ", wire_type, " at byte ", base_ + pos_));
         }
     }
