@@ -82,10 +82,6 @@ void check_complex_parts(const HfCheckpoint& ckpt, const TensorSpec& spec, const
     const std::string re = tensor_name(spec.hf_name, layer), im = tensor_name(spec.hf_name_imag, layer);
     check_tensor(ckpt, part, hp, re, problems);
     check_tensor(ckpt, part, hp, im, problems);
-    const HfCheckpoint::TensorRef* re_ref = ckpt.find(re);
-    const HfCheckpoint::TensorRef* im_ref = ckpt.find(im);
-    if (re_ref != nullptr && im_ref == nullptr)
-        problems.push_back(str_cat("'", re, "' has no imaginary part '", im, "'"));
 }
 
 void check_tensor(const HfCheckpoint& ckpt, const TensorSpec& spec, const Hparams& hp, const std::string& name,

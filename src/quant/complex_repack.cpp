@@ -19,8 +19,7 @@ Result<PackedComplex> phase_quantize_matrix(std::span<const float> re, std::span
         // Name the weight by position rather than by flat index.
         for (size_t i = 0; i < re.size(); ++i)
             if (!std::isfinite(re[i]) || !std::isfinite(im[i]))
-                return Error(str_cat("weight at row ", i / cols, " column ", i % cols, " is ", re[i], " + ", im[i],
-                                     "i, not finite"));
+                return Error(str_cat("weight at row ", i / cols, " column ", i % cols, " is not finite (re ", re[i], ", im ", im[i], ")"));
         return q.error();
     }
     const std::vector<uint8_t>& codes = q.value().codes;

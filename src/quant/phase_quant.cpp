@@ -25,7 +25,7 @@ Result<PhaseQuantized> phase_quantize(std::span<const float> re, std::span<const
     size_t n_re = 0, n_im = 0;
     for (size_t i = 0; i < re.size(); ++i) {
         if (!std::isfinite(re[i]) || !std::isfinite(im[i]))
-            return Error(str_cat("weight ", i, " is ", re[i], " + ", im[i], "i, not finite"));
+            return Error(str_cat("weight ", i, " is not finite (re ", re[i], ", im ", im[i], ")"));
         const uint8_t code = phase_code(re[i], im[i]);
         out.codes[i] = code;
         if (code & 1) {

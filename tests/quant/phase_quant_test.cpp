@@ -78,11 +78,11 @@ TEST(PhaseQuant, RejectsBadInput) {
     EXPECT_EQ(phase_quantize(two, three, 1e-5f).error().message(), "real part has 2 values, imaginary part 3");
     EXPECT_EQ(phase_quantize({}, {}, 1e-5f).error().message(), "complex tensor is empty");
     const std::vector<float> nan = {1.0f, std::numeric_limits<float>::quiet_NaN()};
-    EXPECT_EQ(phase_quantize(two, nan, 1e-5f).error().message(), "weight 1 is 2 + nani, not finite");
+    EXPECT_EQ(phase_quantize(two, nan, 1e-5f).error().message(), "weight 1 is not finite (re 2, im nan)");
     const std::vector<float> re = {1.0f, 1.0f, 1.0f, std::numeric_limits<float>::infinity()};
     const std::vector<float> im(4, 0.0f);
     EXPECT_EQ(phase_quantize_matrix(re, im, 2, 2, 1e-5f).error().message(),
-              "weight at row 1 column 1 is inf + 0i, not finite");
+              "weight at row 1 column 1 is not finite (re inf, im 0)");
 }
 
 TEST(PhaseQuant, MatrixKeepsCodesAndScales) {
