@@ -75,7 +75,10 @@ void choose_ternary_kernels(LoadedModel& loaded, const kernels::KernelTable& tab
         loaded.kernels = table;
         return;
     }
-    const std::vector<const kernels::KernelTable*> candidates = kernels::tables_sharing_layout(table, detect_cpu_info().features);
+    // Complex kernels read one layout on every ISA: every table this CPU runs is a candidate.
+    const std::vector<const kernels::KernelTable*> candidates =
+        loaded.model.complex() ? kernels::tables_running_here(table, detect_cpu_info().features)
+                               : kernels::tables_sharing_layout(table, detect_cpu_info().features);
     ThreadPool pool(std::max(request.threads, 1));
     engine::TunedKernels tuned = engine::autotune_ternary_kernels(candidates, loaded.model, pool);
     loaded.kernels = tuned.table;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <map>
 
 #include "core/check.h"
@@ -16,54 +17,78 @@ namespace {
 constexpr int kGemvRounds = 5;
 constexpr int kGemmRounds = 3;
 
-// The projections the timing passes run, with random activations of each input width.
+// The projections the timing passes run, with random activations of each input width: one
+// call per matrix, for ternary models the ternary kernels, for complex ones the complex kernels.
 struct TimingWork {
-    std::vector<const quant::PackedTernary*> gemv_matrices;   // first layers, all roles
-    std::vector<const quant::PackedTernary*> gemm_matrices;   // first layer
-    std::map<size_t, quant::Int8Activations> one_token;       // by cols
+    using Call = std::function<void(const kernels::KernelTable&, ThreadPool&)>;
+    std::vector<Call> gemv_calls;   // first layers, all roles
+    std::vector<Call> gemm_calls;   // first layer
+    std::map<size_t, quant::Int8Activations> one_token;   // by cols (complex: 2 rows per token)
     std::map<size_t, quant::Int8Activations> many_tokens;
     std::vector<float> out;
 };
 
-TimingWork timing_work(const model::Model& model) {
-    TimingWork work;
+void add_ternary_work(TimingWork& work, const model::Model& model) {
+    size_t max_rows = 0;
     const size_t n_layers = std::min(model.layers.size(), kAutotuneGemvLayers);
     for (size_t l = 0; l < n_layers; ++l) {
         const model::LayerWeights& layer = model.layers[l];
         for (const quant::PackedTernary* w : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down}) {
             if (w->rows == 0) continue;
-            work.gemv_matrices.push_back(w);
-            if (l == 0) work.gemm_matrices.push_back(w);
+            max_rows = std::max(max_rows, w->rows);
+            if (!work.one_token.contains(w->cols)) {
+                work.one_token.emplace(w->cols, random_activations(1, w->cols, 1, w->chunk_cols()));
+                work.many_tokens.emplace(w->cols, random_activations(kAutotuneGemmTokens, w->cols, 2, w->chunk_cols()));
+            }
+            auto call = [w, &work](std::map<size_t, quant::Int8Activations>& acts) -> TimingWork::Call {
+                return [w, &acts, &work](const kernels::KernelTable& table, ThreadPool& pool) {
+                    kernels::ternary_matmul(table, pool, *w, acts.at(w->cols), work.out.data(), w->rows);
+                };
+            };
+            work.gemv_calls.push_back(call(work.one_token));
+            if (l == 0) work.gemm_calls.push_back(call(work.many_tokens));
         }
     }
-    size_t max_rows = 0;
-    for (const quant::PackedTernary* w : work.gemv_matrices) {
-        max_rows = std::max(max_rows, w->rows);
-        if (work.one_token.contains(w->cols)) continue;
-        work.one_token.emplace(w->cols, random_activations(1, w->cols, 1, w->chunk_cols()));
-        work.many_tokens.emplace(w->cols, random_activations(kAutotuneGemmTokens, w->cols, 2, w->chunk_cols()));
-    }
     work.out.resize(max_rows * kAutotuneGemmTokens);
-    return work;
 }
 
-double time_pass(const kernels::KernelTable& table, ThreadPool& pool, std::span<const quant::PackedTernary* const> matrices,
-                 std::map<size_t, quant::Int8Activations>& acts, std::vector<float>& out) {
+void add_complex_work(TimingWork& work, const model::Model& model) {
+    size_t max_rows = 0;
+    const size_t n_layers = std::min(model.layers.size(), kAutotuneGemvLayers);
+    for (size_t l = 0; l < n_layers; ++l) {
+        const model::ComplexProjections& p = model.layers[l].complex;
+        for (const quant::PackedComplex* w : {&p.q, &p.k, &p.v, &p.o, &p.gate, &p.up, &p.down}) {
+            max_rows = std::max(max_rows, w->rows);
+            if (!work.one_token.contains(w->cols)) {
+                work.one_token.emplace(w->cols, random_activations(2, w->cols, 1, quant::kChunkCols));
+                work.many_tokens.emplace(w->cols, random_activations(2 * kAutotuneGemmTokens, w->cols, 2, quant::kChunkCols));
+            }
+            auto call = [w, &work](std::map<size_t, quant::Int8Activations>& acts) -> TimingWork::Call {
+                return [w, &acts, &work](const kernels::KernelTable& table, ThreadPool& pool) {
+                    kernels::complex_matmul(table, pool, *w, acts.at(w->cols), work.out.data(), 2 * w->rows, w->rows);
+                };
+            };
+            work.gemv_calls.push_back(call(work.one_token));
+            if (l == 0) work.gemm_calls.push_back(call(work.many_tokens));
+        }
+    }
+    work.out.resize(2 * max_rows * kAutotuneGemmTokens);
+}
+
+double time_pass(const kernels::KernelTable& table, ThreadPool& pool, std::span<const TimingWork::Call> calls) {
     const auto start = std::chrono::steady_clock::now();
-    for (const quant::PackedTernary* w : matrices)
-        kernels::ternary_matmul(table, pool, *w, acts.at(w->cols), out.data(), w->rows);
+    for (const TimingWork::Call& call : calls) call(table, pool);
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 // Median over rounds of one pass per candidate; candidates alternate within a round so that
 // a burst of load from elsewhere does not land on one of them only.
 std::vector<KernelTiming> time_candidates(std::span<const kernels::KernelTable> variants, int rounds, ThreadPool& pool,
-                                          std::span<const quant::PackedTernary* const> matrices,
-                                          std::map<size_t, quant::Int8Activations>& acts, std::vector<float>& out) {
-    for (const kernels::KernelTable& table : variants) time_pass(table, pool, matrices, acts, out);   // warm-up
+                                          std::span<const TimingWork::Call> calls) {
+    for (const kernels::KernelTable& table : variants) time_pass(table, pool, calls);   // warm-up
     std::vector<std::vector<double>> seconds(variants.size());
     for (int round = 0; round < rounds; ++round) {
-        for (size_t c = 0; c < variants.size(); ++c) seconds[c].push_back(time_pass(variants[c], pool, matrices, acts, out));
+        for (size_t c = 0; c < variants.size(); ++c) seconds[c].push_back(time_pass(variants[c], pool, calls));
     }
     std::vector<KernelTiming> timings;
     for (size_t c = 0; c < variants.size(); ++c) {
@@ -107,26 +132,31 @@ TunedKernels autotune_ternary_kernels(std::span<const kernels::KernelTable* cons
     TERN_CHECK(!candidates.empty());
     TunedKernels tuned{.table = *candidates[0], .report = {}};
     tuned.report.threads = pool.size();
-    // Complex models: their kernels do not depend on the ternary layout; the best ISA's serve.
-    if (candidates.size() < 2 || model.layers.empty() || model.complex()) return tuned;
+    if (candidates.size() < 2 || model.layers.empty()) return tuned;
     const auto start = std::chrono::steady_clock::now();
     // Each variant is the first table with one candidate's ternary kernels; only those run.
     std::vector<kernels::KernelTable> variants;
     for (const kernels::KernelTable* candidate : candidates) {
-        TERN_CHECK(candidate->ternary_layout == candidates[0]->ternary_layout);
+        TERN_CHECK(model.complex() || candidate->ternary_layout == candidates[0]->ternary_layout);
         kernels::KernelTable variant = *candidates[0];
         variant.name = candidate->name;
         variant.ternary_gemv = candidate->ternary_gemv;
         variant.ternary_gemm = candidate->ternary_gemm;
+        variant.complex_gemv = candidate->complex_gemv;
+        variant.complex_gemm = candidate->complex_gemm;
         variants.push_back(variant);
     }
-    TimingWork work = timing_work(model);
-    tuned.report.gemv = time_candidates(variants, kGemvRounds, pool, work.gemv_matrices, work.one_token, work.out);
-    tuned.report.gemm = time_candidates(variants, kGemmRounds, pool, work.gemm_matrices, work.many_tokens, work.out);
+    TimingWork work;
+    if (model.complex()) add_complex_work(work, model);
+    else add_ternary_work(work, model);
+    tuned.report.gemv = time_candidates(variants, kGemvRounds, pool, work.gemv_calls);
+    tuned.report.gemm = time_candidates(variants, kGemmRounds, pool, work.gemm_calls);
     const kernels::KernelTable& gemv_choice = variants[fastest(tuned.report.gemv)];
     const kernels::KernelTable& gemm_choice = variants[fastest(tuned.report.gemm)];
     tuned.table.ternary_gemv = gemv_choice.ternary_gemv;
     tuned.table.ternary_gemm = gemm_choice.ternary_gemm;
+    tuned.table.complex_gemv = gemv_choice.complex_gemv;
+    tuned.table.complex_gemm = gemm_choice.complex_gemm;
     tuned.report.gemv_choice = gemv_choice.name;
     tuned.report.gemm_choice = gemm_choice.name;
     tuned.report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

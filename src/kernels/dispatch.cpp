@@ -106,6 +106,16 @@ std::vector<const KernelTable*> tables_sharing_layout(const KernelTable& table, 
     return tables;
 }
 
+std::vector<const KernelTable*> tables_running_here(const KernelTable& table, const CpuFeatures& cpu) {
+    std::vector<const KernelTable*> tables = {&table};
+    for (const KernelTable& other : kTables) {
+        if (other.isa == table.isa || !isa_runs_on(other.isa, cpu)) continue;
+        if (other.isa == Isa::kScalar && table.isa != Isa::kScalar) continue;
+        tables.push_back(&other);
+    }
+    return tables;
+}
+
 Result<Packing> parse_packing(std::string_view name) {
     if (name == "2bit") return Packing::k2Bit;
     if (name == "base3") return Packing::kBase3;

@@ -42,6 +42,9 @@ const KernelTable* kernel_table(Isa isa, Packing packing);
 // any of their GEMV/GEMM kernels can stand in for `table`'s (engine/kernel_autotune.h).
 // The scalar reference only when `table` is scalar.
 std::vector<const KernelTable*> tables_sharing_layout(const KernelTable& table, const CpuFeatures& cpu);
+// Every 2-bit table this CPU runs, `table` first, the scalar reference only when `table` is
+// scalar: the candidates for kernels that read the same layout on every ISA (complex).
+std::vector<const KernelTable*> tables_running_here(const KernelTable& table, const CpuFeatures& cpu);
 // Parses "2bit" / "base3"; errors name the accepted values.
 Result<Packing> parse_packing(std::string_view name);
 

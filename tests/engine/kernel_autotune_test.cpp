@@ -9,7 +9,9 @@
 
 #include "core/cpu_info.h"
 #include "engine/kernel_autotune.h"
+#include "format/gguf_reader.h"
 #include "model/gguf_model_loader.h"
+#include "model/synthetic_model.h"
 
 namespace tern::engine {
 namespace {
@@ -94,6 +96,32 @@ TEST(KernelAutotune, OneCandidateIsReturnedUntimed) {
     EXPECT_EQ(tuned.table.ternary_gemm, scalar.ternary_gemm);
     EXPECT_TRUE(tuned.report.gemv.empty());
     EXPECT_EQ(tuned.report.summary(), "");
+}
+
+// Complex models time the complex kernels of every table this CPU runs (they read one layout
+// everywhere): the scalar reference against AVX2 loses, and the ternary kernels stay the first table's.
+TEST(KernelAutotune, ComplexModelsRaceTheComplexKernels) {
+    if (!runs_here(Isa::kAvx2)) GTEST_SKIP() << "NOT TESTED: needs AVX2 to race against the scalar reference";
+    auto writer = model::synthetic_gguf(*model::find_synthetic_shape("ifairy-tiny"), {.seed = 3});
+    ASSERT_TRUE(writer.ok());
+    auto bytes = std::make_shared<std::vector<std::byte>>(writer.value().write_to_buffer());
+    auto gguf = format::parse_gguf(*bytes, "ifairy-tiny.gguf");
+    ASSERT_TRUE(gguf.ok());
+    auto m = model::load_gguf_model(gguf.value(), bytes, "ifairy-tiny.gguf", {.threads = 1, .progress = {}});
+    ASSERT_TRUE(m.ok()) << m.error().message();
+    const KernelTable& scalar = kernels::kernel_table(Isa::kScalar);
+    const KernelTable& avx2 = kernels::kernel_table(Isa::kAvx2);
+    ThreadPool pool(1);
+    const KernelTable* candidates[] = {&scalar, &avx2};
+    const TunedKernels tuned = autotune_ternary_kernels(candidates, m.value(), pool);
+    EXPECT_EQ(tuned.table.complex_gemv, avx2.complex_gemv);
+    EXPECT_EQ(tuned.table.complex_gemm, avx2.complex_gemm);
+    EXPECT_EQ(tuned.table.attend, scalar.attend);
+    ASSERT_EQ(tuned.report.gemv.size(), 2u);
+    EXPECT_GT(tuned.report.gemv[0].seconds, tuned.report.gemv[1].seconds);
+    const auto running = kernels::tables_running_here(kernels::kernel_table(kernels::best_isa_here()), detect_cpu_info().features);
+    EXPECT_EQ(running[0], &kernels::kernel_table(kernels::best_isa_here()));
+    EXPECT_EQ(running.size(), kernels::isas_supported_here().size() - 1);   // all but the scalar reference
 }
 
 }  // namespace
