@@ -49,7 +49,20 @@ const ShippedModel& shipped() {
     return *loaded;
 }
 
+// The complex (iFairy) model that ships beside it: the same server, another layer stack.
+const ShippedModel& shipped_ifairy() {
+    static const ShippedModel* loaded = [] {
+        const std::string path = (kDir.parent_path() / "tinystories-ifairy" / "tinystories-ifairy.gguf").string();
+        auto m = model::load_gguf_model(path, {.threads = 1, .progress = {}});
+        auto file = format::GgufFile::open(path);
+        auto tok = tokenizer::Tokenizer::from_gguf(file.value().contents());
+        return new ShippedModel{std::move(m).value(), std::move(tok).value()};
+    }();
+    return *loaded;
+}
+
 struct Config {
+    const ShippedModel* model = &shipped();
     size_t slots = 4;
     size_t n_ctx = 256;
     size_t queue = 16;
@@ -63,10 +76,10 @@ struct Config {
 class RunningServer {
 public:
     explicit RunningServer(const Config& config = {})
-        : scheduler_(shipped().model, kernels::kernel_table(kernels::best_isa_here()), shipped().tokenizer,
+        : scheduler_(config.model->model, kernels::kernel_table(kernels::best_isa_here()), config.model->tokenizer,
                      {.n_slots = config.slots, .n_ctx = config.n_ctx, .max_queue = config.queue, .threads = 2,
                       .kv_type = config.kv_type}),
-          http_(scheduler_, shipped().tokenizer, *tokenizer::chat_template_by_name("plain"),
+          http_(scheduler_, config.model->tokenizer, *tokenizer::chat_template_by_name("plain"),
                 {.host = "127.0.0.1", .port = 0, .api_key = config.api_key, .model_name = "tinystories",
                  .max_body_bytes = config.max_body, .io_timeout_seconds = config.io_timeout, .http_threads = 0}) {
         Result<int> port = http_.bind();
@@ -337,6 +350,31 @@ TEST(Server, SameSeedSameTextAloneOrBatched) {
     for (std::thread& t : clients) t.join();
     EXPECT_EQ(together, alone);
     EXPECT_NE(alone[0], alone[1]);
+}
+
+// A complex model behind the same scheduler: PyTorch's greedy story, and sampled answers that
+// are the same alone or batched.
+TEST(Server, ComplexModelServesLikeAnyOther) {
+    RunningServer server({.model = &shipped_ifairy()});
+    const json greedy = {{"prompt", "Once upon a time, there was a little fox named"}, {"max_tokens", 40}, {"temperature", 0}};
+    auto res = post(server, "/v1/completions", greedy);
+    ASSERT_TRUE(res && res->status == 200);
+    EXPECT_EQ(json::parse(res->body)["choices"][0]["text"],
+              " Jack. He was very curious and wanted to play with his friends. One day, he decided to go to the park. "
+              "He saw a big, so he wanted to go to the park.\n");
+    auto text_of = [&](int i) {
+        const json request = {{"messages", {{{"role", "user"}, {"content", "Story number " + std::to_string(i)}}}},
+                              {"max_tokens", 20 + 4 * i}, {"seed", 7 + i}, {"temperature", 1.0}};
+        auto r = post(server, "/v1/chat/completions", request);
+        return r && r->status == 200 ? json::parse(r->body)["choices"][0]["message"]["content"].get<std::string>()
+                                     : std::string("<failed>");
+    };
+    std::vector<std::string> alone(3), together(3);
+    for (int i = 0; i < 3; ++i) alone[i] = text_of(i);
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 3; ++i) clients.emplace_back([&, i] { together[i] = text_of(i); });
+    for (std::thread& t : clients) t.join();
+    EXPECT_EQ(together, alone);
 }
 
 TEST(Server, BadRequestsGetOpenAiErrors) {
