@@ -125,7 +125,8 @@ int run_model_bench(const BenchOptions& options) {
     const int load_threads = *std::max_element(options.threads.begin(), options.threads.end());
     // A synthetic model is measured as the targets are stated: 2-bit ternary with a Q8_0 head.
     const std::string head = options.head.empty() && !options.synthetic.empty() ? "q8_0" : options.head;
-    const ModelRequest request{.isa = isa, .threads = load_threads, .head = head == "file" ? "" : head, .packing = options.packing};
+    const ModelRequest request{.isa = isa, .threads = load_threads, .head = head == "file" ? "" : head, .packing = options.packing,
+                          .weights = options.weights, .activations = options.activations};
     Result<LoadedModel> loaded = options.model.empty()
                                      ? load_synthetic_model(options.synthetic, options.synthetic_type, request)
                                      : load_model_for_run(options.model, request);
@@ -185,6 +186,7 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
     add_packing_option(bench, options.packing);
+    add_weights_options(bench, options.weights, options.activations);
     add_kv_type_option(bench, options.kv_type);
     bench->add_option("--head", options.head,
                       "LM head: q8_0 (default for --synthetic) or file (keep the file's type; default for -m)");

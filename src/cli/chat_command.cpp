@@ -69,13 +69,15 @@ void add_chat_command(CLI::App& app, ChatOptions& options) {
     chat->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(chat, options.head);
     add_packing_option(chat, options.packing);
+    add_weights_options(chat, options.weights, options.activations);
     add_kv_type_option(chat, options.kv_type);
 }
 
 int run_chat(const ChatOptions& options) {
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
     Result<ChatModel> loaded =
-        load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing},
+        load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
+                          .weights = options.weights, .activations = options.activations},
                         options.chat_template);
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value().loaded;

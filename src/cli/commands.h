@@ -45,6 +45,8 @@ struct BenchOptions {
     int repetitions = 3;
     std::string head;
     std::string packing = "2bit";
+    std::string weights;                 // "" or fairy2i-w1 / fairy2i-w2 (LlamaForCausalLM folders)
+    std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
 };
 void add_bench_command(CLI::App& app, BenchOptions& options);
@@ -59,6 +61,8 @@ struct RunOptions {
     bool no_echo = false;
     std::string head;
     std::string packing = "2bit";
+    std::string weights;                 // "" or fairy2i-w1 / fairy2i-w2 (LlamaForCausalLM folders)
+    std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
     size_t n_predict = 64;
     int threads = 0;                  // 0: all cores
@@ -109,6 +113,8 @@ struct PerplexityOptions {
     size_t max_chunks = 0;            // 0: all
     std::string head;
     std::string packing = "2bit";
+    std::string weights;                 // "" or fairy2i-w1 / fairy2i-w2 (LlamaForCausalLM folders)
+    std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
 };
 void add_perplexity_command(CLI::App& app, PerplexityOptions& options);
@@ -125,6 +131,8 @@ struct ChatOptions {
     std::string isa;
     std::string head;
     std::string packing = "2bit";
+    std::string weights;                 // "" or fairy2i-w1 / fairy2i-w2 (LlamaForCausalLM folders)
+    std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
 };
 void add_chat_command(CLI::App& app, ChatOptions& options);
@@ -146,6 +154,8 @@ struct ServeOptions {
     std::string isa;
     std::string head;
     std::string packing = "2bit";
+    std::string weights;                 // "" or fairy2i-w1 / fairy2i-w2 (LlamaForCausalLM folders)
+    std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
 };
 void add_serve_command(CLI::App& app, ServeOptions& options);

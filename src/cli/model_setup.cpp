@@ -48,6 +48,14 @@ Result<model::LoadOptions> load_options(const kernels::KernelTable& table, const
         return Error(str_cat("--head '", request.head, "' is not supported (q8_0, or leave it out to keep the file's)"));
     model::LoadOptions options{.layout = table.ternary_layout, .head_q8_0 = request.head == "q8_0",
                                .threads = request.threads, .progress = {}};
+    if (request.weights == "fairy2i-w1" || request.weights == "fairy2i-w2")
+        options.fairy2i_stages = request.weights == "fairy2i-w1" ? 1 : 2;
+    else if (!request.weights.empty())
+        return Error(str_cat("--weights '", request.weights, "' is not supported (fairy2i-w1 or fairy2i-w2)"));
+    if (request.activations == "float")
+        options.widely_linear_activations = model::WidelyLinearActivations::kFloat;
+    else if (request.activations != "int8")
+        return Error(str_cat("--activations '", request.activations, "' is not supported (int8 or float)"));
     if (isatty(STDERR_FILENO)) {
         options.progress = [what](size_t done, size_t total) {
             if (total < kShowProgressAbove) return;
@@ -190,6 +198,14 @@ void add_kv_type_option(CLI::App* command, kernels::KvType& kv_type) {
 void add_packing_option(CLI::App* command, std::string& packing) {
     command->add_option("--packing", packing,
                         "Ternary weights in memory: 2bit, or base3 (1.6 bits per weight; scalar, avx2 and avx512vnni kernels)")
+        ->capture_default_str();
+}
+
+void add_weights_options(CLI::App* command, std::string& weights, std::string& activations) {
+    command->add_option("--weights", weights,
+                        "Read a LlamaForCausalLM folder as Fairy2i: fairy2i-w1 or fairy2i-w2 (PhaseQuant stages); "
+                        "folders whose quantization_config says fairy2i need no flag");
+    command->add_option("--activations", activations, "Fairy2i projections: int8 (exact integer sums) or float")
         ->capture_default_str();
 }
 

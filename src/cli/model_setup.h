@@ -23,6 +23,8 @@ struct ModelRequest {
     int threads = 1;    // for repacking and autotuning: the count the engine will run
     std::string head;   // "" keeps the file's head type; "q8_0" converts it at load
     std::string packing = "2bit";   // "2bit" or "base3" (kernels::Packing)
+    std::string weights;            // "" or "fairy2i-w1" / "fairy2i-w2": read a LLaMA folder as Fairy2i
+    std::string activations = "int8";   // Fairy2i projections: "int8" (exact sums) or "float"
 };
 
 struct LoadedModel {
@@ -67,6 +69,7 @@ Result<ChatModel> load_chat_model(const std::string& path, const ModelRequest& r
 // Registers --head on a command.
 void add_head_option(CLI::App* command, std::string& head);
 void add_packing_option(CLI::App* command, std::string& packing);
+void add_weights_options(CLI::App* command, std::string& weights, std::string& activations);
 // Registers --kv-type (f32 or f16; a bad value is a usage error).
 void add_kv_type_option(CLI::App* command, kernels::KvType& kv_type);
 

@@ -19,6 +19,7 @@ void add_perplexity_command(CLI::App& app, PerplexityOptions& options) {
     cmd->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(cmd, options.head);
     add_packing_option(cmd, options.packing);
+    add_weights_options(cmd, options.weights, options.activations);
     add_kv_type_option(cmd, options.kv_type);
 }
 
@@ -26,7 +27,8 @@ int run_perplexity(const PerplexityOptions& options) {
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
     Result<std::string> text = read_text_file(options.file, size_t{1} << 30);
     if (!text.ok()) return report_failure(text.error().message());
-    Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing});
+    Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
+                          .weights = options.weights, .activations = options.activations});
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value();
     Result<const tokenizer::Tokenizer*> tok = lm.require_tokenizer();

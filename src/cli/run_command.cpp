@@ -102,12 +102,14 @@ void add_run_command(CLI::App& app, RunOptions& options) {
     run->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(run, options.head);
     add_packing_option(run, options.packing);
+    add_weights_options(run, options.weights, options.activations);
     add_kv_type_option(run, options.kv_type);
 }
 
 int run_run(const RunOptions& options) {
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
-    Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing});
+    Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
+                          .weights = options.weights, .activations = options.activations});
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value();
     Result<std::vector<int32_t>> prompt = prompt_tokens(options, lm);

@@ -70,13 +70,15 @@ void add_serve_command(CLI::App& app, ServeOptions& options) {
     serve->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(serve, options.head);
     add_packing_option(serve, options.packing);
+    add_weights_options(serve, options.weights, options.activations);
     add_kv_type_option(serve, options.kv_type);
 }
 
 int run_serve(const ServeOptions& options) {
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
     Result<ChatModel> loaded =
-        load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing},
+        load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
+                          .weights = options.weights, .activations = options.activations},
                         options.chat_template);
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value().loaded;

@@ -113,6 +113,7 @@ void InferenceSession::head(std::span<const BatchToken> batch, size_t logits_row
     for (size_t t = 0; t < batch.size(); ++t)
         if (batch[t].logits) layers_->final_norm(x_.data() + t * width, h_.data() + n_rows++ * width);
     if (n_rows == 0) return;
+    if (layers_->head(h_.data(), n_rows, logits_.data() + logits_row * hp.n_vocab, hp.n_vocab)) return;
     if (model_.q8_head()) {
         const size_t blocks = width / kernels::kQ8BlockElems;
         for (size_t t = 0; t < n_rows; ++t)

@@ -132,7 +132,8 @@ TunedKernels autotune_ternary_kernels(std::span<const kernels::KernelTable* cons
     TERN_CHECK(!candidates.empty());
     TunedKernels tuned{.table = *candidates[0], .report = {}};
     tuned.report.threads = pool.size();
-    if (candidates.size() < 2 || model.layers.empty()) return tuned;
+    // Widely-linear (Fairy2i) kernels are not timed: every table has the same ones so far.
+    if (candidates.size() < 2 || model.layers.empty() || model.widely_linear()) return tuned;
     const auto start = std::chrono::steady_clock::now();
     // Each variant is the first table with one candidate's ternary kernels; only those run.
     std::vector<kernels::KernelTable> variants;

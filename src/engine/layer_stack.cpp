@@ -3,6 +3,7 @@
 #include "engine/complex_transformer.h"
 #include "engine/inference_session.h"
 #include "engine/ternary_transformer.h"
+#include "engine/widely_linear_transformer.h"
 
 namespace tern::engine {
 
@@ -22,6 +23,9 @@ std::unique_ptr<LayerStack> make_layer_stack(const model::Model& model, const ke
             return std::make_unique<TernaryTransformerStack>(model, table, pool, n_ctx, n_slots, kv_type, kMaxBatchTokens);
         case model::ModelFamily::kComplexTransformer:
             return std::make_unique<ComplexTransformerStack>(model, table, pool, n_ctx, n_slots, kv_type, kMaxBatchTokens);
+        case model::ModelFamily::kWidelyLinearTransformer:
+            return std::make_unique<WidelyLinearTransformerStack>(model, table, pool, n_ctx, n_slots, kv_type,
+                                                                  kMaxBatchTokens);
     }
     return nullptr;
 }

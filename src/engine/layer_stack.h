@@ -34,6 +34,10 @@ public:
 
     // Bytes of per-sequence memory (KV cache or state) for all slots.
     virtual size_t memory_bytes() const = 0;
+
+    // A family whose LM head is not a float or Q8_0 matrix computes it here: logits of n final
+    // (normed) rows into logits[t * stride ...]. false: the session's own head serves.
+    virtual bool head(const float* /*rows*/, size_t /*n*/, float* /*logits*/, size_t /*stride*/) { return false; }
 };
 
 // Calls fn(begin, end) over [0, n_rows): inline for a decode step's few rows, else on the pool.

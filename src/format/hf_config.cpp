@@ -99,6 +99,9 @@ Result<HfBitnetQuantization> parse_quantization(const json& value, std::string_v
     TERN_TRY(fields.read("quantization_mode", q.quantization_mode));
     TERN_TRY(fields.read("use_rms_norm", q.use_rms_norm));
     TERN_TRY(fields.read("modules_to_not_convert", q.modules_to_not_convert));
+    TERN_TRY(fields.read("stages", q.stages));
+    if (q.quant_method == "fairy2i" && q.stages.value_or(2) != 1 && q.stages.value_or(2) != 2)
+        return Error(str_cat(source, ": quantization_config: 'stages' is ", *q.stages, ", expected 1 or 2"));
     if (q.linear_class != "bitlinear" && q.linear_class != "autobitlinear") {
         return Error(str_cat(source, ": quantization_config: 'linear_class' is ", quote(q.linear_class),
                              ", expected 'bitlinear' or 'autobitlinear'"));

@@ -16,8 +16,11 @@ namespace tern::format {
 
 // quantization_config with quant_method "bitnet" (transformers BitNetQuantConfig); the
 // defaults are transformers' defaults. See docs/formats.md for what linear_class implies.
+// quant_method "fairy2i" marks a LLaMA checkpoint of Fairy2i QAT master weights, with the
+// number of PhaseQuant stages (1: W1, 2: W2).
 struct HfBitnetQuantization {
     std::string quant_method;
+    std::optional<uint64_t> stages;
     std::string linear_class = "bitlinear";       // or "autobitlinear"
     std::string quantization_mode = "offline";    // or "online"
     bool use_rms_norm = false;

@@ -164,6 +164,79 @@ void tile_products(const ComplexMatmulArgs& a, const Tables& tables, size_t tile
     }
 }
 
+constexpr size_t kGemmTokens = 4;   // tokens per pass over a tile in GEMM
+
+// The 16 sums of one row and four tokens, by name: held in an array, GCC 12 stores them to the
+// stack every chunk (see the header comment).
+struct RowSums {
+    __m512i pr0, qi0, qr0, pi0, pr1, qi1, qr1, pi1, pr2, qi2, qr2, pi2, pr3, qi3, qr3, pi3;
+};
+
+// One token's four dot products with a plane's P + 1 and Q + 1 (activations from L1).
+void token_plane(__m512i& pr, __m512i& qi, __m512i& qr, __m512i& pi, __m512i p1, __m512i q1, const int8_t* xr,
+                 const int8_t* xi) {
+    const __m512i re = _mm512_loadu_si512(xr), im = _mm512_loadu_si512(xi);
+    dot_accumulate(pr, p1, re);
+    dot_accumulate(qr, q1, re);
+    dot_accumulate(qi, q1, im);
+    dot_accumulate(pi, p1, im);
+}
+
+// Plane Plane of a row chunk (its low or high nibbles) against four tokens: 16 dot products.
+// A template function rather than a lambda: through a lambda's captures GCC 12 keeps the sums'
+// home on the stack and stores all 16 every chunk.
+template <int Plane>
+void row_plane(RowSums& s, const Tables& tables, __m512i nibble, const int8_t* const (&xr)[kGemmTokens],
+               const int8_t* const (&xi)[kGemmTokens], size_t column) {
+    const __m512i p1 = _mm512_shuffle_epi8(Plane % 2 ? tables.p_high : tables.p_low, nibble);
+    const __m512i q1 = _mm512_shuffle_epi8(Plane % 2 ? tables.q_high : tables.q_low, nibble);
+    const size_t c = column + 64 * Plane;
+    token_plane(s.pr0, s.qi0, s.qr0, s.pi0, p1, q1, xr[0] + c, xi[0] + c);
+    token_plane(s.pr1, s.qi1, s.qr1, s.pi1, p1, q1, xr[1] + c, xi[1] + c);
+    token_plane(s.pr2, s.qi2, s.qr2, s.pi2, p1, q1, xr[2] + c, xi[2] + c);
+    token_plane(s.pr3, s.qi3, s.qr3, s.pi3, p1, q1, xr[3] + c, xi[3] + c);
+}
+
+// Row `r` of a tile against tokens token0 .. token0 + 3: each plane is decoded once and feeds
+// 16 dot products; returns the row's sums, reduced, as sums[token][Sum] (before correction).
+void gemm_row4(const ComplexMatmulArgs& a, const Tables& tables, const uint8_t* codes, size_t token0, bool prefetch,
+               int32_t (&sums)[kGemmTokens][kSums]) {
+    const quant::PackedComplex& w = *a.weights;
+    const int8_t* xr[kGemmTokens];
+    const int8_t* xi[kGemmTokens];
+    for (size_t t = 0; t < kGemmTokens; ++t) {
+        xr[t] = a.acts->row(2 * (token0 + t));
+        xi[t] = a.acts->row(2 * (token0 + t) + 1);
+    }
+    const __m512i low4 = _mm512_set1_epi8(0x0f), z = _mm512_setzero_si512();
+    RowSums s{z, z, z, z, z, z, z, z, z, z, z, z, z, z, z, z};
+    for (size_t chunk = 0, column = 0; chunk < w.n_chunks(); ++chunk, codes += kRowTile * kChunkBytes, column += quant::kChunkCols) {
+        if (prefetch) _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead), _MM_HINT_T0);
+        const __m512i packed = _mm512_load_si512(codes);
+        const __m512i low = _mm512_and_si512(packed, low4), high = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low4);
+        row_plane<0>(s, tables, low, xr, xi, column);
+        row_plane<1>(s, tables, low, xr, xi, column);
+        row_plane<2>(s, tables, high, xr, xi, column);
+        row_plane<3>(s, tables, high, xr, xi, column);
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(sums[0]), reduce_add4(s.pr0, s.qi0, s.qr0, s.pi0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(sums[1]), reduce_add4(s.pr1, s.qi1, s.qr1, s.pi1));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(sums[2]), reduce_add4(s.pr2, s.qi2, s.qr2, s.pi2));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(sums[3]), reduce_add4(s.pr3, s.qi3, s.qr3, s.pi3));
+}
+
+// A tile's four rows against four tokens, one row at a time (the four tokens' activations stay
+// in L1 across the rows); the epilogue then takes the four rows of each sum as lanes.
+void gemm_tile4(const ComplexMatmulArgs& a, const Tables& tables, size_t tile, size_t token0) {
+    alignas(16) int32_t sums[kRowTile][kGemmTokens][kSums];
+    const uint8_t* codes = a.weights->tile(tile);
+    for (size_t r = 0; r < kRowTile; ++r) gemm_row4(a, tables, codes + r * kChunkBytes, token0, token0 == 0, sums[r]);
+    for (size_t t = 0; t < kGemmTokens; ++t) {
+        const auto lanes = [&](Sum s) { return _mm_setr_epi32(sums[0][t][s], sums[1][t][s], sums[2][t][s], sums[3][t][s]); };
+        store_rows(a, tile * kRowTile, kRowTile, token0 + t, lanes(kPr), lanes(kQi), lanes(kQr), lanes(kPi));
+    }
+}
+
 }  // namespace
 
 void complex_gemv(const ComplexMatmulArgs& a) {
@@ -178,6 +251,7 @@ void complex_gemm(const ComplexMatmulArgs& a) {
     const size_t n_tokens = a.acts->n_tokens / 2;
     for (size_t tile = a.tile_begin; tile < a.tile_end; ++tile) {
         size_t t = 0;
+        for (; t + kGemmTokens <= n_tokens; t += kGemmTokens) gemm_tile4(a, tables, tile, t);
         for (; t + 2 <= n_tokens; t += 2) {
             tile_products<2, 2>(a, tables, tile, 0, t);
             tile_products<2, 2>(a, tables, tile, 2, t);

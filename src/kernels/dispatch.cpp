@@ -17,7 +17,9 @@ constexpr KernelTable kTables[] = {
      .attend = ref::attend,
      .quantize_activations = quant::quantize_activation_rows,
      .complex_gemv = ref::complex_gemv,
-     .complex_gemm = ref::complex_gemm},
+     .complex_gemm = ref::complex_gemm,
+     .widely_linear_int8 = ref::widely_linear_int8,
+     .widely_linear_float = ref::widely_linear_float},
 #if defined(__x86_64__)
     {.isa = Isa::kAvx2,
      .name = "avx2",
@@ -29,7 +31,9 @@ constexpr KernelTable kTables[] = {
      .attend = avx2::attend,
      .quantize_activations = avx2::quantize_activation_rows,
      .complex_gemv = avx2::complex_gemv,
-     .complex_gemm = avx2::complex_gemm},
+     .complex_gemm = avx2::complex_gemm,
+     .widely_linear_int8 = ref::widely_linear_int8,
+     .widely_linear_float = ref::widely_linear_float},
     {.isa = Isa::kAvx512,   // multiplication-free ternary and complex kernels
      .name = "avx512",
      .ternary_layout = quant::TernaryLayout::kSignPlanes,
@@ -40,7 +44,9 @@ constexpr KernelTable kTables[] = {
      .attend = avx512::attend,
      .quantize_activations = avx512::quantize_activation_rows,
      .complex_gemv = avx512::complex_gemv,
-     .complex_gemm = avx512::complex_gemm},
+     .complex_gemm = avx512::complex_gemm,
+     .widely_linear_int8 = ref::widely_linear_int8,
+     .widely_linear_float = ref::widely_linear_float},
     {.isa = Isa::kAvx512Vnni,   // VNNI adds nothing to the float kernels: AVX-512 F ones serve
      .name = "avx512vnni",
      .ternary_layout = quant::TernaryLayout::kCodes,
@@ -51,7 +57,9 @@ constexpr KernelTable kTables[] = {
      .attend = avx512::attend,
      .quantize_activations = avx512::quantize_activation_rows,
      .complex_gemv = avx512vnni::complex_gemv,
-     .complex_gemm = avx512vnni::complex_gemm},
+     .complex_gemm = avx512vnni::complex_gemm,
+     .widely_linear_int8 = ref::widely_linear_int8,
+     .widely_linear_float = ref::widely_linear_float},
 #endif
 };
 

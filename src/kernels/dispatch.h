@@ -9,6 +9,7 @@
 #include "kernels/isa.h"
 #include "kernels/q8_matmul.h"
 #include "kernels/ternary_matmul.h"
+#include "kernels/widely_linear_matmul.h"
 #include "tern/status.h"
 
 #include <string_view>
@@ -32,6 +33,8 @@ struct KernelTable {
     QuantizeActivationsFn quantize_activations;   // float rows to per-token int8
     ComplexMatmulFn complex_gemv;   // complex {±1, ±i} weights (iFairy), tuned for one token
     ComplexMatmulFn complex_gemm;   // the same for many tokens
+    WidelyLinearInt8Fn widely_linear_int8;     // Fairy2i projections, int8 activations
+    WidelyLinearFloatFn widely_linear_float;   // Fairy2i projections, float activations
 };
 
 // Precondition: `isa` is compiled in (isa_runs_on says whether this CPU can run it).

@@ -47,6 +47,14 @@ void complex_matmuls(const KernelTable& table, ThreadPool& pool, std::span<const
 void complex_matmul(const KernelTable& table, ThreadPool& pool, const quant::PackedComplex& weights,
                     const quant::Int8Activations& acts, float* out, size_t out_stride, size_t im_offset);
 
+// Fairy2i's widely-linear projection over the pool (row tiles split as for the ternary GEMM):
+// int8 activations (2 rows per token) or float rows [x_re | x_im] of x_stride floats.
+void widely_linear_int8(const KernelTable& table, ThreadPool& pool, const quant::PackedWidelyLinear& weights,
+                        const quant::Int8Activations& acts, float* out, size_t out_stride, size_t im_offset);
+void widely_linear_float(const KernelTable& table, ThreadPool& pool, const quant::PackedWidelyLinear& weights,
+                         const float* x, size_t x_stride, size_t n_tokens, float* out, size_t out_stride,
+                         size_t im_offset);
+
 }  // namespace tern::kernels
 
 namespace tern::kernels {

@@ -86,6 +86,28 @@ constexpr TensorSpec kIfairyTensors[] = {
     TERN_COMPLEX_NORM(kFfnSubNorm, "ffn_sub_norm.weight", "mlp.ffn_layernorm"),
     TERN_COMPLEX_PROJECTION(kFfnDown, "ffn_down.weight", "mlp.down_proj", kFf, kEmbd),
 };
+// Fairy2i: LLaMA-2's tensors with every linear layer, the head included, widely-linear.
+#define TERN_WL_LAYER_TENSOR(r, gguf, hf, d0, d1) \
+    {.role = r, .gguf_name = "blk.{}." gguf, .hf_name = "model.layers.{}." hf, .kind = kWidelyLinear, .ne0 = d0, \
+     .ne1 = d1, .per_layer = true, .optional = false}
+constexpr TensorSpec kFairy2iTensors[] = {
+    {.role = kTokenEmbd, .gguf_name = "token_embd.weight", .hf_name = "model.embed_tokens.weight",
+     .kind = kFloatMatrix, .ne0 = kEmbd, .ne1 = kVocab, .per_layer = false, .optional = false},
+    {.role = kOutputNorm, .gguf_name = "output_norm.weight", .hf_name = "model.norm.weight",
+     .kind = kNormVector, .ne0 = kEmbd, .ne1 = kNone, .per_layer = false, .optional = false},
+    {.role = kOutput, .gguf_name = "output.weight", .hf_name = "lm_head.weight",
+     .kind = kWidelyLinear, .ne0 = kEmbd, .ne1 = kVocab, .per_layer = false, .optional = false},
+    TERN_LAYER_TENSOR(kAttnNorm, "attn_norm.weight", "input_layernorm.weight", kNormVector, kEmbd, kNone),
+    TERN_WL_LAYER_TENSOR(kAttnQ, "attn_q.weight", "self_attn.q_proj.weight", kEmbd, kQ),
+    TERN_WL_LAYER_TENSOR(kAttnK, "attn_k.weight", "self_attn.k_proj.weight", kEmbd, kKv),
+    TERN_WL_LAYER_TENSOR(kAttnV, "attn_v.weight", "self_attn.v_proj.weight", kEmbd, kKv),
+    TERN_WL_LAYER_TENSOR(kAttnOutput, "attn_output.weight", "self_attn.o_proj.weight", kQ, kEmbd),
+    TERN_LAYER_TENSOR(kFfnNorm, "ffn_norm.weight", "post_attention_layernorm.weight", kNormVector, kEmbd, kNone),
+    TERN_WL_LAYER_TENSOR(kFfnGate, "ffn_gate.weight", "mlp.gate_proj.weight", kEmbd, kFf),
+    TERN_WL_LAYER_TENSOR(kFfnUp, "ffn_up.weight", "mlp.up_proj.weight", kEmbd, kFf),
+    TERN_WL_LAYER_TENSOR(kFfnDown, "ffn_down.weight", "mlp.down_proj.weight", kFf, kEmbd),
+};
+#undef TERN_WL_LAYER_TENSOR
 #undef TERN_COMPLEX_NORM
 #undef TERN_COMPLEX_PROJECTION
 
@@ -101,6 +123,7 @@ constexpr std::string_view kLlamaGguf[] = {"llama"};
 constexpr std::string_view kLlamaHf[] = {"LlamaForCausalLM"};
 constexpr std::string_view kIfairyGguf[] = {"ifairy"};
 constexpr std::string_view kIfairyHf[] = {"ComplexNetLM"};
+constexpr std::string_view kFairy2iGguf[] = {"fairy2i"};
 
 constexpr Architecture kArchitectures[] = {
     {.name = "bitnet-b1.58", .family = ModelFamily::kTernaryTransformer, .gguf_names = kBitnetB158Gguf, .hf_classes = kBitnetB158Hf,
@@ -117,6 +140,12 @@ constexpr Architecture kArchitectures[] = {
     {.name = "ifairy", .family = ModelFamily::kComplexTransformer, .gguf_names = kIfairyGguf, .hf_classes = kIfairyHf,
      .ffn_activation = FfnActivation::kRelu2, .sub_norms = true, .gguf_rope = RopePairing::kNeox,
      .tensors = kIfairyTensors},
+    // tern writes Fairy2i GGUF files from HF weights, so they keep the HF (NEOX) rope order.
+    {.name = "fairy2i", .family = ModelFamily::kWidelyLinearTransformer, .gguf_names = kFairy2iGguf,
+     // No HF class of its own: LlamaForCausalLM folders become Fairy2i by their
+     // quantization_config or by --weights (hf_model_loader).
+     .hf_classes = {}, .ffn_activation = FfnActivation::kSilu, .sub_norms = false,
+     .gguf_rope = RopePairing::kNeox, .tensors = kFairy2iTensors},
 };
 
 template <class Names>

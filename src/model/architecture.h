@@ -17,7 +17,9 @@ enum class FfnActivation { kSilu, kRelu2 };
 //   kTernaryTransformer: real activations, ternary projections (BitNet, ternary Llama).
 //   kComplexTransformer: complex activations kept as [re | im], projections y = W conj(x) with
 //     W in {+1, -1, +i, -i} times a scale per axis (iFairy; complex-and-recurrent.md §2).
-enum class ModelFamily { kTernaryTransformer, kComplexTransformer };
+//   kWidelyLinearTransformer: the LLaMA graph on real activations, every linear layer (the head
+//     too) widely-linear U x + W conj(x) with PhaseQuant-ed U and W (Fairy2i; §1).
+enum class ModelFamily { kTernaryTransformer, kComplexTransformer, kWidelyLinearTransformer };
 // kNeox pairs (x[i], x[i + d/2]); kNorm pairs (x[2i], x[2i + 1]) (GGUF `llama` files, whose
 // converters permute the q/k rows so that NORM on them equals NEOX on the HF weights).
 enum class RopePairing { kNeox, kNorm };
@@ -32,7 +34,10 @@ enum class TensorRole {
 // are ternary times one scale), big float matrix (embedding / head), a float vector (norm), or
 // a complex {+-1, +-i} projection (PhaseQuant codes; HF: float weight_real + weight_imag
 // master weights; GGUF: TERN_C2 codes plus a ".scale" F32 [2] tensor holding s_re, s_im).
-enum class TensorKind { kTernary, kFloatMatrix, kNormVector, kComplex };
+// kWidelyLinear: a real matrix (HF: float master weights [2n, 2m]) used as Fairy2i's
+// U x + W conj(x); GGUF: TERN_C2 codes [m, n * matrices] (U1, W1, U2, W2 stacked by rows)
+// plus ".scale" F32 [2 * matrices] (s_re, s_im of each).
+enum class TensorKind { kTernary, kFloatMatrix, kNormVector, kComplex, kWidelyLinear };
 
 // Dimensions in hyper-parameter units.
 // For complex models n_embd, n_ff and head_dim count complex values; kEmbd2 (2 * n_embd) is

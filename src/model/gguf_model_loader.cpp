@@ -26,7 +26,8 @@ bool type_allowed(TensorKind kind, const format::GgmlTypeTraits& traits) {
         case TensorKind::kTernary: return is_ternary_type(traits.type) || is_float_type(traits.type);
         case TensorKind::kFloatMatrix: return traits.decodable;
         case TensorKind::kNormVector: return is_float_type(traits.type);
-        case TensorKind::kComplex: return traits.type == GgmlType::kTernC2;
+        case TensorKind::kComplex:
+        case TensorKind::kWidelyLinear: return traits.type == GgmlType::kTernC2;
     }
     return false;
 }
@@ -54,11 +55,38 @@ std::string scale_name(const std::string& weight_name) {
     return weight_name.substr(0, weight_name.size() - std::string_view(".weight").size()) + ".scale";
 }
 
+// Matrices (U1, W1, U2, W2) of a widely-linear tensor: from its ".scale" tensor, 2 values each.
+size_t widely_linear_matrices(const GgufContents& gguf, const std::string& name) {
+    const GgufTensorInfo* scale = gguf.find_tensor(scale_name(name));
+    return scale == nullptr ? 0 : scale->n_elements / 2;
+}
+
+void check_widely_linear(const GgufContents& gguf, const TensorSpec& spec, const Hparams& hp, const GgufTensorInfo& info,
+                         std::vector<std::string>& problems) {
+    const GgufTensorInfo* scale = gguf.find_tensor(scale_name(info.name));
+    const size_t matrices = widely_linear_matrices(gguf, info.name);
+    if (scale == nullptr || scale->traits.type != GgmlType::kF32 || (matrices != 2 && matrices != 4)) {
+        problems.push_back(str_cat("'", scale_name(info.name), "' should be 4 or 8 F32 values (s_re, s_im of U1, W1 (, U2, W2))"));
+        return;
+    }
+    const size_t rows = hp.dim(spec.ne1), cols = hp.dim(spec.ne0);
+    if (rows % 2 != 0 || cols % 2 != 0 || info.n_dims != 2 || info.ne[0] != cols / 2 || info.ne[1] != rows / 2 * matrices)
+        problems.push_back(str_cat("'", info.name, "' has shape ", shape_text(info), ", expected [", cols / 2, ", ",
+                                   rows / 2 * matrices, "] (", dim_name(spec.ne0), "/2, ", dim_name(spec.ne1), "/2*",
+                                   matrices, ")"));
+    if (!type_allowed(spec.kind, info.traits))
+        problems.push_back(str_cat("'", info.name, "' has type ", info.traits.name, ", expected TERN_C2"));
+}
+
 void check_tensor(const GgufContents& gguf, const TensorSpec& spec, const Hparams& hp, const std::string& name,
                   std::vector<std::string>& problems) {
     const GgufTensorInfo* info = gguf.find_tensor(name);
     if (info == nullptr) {
         if (!spec.optional) problems.push_back(str_cat("missing '", name, "'"));
+        return;
+    }
+    if (spec.kind == TensorKind::kWidelyLinear) {
+        check_widely_linear(gguf, spec, hp, *info, problems);
         return;
     }
     const bool vector = spec.ne1 == Dim::kNone;
@@ -166,6 +194,27 @@ Result<quant::PackedComplex> load_complex(const GgufContents& gguf, const GgufTe
     return quant::repack_tern_c2(gguf.tensor_data(info), info.ne[1], info.ne[0], scales[0], scales[1]);
 }
 
+Result<quant::PackedWidelyLinear> load_widely_linear(const GgufContents& gguf, const GgufTensorInfo& info) {
+    const size_t matrices = widely_linear_matrices(gguf, info.name);
+    const float* scales = reinterpret_cast<const float*>(gguf.tensor_data(*gguf.find_tensor(scale_name(info.name))).data());
+    const size_t rows = info.ne[1] / matrices, cols = info.ne[0];
+    std::vector<std::vector<uint8_t>> codes(matrices);
+    std::vector<float> scale_re(matrices), scale_im(matrices);
+    const auto bytes = gguf.tensor_data(info);
+    const size_t matrix_bytes = rows * cols / 4;
+    for (size_t j = 0; j < matrices; ++j) {
+        TERN_ASSIGN_OR_RETURN(quant::PackedComplex part, quant::repack_tern_c2(bytes.subspan(j * matrix_bytes, matrix_bytes),
+                                                                                rows, cols, scales[2 * j], scales[2 * j + 1]));
+        codes[j].resize(rows * cols);
+        for (size_t r = 0; r < rows; ++r)
+            for (size_t c = 0; c < cols; ++c) codes[j][r * cols + c] = quant::packed_complex_code(part, r, c);
+        scale_re[j] = scales[2 * j];
+        scale_im[j] = scales[2 * j + 1];
+    }
+    std::vector<std::span<const uint8_t>> views(codes.begin(), codes.end());
+    return quant::pack_widely_linear(rows, cols, views, scale_re, scale_im);
+}
+
 Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const void> storage,
                                  const std::string& source, const LoadOptions& options, const MappedFile* mapping) {
     const std::string arch_key = gguf.architecture();
@@ -190,7 +239,17 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
     model.file_bytes = gguf.file_bytes().size();
     TERN_ASSIGN_OR_RETURN(model.token_embd, load_float_matrix(gguf, *embd));
     TERN_ASSIGN_OR_RETURN(model.output_norm, load_vector(gguf, "output_norm.weight"));
-    if (const GgufTensorInfo* output = gguf.find_tensor("output.weight")) {
+    std::vector<RepackJob> jobs;
+    if (model.widely_linear()) {
+        model.float_activations = options.widely_linear_activations == WidelyLinearActivations::kFloat;
+        const GgufTensorInfo* output = gguf.find_tensor("output.weight");
+        model.output = model.token_embd;   // describes the head's source type; never read
+        model.output.type = GgmlType::kTernC2;
+        jobs.push_back({.name = output->name, .source_bytes = output->n_bytes, .build = {}, .dest = nullptr, .done = {},
+                        .build_complex = {}, .dest_complex = nullptr,
+                        .build_widely_linear = [&gguf, output] { return load_widely_linear(gguf, *output); },
+                        .dest_widely_linear = &model.output_widely_linear});
+    } else if (const GgufTensorInfo* output = gguf.find_tensor("output.weight")) {
         TERN_ASSIGN_OR_RETURN(model.output, load_float_matrix(gguf, *output));
     } else {
         model.tied_head = true;
@@ -200,7 +259,6 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
     }
 
     model.layers.resize(model.hp.n_layer);
-    std::vector<RepackJob> jobs;
     for (size_t l = 0; l < model.hp.n_layer; ++l) {
         LayerWeights& w = model.layers[l];
         for (const TensorSpec& spec : arch->tensors) {
@@ -219,6 +277,11 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
                 job.dest = nullptr;
                 job.build_complex = [&gguf, info] { return load_complex(gguf, *info); };
                 job.dest_complex = w.complex_projection(spec.role);
+            } else if (spec.kind == TensorKind::kWidelyLinear) {
+                job.build = {};
+                job.dest = nullptr;
+                job.build_widely_linear = [&gguf, info] { return load_widely_linear(gguf, *info); };
+                job.dest_widely_linear = w.widely_linear_projection(spec.role);
             }
             // Once repacked, the file's copy is not needed: never keep both resident.
             if (mapping != nullptr) job.done = [&gguf, info, mapping] { mapping->drop_pages(gguf.tensor_data(*info)); };
@@ -227,7 +290,7 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
     }
     model.ternary_type = std::string(gguf.find_tensor("blk.0.attn_q.weight")->traits.name);
     if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(source);
-    if (options.head_q8_0 || model.output.type == GgmlType::kQ8_0) {
+    if (!model.widely_linear() && (options.head_q8_0 || model.output.type == GgmlType::kQ8_0)) {
         TERN_TRY(convert_head_to_q8_0(model, options.threads));
         // The conversion read the whole file head; from now on only embedding rows are read.
         if (mapping != nullptr) mapping->drop_pages({model.output.data, model.output.bytes()});   // ignores ranges outside the file

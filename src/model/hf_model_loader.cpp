@@ -12,6 +12,7 @@
 #include "quant/complex_repack.h"
 #include "quant/dequantize.h"
 #include "quant/phase_quant.h"
+#include "quant/widely_linear.h"
 #include "quant/ternary_repack.h"
 
 namespace tern::model {
@@ -177,7 +178,27 @@ RepackJob complex_job(const HfCheckpoint& ckpt, const TensorSpec& spec, size_t l
                 TERN_ASSIGN_OR_RETURN(std::vector<float> im_values, read_floats(*im));
                 return quant::phase_quantize_matrix(re_values, im_values, rows, cols, quant::kIfairyMinScale);
             },
-            .dest_complex = &dest};
+            .dest_complex = &dest,
+            .build_widely_linear = {},
+            .dest_widely_linear = nullptr};
+}
+
+// Fairy2i master weights, split into U and W and PhaseQuant-ed as the reference's
+// convert_to_inference_mode does.
+RepackJob widely_linear_job(const HfCheckpoint::TensorRef& ref, size_t rows, size_t cols, size_t stages,
+                            quant::PackedWidelyLinear& dest) {
+    return {.name = ref.tensor->name,
+            .source_bytes = ref.data().size(),
+            .build = {},
+            .dest = nullptr,
+            .done = {},
+            .build_complex = {},
+            .dest_complex = nullptr,
+            .build_widely_linear = [&ref, rows, cols, stages]() -> Result<quant::PackedWidelyLinear> {
+                TERN_ASSIGN_OR_RETURN(std::vector<float> a, read_floats(ref));
+                return quant::fairy2i_quantize(a, rows, cols, stages);
+            },
+            .dest_widely_linear = &dest};
 }
 
 }  // namespace
@@ -193,8 +214,18 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
         return Error(str_cat(dir, ": architecture '", hf_class,
                              "' is not supported (BitNetForCausalLM, BitnetForCausalLM, LlamaForCausalLM, ComplexNetLM)"));
     const bool bitnet_quant = config.quantization && config.quantization->quant_method == "bitnet";
-    if (hf_class == "LlamaForCausalLM" && !bitnet_quant)
-        return Error(str_cat(dir, ": LlamaForCausalLM without quantization_config.quant_method 'bitnet' is not a ternary model"));
+    const bool fairy2i_quant = config.quantization && config.quantization->quant_method == "fairy2i";
+    const size_t fairy2i_stages = options.fairy2i_stages != 0 ? options.fairy2i_stages
+                                  : fairy2i_quant             ? config.quantization->stages.value_or(2)
+                                                              : 0;
+    if (fairy2i_stages != 0) {
+        if (hf_class != "LlamaForCausalLM")
+            return Error(str_cat(dir, ": Fairy2i weights need a LlamaForCausalLM folder, this one is '", hf_class, "'"));
+        arch = find_gguf_architecture("fairy2i");
+    } else if (hf_class == "LlamaForCausalLM" && !bitnet_quant) {
+        return Error(str_cat(dir, ": LlamaForCausalLM without quantization_config.quant_method 'bitnet' or 'fairy2i' is "
+                                  "not a ternary model (--weights fairy2i-w1|fairy2i-w2 reads it as Fairy2i)"));
+    }
     if (bitnet_quant && config.quantization->use_rms_norm)
         return Error(str_cat(dir, ": quantization_config.use_rms_norm = true is not supported"));
     if (arch->ffn_activation == FfnActivation::kRelu2 && !config.hidden_act.empty() && config.hidden_act != "relu2")
@@ -231,14 +262,21 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
     }
     TERN_ASSIGN_OR_RETURN(model.output_norm, read_norm(*ckpt, tensor_spec(*arch, TensorRole::kOutputNorm), 0));
     const HfCheckpoint::TensorRef* head = ckpt->find(tensor_spec(*arch, TensorRole::kOutput).hf_name);
-    if (head != nullptr && !config.tie_word_embeddings) {
+    std::vector<RepackJob> jobs;
+    if (model.widely_linear()) {
+        model.float_activations = options.widely_linear_activations == WidelyLinearActivations::kFloat;
+        const HfCheckpoint::TensorRef* source = head != nullptr ? head : ckpt->find(embd.hf_name);
+        TERN_ASSIGN_OR_RETURN(model.output, float_matrix(*source));   // describes the source; never read
+        model.tied_head = head == nullptr;
+        jobs.push_back(widely_linear_job(*source, model.hp.n_vocab, model.hp.n_embd, fairy2i_stages,
+                                         model.output_widely_linear));
+    } else if (head != nullptr && !config.tie_word_embeddings) {
         TERN_ASSIGN_OR_RETURN(model.output, float_matrix(*head));
     } else {
         model.tied_head = true;
         model.output = model.token_embd;
     }
     const bool scale_multiplies = bitnet_quant && config.quantization->linear_class == "autobitlinear";
-    std::vector<RepackJob> jobs;
     model.layers.resize(model.hp.n_layer);
     for (size_t l = 0; l < model.hp.n_layer; ++l) {
         LayerWeights& w = model.layers[l];
@@ -251,6 +289,11 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
             }
             if (spec.kind == TensorKind::kComplex) {
                 jobs.push_back(complex_job(*ckpt, spec, l, model.hp, *w.complex_projection(spec.role)));
+                continue;
+            }
+            if (spec.kind == TensorKind::kWidelyLinear) {
+                jobs.push_back(widely_linear_job(*ref, model.hp.dim(spec.ne1), model.hp.dim(spec.ne0), fairy2i_stages,
+                                                 *w.widely_linear_projection(spec.role)));
                 continue;
             }
             quant::PackedTernary* dest = w.projection(spec.role);
@@ -267,10 +310,13 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
     const HfCheckpoint::TensorRef* q0 = find(tensor_spec(*arch, TensorRole::kAttnQ).hf_name, 0);
     model.ternary_type = q0->tensor->dtype == SafetensorsDtype::kU8 ? "packed U8"
                          : model.complex() ? str_cat(safetensors_dtype_name(q0->tensor->dtype), " (PhaseQuant)")
+                         : model.widely_linear()
+                             ? str_cat(safetensors_dtype_name(q0->tensor->dtype), " (Fairy2i W", fairy2i_stages, ")")
                                            : str_cat(safetensors_dtype_name(q0->tensor->dtype), " (absmean)");
     if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(dir);
     model.storage = ckpt;
-    if (options.head_q8_0 || model.output.type == format::GgmlType::kQ8_0) TERN_TRY(convert_head_to_q8_0(model, options.threads));
+    if (!model.widely_linear() && (options.head_q8_0 || model.output.type == format::GgmlType::kQ8_0))
+        TERN_TRY(convert_head_to_q8_0(model, options.threads));
     return model;
 }
 

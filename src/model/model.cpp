@@ -44,13 +44,30 @@ quant::PackedComplex* LayerWeights::complex_projection(TensorRole role) {
     }
 }
 
+quant::PackedWidelyLinear* LayerWeights::widely_linear_projection(TensorRole role) {
+    WidelyLinearProjections& p = widely_linear;
+    switch (role) {
+        case TensorRole::kAttnQ: return &p.q;
+        case TensorRole::kAttnK: return &p.k;
+        case TensorRole::kAttnV: return &p.v;
+        case TensorRole::kAttnOutput: return &p.o;
+        case TensorRole::kFfnGate: return &p.gate;
+        case TensorRole::kFfnUp: return &p.up;
+        case TensorRole::kFfnDown: return &p.down;
+        default: return nullptr;
+    }
+}
+
 size_t Model::decode_weight_bytes() const {
-    size_t bytes = q8_head() ? output_q8.bytes() : output.bytes();
+    size_t bytes = widely_linear() ? output_widely_linear.weight_bytes() : q8_head() ? output_q8.bytes() : output.bytes();
     for (const LayerWeights& w : layers) {
         for (const quant::PackedTernary* m : {&w.q, &w.k, &w.v, &w.o, &w.gate, &w.up, &w.down})
             bytes += m->weight_bytes();
         const ComplexProjections& c = w.complex;
         for (const quant::PackedComplex* m : {&c.q, &c.k, &c.v, &c.o, &c.gate, &c.up, &c.down})
+            bytes += m->weight_bytes();
+        const WidelyLinearProjections& p = w.widely_linear;
+        for (const quant::PackedWidelyLinear* m : {&p.q, &p.k, &p.v, &p.o, &p.gate, &p.up, &p.down})
             bytes += m->weight_bytes();
     }
     return bytes;

@@ -15,6 +15,7 @@
 #include "model/hparams.h"
 #include "quant/packed_complex.h"
 #include "quant/packed_ternary.h"
+#include "quant/widely_linear.h"
 #include "quant/paired_q8_rows.h"
 #include "tern/status.h"
 
@@ -40,11 +41,17 @@ struct ComplexProjections {
     quant::PackedComplex q, k, v, o, gate, up, down;
 };
 
+// One widely-linear projection per role (ModelFamily::kWidelyLinearTransformer).
+struct WidelyLinearProjections {
+    quant::PackedWidelyLinear q, k, v, o, gate, up, down;
+};
+
 struct LayerWeights {
     // Sub-norms empty when absent. Complex models keep each norm's weights as [re | im].
     std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;
     quant::PackedTernary q, k, v, o, gate, up, down;   // kTernaryTransformer
     ComplexProjections complex;                        // kComplexTransformer
+    WidelyLinearProjections widely_linear;             // kWidelyLinearTransformer
 
     // The field that holds a per-layer tensor of this role; nullptr for roles of the other kind.
     std::vector<float>* norm(TensorRole role);
@@ -53,6 +60,10 @@ struct LayerWeights {
     const std::vector<float>* norm(TensorRole role) const { return const_cast<LayerWeights*>(this)->norm(role); }
     const quant::PackedComplex* complex_projection(TensorRole role) const {
         return const_cast<LayerWeights*>(this)->complex_projection(role);
+    }
+    quant::PackedWidelyLinear* widely_linear_projection(TensorRole role);
+    const quant::PackedWidelyLinear* widely_linear_projection(TensorRole role) const {
+        return const_cast<LayerWeights*>(this)->widely_linear_projection(role);
     }
 };
 
@@ -66,6 +77,10 @@ struct Model {
     // The head in the Q8_0 kernel's layout when it is Q8_0 (in the file, or --head q8_0);
     // `output` then only describes where it came from and is never read by the engine.
     quant::PairedQ8Rows output_q8;
+    // Fairy2i: the head is widely-linear too (then `output` is not read), and the activations
+    // its projections see: exact int8 sums, or the reference's own float activations.
+    quant::PackedWidelyLinear output_widely_linear;
+    bool float_activations = false;
     bool tied_head = false;
     std::vector<float> output_norm;
     std::vector<LayerWeights> layers;
@@ -76,6 +91,7 @@ struct Model {
 
     bool q8_head() const { return output_q8.rows != 0; }
     bool complex() const { return arch->family == ModelFamily::kComplexTransformer; }
+    bool widely_linear() const { return arch->family == ModelFamily::kWidelyLinearTransformer; }
     // Floats per token of the hidden state: n_embd, or 2 * n_embd for [re | im].
     size_t hidden_width() const { return complex() ? 2 * hp.n_embd : hp.n_embd; }
     // Bytes one decode step streams: every ternary projection plus the head.
@@ -91,11 +107,18 @@ Status convert_head_to_q8_0(Model& model, int threads);
 // Called as tensors are repacked: bytes of ternary tensors done so far and in all.
 using LoadProgress = std::function<void(size_t done_bytes, size_t total_bytes)>;
 
+// Fairy2i activation paths (kernels/widely_linear_matmul.h).
+enum class WidelyLinearActivations { kInt8, kFloat };
+
 struct LoadOptions {
     quant::TernaryLayout layout = quant::TernaryLayout::kCodes;   // what the chosen kernels read
     bool head_q8_0 = false;                                       // convert the LM head to Q8_0
     int threads = 1;                                              // for repacking
     LoadProgress progress;
+    // Read a plain LlamaForCausalLM folder as Fairy2i with this many PhaseQuant stages (1: W1,
+    // 2: W2); 0: only when its quantization_config says fairy2i.
+    size_t fairy2i_stages = 0;
+    WidelyLinearActivations widely_linear_activations = WidelyLinearActivations::kInt8;
 };
 
 }  // namespace tern::model

@@ -18,7 +18,12 @@ Status run_repack_jobs(const std::vector<RepackJob>& jobs, const LoadOptions& op
     pool.run_on_all([&](int thread_idx) {
         for (size_t j; (j = next.fetch_add(1)) < jobs.size();) {
             const RepackJob& job = jobs[j];
-            if (job.dest_complex != nullptr) {
+            if (job.dest_widely_linear != nullptr) {
+                Result<quant::PackedWidelyLinear> packed = job.build_widely_linear();
+                if (job.done) job.done();
+                if (packed.ok()) *job.dest_widely_linear = std::move(packed).value();
+                else errors[j] = packed.error().within(str_cat("tensor '", job.name, "'"));
+            } else if (job.dest_complex != nullptr) {
                 Result<quant::PackedComplex> packed = job.build_complex();
                 if (job.done) job.done();
                 if (packed.ok()) *job.dest_complex = std::move(packed).value();

@@ -11,7 +11,8 @@
 
 namespace tern::model {
 
-// A ternary projection (build, dest) or a complex one (build_complex, dest_complex).
+// A ternary projection (build, dest), a complex one (build_complex, dest_complex) or a
+// widely-linear one (build_widely_linear, dest_widely_linear).
 struct RepackJob {
     std::string name;                                   // for errors
     size_t source_bytes = 0;                            // for progress
@@ -20,6 +21,8 @@ struct RepackJob {
     std::function<void()> done;                         // optional, e.g. drop the source pages
     std::function<Result<quant::PackedComplex>()> build_complex = {};
     quant::PackedComplex* dest_complex = nullptr;
+    std::function<Result<quant::PackedWidelyLinear>()> build_widely_linear = {};
+    quant::PackedWidelyLinear* dest_widely_linear = nullptr;
 };
 
 // Runs every job, converts each ternary result to options.layout, reports progress; the first error
