@@ -88,6 +88,7 @@ struct ConvertOptions {
     std::string folder;
     std::string output;
     std::string name;
+    std::string weights;
     int threads = 0;
 };
 void add_convert_command(CLI::App& app, ConvertOptions& options);

@@ -14,10 +14,13 @@
 namespace tern::cli {
 
 void add_convert_command(CLI::App& app, ConvertOptions& options) {
-    CLI::App* convert = app.add_subcommand("convert", "Convert a Hugging Face model folder to GGUF (complex ComplexNetLM models)");
+    CLI::App* convert = app.add_subcommand("convert", "Convert a Hugging Face model folder to GGUF (iFairy ComplexNetLM, or LLaMA as Fairy2i)");
     convert->add_option("folder", options.folder, "Hugging Face model folder (config.json, safetensors, tokenizer)")->required();
     convert->add_option("-o,--output", options.output, "Output GGUF file")->required();
     convert->add_option("--name", options.name, "general.name to write (default: the folder's name)");
+    convert->add_option("--weights", options.weights,
+                        "fairy2i-w1 or fairy2i-w2: convert a LlamaForCausalLM folder to Fairy2i (post-training unless "
+                        "its weights come from Fairy2i QAT)");
     convert->add_option("-t,--threads", options.threads, "Threads quantising the weights (default: all cores)")
         ->check(CLI::Range(1, 512));
 }
@@ -37,11 +40,17 @@ Result<tokenizer::Vocabulary> folder_vocabulary(const std::string& dir) {
 
 int run_convert(const ConvertOptions& options) {
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
-    Result<model::Model> model = model::load_hf_model(options.folder, {.threads = threads, .progress = {}});
+    model::LoadOptions load{.threads = threads, .progress = {}};
+    if (options.weights == "fairy2i-w1" || options.weights == "fairy2i-w2")
+        load.fairy2i_stages = options.weights == "fairy2i-w1" ? 1 : 2;
+    else if (!options.weights.empty())
+        return report_failure(str_cat("convert: --weights '", options.weights, "' is not supported (fairy2i-w1 or fairy2i-w2)"));
+    Result<model::Model> model = model::load_hf_model(options.folder, load);
     if (!model.ok()) return report_failure(str_cat("convert: ", model.error().message()));
-    if (!model.value().complex())
+    if (!model.value().complex() && !model.value().widely_linear())
         return report_failure(str_cat("convert: ", options.folder, ": architecture '", model.value().arch->name,
-                                      "' cannot be converted yet (only ComplexNetLM); tern runs the folder directly"));
+                                      "' cannot be converted yet (ComplexNetLM, or LLaMA as Fairy2i with --weights); "
+                                      "tern runs the folder directly"));
     Result<tokenizer::Vocabulary> vocab = folder_vocabulary(options.folder);
     if (!vocab.ok()) return report_failure(str_cat("convert: ", vocab.error().message()));
     const std::string name =
@@ -51,7 +60,8 @@ int run_convert(const ConvertOptions& options) {
     if (Status s = writer.value().write_to_file(options.output); !s.ok())
         return report_failure(str_cat("convert: ", s.error().message()));
     std::fprintf(stderr, "%s\n", str_cat("wrote ", options.output, " (", model.value().arch->name, ", ",
-                                         model.value().hp.n_layer, " layers, PhaseQuant codes as TERN_C2)").c_str());
+                                         model.value().hp.n_layer, " layers, PhaseQuant codes as TERN_C2)")
+                                     .c_str());
     return 0;
 }
 

@@ -32,8 +32,8 @@ constexpr KernelTable kTables[] = {
      .quantize_activations = avx2::quantize_activation_rows,
      .complex_gemv = avx2::complex_gemv,
      .complex_gemm = avx2::complex_gemm,
-     .widely_linear_int8 = ref::widely_linear_int8,
-     .widely_linear_float = ref::widely_linear_float},
+     .widely_linear_int8 = avx2::widely_linear_int8,
+     .widely_linear_float = avx2::widely_linear_float},
     {.isa = Isa::kAvx512,   // multiplication-free ternary and complex kernels
      .name = "avx512",
      .ternary_layout = quant::TernaryLayout::kSignPlanes,
@@ -45,8 +45,8 @@ constexpr KernelTable kTables[] = {
      .quantize_activations = avx512::quantize_activation_rows,
      .complex_gemv = avx512::complex_gemv,
      .complex_gemm = avx512::complex_gemm,
-     .widely_linear_int8 = ref::widely_linear_int8,
-     .widely_linear_float = ref::widely_linear_float},
+     .widely_linear_int8 = avx512::widely_linear_int8,
+     .widely_linear_float = avx512::widely_linear_float},
     {.isa = Isa::kAvx512Vnni,   // VNNI adds nothing to the float kernels: AVX-512 F ones serve
      .name = "avx512vnni",
      .ternary_layout = quant::TernaryLayout::kCodes,
@@ -58,8 +58,8 @@ constexpr KernelTable kTables[] = {
      .quantize_activations = avx512::quantize_activation_rows,
      .complex_gemv = avx512vnni::complex_gemv,
      .complex_gemm = avx512vnni::complex_gemm,
-     .widely_linear_int8 = ref::widely_linear_int8,
-     .widely_linear_float = ref::widely_linear_float},
+     .widely_linear_int8 = avx512vnni::widely_linear_int8,
+     .widely_linear_float = avx512::widely_linear_float},
 #endif
 };
 

@@ -56,5 +56,17 @@ namespace ref {
 void widely_linear_int8(const WidelyLinearInt8Args& args);
 void widely_linear_float(const WidelyLinearFloatArgs& args);
 }  // namespace ref
+// One pass per row chunk: its 2 or 4 code blocks are decoded once and give all 8 or 16 sums.
+namespace avx2 {
+void widely_linear_int8(const WidelyLinearInt8Args& args);
+void widely_linear_float(const WidelyLinearFloatArgs& args);
+}  // namespace avx2
+namespace avx512 {   // int8: multiplication-free (vpsadbw), as complex_matmul_avx512.cpp
+void widely_linear_int8(const WidelyLinearInt8Args& args);
+void widely_linear_float(const WidelyLinearFloatArgs& args);
+}  // namespace avx512
+namespace avx512vnni {   // int8 only: VNNI adds nothing to the float path (avx512:: serves it)
+void widely_linear_int8(const WidelyLinearInt8Args& args);
+}  // namespace avx512vnni
 
 }  // namespace tern::kernels

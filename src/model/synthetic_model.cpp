@@ -46,6 +46,14 @@ constexpr SyntheticShape kShapes[] = {
     {.name = "ifairy-tiny", .gguf_arch = "ifairy",
      .hp = {.n_vocab = 300, .n_embd = 128, .n_layer = 2, .n_ff = 256, .n_head = 4, .n_head_kv = 4,
             .head_dim = 32, .n_ctx_train = 128, .rope_theta = 10000.0f, .norm_eps = 1e-5f}},
+    // Fairy2i-W2 on LLaMA-2-7B (complex-and-recurrent.md §1.1): real sizes; every projection
+    // and the head become 2 stages of U and W codes.
+    {.name = "fairy2i-7b", .gguf_arch = "fairy2i",
+     .hp = {.n_vocab = 32000, .n_embd = 4096, .n_layer = 32, .n_ff = 11008, .n_head = 32, .n_head_kv = 32,
+            .head_dim = 128, .n_ctx_train = 4096, .rope_theta = 10000.0f, .norm_eps = 1e-5f}},
+    {.name = "fairy2i-tiny", .gguf_arch = "fairy2i",
+     .hp = {.n_vocab = 300, .n_embd = 128, .n_layer = 2, .n_ff = 256, .n_head = 4, .n_head_kv = 2,
+            .head_dim = 32, .n_ctx_train = 128, .rope_theta = 10000.0f, .norm_eps = 1e-5f}},
     // For tests: every dimension a multiple of 256 so that TQ1_0/TQ2_0 rows are whole blocks.
     {.name = "tiny", .gguf_arch = "bitnet-b1.58",
      .hp = {.n_vocab = 300, .n_embd = 256, .n_layer = 2, .n_ff = 512, .n_head = 4, .n_head_kv = 2,
@@ -273,6 +281,36 @@ Status add_complex_matrix(format::GgufWriter& w, const Pool& pool, const std::st
     return w.add_tensor(scale, GgmlType::kF32, std::vector<uint64_t>{2}, std::move(scales));
 }
 
+// Fairy2i W2: four random code matrices (U1, W1, U2, W2) of the complex halves, stacked by
+// rows, and their scales (the second stage's a quarter of the first's, as a residual's are).
+Status add_widely_linear_matrix(format::GgufWriter& w, const Pool& pool, const std::string& name, size_t ne0,
+                                size_t ne1, Rng& rng) {
+    constexpr size_t kMatrices = 4;
+    const size_t m = ne0 / 2, n = ne1 / 2;
+    if (ne0 % 2 != 0 || ne1 % 2 != 0 || m % 4 != 0)
+        return Error(str_cat("tensor '", name, "': a widely-linear ", ne1, "x", ne0, " matrix needs even sides and m % 4 == 0"));
+    std::vector<float> scales(2 * kMatrices);
+    for (size_t j = 0; j < scales.size(); ++j)
+        scales[j] = (0.5f + rng.uniform()) / std::sqrt(static_cast<float>(ne0)) * (j >= 4 ? 0.25f : 1.0f);
+    const size_t n_bytes = kMatrices * n * m / 4;
+    const Rng start = rng;
+    rng = rng.after((n_bytes + 7) / 8);
+    TERN_TRY(w.add_tensor(name, GgmlType::kTernC2, std::vector<uint64_t>{m, n * kMatrices}, n_bytes,
+                          [pool, start, n_bytes](std::span<std::byte> dest) {
+        for_chunks(*pool, (n_bytes + 7) / 8, kChunkElems, [&](size_t begin, size_t end) {
+            Rng chunk_rng = start.after(begin);
+            for (size_t d = begin; d < end; ++d) {
+                const uint64_t bits = chunk_rng.next();
+                std::memcpy(dest.data() + 8 * d, &bits, std::min<size_t>(8, n_bytes - 8 * d));
+            }
+        });
+    }));
+    std::vector<std::byte> scale_bytes(scales.size() * sizeof(float));
+    std::memcpy(scale_bytes.data(), scales.data(), scale_bytes.size());
+    const std::string scale = name.substr(0, name.size() - std::string_view(".weight").size()) + ".scale";
+    return w.add_tensor(scale, GgmlType::kF32, std::vector<uint64_t>{scales.size()}, std::move(scale_bytes));
+}
+
 uint32_t file_type_id(GgmlType ternary) {
     switch (ternary) {
         case GgmlType::kI2_S: return 40;    // bitnet.cpp MOSTLY_I2_S
@@ -358,6 +396,8 @@ Result<format::GgufWriter> synthetic_gguf(const SyntheticShape& shape, const Syn
             const size_t ne0 = parts * shape.hp.dim(spec.ne0), ne1 = shape.hp.dim(spec.ne1);
             if (spec.kind == TensorKind::kComplex) {
                 TERN_TRY(add_complex_matrix(w, pool, name, ne0, ne1, rng));
+            } else if (spec.kind == TensorKind::kWidelyLinear) {
+                TERN_TRY(add_widely_linear_matrix(w, pool, name, ne0, ne1, rng));
             } else if (spec.kind == TensorKind::kNormVector) {
                 TERN_TRY(add_norm_vector(w, name, ne0, rng));
             } else if (spec.kind == TensorKind::kFloatMatrix) {

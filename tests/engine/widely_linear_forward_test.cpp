@@ -12,7 +12,11 @@
 #include "core/float16.h"
 #include "engine/inference_session.h"
 #include "kernels/dispatch.h"
+#include "format/gguf_reader.h"
+#include "model/complex_gguf_writer.h"
+#include "model/gguf_model_loader.h"
 #include "model/hf_model_loader.h"
+#include "tokenizer/vocabulary.h"
 #include "quant/dequantize.h"
 #include "quant/packed_complex.h"
 #include "testing/test_files.h"
@@ -222,6 +226,39 @@ TEST(WidelyLinearForward, EveryIsaAndDecodeGiveTheSameBits) {
         }
         const std::vector<float> decode = tern_logits(m, kernels::best_isa_here(), true);
         EXPECT_EQ(0, std::memcmp(decode.data(), expected.data(), decode.size() * sizeof(float)));
+    }
+}
+
+// tern convert's fairy2i GGUF holds the same codes: a mapping plus a re-tiling gives the same bits.
+TEST(WidelyLinearForward, ItsGgufGivesTheSameBits) {
+    testing::TempDir dir;
+    write_llama_folder(dir / "hf");
+    tokenizer::Vocabulary vocab;
+    for (size_t i = 0; i < kHp.n_vocab; ++i) {
+        static const char* const kSpecial[] = {"<unk>", "<s>", "</s>"};
+        std::string text = std::to_string(i);
+        text.insert(0, 1, 't');
+        vocab.tokens.push_back(i < 3 ? std::string(kSpecial[i]) : text);
+        vocab.scores.push_back(-static_cast<float>(i));
+        vocab.types.push_back(i < 3 ? tokenizer::TokenType::kControl : tokenizer::TokenType::kNormal);
+    }
+    vocab.bos = 1;
+    vocab.eos = 2;
+    tokenizer::index_vocabulary(vocab);
+    for (auto activations : {model::WidelyLinearActivations::kInt8, model::WidelyLinearActivations::kFloat}) {
+        const model::Model hf = load(dir / "hf", activations);
+        auto writer = model::complex_model_gguf(hf, vocab, "tiny fairy2i");
+        ASSERT_TRUE(writer.ok()) << writer.error().message();
+        auto bytes = std::make_shared<std::vector<std::byte>>(writer.value().write_to_buffer());
+        auto g = format::parse_gguf(*bytes, "tiny-fairy2i.gguf");
+        ASSERT_TRUE(g.ok()) << g.error().message();
+        auto gguf = model::load_gguf_model(g.value(), bytes, "tiny-fairy2i.gguf",
+                                           {.threads = 1, .progress = {}, .widely_linear_activations = activations});
+        ASSERT_TRUE(gguf.ok()) << gguf.error().message();
+        EXPECT_EQ(gguf.value().arch->name, "fairy2i");
+        const std::vector<float> a = tern_logits(hf, kernels::best_isa_here()), b = tern_logits(gguf.value(), kernels::best_isa_here());
+        ASSERT_EQ(a.size(), b.size());
+        EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
     }
 }
 
