@@ -201,8 +201,9 @@ void row_plane(RowSums& s, const Tables& tables, __m512i nibble, const int8_t* c
     token_plane(s.pr3, s.qi3, s.qr3, s.pi3, p1, q1, xr[3] + c, xi[3] + c);
 }
 
-// Row `r` of a tile against tokens token0 .. token0 + 3: each plane is decoded once and feeds
-// 16 dot products; returns the row's sums, reduced, as sums[token][Sum] (before correction).
+// One row of a tile (`codes`: its first chunk) against tokens token0 .. token0 + 3: each plane
+// is decoded once and feeds 16 dot products; returns the row's sums, reduced, as
+// sums[token][Sum] (before the zero-point correction).
 void gemm_row4(const ComplexMatmulArgs& a, const Tables& tables, const uint8_t* codes, size_t token0, bool prefetch,
                int32_t (&sums)[kGemmTokens][kSums]) {
     const quant::PackedComplex& w = *a.weights;
