@@ -14,6 +14,7 @@
 #include "kernels/complex_matmul.h"
 #include "kernels/dispatch.h"
 #include "kernels/q8_matmul.h"
+#include "kernels/widely_linear_matmul.h"
 #include "quant/paired_q8_rows.h"
 #include "quant/block_formats.h"
 #include "quant/packed_complex.h"
@@ -83,6 +84,41 @@ void complex_matmul_bench(benchmark::State& state, kernels::Isa isa, ComplexShap
     for (auto _ : state) {
         fn({.weights = &w.value(), .acts = &acts, .out = out.data(), .out_stride = 2 * shape.rows, .im_offset = shape.rows,
             .tile_begin = 0, .tile_end = w.value().n_tiles()});
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.value().weight_bytes()));
+    state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations() * tokens), benchmark::Counter::kIsRate);
+}
+
+// Fairy2i's widely-linear projection (widely_linear_matmul.h), two stages (U1, W1, U2, W2) at
+// 2048 x 2048 complex, on both activation paths; bytes/s counts the packed codes.
+void widely_linear_bench(benchmark::State& state, kernels::Isa isa, bool int8, size_t tokens) {
+    if (!kernels::isa_runs_on(isa, detect_cpu_info().features)) {
+        state.SkipWithError("this CPU cannot run this ISA");
+        return;
+    }
+    const kernels::KernelTable& table = kernels::kernel_table(isa);
+    const size_t n = 2048, m = 2048;
+    std::mt19937 rng(5);
+    std::vector<std::vector<uint8_t>> codes(4, std::vector<uint8_t>(n * m));
+    std::vector<std::span<const uint8_t>> spans;
+    for (auto& c : codes) {
+        for (uint8_t& code : c) code = static_cast<uint8_t>(rng() % 4);
+        spans.emplace_back(c);
+    }
+    const float scale_re[4] = {0.5f, 0.25f, 0.125f, 0.0625f}, scale_im[4] = {0.75f, 0.375f, 0.1875f, 0.09375f};
+    auto w = quant::pack_widely_linear(n, m, spans, scale_re, scale_im);
+    std::vector<float> x(2 * tokens * m), out(tokens * 2 * n);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 17) - 8.0f;
+    quant::Int8Activations acts;
+    quant::quantize_activations(x.data(), 2 * tokens, m, m, acts);
+    for (auto _ : state) {
+        if (int8)
+            table.widely_linear_int8({.weights = &w.value(), .acts = &acts, .out = out.data(), .out_stride = 2 * n, .im_offset = n,
+                                      .tile_begin = 0, .tile_end = w.value().n_tiles()});
+        else
+            table.widely_linear_float({.weights = &w.value(), .x = x.data(), .x_stride = 2 * m, .n_tokens = tokens, .out = out.data(),
+                                       .out_stride = 2 * n, .im_offset = n, .tile_begin = 0, .tile_end = w.value().n_tiles()});
         benchmark::DoNotOptimize(out.data());
     }
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.value().weight_bytes()));
@@ -189,6 +225,15 @@ void register_all() {
                 benchmark::RegisterBenchmark(name.c_str(), complex_matmul_bench, isa, shape, tokens)->Unit(benchmark::kMicrosecond);
             }
         }
+    }
+    for (size_t i = 0; i < static_cast<size_t>(kernels::Isa::kCount); ++i) {
+        const auto isa = static_cast<kernels::Isa>(i);
+        for (bool int8 : {true, false})
+            for (size_t tokens : {1, 4}) {
+                const std::string name = std::string("widely_linear_") + (int8 ? "int8" : "float") + std::to_string(tokens) + "/" +
+                                         std::string(kernels::isa_name(isa)) + "/2stage_2048x2048";
+                benchmark::RegisterBenchmark(name.c_str(), widely_linear_bench, isa, int8, tokens)->Unit(benchmark::kMicrosecond);
+            }
     }
     for (size_t i = 1; i < static_cast<size_t>(kernels::Isa::kCount); ++i) {
         const auto isa = static_cast<kernels::Isa>(i);
