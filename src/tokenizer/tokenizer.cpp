@@ -10,6 +10,23 @@
 namespace tern::tokenizer {
 namespace {
 
+// The byte of a "<0xHH>" piece (hex digits in either case), or -1 for any other text.
+int byte_token_value(std::string_view text) {
+    if (text.size() != 6 || !text.starts_with("<0x") || text[5] != '>') return -1;
+    const auto digit = [](char c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    const int high = digit(text[3]), low = digit(text[4]);
+    return high < 0 || low < 0 ? -1 : high * 16 + low;
+}
+
+}  // namespace
+
+namespace {
+
 constexpr std::string_view kSpaceMarker = "\xe2\x96\x81";
 
 bool is_special_type(TokenType t) {
@@ -133,8 +150,8 @@ std::string Tokenizer::piece(int32_t id, bool special) const {
         case TokenType::kUserDefined:
             return text;
         case TokenType::kByte:
-            if (text.size() == 6 && text.starts_with("<0x"))
-                return std::string(1, static_cast<char>(std::stoi(text.substr(3, 2), nullptr, 16)));
+            // A hostile file can mark any text as a byte token: only a well-formed <0xHH> is one.
+            if (const int value = byte_token_value(text); value >= 0) return std::string(1, static_cast<char>(value));
             return text;
         default:
             if (bpe_) {

@@ -59,6 +59,12 @@ TEST(SpmModelFile, HostileBytesGetOneLineErrors) {
     // Wire type 3 (groups) is not used by SentencePiece.
     EXPECT_EQ(vocabulary_from_spm_model(bytes_of({0x0b})).error().message(),
               "unsupported protobuf wire type 3 at byte 1");
+    // A piece marked BYTE whose text is not <0xHH> decodes as its text (once a crash: stoi threw).
+    const Result<Vocabulary> odd_byte = vocabulary_from_spm_model(bytes_of({0x0a, 10, 0x0a, 6, '<', '0', 'x', 'v', '9', '>', 0x18, 6}));
+    ASSERT_TRUE(odd_byte.ok()) << odd_byte.error().message();
+    const Tokenizer odd = Tokenizer::from_vocabulary(odd_byte.value()).value();
+    const std::vector<int32_t> zero = {0};
+    EXPECT_EQ(odd.decode(zero), "<0xv9>");
     // One good piece: special ids past the vocabulary are dropped, not trusted.
     const Result<Vocabulary> one = vocabulary_from_spm_model(bytes_of({0x0a, 3, 0x0a, 1, 'a'}));
     ASSERT_TRUE(one.ok());
