@@ -203,11 +203,7 @@ Result<quant::PackedWidelyLinear> load_widely_linear(const GgufContents& gguf, c
     const auto bytes = gguf.tensor_data(info);
     const size_t matrix_bytes = rows * cols / 4;
     for (size_t j = 0; j < matrices; ++j) {
-        TERN_ASSIGN_OR_RETURN(quant::PackedComplex part, quant::repack_tern_c2(bytes.subspan(j * matrix_bytes, matrix_bytes),
-                                                                                rows, cols, scales[2 * j], scales[2 * j + 1]));
-        codes[j].resize(rows * cols);
-        for (size_t r = 0; r < rows; ++r)
-            for (size_t c = 0; c < cols; ++c) codes[j][r * cols + c] = quant::packed_complex_code(part, r, c);
+        TERN_ASSIGN_OR_RETURN(codes[j], quant::decode_tern_c2(bytes.subspan(j * matrix_bytes, matrix_bytes), rows, cols));
         scale_re[j] = scales[2 * j];
         scale_im[j] = scales[2 * j + 1];
     }

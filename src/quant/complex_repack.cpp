@@ -29,18 +29,23 @@ Result<PackedComplex> phase_quantize_matrix(std::span<const float> re, std::span
     });
 }
 
+Result<std::vector<uint8_t>> decode_tern_c2(std::span<const std::byte> bytes, size_t rows, size_t cols) {
+    if (cols % 4 != 0) return Error(str_cat("TERN_C2 rows of ", cols, " codes are not a multiple of 4"));
+    if (bytes.size() != rows * cols / 4)
+        return Error(str_cat("TERN_C2 data is ", bytes.size(), " bytes, expected ", rows * cols / 4, " for ", rows, "x",
+                             cols));
+    std::vector<uint8_t> codes(rows * cols);
+    const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+    for (size_t j = 0; j < bytes.size(); ++j)
+        for (size_t i = 0; i < 4; ++i) codes[4 * j + i] = static_cast<uint8_t>((data[j] >> (2 * i)) & 3);
+    return codes;
+}
+
 Result<PackedComplex> repack_tern_c2(std::span<const std::byte> bytes, size_t rows, size_t cols, float scale_re,
                                      float scale_im) {
-    if (cols % 4 != 0) return Error(str_cat("TERN_C2 rows of ", cols, " codes are not a multiple of 4"));
-    const size_t row_bytes = cols / 4;
-    if (bytes.size() != rows * row_bytes)
-        return Error(str_cat("TERN_C2 data is ", bytes.size(), " bytes, expected ", rows * row_bytes, " for ", rows, "x",
-                             cols));
-    const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+    TERN_ASSIGN_OR_RETURN(const std::vector<uint8_t> codes, decode_tern_c2(bytes, rows, cols));
     return pack_complex(rows, cols, scale_re, scale_im, [&](size_t row, std::span<uint8_t> out) -> Status {
-        const uint8_t* in = data + row * row_bytes;
-        for (size_t j = 0; j < row_bytes; ++j)
-            for (size_t i = 0; i < 4; ++i) out[4 * j + i] = static_cast<uint8_t>((in[j] >> (2 * i)) & 3);
+        std::memcpy(out.data(), codes.data() + row * cols, cols);
         return {};
     });
 }

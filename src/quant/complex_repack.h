@@ -23,6 +23,9 @@ Result<PackedComplex> phase_quantize_matrix(std::span<const float> re, std::span
 Result<PackedComplex> repack_tern_c2(std::span<const std::byte> bytes, size_t rows, size_t cols, float scale_re,
                                      float scale_im);
 
+// The codes (rows x cols, row-major) that TERN_C2 bytes hold. Same errors as repack_tern_c2.
+Result<std::vector<uint8_t>> decode_tern_c2(std::span<const std::byte> bytes, size_t rows, size_t cols);
+
 // The TERN_C2 bytes of a code matrix (rows x cols codes, row-major; cols a multiple of 4).
 std::vector<uint8_t> encode_tern_c2(std::span<const uint8_t> codes, size_t rows, size_t cols);
 
