@@ -72,6 +72,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 std::string head_description(const model::Model& m) {
     const std::string file_type = format::ggml_type_name(static_cast<uint32_t>(m.output.type));
+    if (m.recurrent()) return str_cat("ternary BitLinear (from ", file_type, ")");
     if (m.q8_head() && m.output.type != format::GgmlType::kQ8_0) return str_cat("Q8_0 (from ", m.tied_head ? "tied " : "", file_type, ")");
     return str_cat(m.tied_head ? "tied " : "", file_type);
 }

@@ -41,6 +41,7 @@ std::span<const float> InferenceSession::last_logits() const {
 
 void InferenceSession::truncate(size_t n, size_t slot) {
     TERN_CHECK(slot < n_past_.size() && n <= n_past_[slot]);
+    TERN_CHECK(n == 0 || n == n_past_[slot] || layers_->rewindable());
     n_past_[slot] = n;
 }
 

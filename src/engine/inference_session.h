@@ -59,8 +59,10 @@ public:
     size_t kv_cache_bytes() const { return layers_->memory_bytes(); }
     kernels::KvType kv_type() const { return kv_type_; }
     // Forgets positions >= n of a slot (n <= n_past(slot)): for a new prompt, a shortened
-    // conversation or a finished request.
+    // conversation or a finished request. A recurrent model (can_rewind() false) can only
+    // forget everything (n == 0) or nothing.
     void truncate(size_t n, size_t slot = 0);
+    bool can_rewind() const { return layers_->rewindable(); }
 
 private:
     void forward(std::span<const BatchToken> batch);

@@ -1,6 +1,7 @@
 #include "engine/layer_stack.h"
 
 #include "engine/complex_transformer.h"
+#include "engine/gated_recurrent.h"
 #include "engine/inference_session.h"
 #include "engine/ternary_transformer.h"
 #include "engine/widely_linear_transformer.h"
@@ -26,6 +27,8 @@ std::unique_ptr<LayerStack> make_layer_stack(const model::Model& model, const ke
         case model::ModelFamily::kWidelyLinearTransformer:
             return std::make_unique<WidelyLinearTransformerStack>(model, table, pool, n_ctx, n_slots, kv_type,
                                                                   kMaxBatchTokens);
+        case model::ModelFamily::kGatedRecurrent:
+            return std::make_unique<GatedRecurrentStack>(model, table, pool, n_slots, kMaxBatchTokens);
     }
     return nullptr;
 }

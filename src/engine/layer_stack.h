@@ -38,6 +38,10 @@ public:
     // A family whose LM head is not a float or Q8_0 matrix computes it here: logits of n final
     // (normed) rows into logits[t * stride ...]. false: the session's own head serves.
     virtual bool head(const float* /*rows*/, size_t /*n*/, float* /*logits*/, size_t /*stride*/) { return false; }
+
+    // Whether a sequence can be cut back to any earlier position (a KV cache forgets its tail).
+    // A recurrent state holds the whole prefix in one vector: it can only start over.
+    virtual bool rewindable() const { return true; }
 };
 
 // Calls fn(begin, end) over [0, n_rows): inline for a decode step's few rows, else on the pool.

@@ -139,6 +139,12 @@ Status read_model_fields(FieldReader& f, HfConfig& c) {
     TERN_TRY(f.read("tie_word_embeddings", c.tie_word_embeddings));
     TERN_TRY(f.read("bos_token_id", c.bos_token_id));
     TERN_TRY(f.read_int_or_list("eos_token_id", c.eos_token_ids));
+    TERN_TRY(f.read("num_heads", c.num_heads));
+    TERN_TRY(f.read("expand_ratio", c.expand_ratio));
+    TERN_TRY(f.read("hidden_ratio", c.hidden_ratio));
+    TERN_TRY(f.read("attn_mode", c.attn_mode));
+    TERN_TRY(f.read("use_short_conv", c.use_short_conv));
+    TERN_TRY(f.read("use_lower_bound", c.use_lower_bound));
     return {};
 }
 

@@ -46,6 +46,13 @@ struct HfConfig {
     std::optional<int64_t> bos_token_id;
     std::vector<int64_t> eos_token_ids;           // config allows an int or a list
     std::optional<HfBitnetQuantization> quantization;
+    // HGRN-Bit (HGRNBitForCausalLM) fields; the defaults are its configuration class's.
+    std::optional<uint64_t> num_heads;
+    std::optional<uint64_t> expand_ratio;
+    std::optional<double> hidden_ratio;
+    std::string attn_mode;
+    bool use_short_conv = false;
+    bool use_lower_bound = true;
     // Every key, nested objects flattened with '.', values as compact JSON, in key order.
     std::vector<std::pair<std::string, std::string>> all_fields;
 };

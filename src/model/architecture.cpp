@@ -108,6 +108,36 @@ constexpr TensorSpec kFairy2iTensors[] = {
     TERN_WL_LAYER_TENSOR(kFfnDown, "ffn_down.weight", "mlp.down_proj.weight", kFf, kEmbd),
 };
 #undef TERN_WL_LAYER_TENSOR
+
+// HGRN-Bit (ridgerchu/matmulfreellm HGRNBitForCausalLM; complex-and-recurrent.md §3): every
+// projection with the RMSNorm its BitLinear applies first; the head is ternary too. GGUF names
+// are tern's (no upstream converter exists).
+#define TERN_BITLINEAR(r, in_norm, gguf, hf, d0, d1)                                                         \
+    TERN_LAYER_TENSOR(r, gguf ".weight", hf ".weight", kTernary, d0, d1),                                    \
+    TERN_LAYER_TENSOR(in_norm, gguf "_in_norm.weight", hf ".norm.weight", kNormVector, d0, kNone)
+constexpr TensorSpec kHgrnBitTensors[] = {
+    {.role = kTokenEmbd, .gguf_name = "token_embd.weight", .hf_name = "model.embeddings.weight",
+     .kind = kFloatMatrix, .ne0 = kEmbd, .ne1 = kVocab, .per_layer = false, .optional = false},
+    // Optional here: required when config.json's use_lower_bound is true (hf_model_loader).
+    {.role = kLowerBounds, .gguf_name = "lower_bounds.weight", .hf_name = "model.lower_bounds",
+     .kind = kNormVector, .ne0 = kEmbd, .ne1 = kLayer, .per_layer = false, .optional = true},
+    {.role = kOutputNorm, .gguf_name = "output_norm.weight", .hf_name = "model.norm.weight",
+     .kind = kNormVector, .ne0 = kEmbd, .ne1 = kNone, .per_layer = false, .optional = false},
+    {.role = kOutput, .gguf_name = "output.weight", .hf_name = "lm_head.weight",
+     .kind = kTernary, .ne0 = kEmbd, .ne1 = kVocab, .per_layer = false, .optional = false},
+    {.role = kOutputInNorm, .gguf_name = "output_in_norm.weight", .hf_name = "lm_head.norm.weight",
+     .kind = kNormVector, .ne0 = kEmbd, .ne1 = kNone, .per_layer = false, .optional = false},
+    TERN_LAYER_TENSOR(kAttnNorm, "attn_norm.weight", "attn_norm.weight", kNormVector, kEmbd, kNone),
+    TERN_BITLINEAR(kRecurrentInput, kRecurrentInputInNorm, "rec_i", "attn.i_proj", kEmbd, kEmbd),
+    TERN_BITLINEAR(kRecurrentForget, kRecurrentForgetInNorm, "rec_f", "attn.f_proj", kEmbd, kEmbd),
+    TERN_BITLINEAR(kRecurrentGate, kRecurrentGateInNorm, "rec_g", "attn.g_proj", kEmbd, kEmbd),
+    TERN_LAYER_TENSOR(kRecurrentGateNorm, "rec_g_norm.weight", "attn.g_norm.weight", kNormVector, kEmbd, kNone),
+    TERN_BITLINEAR(kRecurrentOutput, kRecurrentOutputInNorm, "rec_o", "attn.o_proj", kEmbd, kEmbd),
+    TERN_LAYER_TENSOR(kFfnNorm, "ffn_norm.weight", "mlp_norm.weight", kNormVector, kEmbd, kNone),
+    TERN_BITLINEAR(kFfnGateUp, kFfnGateUpInNorm, "ffn_gate_up", "mlp.gate_proj", kEmbd, kFf2),
+    TERN_BITLINEAR(kFfnDown, kFfnDownInNorm, "ffn_down", "mlp.down_proj", kFf, kEmbd),
+};
+#undef TERN_BITLINEAR
 #undef TERN_COMPLEX_NORM
 #undef TERN_COMPLEX_PROJECTION
 
@@ -124,6 +154,8 @@ constexpr std::string_view kLlamaHf[] = {"LlamaForCausalLM"};
 constexpr std::string_view kIfairyGguf[] = {"ifairy"};
 constexpr std::string_view kIfairyHf[] = {"ComplexNetLM"};
 constexpr std::string_view kFairy2iGguf[] = {"fairy2i"};
+constexpr std::string_view kHgrnBitGguf[] = {"hgrn-bit"};
+constexpr std::string_view kHgrnBitHf[] = {"HGRNBitForCausalLM"};
 
 constexpr Architecture kArchitectures[] = {
     {.name = "bitnet-b1.58", .family = ModelFamily::kTernaryTransformer, .gguf_names = kBitnetB158Gguf, .hf_classes = kBitnetB158Hf,
@@ -146,6 +178,10 @@ constexpr Architecture kArchitectures[] = {
      // quantization_config or by --weights (hf_model_loader).
      .hf_classes = {}, .ffn_activation = FfnActivation::kSilu, .sub_norms = false,
      .gguf_rope = RopePairing::kNeox, .tensors = kFairy2iTensors},
+    // No rope, no attention: gguf_rope is never read. The FFN is SwiGLU.
+    {.name = "hgrn-bit", .family = ModelFamily::kGatedRecurrent, .gguf_names = kHgrnBitGguf, .hf_classes = kHgrnBitHf,
+     .ffn_activation = FfnActivation::kSilu, .sub_norms = false, .gguf_rope = RopePairing::kNeox,
+     .tensors = kHgrnBitTensors},
 };
 
 template <class Names>
@@ -184,6 +220,13 @@ bool has_role(const Architecture& arch, TensorRole role) {
     return false;
 }
 
+TensorRole first_projection_role(const Architecture& arch) {
+    for (const TensorSpec& spec : arch.tensors)
+        if (spec.per_layer && spec.kind != TensorKind::kNormVector) return spec.role;
+    TERN_CHECK(false && "every architecture has projections");
+    __builtin_unreachable();
+}
+
 const TensorSpec& tensor_spec(const Architecture& arch, TensorRole role) {
     for (const TensorSpec& spec : arch.tensors)
         if (spec.role == role) return spec;
@@ -205,6 +248,8 @@ std::string_view dim_name(Dim dim) {
         case Dim::kQ: return "n_head*head_dim";
         case Dim::kKv: return "n_head_kv*head_dim";
         case Dim::kEmbd2: return "2*n_embd";
+        case Dim::kFf2: return "2*n_ff";
+        case Dim::kLayer: return "n_layer";
         case Dim::kNone: return "1";
     }
     return "?";

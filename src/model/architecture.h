@@ -19,7 +19,10 @@ enum class FfnActivation { kSilu, kRelu2 };
 //     W in {+1, -1, +i, -i} times a scale per axis (iFairy; complex-and-recurrent.md §2).
 //   kWidelyLinearTransformer: the LLaMA graph on real activations, every linear layer (the head
 //     too) widely-linear U x + W conj(x) with PhaseQuant-ed U and W (Fairy2i; §1).
-enum class ModelFamily { kTernaryTransformer, kComplexTransformer, kWidelyLinearTransformer };
+//   kGatedRecurrent: no attention; a gated elementwise recurrence mixes tokens, and every
+//     projection, the head included, is a BitLinear (an RMSNorm, int8 activations, absmean
+//     ternary weights) (HGRN-Bit, the MatMul-free LM; §3).
+enum class ModelFamily { kTernaryTransformer, kComplexTransformer, kWidelyLinearTransformer, kGatedRecurrent };
 // kNeox pairs (x[i], x[i + d/2]); kNorm pairs (x[2i], x[2i + 1]) (GGUF `llama` files, whose
 // converters permute the q/k rows so that NORM on them equals NEOX on the HF weights).
 enum class RopePairing { kNeox, kNorm };
@@ -28,10 +31,19 @@ enum class TensorRole {
     kTokenEmbd, kOutputNorm, kOutput,
     kAttnNorm, kAttnQ, kAttnK, kAttnV, kAttnOutput, kAttnSubNorm,
     kFfnNorm, kFfnGate, kFfnUp, kFfnDown, kFfnSubNorm,
+    // HGRN-Bit: the recurrence's input (i), forget (f), output-gate (g) and output (o)
+    // projections, the norm of the output gate, the FFN's gate and up as one matrix, the
+    // per-layer forget-gate lower bounds, and the RMSNorm weights every BitLinear applies to its
+    // input ("...InNorm", one per projection, the head's too).
+    kRecurrentInput, kRecurrentForget, kRecurrentGate, kRecurrentOutput, kRecurrentGateNorm, kFfnGateUp,
+    kLowerBounds,
+    kRecurrentInputInNorm, kRecurrentForgetInNorm, kRecurrentGateInNorm, kRecurrentOutputInNorm, kFfnGateUpInNorm,
+    kFfnDownInNorm, kOutputInNorm,
 };
 
 // How a tensor is stored and used: ternary projection (any ternary type, or float weights that
-// are ternary times one scale), big float matrix (embedding / head), a float vector (norm), or
+// are ternary times one scale), big float matrix (embedding / head), a small float tensor read
+// whole (a norm's weights; HGRN-Bit's lower bounds, one row per layer), or
 // a complex {+-1, +-i} projection (PhaseQuant codes; HF: float weight_real + weight_imag
 // master weights; GGUF: TERN_C2 codes plus a ".scale" F32 [2] tensor holding s_re, s_im).
 // kWidelyLinear: a real matrix (HF: float master weights [2n, 2m]) used as Fairy2i's
@@ -42,7 +54,8 @@ enum class TensorKind { kTernary, kFloatMatrix, kNormVector, kComplex, kWidelyLi
 // Dimensions in hyper-parameter units.
 // For complex models n_embd, n_ff and head_dim count complex values; kEmbd2 (2 * n_embd) is
 // the real width of a [re | im] hidden state (iFairy's LM head reads it).
-enum class Dim { kEmbd, kVocab, kFf, kQ /* n_head * head_dim */, kKv /* n_head_kv * head_dim */, kEmbd2, kNone };
+// kFf2 (2 * n_ff) is HGRN-Bit's gate and up stacked; kLayer the number of layers.
+enum class Dim { kEmbd, kVocab, kFf, kQ /* n_head * head_dim */, kKv /* n_head_kv * head_dim */, kEmbd2, kFf2, kLayer, kNone };
 
 struct TensorSpec {
     TensorRole role;
@@ -78,6 +91,9 @@ const Architecture* find_hf_architecture(std::string_view hf_class);
 std::string gguf_architecture_names();
 const TensorSpec& tensor_spec(const Architecture& arch, TensorRole role);
 bool has_role(const Architecture& arch, TensorRole role);
+// The first per-layer projection of the table (attn_q, or HGRN-Bit's rec_i): the tensor whose
+// storage type describes the model's.
+TensorRole first_projection_role(const Architecture& arch);
 // The name of a tensor in layer `layer` (ignored for global tensors): "blk.3.attn_q.weight".
 std::string tensor_name(std::string_view pattern, size_t layer);
 std::string_view dim_name(Dim dim);

@@ -5,44 +5,13 @@
 
 #include "core/str_cat.h"
 #include "model/gguf_metadata.h"
+#include "model/gguf_tensors.h"
 #include "quant/complex_repack.h"
-#include "quant/dequantize.h"
 
 namespace tern::model {
 namespace {
 
 using format::GgmlType;
-
-Status add_floats(format::GgufWriter& w, const std::string& name, const std::vector<float>& values) {
-    std::vector<std::byte> bytes(values.size() * sizeof(float));
-    std::memcpy(bytes.data(), values.data(), bytes.size());
-    return w.add_tensor(name, GgmlType::kF32, std::vector<uint64_t>{values.size()}, std::move(bytes));
-}
-
-// Rows of `a` followed, row by row, by those of `b` (when it has rows): [re | im]. Both in
-// their common type when they share it, else widened to F32.
-Status add_float_matrix(format::GgufWriter& w, const std::string& name, const FloatMatrix& a, const FloatMatrix& b) {
-    const bool two = b.rows != 0;
-    if (two && b.rows != a.rows) return Error(str_cat("tensor '", name, "': parts have ", a.rows, " and ", b.rows, " rows"));
-    const size_t cols = a.cols + (two ? b.cols : 0);
-    if (!two || a.type == b.type) {
-        const size_t row_bytes = a.row_bytes + (two ? b.row_bytes : 0);
-        std::vector<std::byte> bytes(a.rows * row_bytes);
-        for (size_t r = 0; r < a.rows; ++r) {
-            std::memcpy(bytes.data() + r * row_bytes, a.row(r), a.row_bytes);
-            if (two) std::memcpy(bytes.data() + r * row_bytes + a.row_bytes, b.row(r), b.row_bytes);
-        }
-        return w.add_tensor(name, a.type, std::vector<uint64_t>{cols, a.rows}, std::move(bytes));
-    }
-    std::vector<float> row(cols);
-    std::vector<std::byte> bytes(a.rows * cols * sizeof(float));
-    for (size_t r = 0; r < a.rows; ++r) {
-        TERN_TRY(quant::dequantize(a.type, {a.row(r), a.row_bytes}, std::span(row).first(a.cols)));
-        TERN_TRY(quant::dequantize(b.type, {b.row(r), b.row_bytes}, std::span(row).subspan(a.cols)));
-        std::memcpy(bytes.data() + r * cols * sizeof(float), row.data(), cols * sizeof(float));
-    }
-    return w.add_tensor(name, GgmlType::kF32, std::vector<uint64_t>{cols, a.rows}, std::move(bytes));
-}
 
 Status add_complex(format::GgufWriter& w, const std::string& name, const quant::PackedComplex& m) {
     std::vector<uint8_t> codes(m.rows * m.cols);
@@ -52,8 +21,7 @@ Status add_complex(format::GgufWriter& w, const std::string& name, const quant::
     std::vector<std::byte> bytes(encoded.size());
     std::memcpy(bytes.data(), encoded.data(), encoded.size());
     TERN_TRY(w.add_tensor(name, GgmlType::kTernC2, std::vector<uint64_t>{m.cols, m.rows}, std::move(bytes)));
-    const std::string scale = name.substr(0, name.size() - std::string_view(".weight").size()) + ".scale";
-    return add_floats(w, scale, {m.scale_re, m.scale_im});
+    return add_float_tensor(w, scale_tensor_name(name), {m.scale_re, m.scale_im});
 }
 
 // Fairy2i: matrices j = 0.. stacked by rows, [m, n * matrices], and their scale pairs.
@@ -72,7 +40,7 @@ Status add_widely_linear(format::GgufWriter& w, const std::string& name, const q
         scales.push_back(m.scale_im[j]);
     }
     TERN_TRY(w.add_tensor(name, GgmlType::kTernC2, std::vector<uint64_t>{m.cols, m.rows * m.n_matrices}, std::move(bytes)));
-    return add_floats(w, name.substr(0, name.size() - std::string_view(".weight").size()) + ".scale", scales);
+    return add_float_tensor(w, scale_tensor_name(name), scales);
 }
 
 Result<format::GgufWriter> widely_linear_model_gguf(const Model& model, const tokenizer::Vocabulary& vocab,
@@ -86,12 +54,12 @@ Result<format::GgufWriter> widely_linear_model_gguf(const Model& model, const to
         for (size_t l = 0; l < (spec.per_layer ? model.hp.n_layer : 1); ++l) {
             const std::string tensor = tensor_name(spec.gguf_name, l);
             switch (spec.role) {
-                case TensorRole::kTokenEmbd: TERN_TRY(add_float_matrix(w, tensor, model.token_embd, {})); break;
+                case TensorRole::kTokenEmbd: TERN_TRY(add_float_matrix(w, tensor, model.token_embd)); break;
                 case TensorRole::kOutput: TERN_TRY(add_widely_linear(w, tensor, model.output_widely_linear)); break;
-                case TensorRole::kOutputNorm: TERN_TRY(add_floats(w, tensor, model.output_norm)); break;
+                case TensorRole::kOutputNorm: TERN_TRY(add_float_tensor(w, tensor, model.output_norm)); break;
                 default: {
                     const LayerWeights& layer = model.layers[l];
-                    if (const std::vector<float>* norm = layer.norm(spec.role)) TERN_TRY(add_floats(w, tensor, *norm));
+                    if (const std::vector<float>* norm = layer.norm(spec.role)) TERN_TRY(add_float_tensor(w, tensor, *norm));
                     else TERN_TRY(add_widely_linear(w, tensor, *layer.widely_linear_projection(spec.role)));
                 }
             }
@@ -118,11 +86,11 @@ Result<format::GgufWriter> complex_model_gguf(const Model& model, const tokenize
             const std::string tensor = tensor_name(spec.gguf_name, l);
             switch (spec.role) {
                 case TensorRole::kTokenEmbd: TERN_TRY(add_float_matrix(w, tensor, model.token_embd, model.token_embd_imag)); break;
-                case TensorRole::kOutput: TERN_TRY(add_float_matrix(w, tensor, model.output, {})); break;
-                case TensorRole::kOutputNorm: TERN_TRY(add_floats(w, tensor, model.output_norm)); break;
+                case TensorRole::kOutput: TERN_TRY(add_float_matrix(w, tensor, model.output)); break;
+                case TensorRole::kOutputNorm: TERN_TRY(add_float_tensor(w, tensor, model.output_norm)); break;
                 default: {
                     const LayerWeights& layer = model.layers[l];
-                    if (const std::vector<float>* norm = layer.norm(spec.role)) TERN_TRY(add_floats(w, tensor, *norm));
+                    if (const std::vector<float>* norm = layer.norm(spec.role)) TERN_TRY(add_float_tensor(w, tensor, *norm));
                     else TERN_TRY(add_complex(w, tensor, *layer.complex_projection(spec.role)));
                 }
             }

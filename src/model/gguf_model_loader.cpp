@@ -6,6 +6,7 @@
 
 #include "core/str_cat.h"
 #include "kernels/float_matmul.h"
+#include "model/gguf_tensors.h"
 #include "model/repack_jobs.h"
 #include "quant/complex_repack.h"
 #include "quant/dequantize.h"
@@ -50,23 +51,18 @@ std::string expected_shape_text(const TensorSpec& spec, const Hparams& hp) {
     return str_cat("[", gguf_ne0(spec, hp), ", ", hp.dim(spec.ne1), "] (", ne0_name, ", ", dim_name(spec.ne1), ")");
 }
 
-// The ".scale" companion of a projection (llama.cpp's `bitnet` files may carry one).
-std::string scale_name(const std::string& weight_name) {
-    return weight_name.substr(0, weight_name.size() - std::string_view(".weight").size()) + ".scale";
-}
-
 // Matrices (U1, W1, U2, W2) of a widely-linear tensor: from its ".scale" tensor, 2 values each.
 size_t widely_linear_matrices(const GgufContents& gguf, const std::string& name) {
-    const GgufTensorInfo* scale = gguf.find_tensor(scale_name(name));
+    const GgufTensorInfo* scale = gguf.find_tensor(scale_tensor_name(name));
     return scale == nullptr ? 0 : scale->n_elements / 2;
 }
 
 void check_widely_linear(const GgufContents& gguf, const TensorSpec& spec, const Hparams& hp, const GgufTensorInfo& info,
                          std::vector<std::string>& problems) {
-    const GgufTensorInfo* scale = gguf.find_tensor(scale_name(info.name));
+    const GgufTensorInfo* scale = gguf.find_tensor(scale_tensor_name(info.name));
     const size_t matrices = widely_linear_matrices(gguf, info.name);
     if (scale == nullptr || scale->traits.type != GgmlType::kF32 || (matrices != 2 && matrices != 4)) {
-        problems.push_back(str_cat("'", scale_name(info.name), "' should be 4 or 8 F32 values (s_re, s_im of U1, W1 (, U2, W2))"));
+        problems.push_back(str_cat("'", scale_tensor_name(info.name), "' should be 4 or 8 F32 values (s_re, s_im of U1, W1 (, U2, W2))"));
         return;
     }
     const size_t rows = hp.dim(spec.ne1), cols = hp.dim(spec.ne0);
@@ -103,15 +99,16 @@ void check_tensor(const GgufContents& gguf, const TensorSpec& spec, const Hparam
                                    : spec.kind == TensorKind::kNormVector ? "a norm"
                                                                           : "a float matrix"));
     if (spec.kind == TensorKind::kComplex) {
-        const GgufTensorInfo* scale = gguf.find_tensor(scale_name(name));
+        const GgufTensorInfo* scale = gguf.find_tensor(scale_tensor_name(name));
         if (scale == nullptr)
-            problems.push_back(str_cat("missing '", scale_name(name), "' (s_re, s_im of '", name, "')"));
+            problems.push_back(str_cat("missing '", scale_tensor_name(name), "' (s_re, s_im of '", name, "')"));
         else if (scale->traits.type != GgmlType::kF32 || scale->n_elements != 2)
             problems.push_back(str_cat("'", scale->name, "' should be two F32 values (s_re, s_im), found ",
                                        scale->traits.name, " ", shape_text(*scale)));
     }
     if (spec.kind == TensorKind::kTernary) {
-        if (const GgufTensorInfo* scale = gguf.find_tensor(scale_name(name));
+        // llama.cpp's `bitnet` files may carry a ".scale" companion.
+        if (const GgufTensorInfo* scale = gguf.find_tensor(scale_tensor_name(name));
             scale != nullptr && (scale->traits.type != GgmlType::kF32 || scale->n_elements != 1))
             problems.push_back(str_cat("'", scale->name, "' should be one F32 value, found ", scale->traits.name,
                                        " ", shape_text(*scale)));
@@ -174,7 +171,7 @@ Result<FloatMatrix> load_float_matrix(const GgufContents& gguf, const GgufTensor
 
 Result<quant::PackedTernary> load_ternary(const GgufContents& gguf, const GgufTensorInfo& info) {
     float extra = 1.0f;
-    if (const GgufTensorInfo* scale = gguf.find_tensor(scale_name(info.name))) {
+    if (const GgufTensorInfo* scale = gguf.find_tensor(scale_tensor_name(info.name))) {
         extra = reinterpret_cast<const float*>(gguf.tensor_data(*scale).data())[0];
         if (!std::isfinite(extra)) return Error(str_cat("tensor '", scale->name, "' is not a finite number"));
     }
@@ -190,13 +187,13 @@ Result<quant::PackedTernary> load_ternary(const GgufContents& gguf, const GgufTe
 }
 
 Result<quant::PackedComplex> load_complex(const GgufContents& gguf, const GgufTensorInfo& info) {
-    const float* scales = reinterpret_cast<const float*>(gguf.tensor_data(*gguf.find_tensor(scale_name(info.name))).data());
+    const float* scales = reinterpret_cast<const float*>(gguf.tensor_data(*gguf.find_tensor(scale_tensor_name(info.name))).data());
     return quant::repack_tern_c2(gguf.tensor_data(info), info.ne[1], info.ne[0], scales[0], scales[1]);
 }
 
 Result<quant::PackedWidelyLinear> load_widely_linear(const GgufContents& gguf, const GgufTensorInfo& info) {
     const size_t matrices = widely_linear_matrices(gguf, info.name);
-    const float* scales = reinterpret_cast<const float*>(gguf.tensor_data(*gguf.find_tensor(scale_name(info.name))).data());
+    const float* scales = reinterpret_cast<const float*>(gguf.tensor_data(*gguf.find_tensor(scale_tensor_name(info.name))).data());
     const size_t rows = info.ne[1] / matrices, cols = info.ne[0];
     std::vector<std::vector<uint8_t>> codes(matrices);
     std::vector<float> scale_re(matrices), scale_im(matrices);
@@ -209,6 +206,16 @@ Result<quant::PackedWidelyLinear> load_widely_linear(const GgufContents& gguf, c
     }
     std::vector<std::span<const uint8_t>> views(codes.begin(), codes.end());
     return quant::pack_widely_linear(rows, cols, views, scale_re, scale_im);
+}
+
+// HGRN-Bit files say whether the forget gates have lower bounds ([arch].use_lower_bound,
+// true when absent, as in the reference's configuration).
+Result<bool> uses_lower_bounds(const GgufContents& gguf, std::string_view arch_key) {
+    const std::string key = str_cat(arch_key, ".use_lower_bound");
+    const format::GgufValue* value = gguf.find(key);
+    if (value == nullptr) return true;
+    if (const std::optional<bool> flag = value->as_bool()) return *flag;
+    return Error(str_cat("metadata '", key, "' should be a bool, found ", format::gguf_type_name(value->type())));
 }
 
 Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const void> storage,
@@ -225,6 +232,19 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
     if (std::vector<std::string> problems = check_tensors(gguf, *arch, hp.value()); !problems.empty())
         return Error(str_cat(source, ": does not match architecture '", arch_key, "' (", problems.size(),
                              " problems): ", join_problems(problems)));
+
+    const bool recurrent = arch->family == ModelFamily::kGatedRecurrent;
+    if (recurrent && options.head_q8_0) return Error(str_cat(source, ": --head q8_0: an HGRN-Bit head is ternary"));
+    const std::string lower_bounds_name(recurrent ? tensor_spec(*arch, TensorRole::kLowerBounds).gguf_name : "");
+    bool lower_bounds = false;
+    if (recurrent) {
+        Result<bool> used = uses_lower_bounds(gguf, arch_key);
+        if (!used.ok()) return used.error().within(source);
+        lower_bounds = used.value();
+    }
+    if (lower_bounds && gguf.find_tensor(lower_bounds_name) == nullptr)
+        return Error(str_cat(source, ": missing '", lower_bounds_name, "' (metadata ", arch_key,
+                             ".use_lower_bound is true or absent)"));
 
     Model model;
     model.arch = arch;
@@ -245,6 +265,20 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
                         .build_complex = {}, .dest_complex = nullptr,
                         .build_widely_linear = [&gguf, output] { return load_widely_linear(gguf, *output); },
                         .dest_widely_linear = &model.output_widely_linear});
+    } else if (recurrent) {
+        const GgufTensorInfo* output = gguf.find_tensor("output.weight");
+        // Describes the head's source; never read.
+        model.output.type = output->traits.type;
+        model.output.rows = output->ne[1];
+        model.output.cols = output->ne[0];
+        jobs.push_back({.name = output->name, .source_bytes = output->n_bytes,
+                        .build = [&gguf, output] { return load_ternary(gguf, *output); },
+                        .dest = &model.output_ternary, .done = {}});
+        TERN_ASSIGN_OR_RETURN(model.output_in_norm,
+                              load_vector(gguf, std::string(tensor_spec(*arch, TensorRole::kOutputInNorm).gguf_name)));
+        if (lower_bounds) {
+            TERN_ASSIGN_OR_RETURN(model.lower_bounds, load_vector(gguf, lower_bounds_name));
+        }
     } else if (const GgufTensorInfo* output = gguf.find_tensor("output.weight")) {
         TERN_ASSIGN_OR_RETURN(model.output, load_float_matrix(gguf, *output));
     } else {
@@ -284,9 +318,10 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
             jobs.push_back(std::move(job));
         }
     }
-    model.ternary_type = std::string(gguf.find_tensor("blk.0.attn_q.weight")->traits.name);
+    model.ternary_type = std::string(
+        gguf.find_tensor(tensor_name(tensor_spec(*arch, first_projection_role(*arch)).gguf_name, 0))->traits.name);
     if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(source);
-    if (!model.widely_linear() && (options.head_q8_0 || model.output.type == GgmlType::kQ8_0)) {
+    if (!model.family_head() && (options.head_q8_0 || model.output.type == GgmlType::kQ8_0)) {
         TERN_TRY(convert_head_to_q8_0(model, options.threads));
         // The conversion read the whole file head; from now on only embedding rows are read.
         if (mapping != nullptr) mapping->drop_pages({model.output.data, model.output.bytes()});   // ignores ranges outside the file

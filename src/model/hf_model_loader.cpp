@@ -71,6 +71,46 @@ Result<Hparams> hparams_from_config(const format::HfConfig& c) {
     return hp;
 }
 
+// HGRN-Bit's config (complex-and-recurrent.md §3.1): no attention heads in the transformer
+// sense; the FFN width is derived from hidden_ratio when intermediate_size is null, as
+// HGRNBitMLP does. Features the released checkpoints do not use are refused by name.
+Result<Hparams> recurrent_hparams_from_config(const format::HfConfig& c) {
+    if (c.use_short_conv) return Error("config.json: use_short_conv = true is not supported (no released HGRN-Bit uses it)");
+    if (c.expand_ratio.value_or(1) != 1)
+        return Error(str_cat("config.json: expand_ratio = ", *c.expand_ratio, " is not supported (1 only)"));
+    if (!c.attn_mode.empty() && c.attn_mode != "fused_recurrent" && c.attn_mode != "recurrent")
+        return Error(str_cat("config.json: attn_mode '", c.attn_mode, "' is not a recurrence tern knows"));
+    if (!c.hidden_act.empty() && c.hidden_act != "swish" && c.hidden_act != "silu")
+        return Error(str_cat("config.json: hidden_act '", c.hidden_act, "' is not supported (swish)"));
+    auto required = [](const std::optional<uint64_t>& v, const char* field) -> Result<size_t> {
+        if (!v) return Error(str_cat("config.json: '", field, "' is missing"));
+        return static_cast<size_t>(*v);
+    };
+    Hparams hp;
+    TERN_ASSIGN_OR_RETURN(hp.n_vocab, required(c.vocab_size, "vocab_size"));
+    TERN_ASSIGN_OR_RETURN(hp.n_embd, required(c.hidden_size, "hidden_size"));
+    TERN_ASSIGN_OR_RETURN(hp.n_layer, required(c.num_hidden_layers, "num_hidden_layers"));
+    if (c.intermediate_size) {
+        hp.n_ff = *c.intermediate_size;
+    } else {
+        const double ratio = c.hidden_ratio.value_or(4.0);
+        if (!(ratio > 0.0 && ratio <= 64.0)) return Error(str_cat("config.json: hidden_ratio = ", ratio, " is outside (0, 64]"));
+        const auto third = static_cast<size_t>(static_cast<double>(hp.n_embd) * ratio * 2.0 / 3.0);
+        hp.n_ff = 256 * ((third + 255) / 256);
+    }
+    // The recurrence is elementwise: heads only regroup channels, so one "head" of n_embd
+    // describes every value of num_heads the same way.
+    const size_t heads = c.num_heads.value_or(1);
+    if (heads == 0 || hp.n_embd % heads != 0)
+        return Error(str_cat("config.json: num_heads = ", heads, " does not divide hidden_size ", hp.n_embd));
+    hp.n_head = hp.n_head_kv = 1;
+    hp.head_dim = hp.n_embd;
+    hp.n_ctx_train = c.max_position_embeddings.value_or(2048);
+    hp.norm_eps = static_cast<float>(c.rms_norm_eps.value_or(1e-6));
+    if (Status s = validate_hparams(hp); !s.ok()) return s.error().within("config.json");
+    return hp;
+}
+
 void check_tensor(const HfCheckpoint& ckpt, const TensorSpec& spec, const Hparams& hp, const std::string& name,
                   std::vector<std::string>& problems);
 
@@ -201,6 +241,18 @@ RepackJob widely_linear_job(const HfCheckpoint::TensorRef& ref, size_t rows, siz
             .dest_widely_linear = &dest};
 }
 
+// HGRN-Bit master weights, ternarised with absmean as its BitLinear does in every forward
+// pass, even when they happen to be exactly ternary times one scale (a dequantised BitNet
+// would keep that scale; HGRN-Bit's code would not).
+RepackJob absmean_job(const HfCheckpoint::TensorRef& ref, size_t rows, size_t cols, quant::PackedTernary& dest) {
+    return {.name = ref.tensor->name, .source_bytes = ref.data().size(),
+            .build = [&ref, rows, cols]() -> Result<quant::PackedTernary> {
+                TERN_ASSIGN_OR_RETURN(std::vector<float> w, read_floats(ref));
+                return quant::ternarize_absmean(w, rows, cols);
+            },
+            .dest = &dest, .done = {}};
+}
+
 }  // namespace
 
 Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) {
@@ -212,7 +264,8 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
     const Architecture* arch = find_hf_architecture(hf_class);
     if (arch == nullptr)
         return Error(str_cat(dir, ": architecture '", hf_class,
-                             "' is not supported (BitNetForCausalLM, BitnetForCausalLM, LlamaForCausalLM, ComplexNetLM)"));
+                             "' is not supported (BitNetForCausalLM, BitnetForCausalLM, LlamaForCausalLM, ComplexNetLM, "
+                             "HGRNBitForCausalLM)"));
     const bool bitnet_quant = config.quantization && config.quantization->quant_method == "bitnet";
     const bool fairy2i_quant = config.quantization && config.quantization->quant_method == "fairy2i";
     const size_t fairy2i_stages = options.fairy2i_stages != 0 ? options.fairy2i_stages
@@ -230,8 +283,10 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
         return Error(str_cat(dir, ": quantization_config.use_rms_norm = true is not supported"));
     if (arch->ffn_activation == FfnActivation::kRelu2 && !config.hidden_act.empty() && config.hidden_act != "relu2")
         return Error(str_cat(dir, ": hidden_act '", config.hidden_act, "' differs from this architecture's relu2"));
-    Result<Hparams> hp = hparams_from_config(config);
+    const bool recurrent = arch->family == ModelFamily::kGatedRecurrent;
+    Result<Hparams> hp = recurrent ? recurrent_hparams_from_config(config) : hparams_from_config(config);
     if (!hp.ok()) return hp.error().within(dir);
+    if (recurrent && options.head_q8_0) return Error(str_cat(dir, ": --head q8_0: an HGRN-Bit head is ternary"));
 
     std::vector<std::string> problems;
     for (const TensorSpec& spec : arch->tensors)
@@ -241,6 +296,10 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
             else
                 check_tensor(*ckpt, spec, hp.value(), tensor_name(spec.hf_name, l), problems);
         }
+    const bool lower_bounds = recurrent && config.use_lower_bound;
+    if (lower_bounds && ckpt->find(tensor_spec(*arch, TensorRole::kLowerBounds).hf_name) == nullptr)
+        problems.push_back(str_cat("missing '", tensor_spec(*arch, TensorRole::kLowerBounds).hf_name,
+                                   "' (config.json: use_lower_bound is true)"));
     if (!problems.empty()) {
         std::string text;
         for (size_t i = 0; i < problems.size() && i < 12; ++i) text += (i ? "; " : "") + problems[i];
@@ -270,6 +329,14 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
         model.tied_head = head == nullptr;
         jobs.push_back(widely_linear_job(*source, model.hp.n_vocab, model.hp.n_embd, fairy2i_stages,
                                          model.output_widely_linear));
+    } else if (recurrent) {
+        TERN_ASSIGN_OR_RETURN(model.output, float_matrix(*head));   // describes the source; never read
+        jobs.push_back(absmean_job(*head, model.hp.n_vocab, model.hp.n_embd, model.output_ternary));
+        TERN_ASSIGN_OR_RETURN(model.output_in_norm, read_norm(*ckpt, tensor_spec(*arch, TensorRole::kOutputInNorm), 0));
+        if (lower_bounds) {
+            TERN_ASSIGN_OR_RETURN(model.lower_bounds,
+                                  read_norm(*ckpt, tensor_spec(*arch, TensorRole::kLowerBounds), 0));
+        }
     } else if (head != nullptr && !config.tie_word_embeddings) {
         TERN_ASSIGN_OR_RETURN(model.output, float_matrix(*head));
     } else {
@@ -298,6 +365,10 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
             }
             quant::PackedTernary* dest = w.projection(spec.role);
             const size_t rows = model.hp.dim(spec.ne1), cols = model.hp.dim(spec.ne0);
+            if (recurrent) {
+                jobs.push_back(absmean_job(*ref, rows, cols, *dest));
+                continue;
+            }
             const bool packed = ref->tensor->dtype == SafetensorsDtype::kU8;
             jobs.push_back({.name = ref->tensor->name, .source_bytes = ref->data().size(),
                             .build = [ckpt = ckpt.get(), ref, rows, cols, packed, scale_multiplies] {
@@ -307,7 +378,7 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
                             .dest = dest, .done = {}});
         }
     }
-    const HfCheckpoint::TensorRef* q0 = find(tensor_spec(*arch, TensorRole::kAttnQ).hf_name, 0);
+    const HfCheckpoint::TensorRef* q0 = find(tensor_spec(*arch, first_projection_role(*arch)).hf_name, 0);
     model.ternary_type = q0->tensor->dtype == SafetensorsDtype::kU8 ? "packed U8"
                          : model.complex() ? str_cat(safetensors_dtype_name(q0->tensor->dtype), " (PhaseQuant)")
                          : model.widely_linear()
@@ -315,7 +386,7 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
                                            : str_cat(safetensors_dtype_name(q0->tensor->dtype), " (absmean)");
     if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(dir);
     model.storage = ckpt;
-    if (!model.widely_linear() && (options.head_q8_0 || model.output.type == format::GgmlType::kQ8_0))
+    if (!model.family_head() && (options.head_q8_0 || model.output.type == format::GgmlType::kQ8_0))
         TERN_TRY(convert_head_to_q8_0(model, options.threads));
     return model;
 }

@@ -48,6 +48,8 @@ size_t Hparams::dim(Dim d) const {
         case Dim::kQ: return q_dim();
         case Dim::kKv: return kv_dim();
         case Dim::kEmbd2: return 2 * n_embd;
+        case Dim::kFf2: return 2 * n_ff;
+        case Dim::kLayer: return n_layer;
         case Dim::kNone: return 1;
     }
     return 0;

@@ -14,6 +14,13 @@ std::vector<float>* LayerWeights::norm(TensorRole role) {
         case TensorRole::kAttnSubNorm: return &attn_sub_norm;
         case TensorRole::kFfnNorm: return &ffn_norm;
         case TensorRole::kFfnSubNorm: return &ffn_sub_norm;
+        case TensorRole::kRecurrentInputInNorm: return &recurrent.input_in_norm;
+        case TensorRole::kRecurrentForgetInNorm: return &recurrent.forget_in_norm;
+        case TensorRole::kRecurrentGateInNorm: return &recurrent.gate_in_norm;
+        case TensorRole::kRecurrentOutputInNorm: return &recurrent.output_in_norm;
+        case TensorRole::kRecurrentGateNorm: return &recurrent.gate_norm;
+        case TensorRole::kFfnGateUpInNorm: return &recurrent.gate_up_in_norm;
+        case TensorRole::kFfnDownInNorm: return &recurrent.down_in_norm;
         default: return nullptr;
     }
 }
@@ -27,6 +34,11 @@ quant::PackedTernary* LayerWeights::projection(TensorRole role) {
         case TensorRole::kFfnGate: return &gate;
         case TensorRole::kFfnUp: return &up;
         case TensorRole::kFfnDown: return &down;
+        case TensorRole::kRecurrentInput: return &recurrent.input;
+        case TensorRole::kRecurrentForget: return &recurrent.forget;
+        case TensorRole::kRecurrentGate: return &recurrent.gate;
+        case TensorRole::kRecurrentOutput: return &recurrent.output;
+        case TensorRole::kFfnGateUp: return &recurrent.gate_up;
         default: return nullptr;
     }
 }
@@ -59,9 +71,14 @@ quant::PackedWidelyLinear* LayerWeights::widely_linear_projection(TensorRole rol
 }
 
 size_t Model::decode_weight_bytes() const {
-    size_t bytes = widely_linear() ? output_widely_linear.weight_bytes() : q8_head() ? output_q8.bytes() : output.bytes();
+    size_t bytes = widely_linear() ? output_widely_linear.weight_bytes()
+                   : recurrent()   ? output_ternary.weight_bytes()
+                   : q8_head()     ? output_q8.bytes()
+                                   : output.bytes();
     for (const LayerWeights& w : layers) {
-        for (const quant::PackedTernary* m : {&w.q, &w.k, &w.v, &w.o, &w.gate, &w.up, &w.down})
+        const RecurrentWeights& r = w.recurrent;
+        for (const quant::PackedTernary* m : {&w.q, &w.k, &w.v, &w.o, &w.gate, &w.up, &w.down, &r.input, &r.forget,
+                                              &r.gate, &r.output, &r.gate_up})
             bytes += m->weight_bytes();
         const ComplexProjections& c = w.complex;
         for (const quant::PackedComplex* m : {&c.q, &c.k, &c.v, &c.o, &c.gate, &c.up, &c.down})

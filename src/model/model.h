@@ -46,16 +46,27 @@ struct WidelyLinearProjections {
     quant::PackedWidelyLinear q, k, v, o, gate, up, down;
 };
 
+// One HGRN-Bit layer's BitLinears (ModelFamily::kGatedRecurrent): each projection and the
+// RMSNorm weights it applies to its input first. The layer's own norms (attn_norm, ffn_norm)
+// and its down projection live in LayerWeights' shared fields.
+struct RecurrentWeights {
+    quant::PackedTernary input, forget, gate, output, gate_up;
+    std::vector<float> input_in_norm, forget_in_norm, gate_in_norm, output_in_norm, gate_up_in_norm, down_in_norm;
+    std::vector<float> gate_norm;   // RMSNorm of g before it gates silu(h)
+};
+
 struct LayerWeights {
     // Sub-norms empty when absent. Complex models keep each norm's weights as [re | im].
     std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;
     quant::PackedTernary q, k, v, o, gate, up, down;   // kTernaryTransformer
     ComplexProjections complex;                        // kComplexTransformer
     WidelyLinearProjections widely_linear;             // kWidelyLinearTransformer
+    RecurrentWeights recurrent;                        // kGatedRecurrent (with ffn_norm, attn_norm, down)
 
     // The field that holds a per-layer tensor of this role; nullptr for roles of the other kind.
     std::vector<float>* norm(TensorRole role);
     quant::PackedTernary* projection(TensorRole role);
+    const quant::PackedTernary* projection(TensorRole role) const { return const_cast<LayerWeights*>(this)->projection(role); }
     quant::PackedComplex* complex_projection(TensorRole role);
     const std::vector<float>* norm(TensorRole role) const { return const_cast<LayerWeights*>(this)->norm(role); }
     const quant::PackedComplex* complex_projection(TensorRole role) const {
@@ -80,6 +91,12 @@ struct Model {
     // Fairy2i: the head is widely-linear too (then `output` is not read), and the activations
     // its projections see: exact int8 sums, or the reference's own float activations.
     quant::PackedWidelyLinear output_widely_linear;
+    // HGRN-Bit: the head is a BitLinear (then `output` is not read): its input norm and ternary
+    // weights; and the forget-gate lower bounds, [n_layer][n_embd] as in the file (empty when
+    // the model does not use them).
+    quant::PackedTernary output_ternary;
+    std::vector<float> output_in_norm;
+    std::vector<float> lower_bounds;
     bool float_activations = false;
     bool tied_head = false;
     std::vector<float> output_norm;
@@ -92,6 +109,9 @@ struct Model {
     bool q8_head() const { return output_q8.rows != 0; }
     bool complex() const { return arch->family == ModelFamily::kComplexTransformer; }
     bool widely_linear() const { return arch->family == ModelFamily::kWidelyLinearTransformer; }
+    bool recurrent() const { return arch->family == ModelFamily::kGatedRecurrent; }
+    // The head is computed by the family (widely-linear or ternary), not from `output`.
+    bool family_head() const { return widely_linear() || recurrent(); }
     // Floats per token of the hidden state: n_embd, or 2 * n_embd for [re | im].
     size_t hidden_width() const { return complex() ? 2 * hp.n_embd : hp.n_embd; }
     // Bytes one decode step streams: every ternary projection plus the head.

@@ -17,6 +17,7 @@
 #include "core/thread_pool.h"
 #include "model/architecture.h"
 #include "model/gguf_metadata.h"
+#include "model/gguf_tensors.h"
 #include "quant/block_formats.h"
 #include "quant/ternary_formats.h"
 
@@ -54,6 +55,20 @@ constexpr SyntheticShape kShapes[] = {
     {.name = "fairy2i-tiny", .gguf_arch = "fairy2i",
      .hp = {.n_vocab = 300, .n_embd = 128, .n_layer = 2, .n_ff = 256, .n_head = 4, .n_head_kv = 2,
             .head_dim = 32, .n_ctx_train = 128, .rope_theta = 10000.0f, .norm_eps = 1e-5f}},
+    // The MatMul-free LM (HGRN-Bit, complex-and-recurrent.md §3.1): one "head" of n_embd, no
+    // attention; n_ff is the FFN width (its gate and up are one 2 * n_ff matrix).
+    {.name = "mmfree-370m", .gguf_arch = "hgrn-bit",
+     .hp = {.n_vocab = 32000, .n_embd = 1024, .n_layer = 24, .n_ff = 2816, .n_head = 1, .n_head_kv = 1,
+            .head_dim = 1024, .n_ctx_train = 2048, .rope_theta = 10000.0f, .norm_eps = 1e-6f}},
+    {.name = "mmfree-1.3b", .gguf_arch = "hgrn-bit",
+     .hp = {.n_vocab = 32000, .n_embd = 2048, .n_layer = 24, .n_ff = 5632, .n_head = 1, .n_head_kv = 1,
+            .head_dim = 2048, .n_ctx_train = 2048, .rope_theta = 10000.0f, .norm_eps = 1e-6f}},
+    {.name = "mmfree-2.7b", .gguf_arch = "hgrn-bit",
+     .hp = {.n_vocab = 32000, .n_embd = 2560, .n_layer = 32, .n_ff = 6912, .n_head = 1, .n_head_kv = 1,
+            .head_dim = 2560, .n_ctx_train = 2048, .rope_theta = 10000.0f, .norm_eps = 1e-6f}},
+    {.name = "mmfree-tiny", .gguf_arch = "hgrn-bit",
+     .hp = {.n_vocab = 300, .n_embd = 256, .n_layer = 3, .n_ff = 768, .n_head = 1, .n_head_kv = 1,
+            .head_dim = 256, .n_ctx_train = 128, .rope_theta = 10000.0f, .norm_eps = 1e-6f}},
     // For tests: every dimension a multiple of 256 so that TQ1_0/TQ2_0 rows are whole blocks.
     {.name = "tiny", .gguf_arch = "bitnet-b1.58",
      .hp = {.n_vocab = 300, .n_embd = 256, .n_layer = 2, .n_ff = 512, .n_head = 4, .n_head_kv = 2,
@@ -213,12 +228,13 @@ void encode_floats(GgmlType type, const float* x, size_t n, std::byte* out) {
 
 using Pool = std::shared_ptr<ThreadPool>;
 
-Status add_norm_vector(format::GgufWriter& w, const std::string& name, size_t ne0, Rng& rng) {
-    std::vector<float> v(ne0);
+// A norm's weights (ne1 == 1), or a small table such as HGRN-Bit's lower bounds.
+Status add_norm_vector(format::GgufWriter& w, const std::string& name, size_t ne0, size_t ne1, Rng& rng) {
+    std::vector<float> v(ne0 * ne1);
     for (float& x : v) x = 0.75f + 0.5f * rng.uniform();
-    std::vector<std::byte> bytes(ne0 * 4);
-    encode_floats(GgmlType::kF32, v.data(), ne0, bytes.data());
-    return w.add_tensor(name, GgmlType::kF32, std::vector<uint64_t>{ne0}, std::move(bytes));
+    std::vector<uint64_t> dims{ne0};
+    if (ne1 != 1) dims.push_back(ne1);
+    return add_float_tensor(w, name, v, dims);
 }
 
 // Uniform values in [-0.5, 0.5), generated when the writer writes.
@@ -277,8 +293,7 @@ Status add_complex_matrix(format::GgufWriter& w, const Pool& pool, const std::st
     std::vector<std::byte> scales(2 * sizeof(float));
     std::memcpy(scales.data(), &scale_re, sizeof(float));
     std::memcpy(scales.data() + sizeof(float), &scale_im, sizeof(float));
-    const std::string scale = name.substr(0, name.size() - std::string_view(".weight").size()) + ".scale";
-    return w.add_tensor(scale, GgmlType::kF32, std::vector<uint64_t>{2}, std::move(scales));
+    return w.add_tensor(scale_tensor_name(name), GgmlType::kF32, std::vector<uint64_t>{2}, std::move(scales));
 }
 
 // Fairy2i W2: four random code matrices (U1, W1, U2, W2) of the complex halves, stacked by
@@ -307,8 +322,7 @@ Status add_widely_linear_matrix(format::GgufWriter& w, const Pool& pool, const s
     }));
     std::vector<std::byte> scale_bytes(scales.size() * sizeof(float));
     std::memcpy(scale_bytes.data(), scales.data(), scale_bytes.size());
-    const std::string scale = name.substr(0, name.size() - std::string_view(".weight").size()) + ".scale";
-    return w.add_tensor(scale, GgmlType::kF32, std::vector<uint64_t>{scales.size()}, std::move(scale_bytes));
+    return w.add_tensor(scale_tensor_name(name), GgmlType::kF32, std::vector<uint64_t>{scales.size()}, std::move(scale_bytes));
 }
 
 uint32_t file_type_id(GgmlType ternary) {
@@ -399,7 +413,7 @@ Result<format::GgufWriter> synthetic_gguf(const SyntheticShape& shape, const Syn
             } else if (spec.kind == TensorKind::kWidelyLinear) {
                 TERN_TRY(add_widely_linear_matrix(w, pool, name, ne0, ne1, rng));
             } else if (spec.kind == TensorKind::kNormVector) {
-                TERN_TRY(add_norm_vector(w, name, ne0, rng));
+                TERN_TRY(add_norm_vector(w, name, ne0, ne1, rng));
             } else if (spec.kind == TensorKind::kFloatMatrix) {
                 TERN_TRY(add_float_matrix(w, pool, name, options.embd_type, ne0, ne1, rng));
             } else {
