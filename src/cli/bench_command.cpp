@@ -68,16 +68,16 @@ void print_model_report(const LoadedModel& lm, const engine::ModelBenchReport& r
     std::printf("model: %s\ncpu: %s\nread bandwidth (same run):", describe(lm).c_str(), detect_cpu_info().model_name.c_str());
     for (const auto& [threads, gbs] : report.read_bandwidth_gb_per_s)
         std::printf(" %.1f GB/s with %d thread%s;", gbs, threads, threads > 1 ? "s" : "");
-    std::printf("\n\n| %-7s | %7s | %-18s | %11s | %9s | %8s |\n", "test", "threads", "t/s", "bytes/token", "GB/s", "% of bw");
-    std::printf("|---------|---------|--------------------|-------------|-----------|----------|\n");
+    std::printf("\n\n| %-13s | %7s | %-18s | %11s | %9s | %8s |\n", "test", "threads", "t/s", "bytes/token", "GB/s", "% of bw");
+    std::printf("|---------------|---------|--------------------|-------------|-----------|----------|\n");
     for (const auto& r : report.results) {
         const std::string speed = str_cat(static_cast<long>(r.tokens_per_s * 100) / 100.0, " ± ",
                                           static_cast<long>(r.stddev * 100) / 100.0);
         if (r.bytes_per_token > 0)
-            std::printf("| %-7s | %7d | %-18s | %8.1f MB | %9.1f | %7.0f%% |\n", r.test.c_str(), r.threads, speed.c_str(),
+            std::printf("| %-13s | %7d | %-18s | %8.1f MB | %9.1f | %7.0f%% |\n", r.test.c_str(), r.threads, speed.c_str(),
                         r.bytes_per_token / 1e6, r.gb_per_s, 100 * r.bandwidth_fraction);
         else
-            std::printf("| %-7s | %7d | %-18s | %11s | %9s | %8s |\n", r.test.c_str(), r.threads, speed.c_str(), "", "", "");
+            std::printf("| %-13s | %7d | %-18s | %11s | %9s | %8s |\n", r.test.c_str(), r.threads, speed.c_str(), "", "", "");
     }
     std::printf("\npeak RSS %.1f MB; KV cache %s; model loaded in %.2f s\n", report.peak_rss_bytes / 1e6,
                 kernels::kv_type_name(report.kv_type), lm.load_seconds);
@@ -111,7 +111,8 @@ nlohmann::json model_report_json(const LoadedModel& lm, const engine::ModelBench
         j["read_bandwidth_gb_per_s"].push_back({{"threads", threads}, {"gb_per_s", gbs}});
     j["results"] = nlohmann::json::array();
     for (const auto& r : report.results)
-        j["results"].push_back({{"test", r.test}, {"threads", r.threads}, {"sequences", r.sequences}, {"tokens_per_s", r.tokens_per_s},
+        j["results"].push_back({{"test", r.test}, {"threads", r.threads}, {"sequences", r.sequences}, {"depth", r.depth},
+                                {"tokens_per_s", r.tokens_per_s},
                                 {"stddev", r.stddev}, {"bytes_per_token", r.bytes_per_token},
                                 {"gb_per_s", r.gb_per_s}, {"bandwidth_fraction", r.bandwidth_fraction}});
     return j;
@@ -124,7 +125,11 @@ int run_model_bench(const BenchOptions& options) {
     const std::string isa = options.isas.empty() ? "" : options.isas.front();
     const int load_threads = *std::max_element(options.threads.begin(), options.threads.end());
     // A synthetic model is measured as the targets are stated: 2-bit ternary with a Q8_0 head.
-    const std::string head = options.head.empty() && !options.synthetic.empty() ? "q8_0" : options.head;
+    // (A family that computes its own head, HGRN-Bit's ternary one, keeps it.)
+    const model::SyntheticShape* shape = model::find_synthetic_shape(options.synthetic);
+    const model::Architecture* arch = shape != nullptr ? model::find_gguf_architecture(shape->gguf_arch) : nullptr;
+    const bool own_head = arch != nullptr && arch->family == model::ModelFamily::kGatedRecurrent;
+    const std::string head = options.head.empty() && !options.synthetic.empty() && !own_head ? "q8_0" : options.head;
     const ModelRequest request{.isa = isa, .threads = load_threads, .head = head == "file" ? "" : head, .packing = options.packing,
                           .weights = options.weights, .activations = options.activations};
     Result<LoadedModel> loaded = options.model.empty()
@@ -132,7 +137,7 @@ int run_model_bench(const BenchOptions& options) {
                                      : load_model_for_run(options.model, request);
     if (!loaded.ok()) return report_failure(str_cat("bench: ", loaded.error().message()));
     engine::ModelBenchOptions bench{.threads = options.threads, .n_prompt = options.n_prompt,
-                                    .n_gen = options.n_gen, .sequences = options.sequences,
+                                    .n_gen = options.n_gen, .sequences = options.sequences, .depths = options.depths,
                                     .repetitions = options.repetitions, .kv_type = options.kv_type};
     auto progress = [&](const std::string& test, int threads) {
         if (!options.json) std::fprintf(stderr, "\r%s t=%d ...   ", test.c_str(), threads);
@@ -180,6 +185,10 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
     bench->add_option("-n,--n-gen", options.n_gen, "Generated tokens for tg (0 skips)")
         ->check(CLI::Range(0, 1 << 16))
         ->capture_default_str();
+    bench->add_option("-d,--depth", options.depths,
+                      "Decode after this many tokens of context, e.g. 0,1024,4096 (filled untimed, as llama-bench -d)")
+        ->delimiter(',')
+        ->check(CLI::Range(0, 1 << 20));
     bench->add_option("--parallel", options.sequences,
                       "Also decode this many sequences in lock-step, as tern serve batches them (e.g. 1,4)")
         ->delimiter(',')

@@ -42,6 +42,7 @@ struct BenchOptions {
     size_t n_prompt = 128;
     size_t n_gen = 128;
     std::vector<size_t> sequences = {1};
+    std::vector<size_t> depths = {0};
     int repetitions = 3;
     std::string head;
     std::string packing = "2bit";

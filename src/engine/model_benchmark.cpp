@@ -40,12 +40,25 @@ double time_prompt(InferenceSession& session, const std::vector<int32_t>& prompt
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// `sequences` slots each generate n tokens from an empty context in lock-step: one batched
-// step per position (one sequence: plain token-by-token decode).
-double time_generation(InferenceSession& session, size_t n, size_t sequences, size_t n_vocab) {
-    std::vector<BatchToken> step(sequences);
+// Fills every one of `sequences` slots with `depth` tokens of context (untimed).
+void fill_context(InferenceSession& session, size_t depth, size_t sequences, size_t n_vocab) {
+    std::vector<BatchToken> batch;
     for (size_t s = 0; s < sequences; ++s) {
         session.truncate(0, s);
+        if (depth == 0) continue;
+        batch.clear();
+        for (size_t i = 0; i < depth; ++i)
+            batch.push_back({.token = static_cast<int32_t>((i * 2654435761u + s + 1) % n_vocab), .slot = s, .logits = false});
+        TERN_CHECK(session.evaluate_batch(batch).ok());
+    }
+}
+
+// `sequences` slots each generate n tokens in lock-step from `depth` positions of context
+// (filled by fill_context): one batched step per position (one sequence: plain decode).
+double time_generation(InferenceSession& session, size_t n, size_t sequences, size_t depth, size_t n_vocab) {
+    std::vector<BatchToken> step(sequences);
+    for (size_t s = 0; s < sequences; ++s) {
+        if (depth == 0 || session.can_rewind()) session.truncate(depth, s);
         step[s] = {.token = static_cast<int32_t>((s * 7919 + 1) % n_vocab), .slot = s, .logits = true};
     }
     const auto start = std::chrono::steady_clock::now();
@@ -57,30 +70,35 @@ double time_generation(InferenceSession& session, size_t n, size_t sequences, si
 }
 
 // Weights of every projection and the head, read once per step and shared by its sequences,
-// plus on average (n + 1) / 2 cached positions of keys and values per layer and sequence.
-double decode_bytes_per_token(const model::Model& model, size_t n_gen, size_t sequences, kernels::KvType kv_type) {
+// plus per sequence what the token mixer reads: on average depth + (n + 1) / 2 cached
+// positions of keys and values per layer, or a recurrent state (its size, whatever the depth).
+double decode_bytes_per_token(const model::Model& model, const InferenceSession& session, size_t n_gen, size_t depth,
+                              size_t sequences, kernels::KvType kv_type) {
+    const double weights = static_cast<double>(model.decode_weight_bytes()) / static_cast<double>(sequences);
+    if (model.recurrent()) return weights + static_cast<double>(session.kv_cache_bytes()) / session.n_slots();
     const double kv_per_position = 2.0 * model.hp.n_layer * model.hp.kv_dim() * kernels::kv_type_bytes(kv_type);
-    return static_cast<double>(model.decode_weight_bytes()) / static_cast<double>(sequences) +
-           kv_per_position * (n_gen + 1) / 2.0;
+    return weights + kv_per_position * (static_cast<double>(depth) + (n_gen + 1) / 2.0);
 }
 
-std::string generation_test_name(size_t n_gen, size_t sequences) {
-    return sequences == 1 ? str_cat("tg", n_gen) : str_cat("tg", n_gen, "x", sequences);
+std::string generation_test_name(size_t n_gen, size_t sequences, size_t depth) {
+    std::string name = sequences == 1 ? str_cat("tg", n_gen) : str_cat("tg", n_gen, "x", sequences);
+    return depth == 0 ? name : str_cat(name, "@d", depth);
 }
 
 ModelBenchResult measure_generation(InferenceSession& session, const model::Model& model, const ModelBenchOptions& options,
-                                    int threads, size_t sequences) {
+                                    int threads, size_t sequences, size_t depth) {
     const size_t n_vocab = model.hp.n_vocab;
-    time_generation(session, std::min<size_t>(options.n_gen, 8), sequences, n_vocab);   // warm-up
+    fill_context(session, depth, sequences, n_vocab);
+    time_generation(session, std::min<size_t>(options.n_gen, 8), sequences, depth, n_vocab);   // warm-up
     std::vector<double> speeds;
     for (int r = 0; r < options.repetitions; ++r) {
-        const double seconds = time_generation(session, options.n_gen, sequences, n_vocab);
+        const double seconds = time_generation(session, options.n_gen, sequences, depth, n_vocab);
         speeds.push_back(static_cast<double>(options.n_gen * sequences) / seconds);
     }
-    ModelBenchResult result{.test = generation_test_name(options.n_gen, sequences),
+    ModelBenchResult result{.test = generation_test_name(options.n_gen, sequences, depth),
                             .threads = threads, .tokens_per_s = mean(speeds), .stddev = stddev(speeds),
-                            .sequences = sequences};
-    result.bytes_per_token = decode_bytes_per_token(model, options.n_gen, sequences, options.kv_type);
+                            .sequences = sequences, .depth = depth};
+    result.bytes_per_token = decode_bytes_per_token(model, session, options.n_gen, depth, sequences, options.kv_type);
     result.gb_per_s = result.bytes_per_token * result.tokens_per_s / 1e9;
     return result;
 }
@@ -97,7 +115,11 @@ ModelBenchReport run_model_benchmark(const model::Model& model, const kernels::K
                                      const ModelBenchOptions& options, const ModelBenchProgress& progress) {
     ModelBenchReport report;
     report.kv_type = options.kv_type;
-    const size_t n_ctx = std::max<size_t>(std::max(options.n_prompt, options.n_gen), 1);
+    // Room for the deepest context and the generation; a recurrent state, never cut back, also
+    // keeps the warm-up's and every repetition's tokens.
+    const size_t max_depth = options.depths.empty() ? 0 : *std::max_element(options.depths.begin(), options.depths.end());
+    const size_t generated = model.recurrent() ? 8 + options.n_gen * options.repetitions : options.n_gen;
+    const size_t n_ctx = std::max<size_t>(std::max(options.n_prompt, max_depth + generated), 1);
     size_t n_slots = 1;
     for (size_t sequences : options.sequences) n_slots = std::max(n_slots, sequences);
     const std::vector<int32_t> prompt = bench_tokens(options.n_prompt, model.hp.n_vocab);
@@ -113,10 +135,12 @@ ModelBenchReport run_model_benchmark(const model::Model& model, const kernels::K
             report.results.push_back({.test = str_cat("pp", options.n_prompt), .threads = threads,
                                       .tokens_per_s = mean(speeds), .stddev = stddev(speeds)});
         }
-        for (size_t sequences : options.n_gen > 0 ? options.sequences : std::vector<size_t>{}) {
-            if (sequences == 0) continue;
-            if (progress) progress(generation_test_name(options.n_gen, sequences), threads);
-            report.results.push_back(measure_generation(session, model, options, threads, sequences));
+        for (size_t depth : options.n_gen > 0 ? options.depths : std::vector<size_t>{}) {
+            for (size_t sequences : options.sequences) {
+                if (sequences == 0) continue;
+                if (progress) progress(generation_test_name(options.n_gen, sequences, depth), threads);
+                report.results.push_back(measure_generation(session, model, options, threads, sequences, depth));
+            }
         }
     }
     // Taken before the bandwidth probe, whose buffer would otherwise be the peak.

@@ -5,6 +5,10 @@
 // of the read bandwidth measured in the same run with the same thread count.
 // tg<N>x<S> is batched decode as a server runs it: S sequences, each in its own KV-cache slot,
 // generate N tokens in lock-step, one S-token step at a time; tokens/s is the aggregate.
+// tg<N>@d<D> decodes after D tokens of context (llama-bench's -d): the context is filled once,
+// untimed; each repetition then generates from depth D (a KV cache is cut back to D between
+// repetitions; a recurrent state, which cannot be cut back, goes on from where it is, which
+// only makes its context deeper).
 #pragma once
 
 #include <cstddef>
@@ -22,18 +26,20 @@ struct ModelBenchOptions {
     size_t n_prompt = 128;   // 0 skips pp
     size_t n_gen = 128;      // 0 skips tg
     std::vector<size_t> sequences = {1};   // tg with each count of concurrent sequences
+    std::vector<size_t> depths = {0};      // tg after each of these context lengths
     int repetitions = 3;
     double bandwidth_seconds = 0.4;
     kernels::KvType kv_type = kernels::KvType::kF32;
 };
 
 struct ModelBenchResult {
-    std::string test;          // "pp128" / "tg128" / "tg128x4"
+    std::string test;          // "pp128" / "tg128" / "tg128x4" / "tg128@d4096"
     int threads = 0;
     double tokens_per_s = 0;   // mean over repetitions
     double stddev = 0;
     size_t sequences = 1;             // tg: sequences decoded together
-    double bytes_per_token = 0;       // tg: weights (once per step) + KV actually read per generated token
+    size_t depth = 0;                 // tg: context length before the first generated token
+    double bytes_per_token = 0;       // tg: weights (once per step) + KV or state actually read per generated token
     double gb_per_s = 0;              // tg: bytes_per_token * tokens_per_s
     double bandwidth_fraction = 0;    // tg: gb_per_s / read bandwidth of the same thread count
 };
