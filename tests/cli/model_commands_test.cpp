@@ -46,7 +46,7 @@ TEST_F(ModelCommands, SynthWritesAnotherArchitectureOnRequest) {
     EXPECT_NE(run.err.find("generation: 4 tokens"), std::string::npos) << run.err;
     const TernRun bad = run_tern("synth --shape tiny --arch mamba -o " + other);
     EXPECT_EQ(bad.exit_code, 1);
-    EXPECT_EQ(bad.err, "tern: synth: architecture 'mamba' is not one tern knows (bitnet-b1.58, bitnet-25, bitnet, llama, ifairy, fairy2i)\n");
+    EXPECT_EQ(bad.err, "tern: synth: architecture 'mamba' is not one tern knows (bitnet-b1.58, bitnet-25, bitnet, llama, ifairy, fairy2i, hgrn-bit)\n");
 }
 
 TEST_F(ModelCommands, RunWithIdsIsGreedyAndDeterministic) {
@@ -142,7 +142,7 @@ TEST_F(ModelCommands, BenchSyntheticJson) {
     }
     const TernRun bad = run_tern("bench --synthetic huge");
     EXPECT_EQ(bad.exit_code, 1);
-    EXPECT_TRUE(bad.err.ends_with("tern: bench: --synthetic 'huge' is not a known shape (2b4t, large, 3b, 8b, ifairy-700m, ifairy-tiny, fairy2i-7b, fairy2i-tiny, tiny)\n"))
+    EXPECT_TRUE(bad.err.ends_with("tern: bench: --synthetic 'huge' is not a known shape (2b4t, large, 3b, 8b, ifairy-700m, ifairy-tiny, fairy2i-7b, fairy2i-tiny, mmfree-370m, mmfree-1.3b, mmfree-2.7b, mmfree-tiny, tiny)\n"))
         << bad.err;
 }
 

@@ -128,7 +128,7 @@ TEST(GgufModelLoader, RefusesUnknownArchitectureAndBadHyperParameters) {
     }}));
     ASSERT_FALSE(unknown.ok());
     EXPECT_EQ(unknown.error().message(),
-              "m.gguf: architecture 'mamba' is not supported (tern runs bitnet-b1.58, bitnet-25, bitnet, llama, ifairy, fairy2i)");
+              "m.gguf: architecture 'mamba' is not supported (tern runs bitnet-b1.58, bitnet-25, bitnet, llama, ifairy, fairy2i, hgrn-bit)");
 
     auto heads = load_bytes(rewrite(tiny_bytes(), {.edit_kv = [](const std::string& key, GgufValue& value) {
         if (key == "bitnet-b1.58.attention.head_count_kv") value = GgufValue::u32(3);

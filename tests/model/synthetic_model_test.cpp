@@ -108,7 +108,7 @@ TEST(SyntheticModel, WritesAnotherArchitectureOnRequest) {
     auto unknown = synthetic_gguf(*find_synthetic_shape("tiny"), {.gguf_arch = "mamba"});
     ASSERT_FALSE(unknown.ok());
     EXPECT_EQ(unknown.error().message(),
-              "architecture 'mamba' is not one tern knows (bitnet-b1.58, bitnet-25, bitnet, llama, ifairy, fairy2i)");
+              "architecture 'mamba' is not one tern knows (bitnet-b1.58, bitnet-25, bitnet, llama, ifairy, fairy2i, hgrn-bit)");
 }
 
 }  // namespace
