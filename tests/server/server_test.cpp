@@ -49,15 +49,24 @@ const ShippedModel& shipped() {
     return *loaded;
 }
 
-// The complex (iFairy) model that ships beside it: the same server, another layer stack.
+// A model that ships beside it, models/NAME/NAME.gguf: the same server, another layer stack.
+const ShippedModel* load_shipped_beside(const std::string& name) {
+    const std::string path = (kDir.parent_path() / name / (name + ".gguf")).string();
+    auto m = model::load_gguf_model(path, {.threads = 1, .progress = {}});
+    auto file = format::GgufFile::open(path);
+    auto tok = tokenizer::Tokenizer::from_gguf(file.value().contents());
+    return new ShippedModel{std::move(m).value(), std::move(tok).value()};
+}
+
+// The complex (iFairy) model.
 const ShippedModel& shipped_ifairy() {
-    static const ShippedModel* loaded = [] {
-        const std::string path = (kDir.parent_path() / "tinystories-ifairy" / "tinystories-ifairy.gguf").string();
-        auto m = model::load_gguf_model(path, {.threads = 1, .progress = {}});
-        auto file = format::GgufFile::open(path);
-        auto tok = tokenizer::Tokenizer::from_gguf(file.value().contents());
-        return new ShippedModel{std::move(m).value(), std::move(tok).value()};
-    }();
+    static const ShippedModel* loaded = load_shipped_beside("tinystories-ifairy");
+    return *loaded;
+}
+
+// The recurrent (HGRN-Bit) model: a state per slot instead of a KV cache.
+const ShippedModel& shipped_hgrn_bit() {
+    static const ShippedModel* loaded = load_shipped_beside("tinystories-hgrn-bit");
     return *loaded;
 }
 
@@ -373,6 +382,31 @@ TEST(Server, ComplexModelServesLikeAnyOther) {
     for (int i = 0; i < 3; ++i) alone[i] = text_of(i);
     std::vector<std::thread> clients;
     for (int i = 0; i < 3; ++i) clients.emplace_back([&, i] { together[i] = text_of(i); });
+    for (std::thread& t : clients) t.join();
+    EXPECT_EQ(together, alone);
+}
+
+// The recurrent model: PyTorch's greedy story, and requests sharing the batch keep their own
+// states (a slot reused by a later request starts from an empty state).
+TEST(Server, RecurrentModelServesLikeAnyOther) {
+    RunningServer server({.model = &shipped_hgrn_bit()});
+    const json greedy = {{"prompt", "Once upon a time, there was a little fox named"}, {"max_tokens", 40}, {"temperature", 0}};
+    auto res = post(server, "/v1/completions", greedy);
+    ASSERT_TRUE(res && res->status == 200);
+    EXPECT_EQ(json::parse(res->body)["choices"][0]["text"],
+              " Timmy. Timmy loved to play with his friends. One day, Timmy's mom asked him to help him. Lily was very "
+              "excited and said, \"Let's play with the ball, but");
+    auto text_of = [&](int i) {
+        const json request = {{"messages", {{{"role", "user"}, {"content", "Story number " + std::to_string(i)}}}},
+                              {"max_tokens", 20 + 4 * i}, {"seed", 7 + i}, {"temperature", 1.0}};
+        auto r = post(server, "/v1/chat/completions", request);
+        return r && r->status == 200 ? json::parse(r->body)["choices"][0]["message"]["content"].get<std::string>()
+                                     : std::string("<failed>");
+    };
+    std::vector<std::string> alone(6), together(6);
+    for (int i = 0; i < 6; ++i) alone[i] = text_of(i);
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 6; ++i) clients.emplace_back([&, i] { together[i] = text_of(i); });
     for (std::thread& t : clients) t.join();
     EXPECT_EQ(together, alone);
 }
