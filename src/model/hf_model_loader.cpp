@@ -107,7 +107,7 @@ Result<Hparams> recurrent_hparams_from_config(const format::HfConfig& c) {
     hp.head_dim = hp.n_embd;
     hp.n_ctx_train = c.max_position_embeddings.value_or(2048);
     hp.norm_eps = static_cast<float>(c.rms_norm_eps.value_or(1e-6));
-    if (Status s = validate_hparams(hp); !s.ok()) return s.error().within("config.json");
+    if (Status s = validate_hparams(hp, /*attention=*/false); !s.ok()) return s.error().within("config.json");
     return hp;
 }
 

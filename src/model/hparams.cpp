@@ -55,7 +55,7 @@ size_t Hparams::dim(Dim d) const {
     return 0;
 }
 
-Status validate_hparams(const Hparams& hp) {
+Status validate_hparams(const Hparams& hp, bool attention) {
     auto in_range = [](std::string_view name, size_t v, size_t max) -> Status {
         if (v == 0 || v > max) return Error(str_cat(name, " = ", v, " is outside [1, ", max, "]"));
         return {};
@@ -66,7 +66,7 @@ Status validate_hparams(const Hparams& hp) {
     TERN_TRY(in_range("n_vocab", hp.n_vocab, kMaxVocab));
     TERN_TRY(in_range("n_head", hp.n_head, hp.n_embd));
     TERN_TRY(in_range("n_head_kv", hp.n_head_kv, hp.n_head));
-    TERN_TRY(in_range("head_dim", hp.head_dim, 1024));
+    TERN_TRY(in_range("head_dim", hp.head_dim, attention ? 1024 : kMaxEmbd));
     TERN_TRY(in_range("context_length", hp.n_ctx_train, kMaxContext));
     if (hp.n_head % hp.n_head_kv != 0)
         return Error(str_cat("n_head = ", hp.n_head, " is not a multiple of n_head_kv = ", hp.n_head_kv));
@@ -113,7 +113,9 @@ Result<Hparams> hparams_from_gguf(const format::GgufContents& gguf, std::string_
             return Error(str_cat("metadata '", p, "rope.scaling.type' = ", type ? *type : "(not a string)",
                                  " is not supported"));
     }
-    if (Status valid = validate_hparams(hp); !valid.ok()) return valid.error().within("hyper-parameters");
+    const Architecture* arch = find_gguf_architecture(arch_key);
+    const bool attention = arch == nullptr || arch->family != ModelFamily::kGatedRecurrent;
+    if (Status valid = validate_hparams(hp, attention); !valid.ok()) return valid.error().within("hyper-parameters");
     return hp;
 }
 

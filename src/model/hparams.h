@@ -28,8 +28,10 @@ struct Hparams {
     size_t dim(Dim d) const;
 };
 
-// Checks ranges and divisibility (heads by kv heads, even head_dim); names the bad field.
-Status validate_hparams(const Hparams& hp);
+// Checks ranges and divisibility (heads by kv heads, even head_dim); names the bad field. A
+// family without attention (recurrent) has one "head" as wide as n_embd: its head size is
+// not bounded by what the attention kernels handle.
+Status validate_hparams(const Hparams& hp, bool attention = true);
 
 // `arch_key` is the file's general.architecture (the metadata prefix); n_vocab comes from
 // [arch].vocab_size when present, else from `vocab_rows` (token_embd's row count).

@@ -271,3 +271,19 @@ TEST(RecurrentModelLoader, AGgufWithoutItsLowerBoundsIsRefused) {
 
 }  // namespace
 }  // namespace tern::model
+
+namespace tern::model {
+namespace {
+
+// MMfreeLM-2.7B's one "head" is 2560 wide: too wide for attention, fine for a recurrence.
+TEST(RecurrentModelLoader, AHeadAsWideAsTheModelIsOnlyForRecurrentFamilies) {
+    const Hparams hp = {.n_vocab = 32000, .n_embd = 2560, .n_layer = 32, .n_ff = 6912, .n_head = 1, .n_head_kv = 1,
+                        .head_dim = 2560, .n_ctx_train = 2048, .rope_theta = 10000.0f, .norm_eps = 1e-6f};
+    EXPECT_TRUE(validate_hparams(hp, /*attention=*/false).ok());
+    const Status s = validate_hparams(hp);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().message(), "head_dim = 2560 is outside [1, 1024]");
+}
+
+}  // namespace
+}  // namespace tern::model
