@@ -93,6 +93,13 @@ void GatedRecurrentStack::bitlinear(const quant::PackedTernary& w, const std::ve
     kernels::ternary_matmul(table_, pool_, w, acts_, out, out_stride);
 }
 
+void GatedRecurrentStack::norm_into_a(const float* x, const std::vector<float>& w, size_t n) {
+    const size_t width = model_.hp.n_embd;
+    for_rows(pool_, n, [&](size_t begin, size_t end) {
+        for (size_t t = begin; t < end; ++t) rms_norm(x + t * width, w.data(), width, model_.hp.norm_eps, a_.data() + t * width);
+    });
+}
+
 void GatedRecurrentStack::add_residual(float* x, size_t n) {
     const size_t n_embd = model_.hp.n_embd;
     for (size_t i = 0; i < n * n_embd; ++i) x[i] += proj_.data()[i];
@@ -132,10 +139,7 @@ void GatedRecurrentStack::mixer_block(size_t layer, float* x, const StepRows& ro
     const model::LayerWeights& w = model_.layers[layer];
     const model::RecurrentWeights& r = w.recurrent;
     const size_t n = rows.n, width = hp.n_embd;
-    for_rows(pool_, n, [&](size_t begin, size_t end) {
-        for (size_t t = begin; t < end; ++t)
-            rms_norm(x + t * width, w.attn_norm.data(), width, hp.norm_eps, a_.data() + t * width);
-    });
+    norm_into_a(x, w.attn_norm, n);
     bitlinear(r.input, r.input_in_norm, a_.data(), width, n, i_.data(), width);
     bitlinear(r.forget, r.forget_in_norm, a_.data(), width, n, f_.data(), width);
     bitlinear(r.gate, r.gate_in_norm, a_.data(), width, n, g_.data(), width);
@@ -159,10 +163,7 @@ void GatedRecurrentStack::ffn_block(size_t layer, float* x, size_t n) {
     const model::LayerWeights& w = model_.layers[layer];
     const model::RecurrentWeights& r = w.recurrent;
     const size_t width = hp.n_embd, ff = hp.n_ff;
-    for_rows(pool_, n, [&](size_t begin, size_t end) {
-        for (size_t t = begin; t < end; ++t)
-            rms_norm(x + t * width, w.ffn_norm.data(), width, hp.norm_eps, a_.data() + t * width);
-    });
+    norm_into_a(x, w.ffn_norm, n);
     bitlinear(r.gate_up, r.gate_up_in_norm, a_.data(), width, n, gate_up_.data(), 2 * ff);
     for_rows(pool_, n, [&](size_t begin, size_t end) {
         for (size_t t = begin; t < end; ++t) {

@@ -41,6 +41,7 @@ private:
     // out rows (out_stride apart) = w times the int8 form of RMSNorm(in rows, in_norm).
     void bitlinear(const quant::PackedTernary& w, const std::vector<float>& in_norm, const float* in, size_t in_stride,
                    size_t n, float* out, size_t out_stride);
+    void norm_into_a(const float* x, const std::vector<float>& w, size_t n);   // a_ = RMSNorm of n rows of x
     void add_residual(float* x, size_t n);
     float* state(size_t slot, size_t layer) { return state_.data() + (slot * model_.hp.n_layer + layer) * model_.hp.n_embd; }
 

@@ -50,11 +50,12 @@ Result<std::vector<float>> read_floats(const HfCheckpoint::TensorRef& t) {
     return values;
 }
 
+Result<size_t> required(const std::optional<uint64_t>& v, const char* field) {
+    if (!v) return Error(str_cat("config.json: '", field, "' is missing"));
+    return static_cast<size_t>(*v);
+}
+
 Result<Hparams> hparams_from_config(const format::HfConfig& c) {
-    auto required = [](const std::optional<uint64_t>& v, const char* field) -> Result<size_t> {
-        if (!v) return Error(str_cat("config.json: '", field, "' is missing"));
-        return static_cast<size_t>(*v);
-    };
     Hparams hp;
     TERN_ASSIGN_OR_RETURN(hp.n_vocab, required(c.vocab_size, "vocab_size"));
     TERN_ASSIGN_OR_RETURN(hp.n_embd, required(c.hidden_size, "hidden_size"));
@@ -82,10 +83,6 @@ Result<Hparams> recurrent_hparams_from_config(const format::HfConfig& c) {
         return Error(str_cat("config.json: attn_mode '", c.attn_mode, "' is not a recurrence tern knows"));
     if (!c.hidden_act.empty() && c.hidden_act != "swish" && c.hidden_act != "silu")
         return Error(str_cat("config.json: hidden_act '", c.hidden_act, "' is not supported (swish)"));
-    auto required = [](const std::optional<uint64_t>& v, const char* field) -> Result<size_t> {
-        if (!v) return Error(str_cat("config.json: '", field, "' is missing"));
-        return static_cast<size_t>(*v);
-    };
     Hparams hp;
     TERN_ASSIGN_OR_RETURN(hp.n_vocab, required(c.vocab_size, "vocab_size"));
     TERN_ASSIGN_OR_RETURN(hp.n_embd, required(c.hidden_size, "hidden_size"));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/inference_session.h"
+#include "engine/shipped_checks.h"
 #include "format/gguf_reader.h"
 #include "kernels/dispatch.h"
 #include "model/gguf_model_loader.h"
@@ -173,21 +174,9 @@ TEST(ComplexForward, MatchesANaiveComplexForwardPass) {
     ASSERT_EQ(logits.size(), expected.size());
     // int8 rounding of activations that differ in the last float bit can move a logit a
     // little; the bound is a small fraction of the logits' spread.
-    double max_diff = 0, max_abs = 0;
-    size_t argmax_equal = 0;
-    const size_t n_vocab = tiny->model.hp.n_vocab;
-    for (size_t i = 0; i < logits.size(); ++i) {
-        max_diff = std::max(max_diff, std::fabs(logits[i] - expected[i]));
-        max_abs = std::max(max_abs, std::fabs(expected[i]));
-    }
-    for (size_t p = 0; p < kPrompt.size(); ++p) {
-        const auto at = [&](const auto& v) {
-            return std::max_element(v.begin() + p * n_vocab, v.begin() + (p + 1) * n_vocab) - v.begin();
-        };
-        argmax_equal += at(logits) == at(expected) ? 1 : 0;
-    }
-    EXPECT_LT(max_diff, 0.02 * max_abs) << "largest |logit| " << max_abs;
-    EXPECT_EQ(argmax_equal, kPrompt.size());
+    const testing::LogitAgreement a = testing::compare_logits(logits, expected, tiny->model.hp.n_vocab);
+    EXPECT_LT(a.max_diff, 0.02 * a.max_abs) << "largest |logit| " << a.max_abs;
+    EXPECT_EQ(a.argmax_equal, kPrompt.size());
 }
 
 TEST(ComplexForward, EveryIsaGivesTheSameBits) {

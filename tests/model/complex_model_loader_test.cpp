@@ -17,6 +17,7 @@
 #include "model/gguf_model_loader.h"
 #include "model/hf_model_loader.h"
 #include "quant/phase_quant.h"
+#include "testing/placeholder_vocabulary.h"
 #include "testing/test_files.h"
 #include "tokenizer/vocabulary.h"
 
@@ -82,20 +83,7 @@ void write_folder(const Folder& f, const std::filesystem::path& dir) {
     testing::write_file(dir / "config.json", config.dump(2));
 }
 
-tokenizer::Vocabulary tiny_vocabulary() {
-    tokenizer::Vocabulary v;
-    for (size_t i = 0; i < kHp.n_vocab; ++i) {
-        v.tokens.push_back(i < 3 ? (i == 0 ? "<unk>" : i == 1 ? "<s>" : "</s>") : "\xe2\x96\x81t" + std::to_string(i));
-        v.scores.push_back(-static_cast<float>(i));
-        v.types.push_back(i < 3 ? tokenizer::TokenType::kControl : tokenizer::TokenType::kNormal);
-    }
-    v.bos = 1;
-    v.eos = 2;
-    v.add_bos = true;
-    v.add_space_prefix = true;
-    tokenizer::index_vocabulary(v);
-    return v;
-}
+tokenizer::Vocabulary tiny_vocabulary() { return testing::placeholder_vocabulary(kHp.n_vocab); }
 
 std::vector<float> logits_of(const Model& m) {
     ThreadPool pool(2);

@@ -361,16 +361,15 @@ TEST(Server, SameSeedSameTextAloneOrBatched) {
     EXPECT_NE(alone[0], alone[1]);
 }
 
-// A complex model behind the same scheduler: PyTorch's greedy story, and sampled answers that
-// are the same alone or batched.
-TEST(Server, ComplexModelServesLikeAnyOther) {
-    RunningServer server({.model = &shipped_ifairy()});
+// A model of another family behind the same server: PyTorch's greedy story for the fox prompt,
+// and `requests` chat requests (more than the 4 slots, so slots are reused) give the same text
+// when they run at once, batched, as one after another.
+void expect_serves_like_any_other(const ShippedModel& model, const std::string& story, int requests) {
+    RunningServer server({.model = &model});
     const json greedy = {{"prompt", "Once upon a time, there was a little fox named"}, {"max_tokens", 40}, {"temperature", 0}};
     auto res = post(server, "/v1/completions", greedy);
     ASSERT_TRUE(res && res->status == 200);
-    EXPECT_EQ(json::parse(res->body)["choices"][0]["text"],
-              " Jack. He was very curious and wanted to play with his friends. One day, he decided to go to the park. "
-              "He saw a big, so he wanted to go to the park.\n");
+    EXPECT_EQ(json::parse(res->body)["choices"][0]["text"], story);
     auto text_of = [&](int i) {
         const json request = {{"messages", {{{"role", "user"}, {"content", "Story number " + std::to_string(i)}}}},
                               {"max_tokens", 20 + 4 * i}, {"seed", 7 + i}, {"temperature", 1.0}};
@@ -378,37 +377,29 @@ TEST(Server, ComplexModelServesLikeAnyOther) {
         return r && r->status == 200 ? json::parse(r->body)["choices"][0]["message"]["content"].get<std::string>()
                                      : std::string("<failed>");
     };
-    std::vector<std::string> alone(3), together(3);
-    for (int i = 0; i < 3; ++i) alone[i] = text_of(i);
+    std::vector<std::string> alone(requests), together(requests);
+    for (int i = 0; i < requests; ++i) alone[i] = text_of(i);
     std::vector<std::thread> clients;
-    for (int i = 0; i < 3; ++i) clients.emplace_back([&, i] { together[i] = text_of(i); });
+    for (int i = 0; i < requests; ++i) clients.emplace_back([&, i] { together[i] = text_of(i); });
     for (std::thread& t : clients) t.join();
     EXPECT_EQ(together, alone);
 }
 
-// The recurrent model: PyTorch's greedy story, and requests sharing the batch keep their own
-// states (a slot reused by a later request starts from an empty state).
+// The complex (iFairy) layer stack.
+TEST(Server, ComplexModelServesLikeAnyOther) {
+    expect_serves_like_any_other(shipped_ifairy(),
+                                 " Jack. He was very curious and wanted to play with his friends. One day, he decided to "
+                                 "go to the park. He saw a big, so he wanted to go to the park.\n",
+                                 3);
+}
+
+// The recurrent (HGRN-Bit) layer stack: each request keeps its own state, and a reused slot
+// starts from an empty one.
 TEST(Server, RecurrentModelServesLikeAnyOther) {
-    RunningServer server({.model = &shipped_hgrn_bit()});
-    const json greedy = {{"prompt", "Once upon a time, there was a little fox named"}, {"max_tokens", 40}, {"temperature", 0}};
-    auto res = post(server, "/v1/completions", greedy);
-    ASSERT_TRUE(res && res->status == 200);
-    EXPECT_EQ(json::parse(res->body)["choices"][0]["text"],
-              " Timmy. Timmy loved to play with his friends. One day, Timmy's mom asked him to help him. Lily was very "
-              "excited and said, \"Let's play with the ball, but");
-    auto text_of = [&](int i) {
-        const json request = {{"messages", {{{"role", "user"}, {"content", "Story number " + std::to_string(i)}}}},
-                              {"max_tokens", 20 + 4 * i}, {"seed", 7 + i}, {"temperature", 1.0}};
-        auto r = post(server, "/v1/chat/completions", request);
-        return r && r->status == 200 ? json::parse(r->body)["choices"][0]["message"]["content"].get<std::string>()
-                                     : std::string("<failed>");
-    };
-    std::vector<std::string> alone(6), together(6);
-    for (int i = 0; i < 6; ++i) alone[i] = text_of(i);
-    std::vector<std::thread> clients;
-    for (int i = 0; i < 6; ++i) clients.emplace_back([&, i] { together[i] = text_of(i); });
-    for (std::thread& t : clients) t.join();
-    EXPECT_EQ(together, alone);
+    expect_serves_like_any_other(shipped_hgrn_bit(),
+                                 " Timmy. Timmy loved to play with his friends. One day, Timmy's mom asked him to help "
+                                 "him. Lily was very excited and said, \"Let's play with the ball, but",
+                                 6);
 }
 
 TEST(Server, BadRequestsGetOpenAiErrors) {
