@@ -49,6 +49,7 @@ void write_vocabulary_metadata(format::GgufWriter& w, const tokenizer::Vocabular
     (void)w.add_metadata("tokenizer.ggml.add_bos_token", GgufValue::boolean(vocab.add_bos));
     (void)w.add_metadata("tokenizer.ggml.add_eos_token", GgufValue::boolean(vocab.add_eos));
     (void)w.add_metadata("tokenizer.ggml.add_space_prefix", GgufValue::boolean(vocab.add_space_prefix));
+    if (!vocab.chat_template.empty()) (void)w.add_metadata("tokenizer.chat_template", GgufValue::string(vocab.chat_template));
 }
 
 }  // namespace tern::model

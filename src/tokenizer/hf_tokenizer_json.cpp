@@ -8,6 +8,7 @@
 
 #include "core/mapped_file.h"
 #include "core/str_cat.h"
+#include "tokenizer/tokenizer_config.h"
 
 namespace tern::tokenizer {
 namespace {
@@ -152,18 +153,7 @@ Result<Vocabulary> vocabulary_from_hf_json(std::string_view tokenizer_json, std:
     }
     index_vocabulary(vocab);
 
-    if (!config_json.empty()) {
-        const json config = json::parse(config_json, nullptr, false);
-        if (config.is_discarded() || !config.is_object()) return Error("tokenizer_config.json is not a JSON object");
-        if (config.contains("bos_token")) vocab.bos = vocab.find(token_text(config["bos_token"]));
-        if (config.contains("eos_token")) vocab.eos = vocab.find(token_text(config["eos_token"]));
-        if (config.contains("add_bos_token") && config["add_bos_token"].is_boolean()) {
-            vocab.add_bos = config["add_bos_token"].get<bool>();
-            vocab.add_bos_given = true;
-        }
-        if (config.contains("add_eos_token") && config["add_eos_token"].is_boolean())
-            vocab.add_eos = config["add_eos_token"].get<bool>();
-    }
+    if (!config_json.empty()) TERN_TRY(apply_tokenizer_config(config_json, vocab));
     if (vocab.bos < 0) vocab.bos = vocab.find(spm ? "<s>" : "<|begin_of_text|>");
     if (vocab.eos < 0) vocab.eos = vocab.find(spm ? "</s>" : "<|end_of_text|>");
     index_vocabulary(vocab);   // end-of-generation set with the final eos

@@ -1,7 +1,5 @@
 #include "tokenizer/spm_model_file.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -9,6 +7,7 @@
 
 #include "core/mapped_file.h"
 #include "core/str_cat.h"
+#include "tokenizer/tokenizer_config.h"
 
 namespace tern::tokenizer {
 namespace {
@@ -198,14 +197,8 @@ Result<Vocabulary> vocabulary_from_spm_folder(const std::string& dir) {
     std::error_code ec;
     if (std::filesystem::exists(base / "tokenizer_config.json", ec)) {
         TERN_ASSIGN_OR_RETURN(const std::string text, read_text_file((base / "tokenizer_config.json").string(), size_t{64} << 20));
-        const nlohmann::json config = nlohmann::json::parse(text, nullptr, false);
-        if (config.is_discarded() || !config.is_object()) return Error(str_cat(dir, ": tokenizer_config.json is not a JSON object"));
-        if (config.contains("add_bos_token") && config["add_bos_token"].is_boolean()) {
-            vocab.value().add_bos = config["add_bos_token"].get<bool>();
-            vocab.value().add_bos_given = true;
-        }
-        if (config.contains("add_eos_token") && config["add_eos_token"].is_boolean())
-            vocab.value().add_eos = config["add_eos_token"].get<bool>();
+        if (Status s = apply_tokenizer_config(text, vocab.value()); !s.ok()) return s.error().within(dir);
+        index_vocabulary(vocab.value());   // end-of-generation set with the final eos
     }
     return vocab;
 }

@@ -121,6 +121,8 @@ Result<Vocabulary> vocabulary_from_gguf(const format::GgufContents& gguf) {
     vocab.add_bos_given = gguf.find("tokenizer.ggml.add_bos_token") != nullptr;
     read_flag(gguf, "tokenizer.ggml.add_eos_token", vocab.add_eos);
     read_flag(gguf, "tokenizer.ggml.add_space_prefix", vocab.add_space_prefix);
+    if (const GgufValue* chat = gguf.find("tokenizer.chat_template"); chat != nullptr && chat->as_string())
+        vocab.chat_template = *chat->as_string();
     for (int32_t id : {vocab.bos, vocab.eos, vocab.unk})
         if (id >= static_cast<int32_t>(n)) return Error(str_cat("special token id ", id, " is outside the vocabulary"));
     index_vocabulary(vocab);

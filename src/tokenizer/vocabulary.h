@@ -31,6 +31,10 @@ struct Vocabulary {
     bool add_bos = false, add_eos = false, add_space_prefix = false;
     bool add_bos_given = false;            // the file sets add_bos explicitly
     std::vector<int32_t> end_of_generation;   // eos, eot and known end-of-turn tokens
+    // The model's own Jinja chat template (tokenizer.chat_template; tokenizer_config.json's
+    // chat_template), kept so that converted files carry it. tern's chat uses its built-in
+    // templates (chat_template.h); "" when the source has none.
+    std::string chat_template;
 
     std::unordered_map<std::string_view, int32_t> id_by_text;   // views into `tokens`
     std::vector<int32_t> byte_tokens;      // SPM: id of <0xNN>, or -1
