@@ -89,11 +89,26 @@ struct ConvertOptions {
     std::string folder;
     std::string output;
     std::string name;
-    std::string weights;
+    std::string type;      // i2_s, tq2_0, tq1_0 ("" = the family's default)
+    std::string head;      // f32, f16, bf16, q8_0, keep ("" = q8_0 where the head is a float matrix)
+    std::string method;    // absmean, threshold, fairy2i-w1, fairy2i-w2
+    std::string weights;   // older spelling of --method fairy2i-w1 / fairy2i-w2
     int threads = 0;
 };
 void add_convert_command(CLI::App& app, ConvertOptions& options);
 int run_convert(const ConvertOptions& options);
+
+struct QuantizeOptions {
+    std::string input;
+    std::string output;
+    std::string type;
+    std::string head;
+    std::string method;    // absmean, threshold: ternarise float projections
+    std::string name;
+    int threads = 0;
+};
+void add_quantize_command(CLI::App& app, QuantizeOptions& options);
+int run_quantize(const QuantizeOptions& options);
 int run_synth(const SynthOptions& options);
 
 struct TokenizeOptions {

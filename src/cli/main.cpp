@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
     tern::cli::add_synth_command(app, synth);
     tern::cli::ConvertOptions convert;
     tern::cli::add_convert_command(app, convert);
+    tern::cli::QuantizeOptions quantize;
+    tern::cli::add_quantize_command(app, quantize);
     tern::cli::TokenizeOptions tokenize;
     tern::cli::PerplexityOptions perplexity;
     tern::cli::add_tokenize_command(app, tokenize);
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("run")) return tern::cli::run_run(run);
     if (app.got_subcommand("synth")) return tern::cli::run_synth(synth);
     if (app.got_subcommand("convert")) return tern::cli::run_convert(convert);
+    if (app.got_subcommand("quantize")) return tern::cli::run_quantize(quantize);
     if (app.got_subcommand("tokenize")) return tern::cli::run_tokenize(tokenize);
     if (app.got_subcommand("perplexity")) return tern::cli::run_perplexity(perplexity);
     if (app.got_subcommand("chat")) return tern::cli::run_chat(chat);

@@ -132,6 +132,8 @@ Status read_model_fields(FieldReader& f, HfConfig& c) {
     TERN_TRY(f.read("num_key_value_heads", c.num_key_value_heads));
     TERN_TRY(f.read("head_dim", c.head_dim));
     TERN_TRY(f.read("max_position_embeddings", c.max_position_embeddings));
+    TERN_TRY(f.read("sliding_window", c.sliding_window));
+    TERN_TRY(f.read("attention_bias", c.attention_bias));
     TERN_TRY(f.read("rms_norm_eps", c.rms_norm_eps));
     TERN_TRY(f.read("rope_theta", c.rope_theta));
     TERN_TRY(f.read("hidden_act", c.hidden_act));

@@ -38,6 +38,8 @@ struct HfConfig {
     std::optional<uint64_t> num_key_value_heads;
     std::optional<uint64_t> head_dim;
     std::optional<uint64_t> max_position_embeddings;
+    std::optional<uint64_t> sliding_window;       // Mistral; null or absent: none
+    bool attention_bias = false;
     std::optional<double> rms_norm_eps;
     std::optional<double> rope_theta;
     std::string hidden_act;

@@ -169,7 +169,10 @@ Result<FloatMatrix> load_float_matrix(const GgufContents& gguf, const GgufTensor
     return m;
 }
 
-Result<quant::PackedTernary> load_ternary(const GgufContents& gguf, const GgufTensorInfo& info) {
+// `post_training`: float tensors of an ordinary model (a llama.cpp F16 file), ternarised by that
+// method; otherwise float tensors must hold ternary values times one scale.
+Result<quant::PackedTernary> load_ternary(const GgufContents& gguf, const GgufTensorInfo& info,
+                                          PostTrainingMethod post_training = PostTrainingMethod::kNone) {
     float extra = 1.0f;
     if (const GgufTensorInfo* scale = gguf.find_tensor(scale_tensor_name(info.name))) {
         extra = reinterpret_cast<const float*>(gguf.tensor_data(*scale).data())[0];
@@ -178,9 +181,11 @@ Result<quant::PackedTernary> load_ternary(const GgufContents& gguf, const GgufTe
     const size_t rows = info.ne[1], cols = info.ne[0];
     if (is_ternary_type(info.traits.type))
         return quant::repack_ggml_ternary(info.traits.type, gguf.tensor_data(info), rows, cols, extra);
-    // Upstream `bitnet` files may store the ternary weights already multiplied out, as floats.
     std::vector<float> weights(info.n_elements);
     TERN_TRY(quant::dequantize(info.traits.type, gguf.tensor_data(info), weights));
+    if (post_training == PostTrainingMethod::kThreshold) return quant::ternarize_threshold(weights, rows, cols);
+    if (post_training == PostTrainingMethod::kAbsmean) return quant::ternarize_absmean(weights, rows, cols);
+    // Upstream `bitnet` files may store the ternary weights already multiplied out, as floats.
     TERN_ASSIGN_OR_RETURN(quant::PackedTernary packed, quant::pack_exact_ternary(weights, rows, cols));
     for (size_t r = 0; r < packed.rows; ++r) packed.row_scale.data()[r] *= extra;
     return packed;
@@ -300,7 +305,9 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
             }
             const GgufTensorInfo* info = gguf.find_tensor(name);
             RepackJob job{.name = info->name, .source_bytes = info->n_bytes,
-                          .build = [&gguf, info] { return load_ternary(gguf, *info); },
+                          .build = [&gguf, info, method = options.post_training] {
+                              return load_ternary(gguf, *info, method);
+                          },
                           .dest = w.projection(spec.role), .done = {}};
             if (spec.kind == TensorKind::kComplex) {
                 job.build = {};

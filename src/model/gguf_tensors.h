@@ -20,10 +20,28 @@ Status add_float_tensor(format::GgufWriter& w, const std::string& name, const st
 // common type when they share it, else widened to F32.
 Status add_float_matrix(format::GgufWriter& w, const std::string& name, const FloatMatrix& a, const FloatMatrix& b = {});
 
-// A ternary matrix with one multiplier for every row, as I2_S (codes and the multiplier exactly,
-// so loading it back gives the same matrix). Errors: rows with different multipliers, or rows
-// whose length is not a multiple of 128.
-Status add_ternary_i2_s(format::GgufWriter& w, const std::string& name, const quant::PackedTernary& m);
+// How `m` fits `type` (I2_S, TQ2_0 or TQ1_0): its file size, and how many rows' multipliers the
+// type's fp16 block scales round (TQ2_0 and TQ1_0; 0: the file holds the matrix exactly).
+// Errors: another type, a row length that is not a multiple of the type's block (I2_S 128,
+// TQ 256), or rows with different multipliers in I2_S (it holds one per tensor).
+struct TernaryEncoding {
+    uint64_t bytes = 0;
+    size_t rounded_multipliers = 0;
+};
+Result<TernaryEncoding> check_ternary_encoding(const quant::PackedTernary& m, format::GgmlType type,
+                                               const std::string& name);
+
+// The matrix in `type`, written when the file is: rows in `row_order` (row i of the tensor is
+// row row_order[i] of `m`; empty keeps them). Codes and multipliers are written exactly, TQ
+// block scales as the fp16 nearest the multiplier. `m` must outlive the writer.
+Status add_ternary(format::GgufWriter& w, const std::string& name, const quant::PackedTernary& m,
+                   format::GgmlType type, std::vector<size_t> row_order = {});
+
+// A float matrix in `type` (F32, F16, BF16 or Q8_0): its bytes as they are when the type is
+// already `type`, else each row decoded and re-encoded (Q8_0 by llama.cpp's rule) as the file
+// is written. `m`'s data must outlive the writer. Errors: another type; Q8_0 rows whose length
+// is not a multiple of 32.
+Status add_float_matrix_as(format::GgufWriter& w, const std::string& name, const FloatMatrix& m, format::GgmlType type);
 
 // "blk.0.attn_q.weight" -> "blk.0.attn_q.scale": the companion tensor of a projection.
 std::string scale_tensor_name(const std::string& weight_name);

@@ -66,6 +66,9 @@ Result<Hparams> hparams_from_config(const format::HfConfig& c) {
     if (hp.n_head == 0) return Error("config.json: 'num_attention_heads' is 0");
     hp.head_dim = c.head_dim.value_or(hp.n_embd / hp.n_head);
     hp.n_ctx_train = c.max_position_embeddings.value_or(2048);
+    // Mistral's sliding window: attention never reaches further back, so within the window the
+    // model is plain LLaMA; tern keeps contexts there.
+    if (c.sliding_window && *c.sliding_window > 0 && *c.sliding_window < hp.n_ctx_train) hp.n_ctx_train = *c.sliding_window;
     hp.rope_theta = static_cast<float>(c.rope_theta.value_or(10000.0));
     hp.norm_eps = static_cast<float>(c.rms_norm_eps.value_or(1e-5));
     if (Status s = validate_hparams(hp); !s.ok()) return s.error().within("config.json");
@@ -238,16 +241,47 @@ RepackJob widely_linear_job(const HfCheckpoint::TensorRef& ref, size_t rows, siz
             .dest_widely_linear = &dest};
 }
 
-// HGRN-Bit master weights, ternarised with absmean as its BitLinear does in every forward
-// pass, even when they happen to be exactly ternary times one scale (a dequantised BitNet
-// would keep that scale; HGRN-Bit's code would not).
-RepackJob absmean_job(const HfCheckpoint::TensorRef& ref, size_t rows, size_t cols, quant::PackedTernary& dest) {
+// Latent or float weights ternarised by `ternarize` as the file is read. HGRN-Bit's master
+// weights go through absmean as its BitLinear does in every forward pass, even when they happen
+// to be exactly ternary times one scale (a dequantised BitNet would keep that scale; HGRN-Bit's
+// code would not); float LLaMA-family weights through the post-training method asked for.
+using Ternarizer = Result<quant::PackedTernary> (*)(std::span<const float>, size_t, size_t);
+RepackJob ternarize_job(const HfCheckpoint::TensorRef& ref, size_t rows, size_t cols, Ternarizer ternarize,
+                        quant::PackedTernary& dest) {
     return {.name = ref.tensor->name, .source_bytes = ref.data().size(),
-            .build = [&ref, rows, cols]() -> Result<quant::PackedTernary> {
+            .build = [&ref, rows, cols, ternarize]() -> Result<quant::PackedTernary> {
                 TERN_ASSIGN_OR_RETURN(std::vector<float> w, read_floats(ref));
-                return quant::ternarize_absmean(w, rows, cols);
+                return ternarize(w, rows, cols);
             },
             .dest = &dest, .done = {}};
+}
+
+Ternarizer post_training_ternarizer(PostTrainingMethod method) {
+    return method == PostTrainingMethod::kThreshold ? &quant::ternarize_threshold : &quant::ternarize_absmean;
+}
+
+const char* post_training_name(PostTrainingMethod method) {
+    return method == PostTrainingMethod::kThreshold ? "threshold" : "absmean";
+}
+
+// Which reading of the folder's weights the caller asked for fits the folder. Float
+// LLaMA-family folders need a method (post-training ternarisation or Fairy2i).
+Status check_weight_reading(const std::string& dir, const format::HfConfig& config, const std::string& hf_class,
+                            bool bitnet_quant, size_t fairy2i_stages, PostTrainingMethod post_training) {
+    const bool llama_family = hf_class == "LlamaForCausalLM" || hf_class == "MistralForCausalLM";
+    if (post_training != PostTrainingMethod::kNone) {
+        if (!llama_family || bitnet_quant || fairy2i_stages != 0)
+            return Error(str_cat(dir, ": --method ", post_training_name(post_training),
+                                 " ternarises float LlamaForCausalLM / MistralForCausalLM weights; this folder is '",
+                                 hf_class, "'", bitnet_quant ? " with ternary weights already" : "",
+                                 fairy2i_stages != 0 ? " read as Fairy2i" : ""));
+        if (config.attention_bias) return Error(str_cat(dir, ": config.json: attention_bias = true is not supported"));
+    } else if (llama_family && !bitnet_quant && fairy2i_stages == 0) {
+        return Error(str_cat(dir, ": ", hf_class, " without quantization_config.quant_method 'bitnet' or 'fairy2i' is a "
+                                  "float model: tern convert --method absmean|threshold ternarises it post-training, "
+                                  "--weights fairy2i-w1|fairy2i-w2 reads it as Fairy2i"));
+    }
+    return {};
 }
 
 }  // namespace
@@ -259,10 +293,12 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
     if (config.architectures.empty()) return Error(str_cat(dir, ": config.json has no 'architectures'"));
     const std::string& hf_class = config.architectures.front();
     const Architecture* arch = find_hf_architecture(hf_class);
+    if (hf_class == "Qwen2ForCausalLM")
+        return Error(str_cat(dir, ": Qwen2ForCausalLM is not supported yet (its q, k and v projections have biases)"));
     if (arch == nullptr)
         return Error(str_cat(dir, ": architecture '", hf_class,
-                             "' is not supported (BitNetForCausalLM, BitnetForCausalLM, LlamaForCausalLM, ComplexNetLM, "
-                             "HGRNBitForCausalLM)"));
+                             "' is not supported (BitNetForCausalLM, BitnetForCausalLM, LlamaForCausalLM, "
+                             "MistralForCausalLM, ComplexNetLM, HGRNBitForCausalLM)"));
     const bool bitnet_quant = config.quantization && config.quantization->quant_method == "bitnet";
     const bool fairy2i_quant = config.quantization && config.quantization->quant_method == "fairy2i";
     const size_t fairy2i_stages = options.fairy2i_stages != 0 ? options.fairy2i_stages
@@ -272,10 +308,8 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
         if (hf_class != "LlamaForCausalLM")
             return Error(str_cat(dir, ": Fairy2i weights need a LlamaForCausalLM folder, this one is '", hf_class, "'"));
         arch = find_gguf_architecture("fairy2i");
-    } else if (hf_class == "LlamaForCausalLM" && !bitnet_quant) {
-        return Error(str_cat(dir, ": LlamaForCausalLM without quantization_config.quant_method 'bitnet' or 'fairy2i' is "
-                                  "not a ternary model (--weights fairy2i-w1|fairy2i-w2 reads it as Fairy2i)"));
     }
+    TERN_TRY(check_weight_reading(dir, config, hf_class, bitnet_quant, fairy2i_stages, options.post_training));
     if (bitnet_quant && config.quantization->use_rms_norm)
         return Error(str_cat(dir, ": quantization_config.use_rms_norm = true is not supported"));
     if (arch->ffn_activation == FfnActivation::kRelu2 && !config.hidden_act.empty() && config.hidden_act != "relu2")
@@ -328,7 +362,8 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
                                          model.output_widely_linear));
     } else if (recurrent) {
         TERN_ASSIGN_OR_RETURN(model.output, float_matrix(*head));   // describes the source; never read
-        jobs.push_back(absmean_job(*head, model.hp.n_vocab, model.hp.n_embd, model.output_ternary));
+        jobs.push_back(ternarize_job(*head, model.hp.n_vocab, model.hp.n_embd, &quant::ternarize_absmean,
+                                     model.output_ternary));
         TERN_ASSIGN_OR_RETURN(model.output_in_norm, read_norm(*ckpt, tensor_spec(*arch, TensorRole::kOutputInNorm), 0));
         if (lower_bounds) {
             TERN_ASSIGN_OR_RETURN(model.lower_bounds,
@@ -362,8 +397,10 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
             }
             quant::PackedTernary* dest = w.projection(spec.role);
             const size_t rows = model.hp.dim(spec.ne1), cols = model.hp.dim(spec.ne0);
-            if (recurrent) {
-                jobs.push_back(absmean_job(*ref, rows, cols, *dest));
+            if (recurrent || options.post_training != PostTrainingMethod::kNone) {
+                const Ternarizer ternarize =
+                    recurrent ? &quant::ternarize_absmean : post_training_ternarizer(options.post_training);
+                jobs.push_back(ternarize_job(*ref, rows, cols, ternarize, *dest));
                 continue;
             }
             const bool packed = ref->tensor->dtype == SafetensorsDtype::kU8;
@@ -380,6 +417,9 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
                          : model.complex() ? str_cat(safetensors_dtype_name(q0->tensor->dtype), " (PhaseQuant)")
                          : model.widely_linear()
                              ? str_cat(safetensors_dtype_name(q0->tensor->dtype), " (Fairy2i W", fairy2i_stages, ")")
+                         : options.post_training != PostTrainingMethod::kNone
+                             ? str_cat(safetensors_dtype_name(q0->tensor->dtype), " (", post_training_name(options.post_training),
+                                       " post-training)")
                                            : str_cat(safetensors_dtype_name(q0->tensor->dtype), " (absmean)");
     if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(dir);
     model.storage = ckpt;

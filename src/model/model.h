@@ -130,6 +130,13 @@ using LoadProgress = std::function<void(size_t done_bytes, size_t total_bytes)>;
 // Fairy2i activation paths (kernels/widely_linear_matmul.h).
 enum class WidelyLinearActivations { kInt8, kFloat };
 
+// How float weights of a LLaMA-family model become ternary (tern convert --method;
+// docs/quantization.md): kNone reads only checkpoints that are ternary already.
+//   kAbsmean:   BitNet's rule, T = clamp(round(W / mean|W|), -1, 1), multiplier mean|W|.
+//   kThreshold: T = sign(W) where |W| > 0.5 mean|W|, else 0; multiplier the mean |W| of the
+//               kept weights (the least-squares scale for that pattern).
+enum class PostTrainingMethod { kNone, kAbsmean, kThreshold };
+
 struct LoadOptions {
     quant::TernaryLayout layout = quant::TernaryLayout::kCodes;   // what the chosen kernels read
     bool head_q8_0 = false;                                       // convert the LM head to Q8_0
@@ -139,6 +146,7 @@ struct LoadOptions {
     // 2: W2); 0: only when its quantization_config says fairy2i.
     size_t fairy2i_stages = 0;
     WidelyLinearActivations widely_linear_activations = WidelyLinearActivations::kInt8;
+    PostTrainingMethod post_training = PostTrainingMethod::kNone;
 };
 
 }  // namespace tern::model

@@ -19,7 +19,7 @@ Result<format::GgufWriter> recurrent_model_gguf(const Model& model, const tokeni
             const std::string tensor = tensor_name(spec.gguf_name, l);
             switch (spec.role) {
                 case TensorRole::kTokenEmbd: TERN_TRY(add_float_matrix(w, tensor, model.token_embd)); break;
-                case TensorRole::kOutput: TERN_TRY(add_ternary_i2_s(w, tensor, model.output_ternary)); break;
+                case TensorRole::kOutput: TERN_TRY(add_ternary(w, tensor, model.output_ternary, format::GgmlType::kI2_S)); break;
                 case TensorRole::kOutputNorm: TERN_TRY(add_float_tensor(w, tensor, model.output_norm)); break;
                 case TensorRole::kOutputInNorm: TERN_TRY(add_float_tensor(w, tensor, model.output_in_norm)); break;
                 case TensorRole::kLowerBounds:
@@ -29,7 +29,7 @@ Result<format::GgufWriter> recurrent_model_gguf(const Model& model, const tokeni
                 default: {
                     const LayerWeights& layer = model.layers[l];
                     if (const std::vector<float>* norm = layer.norm(spec.role)) TERN_TRY(add_float_tensor(w, tensor, *norm));
-                    else TERN_TRY(add_ternary_i2_s(w, tensor, *layer.projection(spec.role)));
+                    else TERN_TRY(add_ternary(w, tensor, *layer.projection(spec.role), format::GgmlType::kI2_S));
                 }
             }
         }

@@ -201,4 +201,26 @@ Result<PackedTernary> ternarize_absmean(std::span<const float> weights, size_t r
     });
 }
 
+Result<PackedTernary> ternarize_threshold(std::span<const float> weights, size_t rows, size_t cols) {
+    if (weights.size() != rows * cols || weights.empty()) {
+        return Error(str_cat(weights.size(), " weights cannot fill ", rows, "x", cols));
+    }
+    double abs_sum = 0.0;
+    for (const float w : weights) {
+        if (!std::isfinite(w)) return Error(str_cat("weight ", w, " is not finite"));
+        abs_sum += std::fabs(w);
+    }
+    const float half = 0.5f * static_cast<float>(abs_sum / static_cast<double>(weights.size()));
+    double kept_sum = 0.0;
+    size_t kept = 0;
+    for (const float w : weights)
+        if (std::fabs(w) > half) kept_sum += std::fabs(w), ++kept;
+    const float multiplier = kept != 0 ? static_cast<float>(kept_sum / static_cast<double>(kept)) : 2.0f * half;
+    return pack_ternary(rows, cols, [&](size_t row, std::span<int8_t> values) -> Result<float> {
+        const float* src = weights.data() + row * cols;
+        for (size_t col = 0; col < cols; ++col) values[col] = static_cast<int8_t>(src[col] > half ? 1 : src[col] < -half ? -1 : 0);
+        return multiplier;
+    });
+}
+
 }  // namespace tern::quant

@@ -37,4 +37,10 @@ Result<PackedTernary> pack_exact_ternary(std::span<const float> weights, size_t 
 // cast would give for these sizes up to the last bit.
 Result<PackedTernary> ternarize_absmean(std::span<const float> weights, size_t rows, size_t cols);
 
+// Float weights ternarised with a threshold (the seed's rule): a = mean|W| (double, rounded to
+// float), T = +1 where W > a/2, -1 where W < -a/2, else 0; multiplier the mean |W| over the
+// nonzero T (least squares for that pattern; a when none). With a as the multiplier this would
+// be absmean up to ties.
+Result<PackedTernary> ternarize_threshold(std::span<const float> weights, size_t rows, size_t cols);
+
 }  // namespace tern::quant

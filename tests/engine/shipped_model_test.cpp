@@ -120,5 +120,26 @@ TEST(ShippedModel, GreedyGenerationMatchesTheGoldenContinuation) {
               std::string(reinterpret_cast<const char*>(golden.data()), golden.size()));
 }
 
+// `tern convert` from the HF folder with each ternary type (the head kept as the folder's F16),
+// then `tern quantize` back to I2_S: every file tells the golden story.
+TEST(ShippedModel, ConvertedAndRequantisedFilesTellTheGoldenStory) {
+    const nlohmann::json card = read_json(kDir / "card.json");
+    const std::vector<std::byte> golden = testing::read_file(kDir / "golden.txt");
+    const std::string expected(reinterpret_cast<const char*>(golden.data()), golden.size());
+    testing::TempDir dir;
+    for (const char* type : {"i2_s", "tq2_0", "tq1_0"}) {
+        const std::string converted = (dir / (std::string(type) + ".gguf")).string();
+        const TernRun convert = run_tern("convert " + (kDir / "hf").string() + " -o " + converted + " --head keep --type " + type);
+        ASSERT_EQ(convert.exit_code, 0) << convert.err;
+        EXPECT_EQ(testing::greedy_text(converted, card["golden_prompt"].get<std::string>(), card["golden_tokens"].get<int>()),
+                  expected) << type;
+        const std::string back = (dir / (std::string(type) + "-i2_s.gguf")).string();
+        const TernRun quantize = run_tern("quantize " + converted + " " + back + " --head keep --type i2_s");
+        ASSERT_EQ(quantize.exit_code, 0) << quantize.err;
+        EXPECT_EQ(testing::greedy_text(back, card["golden_prompt"].get<std::string>(), card["golden_tokens"].get<int>()),
+                  expected) << type << " -> i2_s";
+    }
+}
+
 }  // namespace
 }  // namespace tern

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -181,6 +182,34 @@ TEST(TernaryRepack, ExactTernaryFloatsAndAbsmean) {
     const int want[] = {0, 0, 1, -1, 1, 0, 1, 1};   // 0.5 -> 0 and -0.5 -> 0: half to even
     for (size_t i = 0; i < 8; ++i) EXPECT_EQ(packed_ternary_value(t.value(), i / 4, i % 4), want[i]) << i;
     EXPECT_EQ(t.value().row_scale[0], 1.0f);
+}
+
+}  // namespace
+}  // namespace tern::quant
+
+namespace tern::quant {
+namespace {
+
+// a = mean|W| = 0.75: |w| > 0.375 kept with its sign; the multiplier is the mean |w| of the kept.
+TEST(TernarizeThreshold, KeepsWeightsAboveHalfTheMeanAndFitsTheirScale) {
+    const std::vector<float> w = {2.0f, -0.4f, 0.5f, -1.1f, 0.0f, 0.6f, -0.2f, 1.2f};
+    auto packed = ternarize_threshold(w, 2, 4);
+    ASSERT_TRUE(packed.ok()) << packed.error().message();
+    const int expected[] = {1, -1, 1, -1, 0, 1, 0, 1};
+    for (size_t i = 0; i < w.size(); ++i) EXPECT_EQ(packed_ternary_value(packed.value(), i / 4, i % 4), expected[i]) << i;
+    double kept = 0;   // the float weights, summed in double
+    for (float v : {2.0f, 0.4f, 0.5f, 1.1f, 0.6f, 1.2f}) kept += v;
+    const float fitted = static_cast<float>(kept / 6.0);
+    EXPECT_EQ(packed.value().row_scale.data()[0], fitted);
+    EXPECT_EQ(packed.value().row_scale.data()[1], fitted);
+}
+
+TEST(TernarizeThreshold, RefusesNonFiniteWeightsAndBadShapes) {
+    const std::vector<float> w = {1.0f, std::numeric_limits<float>::quiet_NaN(), 0.0f, 1.0f};
+    auto nan = ternarize_threshold(w, 1, 4);
+    ASSERT_FALSE(nan.ok());
+    EXPECT_NE(nan.error().message().find("not finite"), std::string::npos);
+    EXPECT_FALSE(ternarize_threshold(w, 2, 4).ok());
 }
 
 }  // namespace
