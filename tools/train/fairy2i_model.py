@@ -12,6 +12,22 @@ with `stages` 1 (W1) or 2 (W2): the weight is replaced by the rebuilt quantized 
 fairy2i_quantize) and applied with F.linear to the FLOAT activations (Fairy2i quantizes no
 activation). Training uses a straight-through estimator (forward A_q, gradient of identity to A).
 
+Mode "bitnet" (set_mode("bitnet")) is BitNet b1.58 on the plain LLaMA graph, as tern runs its ternary
+"llama" architecture (a LlamaForCausalLM folder with quantization_config.quant_method "bitnet"): the
+28 projections (q, k, v, o, gate, up, down of every layer) compute
+    mean = mean|W| (|W| summed in float64, divided by the count, rounded once to float32)
+    s = float32(1) / max(mean, float32(1e-5));  T = clamp(round_half_even(W * s), -1, 1);  m = float32(1) / s
+    x' = clamp(round_half_even(x * a), -128, 127) / a,  a = 127 / max(max|x|, 1e-5) per token (int8 absmax)
+    y = F.linear(x', T * m)
+(hgrn_bit_model.ternary_quant and model.quantize_activations, reused), with exact straight-through
+estimators for both (forward value exactly T * m and x', gradient of identity). The embedding and the
+lm_head stay float (lm_head is left in mode "float"), the norms are the LLaMA RMSNorms (no sub-norms)
+and the FFN is SiLU-gated; the exported T and m (W = T * m, transformers' autobitlinear) are exactly
+what this forward uses. Mode "int8" runs such exported weights: the weight is used as it is (already
+T * m) and the activations are quantized exactly as in "bitnet", so a model loaded back from the
+export with its projections in "int8" computes bit for bit what the "bitnet" mode computes from the
+master weights.
+
 Real -> complex split of a master weight A [2n out, 2m in] (float32; BF16 weights widened first),
 with A11 = A[:n,:m], A12 = A[:n,m:], A21 = A[n:,:m], A22 = A[n:,m:], in exactly this op order, each
 a float32 elementwise operation (one add or subtract, rounded to float32, then the exact * 0.5):
@@ -47,8 +63,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from hgrn_bit_model import ternary_quant
 from ifairy_model import phase_codes
-from model import RMSNorm, rope_neox
+from model import RMSNorm, quantize_activations, rope_neox
 
 FAIRY2I_SCALE_MIN = 1e-6   # Fairy2i's clamp of both PhaseQuant scales (quantization.py), float32
 
@@ -160,21 +177,28 @@ def exact_ste(x, q):
 # ----------------------------------------------------------------------------------------------
 
 class Fairy2iLinear(nn.Linear):
-    """nn.Linear without bias; mode "float" or "fairy2i" (stages 1 or 2), STE for training."""
+    """nn.Linear without bias; mode "float", "fairy2i" (stages 1 or 2), "bitnet" (absmean ternary
+    weights and per-token int8 absmax activations, see the module docstring) or "int8" (the weight as
+    it is, int8 activations: exported BitNet weights), STE for training."""
 
     def __init__(self, in_features, out_features):
         super().__init__(in_features, out_features, bias=False)
         self.mode, self.stages = "float", 2
 
     def effective_weight(self):
-        if self.mode == "float":
+        if self.mode in ("float", "int8"):
             return self.weight
         if self.mode == "fairy2i":
             aq, _ = fairy2i_quantize(self.weight, self.stages)
             return exact_ste(self.weight, aq)
+        if self.mode == "bitnet":
+            t, _, m = ternary_quant(self.weight)
+            return exact_ste(self.weight, t * m)
         raise ValueError(self.mode)
 
     def forward(self, x):
+        if self.mode in ("bitnet", "int8"):
+            x = exact_ste(x, quantize_activations(x.detach()))
         return F.linear(x, self.effective_weight())
 
 
@@ -254,8 +278,11 @@ class LlamaForCausalLM(nn.Module):
         return [(n, m) for n, m in self.named_modules() if isinstance(m, Fairy2iLinear)]
 
     def set_mode(self, mode, stages=2):
-        for _, lin in self.linears():
-            lin.mode, lin.stages = mode, stages
+        """Every Linear to `mode`, except that "bitnet" and "int8" leave lm_head in "float" (BitNet
+        keeps the head in full precision; only the 28 projections become ternary)."""
+        for name, lin in self.linears():
+            lin.mode = "float" if mode in ("bitnet", "int8") and name == "lm_head" else mode
+            lin.stages = stages
         return self
 
     def forward(self, ids):

@@ -1,16 +1,23 @@
 #!/usr/bin/python3
 """Trains the tiny float LLaMA on TinyStories, then converts it to Fairy2i W2 and continues with QAT.
 
-Two phases, each resumable (rerunning the same command continues where it stopped):
-  --phase float  trains LlamaForCausalLM (fairy2i_model.py, every Linear in mode "float") from
-                 scratch; OUT/float-checkpoint.pt every --eval-every steps, OUT/float-best.pt the
-                 best validation loss.
-  --phase qat    starts from OUT/float-best.pt, switches every Linear (lm_head included) to Fairy2i
-                 W2 (STE) and continues training with a fresh optimizer; OUT/qat-checkpoint.pt,
-                 OUT/qat-best.pt.
-A line per evaluation goes to OUT/train.log. Data, batching, validation loss, learning-rate schedule
-(warm-up, cosine to 10 %) and checkpoint writing are those of ifairy_train.py (reused): the truecased
-TinyStories excerpt tokenized with the SentencePiece tokenizer shipped in models/tinystories.
+Three phases, each resumable (rerunning the same command continues where it stopped):
+  --phase float   trains LlamaForCausalLM (fairy2i_model.py, every Linear in mode "float") from
+                  scratch; OUT/float-checkpoint.pt every --eval-every steps, OUT/float-best.pt the
+                  best validation loss.
+  --phase qat     starts from OUT/float-best.pt, switches every Linear (lm_head included) to Fairy2i
+                  W2 (STE) and continues training with a fresh optimizer; OUT/qat-checkpoint.pt,
+                  OUT/qat-best.pt.
+  --phase bitnet  the QAT baseline for post-training-quantization studies: the same LlamaForCausalLM
+                  trained FROM SCRATCH with the 28 projections in mode "bitnet" (BitNet b1.58: absmean
+                  ternary weights, per-token int8 absmax activations, STE; embedding and lm_head float),
+                  with the float phase's budget and data: the same initial weights (same seed), the same
+                  batches (same sampler seed), 420 steps, peak LR 2e-3, 40 warm-up steps;
+                  OUT/bitnet-checkpoint.pt, OUT/bitnet-best.pt (exported by llama_bitnet_export.py).
+A line per evaluation goes to OUT/train.log (all phases, each line prefixed with its phase). Data,
+batching, validation loss, learning-rate schedule (warm-up, cosine to 10 %) and checkpoint writing are
+those of ifairy_train.py (reused): the truecased TinyStories excerpt tokenized with the SentencePiece
+tokenizer shipped in models/tinystories.
 """
 import argparse
 import dataclasses
@@ -27,16 +34,19 @@ from ifairy_train import TOKENIZER, batch, learning_rate, save, tokenize_corpus,
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUT = os.path.join(HERE, "out-fairy2i")
+MODES = {"float": "float", "qat": "fairy2i W{stages}",
+         "bitnet": "bitnet (28 projections ternary absmean + int8 activations; embedding, lm_head float)"}
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--phase", choices=["float", "qat"], required=True)
+    p.add_argument("--phase", choices=["float", "qat", "bitnet"], required=True)
     p.add_argument("--out", default=DEFAULT_OUT)
-    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--steps", type=int, default=None,
+                   help="total steps (default 400 float/qat; 420 bitnet, the shipped float run's budget)")
     p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--lr", type=float, default=None, help="peak LR (default 2e-3 float, 1e-3 qat)")
-    p.add_argument("--warmup", type=int, default=None, help="warm-up steps (default 40 float, 20 qat)")
+    p.add_argument("--lr", type=float, default=None, help="peak LR (default 2e-3 float/bitnet, 1e-3 qat)")
+    p.add_argument("--warmup", type=int, default=None, help="warm-up steps (default 40 float/bitnet, 20 qat)")
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--stages", type=int, default=2, help="Fairy2i stages for --phase qat")
     p.add_argument("--eval-every", type=int, default=50)
@@ -46,10 +56,12 @@ def main():
     p.add_argument("--time-steps", type=int, default=0,
                    help="only time this many steps (no checkpoint, no log) and print s/step")
     args = p.parse_args()
+    if args.steps is None:
+        args.steps = 420 if args.phase == "bitnet" else 400
     if args.lr is None:
-        args.lr = 2e-3 if args.phase == "float" else 1e-3
+        args.lr = 1e-3 if args.phase == "qat" else 2e-3
     if args.warmup is None:
-        args.warmup = 40 if args.phase == "float" else 20
+        args.warmup = 20 if args.phase == "qat" else 40
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
@@ -62,6 +74,8 @@ def main():
         init = torch.load(os.path.join(args.out, "float-best.pt"))
         model.load_state_dict(init["model"])
         model.set_mode("fairy2i", args.stages)
+    elif args.phase == "bitnet":
+        model.set_mode("bitnet")   # from scratch: the float phase's initial weights (same seed)
     decay = [p for n, p in model.named_parameters() if p.dim() == 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
@@ -81,7 +95,7 @@ def main():
         log = open(os.path.join(args.out, "train.log"), "a", buffering=1)
         print(f"# {args.phase} start step {step}: {n_params} parameters, {len(train)} train tokens, "
               f"{len(valid)} valid tokens, steps {args.steps}, batch {args.batch}, lr {args.lr}, warmup {args.warmup}, "
-              f"threads {args.threads}, mode {'fairy2i W%d' % args.stages if args.phase == 'qat' else 'float'}, "
+              f"threads {args.threads}, mode {MODES[args.phase].format(stages=args.stages)}, "
               f"config {dataclasses.asdict(config)}", file=log)
         if args.phase == "qat" and step == 0:
             val = validation_loss(model, valid, config.context, args.eval_windows)
