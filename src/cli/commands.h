@@ -91,8 +91,10 @@ struct ConvertOptions {
     std::string name;
     std::string type;      // i2_s, tq2_0, tq1_0 ("" = the family's default)
     std::string head;      // f32, f16, bf16, q8_0, keep ("" = q8_0 where the head is a float matrix)
-    std::string method;    // absmean, threshold, fairy2i-w1, fairy2i-w2
+    std::string method;    // absmean, threshold, rowfit, gptq, fairy2i-w1, fairy2i-w2
     std::string weights;   // older spelling of --method fairy2i-w1 / fairy2i-w2
+    std::string calibration;              // text file for rowfit / gptq
+    size_t calibration_tokens = 16384;
     int threads = 0;
 };
 void add_convert_command(CLI::App& app, ConvertOptions& options);

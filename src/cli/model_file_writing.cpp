@@ -36,7 +36,7 @@ Result<model::PostTrainingMethod> parse_post_training_method(const std::string& 
     if (method.empty()) return model::PostTrainingMethod::kNone;
     if (method == "absmean") return model::PostTrainingMethod::kAbsmean;
     if (method == "threshold") return model::PostTrainingMethod::kThreshold;
-    return Error(str_cat("--method '", method, "' is not supported (absmean, threshold, fairy2i-w1, fairy2i-w2)"));
+    return Error(str_cat("--method '", method, "' is not supported (absmean, threshold)"));
 }
 
 model::LoadProgress conversion_progress(const std::string& what) {

@@ -41,15 +41,6 @@ std::string weight_scale_name(const std::string& weight_name) {
     return weight_name.substr(0, weight_name.size() - std::string_view(".weight").size()) + ".weight_scale";
 }
 
-Result<std::vector<float>> read_floats(const HfCheckpoint::TensorRef& t) {
-    const std::optional<GgmlType> type = float_type(t.tensor->dtype);
-    if (!type) return Error(str_cat("tensor '", t.tensor->name, "' has dtype ", safetensors_dtype_name(t.tensor->dtype),
-                                    ", expected F32, F16 or BF16"));
-    std::vector<float> values(t.tensor->n_elements);
-    TERN_TRY(quant::dequantize(*type, t.data(), values));
-    return values;
-}
-
 Result<size_t> required(const std::optional<uint64_t>& v, const char* field) {
     if (!v) return Error(str_cat("config.json: '", field, "' is missing"));
     return static_cast<size_t>(*v);
@@ -160,7 +151,7 @@ void check_tensor(const HfCheckpoint& ckpt, const TensorSpec& spec, const Hparam
 // m from weight_scale: W = T * s for autobitlinear, W = T / s for bitlinear (formats.md §5.1).
 Result<quant::PackedTernary> load_packed(const HfCheckpoint& ckpt, const HfCheckpoint::TensorRef& ref, size_t rows,
                                          size_t cols, bool scale_multiplies) {
-    TERN_ASSIGN_OR_RETURN(std::vector<float> scales, read_floats(*ckpt.find(weight_scale_name(ref.tensor->name))));
+    TERN_ASSIGN_OR_RETURN(std::vector<float> scales, read_hf_floats(*ckpt.find(weight_scale_name(ref.tensor->name))));
     for (float& s : scales) {
         if (!std::isfinite(s) || s == 0.0f) return Error(str_cat("weight_scale ", s, " is not a finite non-zero number"));
         s = scale_multiplies ? s : 1.0f / s;
@@ -177,7 +168,7 @@ Result<quant::PackedTernary> load_packed(const HfCheckpoint& ckpt, const HfCheck
 // Float weights: exactly ternary times one scale (a dequantised checkpoint) are kept exactly;
 // anything else is latent and ternarised with absmean, as the checkpoint's own code does.
 Result<quant::PackedTernary> load_float_ternary(const HfCheckpoint::TensorRef& ref, size_t rows, size_t cols) {
-    TERN_ASSIGN_OR_RETURN(std::vector<float> w, read_floats(ref));
+    TERN_ASSIGN_OR_RETURN(std::vector<float> w, read_hf_floats(ref));
     Result<quant::PackedTernary> exact = quant::pack_exact_ternary(w, rows, cols);
     if (exact.ok()) return exact;
     return quant::ternarize_absmean(w, rows, cols);
@@ -195,9 +186,9 @@ Result<FloatMatrix> float_matrix(const HfCheckpoint::TensorRef& ref) {
 
 // A norm's weights; complex norms come as [re | im] from their two tensors.
 Result<std::vector<float>> read_norm(const HfCheckpoint& ckpt, const TensorSpec& spec, size_t layer) {
-    TERN_ASSIGN_OR_RETURN(std::vector<float> values, read_floats(*ckpt.find(tensor_name(spec.hf_name, layer))));
+    TERN_ASSIGN_OR_RETURN(std::vector<float> values, read_hf_floats(*ckpt.find(tensor_name(spec.hf_name, layer))));
     if (spec.hf_name_imag.empty()) return values;
-    TERN_ASSIGN_OR_RETURN(std::vector<float> imag, read_floats(*ckpt.find(tensor_name(spec.hf_name_imag, layer))));
+    TERN_ASSIGN_OR_RETURN(std::vector<float> imag, read_hf_floats(*ckpt.find(tensor_name(spec.hf_name_imag, layer))));
     values.insert(values.end(), imag.begin(), imag.end());
     return values;
 }
@@ -214,8 +205,8 @@ RepackJob complex_job(const HfCheckpoint& ckpt, const TensorSpec& spec, size_t l
             .dest = nullptr,
             .done = {},
             .build_complex = [re, im, rows, cols]() -> Result<quant::PackedComplex> {
-                TERN_ASSIGN_OR_RETURN(std::vector<float> re_values, read_floats(*re));
-                TERN_ASSIGN_OR_RETURN(std::vector<float> im_values, read_floats(*im));
+                TERN_ASSIGN_OR_RETURN(std::vector<float> re_values, read_hf_floats(*re));
+                TERN_ASSIGN_OR_RETURN(std::vector<float> im_values, read_hf_floats(*im));
                 return quant::phase_quantize_matrix(re_values, im_values, rows, cols, quant::kIfairyMinScale);
             },
             .dest_complex = &dest,
@@ -235,7 +226,7 @@ RepackJob widely_linear_job(const HfCheckpoint::TensorRef& ref, size_t rows, siz
             .build_complex = {},
             .dest_complex = nullptr,
             .build_widely_linear = [&ref, rows, cols, stages]() -> Result<quant::PackedWidelyLinear> {
-                TERN_ASSIGN_OR_RETURN(std::vector<float> a, read_floats(ref));
+                TERN_ASSIGN_OR_RETURN(std::vector<float> a, read_hf_floats(ref));
                 return quant::fairy2i_quantize(a, rows, cols, stages);
             },
             .dest_widely_linear = &dest};
@@ -250,7 +241,7 @@ RepackJob ternarize_job(const HfCheckpoint::TensorRef& ref, size_t rows, size_t 
                         quant::PackedTernary& dest) {
     return {.name = ref.tensor->name, .source_bytes = ref.data().size(),
             .build = [&ref, rows, cols, ternarize]() -> Result<quant::PackedTernary> {
-                TERN_ASSIGN_OR_RETURN(std::vector<float> w, read_floats(ref));
+                TERN_ASSIGN_OR_RETURN(std::vector<float> w, read_hf_floats(ref));
                 return ternarize(w, rows, cols);
             },
             .dest = &dest, .done = {}};
@@ -285,6 +276,15 @@ Status check_weight_reading(const std::string& dir, const format::HfConfig& conf
 }
 
 }  // namespace
+
+Result<std::vector<float>> read_hf_floats(const HfCheckpoint::TensorRef& t) {
+    const std::optional<GgmlType> type = float_type(t.tensor->dtype);
+    if (!type) return Error(str_cat("tensor '", t.tensor->name, "' has dtype ", safetensors_dtype_name(t.tensor->dtype),
+                                    ", expected F32, F16 or BF16"));
+    std::vector<float> values(t.tensor->n_elements);
+    TERN_TRY(quant::dequantize(*type, t.data(), values));
+    return values;
+}
 
 Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) {
     TERN_ASSIGN_OR_RETURN(HfCheckpoint opened, HfCheckpoint::open(dir));

@@ -7,10 +7,14 @@
 
 #include <string>
 
+#include "format/hf_checkpoint.h"
 #include "model/model.h"
 
 namespace tern::model {
 
 Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options);
+
+// A float (F32, F16, BF16) tensor of a checkpoint widened to F32. Errors: another dtype.
+Result<std::vector<float>> read_hf_floats(const format::HfCheckpoint::TensorRef& tensor);
 
 }  // namespace tern::model

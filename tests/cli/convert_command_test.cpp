@@ -46,6 +46,12 @@ TEST(ConvertCommand, BadInputGetsOneLineAndLeavesNothing) {
                             "is 'BitNetForCausalLM'");
     expect_one_line_failure("convert " + kFloat.string() + " -o " + out, out,
                             "LlamaForCausalLM without quantization_config.quant_method 'bitnet' or 'fairy2i' is a float model");
+    expect_one_line_failure("convert " + kFloat.string() + " -o " + out + " --method rowfit", out,
+                            "tern: convert: --method rowfit needs --calibration FILE (text)");
+    expect_one_line_failure("convert " + kFloat.string() + " -o " + out + " --method absmean --calibration " + shipped, out,
+                            "--calibration is used by --method rowfit or gptq only");
+    expect_one_line_failure("convert " + kFloat.string() + " -o " + out + " --method gptq --calibration " +
+                                (dir / "missing.txt").string(), out, "missing.txt");
     expect_one_line_failure("convert " + truncated_copy(dir, 100000).string() + " -o " + out, out, "model.safetensors");
     expect_one_line_failure("convert " + (dir / "no-such-folder").string() + " -o " + out, out, "no-such-folder");
     const std::string unwritable = (dir / "missing-dir" / "out.gguf").string();
