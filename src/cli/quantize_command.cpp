@@ -47,7 +47,9 @@ int run_quantize(const QuantizeOptions& options) {
     const model::LoadOptions load{.threads = options.threads > 0 ? options.threads : default_thread_count(),
                                   .progress = conversion_progress("quantizing"),
                                   .post_training = method.value()};
-    Result<model::Model> model = model::load_gguf_model(contents, nullptr, options.input, load);
+    // The path loader maps the file itself and drops each ternary tensor's pages once repacked,
+    // so the input and its repacked copy are never both resident.
+    Result<model::Model> model = model::load_gguf_model(options.input, load);
     if (!model.ok()) return report_failure(str_cat("quantize: ", model.error().message()));
     Result<tokenizer::Vocabulary> vocab = tokenizer::vocabulary_from_gguf(contents);
     if (!vocab.ok()) return report_failure(str_cat("quantize: ", options.input, ": ", vocab.error().message()));

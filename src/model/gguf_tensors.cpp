@@ -54,29 +54,40 @@ uint64_t ternary_bytes(GgmlType type, size_t rows, size_t cols) {
     }
 }
 
-// Row `row` of m as floats: its ternary values times its multiplier.
-void ternary_row(const quant::PackedTernary& m, size_t row, float* out) {
+// Row `row`'s codes (w + 1) with its multiplier's sign folded in, as the files keep a scale >= 0.
+float row_codes(const quant::PackedTernary& m, size_t row, std::vector<int8_t>& values, std::vector<uint8_t>& codes) {
     const float multiplier = m.row_scale.data()[row];
-    for (size_t c = 0; c < m.cols; ++c) out[c] = static_cast<float>(quant::packed_ternary_value(m, row, c)) * multiplier;
+    quant::packed_ternary_row(m, row, values);
+    for (size_t c = 0; c < m.cols; ++c) codes[c] = static_cast<uint8_t>((multiplier < 0 ? -values[c] : values[c]) + 1);
+    return std::fabs(multiplier);
 }
 
 void encode_ternary(const quant::PackedTernary& m, GgmlType type, const std::vector<size_t>& row_order,
                     std::span<std::byte> dest) {
-    const auto source_row = [&](size_t r) { return row_order.empty() ? r : row_order[r]; };
-    if (type == GgmlType::kI2_S) {
-        // Its scale is max |w|: the multiplier (0 if every weight is 0).
-        std::vector<float> values(m.rows * m.cols);
-        for (size_t r = 0; r < m.rows; ++r) ternary_row(m, source_row(r), values.data() + r * m.cols);
-        quant::quantize_i2_s(values, dest);
-        return;
-    }
-    const size_t row_bytes = ternary_bytes(type, 1, m.cols);
-    std::vector<float> row(m.cols);
+    std::vector<int8_t> values(m.cols);
+    std::vector<uint8_t> codes(m.cols);
+    const size_t row_bytes = type == GgmlType::kI2_S ? m.cols / 4 : ternary_bytes(type, 1, m.cols);
+    float scale = 0;
     for (size_t r = 0; r < m.rows; ++r) {
-        ternary_row(m, source_row(r), row.data());
-        // Each block's d is max |w| = |multiplier|, so codes and values come back exactly up to d's fp16.
-        if (type == GgmlType::kTQ2_0) quant::quantize_row_tq2_0(row.data(), dest.data() + r * row_bytes, m.cols);
-        else quant::quantize_row_tq1_0(row.data(), dest.data() + r * row_bytes, m.cols);
+        scale = row_codes(m, row_order.empty() ? r : row_order[r], values, codes);
+        std::byte* out = dest.data() + r * row_bytes;
+        if (type == GgmlType::kI2_S) {
+            for (size_t g = 0; g < m.cols / quant::kI2sGroupElems; ++g)
+                quant::i2_s_group_from_codes(codes.data() + g * quant::kI2sGroupElems, out + g * quant::kI2sGroupElems / 4);
+        } else {
+            // Each block's d is |multiplier| (as fp16): the values come back exactly up to that rounding.
+            for (size_t b = 0; b < m.cols / quant::kTq2BlockElems; ++b) {
+                if (type == GgmlType::kTQ2_0)
+                    quant::tq2_0_block_from_codes(codes.data() + b * quant::kTq2BlockElems, scale, out + b * quant::kTq2BlockBytes);
+                else
+                    quant::tq1_0_block_from_codes(codes.data() + b * quant::kTq1BlockElems, scale, out + b * quant::kTq1BlockBytes);
+            }
+        }
+    }
+    if (type == GgmlType::kI2_S) {   // one scale for the tensor (check_ternary_encoding made sure), then padding
+        std::byte* trailer = dest.data() + m.rows * row_bytes;
+        std::memset(trailer, 0, quant::kI2sTrailerBytes);
+        std::memcpy(trailer, &scale, sizeof scale);
     }
 }
 

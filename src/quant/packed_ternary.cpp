@@ -115,11 +115,7 @@ void convert_to_new_buffer(PackedTernary& m, TernaryLayout layout) {
     // and the columns past it stay 0.
     std::vector<int8_t> values(std::max(m.cols_padded, out.cols_padded), 0);
     for (size_t row = 0; row < m.rows_padded; ++row) {
-        for (size_t chunk = 0; chunk < m.n_chunks(); ++chunk) {
-            const uint8_t* bytes = row_chunk(m, row, chunk);
-            for (size_t c = 0; c < m.chunk_cols(); ++c)
-                values[chunk * m.chunk_cols() + c] = static_cast<int8_t>(chunk_value(m.layout, bytes, c));
-        }
+        packed_ternary_row(m, row, std::span(values).first(m.cols_padded));
         for (size_t chunk = 0; chunk < out.n_chunks(); ++chunk)
             encode_chunk(layout, values.data() + chunk * chunk_cols, row_chunk(out, row, chunk));
     }
@@ -166,6 +162,15 @@ void convert_layout(PackedTernary& m, TernaryLayout layout) {
         fill_sign_planes_bias(m);
     } else {
         m.sign_planes_bias = AlignedBuffer<uint32_t>();
+    }
+}
+
+void packed_ternary_row(const PackedTernary& m, size_t row, std::span<int8_t> values) {
+    TERN_CHECK(row < m.rows_padded && values.size() <= m.cols_padded);
+    for (size_t chunk = 0; chunk * m.chunk_cols() < values.size(); ++chunk) {
+        const uint8_t* bytes = row_chunk(m, row, chunk);
+        const size_t end = std::min(m.chunk_cols(), values.size() - chunk * m.chunk_cols());
+        for (size_t c = 0; c < end; ++c) values[chunk * m.chunk_cols() + c] = static_cast<int8_t>(chunk_value(m.layout, bytes, c));
     }
 }
 

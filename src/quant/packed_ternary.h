@@ -82,6 +82,9 @@ Result<PackedTernary> pack_ternary(size_t rows, size_t cols, const TernaryRowSou
 // Fills sign_planes_bias for kSignPlanes and empties it otherwise.
 void convert_layout(PackedTernary& matrix, TernaryLayout layout);
 
+// The first values.size() weights (at most cols_padded) of a row, each -1, 0 or +1.
+void packed_ternary_row(const PackedTernary& matrix, size_t row, std::span<int8_t> values);
+
 // The weight in {-1, 0, +1} at (row, col), in either layout; for tests and reference code.
 int packed_ternary_value(const PackedTernary& matrix, size_t row, size_t col);
 

@@ -74,18 +74,23 @@ void i2_s_group_codes(const std::byte* group, uint8_t* codes) {
     }
 }
 
+void tq2_0_block_from_codes(const uint8_t* codes, float d, std::byte* block) {
+    std::memset(block, 0, 64);
+    for (int e = 0; e < 256; ++e) {
+        const int byte = 32 * (e / 128) + e % 32;
+        const int shift = 2 * ((e % 128) / 32);
+        block[byte] |= static_cast<std::byte>(codes[e] << shift);
+    }
+    store_fp16(block + 64, d);
+}
+
 void quantize_row_tq2_0(const float* in, std::byte* blocks, size_t n) {
+    uint8_t codes[kTq2BlockElems];
     for (size_t b = 0; b < n / kTq2BlockElems; ++b, in += kTq2BlockElems) {
-        std::byte* block = blocks + b * kTq2BlockBytes;
         const float d = abs_max(in, kTq2BlockElems);
         const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
-        std::memset(block, 0, 64);
-        for (int e = 0; e < 256; ++e) {
-            const int byte = 32 * (e / 128) + e % 32;
-            const int shift = 2 * ((e % 128) / 32);
-            block[byte] |= static_cast<std::byte>(ternary_code(in[e], inverse) << shift);
-        }
-        store_fp16(block + 64, d);
+        for (size_t e = 0; e < kTq2BlockElems; ++e) codes[e] = ternary_code(in[e], inverse);
+        tq2_0_block_from_codes(codes, d, blocks + b * kTq2BlockBytes);
     }
 }
 
@@ -99,19 +104,24 @@ void dequantize_row_tq2_0(const std::byte* blocks, float* out, size_t n) {
     }
 }
 
+void tq1_0_block_from_codes(const uint8_t* codes, float d, std::byte* block) {
+    uint8_t trits[52][5] = {};
+    for (int e = 0; e < 256; ++e) {
+        int byte, trit;
+        tq1_location(e, byte, trit);
+        trits[byte][trit] = codes[e];
+    }
+    for (int byte = 0; byte < 52; ++byte) block[byte] = pack_trits(trits[byte], byte < 48 ? 5 : 4);
+    store_fp16(block + 52, d);
+}
+
 void quantize_row_tq1_0(const float* in, std::byte* blocks, size_t n) {
+    uint8_t codes[kTq1BlockElems];
     for (size_t b = 0; b < n / kTq1BlockElems; ++b, in += kTq1BlockElems) {
-        std::byte* block = blocks + b * kTq1BlockBytes;
         const float d = abs_max(in, kTq1BlockElems);
         const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
-        uint8_t trits[52][5] = {};
-        for (int e = 0; e < 256; ++e) {
-            int byte, trit;
-            tq1_location(e, byte, trit);
-            trits[byte][trit] = ternary_code(in[e], inverse);
-        }
-        for (int byte = 0; byte < 52; ++byte) block[byte] = pack_trits(trits[byte], byte < 48 ? 5 : 4);
-        store_fp16(block + 52, d);
+        for (size_t e = 0; e < kTq1BlockElems; ++e) codes[e] = ternary_code(in[e], inverse);
+        tq1_0_block_from_codes(codes, d, blocks + b * kTq1BlockBytes);
     }
 }
 
@@ -134,15 +144,21 @@ float i2_s_tensor_scale(std::span<const std::byte> data, size_t n_elements) {
     return scale;
 }
 
+void i2_s_group_from_codes(const uint8_t* codes, std::byte* group) {
+    std::memset(group, 0, kI2sGroupElems / 4);
+    for (size_t r = 0; r < kI2sGroupElems; ++r) group[r % 32] |= static_cast<std::byte>(codes[r] << (6 - 2 * (r / 32)));
+}
+
 void quantize_i2_s(std::span<const float> in, std::span<std::byte> data) {
     TERN_CHECK(in.size() % kI2sGroupElems == 0 && data.size() == i2_s_tensor_bytes(in.size()));
     const float scale = abs_max(in.data(), in.size());
-    std::memset(data.data(), 0, data.size());
-    for (size_t e = 0; e < in.size(); ++e) {
-        const uint8_t code = std::fabs(in[e]) < 1e-6f ? 1 : (in[e] > 0.0f ? 2 : 0);
-        const size_t group = e / kI2sGroupElems, r = e % kI2sGroupElems;
-        data[32 * group + r % 32] |= static_cast<std::byte>(code << (6 - 2 * (r / 32)));
+    uint8_t codes[kI2sGroupElems];
+    for (size_t group = 0; group < in.size() / kI2sGroupElems; ++group) {
+        const float* x = in.data() + group * kI2sGroupElems;
+        for (size_t r = 0; r < kI2sGroupElems; ++r) codes[r] = std::fabs(x[r]) < 1e-6f ? 1 : (x[r] > 0.0f ? 2 : 0);
+        i2_s_group_from_codes(codes, data.data() + group * (kI2sGroupElems / 4));
     }
+    std::memset(data.data() + in.size() / 4, 0, kI2sTrailerBytes);
     std::memcpy(data.data() + in.size() / 4, &scale, sizeof scale);
 }
 

@@ -31,6 +31,11 @@ void tq2_0_block_codes(const std::byte* block, uint8_t* codes);
 void tq1_0_block_codes(const std::byte* block, uint8_t* codes);
 void i2_s_group_codes(const std::byte* group, uint8_t* codes);
 
+// The inverses: a block (TQ: with fp16 scale d) or I2_S group from its raw codes.
+void tq2_0_block_from_codes(const uint8_t* codes, float d, std::byte* block);
+void tq1_0_block_from_codes(const uint8_t* codes, float d, std::byte* block);
+void i2_s_group_from_codes(const uint8_t* codes, std::byte* group);
+
 // I2_S operates on whole tensors: `data` is N/4 + 32 bytes, N a multiple of 128.
 // quantize: scale = max|x|; |x| < 1e-6 -> 0, else sign(x), as bitnet.cpp's quantize_i2_s.
 size_t i2_s_tensor_bytes(size_t n_elements);

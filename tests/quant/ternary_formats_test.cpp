@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "testing/test_files.h"
 
@@ -139,6 +140,27 @@ TEST(TernaryFormats, I2sAndTq2ShareCodesInReverseBitOrder) {
         const auto i = static_cast<uint8_t>(i2s[m]);
         const auto reversed = static_cast<uint8_t>(((t & 3) << 6) | (((t >> 2) & 3) << 4) | (((t >> 4) & 3) << 2) | (t >> 6));
         EXPECT_EQ(reversed, i) << m;
+    }
+}
+
+// The code-based encoders are the exact inverses of the block decoders, every code in every slot.
+TEST(TernaryFormats, BlocksFromCodesDecodeToThoseCodes) {
+    uint8_t codes[256], back[256];
+    for (int seed = 0; seed < 3; ++seed) {
+        for (int e = 0; e < 256; ++e) codes[e] = static_cast<uint8_t>((e * 7 + seed * 13 + e / 5) % 3);
+        std::byte tq2[kTq2BlockBytes], tq1[kTq1BlockBytes], i2s[32];
+        tq2_0_block_from_codes(codes, 0.375f, tq2);
+        tq2_0_block_codes(tq2, back);
+        EXPECT_EQ(0, std::memcmp(codes, back, 256));
+        tq1_0_block_from_codes(codes, 0.375f, tq1);
+        tq1_0_block_codes(tq1, back);
+        EXPECT_EQ(0, std::memcmp(codes, back, 256));
+        i2_s_group_from_codes(codes, i2s);
+        i2_s_group_codes(i2s, back);
+        EXPECT_EQ(0, std::memcmp(codes, back, 128));
+        std::vector<float> row(256);
+        dequantize_row_tq1_0(tq1, row.data(), 256);
+        for (int e = 0; e < 256; ++e) ASSERT_EQ(row[e], 0.375f * (static_cast<int>(codes[e]) - 1));
     }
 }
 
