@@ -14,13 +14,29 @@ namespace {
 const std::filesystem::path kShipped = std::filesystem::path(TERN_SOURCE_DIR) / "models" / "tinystories" / "hf";
 const std::filesystem::path kFloat = std::filesystem::path(TERN_SOURCE_DIR) / "models" / "tinystories-fairy2i" / "float-hf";
 
-// A copy of the shipped folder whose safetensors file is cut to `keep` bytes.
-std::filesystem::path truncated_copy(const testing::TempDir& dir, size_t keep) {
-    const std::filesystem::path copy = dir / "cut";
+std::filesystem::path shipped_copy(const testing::TempDir& dir, const std::string& name) {
+    const std::filesystem::path copy = dir / name;
     std::filesystem::create_directories(copy);
     for (const auto& entry : std::filesystem::directory_iterator(kShipped))
         std::filesystem::copy_file(entry.path(), copy / entry.path().filename());
+    return copy;
+}
+
+// A copy of the shipped folder whose safetensors file is cut to `keep` bytes.
+std::filesystem::path truncated_copy(const testing::TempDir& dir, size_t keep) {
+    const std::filesystem::path copy = shipped_copy(dir, "cut");
     std::filesystem::resize_file(copy / "model.safetensors", keep);
+    return copy;
+}
+
+// A copy whose config.json has `from` replaced by `to`: the tensors then disagree with it.
+std::filesystem::path reconfigured_copy(const testing::TempDir& dir, const std::string& name, const std::string& from,
+                                        const std::string& to) {
+    const std::filesystem::path copy = shipped_copy(dir, name);
+    const auto bytes = testing::read_file(copy / "config.json");
+    std::string config(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    config.replace(config.find(from), from.size(), to);
+    testing::write_file(copy / "config.json", config);
     return copy;
 }
 
@@ -53,6 +69,10 @@ TEST(ConvertCommand, BadInputGetsOneLineAndLeavesNothing) {
     expect_one_line_failure("convert " + kFloat.string() + " -o " + out + " --method gptq --calibration " +
                                 (dir / "missing.txt").string(), out, "missing.txt");
     expect_one_line_failure("convert " + truncated_copy(dir, 100000).string() + " -o " + out, out, "model.safetensors");
+    expect_one_line_failure("convert " + reconfigured_copy(dir, "deeper", "\"num_hidden_layers\": 6", "\"num_hidden_layers\": 7").string() +
+                                " -o " + out, out, "missing 'model.layers.6.input_layernorm.weight'");
+    expect_one_line_failure("convert " + reconfigured_copy(dir, "wider", "\"intermediate_size\": 512", "\"intermediate_size\": 768").string() +
+                                " -o " + out, out, "has shape [128, 256], expected [192, 256] (n_ff / 4, n_embd)");
     expect_one_line_failure("convert " + (dir / "no-such-folder").string() + " -o " + out, out, "no-such-folder");
     const std::string unwritable = (dir / "missing-dir" / "out.gguf").string();
     expect_one_line_failure("convert " + shipped + " -o " + unwritable, unwritable, "missing-dir");
