@@ -181,16 +181,25 @@ Result<PackedTernary> pack_exact_ternary(std::span<const float> weights, size_t 
     });
 }
 
-Result<PackedTernary> ternarize_absmean(std::span<const float> weights, size_t rows, size_t cols) {
+namespace {
+
+// mean |W| of a rows x cols matrix of finite weights: summed in double, rounded once to float.
+Result<float> mean_abs(std::span<const float> weights, size_t rows, size_t cols) {
     if (weights.size() != rows * cols || weights.empty()) {
         return Error(str_cat(weights.size(), " weights cannot fill ", rows, "x", cols));
     }
     double abs_sum = 0.0;
     for (const float w : weights) {
-        if (!std::isfinite(w)) return Error(str_cat("latent weight ", w, " is not finite"));
+        if (!std::isfinite(w)) return Error(str_cat("weight ", w, " is not finite"));
         abs_sum += std::fabs(w);
     }
-    const float mean = static_cast<float>(abs_sum / static_cast<double>(weights.size()));
+    return static_cast<float>(abs_sum / static_cast<double>(weights.size()));
+}
+
+}  // namespace
+
+Result<PackedTernary> ternarize_absmean(std::span<const float> weights, size_t rows, size_t cols) {
+    TERN_ASSIGN_OR_RETURN(const float mean, mean_abs(weights, rows, cols));
     const float s = 1.0f / std::max(mean, 1e-5f);
     return pack_ternary(rows, cols, [&](size_t row, std::span<int8_t> values) -> Result<float> {
         const float* src = weights.data() + row * cols;
@@ -202,15 +211,8 @@ Result<PackedTernary> ternarize_absmean(std::span<const float> weights, size_t r
 }
 
 Result<PackedTernary> ternarize_threshold(std::span<const float> weights, size_t rows, size_t cols) {
-    if (weights.size() != rows * cols || weights.empty()) {
-        return Error(str_cat(weights.size(), " weights cannot fill ", rows, "x", cols));
-    }
-    double abs_sum = 0.0;
-    for (const float w : weights) {
-        if (!std::isfinite(w)) return Error(str_cat("weight ", w, " is not finite"));
-        abs_sum += std::fabs(w);
-    }
-    const float half = 0.5f * static_cast<float>(abs_sum / static_cast<double>(weights.size()));
+    TERN_ASSIGN_OR_RETURN(const float mean, mean_abs(weights, rows, cols));
+    const float half = 0.5f * mean;
     double kept_sum = 0.0;
     size_t kept = 0;
     for (const float w : weights)
