@@ -27,7 +27,9 @@ void add_convert_command(CLI::App& app, ConvertOptions& options) {
     convert->add_option("folder", options.folder, "Hugging Face model folder (config.json, safetensors, tokenizer)")->required();
     convert->add_option("-o,--output", options.output, "Output GGUF file")->required();
     convert->add_option("--name", options.name, "general.name to write (default: the folder's name)");
-    convert->add_option("--type", options.type, "Ternary storage: i2_s (default), tq2_0 or tq1_0");
+    convert->add_option("--type", options.type,
+                        "Ternary storage: i2_s, tq2_0 or tq1_0 (default i2_s; tq2_0 for rowfit / gptq, whose rows have "
+                        "multipliers of their own)");
     convert->add_option("--head", options.head,
                         "Head (and tied embedding) type: q8_0 (default), f16, bf16, f32, or keep the folder's");
     convert->add_option("--method", options.method,
