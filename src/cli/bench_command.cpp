@@ -18,6 +18,24 @@
 namespace tern::cli {
 namespace {
 
+nlohmann::json bandwidth_json(const BandwidthResult& bw) {
+    return {{"threads", bw.threads}, {"gb_per_s", bw.gb_per_s}, {"min_gb_per_s", bw.min_gb_per_s},
+            {"max_gb_per_s", bw.max_gb_per_s}, {"method", std::string(bw.method)}, {"passes", bw.passes}};
+}
+
+// " 45.1 GB/s with 1 thread (4 streams; passes 44.0-46.2);" per thread count.
+std::string bandwidth_summary(const std::vector<BandwidthResult>& measured) {
+    std::string text;
+    for (const BandwidthResult& bw : measured) {
+        char line[160];
+        std::snprintf(line, sizeof line, " %.1f GB/s with %d thread%s (%.*s; passes %.1f-%.1f);", bw.gb_per_s, bw.threads,
+                      bw.threads > 1 ? "s" : "", static_cast<int>(bw.method.size()), bw.method.data(), bw.min_gb_per_s,
+                      bw.max_gb_per_s);
+        text += line;
+    }
+    return text;
+}
+
 std::string format_seconds(double s) {
     char buf[32];
     if (s < 1e-3) std::snprintf(buf, sizeof buf, "%.1f us", s * 1e6);
@@ -50,8 +68,8 @@ void print_table(const engine::KernelBenchReport& report) {
 nlohmann::json to_json(const engine::KernelBenchReport& report) {
     nlohmann::json j;
     j["cpu"] = detect_cpu_info().model_name;
-    for (const auto& [threads, gbs] : report.read_bandwidth_gb_per_s) {
-        j["read_bandwidth_gb_per_s"].push_back({{"threads", threads}, {"gb_per_s", gbs}});
+    for (const BandwidthResult& bw : report.read_bandwidth) {
+        j["read_bandwidth_gb_per_s"].push_back(bandwidth_json(bw));
     }
     j["points"] = nlohmann::json::array();
     for (const auto& p : report.points) {
@@ -65,9 +83,8 @@ nlohmann::json to_json(const engine::KernelBenchReport& report) {
 }
 
 void print_model_report(const LoadedModel& lm, const engine::ModelBenchReport& report) {
-    std::printf("model: %s\ncpu: %s\nread bandwidth (same run):", describe(lm).c_str(), detect_cpu_info().model_name.c_str());
-    for (const auto& [threads, gbs] : report.read_bandwidth_gb_per_s)
-        std::printf(" %.1f GB/s with %d thread%s;", gbs, threads, threads > 1 ? "s" : "");
+    std::printf("model: %s\ncpu: %s\nread bandwidth (same run):%s", describe(lm).c_str(), detect_cpu_info().model_name.c_str(),
+                bandwidth_summary(report.read_bandwidth).c_str());
     std::printf("\n\n| %-13s | %7s | %-18s | %11s | %9s | %8s |\n", "test", "threads", "t/s", "bytes/token", "GB/s", "% of bw");
     std::printf("|---------------|---------|--------------------|-------------|-----------|----------|\n");
     for (const auto& r : report.results) {
@@ -107,8 +124,7 @@ nlohmann::json model_report_json(const LoadedModel& lm, const engine::ModelBench
     j["peak_rss_bytes"] = report.peak_rss_bytes;
     j["kv_type"] = kernels::kv_type_name(report.kv_type);
     j["load_seconds"] = lm.load_seconds;
-    for (const auto& [threads, gbs] : report.read_bandwidth_gb_per_s)
-        j["read_bandwidth_gb_per_s"].push_back({{"threads", threads}, {"gb_per_s", gbs}});
+    for (const BandwidthResult& bw : report.read_bandwidth) j["read_bandwidth_gb_per_s"].push_back(bandwidth_json(bw));
     j["results"] = nlohmann::json::array();
     for (const auto& r : report.results)
         j["results"].push_back({{"test", r.test}, {"threads", r.threads}, {"sequences", r.sequences}, {"depth", r.depth},
@@ -238,8 +254,8 @@ int run_bench(const BenchOptions& options) {
         return 0;
     }
     std::fprintf(stderr, "\r%60s\r", "");
-    std::printf("cpu: %s\nread bandwidth (same run):", detect_cpu_info().model_name.c_str());
-    for (const auto& [threads, gbs] : report.read_bandwidth_gb_per_s) std::printf(" %.1f GB/s with %d thread%s;", gbs, threads, threads > 1 ? "s" : "");
+    std::printf("cpu: %s\nread bandwidth (same run):%s", detect_cpu_info().model_name.c_str(),
+                bandwidth_summary(report.read_bandwidth).c_str());
     std::printf("\n\n");
     print_table(report);
     return 0;

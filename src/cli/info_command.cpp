@@ -26,15 +26,24 @@ std::string describe_caches(const std::vector<CacheLevel>& caches) {
     return out.empty() ? "unknown" : out;
 }
 
+std::string bandwidth_text(const BandwidthResult& r) {
+    char text[160];
+    std::snprintf(text, sizeof text, "%.1f GB/s with %d %s (%.*s; passes %.1f-%.1f)", r.gb_per_s, r.threads,
+                  r.threads == 1 ? "thread" : "threads", static_cast<int>(r.method.size()), r.method.data(),
+                  r.min_gb_per_s, r.max_gb_per_s);
+    return text;
+}
+
 void print_bandwidth(const CpuInfo& cpu, double seconds) {
     const int all_threads = std::max(1, cpu.usable_cpus);
     const BandwidthResult one = measure_read_bandwidth({.threads = 1, .seconds = seconds});
-    std::printf("%-22s %.1f GB/s with 1 thread", "memory read bandwidth:", one.gb_per_s);
+    std::printf("%-22s %s\n", "memory read bandwidth:", bandwidth_text(one).c_str());
     if (all_threads > 1) {
         const BandwidthResult all = measure_read_bandwidth({.threads = all_threads, .seconds = seconds});
-        std::printf(", %.1f GB/s with %d threads", all.gb_per_s, all_threads);
+        std::printf("%-22s %s\n", "", bandwidth_text(all).c_str());
     }
-    std::printf("\n%-22s best pass over a %s buffer (>= 8x the largest cache)\n", "", human_bytes(one.buffer_bytes).c_str());
+    std::printf("%-22s median pass of the fastest of 4 read loops over a %s buffer (>= 4x the largest cache)\n", "",
+                human_bytes(one.buffer_bytes).c_str());
 }
 
 // Which tables a model load races for the ternary GEMV and GEMM (engine/kernel_autotune.h).

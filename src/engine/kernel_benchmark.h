@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/memory_bandwidth.h"
+
 #include "kernels/isa.h"
 
 namespace tern::engine {
@@ -47,7 +49,7 @@ struct KernelBenchPoint {
 };
 
 struct KernelBenchReport {
-    std::vector<std::pair<int, double>> read_bandwidth_gb_per_s;   // (threads, GB/s)
+    std::vector<BandwidthResult> read_bandwidth;   // one per thread count, measured in the same run
     std::vector<KernelBenchPoint> points;
 };
 

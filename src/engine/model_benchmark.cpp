@@ -148,8 +148,8 @@ ModelBenchReport run_model_benchmark(const model::Model& model, const kernels::K
     if (options.n_gen == 0) return report;
     for (int threads : options.threads) {
         if (progress) progress("read bandwidth", threads);
-        const double gb_per_s = measure_read_bandwidth({.threads = threads, .seconds = options.bandwidth_seconds}).gb_per_s;
-        report.read_bandwidth_gb_per_s.emplace_back(threads, gb_per_s);
+        report.read_bandwidth.push_back(measure_read_bandwidth({.threads = threads, .seconds = options.bandwidth_seconds}));
+        const double gb_per_s = report.read_bandwidth.back().gb_per_s;
         for (ModelBenchResult& r : report.results)
             if (r.threads == threads && r.bytes_per_token > 0 && gb_per_s > 0) r.bandwidth_fraction = r.gb_per_s / gb_per_s;
     }

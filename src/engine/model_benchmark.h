@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "core/memory_bandwidth.h"
+
 #include "kernels/dispatch.h"
 #include "model/model.h"
 
@@ -45,7 +47,7 @@ struct ModelBenchResult {
 };
 
 struct ModelBenchReport {
-    std::vector<std::pair<int, double>> read_bandwidth_gb_per_s;   // per thread count
+    std::vector<BandwidthResult> read_bandwidth;   // one per thread count, measured in the same run
     std::vector<ModelBenchResult> results;
     double peak_rss_bytes = 0;
     kernels::KvType kv_type = kernels::KvType::kF32;
