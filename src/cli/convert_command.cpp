@@ -68,10 +68,8 @@ Result<model::LoadOptions> convert_load_options(const ConvertOptions& options) {
     if (!options.weights.empty() && !options.method.empty() && options.weights != options.method)
         return Error(str_cat("--weights '", options.weights, "' and --method '", options.method, "' disagree"));
     const std::string method = options.method.empty() ? options.weights : options.method;
-    if (!method.empty() && method != "absmean" && method != "threshold" && method != "fairy2i-w1" &&
-        method != "fairy2i-w2" && !calibrated_method(method))
-        return Error(str_cat("--method '", method, "' is not supported (absmean, threshold, rowfit, gptq, fairy2i-w1, fairy2i-w2)"));
-    if (calibrated_method(method).has_value() != !options.calibration.empty())
+    const bool calibrated = calibrated_method(method).has_value();
+    if (calibrated != !options.calibration.empty())
         return Error(options.calibration.empty() ? str_cat("--method ", method, " needs --calibration FILE (text)")
                                                  : "--calibration is used by --method rowfit or gptq only");
     if (method == "fairy2i-w1" || method == "fairy2i-w2") {
@@ -81,8 +79,10 @@ Result<model::LoadOptions> convert_load_options(const ConvertOptions& options) {
     if (!options.weights.empty())
         return Error(str_cat("--weights '", options.weights, "' is not supported (fairy2i-w1 or fairy2i-w2)"));
     // Calibrated methods start from the threshold rule, then replace every projection.
-    TERN_ASSIGN_OR_RETURN(load.post_training,
-                          parse_post_training_method(calibrated_method(method) ? "threshold" : method));
+    Result<model::PostTrainingMethod> post_training = parse_post_training_method(calibrated ? "threshold" : method);
+    if (!post_training.ok())
+        return Error(str_cat("--method '", method, "' is not supported (absmean, threshold, rowfit, gptq, fairy2i-w1, fairy2i-w2)"));
+    load.post_training = post_training.value();
     return load;
 }
 

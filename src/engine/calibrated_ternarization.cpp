@@ -45,9 +45,11 @@ std::vector<double> gram_of(const Activations& x, ThreadPool& pool) {
 // The ternary matrix as floats (T times the row multiplier), rows x cols.
 std::vector<float> dequantized(const quant::PackedTernary& m) {
     std::vector<float> w(m.rows * m.cols);
-    for (size_t r = 0; r < m.rows; ++r)
-        for (size_t c = 0; c < m.cols; ++c)
-            w[r * m.cols + c] = static_cast<float>(quant::packed_ternary_value(m, r, c)) * m.row_scale.data()[r];
+    std::vector<int8_t> values(m.cols);
+    for (size_t r = 0; r < m.rows; ++r) {
+        quant::packed_ternary_row(m, r, values);
+        for (size_t c = 0; c < m.cols; ++c) w[r * m.cols + c] = static_cast<float>(values[c]) * m.row_scale.data()[r];
+    }
     return w;
 }
 

@@ -22,15 +22,15 @@ Status add_float_tensor(format::GgufWriter& w, const std::string& name, const st
 }
 
 Status add_float_matrix(format::GgufWriter& w, const std::string& name, const FloatMatrix& a, const FloatMatrix& b) {
-    const bool two = b.rows != 0;
-    if (two && b.rows != a.rows) return Error(str_cat("tensor '", name, "': parts have ", a.rows, " and ", b.rows, " rows"));
-    const size_t cols = a.cols + (two ? b.cols : 0);
-    if (!two || a.type == b.type) {
-        const size_t row_bytes = a.row_bytes + (two ? b.row_bytes : 0);
+    if (b.rows == 0) return add_float_matrix_as(w, name, a, a.type);
+    if (b.rows != a.rows) return Error(str_cat("tensor '", name, "': parts have ", a.rows, " and ", b.rows, " rows"));
+    const size_t cols = a.cols + b.cols;
+    if (a.type == b.type) {
+        const size_t row_bytes = a.row_bytes + b.row_bytes;
         std::vector<std::byte> bytes(a.rows * row_bytes);
         for (size_t r = 0; r < a.rows; ++r) {
             std::memcpy(bytes.data() + r * row_bytes, a.row(r), a.row_bytes);
-            if (two) std::memcpy(bytes.data() + r * row_bytes + a.row_bytes, b.row(r), b.row_bytes);
+            std::memcpy(bytes.data() + r * row_bytes + a.row_bytes, b.row(r), b.row_bytes);
         }
         return w.add_tensor(name, a.type, std::vector<uint64_t>{cols, a.rows}, std::move(bytes));
     }
@@ -114,13 +114,14 @@ Result<TernaryEncoding> check_ternary_encoding(const quant::PackedTernary& m, Gg
     return encoding;
 }
 
-Status add_ternary(format::GgufWriter& w, const std::string& name, const quant::PackedTernary& m, GgmlType type,
-                   std::vector<size_t> row_order) {
+Result<TernaryEncoding> add_ternary(format::GgufWriter& w, const std::string& name, const quant::PackedTernary& m,
+                                    GgmlType type, std::vector<size_t> row_order) {
     TERN_ASSIGN_OR_RETURN(const TernaryEncoding encoding, check_ternary_encoding(m, type, name));
-    return w.add_tensor(name, type, std::vector<uint64_t>{m.cols, m.rows}, encoding.bytes,
-                        [&m, type, order = std::move(row_order)](std::span<std::byte> dest) {
-                            encode_ternary(m, type, order, dest);
-                        });
+    TERN_TRY(w.add_tensor(name, type, std::vector<uint64_t>{m.cols, m.rows}, encoding.bytes,
+                          [&m, type, order = std::move(row_order)](std::span<std::byte> dest) {
+                              encode_ternary(m, type, order, dest);
+                          }));
+    return encoding;
 }
 
 Status add_float_matrix_as(format::GgufWriter& w, const std::string& name, const FloatMatrix& m, GgmlType type) {

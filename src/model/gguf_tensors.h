@@ -17,7 +17,8 @@ Status add_float_tensor(format::GgufWriter& w, const std::string& name, const st
                         std::vector<uint64_t> dims = {});
 
 // Rows of `a` followed, row by row, by those of `b` when it has rows ([re | im]). Both in their
-// common type when they share it, else widened to F32.
+// common type when they share it, else widened to F32. `a` alone is written from its own
+// memory when the file is (add_float_matrix_as), which must outlive the writer.
 Status add_float_matrix(format::GgufWriter& w, const std::string& name, const FloatMatrix& a, const FloatMatrix& b = {});
 
 // How `m` fits `type` (I2_S, TQ2_0 or TQ1_0): its file size, and how many rows' multipliers the
@@ -33,8 +34,9 @@ Result<TernaryEncoding> check_ternary_encoding(const quant::PackedTernary& m, fo
 
 // The matrix in `type`, written when the file is: rows in `row_order` (row i of the tensor is
 // row row_order[i] of `m`; empty keeps them). Codes and multipliers are written exactly, TQ
-// block scales as the fp16 nearest the multiplier. `m` must outlive the writer.
-Status add_ternary(format::GgufWriter& w, const std::string& name, const quant::PackedTernary& m,
+// block scales as the fp16 nearest the multiplier. `m` must outlive the writer. Returns what
+// check_ternary_encoding found, and fails as it does.
+Result<TernaryEncoding> add_ternary(format::GgufWriter& w, const std::string& name, const quant::PackedTernary& m,
                    format::GgmlType type, std::vector<size_t> row_order = {});
 
 // A float matrix in `type` (F32, F16, BF16 or Q8_0): its bytes as they are when the type is

@@ -64,9 +64,9 @@ Result<ModelGguf> ternary_model_gguf(const Model& model, const tokenizer::Vocabu
                         break;
                     }
                     const quant::PackedTernary& m = *layer.projection(spec.role);
-                    TERN_ASSIGN_OR_RETURN(const TernaryEncoding encoding, check_ternary_encoding(m, projection_type, tensor));
+                    TERN_ASSIGN_OR_RETURN(const TernaryEncoding encoding,
+                                          add_ternary(w, tensor, m, projection_type, row_order(model, spec.role)));
                     file.rounded_multipliers += encoding.rounded_multipliers;
-                    TERN_TRY(add_ternary(w, tensor, m, projection_type, row_order(model, spec.role)));
                 }
             }
         }
