@@ -65,20 +65,23 @@ def write_safetensors(path, state):
     os.replace(path + ".tmp", path)
 
 
-def read_safetensors(path):
-    """BF16 safetensors -> {name: float32 tensor} (bf16 bits shifted into the high half of f32)."""
+def read_safetensors_raw(path):
+    """safetensors -> {name: (dtype, shape, bytes)}, __metadata__ left out."""
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
         data = f.read()
+    return {name: (info["dtype"], info["shape"], data[info["data_offsets"][0]:info["data_offsets"][1]])
+            for name, info in header.items() if name != "__metadata__"}
+
+
+def read_safetensors(path):
+    """BF16 safetensors -> {name: float32 tensor} (bf16 bits shifted into the high half of f32)."""
     out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        assert info["dtype"] == "BF16", name
-        a, b = info["data_offsets"]
-        bits = np.frombuffer(data[a:b], dtype="<u2").astype(np.uint32) << 16
-        out[name] = torch.from_numpy(bits.view(np.float32).reshape(info["shape"]).copy())
+    for name, (dtype, shape, raw) in read_safetensors_raw(path).items():
+        assert dtype == "BF16", name
+        bits = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
+        out[name] = torch.from_numpy(bits.view(np.float32).reshape(shape).copy())
     return out
 
 

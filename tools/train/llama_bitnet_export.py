@@ -38,7 +38,8 @@ from fairy2i_export import load_hf
 from fairy2i_model import Config, LlamaForCausalLM
 from fairy2i_train import DEFAULT_OUT
 from hgrn_bit_model import ternary_quant
-from ifairy_export import FIXTURE_PROMPT, GREEDY_PROMPT, GREEDY_TOKENS, f32_bits, greedy, perplexity
+from ifairy_export import (FIXTURE_PROMPT, GREEDY_PROMPT, GREEDY_TOKENS, f32_bits, greedy, perplexity,
+                           read_safetensors_raw)
 from ifairy_train import ROOT, TOKENIZER, tokenize_corpus
 
 FLOAT_HF = os.path.join(ROOT, "models", "tinystories-fairy2i", "float-hf")
@@ -78,17 +79,8 @@ def write_hf(folder, model):
 
 def read_tensors(path):
     """F32 / U8 safetensors -> {name: numpy array}."""
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        out[name] = np.frombuffer(data[a:b], dtype=DTYPES[info["dtype"]]).reshape(info["shape"]).copy()
-    return out
+    return {name: np.frombuffer(raw, dtype=DTYPES[dtype]).reshape(shape).copy()
+            for name, (dtype, shape, raw) in read_safetensors_raw(path).items()}
 
 
 def unpack_hf(packed, rows):
