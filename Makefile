@@ -9,6 +9,8 @@ CMAKE_ARGS ?=
 DEB_PACKAGES      := cmake g++ make pkg-config libgtest-dev libgmock-dev libbenchmark-dev \
                      nlohmann-json3-dev libcli11-dev libpcre2-dev libcpp-httplib-dev python3
 DEB_PACKAGES_FUZZ := clang libclang-rt-14-dev
+# The browser test of the chat page (tern serve's /): Debian's chromium, never a downloaded one.
+DEB_PACKAGES_BROWSER := chromium fonts-liberation
 
 .PHONY: run info test deps build test-sanitize fuzz-smoke clean
 
@@ -22,6 +24,7 @@ info: build
 	./$(BUILD_DIR)/tern info
 
 test: build
+	@tools/install_deps.sh $(DEB_PACKAGES_BROWSER) || echo "tern: without chromium the chat page's browser test is skipped" >&2
 	@tools/fetch_test_packages.sh $(BUILD_DIR)
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 

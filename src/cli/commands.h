@@ -170,6 +170,7 @@ struct ServeOptions {
     std::string chat_template;
     size_t max_body_mb = 8;
     int timeout = 10;
+    bool no_web_ui = false;
     std::string isa;
     std::string head;
     std::string packing = "2bit";

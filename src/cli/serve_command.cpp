@@ -67,6 +67,7 @@ void add_serve_command(CLI::App& app, ServeOptions& options) {
         ->capture_default_str()->check(CLI::Range(1, 1024));
     serve->add_option("--timeout", options.timeout, "Seconds a client may stall mid-request; shutdown grace")
         ->capture_default_str()->check(CLI::Range(1, 3600));
+    serve->add_flag("--no-webui", options.no_web_ui, "Do not serve the chat page at /");
     serve->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(serve, options.head);
     add_packing_option(serve, options.packing);
@@ -95,7 +96,8 @@ int run_serve(const ServeOptions& options) {
     server::HttpServer http(scheduler, tok, chat_template,
                             {.host = options.host, .port = options.port, .api_key = api_key,
                              .model_name = model_id(options), .max_body_bytes = options.max_body_mb << 20,
-                             .io_timeout_seconds = options.timeout, .http_threads = 0});
+                             .io_timeout_seconds = options.timeout, .http_threads = 0, .web_ui = !options.no_web_ui,
+                             .n_ctx_train = lm.model.hp.n_ctx_train});
     Result<int> port = http.bind();
     if (!port.ok()) return report_failure(port.error().message());
     install_stop_handlers();
@@ -103,8 +105,8 @@ int run_serve(const ServeOptions& options) {
                 describe(lm).c_str(), std::string(chat_template.name).c_str(), options.parallel, n_ctx,
                 kernels::kv_type_name(options.kv_type), static_cast<double>(scheduler.kv_cache_bytes()) / (1 << 20),
                 threads);
-    std::printf("tern serve: listening on http://%s:%d%s\n", options.host.c_str(), port.value(),
-                api_key.empty() ? "" : " (API key required)");
+    std::printf("tern serve: listening on http://%s:%d%s%s\n", options.host.c_str(), port.value(),
+                api_key.empty() ? "" : " (API key required)", options.no_web_ui ? "" : "; chat page at /");
     std::fflush(stdout);
     std::atomic<bool> serving_done{false};
     std::thread watcher(watch_for_stop, std::ref(http), std::chrono::seconds(options.timeout), std::cref(serving_done));

@@ -149,7 +149,7 @@ void BatchScheduler::step() {
 }
 
 void BatchScheduler::take_token(Sequence& seq, int32_t token) {
-    if (tokenizer_.vocab().is_end_of_generation(token)) return finish(seq, FinishReason::kStop);
+    if (!seq.job.ignore_eos && tokenizer_.vocab().is_end_of_generation(token)) return finish(seq, FinishReason::kStop);
     seq.history.push_back(token);
     ++seq.generated;
     seq.channel->push_text(seq.stops.push(seq.decoder.push(token)));

@@ -31,6 +31,7 @@ struct GenerationJob {
     size_t max_tokens = 0;         // 0: until the context is full
     sampling::SamplerOptions sampler;
     std::vector<std::string> stop;
+    bool ignore_eos = false;       // generate on through end-of-generation tokens
 };
 
 struct SchedulerOptions {

@@ -203,6 +203,7 @@ CompletionRequest parse(const json& body, Endpoint endpoint) {
     parse_sampling(body, request);
     parse_stop(body, request);
     if (field(body, "stream")) request.stream = boolean(body, "stream");
+    if (field(body, "ignore_eos")) request.ignore_eos = boolean(body, "ignore_eos");
     if (const json* options = field(body, "stream_options")) {
         if (!options->is_object()) invalid("stream_options", "'stream_options' must be an object");
         if (field(*options, "include_usage")) request.include_usage = boolean(*options, "include_usage");

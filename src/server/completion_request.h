@@ -31,6 +31,7 @@ struct CompletionRequest {
     bool seeded = false;                            // false: the server draws a seed
     std::vector<std::string> stop;
     bool stream = false;
+    bool ignore_eos = false;                        // llama.cpp's extension: generate to max_tokens
     bool include_usage = false;                     // stream_options.include_usage
 };
 

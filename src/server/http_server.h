@@ -31,6 +31,8 @@ struct ServerOptions {
     size_t max_body_bytes = size_t{8} << 20;
     int io_timeout_seconds = 10;           // a client silent this long mid-request is dropped
     size_t http_threads = 0;               // 0: enough for every slot and queued request
+    bool web_ui = true;                    // the chat page at /
+    size_t n_ctx_train = 0;                // reported by /v1/models beside the per-request context
 };
 
 class HttpServer {

@@ -65,8 +65,9 @@ json usage_chunk_json(const ResponseIdentity& who, const GenerationUpdate& end) 
     return body;
 }
 
-json model_json(const std::string& id, int64_t created) {
-    return {{"id", id}, {"object", "model"}, {"created", created}, {"owned_by", "tern"}};
+json model_json(const std::string& id, int64_t created, const ModelMeta& meta) {
+    return {{"id", id}, {"object", "model"}, {"created", created}, {"owned_by", "tern"},
+            {"meta", {{"n_ctx", meta.n_ctx}, {"n_ctx_train", meta.n_ctx_train}, {"n_vocab", meta.n_vocab}}}};
 }
 
 std::string dump_json(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }

@@ -35,7 +35,13 @@ nlohmann::json chunk_json(const ResponseIdentity& who, const std::string& text, 
 // The extra chunk with empty choices and the usage (stream_options.include_usage).
 nlohmann::json usage_chunk_json(const ResponseIdentity& who, const GenerationUpdate& end);
 
-nlohmann::json model_json(const std::string& id, int64_t created);
+// What /v1/models says about the model beyond OpenAI's fields, under "meta" as llama.cpp does.
+struct ModelMeta {
+    size_t n_ctx = 0;         // tokens per request, prompt and reply together
+    size_t n_ctx_train = 0;   // the model's training context
+    size_t n_vocab = 0;
+};
+nlohmann::json model_json(const std::string& id, int64_t created, const ModelMeta& meta);
 
 // Serialises for the wire; invalid UTF-8 (a model can emit broken byte sequences) becomes
 // U+FFFD instead of throwing.

@@ -9,6 +9,7 @@
 
 #include "core/str_cat.h"
 #include "server/openai_json.h"
+#include "server/web_ui.h"
 
 namespace tern::server {
 namespace {
@@ -116,6 +117,7 @@ void RequestHandlers::install(httplib::Server& http) {
               [this](const Request& req, Response& res) { completions(req, res, Endpoint::kCompletion); });
     http.Post("/tokenize", [this](const Request& req, Response& res) { tokenize(req, res); });
     http.Post("/detokenize", [this](const Request& req, Response& res) { detokenize(req, res); });
+    if (options_.web_ui) install_web_ui(http);
     // Statuses cpp-httplib sets itself (no route, body too large, unreadable request) get a
     // JSON body too; responses that already have one keep it.
     http.set_error_handler(httplib::Server::HandlerWithResponse([](const Request& req, Response& res) {
@@ -150,14 +152,16 @@ void RequestHandlers::health(httplib::Response& res) const {
 
 void RequestHandlers::models(const httplib::Request& req, httplib::Response& res) const {
     if (!authorized(req, res)) return;
+    const ModelMeta meta{.n_ctx = scheduler_.n_ctx(), .n_ctx_train = options_.n_ctx_train,
+                         .n_vocab = tokenizer_.vocab().size()};
     if (req.matches.size() > 1) {
         const std::string id = req.matches[1];
         if (id != options_.model_name)
             return send_error(res, {.status = 404, .message = str_cat("the model '", id, "' does not exist"),
                                     .param = "model", .code = "model_not_found"});
-        return send_json(res, 200, model_json(id, created_));
+        return send_json(res, 200, model_json(id, created_, meta));
     }
-    send_json(res, 200, {{"object", "list"}, {"data", json::array({model_json(options_.model_name, created_)})}});
+    send_json(res, 200, {{"object", "list"}, {"data", json::array({model_json(options_.model_name, created_, meta)})}});
 }
 
 RequestHandlers::Prompt RequestHandlers::prompt_tokens(const CompletionRequest& request) const {
@@ -197,7 +201,7 @@ void RequestHandlers::completions(const httplib::Request& req, httplib::Response
     if (!request.seeded) request.sampler.seed = std::random_device{}() * uint64_t{0x100000001} ^ unix_seconds();
     std::shared_ptr<GenerationChannel> channel = scheduler_.submit(
         {.prompt = std::move(prompt.tokens), .max_tokens = request.max_tokens.value_or(0), .sampler = request.sampler,
-         .stop = request.stop});
+         .stop = request.stop, .ignore_eos = request.ignore_eos});
     if (!channel) {
         const SchedulerLoad load = scheduler_.load();
         if (load.draining)

@@ -79,6 +79,7 @@ struct Config {
     size_t max_body = size_t{1} << 20;
     int io_timeout = 10;
     kernels::KvType kv_type = kernels::KvType::kF32;
+    bool web_ui = true;
 };
 
 // A server on a free loopback port, stopped when it goes out of scope.
@@ -90,7 +91,8 @@ public:
                       .kv_type = config.kv_type}),
           http_(scheduler_, config.model->tokenizer, *tokenizer::chat_template_by_name("plain"),
                 {.host = "127.0.0.1", .port = 0, .api_key = config.api_key, .model_name = "tinystories",
-                 .max_body_bytes = config.max_body, .io_timeout_seconds = config.io_timeout, .http_threads = 0}) {
+                 .max_body_bytes = config.max_body, .io_timeout_seconds = config.io_timeout, .http_threads = 0,
+                 .web_ui = config.web_ui, .n_ctx_train = config.model->model.hp.n_ctx_train}) {
         Result<int> port = http_.bind();
         EXPECT_TRUE(port.ok());
         port_ = port.ok() ? port.value() : 0;
@@ -231,6 +233,9 @@ TEST(Server, HealthModelsTokenizeAndDetokenize) {
     ASSERT_EQ(list["data"].size(), 1u);
     EXPECT_EQ(list["data"][0]["id"], "tinystories");
     EXPECT_EQ(list["data"][0]["object"], "model");
+    EXPECT_EQ(list["data"][0]["meta"]["n_ctx"], 256);   // what the chat page shows
+    EXPECT_EQ(list["data"][0]["meta"]["n_ctx_train"], shipped().model.hp.n_ctx_train);
+    EXPECT_EQ(list["data"][0]["meta"]["n_vocab"], shipped().tokenizer.vocab().size());
     EXPECT_EQ(server.client().Get("/v1/models/tinystories")->status, 200);
     auto missing = server.client().Get("/v1/models/gpt-4");
     EXPECT_EQ(missing->status, 404);
@@ -447,6 +452,59 @@ TEST(Server, ApiKeyIsRequiredWhenSet) {
     EXPECT_EQ(server.client().Get("/v1/models")->status, 401);
     EXPECT_EQ(post(server, "/v1/completions", request, {{"Authorization", "Bearer sekret"}})->status, 200);
     EXPECT_EQ(server.client().Get("/health")->status, 200);   // monitoring needs no key
+}
+
+TEST(Server, ChatPageIsPublicAndLockedDownWhileTheApiKeepsItsKey) {
+    RunningServer server({.api_key = "sekret"});
+    auto page = server.client().Get("/");
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 200);
+    EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_NE(page->body.find("<script type=\"module\" src=\"/webui/chat.js\">"), std::string::npos);
+    // Model output must never run as script: no inline scripts, no other origins.
+    const std::string policy = page->get_header_value("Content-Security-Policy");
+    EXPECT_NE(policy.find("script-src 'self'"), std::string::npos) << policy;
+    EXPECT_EQ(policy.find("unsafe-inline"), std::string::npos) << policy;
+    EXPECT_EQ(page->get_header_value("X-Content-Type-Options"), "nosniff");
+    for (const char* file : {"/webui/chat.js", "/webui/markdown.js", "/webui/chat.css", "/webui/icon.svg"}) {
+        auto asset = server.client().Get(file);
+        ASSERT_TRUE(asset) << file;
+        EXPECT_EQ(asset->status, 200) << file;
+        EXPECT_FALSE(asset->body.empty()) << file;
+    }
+    EXPECT_EQ(server.client().Get("/webui/chat.js")->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+    EXPECT_EQ(server.client().Get("/webui/nothing.js")->status, 404);
+    EXPECT_EQ(server.client().Get("/v1/models")->status, 401);
+}
+
+TEST(Server, NoWebUiServesNoPage) {
+    RunningServer server({.web_ui = false});
+    EXPECT_EQ(server.client().Get("/")->status, 404);
+    EXPECT_EQ(server.client().Get("/webui/chat.js")->status, 404);
+    EXPECT_EQ(server.client().Get("/v1/models")->status, 200);
+}
+
+TEST(Server, IgnoreEosGeneratesToMaxTokens) {
+    RunningServer server;
+    // A bias that makes the end-of-text token all but certain ends a plain request at once...
+    const int32_t eos = shipped().tokenizer.vocab().eos;
+    ASSERT_GE(eos, 0);
+    json request = {{"prompt", "Once upon a time"}, {"max_tokens", 12}, {"temperature", 0}};
+    request["logit_bias"][std::to_string(eos)] = 100;
+    auto stopped = post(server, "/v1/completions", request);
+    ASSERT_EQ(stopped->status, 200);
+    const json stopped_body = json::parse(stopped->body);
+    EXPECT_EQ(stopped_body["choices"][0]["finish_reason"], "stop");
+    EXPECT_EQ(stopped_body["usage"]["completion_tokens"], 0);
+    // ...and with ignore_eos it generates on to max_tokens.
+    request["ignore_eos"] = true;
+    auto forced = post(server, "/v1/completions", request);
+    ASSERT_EQ(forced->status, 200);
+    const json forced_body = json::parse(forced->body);
+    EXPECT_EQ(forced_body["choices"][0]["finish_reason"], "length");
+    EXPECT_EQ(forced_body["usage"]["completion_tokens"], 12);
+    request["ignore_eos"] = "yes";
+    EXPECT_EQ(post(server, "/v1/completions", request)->status, 400);
 }
 
 TEST(Server, OversizedBodyGets413) {

@@ -1,0 +1,13 @@
+// The chat page of `tern serve`: GET / and its files under /webui/, served from the copies
+// embedded in the binary. The page is public; the API it calls keeps its key.
+#pragma once
+
+namespace httplib {
+class Server;
+}
+
+namespace tern::server {
+
+void install_web_ui(httplib::Server& http);
+
+}  // namespace tern::server
