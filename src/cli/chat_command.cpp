@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "cli/commands.h"
@@ -24,11 +25,17 @@ volatile std::sig_atomic_t g_interrupted = 0;
 
 void on_sigint(int) { g_interrupted = 1; }
 
-// Streams one reply; returns false on an engine error (reported).
-bool generate_reply(engine::InferenceSession& session, const tokenizer::Tokenizer& tok, sampling::Sampler& sampler,
-                    size_t max_tokens) {
+struct Reply {
+    std::string text;
+    std::vector<int32_t> evaluated;   // the reply's tokens now in the KV cache
+};
+
+// Streams one reply; nullopt on an engine error (reported).
+std::optional<Reply> generate_reply(engine::InferenceSession& session, const tokenizer::Tokenizer& tok,
+                                    sampling::Sampler& sampler, size_t max_tokens) {
     tokenizer::StreamingDecoder decoder(tok);
     g_interrupted = 0;
+    Reply out;
     std::vector<int32_t> reply;   // for the repetition penalties
     for (size_t i = 0; i < max_tokens; ++i) {
         if (g_interrupted) {
@@ -38,7 +45,9 @@ bool generate_reply(engine::InferenceSession& session, const tokenizer::Tokenize
         const int32_t next = sampler.sample(session.last_logits(), reply);
         reply.push_back(next);
         if (tok.vocab().is_end_of_generation(next)) break;
-        std::fputs(decoder.push(next).c_str(), stdout);
+        const std::string piece = decoder.push(next);
+        out.text += piece;
+        std::fputs(piece.c_str(), stdout);
         std::fflush(stdout);
         if (session.n_past() + 1 >= session.n_ctx()) {
             std::printf(" [context full]");
@@ -46,12 +55,15 @@ bool generate_reply(engine::InferenceSession& session, const tokenizer::Tokenize
         }
         if (Status s = session.evaluate(std::span(&next, 1)); !s.ok()) {
             report_failure(s.error().message());
-            return false;
+            return std::nullopt;
         }
+        out.evaluated.push_back(next);
     }
-    std::fputs(decoder.flush().c_str(), stdout);
+    const std::string tail = decoder.flush();
+    out.text += tail;
+    std::fputs(tail.c_str(), stdout);
     std::printf("\n");
-    return true;
+    return out;
 }
 
 }  // namespace
@@ -103,7 +115,7 @@ int run_chat(const ChatOptions& options) {
         if (!std::getline(std::cin, line)) break;
         if (line == "/exit") break;
         if (line == "/reset") {
-            session.truncate(0);
+            if (Status s = conversation.reset(); !s.ok()) return report_failure(s.error().message());
             std::printf("[conversation reset]\n");
             continue;
         }
@@ -114,8 +126,10 @@ int run_chat(const ChatOptions& options) {
             continue;
         }
         if (added.value()) std::printf("[context full: the conversation restarted from the system prompt]\n");
-        if (!generate_reply(session, tok, sampler, options.max_reply)) return 1;
-        if (Status s = conversation.end_reply(); !s.ok()) return report_failure(s.error().message());
+        const std::optional<Reply> reply = generate_reply(session, tok, sampler, options.max_reply);
+        if (!reply) return 1;
+        if (Status s = conversation.end_reply(reply->text, reply->evaluated); !s.ok())
+            return report_failure(s.error().message());
     }
     if (interactive) std::printf("\n");
     return 0;

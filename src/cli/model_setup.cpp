@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "core/cpu_info.h"
+#include "core/mapped_file.h"
 #include "core/str_cat.h"
 #include "core/thread_pool.h"
 #include "format/gguf_reader.h"
@@ -254,18 +255,36 @@ void add_sampling_options(CLI::App* command, sampling::SamplerOptions& sampler) 
     command->add_option("-s,--seed", sampler.seed, "Random seed")->capture_default_str();
 }
 
+Result<tokenizer::ChatTemplate> pick_chat_template(std::string_view architecture, const tokenizer::Vocabulary& vocab,
+                                                  const std::string& requested) {
+    if (!requested.empty()) {
+        if (auto named = tokenizer::chat_template_by_name(requested)) return *named;
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(requested, ec))
+            return Error(str_cat("--chat-template '", requested, "' is neither a built-in format (",
+                                 tokenizer::chat_template_names(), ") nor a Jinja template file"));
+        TERN_ASSIGN_OR_RETURN(const std::string source, read_text_file(requested, size_t{4} << 20));
+        Result<tokenizer::ChatTemplate> from_file = tokenizer::jinja_chat_template(source, vocab, "jinja file");
+        if (!from_file.ok()) return from_file.error().within(requested);
+        return from_file;
+    }
+    if (!vocab.chat_template.empty()) {
+        Result<tokenizer::ChatTemplate> own = tokenizer::jinja_chat_template(vocab.chat_template, vocab, "the model's jinja");
+        if (own.ok()) return own;
+        const tokenizer::ChatTemplate fallback = tokenizer::choose_chat_template(architecture, vocab);
+        std::fprintf(stderr, "tern: warning: the model's chat template is not usable (%s); using the built-in '%s' format\n",
+                     own.error().message().c_str(), std::string(fallback.name).c_str());
+        return fallback;
+    }
+    return tokenizer::choose_chat_template(architecture, vocab);
+}
+
 Result<ChatModel> load_chat_model(const std::string& path, const ModelRequest& request,
                                   const std::string& template_name) {
     TERN_ASSIGN_OR_RETURN(LoadedModel loaded, load_model_for_run(path, request));
     TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, loaded.require_tokenizer());
-    tokenizer::ChatTemplate chat_template = tokenizer::choose_chat_template(loaded.model.arch->name, tok->vocab());
-    if (!template_name.empty()) {
-        const auto named = tokenizer::chat_template_by_name(template_name);
-        if (!named)
-            return Error(str_cat("--chat-template '", template_name, "' is not one of ",
-                                 tokenizer::chat_template_names()));
-        chat_template = *named;
-    }
+    TERN_ASSIGN_OR_RETURN(tokenizer::ChatTemplate chat_template,
+                          pick_chat_template(loaded.model.arch->name, tok->vocab(), template_name));
     return ChatModel{std::move(loaded), chat_template};
 }
 

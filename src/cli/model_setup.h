@@ -63,6 +63,11 @@ struct ChatModel {
 
     const tokenizer::Tokenizer& tokenizer() const { return *loaded.tokenizer; }
 };
+// The template to chat with: --chat-template's built-in name or Jinja file when given, else the
+// model's own Jinja template (falling back, with a warning, to the closest built-in format when
+// it does not parse), else the closest built-in format.
+Result<tokenizer::ChatTemplate> pick_chat_template(std::string_view architecture, const tokenizer::Vocabulary& vocab,
+                                                  const std::string& requested);
 Result<ChatModel> load_chat_model(const std::string& path, const ModelRequest& request,
                                   const std::string& template_name);
 

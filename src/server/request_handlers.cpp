@@ -167,8 +167,12 @@ void RequestHandlers::models(const httplib::Request& req, httplib::Response& res
 RequestHandlers::Prompt RequestHandlers::prompt_tokens(const CompletionRequest& request) const {
     Prompt prompt;
     if (request.endpoint == Endpoint::kChat) {
-        prompt.tokens = tokenizer::encode_segments(tokenizer_, chat_template_.conversation(request.messages),
-                                                   tokenizer_.vocab().add_bos);
+        Result<std::vector<tokenizer::ChatSegment>> segments = chat_template_.conversation(request.messages);
+        if (!segments.ok()) {
+            prompt.error = ApiError{.status = 400, .message = segments.error().message(), .param = "messages"};
+            return prompt;
+        }
+        prompt.tokens = tokenizer::encode_segments(tokenizer_, segments.value(), tokenizer_.vocab().add_bos);
     } else if (request.prompt_ids) {
         prompt.tokens = *request.prompt_ids;
         for (int32_t id : prompt.tokens)

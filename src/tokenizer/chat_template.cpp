@@ -6,23 +6,23 @@ namespace {
 
 // tokenizers.md §6: 2B4T (Microsoft's reference ChatFormat / the HF template), Llama-3
 // instruct, ChatML, Falcon3, and a plain fallback.
-constexpr ChatTemplate kTemplates[] = {
+const ChatTemplate kTemplates[] = {
     {.name = "bitnet", .bos = "<|begin_of_text|>", .system_prefix = "System: ", .system_suffix = "<|eot_id|>",
-     .user_prefix = "User: ", .user_suffix = "<|eot_id|>", .assistant_prefix = "Assistant: ", .end_of_reply = "<|eot_id|>"},
+     .user_prefix = "User: ", .user_suffix = "<|eot_id|>", .assistant_prefix = "Assistant: ", .end_of_reply = "<|eot_id|>", .jinja = nullptr},
     {.name = "llama3", .bos = "<|begin_of_text|>", .system_prefix = "<|start_header_id|>system<|end_header_id|>\n\n",
      .system_suffix = "<|eot_id|>", .user_prefix = "<|start_header_id|>user<|end_header_id|>\n\n",
      .user_suffix = "<|eot_id|>", .assistant_prefix = "<|start_header_id|>assistant<|end_header_id|>\n\n",
-     .end_of_reply = "<|eot_id|>"},
+     .end_of_reply = "<|eot_id|>", .jinja = nullptr},
     {.name = "chatml", .bos = "", .system_prefix = "<|im_start|>system\n", .system_suffix = "<|im_end|>\n",
      .user_prefix = "<|im_start|>user\n", .user_suffix = "<|im_end|>\n", .assistant_prefix = "<|im_start|>assistant\n",
-     .end_of_reply = "<|im_end|>\n"},
+     .end_of_reply = "<|im_end|>\n", .jinja = nullptr},
     // Falcon3-Instruct as third-party copies of its tokenizer_config show it; Falcon-E is
     // assumed to share it (UNCONFIRMED in tokenizers.md §6.3).
     {.name = "falcon3", .bos = "", .system_prefix = "<|system|>\n", .system_suffix = "\n",
      .user_prefix = "<|user|>\n", .user_suffix = "\n", .assistant_prefix = "<|assistant|>\n",
-     .end_of_reply = "<|endoftext|>\n"},
+     .end_of_reply = "<|endoftext|>\n", .jinja = nullptr},
     {.name = "plain", .bos = "", .system_prefix = "", .system_suffix = "\n", .user_prefix = "User: ",
-     .user_suffix = "\n", .assistant_prefix = "Assistant:", .end_of_reply = "\n"},
+     .user_suffix = "\n", .assistant_prefix = "Assistant:", .end_of_reply = "\n", .jinja = nullptr},
 };
 
 ChatTemplate named(std::string_view name) { return *chat_template_by_name(name); }
@@ -47,8 +47,9 @@ std::vector<ChatSegment> ChatTemplate::user_turn(std::string_view message) const
             {std::string(assistant_prefix), true}};
 }
 
-std::vector<ChatSegment> ChatTemplate::conversation(const std::vector<ChatMessage>& messages) const {
+Result<std::vector<ChatSegment>> ChatTemplate::conversation(const std::vector<ChatMessage>& messages) const {
     using Role = ChatMessage::Role;
+    if (jinja) return jinja->render(messages, /*add_generation_prompt=*/true);
     size_t first = 0;
     std::string system;
     for (; first < messages.size() && messages[first].role == Role::kSystem; ++first)
@@ -67,6 +68,14 @@ std::vector<ChatSegment> ChatTemplate::conversation(const std::vector<ChatMessag
     }
     segments.push_back({std::string(assistant_prefix), true});
     return segments;
+}
+
+Result<ChatTemplate> jinja_chat_template(std::string_view source, const Vocabulary& vocab, std::string_view name) {
+    TERN_ASSIGN_OR_RETURN(JinjaChatTemplate parsed, JinjaChatTemplate::parse(source, vocab));
+    ChatTemplate t;
+    t.name = name;
+    t.jinja = std::make_shared<const JinjaChatTemplate>(std::move(parsed));
+    return t;
 }
 
 std::optional<ChatTemplate> chat_template_by_name(std::string_view name) {

@@ -170,6 +170,7 @@ Result<Vocabulary> vocabulary_from_hf_folder(const std::string& dir) {
     }
     Result<Vocabulary> vocab = vocabulary_from_hf_json(tokenizer_json, config_json);
     if (!vocab.ok()) return vocab.error().within(dir);
+    TERN_TRY(apply_chat_template_file(dir, vocab.value()));
     return vocab;
 }
 

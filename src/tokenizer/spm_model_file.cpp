@@ -200,6 +200,7 @@ Result<Vocabulary> vocabulary_from_spm_folder(const std::string& dir) {
         if (Status s = apply_tokenizer_config(text, vocab.value()); !s.ok()) return s.error().within(dir);
         index_vocabulary(vocab.value());   // end-of-generation set with the final eos
     }
+    TERN_TRY(apply_chat_template_file(dir, vocab.value()));
     return vocab;
 }
 

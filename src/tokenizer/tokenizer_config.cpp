@@ -2,6 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
+#include "core/mapped_file.h"
+
 namespace tern::tokenizer {
 namespace {
 
@@ -41,6 +45,14 @@ Status apply_tokenizer_config(std::string_view config_json, Vocabulary& vocab) {
     if (config.contains("add_eos_token") && config["add_eos_token"].is_boolean())
         vocab.add_eos = config["add_eos_token"].get<bool>();
     if (config.contains("chat_template")) vocab.chat_template = chat_template_text(config["chat_template"]);
+    return {};
+}
+
+Status apply_chat_template_file(const std::string& dir, Vocabulary& vocab) {
+    const std::filesystem::path path = std::filesystem::path(dir) / "chat_template.jinja";
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return {};
+    TERN_ASSIGN_OR_RETURN(vocab.chat_template, read_text_file(path.string(), size_t{4} << 20));
     return {};
 }
 

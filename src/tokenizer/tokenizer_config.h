@@ -15,4 +15,8 @@ namespace tern::tokenizer {
 // (the one named "default", else the first). Errors: text that is not a JSON object.
 Status apply_tokenizer_config(std::string_view config_json, Vocabulary& vocab);
 
+// A folder's chat_template.jinja (newer Hugging Face folders keep the template there), which
+// takes precedence over tokenizer_config.json's; nothing when the file is absent.
+Status apply_chat_template_file(const std::string& dir, Vocabulary& vocab);
+
 }  // namespace tern::tokenizer

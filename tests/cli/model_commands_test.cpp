@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+
 #include "cli/run_tern.h"
 #include "kernels/isa.h"
 #include "testing/test_files.h"
@@ -214,7 +216,31 @@ TEST_F(ModelCommands, ChatReadsTurnsUntilEof) {
     EXPECT_EQ(stop.out, "");
     const TernRun bad = run_tern("chat -m " + model_ + " --chat-template jinja", "", std::string(""));
     EXPECT_EQ(bad.exit_code, 1);
-    EXPECT_TRUE(bad.err.ends_with("tern: --chat-template 'jinja' is not one of bitnet, llama3, chatml, falcon3, plain\n")) << bad.err;
+    EXPECT_TRUE(bad.err.ends_with("tern: --chat-template 'jinja' is neither a built-in format (bitnet, llama3, chatml, "
+                                  "falcon3, plain) nor a Jinja template file\n")) << bad.err;
+}
+
+TEST_F(ModelCommands, ChatWithAJinjaTemplateFile) {
+    // The built-in plain format written as Jinja: the first reply is the same, token for token.
+    const std::string path = (*dir_ / "plain.jinja").string();
+    std::ofstream(path) << "{% for m in messages %}{% if m.role == 'user' %}User: {{ m.content }}\n"
+                           "{% else %}Assistant:{{ m.content }}\n{% endif %}{% endfor %}"
+                           "{% if add_generation_prompt %}Assistant:{% endif %}";
+    const TernRun jinja = run_tern("chat -m " + model_ + " -n 6 --temp 0 -t 1 --chat-template " + path, "",
+                                   std::string("hello\nagain\n"));
+    ASSERT_EQ(jinja.exit_code, 0) << jinja.err;
+    EXPECT_NE(jinja.err.find("chat template 'jinja file'"), std::string::npos) << jinja.err;
+    const TernRun plain = run_tern("chat -m " + model_ + " -n 6 --temp 0 -t 1", "", std::string("hello\n"));
+    ASSERT_EQ(plain.exit_code, 0) << plain.err;
+    ASSERT_EQ(std::count(jinja.out.begin(), jinja.out.end(), '\n'), 2) << jinja.out;
+    EXPECT_EQ(jinja.out.substr(0, jinja.out.find('\n') + 1), plain.out);
+
+    const std::string broken = (*dir_ / "broken.jinja").string();
+    std::ofstream(broken) << "{% for m in messages %}\n{{ m.content }";
+    const TernRun bad = run_tern("chat -m " + model_ + " --chat-template " + broken, "", std::string("hi\n"));
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_NE(bad.err.find("chat template: line 2"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("broken.jinja"), std::string::npos) << bad.err;
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ TEST(Conversation, KeepsEarlierTurnsInTheCache) {
     const size_t after_first = session.n_past();
     const std::vector<int32_t> reply = {300 - 1, 299 - 5};
     for (int32_t id : reply) ASSERT_TRUE(session.evaluate(std::vector<int32_t>{id}).ok());
-    ASSERT_TRUE(chat.end_reply().ok());
+    ASSERT_TRUE(chat.end_reply("", reply).ok());
     const size_t before_second = session.n_past();
     EXPECT_GT(before_second, after_first + reply.size());   // the end-of-reply text went in
     auto second = chat.add_user_message("more", 8);
@@ -63,6 +63,51 @@ TEST(Conversation, KeepsEarlierTurnsInTheCache) {
     engine::InferenceSession fresh(f->model, table, pool, 128);
     ASSERT_TRUE(fresh.evaluate(transcript).ok());
     EXPECT_EQ(0, std::memcmp(incremental.data(), fresh.last_logits().data(), incremental.size() * sizeof(float)));
+}
+
+// A Jinja template renders the whole conversation each turn; the cache keeps what the new
+// rendering shares with it, and the logits equal a fresh evaluation of that rendering.
+TEST(Conversation, JinjaTemplateKeepsTheSharedPrefixAndMatchesAFreshEvaluation) {
+    const auto f = make_fixture();
+    const kernels::KernelTable& table = kernels::kernel_table(kernels::Isa::kScalar);
+    ThreadPool pool(2);
+    engine::InferenceSession session(f->model, table, pool, 256);
+    auto t = tokenizer::jinja_chat_template(
+        "{% for m in messages %}{{ m.role }}: {{ m.content | trim }}\n{% endfor %}"
+        "{% if add_generation_prompt %}assistant:{% endif %}"
+        "{% if messages | length > 5 %}{{ raise_exception('too many turns') }}{% endif %}",
+        f->tokenizer.vocab(), "test");
+    ASSERT_TRUE(t.ok()) << t.error().message();
+    engine::Conversation chat(session, f->tokenizer, t.value(), "sys");
+    ASSERT_TRUE(chat.add_user_message("hi", 8).ok());
+    const size_t after_first = session.n_past();
+    const std::vector<int32_t> reply = {299, 294};
+    for (int32_t id : reply) ASSERT_TRUE(session.evaluate(std::vector<int32_t>{id}).ok());
+    ASSERT_TRUE(chat.end_reply("a b", reply).ok());
+    auto second = chat.add_user_message("more", 8);
+    ASSERT_TRUE(second.ok()) << second.error().message();
+    EXPECT_FALSE(second.value());
+
+    using Role = tokenizer::ChatMessage::Role;
+    const auto rendered = t.value().conversation({{Role::kSystem, "sys"}, {Role::kUser, "hi"},
+                                                  {Role::kAssistant, "a b"}, {Role::kUser, "more"}});
+    ASSERT_TRUE(rendered.ok());
+    const std::vector<int32_t> transcript = tokenizer::encode_segments(f->tokenizer, rendered.value(), true);
+    ASSERT_EQ(session.n_past(), transcript.size());
+    EXPECT_GT(transcript.size(), after_first);
+    const std::vector<float> incremental(session.last_logits().begin(), session.last_logits().end());
+    engine::InferenceSession fresh(f->model, table, pool, 256);
+    ASSERT_TRUE(fresh.evaluate(transcript).ok());
+    EXPECT_EQ(0, std::memcmp(incremental.data(), fresh.last_logits().data(), incremental.size() * sizeof(float)));
+
+    // The template's refusal reaches the caller, and the conversation is unchanged by it.
+    ASSERT_TRUE(chat.end_reply("ok", {}).ok());
+    auto refused = chat.add_user_message("again", 8);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().message().find("too many turns"), std::string::npos) << refused.error().message();
+    ASSERT_TRUE(chat.reset().ok());
+    EXPECT_EQ(session.n_past(), 0u);
+    EXPECT_TRUE(chat.add_user_message("fresh start", 8).ok());
 }
 
 TEST(Conversation, RestartsWhenTheContextIsFull) {

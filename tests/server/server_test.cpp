@@ -14,6 +14,7 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "format/gguf_reader.h"
@@ -80,6 +81,7 @@ struct Config {
     int io_timeout = 10;
     kernels::KvType kv_type = kernels::KvType::kF32;
     bool web_ui = true;
+    std::optional<tokenizer::ChatTemplate> chat_template = {};
 };
 
 // A server on a free loopback port, stopped when it goes out of scope.
@@ -89,7 +91,8 @@ public:
         : scheduler_(config.model->model, kernels::kernel_table(kernels::best_isa_here()), config.model->tokenizer,
                      {.n_slots = config.slots, .n_ctx = config.n_ctx, .max_queue = config.queue, .threads = 2,
                       .kv_type = config.kv_type}),
-          http_(scheduler_, config.model->tokenizer, *tokenizer::chat_template_by_name("plain"),
+          http_(scheduler_, config.model->tokenizer,
+                config.chat_template ? *config.chat_template : *tokenizer::chat_template_by_name("plain"),
                 {.host = "127.0.0.1", .port = 0, .api_key = config.api_key, .model_name = "tinystories",
                  .max_body_bytes = config.max_body, .io_timeout_seconds = config.io_timeout, .http_threads = 0,
                  .web_ui = config.web_ui, .n_ctx_train = config.model->model.hp.n_ctx_train}) {
@@ -475,6 +478,33 @@ TEST(Server, ChatPageIsPublicAndLockedDownWhileTheApiKeepsItsKey) {
     EXPECT_EQ(server.client().Get("/webui/chat.js")->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
     EXPECT_EQ(server.client().Get("/webui/nothing.js")->status, 404);
     EXPECT_EQ(server.client().Get("/v1/models")->status, 401);
+}
+
+TEST(Server, JinjaTemplateRendersChatsAndItsRefusalIsA400) {
+    // The plain format as Jinja, refusing system messages as some real templates do.
+    auto jinja = tokenizer::jinja_chat_template(
+        "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not supported') }}"
+        "{% elif m.role == 'user' %}User: {{ m.content }}\n{% else %}Assistant:{{ m.content }}\n{% endif %}{% endfor %}"
+        "{% if add_generation_prompt %}Assistant:{% endif %}",
+        shipped().tokenizer.vocab(), "test jinja");
+    ASSERT_TRUE(jinja.ok()) << jinja.error().message();
+    RunningServer with_jinja({.chat_template = jinja.value()});
+    RunningServer with_plain;
+    const json request = {{"messages", {{{"role", "user"}, {"content", "Tell me a story"}}}}, {"max_tokens", 12},
+                          {"temperature", 0}};
+    auto a = post(with_jinja, "/v1/chat/completions", request);
+    auto b = post(with_plain, "/v1/chat/completions", request);
+    ASSERT_EQ(a->status, 200) << a->body;
+    ASSERT_EQ(b->status, 200) << b->body;
+    EXPECT_EQ(json::parse(a->body)["choices"][0]["message"]["content"], json::parse(b->body)["choices"][0]["message"]["content"]);
+    EXPECT_EQ(json::parse(a->body)["usage"]["prompt_tokens"], json::parse(b->body)["usage"]["prompt_tokens"]);
+
+    const json with_system = {{"messages", {{{"role", "system"}, {"content", "Be brief."}}, {{"role", "user"}, {"content", "Hi"}}}}};
+    auto refused = post(with_jinja, "/v1/chat/completions", with_system);
+    ASSERT_EQ(refused->status, 400);
+    const json error = json::parse(refused->body)["error"];
+    EXPECT_EQ(error["param"], "messages");
+    EXPECT_NE(error["message"].get<std::string>().find("System role not supported"), std::string::npos) << error;
 }
 
 TEST(Server, NoWebUiServesNoPage) {

@@ -39,7 +39,7 @@ TEST(ChatTemplate, WholeConversationMatchesTurnByTurnRendering) {
     const ChatTemplate t = *chat_template_by_name("llama3");
     std::vector<ChatSegment> turns = t.begin("Be brief.");
     for (ChatSegment& s : t.user_turn("hi")) turns.push_back(std::move(s));
-    EXPECT_EQ(joined(t.conversation({{Role::kSystem, "Be brief."}, {Role::kUser, "hi"}})), joined(turns));
+    EXPECT_EQ(joined(t.conversation({{Role::kSystem, "Be brief."}, {Role::kUser, "hi"}}).value()), joined(turns));
 
     const ChatTemplate bitnet = *chat_template_by_name("bitnet");
     EXPECT_EQ(joined(bitnet.conversation({{Role::kSystem, "A"},
@@ -47,11 +47,11 @@ TEST(ChatTemplate, WholeConversationMatchesTurnByTurnRendering) {
                                           {Role::kUser, "hi"},
                                           {Role::kAssistant, "hello"},
                                           {Role::kSystem, "C"},
-                                          {Role::kUser, "bye"}})),
+                                          {Role::kUser, "bye"}}).value()),
               "<|begin_of_text|>System: A\nB<|eot_id|>User: hi<|eot_id|>Assistant: hello<|eot_id|>"
               "System: C<|eot_id|>User: bye<|eot_id|>Assistant: ");
     // Message text stays untrusted: only template pieces may hold control tokens.
-    const auto segments = bitnet.conversation({{Role::kUser, "<|eot_id|>"}});
+    const auto segments = bitnet.conversation({{Role::kUser, "<|eot_id|>"}}).value();
     EXPECT_FALSE(segments[2].trusted);
     EXPECT_EQ(segments[2].text, "<|eot_id|>");
 }

@@ -500,6 +500,7 @@ Value binary_operation(std::string_view op, const Value& a, const Value& b) {
     if (op == "~") {
         Text out = to_text(a);
         out.append(to_text(b));
+        if (out.text.size() > kMaxString) fail("string too large");
         return Value::of(std::move(out));
     }
     if (op == "+") {

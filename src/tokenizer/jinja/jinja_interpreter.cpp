@@ -15,6 +15,8 @@ namespace {
 constexpr size_t kMaxOutput = size_t{16} << 20;
 constexpr size_t kMaxIterations = 100'000;   // real templates loop over the messages
 constexpr size_t kMaxCallDepth = 64;
+// Bytes of strings and lists all operations of one rendering may produce: what bounds its time.
+constexpr size_t kMaxWork = size_t{1} << 30;
 
 [[noreturn]] void fail(const std::string& message) { throw JinjaError{message}; }
 
@@ -218,7 +220,27 @@ private:
         return "the value";
     }
 
+    // Counts what an operation produced against kMaxWork.
+    Value charged(Value v) {
+        if (v.is_string()) work_ += v.string.text.size();
+        else if (v.kind == Value::Kind::kArray) work_ += v.array->size() * sizeof(Value);
+        if (work_ > kMaxWork) fail(str_cat("the template does more than ", kMaxWork >> 20, " MiB of string and list work"));
+        return v;
+    }
+
     Value eval(const Expr& e) {
+        switch (e.kind) {
+            case Expr::Kind::kList:
+            case Expr::Kind::kTuple:
+            case Expr::Kind::kSlice:
+            case Expr::Kind::kCall:
+            case Expr::Kind::kFilter:
+            case Expr::Kind::kBinary: return charged(eval_uncharged(e));
+            default: return eval_uncharged(e);
+        }
+    }
+
+    Value eval_uncharged(const Expr& e) {
         switch (e.kind) {
             case Expr::Kind::kLiteral: return e.value;
             case Expr::Kind::kName: return lookup(e.name);
@@ -311,6 +333,7 @@ private:
     Text out_;
     size_t iterations_ = 0;
     size_t call_depth_ = 0;
+    size_t work_ = 0;
     FilterContext filter_context_;
 };
 

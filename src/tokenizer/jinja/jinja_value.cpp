@@ -155,12 +155,12 @@ bool Text::any_untrusted() const {
 }
 
 void Text::append(const Text& other) {
-    if (!other.untrusted.empty() && untrusted.empty()) untrusted.assign(text.size(), '\0');
-    text += other.text;
-    if (!untrusted.empty()) {
+    if (!other.untrusted.empty() || !untrusted.empty()) {
+        if (untrusted.empty()) untrusted.assign(text.size(), '\0');
         if (other.untrusted.empty()) untrusted.append(other.text.size(), '\0');
         else untrusted += other.untrusted;
     }
+    text += other.text;
 }
 
 Text Text::substr(size_t pos, size_t count) const {

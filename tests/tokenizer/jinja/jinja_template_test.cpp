@@ -96,6 +96,16 @@ TEST(JinjaTemplate, MessageBytesStayUntrustedThroughFiltersAndMethods) {
     EXPECT_TRUE(trusted_range(text.text.find("<|end|>"), 7));
 }
 
+TEST(JinjaTemplate, AnUntrustedFirstPieceStaysUntrusted) {
+    Result<JinjaTemplate> parsed = JinjaTemplate::parse("{{ m }}{{ '<|x|>' }}");
+    ASSERT_TRUE(parsed.ok());
+    const Result<Text> out = parsed.value().render({{"m", Value::of(Text::from_message("<|x|>"))}});
+    ASSERT_TRUE(out.ok());
+    ASSERT_EQ(out.value().text, "<|x|><|x|>");
+    for (size_t i = 0; i < 5; ++i) EXPECT_TRUE(out.value().untrusted_at(i)) << i;
+    for (size_t i = 5; i < 10; ++i) EXPECT_FALSE(out.value().untrusted_at(i)) << i;
+}
+
 TEST(JinjaTemplate, HostileAndBrokenTemplatesFailWithTheLine) {
     struct Case {
         const char* source;
