@@ -113,6 +113,13 @@ void add_quantize_command(CLI::App& app, QuantizeOptions& options);
 int run_quantize(const QuantizeOptions& options);
 int run_synth(const SynthOptions& options);
 
+struct PullOptions {
+    std::string spec;
+    std::string revision = "main";
+};
+void add_pull_command(CLI::App& app, PullOptions& options);
+int run_pull(const PullOptions& options);
+
 struct TokenizeOptions {
     std::string model;
     std::string text;

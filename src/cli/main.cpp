@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
     tern::cli::add_chat_command(app, chat);
     tern::cli::ServeOptions serve;
     tern::cli::add_serve_command(app, serve);
+    tern::cli::PullOptions pull;
+    tern::cli::add_pull_command(app, pull);
 
     try {
         app.parse(argc, argv);
@@ -53,5 +55,6 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("perplexity")) return tern::cli::run_perplexity(perplexity);
     if (app.got_subcommand("chat")) return tern::cli::run_chat(chat);
     if (app.got_subcommand("serve")) return tern::cli::run_serve(serve);
+    if (app.got_subcommand("pull")) return tern::cli::run_pull(pull);
     return 2;
 }

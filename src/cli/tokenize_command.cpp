@@ -10,7 +10,7 @@ namespace tern::cli {
 
 void add_tokenize_command(CLI::App& app, TokenizeOptions& options) {
     CLI::App* cmd = app.add_subcommand("tokenize", "Print the token ids (and pieces) of a text");
-    cmd->add_option("-m,--model", options.model, "Model or vocabulary file (GGUF)")->required();
+    cmd->add_option("-m,--model", options.model, "GGUF file, model folder, tokenizer.json, tokenizer.model, or ORG/NAME on the Hub")->required();
     cmd->add_option("text", options.text, "Text to tokenize");
     cmd->add_option("-f,--file", options.file, "Read the text from this file");
     cmd->add_flag("--ids", options.ids_only, "Print only the ids, separated by spaces, on one line");

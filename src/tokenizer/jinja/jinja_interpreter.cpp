@@ -172,11 +172,11 @@ private:
             else if (p.value) parameters[p.name] = eval(*p.value);
             else parameters[p.name] = Value{};
         }
-        for (const auto& [name, value] : args.named) {
+        for (const auto& named : args.named) {
             const bool known = std::any_of(stmt.parameters.begin(), stmt.parameters.end(),
-                                           [&](const Argument& p) { return p.name == name; });
-            if (!known) fail(str_cat("macro '", stmt.name, "' has no parameter '", name, "'"));
-            parameters[name] = value;
+                                           [&](const Argument& p) { return p.name == named.first; });
+            if (!known) fail(str_cat("macro '", stmt.name, "' has no parameter '", named.first, "'"));
+            parameters[named.first] = named.second;
         }
         std::vector<Frame> saved = std::move(frames_);
         frames_ = {saved.front(), std::move(parameters)};

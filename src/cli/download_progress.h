@@ -1,0 +1,37 @@
+// The progress line of Hub downloads on stderr: file, percent, bytes, speed and time left;
+// redrawn in place on a terminal, one line per file otherwise.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "hub/hub_client.h"
+#include "tern/status.h"
+
+namespace tern::cli {
+
+class DownloadProgress {
+public:
+    DownloadProgress();
+    // The callback for HubClient; reports at most ten times a second.
+    hub::ProgressCallback callback();
+    // Ends the current file's line.
+    void finish();
+
+private:
+    void report(const hub::DownloadProgress& p);
+
+    bool terminal_;
+    std::string file_;
+    uint64_t start_bytes_ = 0;
+    uint64_t last_done_ = 0;
+    uint64_t last_total_ = 0;
+    std::chrono::steady_clock::time_point started_;
+    std::chrono::steady_clock::time_point last_draw_;
+};
+
+// `-m` for every command: an existing path as is, ORG/NAME[:FILE] from the Hub cache, fetched
+// first when it is not there (HF_ENDPOINT, HF_HOME, HF_HUB_CACHE, HF_TOKEN, HF_HUB_OFFLINE).
+Result<std::string> local_model_path(const std::string& model);
+
+}  // namespace tern::cli
