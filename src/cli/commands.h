@@ -173,6 +173,9 @@ struct ServeOptions {
     size_t n_ctx = 0;                 // per request; 0: the model's, at most 4096
     size_t queue = 16;
     std::string api_key;
+    std::string api_key_file;
+    std::string ssl_cert;
+    std::string ssl_key;
     std::string alias;
     std::string chat_template;
     size_t max_body_mb = 8;

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/model_setup.h"
 #include "cli/signal_flag.h"
+#include "core/mapped_file.h"
 #include "core/str_cat.h"
 #include "server/batch_scheduler.h"
 #include "server/http_server.h"
@@ -46,6 +47,29 @@ void watch_for_stop(server::HttpServer& http, std::chrono::seconds grace, const 
     http.shut_down_gracefully(grace);
 }
 
+// --api-key (or $TERN_API_KEY) and the lines of --api-key-file.
+Result<std::vector<std::string>> collect_api_keys(const ServeOptions& options) {
+    std::vector<std::string> keys;
+    std::string single = options.api_key;
+    if (const char* env = std::getenv("TERN_API_KEY"); single.empty() && env != nullptr) single = env;
+    if (!single.empty()) keys.push_back(single);
+    if (options.api_key_file.empty()) return keys;
+    TERN_ASSIGN_OR_RETURN(const std::string text, read_text_file(options.api_key_file, size_t{1} << 20));
+    size_t line_start = 0;
+    while (line_start < text.size()) {
+        size_t end = text.find('\n', line_start);
+        if (end == std::string::npos) end = text.size();
+        std::string line = text.substr(line_start, end - line_start);
+        line_start = end + 1;
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+        const size_t first = line.find_first_not_of(" \t");
+        if (first == std::string::npos || line[first] == '#') continue;
+        keys.push_back(line.substr(first));
+    }
+    if (keys.empty()) return Error(str_cat("--api-key-file ", options.api_key_file, " holds no keys"));
+    return keys;
+}
+
 }  // namespace
 
 void add_serve_command(CLI::App& app, ServeOptions& options) {
@@ -60,6 +84,9 @@ void add_serve_command(CLI::App& app, ServeOptions& options) {
     serve->add_option("--queue", options.queue, "Requests that may wait for a slot before new ones get 503")
         ->capture_default_str();
     serve->add_option("--api-key", options.api_key, "Require 'Authorization: Bearer KEY' (default: $TERN_API_KEY)");
+    serve->add_option("--api-key-file", options.api_key_file, "Accept any key in this file (one per line, # comments)");
+    serve->add_option("--ssl-cert", options.ssl_cert, "Serve HTTPS with this PEM certificate (with --ssl-key)");
+    serve->add_option("--ssl-key", options.ssl_key, "The certificate's PEM private key");
     serve->add_option("--alias", options.alias, "Model id in /v1/models (default: the file name)");
     serve->add_option("--chat-template", options.chat_template,
                       str_cat("Prompt format: ", tokenizer::chat_template_names(), " (default: from the model)"));
@@ -76,6 +103,10 @@ void add_serve_command(CLI::App& app, ServeOptions& options) {
 }
 
 int run_serve(const ServeOptions& options) {
+    // Flags are checked before the model loads, which can take a while.
+    Result<std::vector<std::string>> api_keys = collect_api_keys(options);
+    if (!api_keys.ok()) return report_failure(api_keys.error().message());
+    if (options.ssl_cert.empty() != options.ssl_key.empty()) return report_failure("--ssl-cert and --ssl-key go together");
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
     Result<ChatModel> loaded =
         load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
@@ -88,13 +119,12 @@ int run_serve(const ServeOptions& options) {
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(lm.model.hp.n_ctx_train, kDefaultMaxContext);
     if (n_ctx < 2) return report_failure("--ctx must be at least 2 tokens");
 
-    std::string api_key = options.api_key;
-    if (const char* env = std::getenv("TERN_API_KEY"); api_key.empty() && env != nullptr) api_key = env;
     server::BatchScheduler scheduler(lm.model, lm.kernels, tok,
                                      {.n_slots = options.parallel, .n_ctx = n_ctx, .max_queue = options.queue,
                                       .threads = threads, .kv_type = options.kv_type});
     server::HttpServer http(scheduler, tok, chat_template,
-                            {.host = options.host, .port = options.port, .api_key = api_key,
+                            {.host = options.host, .port = options.port, .api_keys = api_keys.value(),
+                             .tls_cert = options.ssl_cert, .tls_key = options.ssl_key,
                              .model_name = model_id(options), .max_body_bytes = options.max_body_mb << 20,
                              .io_timeout_seconds = options.timeout, .http_threads = 0, .web_ui = !options.no_web_ui,
                              .n_ctx_train = lm.model.hp.n_ctx_train});
@@ -105,8 +135,9 @@ int run_serve(const ServeOptions& options) {
                 describe(lm).c_str(), std::string(chat_template.name).c_str(), options.parallel, n_ctx,
                 kernels::kv_type_name(options.kv_type), static_cast<double>(scheduler.kv_cache_bytes()) / (1 << 20),
                 threads);
-    std::printf("tern serve: listening on http://%s:%d%s%s\n", options.host.c_str(), port.value(),
-                api_key.empty() ? "" : " (API key required)", options.no_web_ui ? "" : "; chat page at /");
+    std::printf("tern serve: listening on %s://%s:%d%s%s\n", options.ssl_cert.empty() ? "http" : "https",
+                options.host.c_str(), port.value(), api_keys.value().empty() ? "" : " (API key required)",
+                options.no_web_ui ? "" : "; chat page at /");
     std::fflush(stdout);
     std::atomic<bool> serving_done{false};
     std::thread watcher(watch_for_stop, std::ref(http), std::chrono::seconds(options.timeout), std::cref(serving_done));

@@ -16,7 +16,8 @@ HttpServer::HttpServer(BatchScheduler& scheduler, const tokenizer::Tokenizer& to
     : scheduler_(scheduler),
       options_(std::move(options)),
       handlers_(std::make_unique<RequestHandlers>(scheduler, tokenizer, chat_template, options_)),
-      http_(std::make_unique<httplib::Server>()) {
+      http_(options_.tls_cert.empty() ? std::make_unique<httplib::Server>()
+                                      : std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str())) {
     const SchedulerLoad load = scheduler.load();
     // Each streaming request holds a thread while it runs; with room for every slot and queued
     // request, a busy server answers 503 rather than leaving connections unanswered.
@@ -37,6 +38,9 @@ Result<int> HttpServer::bind() {
     // A client that disconnects makes the next write fail with EPIPE; without this the
     // signal would kill the process (cpp-httplib sends without MSG_NOSIGNAL).
     std::signal(SIGPIPE, SIG_IGN);
+    if (!http_->is_valid())
+        return Error(str_cat("cannot use the TLS certificate '", options_.tls_cert, "' with the key '", options_.tls_key,
+                             "' (unreadable, not PEM, or they do not match)"));
     const int port = options_.port == 0 ? http_->bind_to_any_port(options_.host)
                                         : (http_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
     if (port < 0) return Error(str_cat("cannot listen on ", options_.host, ":", options_.port));

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "server/batch_scheduler.h"
 #include "tern/status.h"
@@ -26,7 +27,9 @@ class RequestHandlers;
 struct ServerOptions {
     std::string host = "127.0.0.1";
     int port = 8080;                       // 0: any free port (bind() says which)
-    std::string api_key;                   // "": no authentication
+    std::vector<std::string> api_keys;     // empty: no authentication; else any one of them
+    std::string tls_cert;                  // PEM files: HTTPS when both are set
+    std::string tls_key;
     std::string model_name = "tern";       // the id /v1/models lists
     size_t max_body_bytes = size_t{8} << 20;
     int io_timeout_seconds = 10;           // a client silent this long mid-request is dropped

@@ -135,10 +135,15 @@ void RequestHandlers::install(httplib::Server& http) {
 }
 
 bool RequestHandlers::authorized(const httplib::Request& req, httplib::Response& res) const {
-    if (options_.api_key.empty()) return true;
+    if (options_.api_keys.empty()) return true;
     const std::string header = req.get_header_value("Authorization");
     const std::string_view bearer = "Bearer ";
-    if (header.starts_with(bearer) && same_secret(header.substr(bearer.size()), options_.api_key)) return true;
+    if (header.starts_with(bearer)) {
+        // Every key is compared, so the time taken does not tell which one nearly matched.
+        bool match = false;
+        for (const std::string& key : options_.api_keys) match |= same_secret(header.substr(bearer.size()), key);
+        if (match) return true;
+    }
     send_error(res, {.status = 401, .message = "invalid or missing API key (Authorization: Bearer KEY)",
                      .code = "invalid_api_key"});
     return false;

@@ -44,6 +44,21 @@ TEST(Cli, BadUsageIsOneLineAndExitCode2) {
     }
 }
 
+TEST(Cli, ServeRefusesBadKeyAndTlsFlagsBeforeLoading) {
+    testing::TempDir dir;
+    testing::write_file(dir / "keys.txt", std::string("# only a comment\n\n"));
+    // The model does not exist: these flags are refused before anything loads.
+    const TernRun empty_keys = run_tern("serve -m missing.gguf --api-key-file " + (dir / "keys.txt").string());
+    EXPECT_EQ(empty_keys.exit_code, 1);
+    EXPECT_NE(empty_keys.err.find("holds no keys"), std::string::npos) << empty_keys.err;
+    const TernRun half_tls = run_tern("serve -m missing.gguf --ssl-cert cert.pem");
+    EXPECT_EQ(half_tls.exit_code, 1);
+    EXPECT_EQ(half_tls.err, "tern: --ssl-cert and --ssl-key go together\n");
+    const TernRun no_file = run_tern("serve -m missing.gguf --api-key-file " + (dir / "absent.txt").string());
+    EXPECT_EQ(no_file.exit_code, 1);
+    EXPECT_EQ(count_lines(no_file.err), 1u) << no_file.err;
+}
+
 TEST(Cli, InspectErrorsAreOneLineAndExitCode1) {
     testing::TempDir dir;
     auto truncated = testing::make_tiny_gguf();

@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -22,6 +25,7 @@
 #include "model/gguf_model_loader.h"
 #include "server/batch_scheduler.h"
 #include "server/http_server.h"
+#include "testing/test_files.h"
 #include "tokenizer/chat_template.h"
 
 namespace tern::server {
@@ -76,7 +80,9 @@ struct Config {
     size_t slots = 4;
     size_t n_ctx = 256;
     size_t queue = 16;
-    std::string api_key = {};
+    std::vector<std::string> api_keys = {};
+    std::string tls_cert = {};
+    std::string tls_key = {};
     size_t max_body = size_t{1} << 20;
     int io_timeout = 10;
     kernels::KvType kv_type = kernels::KvType::kF32;
@@ -93,7 +99,8 @@ public:
                       .kv_type = config.kv_type}),
           http_(scheduler_, config.model->tokenizer,
                 config.chat_template ? *config.chat_template : *tokenizer::chat_template_by_name("plain"),
-                {.host = "127.0.0.1", .port = 0, .api_key = config.api_key, .model_name = "tinystories",
+                {.host = "127.0.0.1", .port = 0, .api_keys = config.api_keys, .tls_cert = config.tls_cert,
+                 .tls_key = config.tls_key, .model_name = "tinystories",
                  .max_body_bytes = config.max_body, .io_timeout_seconds = config.io_timeout, .http_threads = 0,
                  .web_ui = config.web_ui, .n_ctx_train = config.model->model.hp.n_ctx_train}) {
         Result<int> port = http_.bind();
@@ -445,7 +452,7 @@ TEST(Server, BadRequestsGetOpenAiErrors) {
 }
 
 TEST(Server, ApiKeyIsRequiredWhenSet) {
-    RunningServer server({.api_key = "sekret"});
+    RunningServer server({.api_keys = {"sekret"}});
     const json request = {{"prompt", "Hi"}, {"max_tokens", 2}};
     auto none = post(server, "/v1/completions", request);
     EXPECT_EQ(none->status, 401);
@@ -458,7 +465,7 @@ TEST(Server, ApiKeyIsRequiredWhenSet) {
 }
 
 TEST(Server, ChatPageIsPublicAndLockedDownWhileTheApiKeepsItsKey) {
-    RunningServer server({.api_key = "sekret"});
+    RunningServer server({.api_keys = {"sekret"}});
     auto page = server.client().Get("/");
     ASSERT_TRUE(page);
     EXPECT_EQ(page->status, 200);
@@ -505,6 +512,67 @@ TEST(Server, JinjaTemplateRendersChatsAndItsRefusalIsA400) {
     const json error = json::parse(refused->body)["error"];
     EXPECT_EQ(error["param"], "messages");
     EXPECT_NE(error["message"].get<std::string>().find("System role not supported"), std::string::npos) << error;
+}
+
+// A self-signed certificate for 127.0.0.1, made here with OpenSSL (EC P-256, one hour).
+void write_self_signed_certificate(const std::filesystem::path& cert, const std::filesystem::path& key) {
+    EVP_PKEY* pkey = EVP_EC_gen("P-256");
+    X509* x509 = X509_new();
+    X509_set_version(x509, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x509), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x509), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x509), 3600);
+    X509_set_pubkey(x509, pkey);
+    X509_NAME* name = X509_get_subject_name(x509);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+    X509_set_issuer_name(x509, name);
+    X509_sign(x509, pkey, EVP_sha256());
+    FILE* f = std::fopen(cert.c_str(), "w");
+    PEM_write_X509(f, x509);
+    std::fclose(f);
+    f = std::fopen(key.c_str(), "w");
+    PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+    std::fclose(f);
+    X509_free(x509);
+    EVP_PKEY_free(pkey);
+}
+
+TEST(Server, ServesHttpsWithACertificateAndAcceptsAnyOfSeveralKeys) {
+    tern::testing::TempDir dir;
+    write_self_signed_certificate(dir / "cert.pem", dir / "key.pem");
+    RunningServer server({.api_keys = {"first-key", "second-key"}, .tls_cert = (dir / "cert.pem").string(),
+                          .tls_key = (dir / "key.pem").string()});
+    httplib::SSLClient tls("127.0.0.1", server.port());
+    tls.enable_server_certificate_verification(false);   // self-signed: what is tested is the TLS path
+    tls.set_read_timeout(30, 0);
+    auto health = tls.Get("/health");
+    ASSERT_TRUE(health) << httplib::to_string(health.error());
+    EXPECT_EQ(health->status, 200);
+    const std::string body = json{{"prompt", "Once upon a time"}, {"max_tokens", 4}, {"temperature", 0}}.dump();
+    for (const char* key : {"first-key", "second-key"}) {
+        auto ok = tls.Post("/v1/completions", {{"Authorization", std::string("Bearer ") + key}}, body, "application/json");
+        ASSERT_TRUE(ok);
+        EXPECT_EQ(ok->status, 200) << key;
+    }
+    EXPECT_EQ(tls.Post("/v1/completions", {{"Authorization", "Bearer third-key"}}, body, "application/json")->status, 401);
+    // Plain HTTP to the TLS port gets nothing.
+    httplib::Client plain("127.0.0.1", server.port());
+    plain.set_read_timeout(5, 0);
+    EXPECT_FALSE(plain.Get("/health"));
+}
+
+TEST(Server, AnUnusableCertificateIsAClearBindError) {
+    tern::testing::TempDir dir;
+    tern::testing::write_file(dir / "cert.pem", std::string("not a certificate"));
+    server::BatchScheduler scheduler(shipped().model, kernels::kernel_table(kernels::best_isa_here()), shipped().tokenizer,
+                                     {.n_slots = 1, .n_ctx = 64, .max_queue = 1, .threads = 1});
+    server::HttpServer http(scheduler, shipped().tokenizer, *tokenizer::chat_template_by_name("plain"),
+                            {.host = "127.0.0.1", .port = 0, .api_keys = {}, .tls_cert = (dir / "cert.pem").string(),
+                             .tls_key = (dir / "cert.pem").string()});
+    Result<int> port = http.bind();
+    ASSERT_FALSE(port.ok());
+    EXPECT_NE(port.error().message().find("cannot use the TLS certificate"), std::string::npos) << port.error().message();
+    scheduler.shutdown();
 }
 
 TEST(Server, NoWebUiServesNoPage) {
