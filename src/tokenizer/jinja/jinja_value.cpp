@@ -23,23 +23,34 @@ std::string python_float(double d) {
     std::string digits = sci.substr(0, e);
     digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
     const int exponent = std::stoi(sci.substr(e + 1));
-    std::string out;
+    // Built by appending: GCC 12 warns (-Wrestrict, wrongly) on chains of string temporaries here.
+    std::string out = negative ? "-" : "";
     if (exponent >= -4 && exponent < 16) {
+        const auto integer_digits = static_cast<size_t>(exponent + 1);
         if (exponent < 0) {
-            out = "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
-        } else if (static_cast<size_t>(exponent) + 1 >= digits.size()) {
-            out = digits + std::string(static_cast<size_t>(exponent) + 1 - digits.size(), '0') + ".0";
+            out.append("0.");
+            out.append(static_cast<size_t>(-exponent - 1), '0');
+            out.append(digits);
+        } else if (integer_digits >= digits.size()) {
+            out.append(digits);
+            out.append(integer_digits - digits.size(), '0');
+            out.append(".0");
         } else {
-            out = digits.substr(0, static_cast<size_t>(exponent) + 1) + "." + digits.substr(static_cast<size_t>(exponent) + 1);
+            out.append(digits, 0, integer_digits);
+            out.push_back('.');
+            out.append(digits, integer_digits);
         }
     } else {
-        out = digits.substr(0, 1);
-        if (digits.size() > 1) out += "." + digits.substr(1);
+        out.push_back(digits[0]);
+        if (digits.size() > 1) {
+            out.push_back('.');
+            out.append(digits, 1);
+        }
         char exp[16];
         std::snprintf(exp, sizeof exp, "e%c%02d", exponent < 0 ? '-' : '+', std::abs(exponent));
-        out += exp;
+        out.append(exp);
     }
-    return negative ? "-" + out : out;
+    return out;
 }
 
 std::string python_string_repr(const std::string& s) {
