@@ -119,15 +119,16 @@ int run_serve(const ServeOptions& options) {
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(lm.model.hp.n_ctx_train, kDefaultMaxContext);
     if (n_ctx < 2) return report_failure("--ctx must be at least 2 tokens");
 
+    server::ServerMetrics metrics;
     server::BatchScheduler scheduler(lm.model, lm.kernels, tok,
                                      {.n_slots = options.parallel, .n_ctx = n_ctx, .max_queue = options.queue,
-                                      .threads = threads, .kv_type = options.kv_type});
+                                      .threads = threads, .kv_type = options.kv_type, .metrics = &metrics});
     server::HttpServer http(scheduler, tok, chat_template,
                             {.host = options.host, .port = options.port, .api_keys = api_keys.value(),
                              .tls_cert = options.ssl_cert, .tls_key = options.ssl_key,
                              .model_name = model_id(options), .max_body_bytes = options.max_body_mb << 20,
                              .io_timeout_seconds = options.timeout, .http_threads = 0, .web_ui = !options.no_web_ui,
-                             .n_ctx_train = lm.model.hp.n_ctx_train});
+                             .n_ctx_train = lm.model.hp.n_ctx_train, .metrics = &metrics});
     Result<int> port = http.bind();
     if (!port.ok()) return report_failure(port.error().message());
     install_stop_handlers();

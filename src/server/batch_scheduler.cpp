@@ -15,7 +15,8 @@ struct BatchScheduler::Sequence {
           decoder(tokenizer),
           stops(job.stop),
           history(job.prompt),
-          limit(std::min(job.max_tokens == 0 ? n_ctx : job.max_tokens, n_ctx - job.prompt.size())) {}
+          limit(std::min(job.max_tokens == 0 ? n_ctx : job.max_tokens, n_ctx - job.prompt.size())),
+          last_event(queued.submitted) {}
 
     GenerationJob job;
     std::shared_ptr<GenerationChannel> channel;
@@ -29,6 +30,7 @@ struct BatchScheduler::Sequence {
     size_t generated = 0;
     int32_t pending = -1;           // sampled, to be evaluated next step
     bool done = false;
+    std::chrono::steady_clock::time_point last_event;   // submission, then the latest token
 };
 
 BatchScheduler::BatchScheduler(const model::Model& model, const kernels::KernelTable& table,
@@ -36,7 +38,8 @@ BatchScheduler::BatchScheduler(const model::Model& model, const kernels::KernelT
     : tokenizer_(tokenizer),
       pool_(options.threads),
       session_(model, table, pool_, options.n_ctx, std::max<size_t>(1, options.n_slots), options.kv_type),
-      max_queue_(options.max_queue) {
+      max_queue_(options.max_queue),
+      metrics_(options.metrics) {
     for (size_t slot = session_.n_slots(); slot-- > 0;) free_slots_.push_back(slot);
     thread_ = std::thread([this] { run(); });
 }
@@ -48,7 +51,7 @@ std::shared_ptr<GenerationChannel> BatchScheduler::submit(GenerationJob job) {
     {
         std::lock_guard lock(mutex_);
         if (stopping_ || draining_ || active_count_ + queue_.size() >= session_.n_slots() + max_queue_) return nullptr;
-        queue_.push_back({std::move(job), channel});
+        queue_.push_back({std::move(job), channel, std::chrono::steady_clock::now()});
     }
     work_.notify_one();
     return channel;
@@ -97,6 +100,7 @@ void BatchScheduler::admit_waiting() {
         const size_t slot = free_slots_.back();
         free_slots_.pop_back();
         session_.truncate(0, slot);
+        if (metrics_ != nullptr) metrics_->count_prompt_tokens(queued.job.prompt.size());
         active_.push_back(std::make_unique<Sequence>(std::move(queued), slot, session_.n_ctx(), tokenizer_));
     }
     active_count_ = active_.size();
@@ -112,6 +116,7 @@ void BatchScheduler::drop_cancelled() {
         }
     std::erase_if(active_, [](const auto& seq) { return seq->done; });
     active_count_ = active_.size();
+    if (active_.empty()) kv_cells_used_ = 0;
 }
 
 // One forward step: the next token of every generating sequence, then prompt chunks of
@@ -146,12 +151,22 @@ void BatchScheduler::step() {
         if (seq->done) free_slots_.push_back(seq->slot);
     std::erase_if(active_, [](const auto& seq) { return seq->done; });
     active_count_ = active_.size();
+    size_t cells = 0;
+    for (const auto& seq : active_) cells += session_.n_past(seq->slot);
+    kv_cells_used_ = cells;
 }
 
 void BatchScheduler::take_token(Sequence& seq, int32_t token) {
     if (!seq.job.ignore_eos && tokenizer_.vocab().is_end_of_generation(token)) return finish(seq, FinishReason::kStop);
     seq.history.push_back(token);
     ++seq.generated;
+    if (metrics_ != nullptr) {
+        const auto now = std::chrono::steady_clock::now();
+        if (seq.generated == 1) metrics_->observe_time_to_first_token(now - seq.last_event);
+        else metrics_->observe_time_between_tokens(now - seq.last_event);
+        metrics_->count_completion_token();
+        seq.last_event = now;
+    }
     seq.channel->push_text(seq.stops.push(seq.decoder.push(token)));
     if (seq.stops.stopped()) return finish(seq, FinishReason::kStop);
     // The token would need a cache position to be evaluated.

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -22,6 +23,7 @@
 #include "model/model.h"
 #include "sampling/sampler.h"
 #include "server/generation_channel.h"
+#include "server/server_metrics.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tern::server {
@@ -40,6 +42,7 @@ struct SchedulerOptions {
     size_t max_queue = 16;  // requests waiting for a slot beyond which submit() refuses
     int threads = 1;
     kernels::KvType kv_type = kernels::KvType::kF32;
+    ServerMetrics* metrics = nullptr;   // tokens and latencies, when set (outlives the scheduler)
 };
 
 struct SchedulerLoad {
@@ -67,11 +70,14 @@ public:
     SchedulerLoad load() const;
     size_t n_ctx() const { return session_.n_ctx(); }
     size_t kv_cache_bytes() const { return session_.kv_cache_bytes(); }
+    // KV cache positions in use, all slots (as of the last step).
+    size_t kv_cells_used() const { return kv_cells_used_.load(); }
 
 private:
     struct Queued {
         GenerationJob job;
         std::shared_ptr<GenerationChannel> channel;
+        std::chrono::steady_clock::time_point submitted;
     };
     struct Sequence;
 
@@ -87,6 +93,8 @@ private:
     ThreadPool pool_;
     engine::InferenceSession session_;
     size_t max_queue_;
+    ServerMetrics* metrics_;
+    std::atomic<size_t> kv_cells_used_{0};
 
     mutable std::mutex mutex_;               // guards queue_, stopping_, active_count_
     std::condition_variable work_;

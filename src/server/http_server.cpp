@@ -15,7 +15,7 @@ HttpServer::HttpServer(BatchScheduler& scheduler, const tokenizer::Tokenizer& to
                        tokenizer::ChatTemplate chat_template, ServerOptions options)
     : scheduler_(scheduler),
       options_(std::move(options)),
-      handlers_(std::make_unique<RequestHandlers>(scheduler, tokenizer, chat_template, options_)),
+      handlers_(std::make_unique<RequestHandlers>(scheduler, tokenizer, chat_template, options_, options_.metrics)),
       http_(options_.tls_cert.empty() ? std::make_unique<httplib::Server>()
                                       : std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str())) {
     const SchedulerLoad load = scheduler.load();

@@ -23,6 +23,7 @@ class Server;
 namespace tern::server {
 
 class RequestHandlers;
+class ServerMetrics;
 
 struct ServerOptions {
     std::string host = "127.0.0.1";
@@ -36,6 +37,7 @@ struct ServerOptions {
     size_t http_threads = 0;               // 0: enough for every slot and queued request
     bool web_ui = true;                    // the chat page at /
     size_t n_ctx_train = 0;                // reported by /v1/models beside the per-request context
+    ServerMetrics* metrics = nullptr;      // GET /metrics when set (the scheduler's, outliving the server)
 };
 
 class HttpServer {

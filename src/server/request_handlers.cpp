@@ -96,8 +96,9 @@ struct RequestHandlers::Prompt {
 };
 
 RequestHandlers::RequestHandlers(BatchScheduler& scheduler, const tokenizer::Tokenizer& tokenizer,
-                                 tokenizer::ChatTemplate chat_template, const ServerOptions& options)
-    : scheduler_(scheduler), tokenizer_(tokenizer), chat_template_(chat_template), options_(options),
+                                 tokenizer::ChatTemplate chat_template, const ServerOptions& options,
+                                 ServerMetrics* metrics)
+    : scheduler_(scheduler), tokenizer_(tokenizer), chat_template_(chat_template), options_(options), metrics_(metrics),
       created_(unix_seconds()) {}
 
 void RequestHandlers::install(httplib::Server& http) {
@@ -118,6 +119,10 @@ void RequestHandlers::install(httplib::Server& http) {
     http.Post("/tokenize", [this](const Request& req, Response& res) { tokenize(req, res); });
     http.Post("/detokenize", [this](const Request& req, Response& res) { detokenize(req, res); });
     if (options_.web_ui) install_web_ui(http);
+    if (metrics_ != nullptr) {
+        http.Get("/metrics", [this](const Request& req, Response& res) { metrics(req, res); });
+        http.set_logger([this](const Request& req, const Response& res) { metrics_->count_request(req.path, res.status); });
+    }
     // Statuses cpp-httplib sets itself (no route, body too large, unreadable request) get a
     // JSON body too; responses that already have one keep it.
     http.set_error_handler(httplib::Server::HandlerWithResponse([](const Request& req, Response& res) {
@@ -241,6 +246,14 @@ void RequestHandlers::completions(const httplib::Request& req, httplib::Response
             if (!stream->done) stream->channel->cancel();
             stream->counted.reset();
         });
+}
+
+void RequestHandlers::metrics(const httplib::Request& req, httplib::Response& res) const {
+    if (!authorized(req, res)) return;
+    const SchedulerLoad load = scheduler_.load();
+    const ServingGauges gauges{.slots_total = load.n_slots, .slots_busy = load.active, .requests_queued = load.queued,
+                               .kv_cells_used = scheduler_.kv_cells_used(), .kv_cells_total = load.n_slots * scheduler_.n_ctx()};
+    res.set_content(metrics_->prometheus_text(gauges), "text/plain; version=0.0.4; charset=utf-8");
 }
 
 void RequestHandlers::tokenize(const httplib::Request& req, httplib::Response& res) const {

@@ -25,7 +25,7 @@ namespace tern::server {
 class RequestHandlers {
 public:
     RequestHandlers(BatchScheduler& scheduler, const tokenizer::Tokenizer& tokenizer,
-                    tokenizer::ChatTemplate chat_template, const ServerOptions& options);
+                    tokenizer::ChatTemplate chat_template, const ServerOptions& options, ServerMetrics* metrics);
     void install(httplib::Server& http);
     // Completion requests whose response is not yet fully written.
     size_t in_flight() const { return in_flight_.load(); }
@@ -37,6 +37,7 @@ private:
     void models(const httplib::Request& req, httplib::Response& res) const;
     void tokenize(const httplib::Request& req, httplib::Response& res) const;
     void detokenize(const httplib::Request& req, httplib::Response& res) const;
+    void metrics(const httplib::Request& req, httplib::Response& res) const;
 
     struct Prompt;
     Prompt prompt_tokens(const CompletionRequest& request) const;
@@ -45,6 +46,7 @@ private:
     const tokenizer::Tokenizer& tokenizer_;
     tokenizer::ChatTemplate chat_template_;
     const ServerOptions& options_;
+    ServerMetrics* metrics_;   // null: GET /metrics is not served
     int64_t created_;   // the model's "created": when the server started
     std::atomic<uint64_t> next_id_{0};   // response ids: unique within this server
     std::atomic<size_t> in_flight_{0};

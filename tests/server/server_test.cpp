@@ -96,13 +96,13 @@ public:
     explicit RunningServer(const Config& config = {})
         : scheduler_(config.model->model, kernels::kernel_table(kernels::best_isa_here()), config.model->tokenizer,
                      {.n_slots = config.slots, .n_ctx = config.n_ctx, .max_queue = config.queue, .threads = 2,
-                      .kv_type = config.kv_type}),
+                      .kv_type = config.kv_type, .metrics = &metrics_}),
           http_(scheduler_, config.model->tokenizer,
                 config.chat_template ? *config.chat_template : *tokenizer::chat_template_by_name("plain"),
                 {.host = "127.0.0.1", .port = 0, .api_keys = config.api_keys, .tls_cert = config.tls_cert,
                  .tls_key = config.tls_key, .model_name = "tinystories",
                  .max_body_bytes = config.max_body, .io_timeout_seconds = config.io_timeout, .http_threads = 0,
-                 .web_ui = config.web_ui, .n_ctx_train = config.model->model.hp.n_ctx_train}) {
+                 .web_ui = config.web_ui, .n_ctx_train = config.model->model.hp.n_ctx_train, .metrics = &metrics_}) {
         Result<int> port = http_.bind();
         EXPECT_TRUE(port.ok());
         port_ = port.ok() ? port.value() : 0;
@@ -126,6 +126,7 @@ public:
     }
 
 private:
+    ServerMetrics metrics_;   // before the scheduler and the server, which use it
     BatchScheduler scheduler_;
     HttpServer http_;
     int port_ = 0;
@@ -573,6 +574,58 @@ TEST(Server, AnUnusableCertificateIsAClearBindError) {
     ASSERT_FALSE(port.ok());
     EXPECT_NE(port.error().message().find("cannot use the TLS certificate"), std::string::npos) << port.error().message();
     scheduler.shutdown();
+}
+
+// The value of a metric line ("name{labels} value") in a Prometheus text page; -1 if absent.
+double metric(const std::string& page, const std::string& series) {
+    size_t at = 0;
+    while ((at = page.find(series + " ", at)) != std::string::npos) {
+        if (at == 0 || page[at - 1] == '\n') return std::stod(page.substr(at + series.size() + 1));
+        at += series.size();
+    }
+    return -1;
+}
+
+TEST(Server, MetricsCountRequestsTokensAndLatencies) {
+    RunningServer server({.slots = 2});
+    size_t completion_tokens = 0;
+    size_t prompt_tokens = 0;
+    for (int i = 0; i < 3; ++i) {
+        auto res = post(server, "/v1/completions", {{"prompt", "Once upon a time"}, {"max_tokens", 5 + i}, {"temperature", 0}});
+        ASSERT_EQ(res->status, 200);
+        const json usage = json::parse(res->body)["usage"];
+        completion_tokens += usage["completion_tokens"].get<size_t>();
+        prompt_tokens += usage["prompt_tokens"].get<size_t>();
+    }
+    EXPECT_EQ(post(server, "/v1/completions", {{"prompt", 1}})->status, 400);
+    EXPECT_EQ(server.client().Get("/no/such/path")->status, 404);
+    auto page = server.client().Get("/metrics");
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->status, 200);
+    EXPECT_EQ(page->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    const std::string& text = page->body;
+    EXPECT_EQ(metric(text, "tern_requests_total{endpoint=\"/v1/completions\",status=\"200\"}"), 3) << text;
+    EXPECT_EQ(metric(text, "tern_requests_total{endpoint=\"/v1/completions\",status=\"400\"}"), 1) << text;
+    EXPECT_EQ(metric(text, "tern_requests_total{endpoint=\"other\",status=\"404\"}"), 1) << text;
+    EXPECT_EQ(metric(text, "tern_completion_tokens_total"), static_cast<double>(completion_tokens));
+    EXPECT_EQ(metric(text, "tern_prompt_tokens_total"), static_cast<double>(prompt_tokens));
+    EXPECT_EQ(metric(text, "tern_time_to_first_token_seconds_count"), 3);
+    EXPECT_EQ(metric(text, "tern_time_between_tokens_seconds_count"), static_cast<double>(completion_tokens - 3));
+    EXPECT_EQ(metric(text, "tern_time_to_first_token_seconds_bucket{le=\"+Inf\"}"), 3);
+    // Buckets are cumulative.
+    double previous = 0;
+    for (double bound : LatencyHistogram::kBounds) {
+        char series[96];
+        std::snprintf(series, sizeof series, "tern_time_between_tokens_seconds_bucket{le=\"%.6g\"}", bound);
+        const double count = metric(text, series);
+        ASSERT_GE(count, previous) << series;
+        previous = count;
+    }
+    EXPECT_EQ(metric(text, "tern_slots_total"), 2);
+    EXPECT_EQ(metric(text, "tern_slots_busy"), 0);
+    EXPECT_EQ(metric(text, "tern_requests_queued"), 0);
+    EXPECT_EQ(metric(text, "tern_kv_cells_used"), 0);
+    EXPECT_EQ(metric(text, "tern_kv_cells_total"), 2 * 256);
 }
 
 TEST(Server, NoWebUiServesNoPage) {
