@@ -96,7 +96,12 @@ void print_model_report(const LoadedModel& lm, const engine::ModelBenchReport& r
         else
             std::printf("| %-13s | %7d | %-18s | %11s | %9s | %8s |\n", r.test.c_str(), r.threads, speed.c_str(), "", "", "");
     }
-    std::printf("\npeak RSS %.1f MB; KV cache %s; model loaded in %.2f s\n", report.peak_rss_bytes / 1e6,
+    for (const auto& r : report.results)
+        if (r.bytes_per_token > 0)
+            std::printf("\n%s bytes/token: projections %.1f MB + head %.1f MB + %s %.1f MB", r.test.c_str(),
+                        r.projection_bytes_per_token / 1e6, r.head_bytes_per_token / 1e6,
+                        lm.model.recurrent() ? "state" : "KV cache", r.kv_bytes_per_token / 1e6);
+    std::printf("\n\npeak RSS %.1f MB; KV cache %s; model loaded in %.2f s\n", report.peak_rss_bytes / 1e6,
                 kernels::kv_type_name(report.kv_type), lm.load_seconds);
 }
 
@@ -130,6 +135,9 @@ nlohmann::json model_report_json(const LoadedModel& lm, const engine::ModelBench
         j["results"].push_back({{"test", r.test}, {"threads", r.threads}, {"sequences", r.sequences}, {"depth", r.depth},
                                 {"tokens_per_s", r.tokens_per_s},
                                 {"stddev", r.stddev}, {"bytes_per_token", r.bytes_per_token},
+                                {"projection_bytes_per_token", r.projection_bytes_per_token},
+                                {"head_bytes_per_token", r.head_bytes_per_token},
+                                {"kv_bytes_per_token", r.kv_bytes_per_token},
                                 {"gb_per_s", r.gb_per_s}, {"bandwidth_fraction", r.bandwidth_fraction}});
     return j;
 }

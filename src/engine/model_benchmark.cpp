@@ -72,12 +72,18 @@ double time_generation(InferenceSession& session, size_t n, size_t sequences, si
 // Weights of every projection and the head, read once per step and shared by its sequences,
 // plus per sequence what the token mixer reads: on average depth + (n + 1) / 2 cached
 // positions of keys and values per layer, or a recurrent state (its size, whatever the depth).
-double decode_bytes_per_token(const model::Model& model, const InferenceSession& session, size_t n_gen, size_t depth,
-                              size_t sequences, kernels::KvType kv_type) {
-    const double weights = static_cast<double>(model.decode_weight_bytes()) / static_cast<double>(sequences);
-    if (model.recurrent()) return weights + static_cast<double>(session.kv_cache_bytes()) / session.n_slots();
-    const double kv_per_position = 2.0 * model.hp.n_layer * model.hp.kv_dim() * kernels::kv_type_bytes(kv_type);
-    return weights + kv_per_position * (static_cast<double>(depth) + (n_gen + 1) / 2.0);
+void set_decode_bytes_per_token(ModelBenchResult& result, const model::Model& model, const InferenceSession& session,
+                                size_t n_gen, size_t depth, size_t sequences, kernels::KvType kv_type) {
+    const auto shared = [&](size_t bytes) { return static_cast<double>(bytes) / static_cast<double>(sequences); };
+    result.projection_bytes_per_token = shared(model.projection_weight_bytes());
+    result.head_bytes_per_token = shared(model.head_weight_bytes());
+    if (model.recurrent()) {
+        result.kv_bytes_per_token = static_cast<double>(session.kv_cache_bytes()) / static_cast<double>(session.n_slots());
+    } else {
+        const double kv_per_position = 2.0 * model.hp.n_layer * model.hp.kv_dim() * kernels::kv_type_bytes(kv_type);
+        result.kv_bytes_per_token = kv_per_position * (static_cast<double>(depth) + (n_gen + 1) / 2.0);
+    }
+    result.bytes_per_token = result.projection_bytes_per_token + result.head_bytes_per_token + result.kv_bytes_per_token;
 }
 
 std::string generation_test_name(size_t n_gen, size_t sequences, size_t depth) {
@@ -98,7 +104,7 @@ ModelBenchResult measure_generation(InferenceSession& session, const model::Mode
     ModelBenchResult result{.test = generation_test_name(options.n_gen, sequences, depth),
                             .threads = threads, .tokens_per_s = mean(speeds), .stddev = stddev(speeds),
                             .sequences = sequences, .depth = depth};
-    result.bytes_per_token = decode_bytes_per_token(model, session, options.n_gen, depth, sequences, options.kv_type);
+    set_decode_bytes_per_token(result, model, session, options.n_gen, depth, sequences, options.kv_type);
     result.gb_per_s = result.bytes_per_token * result.tokens_per_s / 1e9;
     return result;
 }

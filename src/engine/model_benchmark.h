@@ -42,6 +42,9 @@ struct ModelBenchResult {
     size_t sequences = 1;             // tg: sequences decoded together
     size_t depth = 0;                 // tg: context length before the first generated token
     double bytes_per_token = 0;       // tg: weights (once per step) + KV or state actually read per generated token
+    double projection_bytes_per_token = 0;   // tg: the parts of bytes_per_token (projections, head, KV cache or
+    double head_bytes_per_token = 0;         //     recurrent state)
+    double kv_bytes_per_token = 0;
     double gb_per_s = 0;              // tg: bytes_per_token * tokens_per_s
     double bandwidth_fraction = 0;    // tg: gb_per_s / read bandwidth of the same thread count
 };

@@ -70,11 +70,17 @@ quant::PackedWidelyLinear* LayerWeights::widely_linear_projection(TensorRole rol
     }
 }
 
-size_t Model::decode_weight_bytes() const {
-    size_t bytes = widely_linear() ? output_widely_linear.weight_bytes()
-                   : recurrent()   ? output_ternary.weight_bytes()
-                   : q8_head()     ? output_q8.bytes()
-                                   : output.bytes();
+size_t Model::head_weight_bytes() const {
+    return widely_linear() ? output_widely_linear.weight_bytes()
+           : recurrent()   ? output_ternary.weight_bytes()
+           : q8_head()     ? output_q8.bytes()
+                           : output.bytes();
+}
+
+size_t Model::decode_weight_bytes() const { return head_weight_bytes() + projection_weight_bytes(); }
+
+size_t Model::projection_weight_bytes() const {
+    size_t bytes = 0;
     for (const LayerWeights& w : layers) {
         const RecurrentWeights& r = w.recurrent;
         for (const quant::PackedTernary* m : {&w.q, &w.k, &w.v, &w.o, &w.gate, &w.up, &w.down, &r.input, &r.forget,

@@ -116,6 +116,8 @@ struct Model {
     size_t hidden_width() const { return complex() ? 2 * hp.n_embd : hp.n_embd; }
     // Bytes one decode step streams: every ternary projection plus the head.
     size_t decode_weight_bytes() const;
+    size_t projection_weight_bytes() const;   // the layers' projections
+    size_t head_weight_bytes() const;         // the output head as decode reads it
 };
 
 // Builds model.output_q8 from model.output: Q8_0 rows are regrouped as they are, any other

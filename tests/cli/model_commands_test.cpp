@@ -129,7 +129,17 @@ TEST_F(ModelCommands, BenchSyntheticJson) {
     EXPECT_EQ(j["results"][0]["test"], "pp8");
     EXPECT_EQ(j["results"][1]["test"], "tg8");
     EXPECT_GT(j["results"][1]["tokens_per_s"].get<double>(), 0.0);
-    EXPECT_GT(j["results"][1]["bytes_per_token"].get<double>(), 0.0);
+    const auto& tg = j["results"][1];
+    EXPECT_GT(tg["bytes_per_token"].get<double>(), 0.0);
+    // By component: projections and head are the weights (tiny: a 300 x 256 head, Q8_0 by
+    // default: 34 bytes per 32 weights), and the three parts add up to the total.
+    EXPECT_GT(tg["projection_bytes_per_token"].get<double>(), 0.0);
+    EXPECT_EQ(tg["head_bytes_per_token"].get<double>(), 300.0 * 256 / 32 * 34);
+    EXPECT_DOUBLE_EQ(tg["projection_bytes_per_token"].get<double>() + tg["head_bytes_per_token"].get<double>() +
+                         tg["kv_bytes_per_token"].get<double>(),
+                     tg["bytes_per_token"].get<double>());
+    EXPECT_NE(run_tern("bench --synthetic tiny -p 0 -n 8 -r 1 -t 1").out.find("tg8 bytes/token: projections "),
+              std::string::npos);
     EXPECT_GT(j["peak_rss_bytes"].get<double>(), 0.0);
     if (kernels::best_isa_here() == kernels::Isa::kAvx512Vnni) {   // avx2 and avx512vnni both read its layout
         const auto& tuned = j["autotune"];
