@@ -58,6 +58,8 @@ Result<std::vector<int32_t>> Conversation::render_history() const {
 
 Result<bool> Conversation::add_user_message_jinja(std::string_view message, size_t reply_room) {
     if (session_.n_past() == 0) history_ = fresh_history();   // the session was cleared elsewhere
+    // On any error the conversation is left as it was.
+    const std::vector<ChatMessage> before = history_;
     history_.push_back({ChatMessage::Role::kUser, std::string(message)});
     Result<std::vector<int32_t>> tokens = render_history();
     bool restarted = false;
@@ -67,14 +69,18 @@ Result<bool> Conversation::add_user_message_jinja(std::string_view message, size
         tokens = render_history();
         restarted = true;
     }
+    Status problem;
     if (!tokens.ok()) {
-        history_.pop_back();
-        return tokens.error();
+        problem = tokens.error();
+    } else if (tokens.value().empty()) {
+        problem = Error("the chat template rendered nothing for this conversation");
+    } else if (tokens.value().size() + reply_room > session_.n_ctx()) {
+        problem = Error(str_cat("the conversation (", tokens.value().size(), " tokens) and ", reply_room,
+                                " tokens for the reply do not fit the context of ", session_.n_ctx(), " tokens"));
     }
-    if (tokens.value().size() + reply_room > session_.n_ctx()) {
-        history_.pop_back();
-        return Error(str_cat("the conversation (", tokens.value().size(), " tokens) and ", reply_room,
-                             " tokens for the reply do not fit the context of ", session_.n_ctx(), " tokens"));
+    if (!problem.ok()) {
+        history_ = before;
+        return problem.error();
     }
     TERN_TRY(bring_cache_to(tokens.value()));
     return restarted;

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -39,11 +41,12 @@ std::string resolve_location(const Url& from, const std::string& location) {
     return from.origin + from.target.substr(0, last_slash + 1) + location;
 }
 
-std::string percent_encode_path(std::string_view path) {
+// keep_slash: file paths keep their "/"; a revision ("refs/pr/1") is one segment.
+std::string percent_encode(std::string_view path, bool keep_slash) {
     std::string out;
     for (unsigned char c : path) {
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-            c == '~' || c == '/') {
+            c == '~' || (keep_slash && c == '/')) {
             out += static_cast<char>(c);
         } else {
             char hex[4];
@@ -151,7 +154,7 @@ private:
 }  // namespace
 
 Result<RepoListing> HubClient::list_files(std::string_view repo_id, std::string_view revision) const {
-    const std::string url = str_cat(settings_.endpoint, "/api/models/", repo_id, "/revision/", percent_encode_path(revision));
+    const std::string url = str_cat(settings_.endpoint, "/api/models/", repo_id, "/revision/", percent_encode(revision, false));
     TERN_ASSIGN_OR_RETURN(const httplib::Result result, Transfer(settings_).send("GET", url, {}, true));
     if (!result) return Error(describe_failure(str_cat("cannot reach ", settings_.endpoint), result));
     if (result->status != 200) return hub_refusal(result->status, repo_id, revision, "the file list");
@@ -174,7 +177,7 @@ Result<RepoListing> HubClient::list_files(std::string_view repo_id, std::string_
 Result<FileMetadata> HubClient::file_metadata(std::string_view repo_id, std::string_view revision,
                                               std::string_view path) const {
     const std::string url =
-        str_cat(settings_.endpoint, "/", repo_id, "/resolve/", percent_encode_path(revision), "/", percent_encode_path(path));
+        str_cat(settings_.endpoint, "/", repo_id, "/resolve/", percent_encode(revision, false), "/", percent_encode(path, true));
     TERN_ASSIGN_OR_RETURN(const httplib::Result result,
                           Transfer(settings_).send("HEAD", url, {{"Accept-Encoding", "identity"}}, false));
     if (!result) return Error(describe_failure(str_cat("cannot reach ", settings_.endpoint), result));
@@ -192,7 +195,8 @@ Result<FileMetadata> HubClient::file_metadata(std::string_view repo_id, std::str
     meta.size = std::strtoull(size.c_str(), &end, 10);
     if (meta.etag.empty() || meta.etag.find('/') != std::string::npos || meta.etag.find("..") != std::string::npos)
         return Error(str_cat("the Hub gave '", path, "' no usable ETag"));
-    if (size.empty() || end == size.c_str() || *end != '\0') return Error(str_cat("the Hub gave '", path, "' no size"));
+    if (size.empty() || size.find_first_not_of("0123456789") != std::string::npos || end == size.c_str() || *end != '\0')
+        return Error(str_cat("the Hub gave '", path, "' no usable size ('", size, "')"));
     if (!is_commit_hash(meta.commit)) return Error(str_cat("the Hub gave '", path, "' no commit (X-Repo-Commit)"));
     meta.download_url = status >= 300 && result->has_header("Location")
                             ? resolve_location(split_url(url).value(), result->get_header_value("Location"))
@@ -219,8 +223,16 @@ Status HubClient::download(const FileMetadata& file, const RepoCache& cache, con
             // starts it over; redirects' and errors' bodies are not written.
             std::unique_ptr<BlobWriter> writer;
             uint64_t done = have;
+            bool misaligned = false;
+            bool oversized = false;
             auto on_response = [&](const httplib::Response& response) {
                 if (response.status == 206 && have > 0) {
+                    // Content-Range: bytes START-END/TOTAL; anything but our offset is not this resume.
+                    const std::string range = response.get_header_value("Content-Range");
+                    if (!range.starts_with(str_cat("bytes ", have, "-"))) {
+                        misaligned = true;
+                        return false;
+                    }
                     writer = std::make_unique<BlobWriter>(partial, true);
                 } else if (response.status == 200) {
                     writer = std::make_unique<BlobWriter>(partial, false);
@@ -233,6 +245,10 @@ Status HubClient::download(const FileMetadata& file, const RepoCache& cache, con
             auto on_body = [&](const char* data, size_t n) {
                 if (!writer) return true;
                 done += n;
+                if (done > file.size) {   // a server sending more than it announced is cut off
+                    oversized = true;
+                    return false;
+                }
                 if (progress) progress({file.path, done, file.size});
                 return writer->write(data, n);
             };
@@ -243,9 +259,23 @@ Status HubClient::download(const FileMetadata& file, const RepoCache& cache, con
             }
             if (!sent.ok()) return sent.error();
             const httplib::Result& result = sent.value();
+            if (oversized) {
+                std::filesystem::remove(partial, ec);
+                return Error(str_cat("'", file.path, "': the server sent more than the ", file.size, " bytes it announced"));
+            }
+            if (misaligned) {
+                std::filesystem::remove(partial, ec);
+                last_failure = "the server resumed at another offset";
+                continue;
+            }
             if (result && result->status == 416) {
                 std::filesystem::remove(partial, ec);
                 last_failure = "the server refused the resume range";
+                continue;
+            }
+            if (result && (result->status == 429 || result->status >= 500)) {   // busy or failing: try again
+                last_failure = str_cat("HTTP ", result->status);
+                std::this_thread::sleep_for(std::chrono::milliseconds(500 << attempt));
                 continue;
             }
             if (result && result->status >= 300)

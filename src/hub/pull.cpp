@@ -43,6 +43,13 @@ bool present(const std::filesystem::path& snapshot, const std::string& file) {
     return std::filesystem::is_regular_file(snapshot / file, ec);
 }
 
+// A snapshot filled by an earlier narrower pull (say only *.json) is not a model yet.
+bool holds_a_model(const PulledRepo& repo) {
+    return std::any_of(repo.files.begin(), repo.files.end(), [](const std::string& f) {
+        return f.ends_with(".gguf") || f.ends_with(".safetensors") || f.ends_with(".bin");
+    });
+}
+
 }  // namespace
 
 std::filesystem::path PulledRepo::model_path() const {
@@ -73,8 +80,20 @@ Result<std::vector<std::string>> select_files(const std::vector<std::string>& fi
     return chosen;
 }
 
+namespace {
+
+Status check_revision(std::string_view revision) {
+    if (revision.empty() || revision.starts_with('/') || revision.ends_with('/') || revision.find("..") != std::string_view::npos ||
+        revision.find('\\') != std::string_view::npos)
+        return Error(str_cat("'", revision, "' is not a revision (a branch, tag or commit)"));
+    return {};
+}
+
+}  // namespace
+
 Result<PulledRepo> pull(const HubClient& client, const RepoSpec& spec, std::string_view revision,
                         const ProgressCallback& progress) {
+    TERN_TRY(check_revision(revision));
     if (client.settings().offline) return find_cached(client.settings(), spec, revision);
     TERN_ASSIGN_OR_RETURN(const RepoListing listing, client.list_files(spec.repo_id, revision));
     TERN_ASSIGN_OR_RETURN(std::vector<std::string> files, select_files(listing.files, spec));
@@ -95,6 +114,7 @@ Result<PulledRepo> pull(const HubClient& client, const RepoSpec& spec, std::stri
 }
 
 Result<PulledRepo> find_cached(const HubSettings& settings, const RepoSpec& spec, std::string_view revision) {
+    TERN_TRY(check_revision(revision));
     const RepoCache cache(settings.cache_dir, spec.repo_id);
     const std::optional<std::string> commit = cache.commit_for(revision);
     const std::string where = str_cat(spec.repo_id, " at '", revision, "'");
@@ -108,7 +128,8 @@ Result<PulledRepo> find_cached(const HubSettings& settings, const RepoSpec& spec
 Result<std::filesystem::path> resolve_model(const HubSettings& settings, std::string_view spec_text,
                                             const ProgressCallback& progress) {
     TERN_ASSIGN_OR_RETURN(const RepoSpec spec, parse_repo_spec(spec_text));
-    if (Result<PulledRepo> cached = find_cached(settings, spec, "main"); cached.ok()) return cached.value().model_path();
+    if (Result<PulledRepo> cached = find_cached(settings, spec, "main"); cached.ok() && holds_a_model(cached.value()))
+        return cached.value().model_path();
     if (settings.offline)
         return Error(str_cat(spec.repo_id, " is not in the cache and HF_HUB_OFFLINE is set (", settings.cache_dir.string(), ")"));
     TERN_ASSIGN_OR_RETURN(const PulledRepo pulled, pull(HubClient(settings), spec, "main", progress));

@@ -30,9 +30,10 @@ void metric_header(std::string& out, std::string_view name, std::string_view typ
 }  // namespace
 
 void LatencyHistogram::observe(double seconds) {
+    // The total first: a scrape between the two never sees a bucket above +Inf.
+    ++count_;
     for (size_t i = 0; i < kBounds.size(); ++i)
         if (seconds <= kBounds[i]) ++counts_[i];
-    ++count_;
     sum_microseconds_ += static_cast<uint64_t>(seconds * 1e6 + 0.5);
 }
 

@@ -75,6 +75,8 @@ public:
 
     std::atomic<int> drop_next{0};        // CDN responses to cut off halfway
     std::atomic<bool> corrupt{false};     // the CDN flips a byte
+    std::atomic<int> busy_next{0};        // CDN responses that are 503
+    std::atomic<bool> oversize{false};    // the CDN sends more than the Hub announced
     std::atomic<int> cdn_requests{0};
     std::mutex seen_mutex;
     std::vector<std::string> cdn_ranges;          // Range headers the CDN saw
@@ -135,8 +137,10 @@ private:
                 for (const auto& [path, f] : files)
                     if (f.etag == req.matches[1]) found = &f;
             if (found == nullptr) return void(res.status = 404);
+            if (busy_next > 0 && busy_next-- > 0) return void(res.status = 503);
             std::string bytes = found->bytes;
             if (corrupt) bytes[bytes.size() / 2] ^= 0x40;
+            if (oversize) bytes += std::string(5000, 'x');
             const bool drop = drop_next > 0 && drop_next-- > 0;
             res.set_content_provider(bytes.size(), "application/octet-stream",
                                      [bytes, drop](size_t offset, size_t length, httplib::DataSink& sink) {
@@ -309,6 +313,22 @@ TEST_F(Pull, ACorruptDownloadIsRefusedAndRemoved) {
     const std::filesystem::path blobs = dir_ / "hub" / "models--org--gguf-model" / "blobs";
     EXPECT_TRUE(!std::filesystem::exists(blobs) || std::filesystem::is_empty(blobs));
     EXPECT_FALSE(std::filesystem::exists(dir_ / "hub" / "models--org--gguf-model" / "snapshots" / kCommit / "model-q8.gguf"));
+}
+
+TEST_F(Pull, ABusyCdnIsRetriedAndAnOversizedOneRefused) {
+    hub_.busy_next = 1;
+    Result<PulledRepo> pulled = pull(HubClient(settings()), spec("org/gguf-model"), "main", {});
+    ASSERT_TRUE(pulled.ok()) << pulled.error().message();
+    EXPECT_EQ(read(pulled.value().model_path()), hub_.file("org/gguf-model", "model-q8.gguf").bytes);
+
+    hub_.oversize = true;
+    Result<PulledRepo> refused = pull(HubClient(settings()), spec("org/two-ggufs:a.gguf"), "main", {});
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().message().find("sent more than the 1000 bytes it announced"), std::string::npos)
+        << refused.error().message();
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "hub" / "models--org--two-ggufs" / "snapshots" / kCommit / "a.gguf"));
+    for (const char* revision : {"../escape", "/abs", ""})
+        EXPECT_FALSE(pull(HubClient(settings()), spec("org/gguf-model"), revision, {}).ok()) << revision;
 }
 
 TEST_F(Pull, RefusalsAreOneClearLine) {

@@ -170,7 +170,9 @@ try {
     status: 200, contentType: 'text/event-stream',
     body: sseBody(['Here: <script>window.__injected = 1</script> and ',
                    '<img src=x onerror="window.__injected = 2"> and [a link](javascript:window.__injected=3)',
-                   '\n\n```html\n<script>window.__injected = 4</script>\n```\n**bold** <b>not bold</b>']),
+                   '\n\n```html\n<script>window.__injected = 4</script>\n```\n**bold** <b>not bold</b>',
+                   // Nesting a hostile reply could use to exhaust the renderer's stack.
+                   '\n\n' + '>'.repeat(3000) + ' deep quote\n\n' + '- '.repeat(3000) + 'deep list']),
   }));
   await page.fill('#input', 'Show me some HTML');
   await page.press('#input', 'Enter');

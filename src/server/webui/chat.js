@@ -286,10 +286,14 @@ function selectConversation(id) {
 function deleteConversation(id) {
   if (state.generation?.conversation.id === id) stopGeneration();
   state.conversations = state.conversations.filter((c) => c.id !== id);
-  if (state.currentId === id) state.currentId = null;
   saveConversations();
   renderConversationList();
-  renderConversation();
+  // Only the shown conversation's view is redrawn: a reply streaming there keeps its node.
+  if (state.currentId === id) {
+    state.currentId = null;
+    save(keys.current, null);
+    renderConversation();
+  }
 }
 
 function startNewChat() {
@@ -312,9 +316,17 @@ function exportConversations() {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+function validStats(s) {
+  if (s === null || s === undefined) return true;
+  const numberOrNull = (v) => v === null || (typeof v === 'number' && Number.isFinite(v));
+  return typeof s === 'object' && Number.isInteger(s.tokens) && numberOrNull(s.tokens_per_second) &&
+         numberOrNull(s.time_to_first_token_ms) && (s.finish === null || typeof s.finish === 'string');
+}
+
 function validConversation(c) {
   return c && typeof c === 'object' && typeof c.title === 'string' && Array.isArray(c.messages) &&
-         c.messages.every((m) => m && ['user', 'assistant'].includes(m.role) && typeof m.content === 'string');
+         c.messages.every((m) => m && ['user', 'assistant'].includes(m.role) && typeof m.content === 'string' &&
+                                 validStats(m.stats));
 }
 
 async function importConversations(file) {

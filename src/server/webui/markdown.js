@@ -9,6 +9,9 @@ const listItemPattern = /^( {0,6})([-*+]|\d{1,9}[.)])\s+(.*)$/;
 const quotePattern = /^ {0,3}>\s?(.*)$/;
 const rulePattern = /^ {0,3}([-*_])(\s*\1){2,}\s*$/;
 const safeLinkPattern = /^(https?:\/\/|mailto:)/i;
+// Lists and quotes nest at most this deep; deeper text stays text (a hostile reply cannot
+// exhaust the stack and break the page for good, since replies are stored).
+const maxNesting = 12;
 
 function element(tag, className) {
   const node = document.createElement(tag);
@@ -107,7 +110,7 @@ function codeBlock(language, lines) {
   return figure;
 }
 
-function list(lines, start) {
+function list(lines, start, depth) {
   const first = listItemPattern.exec(lines[start]);
   const ordered = /\d/.test(first[2]);
   const node = element(ordered ? 'ol' : 'ul');
@@ -118,7 +121,7 @@ function list(lines, start) {
   let itemLines = [];
   const flush = () => {
     if (item) {
-      item.append(renderBlocks(itemLines));
+      item.append(renderBlocks(itemLines, depth + 1));
       node.append(item);
     }
   };
@@ -146,8 +149,12 @@ function startsBlock(line) {
          quotePattern.test(line) || rulePattern.test(line);
 }
 
-function renderBlocks(lines) {
+function renderBlocks(lines, depth = 0) {
   const root = document.createDocumentFragment();
+  if (depth >= maxNesting) {
+    root.append(paragraph(lines));
+    return root;
+  }
   let i = 0;
   while (i < lines.length) {
     const line = lines[i];
@@ -171,11 +178,11 @@ function renderBlocks(lines) {
     if (quotePattern.test(line)) {
       const quoted = [];
       while (i < lines.length && quotePattern.test(lines[i])) quoted.push(quotePattern.exec(lines[i++])[1]);
-      root.append(wrap('blockquote', [renderBlocks(quoted)]));
+      root.append(wrap('blockquote', [renderBlocks(quoted, depth + 1)]));
       continue;
     }
     if (listItemPattern.test(line)) {
-      const { node, next } = list(lines, i);
+      const { node, next } = list(lines, i, depth);
       root.append(node);
       i = next;
       continue;

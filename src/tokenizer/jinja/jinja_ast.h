@@ -39,6 +39,7 @@ struct Expr {
     };
     Kind kind = Kind::kLiteral;
     size_t line = 0;
+    size_t height = 1;   // of the tree below, bounded by the parser (evaluation recurses on it)
     Value value;
     std::string name;   // name, attribute, filter, test, or operator
     bool negated = false;

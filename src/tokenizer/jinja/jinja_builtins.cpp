@@ -103,6 +103,7 @@ Text replace_text(const Text& text, const Text& from, const Text& to, int64_t co
         if (found == std::string::npos) break;
         out.append(text.substr(pos, found - pos));
         out.append(to);
+        if (out.text.size() > kMaxString) fail("replace() makes a string too large");
         pos = found + from.text.size();
     }
     out.append(text.substr(pos));
@@ -119,8 +120,7 @@ Array split_text(const Text& text, const Value* separator, int64_t max_split) {
             if (i == s.size()) break;
             size_t end = i;
             if (max_split >= 0 && static_cast<int64_t>(parts.size()) == max_split) {
-                end = s.size();
-                while (end > i && is_space(s[end - 1])) --end;
+                end = s.size();   // Python keeps the remainder as it is, trailing spaces too
             } else {
                 while (end < s.size() && !is_space(s[end])) ++end;
             }
@@ -169,6 +169,7 @@ Value join(const Value& input, const Text& separator, const Value* attribute) {
 
 size_t length(const Value& value) {
     switch (value.kind) {
+        case Value::Kind::kUndefined: return 0;
         case Value::Kind::kString: return code_point_offsets(value.string.text).size() - 1;
         case Value::Kind::kArray: return value.array->size();
         case Value::Kind::kObject:
@@ -226,21 +227,31 @@ Value map_items(const Value& input, const CallArgs& args, const FilterContext& c
     return Value::of(std::move(out));
 }
 
+// Jinja's sort, dictsort, unique, min and max ignore case unless case_sensitive=true.
+Value fold_case(const Value& v, bool case_sensitive) {
+    if (case_sensitive || !v.is_string()) return v;
+    return Value::of(map_chars(v.string, [](int c) { return std::tolower(c); }));
+}
+
 Value sort_items(const Value& input, const CallArgs& args) {
     Array items = iterate(input);
     const bool reverse = argument_or(args, 0, "reverse", Value::of(false)).truthy();
+    const bool case_sensitive = argument_or(args, 1, "case_sensitive", Value::of(false)).truthy();
     const Value* attribute = argument(args, 2, "attribute");
-    auto key = [&](const Value& v) { return attribute != nullptr ? subscript(v, *attribute) : v; };
+    auto key = [&](const Value& v) { return fold_case(attribute != nullptr ? subscript(v, *attribute) : v, case_sensitive); };
     std::stable_sort(items.begin(), items.end(), [&](const Value& a, const Value& b) {
         return reverse ? less(key(b), key(a)) : less(key(a), key(b));
     });
     return Value::of(std::move(items));
 }
 
-Value dict_sort(const Value& input) {
+Value dict_sort(const Value& input, const CallArgs& args) {
     if (!input.is_mapping()) fail("dictsort needs a dict");
+    const bool case_sensitive = argument_or(args, 0, "case_sensitive", Value::of(false)).truthy();
     Object sorted = *input.object;
-    std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(sorted.begin(), sorted.end(), [&](const auto& a, const auto& b) {
+        return less(fold_case(Value::of(a.first), case_sensitive), fold_case(Value::of(b.first), case_sensitive));
+    });
     Array out;
     for (const auto& [key, value] : sorted) out.push_back(Value::of(Array{Value::of(key), value}));
     return Value::of(std::move(out));
@@ -250,7 +261,9 @@ Value to_int(const Value& v, const Value& fallback) {
     switch (v.kind) {
         case Value::Kind::kInt: return v;
         case Value::Kind::kBool: return Value::of(static_cast<int64_t>(v.boolean));
-        case Value::Kind::kFloat: return std::isfinite(v.number) ? Value::of(static_cast<int64_t>(v.number)) : fallback;
+        case Value::Kind::kFloat:
+            // Only values that fit: the cast of anything else is undefined.
+            return std::isfinite(v.number) && std::fabs(v.number) < 9.2e18 ? Value::of(static_cast<int64_t>(v.number)) : fallback;
         case Value::Kind::kString: {
             const std::string& s = v.string.text;
             char* end = nullptr;
@@ -276,6 +289,7 @@ Value indent_text(const Text& text, const CallArgs& args) {
         const Text line = text.substr(pos, end - pos);
         if ((first_line ? first : true) && (blank || !line.text.empty())) out.append(pad);
         out.append(line);
+        if (out.text.size() > kMaxString) fail("indent() makes a string too large");
         if (end == text.text.size()) break;
         out.append(text.substr(end, 1));
         pos = end + 1;
@@ -324,12 +338,17 @@ Value callable(std::string name, std::function<Value(const CallArgs&)> call) {
 Value repeat(const Value& text_or_list, int64_t times) {
     times = std::max<int64_t>(times, 0);
     if (text_or_list.is_string()) {
-        if (static_cast<size_t>(times) * text_or_list.string.text.size() > kMaxString) fail("string repetition too large");
+        const size_t size = std::max<size_t>(text_or_list.string.text.size(), 1);
+        if (static_cast<uint64_t>(times) > kMaxString / size) fail("string repetition too large");
         Text out;
         for (int64_t i = 0; i < times; ++i) out.append(text_or_list.string);
         return Value::of(std::move(out));
     }
-    if (static_cast<size_t>(times) * text_or_list.array->size() > kMaxItems) fail("list repetition too large");
+    size_t bytes = 0;   // the strings copied, besides the items
+    for (const Value& item : *text_or_list.array) bytes += item.is_string() ? item.string.text.size() : 0;
+    const size_t items = std::max<size_t>(text_or_list.array->size(), 1);
+    if (static_cast<uint64_t>(times) > kMaxItems / items || static_cast<uint64_t>(times) > kMaxString / std::max<size_t>(bytes, 1))
+        fail("list repetition too large");
     Array out;
     for (int64_t i = 0; i < times; ++i) out.insert(out.end(), text_or_list.array->begin(), text_or_list.array->end());
     return Value::of(std::move(out));
@@ -347,16 +366,23 @@ Value arithmetic(std::string_view op, const Value& a, const Value& b) {
     if (both_int) {
         const int64_t x = integer(a);
         const int64_t y = integer(b);
-        if (op == "+") return Value::of(x + y);
-        if (op == "-") return Value::of(x - y);
-        if (op == "*") return Value::of(x * y);
+        int64_t result = 0;
+        const auto overflow = [&] { fail(str_cat("integer overflow in ", x, " ", op, " ", y)); };
+        if (op == "+") return __builtin_add_overflow(x, y, &result) ? (overflow(), Value{}) : Value::of(result);
+        if (op == "-") return __builtin_sub_overflow(x, y, &result) ? (overflow(), Value{}) : Value::of(result);
+        if (op == "*") return __builtin_mul_overflow(x, y, &result) ? (overflow(), Value{}) : Value::of(result);
         if (op == "**") {
             if (y < 0) return Value::of(std::pow(static_cast<double>(x), static_cast<double>(y)));
-            int64_t result = 1;
-            for (int64_t i = 0; i < std::min<int64_t>(y, 64); ++i) result *= x;
+            result = 1;
+            for (int64_t i = 0; i < y; ++i) {
+                if (__builtin_mul_overflow(result, x, &result)) overflow();
+                if (result == 0 || result == 1) break;   // 0 and 1 stay put (and -1 alternates, bounded by y)
+            }
+            if (x == -1) result = (y % 2 == 0) ? 1 : -1;
             return Value::of(result);
         }
         if (y == 0) fail("integer division or modulo by zero");
+        if (x == INT64_MIN && y == -1) overflow();
         int64_t quotient = x / y;
         if ((x % y != 0) && ((x < 0) != (y < 0))) --quotient;   // Python floors
         if (op == "//") return Value::of(quotient);
@@ -397,18 +423,6 @@ Array iterate(const Value& value) {
     }
 }
 
-bool contains_untrusted(const Value& value) {
-    switch (value.kind) {
-        case Value::Kind::kString: return value.string.any_untrusted();
-        case Value::Kind::kArray:
-            return std::any_of(value.array->begin(), value.array->end(), [](const Value& v) { return contains_untrusted(v); });
-        case Value::Kind::kObject:
-        case Value::Kind::kNamespace:
-            return std::any_of(value.object->begin(), value.object->end(), [](const auto& e) { return contains_untrusted(e.second); });
-        default: return false;
-    }
-}
-
 Value subscript(const Value& value, const Value& index) {
     if (value.is_mapping()) {
         if (index.is_string()) return value.member(index.string.text);
@@ -439,7 +453,7 @@ Value slice(const Value& value, const Value& start_value, const Value& stop_valu
         if (v.is_undefined() || v.kind == Value::Kind::kNone) return fallback;
         return integer_argument(v, "slice");
     };
-    const int64_t step = optional_int(step_value, 1);
+    int64_t step = optional_int(step_value, 1);
     if (step == 0) fail("slice step cannot be zero");
     std::vector<size_t> offsets;
     int64_t n;
@@ -460,6 +474,8 @@ Value slice(const Value& value, const Value& start_value, const Value& stop_valu
                               ? (step > 0 ? 0 : n - 1) : clamp_index(optional_int(start_value, 0), true);
     const int64_t stop = stop_value.is_undefined() || stop_value.kind == Value::Kind::kNone
                              ? (step > 0 ? n : -1) : clamp_index(optional_int(stop_value, 0), false);
+    // A step longer than the sequence picks the start alone; clamping it keeps i + step in range.
+    step = std::clamp<int64_t>(step, -(n + 1), n + 1);
     std::vector<int64_t> picked;
     for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) picked.push_back(i);
     if (value.is_string()) {
@@ -528,7 +544,10 @@ Value binary_operation(std::string_view op, const Value& a, const Value& b) {
 
 Value unary_operation(std::string_view op, const Value& operand) {
     if (op == "not") return Value::of(!operand.truthy());
-    if (operand.kind == Value::Kind::kInt) return Value::of(op == "-" ? -operand.integer : operand.integer);
+    if (operand.kind == Value::Kind::kInt) {
+        if (op == "-" && operand.integer == INT64_MIN) fail("integer overflow in unary -");
+        return Value::of(op == "-" ? -operand.integer : operand.integer);
+    }
     if (operand.kind == Value::Kind::kFloat) return Value::of(op == "-" ? -operand.number : operand.number);
     if (operand.kind == Value::Kind::kBool) return Value::of(static_cast<int64_t>(op == "-" ? -operand.boolean : operand.boolean));
     fail(str_cat("cannot apply unary '", op, "' to ", kind_name(operand.kind)));
@@ -607,12 +626,15 @@ Value filter(std::string_view name, const Value& input, const CallArgs& args, co
                                       count.kind == Value::Kind::kInt ? count.integer : -1));
     }
     if (name == "items") return items_of(input);
-    if (name == "dictsort") return dict_sort(input);
+    if (name == "dictsort") return dict_sort(input, args);
     if (name == "sort") return sort_items(input, args);
     if (name == "unique") {
+        const bool case_sensitive = argument_or(args, 0, "case_sensitive", Value::of(false)).truthy();
         Array out;
         for (const Value& item : iterate(input))
-            if (std::none_of(out.begin(), out.end(), [&](const Value& v) { return equal(v, item); })) out.push_back(item);
+            if (std::none_of(out.begin(), out.end(),
+                             [&](const Value& v) { return equal(fold_case(v, case_sensitive), fold_case(item, case_sensitive)); }))
+                out.push_back(item);
         return Value::of(std::move(out));
     }
     if (name == "selectattr") return select_items(input, args, true, true, context);
@@ -625,9 +647,13 @@ Value filter(std::string_view name, const Value& input, const CallArgs& args, co
     if (name == "min" || name == "max") {
         const Array items = iterate(input);
         if (items.empty()) return {};
+        const bool case_sensitive = argument_or(args, 0, "case_sensitive", Value::of(false)).truthy();
         auto best = items.begin();
-        for (auto it = items.begin(); it != items.end(); ++it)
-            if (name == "min" ? less(*it, *best) : less(*best, *it)) best = it;
+        for (auto it = items.begin(); it != items.end(); ++it) {
+            const Value a = fold_case(*it, case_sensitive);
+            const Value b = fold_case(*best, case_sensitive);
+            if (name == "min" ? less(a, b) : less(b, a)) best = it;
+        }
         return *best;
     }
     if (name == "sum") {
@@ -663,7 +689,7 @@ bool test(std::string_view name, const Value& input, const CallArgs& args) {
     if (name == "divisibleby") {
         const Value* d = argument(args, 0, "num");
         if (d == nullptr || d->kind != K::kInt || d->integer == 0 || input.kind != K::kInt) fail("'divisibleby' needs integers");
-        return input.integer % d->integer == 0;
+        return d->integer == -1 || input.integer % d->integer == 0;
     }
     const Value* other = argument(args, 0, "b");
     if (name == "equalto" || name == "eq" || name == "==") return other != nullptr && equal(input, *other);
@@ -793,7 +819,9 @@ Object global_functions() {
     }));
     globals.emplace_back("range", callable("range", range));
     globals.emplace_back("strftime_now", callable("strftime_now", [](const CallArgs& args) {
-        return Value::of(strftime_now(string_argument(args, 0, "format", "strftime_now").text));
+        const Text& format = string_argument(args, 0, "format", "strftime_now");
+        std::string now = strftime_now(format.text);
+        return Value::of(format.any_untrusted() ? Text::from_message(std::move(now)) : Text::trusted(std::move(now)));
     }));
     return globals;
 }

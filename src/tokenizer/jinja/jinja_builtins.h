@@ -32,7 +32,5 @@ Value slice(const Value& value, const Value& start, const Value& stop, const Val
 Object global_functions();
 // Lists a for loop or a filter walks: list items, dict keys, string characters.
 Array iterate(const Value& value);
-// Whether any string inside is untrusted (tojson of a message stays untrusted).
-bool contains_untrusted(const Value& value);
 
 }  // namespace tern::tokenizer::jinja

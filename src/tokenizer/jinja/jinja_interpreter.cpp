@@ -254,6 +254,7 @@ private:
                 Object entries;
                 for (size_t i = 0; i + 1 < e.items.size(); i += 2) {
                     const Value key = eval(*e.items[i]);
+                    if (contains_untrusted(key)) fail("message text cannot be a dict key");
                     Value value = eval(*e.items[i + 1]);
                     const std::string name = to_text(key).text;
                     auto it = std::find_if(entries.begin(), entries.end(), [&](const auto& p) { return p.first == name; });
@@ -341,14 +342,26 @@ private:
 
 Result<JinjaTemplate> JinjaTemplate::parse(std::string_view source) {
     try {
+        // Jinja reads every newline as "\n", and with keep_trailing_newline=False (Hugging
+        // Face's setting) drops one final newline.
+        std::string text;
+        text.reserve(source.size());
+        for (size_t i = 0; i < source.size(); ++i) {
+            if (source[i] == '\r') {
+                text += '\n';
+                if (i + 1 < source.size() && source[i + 1] == '\n') ++i;
+            } else {
+                text += source[i];
+            }
+        }
+        if (text.ends_with('\n')) text.pop_back();
         JinjaTemplate parsed;
-        // Jinja's keep_trailing_newline=False, as Hugging Face leaves it: one final newline goes.
-        if (source.ends_with("\r\n")) source.remove_suffix(2);
-        else if (source.ends_with('\n')) source.remove_suffix(1);
-        parsed.body_ = std::make_shared<const Body>(parse_template(source));
+        parsed.body_ = std::make_shared<const Body>(parse_template(text));
         return parsed;
     } catch (const JinjaError& error) {
         return Error(str_cat("chat template: ", error.message));
+    } catch (const std::exception& error) {   // out of memory, above all
+        return Error(str_cat("chat template: ", error.what()));
     }
 }
 
@@ -357,6 +370,8 @@ Result<Text> JinjaTemplate::render(const Object& variables) const {
         return Interpreter(variables).render(*body_);
     } catch (const JinjaError& error) {
         return Error(str_cat("chat template: ", error.message));
+    } catch (const std::exception& error) {   // out of memory, above all
+        return Error(str_cat("chat template: ", error.what()));
     }
 }
 

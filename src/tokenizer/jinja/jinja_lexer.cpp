@@ -9,6 +9,24 @@
 namespace tern::tokenizer::jinja {
 namespace {
 
+void append_utf8(std::string& out, uint32_t code) {
+    if (code < 0x80) {
+        out += static_cast<char>(code);
+    } else if (code < 0x800) {
+        out += static_cast<char>(0xC0 | (code >> 6));
+        out += static_cast<char>(0x80 | (code & 0x3F));
+    } else if (code < 0x10000) {
+        out += static_cast<char>(0xE0 | (code >> 12));
+        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (code & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (code >> 18));
+        out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (code & 0x3F));
+    }
+}
+
 class Lexer {
 public:
     explicit Lexer(std::string_view source) : source_(source) {}
@@ -92,12 +110,14 @@ private:
         flush_text();
         tokens_.push_back({kind == '{' ? Token::Kind::kOutputBegin : Token::Kind::kStatementBegin, "", tag_line});
         const char close_char = kind == '{' ? '}' : '%';
+        brace_depth_ = 0;
         for (;;) {
             while (pos_ < source_.size() && std::isspace(static_cast<unsigned char>(source_[pos_]))) advance(1);
             if (pos_ >= source_.size())
                 throw JinjaError{str_cat("line ", tag_line, ": a tag opened with {", kind, " is never closed")};
-            const bool minus = source_.compare(pos_, 3, std::string{'-', close_char, '}'}) == 0;
-            if (minus || source_.compare(pos_, 2, std::string{close_char, '}'}) == 0) {
+            // "}}" inside a dict literal ({{ {'a': {'b': 1}} }}) is two closing braces.
+            const bool minus = brace_depth_ == 0 && source_.compare(pos_, 3, std::string{'-', close_char, '}'}) == 0;
+            if (minus || (brace_depth_ == 0 && source_.compare(pos_, 2, std::string{close_char, '}'}) == 0)) {
                 advance(minus ? 3 : 2);
                 tokens_.push_back({Token::Kind::kTagEnd, "", line_});
                 strip_after(kind, minus);
@@ -130,6 +150,8 @@ private:
                 }
             if (std::string_view("()[]{}.,:|=+-*/%~<>").find(c) == std::string_view::npos)
                 throw JinjaError{str_cat("line ", line_, ": unexpected character '", std::string(1, c), "' in a tag")};
+            if (c == '{') ++brace_depth_;
+            if (c == '}' && brace_depth_ > 0) --brace_depth_;
             tokens_.push_back({Token::Kind::kOperator, std::string(1, c), line_});
             advance(1);
         }
@@ -182,6 +204,24 @@ private:
                     case '\'': out += '\''; break;
                     case '"': out += '"'; break;
                     case '\n': break;
+                    case 'x':
+                    case 'u':
+                    case 'U': {
+                        const size_t digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
+                        uint32_t code = 0;
+                        bool ok = pos_ + 2 + digits <= source_.size();
+                        for (size_t i = 0; ok && i < digits; ++i) {
+                            const char h = source_[pos_ + 2 + i];
+                            ok = std::isxdigit(static_cast<unsigned char>(h)) != 0;
+                            code = code * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(h)) ? h - '0'
+                                                                     : std::tolower(static_cast<unsigned char>(h)) - 'a' + 10);
+                        }
+                        if (!ok || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
+                            throw JinjaError{str_cat("line ", line_, ": a bad \\", std::string(1, e), " escape in a string")};
+                        append_utf8(out, code);
+                        advance(2 + digits);
+                        continue;
+                    }
                     default: out += '\\'; out += e;
                 }
                 advance(2);
@@ -197,6 +237,7 @@ private:
     size_t pos_ = 0;
     size_t line_ = 1;
     size_t text_line_ = 1;
+    size_t brace_depth_ = 0;      // open "{" of dict literals in the current tag
     bool at_line_start_ = true;   // the pending text starts a line (after a newline or at the start)
     std::string pending_text_;
     std::vector<Token> tokens_;

@@ -1,8 +1,10 @@
 #include "tokenizer/jinja/jinja_parser.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <initializer_list>
+#include <utility>
 
 #include "core/str_cat.h"
 #include "tokenizer/jinja/jinja_lexer.h"
@@ -111,6 +113,7 @@ private:
         if (k == "set") return parse_set(keyword.line);
         if (k == "macro") return parse_macro(keyword.line);
         if (k == "break" || k == "continue") {
+            if (loop_depth_ == 0) throw JinjaError{str_cat("line ", keyword.line, ": {% ", k, " %} outside a for loop")};
             expect_tag_end();
             return make_stmt(k == "break" ? Stmt::Kind::kBreak : Stmt::Kind::kContinue, keyword.line);
         }
@@ -168,7 +171,9 @@ private:
         if (at_name("recursive")) fail("recursive loops are not supported");
         expect_tag_end();
         std::string end;
+        ++loop_depth_;
         stmt->bodies.push_back(parse_body({"else", "endfor"}, end));
+        --loop_depth_;
         expect_tag_end();
         if (end == "else") {
             stmt->bodies.push_back(parse_body({"endfor"}, end));
@@ -220,7 +225,9 @@ private:
         expect_operator(")");
         expect_tag_end();
         std::string end;
+        const size_t outer_loops = std::exchange(loop_depth_, 0);
         stmt->bodies.push_back(parse_body({"endmacro"}, end));
+        loop_depth_ = outer_loops;
         expect_tag_end();
         return stmt;
     }
@@ -241,12 +248,25 @@ private:
         return e;
     }
 
+    // A finished node: its height counted, so chains such as 1+1+...+1 or a|f|f|... cannot
+    // build a tree deep enough to overflow the stack of the recursive evaluator.
+    ExprPtr sealed(ExprPtr e) {
+        size_t below = 0;
+        for (const ExprPtr& item : e->items)
+            if (item) below = std::max(below, item->height);
+        for (const Argument& argument : e->arguments)
+            if (argument.value) below = std::max(below, argument.value->height);
+        e->height = below + 1;
+        if (e->height > kMaxDepth) throw JinjaError{str_cat("line ", e->line, ": an expression nested deeper than ", kMaxDepth)};
+        return e;
+    }
+
     ExprPtr binary(std::string op, ExprPtr left, ExprPtr right) {
         ExprPtr e = make(Expr::Kind::kBinary, left->line);
         e->name = std::move(op);
         e->items.push_back(std::move(left));
         e->items.push_back(std::move(right));
-        return e;
+        return sealed(std::move(e));
     }
 
     ExprPtr parse_expression_or_tuple() {
@@ -258,7 +278,7 @@ private:
             next();
             tuple->items.push_back(parse_expression());
         }
-        return tuple;
+        return sealed(std::move(tuple));
     }
 
     ExprPtr parse_expression() {
@@ -275,7 +295,7 @@ private:
         } else {
             e->items.push_back(nullptr);
         }
-        return e;
+        return sealed(std::move(e));
     }
 
     ExprPtr parse_or() {
@@ -303,7 +323,7 @@ private:
             ExprPtr e = make(Expr::Kind::kUnary, line);
             e->name = "not";
             e->items.push_back(parse_not());
-            return e;
+            return sealed(std::move(e));
         }
         return parse_compare();
     }
@@ -372,7 +392,7 @@ private:
             ExprPtr e = make(Expr::Kind::kUnary, op.line);
             e->name = op.text;
             e->items.push_back(parse_unary());
-            return e;
+            return sealed(std::move(e));
         }
         return parse_filters(parse_postfix(parse_primary()));
     }
@@ -410,14 +430,14 @@ private:
                     e->name = expect_name();
                     e->items.push_back(std::move(value));
                 }
-                value = std::move(e);
+                value = sealed(std::move(e));
             } else if (at_operator("[")) {
                 value = parse_subscript(std::move(value));
             } else if (at_operator("(")) {
                 ExprPtr e = make(Expr::Kind::kCall, value->line);
                 e->items.push_back(std::move(value));
                 e->arguments = parse_call_arguments();
-                value = std::move(e);
+                value = sealed(std::move(e));
             } else {
                 return value;
             }
@@ -443,7 +463,7 @@ private:
             e->items.push_back(std::move(parts[1]));
             e->items.push_back(std::move(parts[2]));
         }
-        return e;
+        return sealed(std::move(e));
     }
 
     ExprPtr parse_filters(ExprPtr value) {
@@ -454,7 +474,7 @@ private:
                 e->name = expect_name();
                 e->items.push_back(std::move(value));
                 if (at_operator("(")) e->arguments = parse_call_arguments();
-                value = parse_postfix(std::move(e));
+                value = parse_postfix(sealed(std::move(e)));
             } else if (at_name("is")) {
                 next();
                 ExprPtr e = make(Expr::Kind::kTest, value->line);
@@ -471,7 +491,7 @@ private:
                             !at_name("if") && !at_name("in") && !at_name("not") && !at_name("is"))) {
                     e->arguments.push_back({"", parse_postfix(parse_primary())});   // "is divisibleby 3"
                 }
-                value = std::move(e);
+                value = sealed(std::move(e));
             } else {
                 return value;
             }
@@ -543,7 +563,7 @@ private:
             tuple->items.push_back(parse_expression());
         }
         expect_operator(")");
-        return tuple;
+        return sealed(std::move(tuple));
     }
 
     ExprPtr parse_list() {
@@ -554,7 +574,7 @@ private:
             next();
         }
         expect_operator("]");
-        return list;
+        return sealed(std::move(list));
     }
 
     ExprPtr parse_dict() {
@@ -567,12 +587,13 @@ private:
             next();
         }
         expect_operator("}");
-        return dict;
+        return sealed(std::move(dict));
     }
 
     std::vector<Token> tokens_;
     size_t pos_ = 0;
     size_t depth_ = 0;
+    size_t loop_depth_ = 0;   // for bodies being parsed (a macro's body starts at 0 again)
 };
 
 }  // namespace

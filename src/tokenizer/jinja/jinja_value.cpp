@@ -156,6 +156,57 @@ void json_value(const Value& value, int indent, bool sort_keys, int depth, std::
 
 }  // namespace
 
+namespace {
+
+uint16_t nesting_of(const Value& item) {
+    if (item.kind == Value::Kind::kNamespace) throw JinjaError{"a namespace cannot be put in a list or dict"};
+    return item.nesting;
+}
+
+uint16_t checked_nesting(uint16_t deepest) {
+    if (deepest + 1 > Value::kMaxNesting)
+        throw JinjaError{"lists and dicts nested deeper than " + std::to_string(Value::kMaxNesting)};
+    return static_cast<uint16_t>(deepest + 1);
+}
+
+}  // namespace
+
+Value Value::of(Array a) {
+    uint16_t deepest = 0;
+    for (const Value& item : a) deepest = std::max(deepest, nesting_of(item));
+    Value v = make(Kind::kArray);
+    v.nesting = checked_nesting(deepest);
+    v.array = std::make_shared<Array>(std::move(a));
+    return v;
+}
+
+Value Value::of(Object o) {
+    uint16_t deepest = 0;
+    for (const auto& entry : o) deepest = std::max(deepest, nesting_of(entry.second));
+    Value v = make(Kind::kObject);
+    v.nesting = checked_nesting(deepest);
+    v.object = std::make_shared<Object>(std::move(o));
+    return v;
+}
+
+Value Value::namespace_of(Object o) {
+    Value v = of(std::move(o));
+    v.kind = Kind::kNamespace;
+    return v;
+}
+
+bool contains_untrusted(const Value& value) {
+    switch (value.kind) {
+        case Value::Kind::kString: return value.string.any_untrusted();
+        case Value::Kind::kArray:
+            return std::any_of(value.array->begin(), value.array->end(), [](const Value& v) { return contains_untrusted(v); });
+        case Value::Kind::kObject:
+        case Value::Kind::kNamespace:
+            return std::any_of(value.object->begin(), value.object->end(), [](const auto& e) { return contains_untrusted(e.second); });
+        default: return false;
+    }
+}
+
 Text Text::from_message(std::string s) {
     std::string mask(s.size(), '\1');
     return {std::move(s), std::move(mask)};
@@ -205,6 +256,7 @@ Value Value::member(std::string_view key) const {
 }
 
 void Value::set_member(const std::string& key, Value value) const {
+    (void)checked_nesting(nesting_of(value));   // a namespace holds no namespace: no cycles
     for (auto& [name, existing] : *object)
         if (name == key) {
             existing = std::move(value);
@@ -272,22 +324,19 @@ Text to_text(const Value& value) {
             for (size_t i = 0; i < value.array->size(); ++i) out += (i ? ", " : "") + repr((*value.array)[i]);
             Text text = Text::trusted(out + "]");
             // Printing a list of messages must not launder them.
-            for (const Value& item : *value.array)
-                if (item.is_string() && item.string.any_untrusted()) text.untrusted.assign(text.text.size(), '\1');
+            if (contains_untrusted(value)) text.untrusted.assign(text.text.size(), '\1');
             return text;
         }
         case Value::Kind::kObject:
         case Value::Kind::kNamespace: {
             std::string out = value.kind == Value::Kind::kNamespace ? "<Namespace {" : "{";
             bool first = true;
-            bool tainted = false;
             for (const auto& [key, item] : *value.object) {
                 out += (first ? "" : ", ") + python_string_repr(key) + ": " + repr(item);
-                tainted = tainted || (item.is_string() && item.string.any_untrusted());
                 first = false;
             }
             Text text = Text::trusted(out + (value.kind == Value::Kind::kNamespace ? "}>" : "}"));
-            if (tainted) text.untrusted.assign(text.text.size(), '\1');
+            if (contains_untrusted(value)) text.untrusted.assign(text.text.size(), '\1');
             return text;
         }
         case Value::Kind::kCallable: return Text::trusted("<function " + value.callable->name + ">");

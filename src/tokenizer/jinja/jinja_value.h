@@ -42,6 +42,7 @@ struct Value {
     std::shared_ptr<Array> array;      // shared: Python's reference semantics
     std::shared_ptr<Object> object;    // kObject and kNamespace
     std::shared_ptr<const Callable> callable;
+    uint16_t nesting = 0;              // lists and dicts: 1 + their deepest item's
 
     static Value none() { return make(Kind::kNone); }
     static Value of(bool b) { Value v = make(Kind::kBool); v.boolean = b; return v; }
@@ -50,9 +51,11 @@ struct Value {
     static Value of(Text t) { Value v = make(Kind::kString); v.string = std::move(t); return v; }
     static Value of(std::string s) { return of(Text::trusted(std::move(s))); }
     static Value of(const char* s) { return of(Text::trusted(s)); }
-    static Value of(Array a) { Value v = make(Kind::kArray); v.array = std::make_shared<Array>(std::move(a)); return v; }
-    static Value of(Object o) { Value v = make(Kind::kObject); v.object = std::make_shared<Object>(std::move(o)); return v; }
-    static Value namespace_of(Object o) { Value v = of(std::move(o)); v.kind = Kind::kNamespace; return v; }
+    // Lists and dicts nest at most kMaxNesting deep and never hold a namespace, so no value can
+    // contain itself and every walk over one is bounded (throws JinjaError otherwise).
+    static Value of(Array a);
+    static Value of(Object o);
+    static Value namespace_of(Object o);
 
     static Value make(Kind kind) {
         Value v;
@@ -69,6 +72,8 @@ struct Value {
     Value member(std::string_view key) const;
     // Sets (or adds) `key` of an object or namespace.
     void set_member(const std::string& key, Value value) const;
+
+    static constexpr uint16_t kMaxNesting = 64;
 };
 
 struct CallArgs {
@@ -87,6 +92,9 @@ struct Callable {
 struct JinjaError {
     std::string message;
 };
+
+// Whether any string inside is untrusted, keys of dicts included.
+bool contains_untrusted(const Value& value);
 
 // Python's ==, as Jinja compares.
 bool equal(const Value& a, const Value& b);

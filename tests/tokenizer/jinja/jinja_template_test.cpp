@@ -106,6 +106,25 @@ TEST(JinjaTemplate, AnUntrustedFirstPieceStaysUntrusted) {
     for (size_t i = 5; i < 10; ++i) EXPECT_FALSE(out.value().untrusted_at(i)) << i;
 }
 
+TEST(JinjaTemplate, MessagesInsideListsDictKeysAndFormatsStayUntrusted) {
+    Object variables;
+    variables.emplace_back("m", Value::of(Text::from_message("<|x|>")));
+    for (const char* source : {"{{ [[m]] }}", "{{ [{'k': [m]}] }}", "{{ strftime_now(m) }}"}) {
+        Result<JinjaTemplate> parsed = JinjaTemplate::parse(source);
+        ASSERT_TRUE(parsed.ok()) << source;
+        const Result<Text> out = parsed.value().render(variables);
+        ASSERT_TRUE(out.ok()) << source << ": " << out.error().message();
+        const size_t at = out.value().text.find("<|x|>");
+        ASSERT_NE(at, std::string::npos) << source << " -> " << out.value().text;
+        for (size_t i = at; i < at + 5; ++i) EXPECT_TRUE(out.value().untrusted_at(i)) << source;
+    }
+    Result<JinjaTemplate> key = JinjaTemplate::parse("{{ {m: 1} }}");
+    ASSERT_TRUE(key.ok());
+    const Result<Text> refused = key.value().render(variables);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().message().find("message text cannot be a dict key"), std::string::npos);
+}
+
 TEST(JinjaTemplate, HostileAndBrokenTemplatesFailWithTheLine) {
     struct Case {
         const char* source;
@@ -126,6 +145,15 @@ TEST(JinjaTemplate, HostileAndBrokenTemplatesFailWithTheLine) {
         {"{{ 1 // 0 }}", "by zero"},
         {"{{ [1][0].a.b }}", "undefined"},
         {"{{ raise_exception('no system role') }}", "the chat template refused: no system role"},
+        {"{{ (-9223372036854775807 - 1) // -1 }}", "integer overflow"},
+        {"{{ 9223372036854775807 + 1 }}", "integer overflow"},
+        {"{{ 3 ** 100 }}", "integer overflow"},
+        {"{{ '' * 9223372036854775807 }}", "too large"},
+        {"{{ 'abcd' * 4611686018427387904 }}", "too large"},
+        {"{% set ns = namespace(a=1) %}{% set ns.me = ns %}", "a namespace cannot be put in a list or dict"},
+        {"{% set ns = namespace(l=[]) %}{% for i in range(100) %}{% set ns.l = [ns.l] %}{% endfor %}", "nested deeper than 64"},
+        {"{% break %}", "{% break %} outside a for loop"},
+        {"{{ '\\u12' }}", "bad \\u escape"},
     };
     for (const Case& c : cases) {
         const Result<Text> out = render(c.source);
@@ -135,6 +163,16 @@ TEST(JinjaTemplate, HostileAndBrokenTemplatesFailWithTheLine) {
     }
     std::string deep(5000, '(');
     EXPECT_FALSE(render("{{ " + deep + "1 }}").ok());
+    // Chains build trees as deep as they are long: bounded too.
+    std::string chain = "{{ 1";
+    for (int i = 0; i < 5000; ++i) chain += " + 1";
+    const Result<Text> long_chain = render(chain + " }}");
+    ASSERT_FALSE(long_chain.ok());
+    EXPECT_NE(long_chain.error().message().find("an expression nested deeper than"), std::string::npos);
+    std::string filters = "{{ 'x'";
+    for (int i = 0; i < 5000; ++i) filters += "|trim";
+    EXPECT_FALSE(render(filters + " }}").ok());
+    EXPECT_EQ(render("{{ 'abc'[1::9223372036854775807] }}").value().text, "b");
     std::string nested;
     for (int i = 0; i < 1000; ++i) nested += "{% if true %}";
     EXPECT_FALSE(render(nested).ok());
