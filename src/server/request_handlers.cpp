@@ -121,7 +121,10 @@ void RequestHandlers::install(httplib::Server& http) {
     if (options_.web_ui) install_web_ui(http);
     if (metrics_ != nullptr) {
         http.Get("/metrics", [this](const Request& req, Response& res) { metrics(req, res); });
-        http.set_logger([this](const Request& req, const Response& res) { metrics_->count_request(req.path, res.status); });
+        // Counted before the response is written (the logger runs after), so a client that reads
+        // /metrics right after an answer finds that answer counted.
+        http.set_post_routing_handler(
+            [this](const Request& req, Response& res) { metrics_->count_request(req.path, res.status); });
     }
     // Statuses cpp-httplib sets itself (no route, body too large, unreadable request) get a
     // JSON body too; responses that already have one keep it.
