@@ -14,9 +14,8 @@
 #include "core/thread_pool.h"
 #include "engine/calibrated_ternarization.h"
 #include "model/hf_model_loader.h"
-#include "tokenizer/hf_tokenizer_json.h"
-#include "tokenizer/spm_model_file.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/vocabulary_files.h"
 
 namespace tern::cli {
 
@@ -46,15 +45,6 @@ void add_convert_command(CLI::App& app, ConvertOptions& options) {
 }
 
 namespace {
-
-Result<tokenizer::Vocabulary> folder_vocabulary(const std::string& dir) {
-    std::error_code ec;
-    if (std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json", ec))
-        return tokenizer::vocabulary_from_hf_folder(dir);
-    if (std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.model", ec))
-        return tokenizer::vocabulary_from_spm_folder(dir);
-    return Error(str_cat(dir, ": no tokenizer.json or tokenizer.model"));
-}
 
 std::optional<quant::CalibratedMethod> calibrated_method(const std::string& method) {
     if (method == "rowfit") return quant::CalibratedMethod::kRowFit;
@@ -133,7 +123,7 @@ int run_convert(const ConvertOptions& options) {
         return report_failure(str_cat("convert: ", types.error().message()));
     Result<model::Model> model = model::load_hf_model(options.folder, load.value());
     if (!model.ok()) return report_failure(str_cat("convert: ", model.error().message()));
-    Result<tokenizer::Vocabulary> vocab = folder_vocabulary(options.folder);
+    Result<tokenizer::Vocabulary> vocab = tokenizer::vocabulary_from_path(options.folder);
     if (!vocab.ok()) return report_failure(str_cat("convert: ", vocab.error().message()));
     const std::string name =
         options.name.empty() ? std::filesystem::path(options.folder).lexically_normal().filename().string() : options.name;

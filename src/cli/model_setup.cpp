@@ -18,8 +18,7 @@
 #include "model/gguf_model_loader.h"
 #include "model/hf_model_loader.h"
 #include "model/synthetic_model.h"
-#include "tokenizer/hf_tokenizer_json.h"
-#include "tokenizer/spm_model_file.h"
+#include "tokenizer/vocabulary_files.h"
 
 namespace tern::cli {
 namespace {
@@ -110,45 +109,13 @@ Result<const tokenizer::Tokenizer*> LoadedModel::require_tokenizer() const {
     return &*tokenizer;
 }
 
-namespace {
-
-// A bare tokenizer.json (with its folder's tokenizer_config.json when there is one) or a bare
-// SentencePiece tokenizer.model.
-Result<tokenizer::Vocabulary> vocabulary_from_file(const std::filesystem::path& path) {
-    std::error_code ec;
-    if (path.extension() == ".json") {
-        TERN_ASSIGN_OR_RETURN(const std::string json, read_text_file(path.string(), size_t{512} << 20));
-        std::string config;
-        const std::filesystem::path config_path = path.parent_path() / "tokenizer_config.json";
-        if (std::filesystem::exists(config_path, ec)) {
-            TERN_ASSIGN_OR_RETURN(config, read_text_file(config_path.string(), size_t{64} << 20));
-        }
-        Result<tokenizer::Vocabulary> vocab = tokenizer::vocabulary_from_hf_json(json, config);
-        if (!vocab.ok()) return vocab.error().within(path.string());
-        return vocab;
-    }
-    TERN_ASSIGN_OR_RETURN(const std::string bytes, read_text_file(path.string(), size_t{64} << 20));
-    Result<tokenizer::Vocabulary> vocab =
-        tokenizer::vocabulary_from_spm_model(std::as_bytes(std::span(bytes.data(), bytes.size())));
-    if (!vocab.ok()) return vocab.error().within(path.string());
-    return vocab;
-}
-
-}  // namespace
-
 Result<tokenizer::Tokenizer> load_tokenizer(const std::string& model) {
     TERN_ASSIGN_OR_RETURN(const std::string path, local_model_path(model));
     std::error_code ec;
     const std::filesystem::path p(path);
     if (std::filesystem::is_directory(p, ec) || p.extension() == ".json" || p.extension() == ".model") {
-        Result<tokenizer::Vocabulary> vocab =
-            !std::filesystem::is_directory(p, ec) ? vocabulary_from_file(p)
-            : std::filesystem::exists(p / "tokenizer.json", ec) ? tokenizer::vocabulary_from_hf_folder(path)
-            : std::filesystem::exists(p / "tokenizer.model", ec)
-                ? tokenizer::vocabulary_from_spm_folder(path)
-                : Result<tokenizer::Vocabulary>(Error(str_cat(path, ": no tokenizer.json or tokenizer.model in this folder")));
-        if (!vocab.ok()) return vocab.error();
-        return tokenizer::Tokenizer::from_vocabulary(std::move(vocab).value());
+        TERN_ASSIGN_OR_RETURN(tokenizer::Vocabulary vocab, tokenizer::vocabulary_from_path(path));
+        return tokenizer::Tokenizer::from_vocabulary(std::move(vocab));
     }
     TERN_ASSIGN_OR_RETURN(format::GgufFile file, format::GgufFile::open(path));
     Result<tokenizer::Tokenizer> tok = tokenizer::Tokenizer::from_gguf(file.contents());
@@ -165,21 +132,11 @@ Result<LoadedModel> load_model_for_run(const std::string& model, const ModelRequ
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
         TERN_ASSIGN_OR_RETURN(loaded.model, model::load_hf_model(path, options));
-        if (std::filesystem::exists(std::filesystem::path(path) / "tokenizer.json", ec)) {
-            Result<tokenizer::Vocabulary> vocab = tokenizer::vocabulary_from_hf_folder(path);
-            if (vocab.ok())
-                attach_tokenizer(loaded, tokenizer::Tokenizer::from_vocabulary(std::move(vocab).value()));
-            else
-                loaded.tokenizer_problem = vocab.error().message();
-        } else if (std::filesystem::exists(std::filesystem::path(path) / "tokenizer.model", ec)) {
-            Result<tokenizer::Vocabulary> vocab = tokenizer::vocabulary_from_spm_folder(path);
-            if (vocab.ok())
-                attach_tokenizer(loaded, tokenizer::Tokenizer::from_vocabulary(std::move(vocab).value()));
-            else
-                loaded.tokenizer_problem = vocab.error().message();
-        } else {
-            loaded.tokenizer_problem = "no tokenizer.json or tokenizer.model in the folder";
-        }
+        Result<tokenizer::Vocabulary> vocab = tokenizer::vocabulary_from_path(path);
+        if (vocab.ok())
+            attach_tokenizer(loaded, tokenizer::Tokenizer::from_vocabulary(std::move(vocab).value()));
+        else
+            loaded.tokenizer_problem = vocab.error().message();
     } else {
         TERN_ASSIGN_OR_RETURN(loaded.model, model::load_gguf_model(path, options));
         TERN_ASSIGN_OR_RETURN(format::GgufFile file, format::GgufFile::open(path));

@@ -160,18 +160,17 @@ Result<Vocabulary> vocabulary_from_hf_json(std::string_view tokenizer_json, std:
     return vocab;
 }
 
-Result<Vocabulary> vocabulary_from_hf_folder(const std::string& dir) {
-    const std::filesystem::path base(dir);
-    TERN_ASSIGN_OR_RETURN(std::string tokenizer_json, read_text_file((base / "tokenizer.json").string(), kMaxTokenizerJsonBytes));
-    std::string config_json;
-    std::error_code ec;
-    if (std::filesystem::exists(base / "tokenizer_config.json", ec)) {
-        TERN_ASSIGN_OR_RETURN(config_json, read_text_file((base / "tokenizer_config.json").string(), size_t{64} << 20));
-    }
+Result<Vocabulary> vocabulary_from_hf_json_file(const std::string& path) {
+    TERN_ASSIGN_OR_RETURN(const std::string tokenizer_json, read_text_file(path, kMaxTokenizerJsonBytes));
+    TERN_ASSIGN_OR_RETURN(const std::string config_json, sibling_tokenizer_config(path));
     Result<Vocabulary> vocab = vocabulary_from_hf_json(tokenizer_json, config_json);
-    if (!vocab.ok()) return vocab.error().within(dir);
-    TERN_TRY(apply_chat_template_file(dir, vocab.value()));
+    if (!vocab.ok()) return vocab.error().within(path);
+    TERN_TRY(apply_chat_template_file(std::filesystem::path(path).parent_path().string(), vocab.value()));
     return vocab;
+}
+
+Result<Vocabulary> vocabulary_from_hf_folder(const std::string& dir) {
+    return vocabulary_from_hf_json_file((std::filesystem::path(dir) / "tokenizer.json").string());
 }
 
 }  // namespace tern::tokenizer

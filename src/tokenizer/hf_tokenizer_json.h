@@ -18,7 +18,11 @@ namespace tern::tokenizer {
 // `config_json` may be empty (no tokenizer_config.json).
 Result<Vocabulary> vocabulary_from_hf_json(std::string_view tokenizer_json, std::string_view config_json);
 
-// Reads dir/tokenizer.json and, if present, dir/tokenizer_config.json.
+// Reads a tokenizer.json and, if present, the tokenizer_config.json and chat_template.jinja
+// beside it.
+Result<Vocabulary> vocabulary_from_hf_json_file(const std::string& path);
+
+// vocabulary_from_hf_json_file of dir/tokenizer.json.
 Result<Vocabulary> vocabulary_from_hf_folder(const std::string& dir);
 
 }  // namespace tern::tokenizer

@@ -188,20 +188,21 @@ Result<Vocabulary> vocabulary_from_spm_model(std::span<const std::byte> bytes) {
     return vocab;
 }
 
-Result<Vocabulary> vocabulary_from_spm_folder(const std::string& dir) {
-    const std::filesystem::path base(dir);
-    const std::string path = (base / "tokenizer.model").string();
+Result<Vocabulary> vocabulary_from_spm_file(const std::string& path) {
     TERN_ASSIGN_OR_RETURN(const std::string model, read_text_file(path, size_t{64} << 20));
     Result<Vocabulary> vocab = vocabulary_from_spm_model(std::as_bytes(std::span(model.data(), model.size())));
     if (!vocab.ok()) return vocab.error().within(path);
-    std::error_code ec;
-    if (std::filesystem::exists(base / "tokenizer_config.json", ec)) {
-        TERN_ASSIGN_OR_RETURN(const std::string text, read_text_file((base / "tokenizer_config.json").string(), size_t{64} << 20));
-        if (Status s = apply_tokenizer_config(text, vocab.value()); !s.ok()) return s.error().within(dir);
+    TERN_ASSIGN_OR_RETURN(const std::string config, sibling_tokenizer_config(path));
+    if (!config.empty()) {
+        if (Status s = apply_tokenizer_config(config, vocab.value()); !s.ok()) return s.error().within(path);
         index_vocabulary(vocab.value());   // end-of-generation set with the final eos
     }
-    TERN_TRY(apply_chat_template_file(dir, vocab.value()));
+    TERN_TRY(apply_chat_template_file(std::filesystem::path(path).parent_path().string(), vocab.value()));
     return vocab;
+}
+
+Result<Vocabulary> vocabulary_from_spm_folder(const std::string& dir) {
+    return vocabulary_from_spm_file((std::filesystem::path(dir) / "tokenizer.model").string());
 }
 
 }  // namespace tern::tokenizer

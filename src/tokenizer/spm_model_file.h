@@ -16,8 +16,11 @@ namespace tern::tokenizer {
 // outside the pieces.
 Result<Vocabulary> vocabulary_from_spm_model(std::span<const std::byte> bytes);
 
-// tokenizer.model of an HF folder, with add_bos_token / add_eos_token from its
-// tokenizer_config.json when present.
+// A tokenizer.model file, with the tokenizer_config.json (special tokens, add_bos_token /
+// add_eos_token) and chat_template.jinja beside it when present.
+Result<Vocabulary> vocabulary_from_spm_file(const std::string& path);
+
+// vocabulary_from_spm_file of dir/tokenizer.model.
 Result<Vocabulary> vocabulary_from_spm_folder(const std::string& dir);
 
 }  // namespace tern::tokenizer

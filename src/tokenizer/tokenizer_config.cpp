@@ -48,6 +48,13 @@ Status apply_tokenizer_config(std::string_view config_json, Vocabulary& vocab) {
     return {};
 }
 
+Result<std::string> sibling_tokenizer_config(const std::string& vocabulary_file) {
+    const std::filesystem::path path = std::filesystem::path(vocabulary_file).parent_path() / "tokenizer_config.json";
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return std::string();
+    return read_text_file(path.string(), size_t{64} << 20);
+}
+
 Status apply_chat_template_file(const std::string& dir, Vocabulary& vocab) {
     const std::filesystem::path path = std::filesystem::path(dir) / "chat_template.jinja";
     std::error_code ec;
