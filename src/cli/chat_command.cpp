@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/draft_setup.h"
 #include "cli/model_setup.h"
 #include "cli/signal_flag.h"
 #include "core/str_cat.h"
@@ -30,34 +31,56 @@ struct Reply {
     std::vector<int32_t> evaluated;   // the reply's tokens now in the KV cache
 };
 
-// Streams one reply; nullopt on an engine error (reported).
-std::optional<Reply> generate_reply(engine::InferenceSession& session, const tokenizer::Tokenizer& tok,
-                                    sampling::Sampler& sampler, size_t max_tokens) {
+// Streams one reply; nullopt on an engine error (reported). The drafter's context is the
+// conversation so far; penalties see only the reply.
+std::optional<Reply> generate_reply(engine::InferenceSession& session, const engine::Conversation& conversation,
+                                    const tokenizer::Tokenizer& tok, sampling::Sampler& sampler,
+                                    const DraftSetup& draft, size_t max_tokens) {
     tokenizer::StreamingDecoder decoder(tok);
     g_interrupted = 0;
     Reply out;
-    std::vector<int32_t> reply;   // for the repetition penalties
-    for (size_t i = 0; i < max_tokens; ++i) {
+    const std::span<const int32_t> context = conversation.cached_tokens();
+    engine::SpeculativeGenerator generator(session, sampler, draft.drafter.get(), context, context.size(),
+                                           draft.generator_options);
+    int32_t last = -1;   // the reply's last token, not yet in the cache (-1: none)
+    size_t produced = 0;
+    bool ended = false;   // an end-of-generation token: it stays out of the cache
+    const auto fail = [](const Error& e) {
+        report_failure(e.message());
+        return std::nullopt;
+    };
+    while (!ended && produced < max_tokens) {
         if (g_interrupted) {
             std::printf(" [stopped]");
             break;
         }
-        const int32_t next = sampler.sample(session.last_logits(), reply);
-        reply.push_back(next);
-        if (tok.vocab().is_end_of_generation(next)) break;
-        const std::string piece = decoder.push(next);
-        out.text += piece;
-        std::fputs(piece.c_str(), stdout);
-        std::fflush(stdout);
-        if (session.n_past() + 1 >= session.n_ctx()) {
+        if (generator.context_full()) {
             std::printf(" [context full]");
             break;
         }
-        if (Status s = session.evaluate(std::span(&next, 1)); !s.ok()) {
-            report_failure(s.error().message());
-            return std::nullopt;
+        Result<std::span<const int32_t>> step = generator.next(max_tokens - produced);
+        if (!step.ok()) return fail(step.error());
+        for (const int32_t next : step.value()) {
+            ++produced;
+            if (tok.vocab().is_end_of_generation(next)) {
+                // A step ends at the end token, so every token before it is in the cache.
+                if (last >= 0) out.evaluated.push_back(last);
+                last = -1;
+                ended = true;
+                break;
+            }
+            if (last >= 0) out.evaluated.push_back(last);
+            last = next;
+            const std::string piece = decoder.push(next);
+            out.text += piece;
+            std::fputs(piece.c_str(), stdout);
         }
-        out.evaluated.push_back(next);
+        std::fflush(stdout);
+    }
+    // The reply's last token is evaluated too, so the next turn follows the whole reply.
+    if (!ended && last >= 0 && !generator.context_full()) {
+        if (Status s = generator.commit_last(); !s.ok()) return fail(s.error());
+        out.evaluated.push_back(last);
     }
     const std::string tail = decoder.flush();
     out.text += tail;
@@ -83,14 +106,14 @@ void add_chat_command(CLI::App& app, ChatOptions& options) {
     add_packing_option(chat, options.packing);
     add_weights_options(chat, options.weights, options.activations);
     add_kv_type_option(chat, options.kv_type);
+    add_draft_options(chat, options.draft);
 }
 
 int run_chat(const ChatOptions& options) {
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
-    Result<ChatModel> loaded =
-        load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
-                          .weights = options.weights, .activations = options.activations},
-                        options.chat_template);
+    const ModelRequest request = {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
+                                  .weights = options.weights, .activations = options.activations};
+    Result<ChatModel> loaded = load_chat_model(options.model, request, options.chat_template);
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value().loaded;
     const tokenizer::Tokenizer& tok = loaded.value().tokenizer();
@@ -99,6 +122,8 @@ int run_chat(const ChatOptions& options) {
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : lm.model.hp.n_ctx_train;
     engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx, 1, options.kv_type);
     engine::Conversation conversation(session, tok, chat_template, options.system);
+    Result<DraftSetup> draft = make_draft_setup(options.draft, lm, pool, n_ctx, request);
+    if (!draft.ok()) return report_failure(draft.error().message());
     sampling::Sampler sampler(options.sampler);
     const bool interactive = isatty(STDIN_FILENO);
     const size_t reply_room = std::min(options.max_reply, n_ctx / 2);
@@ -126,7 +151,8 @@ int run_chat(const ChatOptions& options) {
             continue;
         }
         if (added.value()) std::printf("[context full: the conversation restarted from the system prompt]\n");
-        const std::optional<Reply> reply = generate_reply(session, tok, sampler, options.max_reply);
+        const std::optional<Reply> reply =
+            generate_reply(session, conversation, tok, sampler, draft.value(), options.max_reply);
         if (!reply) return 1;
         if (Status s = conversation.end_reply(reply->text, reply->evaluated); !s.ok())
             return report_failure(s.error().message());

@@ -53,6 +53,13 @@ struct BenchOptions {
 void add_bench_command(CLI::App& app, BenchOptions& options);
 int run_bench(const BenchOptions& options);
 
+// --draft, --draft-max, --draft-fixed (cli/draft_setup.h).
+struct DraftOptions {
+    std::string source;     // "": plain decoding; "ngram": prompt lookup; else a draft model
+    size_t max_tokens = 8;  // --draft-max
+    bool fixed = false;     // --draft-fixed: check every guess, no adapting
+};
+
 struct RunOptions {
     std::string model;
     std::string prompt;
@@ -65,6 +72,7 @@ struct RunOptions {
     std::string weights;                 // "" or fairy2i-w1 / fairy2i-w2 (LlamaForCausalLM folders)
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
+    DraftOptions draft;
     size_t n_predict = 64;
     int threads = 0;                  // 0: all cores
     size_t n_ctx = 0;                 // 0: the model's training context
@@ -160,6 +168,7 @@ struct ChatOptions {
     std::string weights;                 // "" or fairy2i-w1 / fairy2i-w2 (LlamaForCausalLM folders)
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
+    DraftOptions draft;
 };
 void add_chat_command(CLI::App& app, ChatOptions& options);
 int run_chat(const ChatOptions& options);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/draft_setup.h"
 #include "cli/model_setup.h"
 #include "core/str_cat.h"
 #include "core/thread_pool.h"
@@ -104,12 +105,14 @@ void add_run_command(CLI::App& app, RunOptions& options) {
     add_packing_option(run, options.packing);
     add_weights_options(run, options.weights, options.activations);
     add_kv_type_option(run, options.kv_type);
+    add_draft_options(run, options.draft);
 }
 
 int run_run(const RunOptions& options) {
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
-    Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
-                          .weights = options.weights, .activations = options.activations});
+    const ModelRequest request = {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
+                                  .weights = options.weights, .activations = options.activations};
+    Result<LoadedModel> loaded = load_model_for_run(options.model, request);
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value();
     Result<std::vector<int32_t>> prompt = prompt_tokens(options, lm);
@@ -122,6 +125,8 @@ int run_run(const RunOptions& options) {
     if (prompt.value().size() + options.n_predict > n_ctx)
         return report_failure(str_cat("prompt (", prompt.value().size(), " tokens) + -n ", options.n_predict,
                                       " exceeds the context of ", n_ctx, " tokens"));
+    Result<DraftSetup> draft = make_draft_setup(options.draft, lm, pool, n_ctx, request);
+    if (!draft.ok()) return report_failure(draft.error().message());
     const auto prompt_start = std::chrono::steady_clock::now();
     if (Status s = session.evaluate(prompt.value()); !s.ok()) return report_failure(s.error().message());
     const double prompt_seconds = seconds_since(prompt_start);
@@ -136,15 +141,20 @@ int run_run(const RunOptions& options) {
     }
     sampling::Sampler sampler(options.sampler);
     const auto gen_start = std::chrono::steady_clock::now();
+    // Penalties see the whole sequence, prompt included.
+    engine::SpeculativeGenerator generator(session, sampler, draft.value().drafter.get(), prompt.value(), 0,
+                                           draft.value().generator_options);
     size_t generated = 0;
-    std::vector<int32_t> history = prompt.value();   // for the repetition penalties
-    for (; generated < options.n_predict; ++generated) {
-        const int32_t next = sampler.sample(session.last_logits(), history);
-        history.push_back(next);
-        if (lm.tokenizer && lm.tokenizer->vocab().is_end_of_generation(next)) break;
-        printer.print(next);
-        if (generated + 1 < options.n_predict) {
-            if (Status s = session.evaluate(std::span(&next, 1)); !s.ok()) return report_failure(s.error().message());
+    for (bool ended = false; !ended && generated < options.n_predict;) {
+        Result<std::span<const int32_t>> step = generator.next(options.n_predict - generated);
+        if (!step.ok()) return report_failure(step.error().message());
+        for (const int32_t next : step.value()) {
+            if (lm.tokenizer && lm.tokenizer->vocab().is_end_of_generation(next)) {
+                ended = true;
+                break;
+            }
+            printer.print(next);
+            ++generated;
         }
     }
     printer.finish();
@@ -152,6 +162,8 @@ int run_run(const RunOptions& options) {
     std::fprintf(stderr, "prompt: %zu tokens in %.1f ms (%.1f tok/s); generation: %zu tokens in %.1f ms (%.1f tok/s)\n",
                  prompt.value().size(), prompt_seconds * 1e3, prompt.value().size() / prompt_seconds, generated,
                  gen_seconds * 1e3, generated > 0 ? generated / gen_seconds : 0.0);
+    if (const std::string line = describe_speculation(draft.value(), generator.stats()); !line.empty())
+        std::fprintf(stderr, "%s\n", line.c_str());
     return 0;
 }
 

@@ -27,11 +27,14 @@ Status Conversation::reset() {
     }
     const std::vector<int32_t> start =
         tokenizer::encode_segments(tokenizer_, template_.begin(system_), tokenizer_.vocab().add_bos);
+    cached_.clear();
     if (start.empty()) return {};
     if (start.size() >= session_.n_ctx())
         return Error(str_cat("the system prompt (", start.size(), " tokens) does not fit the context of ",
                              session_.n_ctx(), " tokens"));
-    return session_.evaluate(start);
+    TERN_TRY(session_.evaluate(start));
+    cached_ = start;
+    return {};
 }
 
 Result<bool> Conversation::add_user_message(std::string_view message, size_t reply_room) {
@@ -48,6 +51,7 @@ Result<bool> Conversation::add_user_message(std::string_view message, size_t rep
         return Error(str_cat("the message (", turn.size(), " tokens) and ", reply_room,
                              " tokens for the reply do not fit the context of ", session_.n_ctx(), " tokens"));
     TERN_TRY(session_.evaluate(turn));
+    cached_.insert(cached_.end(), turn.begin(), turn.end());
     return restarted;
 }
 
@@ -105,10 +109,13 @@ Status Conversation::end_reply(std::string_view reply, std::span<const int32_t> 
         cached_.resize(std::min(cached_.size(), session_.n_past()));
         return {};
     }
+    cached_.insert(cached_.end(), evaluated.begin(), evaluated.end());
     const std::vector<int32_t> close =
         tokenizer::encode_segments(tokenizer_, {{std::string(template_.end_of_reply), true}}, false);
     if (close.empty() || session_.n_past() + close.size() > session_.n_ctx()) return {};
-    return session_.evaluate(close);
+    TERN_TRY(session_.evaluate(close));
+    cached_.insert(cached_.end(), close.begin(), close.end());
+    return {};
 }
 
 }  // namespace tern::engine

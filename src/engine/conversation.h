@@ -37,6 +37,8 @@ public:
     Status end_reply(std::string_view reply, std::span<const int32_t> evaluated);
 
     const tokenizer::ChatTemplate& chat_template() const { return template_; }
+    // The tokens in the session's cache, in order (what a drafter reads as the context).
+    std::span<const int32_t> cached_tokens() const { return cached_; }
 
 private:
     Result<bool> add_user_message_jinja(std::string_view message, size_t reply_room);
@@ -49,7 +51,7 @@ private:
     tokenizer::ChatTemplate template_;
     std::string system_;
     std::vector<tokenizer::ChatMessage> history_;   // Jinja templates: the conversation so far
-    std::vector<int32_t> cached_;                   // Jinja templates: the tokens in the cache
+    std::vector<int32_t> cached_;                   // the tokens in the cache
 };
 
 }  // namespace tern::engine

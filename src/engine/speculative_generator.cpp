@@ -6,12 +6,6 @@
 #include "core/str_cat.h"
 
 namespace tern::engine {
-namespace {
-
-constexpr size_t kProbeEvery = 32;   // steps without a guess before one guess is tried again
-constexpr double kDecay = 0.9;       // of the guess statistics per step, so they follow the text
-
-}  // namespace
 
 SpeculativeGenerator::SpeculativeGenerator(InferenceSession& session, sampling::Sampler& sampler, Drafter* drafter,
                                            std::span<const int32_t> context, size_t penalty_from,
@@ -21,49 +15,13 @@ SpeculativeGenerator::SpeculativeGenerator(InferenceSession& session, sampling::
       drafter_(drafter),
       options_(std::move(options)),
       sequence_(context.begin(), context.end()),
-      penalty_from_(std::min(penalty_from, context.size())) {
-    options_.max_draft = std::min(options_.max_draft, kMaxRows - 1);
+      penalty_from_(std::min(penalty_from, context.size())),
+      policy_(options_.adaptive) {
+    options_.max_draft = std::min(options_.max_draft, DraftLengthPolicy::kMaxRows - 1);
 }
 
 int32_t SpeculativeGenerator::sample_row(std::span<const float> logits) {
     return sampler_.sample(logits, std::span<const int32_t>(sequence_).subspan(penalty_from_));
-}
-
-// The number of guesses whose expected yield per second is highest: k guesses that each hold
-// with chance a yield 1 + a + ... + a^k tokens for a step of k + 1 rows. Row counts not yet
-// timed are assumed to cost what the largest timed smaller step costs, so each is tried once.
-size_t SpeculativeGenerator::choose_draft_length(size_t limit) {
-    if (!options_.adaptive) return limit;
-    if (step_seconds_[1] == 0) return 0;   // time a plain step first
-    const double hold = holds_ / trials_;
-    double best_rate = 0, cost = step_seconds_[1], expected = 0, power = 1;
-    size_t best = 0;
-    for (size_t k = 0; k <= limit; ++k) {
-        if (step_seconds_[k + 1] > 0) cost = step_seconds_[k + 1];
-        expected += power;
-        power *= hold;
-        if (expected / cost > best_rate) {
-            best_rate = expected / cost;
-            best = k;
-        }
-    }
-    if (best > 0) {
-        steps_without_guess_ = 0;
-        return best;
-    }
-    if (++steps_without_guess_ < kProbeEvery) return 0;
-    steps_without_guess_ = 0;
-    return std::min<size_t>(limit, 1);
-}
-
-void SpeculativeGenerator::record_step(size_t rows, double seconds, size_t drafted, size_t accepted) {
-    double& mean = step_seconds_[rows];
-    mean = mean == 0 ? seconds : 0.8 * mean + 0.2 * seconds;
-    if (drafted == 0) return;
-    // Guesses are checked in order until one fails: `accepted` held, then one failed unless
-    // all that were checked held (a step cut short by max_tokens or the end checks fewer).
-    holds_ = holds_ * kDecay + static_cast<double>(accepted);
-    trials_ = trials_ * kDecay + static_cast<double>(accepted + (accepted < drafted ? 1 : 0));
 }
 
 Result<std::span<const int32_t>> SpeculativeGenerator::next(size_t max_tokens) {
@@ -83,7 +41,7 @@ Result<std::span<const int32_t>> SpeculativeGenerator::next(size_t max_tokens) {
     const size_t limit = std::min({options_.max_draft, session_.n_ctx() - session_.n_past() - 1, max_tokens - 1});
     guesses_.clear();
     if (drafter_ != nullptr && session_.can_rewind() && limit > 0) {
-        if (const size_t want = choose_draft_length(limit); want > 0) TERN_TRY(drafter_->draft(sequence_, want, guesses_));
+        if (const size_t want = policy_.choose(limit); want > 0) TERN_TRY(drafter_->draft(sequence_, want, guesses_));
         guesses_.resize(std::min(guesses_.size(), limit));
     }
     step_tokens_.assign(1, sequence_.back());
@@ -108,7 +66,7 @@ Result<std::span<const int32_t>> SpeculativeGenerator::next(size_t max_tokens) {
     const size_t checked = std::min(guesses_.size(), emitted_.size());
     size_t held = 0;
     while (held < checked && emitted_[held] == guesses_[held]) ++held;
-    record_step(step_tokens_.size(), seconds, checked, held);
+    policy_.record(step_tokens_.size(), seconds, checked, held);
     stats_.drafted += checked;
     stats_.accepted += held;
     ++stats_.steps;

@@ -9,18 +9,16 @@
 // acceptance rule (accept with probability p(d), else draw from p without d, renormalised), so
 // the distribution is the target's; the rejected guesses' cache positions are forgotten.
 //
-// The number of guesses checked per step adapts: the generator measures what a step of n rows
-// costs here and how often guesses hold, and drafts only as many as pay for themselves (none,
-// on free text where they keep failing, with a rare probe to notice when they start holding).
+// The number of guesses checked per step adapts (engine/draft_length_policy.h).
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <vector>
 
+#include "engine/draft_length_policy.h"
 #include "engine/drafter.h"
 #include "engine/inference_session.h"
 #include "sampling/sampler.h"
@@ -64,10 +62,6 @@ public:
     const SpeculativeStats& stats() const { return stats_; }
 
 private:
-    static constexpr size_t kMaxRows = 17;   // one new token + up to 16 guesses
-
-    size_t choose_draft_length(size_t limit);
-    void record_step(size_t rows, double seconds, size_t drafted, size_t accepted);
     int32_t sample_row(std::span<const float> logits);
 
     InferenceSession& session_;
@@ -79,11 +73,7 @@ private:
     bool has_pending_ = false;        // sequence_.back() is returned but not yet evaluated
     std::vector<int32_t> step_tokens_, guesses_, emitted_;
     SpeculativeStats stats_;
-    // Adaptive state: mean seconds of a step by rows (0: not measured), the chance that a guess
-    // holds given the ones before it did, and steps since a guess was last checked.
-    std::array<double, kMaxRows + 1> step_seconds_{};
-    double holds_ = 1.2, trials_ = 2.0;   // decayed counts; the prior says 60 %
-    size_t steps_without_guess_ = 0;
+    DraftLengthPolicy policy_;
 };
 
 }  // namespace tern::engine

@@ -59,6 +59,8 @@ TEST(Conversation, KeepsEarlierTurnsInTheCache) {
     transcript.insert(transcript.end(), close.begin(), close.end());
     transcript.insert(transcript.end(), turn.begin(), turn.end());
     ASSERT_EQ(transcript.size(), session.n_past());
+    const std::span<const int32_t> cached = chat.cached_tokens();
+    EXPECT_EQ(std::vector<int32_t>(cached.begin(), cached.end()), transcript);
     const std::vector<float> incremental(session.last_logits().begin(), session.last_logits().end());
     engine::InferenceSession fresh(f->model, table, pool, 128);
     ASSERT_TRUE(fresh.evaluate(transcript).ok());

@@ -3,6 +3,7 @@
 // (fixture written at export), reproduces the model card's perplexity, and greedy generation
 // reproduces the committed golden continuation.
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -118,6 +119,36 @@ TEST(ShippedModel, GreedyGenerationMatchesTheGoldenContinuation) {
     const std::vector<std::byte> golden = testing::read_file(kDir / "golden.txt");
     EXPECT_EQ(testing::greedy_text(kGguf, card["golden_prompt"].get<std::string>(), card["golden_tokens"].get<int>()),
               std::string(reinterpret_cast<const char*>(golden.data()), golden.size()));
+}
+
+// Speculative decoding leaves the text as it is: guesses from earlier text, or the model
+// drafting for itself, every guess checked.
+TEST(ShippedModel, SpeculativeDecodingTellsTheSameGoldenStory) {
+    const nlohmann::json card = read_json(kDir / "card.json");
+    const std::vector<std::byte> golden = testing::read_file(kDir / "golden.txt");
+    const std::string expected(reinterpret_cast<const char*>(golden.data()), golden.size());
+    for (const std::string& draft : {std::string("ngram"), kGguf}) {
+        const std::string flags = "--draft " + draft + " --draft-fixed --draft-max 6";
+        const TernRun run = run_tern("run -m " + kGguf + " -p '" + card["golden_prompt"].get<std::string>() + "' -n " +
+                                     std::to_string(card["golden_tokens"].get<int>()) + " --temp 0 --no-echo -t 2 " +
+                                     flags);
+        ASSERT_EQ(run.exit_code, 0) << run.err;
+        EXPECT_EQ(run.out, expected) << draft;
+        EXPECT_NE(run.err.find("speculative: "), std::string::npos) << run.err;
+    }
+}
+
+// A sampled multi-turn chat is the same with guesses checked: each turn's drafting context
+// is the conversation so far, and the cache after a reply holds exactly the reply.
+TEST(ShippedModel, SpeculativeChatSaysTheSame) {
+    const std::string turns = "Tell me a story about Lily.\nAnd then what did Lily do?\nTell it again.\n";
+    const std::string common = "chat -m " + kGguf + " -n 40 --temp 0.8 --seed 5 -t 2";
+    const TernRun plain = run_tern(common, "", turns);
+    ASSERT_EQ(plain.exit_code, 0) << plain.err;
+    const TernRun guessed = run_tern(common + " --draft ngram --draft-fixed", "", turns);
+    ASSERT_EQ(guessed.exit_code, 0) << guessed.err;
+    EXPECT_EQ(guessed.out, plain.out);
+    EXPECT_GT(plain.out.size(), 200u) << plain.out;   // three replies of up to 40 tokens
 }
 
 // `tern convert` from the HF folder with each ternary type (the head kept as the folder's F16),

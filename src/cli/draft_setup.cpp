@@ -1,0 +1,69 @@
+#include "cli/draft_setup.h"
+
+#include "core/str_cat.h"
+#include "engine/draft_model_drafter.h"
+#include "engine/prompt_lookup_drafter.h"
+
+namespace tern::cli {
+namespace {
+
+// The draft model's guesses are token ids: they mean the same only if both vocabularies are
+// the same list. Models without a tokenizer tern reads are compared by size alone.
+Status check_same_vocabulary(const LoadedModel& draft, const LoadedModel& target) {
+    const size_t n_draft = draft.model.hp.n_vocab, n_target = target.model.hp.n_vocab;
+    if (n_draft != n_target)
+        return Error(str_cat("--draft: the draft model has ", n_draft, " tokens in its vocabulary, the model ",
+                             n_target, "; they must share one vocabulary"));
+    if (!draft.tokenizer || !target.tokenizer) return {};
+    const auto& a = draft.tokenizer->vocab().tokens;
+    const auto& b = target.tokenizer->vocab().tokens;
+    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+        if (a[i] != b[i])
+            return Error(str_cat("--draft: token ", i, " is '", a[i], "' in the draft model and '", b[i],
+                                 "' in the model; they must share one vocabulary"));
+    return {};
+}
+
+}  // namespace
+
+void add_draft_options(CLI::App* command, DraftOptions& options) {
+    command->add_option("--draft", options.source,
+                        "Speculative decoding: 'ngram' (guess from earlier text) or a draft model with the same "
+                        "vocabulary; output is unchanged");
+    command->add_option("--draft-max", options.max_tokens, "Guesses checked per step at most")
+        ->check(CLI::Range(1, 16))
+        ->capture_default_str();
+    command->add_flag("--draft-fixed", options.fixed,
+                      "Check every guess the drafter gives (default: as many as measured to pay off)");
+}
+
+Result<DraftSetup> make_draft_setup(const DraftOptions& options, const LoadedModel& target, ThreadPool& pool,
+                                    size_t n_ctx, const ModelRequest& request) {
+    DraftSetup setup;
+    setup.generator_options = {.max_draft = options.max_tokens, .adaptive = !options.fixed};
+    if (target.tokenizer) {
+        const tokenizer::Vocabulary* vocab = &target.tokenizer->vocab();
+        setup.generator_options.ends_generation = [vocab](int32_t id) { return vocab->is_end_of_generation(id); };
+    }
+    if (options.source.empty()) return setup;
+    if (options.source == "ngram") {
+        setup.drafter = std::make_unique<engine::PromptLookupDrafter>();
+        return setup;
+    }
+    Result<LoadedModel> draft = load_model_for_run(options.source, request);
+    if (!draft.ok()) return draft.error().within("--draft");
+    setup.draft_model = std::make_unique<LoadedModel>(std::move(draft).value());
+    TERN_TRY(check_same_vocabulary(*setup.draft_model, target));
+    setup.drafter = std::make_unique<engine::DraftModelDrafter>(setup.draft_model->model, setup.draft_model->kernels,
+                                                                pool, n_ctx);
+    return setup;
+}
+
+std::string describe_speculation(const DraftSetup& setup, const engine::SpeculativeStats& stats) {
+    if (!setup.drafter) return {};
+    return str_cat("speculative: ", stats.drafted, " guesses checked, ", stats.accepted, " held (",
+                   static_cast<int>(100.0 * stats.acceptance() + 0.5), " %), ", stats.emitted, " tokens in ",
+                   stats.steps + (stats.emitted > 0 ? 1 : 0), " steps");
+}
+
+}  // namespace tern::cli

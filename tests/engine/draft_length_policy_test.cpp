@@ -1,0 +1,56 @@
+// The speculative step's guess count follows measured costs and hold rates: all guesses when
+// extra rows are nearly free and guesses hold, none when they keep failing (with a probe now
+// and then), and every count asked for when not adaptive.
+#include <gtest/gtest.h>
+
+#include "engine/draft_length_policy.h"
+
+namespace tern::engine {
+namespace {
+
+TEST(DraftLengthPolicy, NotAdaptiveAlwaysAsksForTheLimit) {
+    DraftLengthPolicy policy(false);
+    EXPECT_EQ(policy.choose(5), 5u);
+    EXPECT_EQ(policy.choose(40), DraftLengthPolicy::kMaxRows - 1);
+}
+
+TEST(DraftLengthPolicy, CheapRowsAndHoldingGuessesUseEveryGuess) {
+    DraftLengthPolicy policy;
+    EXPECT_EQ(policy.choose(8), 0u);   // a plain step is timed first
+    policy.record(1, 0.050, 0, 0);
+    // Untimed longer steps are assumed as cheap as the plain one: try nearly all (at the prior
+    // 60 % hold rate the eighth guess adds under 2 %, too little to count).
+    EXPECT_EQ(policy.choose(8), 7u);
+    for (int i = 0; i < 20; ++i) policy.record(9, 0.055, 8, 8);   // weight-bound: 9 rows cost 10 % more
+    EXPECT_GT(policy.hold_rate(), 0.95);
+    EXPECT_EQ(policy.choose(8), 8u);
+    EXPECT_EQ(policy.choose(3), 3u);
+}
+
+TEST(DraftLengthPolicy, FailingGuessesSwitchDraftingOffWithARareProbe) {
+    DraftLengthPolicy policy;
+    policy.record(1, 0.050, 0, 0);
+    for (int i = 0; i < 30; ++i) policy.record(5, 0.060, 4, 0);   // every first guess fails
+    EXPECT_LT(policy.hold_rate(), 0.1);
+    size_t probes = 0;
+    for (int i = 0; i < 64; ++i) {
+        const size_t k = policy.choose(4);
+        EXPECT_LE(k, 1u);
+        probes += k;
+    }
+    EXPECT_EQ(probes, 2u);   // one guess every 32 steps
+}
+
+TEST(DraftLengthPolicy, CostlyRowsNeedAHighHoldRate) {
+    // Compute-bound: every row costs as much as the first. At a 60 % hold rate a step of two
+    // rows yields 1.6 tokens for twice the time: not worth it.
+    DraftLengthPolicy policy;
+    policy.record(1, 0.010, 0, 0);
+    policy.record(2, 0.020, 1, 1);
+    policy.record(2, 0.020, 1, 0);
+    for (size_t rows = 3; rows <= 9; ++rows) policy.record(rows, 0.010 * rows, 1, 0);
+    EXPECT_EQ(policy.choose(8), 0u);
+}
+
+}  // namespace
+}  // namespace tern::engine
