@@ -11,15 +11,20 @@ Status PromptLookupDrafter::draft(std::span<const int32_t> context, size_t max_t
     for (size_t len = std::min(options_.max_ngram, n > 0 ? n - 1 : 0); len >= std::max<size_t>(options_.min_ngram, 1);
          --len) {
         const std::span<const int32_t> suffix = context.subspan(n - len);
-        // Latest occurrence first: nearby text predicts better than distant text. `start` is
-        // where an earlier copy of the suffix begins; it must end before the suffix itself does.
+        // The latest earlier copy of the suffix whose continuation is long enough, since nearby
+        // text predicts better than distant text; failing that, the copy with the longest
+        // continuation (in a run of one repeated token the latest copy has one token after it).
+        // A copy starts at `start` and must end before the suffix itself does.
+        size_t chosen = n;
         for (size_t start = n - len; start-- > 0;) {
             if (!std::equal(suffix.begin(), suffix.end(), context.begin() + start)) continue;
-            const size_t follow = start + len;
-            const size_t take = std::min(max_tokens, n - follow);
-            out.assign(context.begin() + follow, context.begin() + follow + take);
-            return {};
+            chosen = start;
+            if (n - (start + len) >= max_tokens) break;
         }
+        if (chosen == n) continue;
+        const size_t follow = chosen + len;
+        out.assign(context.begin() + follow, context.begin() + follow + std::min(max_tokens, n - follow));
+        return {};
     }
     return {};
 }

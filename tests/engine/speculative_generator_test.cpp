@@ -32,6 +32,13 @@ TEST(PromptLookupDrafter, GuessesWhatFollowedTheLatestLongestMatch) {
     EXPECT_EQ(out, (std::vector<int32_t>{6, 4, 5}));
     ASSERT_TRUE(drafter.draft(std::vector<int32_t>{4, 5, 6, 4, 5}, 1, out).ok());
     EXPECT_EQ(out, (std::vector<int32_t>{6}));
+    // In a run of one token the latest copy has the least after it: the copy with the most wins
+    // when none has enough.
+    ASSERT_TRUE(drafter.draft(std::vector<int32_t>{9, 9, 9, 9, 9, 9}, 3, out).ok());
+    EXPECT_EQ(out, (std::vector<int32_t>{9, 9, 9}));
+    // The longest suffix that occurred before decides, however little follows it.
+    ASSERT_TRUE(drafter.draft(std::vector<int32_t>{5, 9, 9, 9, 9}, 8, out).ok());
+    EXPECT_EQ(out, (std::vector<int32_t>{9}));
     // No earlier copy of a 2-token suffix, an empty or one-token context, no room: no guess.
     for (const std::vector<int32_t>& none : {std::vector<int32_t>{1, 2, 3, 4, 3}, std::vector<int32_t>{},
                                              std::vector<int32_t>{9}}) {
