@@ -196,6 +196,7 @@ struct ServeOptions {
     std::string weights;                 // "" or fairy2i-w1 / fairy2i-w2 (LlamaForCausalLM folders)
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
+    DraftOptions draft;                  // only "ngram" (a draft model per slot is not built)
 };
 void add_serve_command(CLI::App& app, ServeOptions& options);
 int run_serve(const ServeOptions& options);

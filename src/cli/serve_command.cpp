@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/draft_setup.h"
 #include "cli/model_setup.h"
 #include "cli/signal_flag.h"
 #include "core/mapped_file.h"
@@ -100,6 +101,7 @@ void add_serve_command(CLI::App& app, ServeOptions& options) {
     add_packing_option(serve, options.packing);
     add_weights_options(serve, options.weights, options.activations);
     add_kv_type_option(serve, options.kv_type);
+    add_draft_options(serve, options.draft);
 }
 
 int run_serve(const ServeOptions& options) {
@@ -107,6 +109,10 @@ int run_serve(const ServeOptions& options) {
     Result<std::vector<std::string>> api_keys = collect_api_keys(options);
     if (!api_keys.ok()) return report_failure(api_keys.error().message());
     if (options.ssl_cert.empty() != options.ssl_key.empty()) return report_failure("--ssl-cert and --ssl-key go together");
+    if (!options.draft.source.empty() && options.draft.source != "ngram")
+        return report_failure(str_cat("--draft '", options.draft.source,
+                                      "': tern serve guesses from earlier text only (--draft ngram); draft models "
+                                      "work in run and chat"));
     const int threads = options.threads > 0 ? options.threads : default_thread_count();
     Result<ChatModel> loaded =
         load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
@@ -122,7 +128,9 @@ int run_serve(const ServeOptions& options) {
     server::ServerMetrics metrics;
     server::BatchScheduler scheduler(lm.model, lm.kernels, tok,
                                      {.n_slots = options.parallel, .n_ctx = n_ctx, .max_queue = options.queue,
-                                      .threads = threads, .kv_type = options.kv_type, .metrics = &metrics});
+                                      .threads = threads, .kv_type = options.kv_type, .metrics = &metrics,
+                                      .max_draft = options.draft.source.empty() ? 0 : options.draft.max_tokens,
+                                      .adaptive_draft = !options.draft.fixed});
     server::HttpServer http(scheduler, tok, chat_template,
                             {.host = options.host, .port = options.port, .api_keys = api_keys.value(),
                              .tls_cert = options.ssl_cert, .tls_key = options.ssl_key,

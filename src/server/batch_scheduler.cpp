@@ -7,7 +7,7 @@
 namespace tern::server {
 
 struct BatchScheduler::Sequence {
-    Sequence(Queued queued, size_t slot, size_t n_ctx, const tokenizer::Tokenizer& tokenizer)
+    Sequence(Queued queued, size_t slot, size_t n_ctx, const tokenizer::Tokenizer& tokenizer, bool adaptive_draft)
         : job(std::move(queued.job)),
           channel(std::move(queued.channel)),
           slot(slot),
@@ -16,6 +16,7 @@ struct BatchScheduler::Sequence {
           stops(job.stop),
           history(job.prompt),
           limit(std::min(job.max_tokens == 0 ? n_ctx : job.max_tokens, n_ctx - job.prompt.size())),
+          draft_policy(adaptive_draft),
           last_event(queued.submitted) {}
 
     GenerationJob job;
@@ -29,6 +30,8 @@ struct BatchScheduler::Sequence {
     size_t prefilled = 0;           // prompt tokens evaluated
     size_t generated = 0;
     int32_t pending = -1;           // sampled, to be evaluated next step
+    std::vector<int32_t> guesses;   // checked in this step after `pending`
+    engine::DraftLengthPolicy draft_policy;
     bool done = false;
     std::chrono::steady_clock::time_point last_event;   // submission, then the latest token
 };
@@ -39,7 +42,9 @@ BatchScheduler::BatchScheduler(const model::Model& model, const kernels::KernelT
       pool_(options.threads),
       session_(model, table, pool_, options.n_ctx, std::max<size_t>(1, options.n_slots), options.kv_type),
       max_queue_(options.max_queue),
-      metrics_(options.metrics) {
+      metrics_(options.metrics),
+      max_draft_(std::min(options.max_draft, engine::DraftLengthPolicy::kMaxRows - 1)),
+      adaptive_draft_(options.adaptive_draft) {
     for (size_t slot = session_.n_slots(); slot-- > 0;) free_slots_.push_back(slot);
     thread_ = std::thread([this] { run(); });
 }
@@ -101,7 +106,8 @@ void BatchScheduler::admit_waiting() {
         free_slots_.pop_back();
         session_.truncate(0, slot);
         if (metrics_ != nullptr) metrics_->count_prompt_tokens(queued.job.prompt.size());
-        active_.push_back(std::make_unique<Sequence>(std::move(queued), slot, session_.n_ctx(), tokenizer_));
+        active_.push_back(
+            std::make_unique<Sequence>(std::move(queued), slot, session_.n_ctx(), tokenizer_, adaptive_draft_));
     }
     active_count_ = active_.size();
 }
@@ -119,32 +125,41 @@ void BatchScheduler::drop_cancelled() {
     if (active_.empty()) kv_cells_used_ = 0;
 }
 
-// One forward step: the next token of every generating sequence, then prompt chunks of
-// starting ones in the room left (kMaxBatchTokens tokens per step in all).
+// One forward step: the next token of every generating sequence (with its guesses at what
+// follows, when speculating), then prompt chunks of starting ones in the room left
+// (kMaxBatchTokens tokens per step in all).
 void BatchScheduler::step() {
     batch_.clear();
-    row_owner_.clear();
+    row_groups_.clear();
     for (auto& seq : active_)
-        if (seq->pending >= 0) {
-            batch_.push_back({.token = seq->pending, .slot = seq->slot, .logits = true});
-            row_owner_.push_back(seq.get());
-            seq->pending = -1;
-        }
+        if (seq->pending >= 0) add_decode_rows(*seq);
+    const size_t decoding = row_groups_.size();
+    bool prefilling = false;
     for (auto& seq : active_) {
         const size_t n_prompt = seq->job.prompt.size();
         while (seq->prefilled < n_prompt && batch_.size() < engine::kMaxBatchTokens) {
+            prefilling = true;
             const bool last = ++seq->prefilled == n_prompt;
             batch_.push_back({.token = seq->job.prompt[seq->prefilled - 1], .slot = seq->slot, .logits = last});
-            if (last) row_owner_.push_back(seq.get());
+            if (last) row_groups_.push_back({seq.get(), next_logits_row(), 1});
         }
     }
+    const auto start = std::chrono::steady_clock::now();
     if (Status s = session_.evaluate_batch(batch_); !s.ok()) {   // a bug: lengths were checked on admission
         fail_all("internal error: " + s.error().message());
         return;
     }
-    for (size_t row = 0; row < row_owner_.size(); ++row) {
-        Sequence& seq = *row_owner_[row];
-        take_token(seq, seq.sampler.sample(session_.logits_row(row), seq.history));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // A step's time says what its rows cost only when one request decodes alone in it.
+    const bool timed = decoding == 1 && !prefilling;
+    for (size_t g = 0; g < row_groups_.size(); ++g) {
+        if (g < decoding) {
+            take_decode_rows(row_groups_[g], seconds, timed);
+        } else {
+            Sequence& seq = *row_groups_[g].seq;
+            take_token(seq, seq.sampler.sample(session_.logits_row(row_groups_[g].first_row), seq.history),
+                       session_.n_past(seq.slot));
+        }
     }
     std::lock_guard lock(mutex_);
     for (auto& seq : active_)
@@ -156,7 +171,46 @@ void BatchScheduler::step() {
     kv_cells_used_ = cells;
 }
 
-void BatchScheduler::take_token(Sequence& seq, int32_t token) {
+// The newest token, then as many prompt-lookup guesses as the policy, the request's length
+// limit, its context and the step's room allow.
+void BatchScheduler::add_decode_rows(Sequence& seq) {
+    seq.guesses.clear();
+    const size_t room = std::min({seq.limit - std::min(seq.limit, seq.generated + 1),
+                                  session_.n_ctx() - session_.n_past(seq.slot) - 1,
+                                  engine::kMaxBatchTokens - std::min(engine::kMaxBatchTokens, batch_.size() + 1),
+                                  max_draft_});
+    if (room > 0 && session_.can_rewind()) {
+        if (const size_t want = seq.draft_policy.choose(room); want > 0)
+            (void)drafter_.draft(seq.history, want, seq.guesses);   // prompt lookup cannot fail
+        seq.guesses.resize(std::min(seq.guesses.size(), room));
+    }
+    const size_t first_row = next_logits_row();
+    batch_.push_back({.token = seq.pending, .slot = seq.slot, .logits = true});
+    for (int32_t guess : seq.guesses) batch_.push_back({.token = guess, .slot = seq.slot, .logits = true});
+    row_groups_.push_back({&seq, first_row, 1 + seq.guesses.size()});
+    seq.pending = -1;
+}
+
+// Samples row after row while the guesses hold; the cache then forgets the guesses that did
+// not, and keeps the newest token pending as after a plain step.
+void BatchScheduler::take_decode_rows(const RowGroup& group, double step_seconds, bool timed) {
+    Sequence& seq = *group.seq;
+    const size_t base = session_.n_past(seq.slot) - group.n_rows;
+    size_t taken = 0, held = 0;
+    for (size_t row = 0; row < group.n_rows; ++row) {
+        take_token(seq, seq.sampler.sample(session_.logits_row(group.first_row + row), seq.history), base + 1 + row);
+        ++taken;
+        if (seq.done || row >= seq.guesses.size() || seq.pending != seq.guesses[row]) break;
+        ++held;
+        seq.pending = -1;   // the guess is already in the cache
+    }
+    if (!seq.done) session_.truncate(base + taken, seq.slot);
+    const size_t checked = std::min(seq.guesses.size(), taken);
+    seq.draft_policy.record(timed ? group.n_rows : 0, step_seconds, checked, std::min(held, checked));
+    if (metrics_ != nullptr && checked > 0) metrics_->count_guesses(checked, std::min(held, checked));
+}
+
+void BatchScheduler::take_token(Sequence& seq, int32_t token, size_t n_past) {
     if (!seq.job.ignore_eos && tokenizer_.vocab().is_end_of_generation(token)) return finish(seq, FinishReason::kStop);
     seq.history.push_back(token);
     ++seq.generated;
@@ -170,7 +224,7 @@ void BatchScheduler::take_token(Sequence& seq, int32_t token) {
     seq.channel->push_text(seq.stops.push(seq.decoder.push(token)));
     if (seq.stops.stopped()) return finish(seq, FinishReason::kStop);
     // The token would need a cache position to be evaluated.
-    if (seq.generated >= seq.limit || session_.n_past(seq.slot) >= session_.n_ctx())
+    if (seq.generated >= seq.limit || n_past >= session_.n_ctx())
         return finish(seq, FinishReason::kLength);
     seq.pending = token;
 }

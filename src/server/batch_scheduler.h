@@ -18,7 +18,9 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "engine/draft_length_policy.h"
 #include "engine/inference_session.h"
+#include "engine/prompt_lookup_drafter.h"
 #include "kernels/dispatch.h"
 #include "model/model.h"
 #include "sampling/sampler.h"
@@ -43,6 +45,10 @@ struct SchedulerOptions {
     int threads = 1;
     kernels::KvType kv_type = kernels::KvType::kF32;
     ServerMetrics* metrics = nullptr;   // tokens and latencies, when set (outlives the scheduler)
+    // Speculative decoding with prompt-lookup guesses (engine/speculative_generator.h has the
+    // why): up to this many guesses checked per request and step; 0: off. Text is unchanged.
+    size_t max_draft = 0;
+    bool adaptive_draft = true;   // false: check every guess the drafter gives
 };
 
 struct SchedulerLoad {
@@ -80,13 +86,24 @@ private:
         std::chrono::steady_clock::time_point submitted;
     };
     struct Sequence;
+    // A request's logits rows in the step: its newest token then its guesses (decode), or its
+    // prompt's last token.
+    struct RowGroup {
+        Sequence* seq;
+        size_t first_row;
+        size_t n_rows;
+    };
 
     void run();
     void admit_waiting();
     void drop_cancelled();
     void step();
     void fail_all(const std::string& error);
-    void take_token(Sequence& seq, int32_t token);
+    // `n_past`: the request's cache positions that count once this token is taken (a step's
+    // later guesses may sit beyond them).
+    void take_token(Sequence& seq, int32_t token, size_t n_past);
+    void add_decode_rows(Sequence& seq);
+    void take_decode_rows(const RowGroup& group, double step_seconds, bool timed);
     void finish(Sequence& seq, FinishReason reason);
 
     const tokenizer::Tokenizer& tokenizer_;
@@ -106,7 +123,13 @@ private:
     std::vector<std::unique_ptr<Sequence>> active_;   // scheduler thread only
     std::vector<size_t> free_slots_;
     std::vector<engine::BatchToken> batch_;
-    std::vector<Sequence*> row_owner_;               // sequence of each logits row
+    std::vector<RowGroup> row_groups_;
+    size_t next_logits_row() const {
+        return row_groups_.empty() ? 0 : row_groups_.back().first_row + row_groups_.back().n_rows;
+    }
+    size_t max_draft_;
+    bool adaptive_draft_;
+    engine::PromptLookupDrafter drafter_;
     std::thread thread_;
 };
 

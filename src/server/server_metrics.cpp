@@ -63,6 +63,11 @@ std::string ServerMetrics::prometheus_text(const ServingGauges& gauges) const {
     out += str_cat("tern_prompt_tokens_total ", prompt_tokens_.load(), "\n");
     metric_header(out, "tern_completion_tokens_total", "counter", "Tokens generated.");
     out += str_cat("tern_completion_tokens_total ", completion_tokens_.load(), "\n");
+    metric_header(out, "tern_draft_tokens_checked_total", "counter",
+                  "Speculative decoding: guessed tokens checked against the model.");
+    out += str_cat("tern_draft_tokens_checked_total ", guesses_checked_.load(), "\n");
+    metric_header(out, "tern_draft_tokens_accepted_total", "counter", "Speculative decoding: guessed tokens that held.");
+    out += str_cat("tern_draft_tokens_accepted_total ", guesses_held_.load(), "\n");
     time_to_first_token_.render(out, "tern_time_to_first_token_seconds",
                                 "From a request's arrival at the scheduler to its first generated token.");
     time_between_tokens_.render(out, "tern_time_between_tokens_seconds", "Between consecutive tokens of a request.");

@@ -1,5 +1,5 @@
 // What `GET /metrics` reports, in Prometheus's text format: requests by endpoint and status,
-// prompt and completion tokens, histograms of time to first token and of the time between
+// prompt and completion tokens, speculative guesses checked and held, histograms of time to first token and of the time between
 // tokens, and (read at scrape time) slots busy, requests queued and KV cells used.
 // Thread-safe: HTTP threads count requests, the scheduler thread counts tokens.
 #pragma once
@@ -45,6 +45,11 @@ public:
     void count_request(std::string_view path, int status);
     void count_prompt_tokens(size_t n) { prompt_tokens_ += n; }
     void count_completion_token() { ++completion_tokens_; }
+    // Speculative decoding: guesses checked in a step, and how many of them held.
+    void count_guesses(size_t checked, size_t held) {
+        guesses_checked_ += checked;
+        guesses_held_ += held;
+    }
     void observe_time_to_first_token(std::chrono::duration<double> t) { time_to_first_token_.observe(t.count()); }
     void observe_time_between_tokens(std::chrono::duration<double> t) { time_between_tokens_.observe(t.count()); }
 
@@ -55,6 +60,8 @@ private:
     std::map<std::pair<std::string, int>, uint64_t> requests_;
     std::atomic<uint64_t> prompt_tokens_{0};
     std::atomic<uint64_t> completion_tokens_{0};
+    std::atomic<uint64_t> guesses_checked_{0};
+    std::atomic<uint64_t> guesses_held_{0};
     LatencyHistogram time_to_first_token_;
     LatencyHistogram time_between_tokens_;
 };

@@ -88,6 +88,7 @@ struct Config {
     kernels::KvType kv_type = kernels::KvType::kF32;
     bool web_ui = true;
     std::optional<tokenizer::ChatTemplate> chat_template = {};
+    size_t max_draft = 0;   // speculative decoding (every guess checked) when > 0
 };
 
 // A server on a free loopback port, stopped when it goes out of scope.
@@ -96,7 +97,8 @@ public:
     explicit RunningServer(const Config& config = {})
         : scheduler_(config.model->model, kernels::kernel_table(kernels::best_isa_here()), config.model->tokenizer,
                      {.n_slots = config.slots, .n_ctx = config.n_ctx, .max_queue = config.queue, .threads = 2,
-                      .kv_type = config.kv_type, .metrics = &metrics_}),
+                      .kv_type = config.kv_type, .metrics = &metrics_, .max_draft = config.max_draft,
+                      .adaptive_draft = false}),
           http_(scheduler_, config.model->tokenizer,
                 config.chat_template ? *config.chat_template : *tokenizer::chat_template_by_name("plain"),
                 {.host = "127.0.0.1", .port = 0, .api_keys = config.api_keys, .tls_cert = config.tls_cert,
@@ -225,6 +227,16 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
         std::this_thread::sleep_for(10ms);
     }
     return condition();
+}
+
+// The value of a metric line ("name{labels} value") in a Prometheus text page; -1 if absent.
+double metric(const std::string& page, const std::string& series) {
+    size_t at = 0;
+    while ((at = page.find(series + " ", at)) != std::string::npos) {
+        if (at == 0 || page[at - 1] == '\n') return std::stod(page.substr(at + series.size() + 1));
+        at += series.size();
+    }
+    return -1;
 }
 
 const std::string kGoldenPrompt = "Once upon a time, there was a little fox named";
@@ -375,6 +387,50 @@ TEST(Server, SameSeedSameTextAloneOrBatched) {
     for (std::thread& t : clients) t.join();
     EXPECT_EQ(together, alone);
     EXPECT_NE(alone[0], alone[1]);
+}
+
+// Guessing changes no text: greedy and seeded completions that repeat their prompt, with stop
+// strings and length limits that end a step midway, alone and four at once, are the same with
+// every guess checked as without.
+TEST(Server, SpeculativeDecodingChangesNoText) {
+    const std::string story =
+        "Once upon a time, there was a little girl named Lily. She loved to play in the park with her red ball. "
+        "One day, Lily saw a big dog in the park. The dog wanted to play with her ball.\n"
+        "Once upon a time, there was a little girl named Lily. She loved to play";
+    std::vector<json> requests;
+    for (int i = 0; i < 6; ++i)
+        requests.push_back({{"prompt", story}, {"max_tokens", 20 + 7 * i}, {"seed", 40 + i},
+                            {"temperature", i % 2 == 0 ? 0.0 : 0.9}});
+    requests[2]["stop"] = {"dog"};
+    requests[3]["stop"] = {"park."};
+    const auto texts = [&](RunningServer& server, bool together) {
+        std::vector<std::string> out(requests.size());
+        const auto one = [&](size_t i) {
+            auto res = post(server, "/v1/completions", requests[i]);
+            out[i] = res && res->status == 200 ? json::parse(res->body)["choices"][0]["text"].get<std::string>()
+                                               : std::string("<failed>");
+        };
+        if (!together) {
+            for (size_t i = 0; i < requests.size(); ++i) one(i);
+            return out;
+        }
+        std::vector<std::thread> clients;
+        for (size_t i = 0; i < requests.size(); ++i) clients.emplace_back(one, i);
+        for (std::thread& t : clients) t.join();
+        return out;
+    };
+    RunningServer plain;
+    const std::vector<std::string> expected = texts(plain, false);
+    RunningServer guessing({.max_draft = 6});
+    EXPECT_EQ(texts(guessing, false), expected);
+    EXPECT_EQ(texts(guessing, true), expected);
+    const std::string page = guessing.client().Get("/metrics")->body;
+    const double checked = metric(page, "tern_draft_tokens_checked_total");
+    const double held = metric(page, "tern_draft_tokens_accepted_total");
+    EXPECT_GT(checked, 20) << page;
+    EXPECT_GT(held, 0) << page;
+    EXPECT_LE(held, checked);
+    EXPECT_EQ(metric(plain.client().Get("/metrics")->body, "tern_draft_tokens_checked_total"), 0);
 }
 
 // A model of another family behind the same server: PyTorch's greedy story for the fox prompt,
@@ -574,16 +630,6 @@ TEST(Server, AnUnusableCertificateIsAClearBindError) {
     ASSERT_FALSE(port.ok());
     EXPECT_NE(port.error().message().find("cannot use the TLS certificate"), std::string::npos) << port.error().message();
     scheduler.shutdown();
-}
-
-// The value of a metric line ("name{labels} value") in a Prometheus text page; -1 if absent.
-double metric(const std::string& page, const std::string& series) {
-    size_t at = 0;
-    while ((at = page.find(series + " ", at)) != std::string::npos) {
-        if (at == 0 || page[at - 1] == '\n') return std::stod(page.substr(at + series.size() + 1));
-        at += series.size();
-    }
-    return -1;
 }
 
 TEST(Server, MetricsCountRequestsTokensAndLatencies) {
