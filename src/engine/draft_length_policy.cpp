@@ -1,6 +1,7 @@
 #include "engine/draft_length_policy.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace tern::engine {
 namespace {
@@ -11,21 +12,41 @@ constexpr double kMinGain = 1.02;    // a longer step must promise this much mor
 
 }  // namespace
 
-// Row counts not yet timed are assumed to cost what the largest timed smaller step costs, so
-// each is tried once and then judged by what it really costs.
+// A step of `rows` rows: its mean time when measured; otherwise interpolated between the
+// nearest measured steps, or extrapolated beyond the largest one with the slope of the two
+// largest (with one measured step, a quarter of a plain step per row: a guess that pays at
+// that price is tried, and its real price then decides).
+double DraftLengthPolicy::estimated_seconds(size_t rows) const {
+    if (step_seconds_[rows] > 0) return step_seconds_[rows];
+    size_t below = 1, below2 = 0, above = 0;
+    for (size_t r = 2; r < rows; ++r)
+        if (step_seconds_[r] > 0) below2 = std::exchange(below, r);
+    for (size_t r = rows + 1; r <= kMaxRows && above == 0; ++r)
+        if (step_seconds_[r] > 0) above = r;
+    const double t_below = step_seconds_[below];
+    double slope = 0.25 * step_seconds_[1];
+    if (above != 0) {
+        slope = (step_seconds_[above] - t_below) / static_cast<double>(above - below);
+    } else if (below2 != 0 || below > 1) {
+        const size_t from = below2 != 0 ? below2 : 1;
+        slope = std::max(0.0, (t_below - step_seconds_[from]) / static_cast<double>(below - from));
+    }
+    return t_below + slope * static_cast<double>(rows - below);
+}
+
 size_t DraftLengthPolicy::choose(size_t limit) {
     limit = std::min(limit, kMaxRows - 1);
     if (!adaptive_) return limit;
     if (step_seconds_[1] == 0) return 0;   // time a plain step first
     const double hold = hold_rate();
-    double best_rate = 0, cost = step_seconds_[1], expected = 0, power = 1;
+    double best_rate = 0, expected = 0, power = 1;
     size_t best = 0;
     for (size_t k = 0; k <= limit; ++k) {
-        if (step_seconds_[k + 1] > 0) cost = step_seconds_[k + 1];
         expected += power;
         power *= hold;
-        if (expected / cost > best_rate * kMinGain) {
-            best_rate = expected / cost;
+        const double rate = expected / estimated_seconds(k + 1);
+        if (rate > best_rate * kMinGain) {
+            best_rate = rate;
             best = k;
         }
     }

@@ -1,7 +1,7 @@
 // How many guesses to check in the next speculative step. It measures what a step of n rows
 // costs here and how often guesses hold, and picks the count with the highest expected yield
 // per second: k guesses that each hold with chance a yield 1 + a + ... + a^k tokens for a step
-// of k + 1 rows. On free text, where guesses keep failing, that is none, with a rare one-guess
+// of k + 1 rows. Steps of a size not yet timed are estimated from those that were. On free text, where guesses keep failing, that is none, with a rare one-guess
 // probe to notice when they start holding again.
 #pragma once
 
@@ -23,6 +23,8 @@ public:
     double hold_rate() const { return holds_ / trials_; }
 
 private:
+    double estimated_seconds(size_t rows) const;
+
     bool adaptive_;
     std::array<double, kMaxRows + 1> step_seconds_{};   // mean by rows; 0: not measured
     double holds_ = 1.2, trials_ = 2.0;                  // decayed counts; the prior says 60 %

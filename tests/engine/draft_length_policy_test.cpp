@@ -18,9 +18,9 @@ TEST(DraftLengthPolicy, CheapRowsAndHoldingGuessesUseEveryGuess) {
     DraftLengthPolicy policy;
     EXPECT_EQ(policy.choose(8), 0u);   // a plain step is timed first
     policy.record(1, 0.050, 0, 0);
-    // Untimed longer steps are assumed as cheap as the plain one: try nearly all (at the prior
-    // 60 % hold rate the eighth guess adds under 2 %, too little to count).
-    EXPECT_EQ(policy.choose(8), 7u);
+    // Untimed longer steps are priced at a quarter of a plain step per row: at the prior 60 %
+    // hold rate two guesses pay best.
+    EXPECT_EQ(policy.choose(8), 2u);
     for (int i = 0; i < 20; ++i) policy.record(9, 0.055, 8, 8);   // weight-bound: 9 rows cost 10 % more
     EXPECT_GT(policy.hold_rate(), 0.95);
     EXPECT_EQ(policy.choose(8), 8u);
