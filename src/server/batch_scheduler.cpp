@@ -31,6 +31,7 @@ struct BatchScheduler::Sequence {
     size_t generated = 0;
     int32_t pending = -1;           // sampled, to be evaluated next step
     std::vector<int32_t> guesses;   // checked in this step after `pending`
+    size_t counted_cells = 0;       // this request's share of kv_cells_used_
     engine::DraftLengthPolicy draft_policy;
     bool done = false;
     std::chrono::steady_clock::time_point last_event;   // submission, then the latest token
@@ -119,10 +120,10 @@ void BatchScheduler::drop_cancelled() {
         if (seq->channel->cancelled()) {
             seq->done = true;
             free_slots_.push_back(seq->slot);
+            kv_cells_used_ -= seq->counted_cells;
         }
     std::erase_if(active_, [](const auto& seq) { return seq->done; });
     active_count_ = active_.size();
-    if (active_.empty()) kv_cells_used_ = 0;
 }
 
 // One forward step: the next token of every generating sequence (with its guesses at what
@@ -167,7 +168,7 @@ void BatchScheduler::step() {
     std::erase_if(active_, [](const auto& seq) { return seq->done; });
     active_count_ = active_.size();
     size_t cells = 0;
-    for (const auto& seq : active_) cells += session_.n_past(seq->slot);
+    for (const auto& seq : active_) cells += seq->counted_cells = session_.n_past(seq->slot);
     kv_cells_used_ = cells;
 }
 
@@ -235,10 +236,13 @@ void BatchScheduler::finish(Sequence& seq, FinishReason reason) {
     seq.channel->push_text(seq.stops.flush());
     seq.done = true;
     {
-        // Counted as no longer active before its client can see the end, so /health never
-        // reports a finished request as running (the slot itself is recycled at the step's end).
+        // Counted as no longer active, and its cache cells as free, before its client can see
+        // the end, so /health and /metrics never report a finished request as running (the
+        // slot itself is recycled at the step's end).
         std::lock_guard lock(mutex_);
         --active_count_;
+        kv_cells_used_ -= seq.counted_cells;
+        seq.counted_cells = 0;
     }
     seq.channel->finish(reason, seq.job.prompt.size(), seq.generated);
 }
@@ -253,6 +257,7 @@ void BatchScheduler::fail_all(const std::string& error) {
     for (Queued& q : queue_) q.channel->fail(error);
     queue_.clear();
     active_count_ = 0;
+    kv_cells_used_ = 0;
 }
 
 }  // namespace tern::server
