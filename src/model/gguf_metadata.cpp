@@ -31,6 +31,12 @@ void write_vocabulary_metadata(format::GgufWriter& w, const tokenizer::Vocabular
     const bool spm = vocab.kind == tokenizer::VocabKind::kSpm;
     (void)w.add_metadata("tokenizer.ggml.model", GgufValue::string(spm ? "llama" : "gpt2"));
     if (!vocab.pre.empty()) (void)w.add_metadata("tokenizer.ggml.pre", GgufValue::string(vocab.pre));
+    // A tokenizer.json pre-tokenizer is carried as it was read (llama.cpp knows only names).
+    if (!vocab.pre_patterns.empty()) {
+        (void)w.add_metadata("tern.tokenizer.pre_patterns", GgufValue::string_array(vocab.pre_patterns));
+        (void)w.add_metadata("tern.tokenizer.pre_ignore_merges", GgufValue::boolean(vocab.pre_ignore_merges));
+    }
+    if (vocab.normalize_nfc) (void)w.add_metadata("tern.tokenizer.normalize_nfc", GgufValue::boolean(true));
     (void)w.add_metadata("tokenizer.ggml.tokens", GgufValue::string_array(vocab.tokens));
     (void)w.add_metadata("tokenizer.ggml.scores",
                          GgufValue::array<float>(format::GgufType::kFloat32, std::span<const float>(vocab.scores)));

@@ -7,19 +7,12 @@
 
 #include "core/str_cat.h"
 #include "tokenizer/byte_unicode.h"
+#include "tokenizer/pre_tokenizers.h"
+#include "tokenizer/unicode_normalization.h"
 #include "tokenizer/utf8.h"
 
 namespace tern::tokenizer {
 namespace {
-
-// tokenizers.md §2.2 (Llama 3, as HF / tiktoken write it) and GPT-2's original pattern.
-constexpr std::string_view kLlama3Pattern =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-constexpr std::string_view kGpt2Pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-
-bool is_llama3_name(std::string_view pre) {
-    return pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3" || pre == "falcon3" || pre == "falcon_e";
-}
 
 // The official 2B4T GGUF has no tokenizer.ggml.pre; its vocabulary is Llama 3's.
 bool looks_like_llama3(const Vocabulary& vocab) {
@@ -48,30 +41,41 @@ struct BpeEncoder::Regex {
     ~Regex() { pcre2_code_free(code); }
 };
 
-BpeEncoder::BpeEncoder(std::string pre, std::unique_ptr<Regex> regex, bool ignore_merges)
-    : pre_(std::move(pre)), regex_(std::move(regex)), ignore_merges_(ignore_merges) {}
+BpeEncoder::BpeEncoder(std::string pre, std::vector<std::unique_ptr<Regex>> regexes, bool ignore_merges,
+                       bool normalize_nfc)
+    : pre_(std::move(pre)), regexes_(std::move(regexes)), ignore_merges_(ignore_merges), normalize_nfc_(normalize_nfc) {}
 
 BpeEncoder::~BpeEncoder() = default;
 
-Result<std::unique_ptr<BpeEncoder>> BpeEncoder::create(const Vocabulary& vocab) {
-    std::string family;
-    if (is_llama3_name(vocab.pre) || (vocab.pre.empty() && looks_like_llama3(vocab)))
-        family = "llama3";
-    else if (vocab.pre == "gpt-2" || vocab.pre == "gpt2")
-        family = "gpt-2";
-    else
-        return Error(str_cat("pre-tokenizer '", vocab.pre.empty() ? "(none)" : vocab.pre,
-                             "' is not supported (llama-bpe, llama3, llama-v3, falcon3, falcon_e, gpt-2)"));
-    const std::string_view pattern = family == "llama3" ? kLlama3Pattern : kGpt2Pattern;
-    auto regex = std::make_unique<Regex>();
-    int error = 0;
-    PCRE2_SIZE offset = 0;
-    regex->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), PCRE2_UTF | PCRE2_UCP,
-                                &error, &offset, nullptr);
-    if (regex->code == nullptr) return Error(str_cat("pre-tokenizer regex does not compile (PCRE2 error ", error, ")"));
-    pcre2_jit_compile(regex->code, PCRE2_JIT_COMPLETE);   // falls back to the interpreter if JIT is unavailable
+Result<PreTokenizer> pre_tokenizer_of(const Vocabulary& vocab) {
+    if (!vocab.pre_patterns.empty())
+        return PreTokenizer{.name = vocab.pre, .patterns = vocab.pre_patterns, .ignore_merges = vocab.pre_ignore_merges};
+    if (vocab.pre.empty() && looks_like_llama3(vocab)) return *pre_tokenizer_by_name("llama3");
+    if (std::optional<PreTokenizer> known = pre_tokenizer_by_name(vocab.pre)) return *known;
+    return Error(str_cat("pre-tokenizer '", vocab.pre.empty() ? "(none)" : vocab.pre, "' is not supported (",
+                         pre_tokenizer_names(), ")"));
+}
 
-    std::unique_ptr<BpeEncoder> encoder(new BpeEncoder(family, std::move(regex), family == "llama3"));
+Result<std::unique_ptr<BpeEncoder>> BpeEncoder::create(const Vocabulary& vocab) {
+    TERN_ASSIGN_OR_RETURN(const PreTokenizer pre, pre_tokenizer_of(vocab));
+    std::vector<std::unique_ptr<Regex>> regexes;
+    for (const std::string& pattern : pre.patterns) {
+        auto regex = std::make_unique<Regex>();
+        int error = 0;
+        PCRE2_SIZE offset = 0;
+        regex->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                    PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
+        if (regex->code == nullptr) {
+            PCRE2_UCHAR message[120];
+            pcre2_get_error_message(error, message, sizeof message);
+            return Error(str_cat("pre-tokenizer regex '", pattern, "' does not compile at offset ", offset, ": ",
+                                 reinterpret_cast<const char*>(message)));
+        }
+        pcre2_jit_compile(regex->code, PCRE2_JIT_COMPLETE);   // falls back to the interpreter if JIT is unavailable
+        regexes.push_back(std::move(regex));
+    }
+    std::unique_ptr<BpeEncoder> encoder(
+        new BpeEncoder(pre.name, std::move(regexes), pre.ignore_merges, vocab.normalize_nfc));
     encoder->rank_.reserve(vocab.merges.size());
     for (size_t i = 0; i < vocab.merges.size(); ++i) {
         const std::string& merge = vocab.merges[i];
@@ -84,28 +88,41 @@ Result<std::unique_ptr<BpeEncoder>> BpeEncoder::create(const Vocabulary& vocab) 
     return encoder;
 }
 
-void BpeEncoder::encode(const Vocabulary& vocab, std::string_view text, std::vector<int32_t>& out) const {
-    const std::string clean = sanitize_utf8(text);
-    pcre2_match_data* match = pcre2_match_data_create_from_pattern(regex_->code, nullptr);
+// Cuts `text` into the words of one regex: its matches, and the text between them.
+void BpeEncoder::split(const Regex& regex, std::string_view text, std::vector<std::string_view>& words) const {
+    pcre2_match_data* match = pcre2_match_data_create_from_pattern(regex.code, nullptr);
     size_t pos = 0;
-    while (pos < clean.size()) {
-        const int rc = pcre2_match(regex_->code, reinterpret_cast<PCRE2_SPTR>(clean.data()), clean.size(), pos,
+    while (pos < text.size()) {
+        const int rc = pcre2_match(regex.code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), pos,
                                    PCRE2_NO_UTF_CHECK, match, nullptr);
         if (rc < 0) {   // no match in the rest: it is one word
-            encode_word(vocab, std::string_view(clean).substr(pos), out);
+            words.push_back(text.substr(pos));
             break;
         }
         const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match);
-        if (ovector[0] > pos) encode_word(vocab, std::string_view(clean).substr(pos, ovector[0] - pos), out);
-        if (ovector[1] == ovector[0]) {   // an empty match cannot happen with these patterns; never loop
-            encode_word(vocab, std::string_view(clean).substr(ovector[0], 1), out);
-            pos = ovector[0] + 1;
+        if (ovector[0] > pos) words.push_back(text.substr(pos, ovector[0] - pos));
+        if (ovector[1] == ovector[0]) {   // an empty match isolates nothing; step over one character
+            const size_t next = ovector[0] + utf8_sequence_length(static_cast<unsigned char>(text[ovector[0]]));
+            words.push_back(text.substr(ovector[0], std::min(next, text.size()) - ovector[0]));
+            pos = next;
             continue;
         }
-        encode_word(vocab, std::string_view(clean).substr(ovector[0], ovector[1] - ovector[0]), out);
+        words.push_back(text.substr(ovector[0], ovector[1] - ovector[0]));
         pos = ovector[1];
     }
     pcre2_match_data_free(match);
+}
+
+void BpeEncoder::encode(const Vocabulary& vocab, std::string_view text, std::vector<int32_t>& out) const {
+    std::string clean = sanitize_utf8(text);
+    if (normalize_nfc_) clean = nfc(clean);
+    std::vector<std::string_view> words = {clean}, next;
+    for (const auto& regex : regexes_) {
+        next.clear();
+        for (std::string_view word : words) split(*regex, word, next);
+        words.swap(next);
+    }
+    for (std::string_view word : words) encode_word(vocab, word, out);
 }
 
 void BpeEncoder::encode_word(const Vocabulary& vocab, std::string_view word, std::vector<int32_t>& out) const {

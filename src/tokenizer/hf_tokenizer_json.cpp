@@ -8,6 +8,7 @@
 
 #include "core/mapped_file.h"
 #include "core/str_cat.h"
+#include "tokenizer/pre_tokenizers.h"
 #include "tokenizer/tokenizer_config.h"
 
 namespace tern::tokenizer {
@@ -17,28 +18,59 @@ using nlohmann::json;
 
 constexpr size_t kMaxTokenizerJsonBytes = size_t{512} << 20;
 constexpr size_t kMaxVocab = size_t{1} << 22;
-constexpr std::string_view kLlama3Regex =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// A Split step's regex: what tern applies (Hugging Face's default behaviour "Isolated", not
+// inverted); anything else is refused rather than tokenized differently.
+Result<std::string> split_pattern(const json& step) {
+    if (!step.contains("pattern") || !step["pattern"].is_object() || !step["pattern"].contains("Regex") ||
+        !step["pattern"]["Regex"].is_string())
+        return Error(str_cat("pre_tokenizer Split ", step.dump().substr(0, 120), " has no Regex pattern"));
+    const std::string behavior = step.value("behavior", "Isolated");
+    if (behavior != "Isolated" || step.value("invert", false))
+        return Error(str_cat("pre_tokenizer Split with behavior '", behavior, "'",
+                             step.value("invert", false) ? " inverted" : "", " is not supported (Isolated)"));
+    return step["pattern"]["Regex"].get<std::string>();
+}
 
-// "llama3" / "gpt-2" for the byte-level pre-tokenizers tern implements.
-Result<std::string> pre_tokenizer_name(const json& pre) {
-    if (pre.is_object() && pre.value("type", "") == "ByteLevel" && pre.value("use_regex", true)) return std::string("gpt-2");
-    if (pre.is_object() && pre.value("type", "") == "Sequence" && pre.contains("pretokenizers")) {
-        std::string regex;
-        bool byte_level = false;
-        for (const json& p : pre["pretokenizers"]) {
-            const std::string type = p.value("type", "");
-            if (type == "Split" && p.contains("pattern") && p["pattern"].contains("Regex"))
-                regex = p["pattern"]["Regex"].get<std::string>();
-            else if (type == "ByteLevel")
-                byte_level = !p.value("use_regex", true) || regex.empty();
-            else
-                return Error(str_cat("pre_tokenizer step '", type, "' is not supported"));
+// The byte-level pre-tokenizer: Split regexes in turn, then ByteLevel (whose use_regex adds
+// GPT-2's pattern). Named after a known one when the patterns are exactly its own.
+Status read_pre_tokenizer(const json& pre, Vocabulary& vocab) {
+    if (!pre.is_object()) return Error("tokenizer.json has no pre_tokenizer (byte-level BPE needs one)");
+    const json steps = pre.value("type", "") == "Sequence" ? pre.value("pretokenizers", json::array()) : json::array({pre});
+    std::vector<std::string> patterns;
+    bool byte_level = false;
+    for (const json& step : steps) {
+        const std::string type = step.is_object() ? step.value("type", "") : "";
+        if (type == "Split") {
+            TERN_ASSIGN_OR_RETURN(std::string pattern, split_pattern(step));
+            patterns.push_back(std::move(pattern));
+        } else if (type == "ByteLevel") {
+            byte_level = true;
+            if (step.value("add_prefix_space", false))
+                return Error("pre_tokenizer ByteLevel with add_prefix_space is not supported");
+            if (step.value("use_regex", true)) patterns.emplace_back(gpt2_pattern());
+        } else {
+            return Error(str_cat("pre_tokenizer step '", type, "' is not supported (Split, ByteLevel)"));
         }
-        if (byte_level && regex == kLlama3Regex) return std::string("llama3");
-        if (!regex.empty()) return Error(str_cat("pre_tokenizer regex '", regex, "' is not one tern implements (Llama-3's)"));
     }
-    return Error(str_cat("pre_tokenizer ", pre.dump().substr(0, 120), " is not supported (Llama-3 or GPT-2 byte-level)"));
+    if (!byte_level) return Error("pre_tokenizer has no ByteLevel step (byte-level BPE needs one)");
+    if (patterns.empty()) return Error("pre_tokenizer splits nothing (no Split regex, ByteLevel without use_regex)");
+    const std::optional<PreTokenizer> known = pre_tokenizer_by_patterns(patterns);
+    vocab.pre = known ? known->name : "tokenizer.json";
+    vocab.pre_patterns = std::move(patterns);
+    return {};
+}
+
+// NFC, or nothing (an empty Sequence); other normalisers are refused for byte-level BPE.
+Status read_normalizer(const json& doc, Vocabulary& vocab) {
+    const json& norm = doc.contains("normalizer") ? doc["normalizer"] : json();
+    if (norm.is_null()) return {};
+    const std::string type = norm.is_object() ? norm.value("type", "") : "";
+    if (type == "NFC") {
+        vocab.normalize_nfc = true;
+        return {};
+    }
+    if (type == "Sequence" && norm.value("normalizers", json::array()).empty()) return {};
+    return Error(str_cat("normalizer ", norm.dump().substr(0, 120), " is not supported for byte-level BPE (NFC)"));
 }
 
 std::string token_text(const json& j) {   // "<s>" or {"content": "<s>", ...}
@@ -148,7 +180,9 @@ Result<Vocabulary> vocabulary_from_hf_json(std::string_view tokenizer_json, std:
                 }
         }
     } else {
-        TERN_ASSIGN_OR_RETURN(vocab.pre, pre_tokenizer_name(doc.value("pre_tokenizer", json())));
+        TERN_TRY(read_pre_tokenizer(doc.value("pre_tokenizer", json()), vocab));
+        TERN_TRY(read_normalizer(doc, vocab));
+        vocab.pre_ignore_merges = model.value("ignore_merges", false);
         vocab.scores.assign(vocab.tokens.size(), 0.0f);
     }
     index_vocabulary(vocab);

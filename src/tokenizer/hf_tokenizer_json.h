@@ -1,8 +1,9 @@
 // Vocabularies from a Hugging Face folder: tokenizer.json and optionally tokenizer_config.json
 // (bos/eos tokens, add_bos_token). Two kinds of tokenizer.json are read:
 //  * byte-level BPE (vocab, merges as "a b" strings or ["a", "b"] pairs, added_tokens) whose
-//    pre-tokenizer is one tern implements exactly (Llama-3's Split regex, GPT-2's ByteLevel);
-//    anything else is refused with the pattern in the message rather than tokenized differently;
+//    pre-tokenizer is Split regexes (isolated matches) and ByteLevel, applied as written
+//    (Llama 3, Qwen 2 / 2.5 / 3, DeepSeek V3, GPT-2, ...), and whose normaliser is NFC or none;
+//    other steps are refused, named in the message, rather than tokenized differently;
 //  * LLaMA-2-style BPE with byte fallback over U+2581-normalised text (Prepend + Replace, or
 //    Metaspace), run by the SentencePiece encoder with scores derived from the merge ranks.
 #pragma once

@@ -88,6 +88,13 @@ Result<Vocabulary> vocabulary_from_gguf(const format::GgufContents& gguf) {
     }
     if (const GgufValue* pre = gguf.find("tokenizer.ggml.pre"); pre != nullptr && pre->as_string())
         vocab.pre = *pre->as_string();
+    // tern's own keys for a tokenizer.json pre-tokenizer that has no llama.cpp name.
+    TERN_ASSIGN_OR_RETURN(const GgufValue* patterns,
+                          array_of(gguf, "tern.tokenizer.pre_patterns", GgufType::kString, false));
+    if (patterns != nullptr)
+        for (uint64_t i = 0; i < patterns->size(); ++i) vocab.pre_patterns.push_back(patterns->string_element(i));
+    read_flag(gguf, "tern.tokenizer.pre_ignore_merges", vocab.pre_ignore_merges);
+    read_flag(gguf, "tern.tokenizer.normalize_nfc", vocab.normalize_nfc);
 
     TERN_ASSIGN_OR_RETURN(const GgufValue* tokens, array_of(gguf, "tokenizer.ggml.tokens", GgufType::kString, true));
     const size_t n = tokens->size();

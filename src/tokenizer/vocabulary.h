@@ -23,6 +23,11 @@ enum class VocabKind { kSpm, kBpe };
 struct Vocabulary {
     VocabKind kind = VocabKind::kSpm;
     std::string pre;                       // BPE pre-tokenizer name ("" when absent)
+    // BPE from tokenizer.json: the pre-tokenizer's regexes as the file spells them (empty: by
+    // `pre`'s name), whether whole-word tokens skip the merges, and NFC normalisation first.
+    std::vector<std::string> pre_patterns;
+    bool pre_ignore_merges = false;
+    bool normalize_nfc = false;
     std::vector<std::string> tokens;       // text by id
     std::vector<float> scores;             // SPM merge priority (higher first)
     std::vector<TokenType> types;

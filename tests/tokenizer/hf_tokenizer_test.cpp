@@ -102,8 +102,36 @@ TEST(HfTokenizerJson, RefusesWhatItCannotReproduce) {
         R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
             "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\d+"}},
                                                                     {"type": "ByteLevel", "use_regex": false}]}})";
-    EXPECT_EQ(vocabulary_from_hf_json(other_regex, "").error().message(),
-              "pre_tokenizer regex '\\d+' is not one tern implements (Llama-3's)");
+    // Any Split regex is applied as written; one that does not compile is refused when the
+    // tokenizer is built.
+    Result<Vocabulary> custom = vocabulary_from_hf_json(other_regex, "");
+    ASSERT_TRUE(custom.ok()) << custom.error().message();
+    EXPECT_EQ(custom.value().pre, "tokenizer.json");
+    EXPECT_EQ(custom.value().pre_patterns, std::vector<std::string>{"\\d+"});
+    const std::string broken_regex =
+        R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+            "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "(a"}},
+                                                                    {"type": "ByteLevel", "use_regex": false}]}})";
+    const Result<Tokenizer> broken = Tokenizer::from_vocabulary(vocabulary_from_hf_json(broken_regex, "").value());
+    ASSERT_FALSE(broken.ok());
+    EXPECT_NE(broken.error().message().find("pre-tokenizer regex '(a' does not compile at offset 2"), std::string::npos)
+        << broken.error().message();
+    const auto refusal = [](const std::string& pre, const std::string& normalizer = "null") {
+        const std::string doc = R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "normalizer": )" +
+                                normalizer + R"(, "pre_tokenizer": )" + pre + "}";
+        const Result<Vocabulary> v = vocabulary_from_hf_json(doc, "");
+        return v.ok() ? std::string("accepted") : v.error().message();
+    };
+    EXPECT_EQ(refusal(R"({"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "a"},
+                         "behavior": "Removed"}, {"type": "ByteLevel", "use_regex": false}]})"),
+              "pre_tokenizer Split with behavior 'Removed' is not supported (Isolated)");
+    EXPECT_EQ(refusal(R"({"type": "Sequence", "pretokenizers": [{"type": "Digits"}, {"type": "ByteLevel"}]})"),
+              "pre_tokenizer step 'Digits' is not supported (Split, ByteLevel)");
+    EXPECT_EQ(refusal(R"({"type": "Split", "pattern": {"Regex": "a"}})"),
+              "pre_tokenizer has no ByteLevel step (byte-level BPE needs one)");
+    EXPECT_EQ(refusal(R"({"type": "ByteLevel"})", R"({"type": "NFKC"})"),
+              "normalizer {\"type\":\"NFKC\"} is not supported for byte-level BPE (NFC)");
+    EXPECT_EQ(refusal(R"({"type": "ByteLevel"})", R"({"type": "NFC"})"), "accepted");
     const std::string bad_merge = R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [7]}})";
     EXPECT_FALSE(vocabulary_from_hf_json(bad_merge, "").ok());
 }

@@ -1,0 +1,33 @@
+// Byte-level BPE pre-tokenizers: how text is cut into words before merging. A pre-tokenizer is
+// a list of regexes applied in turn, each isolating its matches (Hugging Face's Split with
+// "Isolated": the matches and the text between them become separate words), plus whether a
+// word that is itself a token skips the merges (Llama 3). GGUF files name theirs
+// (tokenizer.ggml.pre); tokenizer.json files spell the regexes out.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tern::tokenizer {
+
+struct PreTokenizer {
+    std::string name;                    // "llama3", "gpt-2", "qwen2", "deepseek-v3", or "tokenizer.json"
+    std::vector<std::string> patterns;   // PCRE2 syntax, applied in order
+    bool ignore_merges = false;
+};
+
+// The pre-tokenizer a GGUF names (llama.cpp's names, aliases included); nothing if unknown.
+std::optional<PreTokenizer> pre_tokenizer_by_name(std::string_view name);
+
+// The known one with exactly these patterns (a tokenizer.json that spells out Llama 3's), if any.
+std::optional<PreTokenizer> pre_tokenizer_by_patterns(const std::vector<std::string>& patterns);
+
+// GPT-2's pattern: what a ByteLevel step with use_regex splits by.
+std::string_view gpt2_pattern();
+
+// "llama-bpe, llama3, ..., deepseek-v3", for messages.
+std::string pre_tokenizer_names();
+
+}  // namespace tern::tokenizer

