@@ -59,10 +59,13 @@ size_t DraftLengthPolicy::choose(size_t limit) {
     return std::min<size_t>(limit, 1);
 }
 
-void DraftLengthPolicy::record(size_t rows, double seconds, size_t checked, size_t held) {
+void DraftLengthPolicy::time_step(size_t rows, double seconds) {
     if (rows == 0 || rows > kMaxRows) return;
     double& mean = step_seconds_[rows];
     mean = mean == 0 ? seconds : 0.8 * mean + 0.2 * seconds;
+}
+
+void DraftLengthPolicy::count_guesses(size_t checked, size_t held) {
     if (checked == 0) return;
     // Guesses are checked in order until one fails: `held` held, then one failed unless all
     // that were checked held (a step cut short by a length limit or an end token checks fewer).

@@ -1,8 +1,9 @@
 // How many guesses to check in the next speculative step. It measures what a step of n rows
 // costs here and how often guesses hold, and picks the count with the highest expected yield
 // per second: k guesses that each hold with chance a yield 1 + a + ... + a^k tokens for a step
-// of k + 1 rows. Steps of a size not yet timed are estimated from those that were. On free text, where guesses keep failing, that is none, with a rare one-guess
-// probe to notice when they start holding again.
+// of k + 1 rows. Steps of a size not yet timed are estimated from those that were. On free
+// text, where guesses keep failing, that is none, with a rare one-guess probe to notice when
+// they start holding again.
 #pragma once
 
 #include <array>
@@ -18,8 +19,10 @@ public:
 
     // Guesses to ask for, at most `limit` (< kMaxRows); not adaptive: always `limit`.
     size_t choose(size_t limit);
-    // A step of `rows` rows took `seconds`; of its `checked` guesses the first `held` held.
-    void record(size_t rows, double seconds, size_t checked, size_t held);
+    // A step of `rows` rows (1 ... kMaxRows) took `seconds`.
+    void time_step(size_t rows, double seconds);
+    // Of a step's `checked` guesses the first `held` held.
+    void count_guesses(size_t checked, size_t held);
     double hold_rate() const { return holds_ / trials_; }
 
 private:

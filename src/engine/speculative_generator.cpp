@@ -66,7 +66,8 @@ Result<std::span<const int32_t>> SpeculativeGenerator::next(size_t max_tokens) {
     const size_t checked = std::min(guesses_.size(), emitted_.size());
     size_t held = 0;
     while (held < checked && emitted_[held] == guesses_[held]) ++held;
-    policy_.record(step_tokens_.size(), seconds, checked, held);
+    policy_.time_step(step_tokens_.size(), seconds);
+    policy_.count_guesses(checked, held);
     stats_.drafted += checked;
     stats_.accepted += held;
     ++stats_.steps;

@@ -206,9 +206,11 @@ void BatchScheduler::take_decode_rows(const RowGroup& group, double step_seconds
         seq.pending = -1;   // the guess is already in the cache
     }
     if (!seq.done) session_.truncate(base + taken, seq.slot);
+    // Rows are taken until a guess fails, so `held` never exceeds the guesses checked.
     const size_t checked = std::min(seq.guesses.size(), taken);
-    seq.draft_policy.record(timed ? group.n_rows : 0, step_seconds, checked, std::min(held, checked));
-    if (metrics_ != nullptr && checked > 0) metrics_->count_guesses(checked, std::min(held, checked));
+    if (timed) seq.draft_policy.time_step(group.n_rows, step_seconds);
+    seq.draft_policy.count_guesses(checked, held);
+    if (metrics_ != nullptr && checked > 0) metrics_->count_guesses(checked, held);
 }
 
 void BatchScheduler::take_token(Sequence& seq, int32_t token, size_t n_past) {

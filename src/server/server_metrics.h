@@ -1,6 +1,7 @@
 // What `GET /metrics` reports, in Prometheus's text format: requests by endpoint and status,
-// prompt and completion tokens, speculative guesses checked and held, histograms of time to first token and of the time between
-// tokens, and (read at scrape time) slots busy, requests queued and KV cells used.
+// prompt and completion tokens, speculative guesses checked and held, histograms of time to
+// first token and of the time between tokens, and (read at scrape time) slots busy, requests
+// queued and KV cells used.
 // Thread-safe: HTTP threads count requests, the scheduler thread counts tokens.
 #pragma once
 
