@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "server/stop_matcher.h"
+#include "sampling/stop_matcher.h"
 
 namespace tern::server {
 
@@ -24,7 +24,7 @@ struct BatchScheduler::Sequence {
     size_t slot;
     sampling::Sampler sampler;
     tokenizer::StreamingDecoder decoder;
-    StopMatcher stops;
+    sampling::StopMatcher stops;
     std::vector<int32_t> history;   // prompt and generated tokens (for the penalties)
     size_t limit;                   // most tokens to generate
     size_t prefilled = 0;           // prompt tokens evaluated

@@ -1,8 +1,8 @@
-#include "server/stop_matcher.h"
+#include "sampling/stop_matcher.h"
 
 #include <algorithm>
 
-namespace tern::server {
+namespace tern::sampling {
 
 StopMatcher::StopMatcher(std::vector<std::string> stops) : stops_(std::move(stops)) {
     std::erase_if(stops_, [](const std::string& s) { return s.empty(); });
@@ -44,4 +44,4 @@ size_t StopMatcher::held_back_length() const {
     return keep;
 }
 
-}  // namespace tern::server
+}  // namespace tern::sampling

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace tern::server {
+namespace tern::sampling {
 
 class StopMatcher {
 public:
@@ -28,4 +28,4 @@ private:
     bool stopped_ = false;
 };
 
-}  // namespace tern::server
+}  // namespace tern::sampling

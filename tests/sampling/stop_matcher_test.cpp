@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "server/stop_matcher.h"
+#include "sampling/stop_matcher.h"
 
-namespace tern::server {
+namespace tern::sampling {
 namespace {
 
 // Feeds `pieces` one at a time; returns everything shown.
@@ -56,4 +56,4 @@ TEST(StopMatcher, StopInsideOneTokenAndMultibyteText) {
 }
 
 }  // namespace
-}  // namespace tern::server
+}  // namespace tern::sampling

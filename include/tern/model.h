@@ -1,0 +1,185 @@
+// tern's library: load a ternary or complex model once, then generate, chat, score and read
+// logits. Everything that can meet bad input returns a Result (tern/status.h) whose error is one
+// line naming the problem; nothing here throws or aborts on bad input.
+//
+// Ownership and threads: a Model is a cheap handle to shared state (copying it shares the
+// weights). The weights are immutable after load; the computations of one Model (its own calls
+// and those of its Sessions) run one at a time under the Model's lock, each spread over the
+// Model's thread pool, so a Model may be used from several threads at once and they take turns.
+// A Session keeps the Model's state alive: it stays valid after the Model handle is gone.
+// A Session itself must not be used from two threads at once.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tern/status.h"
+
+namespace tern {
+
+struct LoadOptions {
+    int threads = 0;            // threads of the model's pool; 0: every CPU this process may use
+    size_t context = 0;         // tokens a Session holds at most; 0: the model's training context
+    std::string isa;            // "" = the best kernels this CPU runs, timed on the model; else
+                                // "scalar", "avx2", "avx512" or "avx512vnni"
+    std::string head;           // "" keeps the file's LM head type; "q8_0" converts it at load
+    std::string packing = "2bit";      // ternary weights in memory: "2bit" or "base3"
+    std::string weights;               // "fairy2i-w1" / "fairy2i-w2": read a LLaMA folder as Fairy2i
+    std::string activations = "int8";  // Fairy2i projections: "int8" or "float"
+    std::string kv_type = "f32";       // KV cache elements: "f32" or "f16"
+    std::string chat_template;  // "" = the model's own; or a built-in name, or a Jinja file
+};
+
+struct ModelInfo {
+    std::string path;
+    std::string architecture;   // "bitnet-b1.58", "llama", "ifairy", ...
+    std::string description;    // one line: shape, weight types, head, size, kernels
+    std::string kernels;        // the kernel table that runs it
+    size_t n_vocab = 0;
+    size_t n_embd = 0;
+    size_t n_layers = 0;
+    size_t n_ctx_train = 0;
+    size_t context = 0;         // tokens a Session holds
+    uint64_t file_bytes = 0;
+    int threads = 0;
+    bool has_tokenizer = false;
+    std::string chat_template;  // the template chat() uses ("" without a tokenizer)
+    double load_seconds = 0;
+};
+
+struct SamplingOptions {
+    float temperature = 0.8f;   // 0: greedy
+    int top_k = 40;             // 0: off
+    float top_p = 0.95f;        // 1: off
+    float min_p = 0.05f;        // 0: off
+    float repeat_penalty = 1.0f;   // 1: off
+    uint64_t seed = 0;
+};
+
+enum class FinishReason {
+    kStop,        // an end-of-generation token or a stop string
+    kLength,      // max_tokens, or the context is full
+    kCancelled,   // `cancel` was set or on_text returned false
+};
+std::string_view finish_reason_name(FinishReason reason);   // "stop", "length", "cancelled"
+
+struct GenerateOptions {
+    size_t max_tokens = 256;
+    SamplingOptions sampling;
+    std::vector<std::string> stop;   // text ends before the first of these; none is ever shown
+    // "" = plain decoding; "ngram" = prompt-lookup speculative decoding (same text, faster when
+    // the output repeats the input).
+    std::string draft;
+    // Called with each piece of text as soon as it forms whole characters; returning false
+    // stops the generation (FinishReason::kCancelled). Runs on the calling thread.
+    std::function<bool(std::string_view piece)> on_text = {};
+    // Set from any thread to stop after the current token (FinishReason::kCancelled).
+    const std::atomic<bool>* cancel = nullptr;
+};
+
+struct Generation {
+    std::string text;
+    FinishReason finish = FinishReason::kStop;
+    size_t prompt_tokens = 0;
+    size_t generated_tokens = 0;
+    double prompt_seconds = 0;
+    double generate_seconds = 0;
+};
+
+struct ChatMessage {
+    std::string role;      // "system", "user" or "assistant"
+    std::string content;
+};
+
+struct PerplexityOptions {
+    size_t window = 512;     // tokens per chunk (clipped to the context); the second half is scored
+    size_t max_chunks = 0;   // 0: every chunk
+};
+
+struct Perplexity {
+    double perplexity = 0;
+    double uncertainty = 0;   // standard error, in perplexity units
+    size_t chunks = 0;
+    size_t scored_tokens = 0;
+};
+
+struct BenchmarkOptions {
+    size_t prompt_tokens = 128;   // pp<N>; 0 skips it
+    size_t generate_tokens = 128; // tg<N>; 0 skips it
+    std::vector<int> threads;     // empty: the model's thread count
+    int repetitions = 3;
+};
+
+class Session;
+
+class Model {
+public:
+    // A GGUF file, or a folder holding a Hugging Face checkpoint (safetensors, config.json and
+    // the tokenizer files).
+    static Result<Model> load(const std::string& path, const LoadOptions& options = {});
+
+    const ModelInfo& info() const;
+
+    // Errors: the model has no tokenizer tern reads.
+    Result<std::vector<int32_t>> tokenize(std::string_view text, bool add_special = true,
+                                          bool parse_special = false) const;
+    // Errors: no tokenizer, or an id outside the vocabulary.
+    Result<std::string> detokenize(std::span<const int32_t> ids) const;
+
+    // Continues `prompt` (tokenized with BOS; special-token texts in it are parsed).
+    Result<Generation> generate(std::string_view prompt, const GenerateOptions& options = {}) const;
+    Result<Generation> generate(std::span<const int32_t> prompt_ids, const GenerateOptions& options = {}) const;
+    // The assistant's reply to a conversation, rendered with the model's chat template.
+    Result<Generation> chat(std::span<const ChatMessage> messages, const GenerateOptions& options = {}) const;
+
+    // Logits after evaluating `ids` from an empty context: [n_vocab] for the last token, or
+    // [ids.size()][n_vocab] with all_tokens.
+    Result<std::vector<float>> logits(std::span<const int32_t> ids, bool all_tokens = false) const;
+
+    // llama-perplexity's protocol on `text` (see PerplexityOptions).
+    Result<Perplexity> perplexity(std::string_view text, const PerplexityOptions& options = {}) const;
+
+    // `tern bench --json`'s report (pp and tg tokens/s, bytes per token, bandwidth) as JSON text.
+    Result<std::string> benchmark(const BenchmarkOptions& options = {}) const;
+
+    // An empty sequence of up to `context` tokens (0: the model's context, see LoadOptions).
+    Result<Session> new_session(size_t context = 0) const;
+
+    struct State;   // defined by the library
+
+private:
+    explicit Model(std::shared_ptr<State> state) : state_(std::move(state)) {}
+    std::shared_ptr<State> state_;
+};
+
+// A sequence kept in a KV cache (or a recurrent state) across calls.
+class Session {
+public:
+    Session(Session&&) noexcept;
+    Session& operator=(Session&&) noexcept;
+    ~Session();
+
+    // Appends tokens; errors (nothing appended): an id outside the vocabulary, a full context.
+    Status evaluate(std::span<const int32_t> tokens);
+    // The last evaluated token's logits, [n_vocab]; empty before the first evaluate().
+    std::span<const float> logits() const;
+    size_t size() const;       // tokens in the sequence
+    size_t context() const;    // tokens it can hold
+    // Keeps the first n tokens (n <= size()). Recurrent models can only clear (n == 0).
+    Status truncate(size_t n);
+
+private:
+    friend class Model;
+    struct Impl;
+    explicit Session(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tern
