@@ -11,17 +11,13 @@
 #include "core/cpu_info.h"
 #include "core/str_cat.h"
 #include "cli/model_setup.h"
+#include "engine/benchmark_json.h"
 #include "engine/kernel_benchmark.h"
 #include "engine/model_benchmark.h"
 #include "model/synthetic_model.h"
 
 namespace tern::cli {
 namespace {
-
-nlohmann::json bandwidth_json(const BandwidthResult& bw) {
-    return {{"threads", bw.threads}, {"gb_per_s", bw.gb_per_s}, {"min_gb_per_s", bw.min_gb_per_s},
-            {"max_gb_per_s", bw.max_gb_per_s}, {"method", std::string(bw.method)}, {"passes", bw.passes}};
-}
 
 // " 45.1 GB/s with 1 thread (4 streams; passes 44.0-46.2);" per thread count.
 std::string bandwidth_summary(const std::vector<BandwidthResult>& measured) {
@@ -69,7 +65,7 @@ nlohmann::json to_json(const engine::KernelBenchReport& report) {
     nlohmann::json j;
     j["cpu"] = detect_cpu_info().model_name;
     for (const BandwidthResult& bw : report.read_bandwidth) {
-        j["read_bandwidth_gb_per_s"].push_back(bandwidth_json(bw));
+        j["read_bandwidth_gb_per_s"].push_back(engine::bandwidth_json(bw));
     }
     j["points"] = nlohmann::json::array();
     for (const auto& p : report.points) {
@@ -105,43 +101,6 @@ void print_model_report(const LoadedModel& lm, const engine::ModelBenchReport& r
                 kernels::kv_type_name(report.kv_type), lm.load_seconds);
 }
 
-// Which ternary GEMV and GEMM the load picked, with every candidate's time.
-nlohmann::json autotune_json(const engine::AutotuneReport& report) {
-    auto timings = [](const std::vector<engine::KernelTiming>& list) {
-        nlohmann::json out = nlohmann::json::array();
-        for (const engine::KernelTiming& t : list) out.push_back({{"kernels", t.kernels}, {"seconds", t.seconds}});
-        return out;
-    };
-    return {{"threads", report.threads}, {"seconds", report.seconds},
-            {"gemv", report.gemv_choice}, {"gemm", report.gemm_choice},
-            {"gemv_timings", timings(report.gemv)}, {"gemm_timings", timings(report.gemm)}};
-}
-
-nlohmann::json model_report_json(const LoadedModel& lm, const engine::ModelBenchReport& report) {
-    nlohmann::json j;
-    j["model"] = lm.model.source;
-    j["architecture"] = lm.model.arch->name;
-    j["ternary_type"] = lm.model.ternary_type;
-    j["isa"] = kernels::isa_name(lm.kernels.isa);
-    j["kernels"] = lm.kernels.name;
-    if (!lm.autotune.gemv.empty()) j["autotune"] = autotune_json(lm.autotune);
-    j["cpu"] = detect_cpu_info().model_name;
-    j["peak_rss_bytes"] = report.peak_rss_bytes;
-    j["kv_type"] = kernels::kv_type_name(report.kv_type);
-    j["load_seconds"] = lm.load_seconds;
-    for (const BandwidthResult& bw : report.read_bandwidth) j["read_bandwidth_gb_per_s"].push_back(bandwidth_json(bw));
-    j["results"] = nlohmann::json::array();
-    for (const auto& r : report.results)
-        j["results"].push_back({{"test", r.test}, {"threads", r.threads}, {"sequences", r.sequences}, {"depth", r.depth},
-                                {"tokens_per_s", r.tokens_per_s},
-                                {"stddev", r.stddev}, {"bytes_per_token", r.bytes_per_token},
-                                {"projection_bytes_per_token", r.projection_bytes_per_token},
-                                {"head_bytes_per_token", r.head_bytes_per_token},
-                                {"kv_bytes_per_token", r.kv_bytes_per_token},
-                                {"gb_per_s", r.gb_per_s}, {"bandwidth_fraction", r.bandwidth_fraction}});
-    return j;
-}
-
 int run_model_bench(const BenchOptions& options) {
     if (!options.model.empty() && !options.synthetic.empty())
         return report_failure("bench: give -m MODEL or --synthetic SHAPE, not both");
@@ -169,7 +128,7 @@ int run_model_bench(const BenchOptions& options) {
     const engine::ModelBenchReport report =
         engine::run_model_benchmark(loaded.value().model, loaded.value().kernels, bench, progress);
     if (options.json) {
-        std::printf("%s\n", model_report_json(loaded.value(), report).dump(2).c_str());
+        std::printf("%s\n", engine::model_report_json(loaded.value(), report).dump(2).c_str());
         return 0;
     }
     std::fprintf(stderr, "\r%40s\r", "");

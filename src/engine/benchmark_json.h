@@ -1,0 +1,18 @@
+// `tern bench --json`'s report of a model benchmark, shared by the CLI and the library.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "core/memory_bandwidth.h"
+#include "engine/model_benchmark.h"
+#include "engine/model_loading.h"
+
+namespace tern::engine {
+
+nlohmann::json bandwidth_json(const BandwidthResult& bw);
+// Which ternary GEMV and GEMM the load picked, with every candidate's time.
+nlohmann::json autotune_json(const AutotuneReport& report);
+// The model, its kernels, the machine, the bandwidth measured and every result.
+nlohmann::json model_report_json(const LoadedModel& lm, const ModelBenchReport& report);
+
+}  // namespace tern::engine
