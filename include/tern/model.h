@@ -25,41 +25,41 @@
 namespace tern {
 
 struct LoadOptions {
-    int threads = 0;            // threads of the model's pool; 0: every CPU this process may use
-    size_t context = 0;         // tokens a Session holds at most; 0: the model's training context
-    std::string isa;            // "" = the best kernels this CPU runs, timed on the model; else
-                                // "scalar", "avx2", "avx512" or "avx512vnni"
-    std::string head;           // "" keeps the file's LM head type; "q8_0" converts it at load
+    int threads = 0;                   // threads of the model's pool; 0: every CPU this process may use
+    size_t context = 0;                // tokens a Session holds at most; 0: the model's training context
+    std::string isa = {};              // "" = the best kernels this CPU runs, timed on the model; else
+                                       // "scalar", "avx2", "avx512" or "avx512vnni"
+    std::string head = {};             // "" keeps the file's LM head type; "q8_0" converts it at load
     std::string packing = "2bit";      // ternary weights in memory: "2bit" or "base3"
-    std::string weights;               // "fairy2i-w1" / "fairy2i-w2": read a LLaMA folder as Fairy2i
+    std::string weights = {};          // "fairy2i-w1" / "fairy2i-w2": read a LLaMA folder as Fairy2i
     std::string activations = "int8";  // Fairy2i projections: "int8" or "float"
     std::string kv_type = "f32";       // KV cache elements: "f32" or "f16"
-    std::string chat_template;  // "" = the model's own; or a built-in name, or a Jinja file
+    std::string chat_template = {};    // "" = the model's own; or a built-in name, or a Jinja file
 };
 
 struct ModelInfo {
-    std::string path;
-    std::string architecture;   // "bitnet-b1.58", "llama", "ifairy", ...
-    std::string description;    // one line: shape, weight types, head, size, kernels
-    std::string kernels;        // the kernel table that runs it
+    std::string path = {};
+    std::string architecture = {};   // "bitnet-b1.58", "llama", "ifairy", ...
+    std::string description = {};    // one line: shape, weight types, head, size, kernels
+    std::string kernels = {};        // the kernel table that runs it
     size_t n_vocab = 0;
     size_t n_embd = 0;
     size_t n_layers = 0;
     size_t n_ctx_train = 0;
-    size_t context = 0;         // tokens a Session holds
+    size_t context = 0;              // tokens a Session holds
     uint64_t file_bytes = 0;
     int threads = 0;
     bool has_tokenizer = false;
-    std::string chat_template;  // the template chat() uses ("" without a tokenizer)
+    std::string chat_template = {};  // the template chat() uses ("" without a tokenizer)
     double load_seconds = 0;
 };
 
 struct SamplingOptions {
-    float temperature = 0.8f;   // 0: greedy
-    int top_k = 40;             // 0: off
-    float top_p = 0.95f;        // 1: off
-    float min_p = 0.05f;        // 0: off
-    float repeat_penalty = 1.0f;   // 1: off
+    float temperature = 0.8f;     // 0: greedy
+    int top_k = 40;               // 0: off
+    float top_p = 0.95f;          // 1: off
+    float min_p = 0.05f;          // 0: off
+    float repeat_penalty = 1.0f;  // 1: off
     uint64_t seed = 0;
 };
 
@@ -73,10 +73,10 @@ std::string_view finish_reason_name(FinishReason reason);   // "stop", "length",
 struct GenerateOptions {
     size_t max_tokens = 256;
     SamplingOptions sampling;
-    std::vector<std::string> stop;   // text ends before the first of these; none is ever shown
+    std::vector<std::string> stop = {};  // text ends before the first of these; none is ever shown
     // "" = plain decoding; "ngram" = prompt-lookup speculative decoding (same text, faster when
     // the output repeats the input).
-    std::string draft;
+    std::string draft = {};
     // Called with each piece of text as soon as it forms whole characters; returning false
     // stops the generation (FinishReason::kCancelled). Runs on the calling thread.
     std::function<bool(std::string_view piece)> on_text = {};
@@ -85,7 +85,8 @@ struct GenerateOptions {
 };
 
 struct Generation {
-    std::string text;
+    std::string text = {};             // empty for a model without a tokenizer: read `tokens`
+    std::vector<int32_t> tokens = {};  // generated ids (an end-of-generation token is not included)
     FinishReason finish = FinishReason::kStop;
     size_t prompt_tokens = 0;
     size_t generated_tokens = 0;
@@ -94,26 +95,26 @@ struct Generation {
 };
 
 struct ChatMessage {
-    std::string role;      // "system", "user" or "assistant"
-    std::string content;
+    std::string role = {};  // "system", "user" or "assistant"
+    std::string content = {};
 };
 
 struct PerplexityOptions {
-    size_t window = 512;     // tokens per chunk (clipped to the context); the second half is scored
-    size_t max_chunks = 0;   // 0: every chunk
+    size_t window = 512;    // tokens per chunk (clipped to the context); the second half is scored
+    size_t max_chunks = 0;  // 0: every chunk
 };
 
 struct Perplexity {
     double perplexity = 0;
-    double uncertainty = 0;   // standard error, in perplexity units
+    double uncertainty = 0;  // standard error, in perplexity units
     size_t chunks = 0;
     size_t scored_tokens = 0;
 };
 
 struct BenchmarkOptions {
-    size_t prompt_tokens = 128;   // pp<N>; 0 skips it
-    size_t generate_tokens = 128; // tg<N>; 0 skips it
-    std::vector<int> threads;     // empty: the model's thread count
+    size_t prompt_tokens = 128;     // pp<N>; 0 skips it
+    size_t generate_tokens = 128;   // tg<N>; 0 skips it
+    std::vector<int> threads = {};  // empty: the model's thread count
     int repetitions = 3;
 };
 
@@ -152,7 +153,7 @@ public:
     // An empty sequence of up to `context` tokens (0: the model's context, see LoadOptions).
     Result<Session> new_session(size_t context = 0) const;
 
-    struct State;   // defined by the library
+    struct State;  // defined by the library
 
 private:
     explicit Model(std::shared_ptr<State> state) : state_(std::move(state)) {}
@@ -168,10 +169,10 @@ public:
 
     // Appends tokens; errors (nothing appended): an id outside the vocabulary, a full context.
     Status evaluate(std::span<const int32_t> tokens);
-    // The last evaluated token's logits, [n_vocab]; empty before the first evaluate().
+    // The last evaluated token's logits, [n_vocab]; empty before the first evaluate() and after truncate().
     std::span<const float> logits() const;
-    size_t size() const;       // tokens in the sequence
-    size_t context() const;    // tokens it can hold
+    size_t size() const;     // tokens in the sequence
+    size_t context() const;  // tokens it can hold
     // Keeps the first n tokens (n <= size()). Recurrent models can only clear (n == 0).
     Status truncate(size_t n);
 
@@ -179,6 +180,7 @@ private:
     friend class Model;
     struct Impl;
     explicit Session(std::unique_ptr<Impl> impl);
+    static Result<Session> create(std::shared_ptr<Model::State> state, size_t context);
     std::unique_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,298 @@
+// The public library (include/tern/) as a program built against libtern sees it: this test
+// links only libtern.so, so it also proves the export map holds everything the headers declare.
+// It runs the shipped TinyStories model and checks against the model's golden story, the PyTorch
+// logits fixture, and sums computed here from logits the library returns.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "tern/tern.h"
+
+namespace {
+
+const std::filesystem::path kDir = std::filesystem::path(TERN_SOURCE_DIR) / "models" / "tinystories";
+const std::string kGguf = (kDir / "tinystories-bitnet.gguf").string();
+
+std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+nlohmann::json card() { return nlohmann::json::parse(read_text(kDir / "card.json")); }
+
+// golden.txt as `tern run` printed it, less the newline it ends with.
+std::string golden_story() {
+    std::string text = read_text(kDir / "golden.txt");
+    if (text.ends_with('\n')) text.pop_back();
+    return text;
+}
+
+tern::Model load(const tern::LoadOptions& options = {.threads = 2}) {
+    tern::Result<tern::Model> model = tern::Model::load(kGguf, options);
+    EXPECT_TRUE(model.ok()) << model.error().message();
+    return std::move(model).value();
+}
+
+tern::GenerateOptions greedy(size_t max_tokens) {
+    tern::GenerateOptions options;
+    options.max_tokens = max_tokens;
+    options.sampling.temperature = 0;
+    return options;
+}
+
+TEST(LibraryModel, DescribesTheShippedModel) {
+    const tern::Model model = load();
+    const tern::ModelInfo& info = model.info();
+    EXPECT_EQ(info.architecture, "bitnet-b1.58");
+    EXPECT_EQ(info.n_vocab, 2048u);
+    EXPECT_EQ(info.n_embd, 256u);
+    EXPECT_EQ(info.n_layers, 6u);
+    EXPECT_EQ(info.context, info.n_ctx_train);
+    EXPECT_EQ(info.threads, 2);
+    EXPECT_TRUE(info.has_tokenizer);
+    EXPECT_FALSE(info.chat_template.empty());
+    EXPECT_NE(info.description.find("I2_S"), std::string::npos) << info.description;
+}
+
+TEST(LibraryModel, GreedyGenerationTellsTheGoldenStoryAndStreamsIt) {
+    const tern::Model model = load();
+    const nlohmann::json c = card();
+    tern::GenerateOptions options = greedy(c["golden_tokens"].get<size_t>());
+    std::string streamed;
+    size_t pieces = 0;
+    options.on_text = [&](std::string_view piece) {
+        streamed += piece;
+        ++pieces;
+        return true;
+    };
+    tern::Result<tern::Generation> out = model.generate(c["golden_prompt"].get<std::string>(), options);
+    ASSERT_TRUE(out.ok()) << out.error().message();
+    EXPECT_EQ(out.value().text, golden_story());
+    EXPECT_EQ(streamed, out.value().text);
+    EXPECT_GT(pieces, 10u);
+    EXPECT_EQ(out.value().finish, tern::FinishReason::kLength);
+    EXPECT_EQ(out.value().generated_tokens, c["golden_tokens"].get<size_t>());
+    EXPECT_EQ(out.value().tokens.size(), out.value().generated_tokens);
+    EXPECT_EQ(tern::finish_reason_name(out.value().finish), "length");
+}
+
+TEST(LibraryModel, NgramDraftingKeepsTheText) {
+    const tern::Model model = load();
+    const nlohmann::json c = card();
+    tern::GenerateOptions options = greedy(c["golden_tokens"].get<size_t>());
+    options.draft = "ngram";
+    tern::Result<tern::Generation> out = model.generate(c["golden_prompt"].get<std::string>(), options);
+    ASSERT_TRUE(out.ok()) << out.error().message();
+    EXPECT_EQ(out.value().text, golden_story());
+    options.draft = "medusa";
+    tern::Result<tern::Generation> bad = model.generate("Once", options);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().message(), "draft 'medusa' is not supported (\"\" or \"ngram\")");
+}
+
+TEST(LibraryModel, SampledGenerationDependsOnlyOnTheSeed) {
+    const tern::Model model = load();
+    tern::GenerateOptions options;
+    options.max_tokens = 40;
+    options.sampling.seed = 11;
+    tern::Result<tern::Generation> a = model.generate("Once upon a time", options);
+    tern::Result<tern::Generation> b = model.generate("Once upon a time", options);
+    options.sampling.seed = 12;
+    tern::Result<tern::Generation> c = model.generate("Once upon a time", options);
+    ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+    EXPECT_EQ(a.value().text, b.value().text);
+    EXPECT_NE(a.value().text, c.value().text);
+}
+
+TEST(LibraryModel, StopStringEndsTheTextBeforeIt) {
+    const tern::Model model = load();
+    const nlohmann::json c = card();
+    const std::string golden = golden_story();
+    tern::GenerateOptions options = greedy(c["golden_tokens"].get<size_t>());
+    options.stop = {"very brave"};
+    tern::Result<tern::Generation> out = model.generate(c["golden_prompt"].get<std::string>(), options);
+    ASSERT_TRUE(out.ok()) << out.error().message();
+    EXPECT_EQ(out.value().text, golden.substr(0, golden.find("very brave")));
+    EXPECT_EQ(out.value().finish, tern::FinishReason::kStop);
+}
+
+TEST(LibraryModel, CallbackAndFlagCancel) {
+    const tern::Model model = load();
+    tern::GenerateOptions options = greedy(60);
+    int calls = 0;
+    options.on_text = [&](std::string_view) { return ++calls < 3; };
+    tern::Result<tern::Generation> out = model.generate("Once upon a time", options);
+    ASSERT_TRUE(out.ok()) << out.error().message();
+    EXPECT_EQ(calls, 3);
+    EXPECT_EQ(out.value().finish, tern::FinishReason::kCancelled);
+    EXPECT_LT(out.value().generated_tokens, 10u);
+
+    std::atomic<bool> cancel{true};
+    tern::GenerateOptions flagged = greedy(60);
+    flagged.cancel = &cancel;
+    tern::Result<tern::Generation> none = model.generate("Once upon a time", flagged);
+    ASSERT_TRUE(none.ok()) << none.error().message();
+    EXPECT_EQ(none.value().finish, tern::FinishReason::kCancelled);
+    EXPECT_EQ(none.value().generated_tokens, 0u);
+}
+
+TEST(LibraryModel, TokenizesAsTheFixtureAndBack) {
+    const tern::Model model = load();
+    const nlohmann::json fixture = nlohmann::json::parse(read_text(kDir / "fixture.json"));
+    const std::string prompt = fixture["prompt"].get<std::string>();
+    tern::Result<std::vector<int32_t>> ids = model.tokenize(prompt);
+    ASSERT_TRUE(ids.ok()) << ids.error().message();
+    EXPECT_EQ(ids.value(), fixture["ids"].get<std::vector<int32_t>>());
+    tern::Result<std::string> text = model.detokenize(std::span(ids.value()).subspan(1));
+    ASSERT_TRUE(text.ok()) << text.error().message();
+    EXPECT_NE(text.value().find(prompt), std::string::npos) << text.value();
+    const std::vector<int32_t> bad = {5, 2048};
+    EXPECT_EQ(model.detokenize(bad).error().message(), "token 1 is id 2048, outside the vocabulary of 2048");
+}
+
+TEST(LibraryModel, LogitsMatchPyTorchAndAStepBySessionBitForBit) {
+    const tern::Model model = load();
+    const nlohmann::json fixture = nlohmann::json::parse(read_text(kDir / "fixture.json"));
+    const std::vector<int32_t> ids = fixture["ids"].get<std::vector<int32_t>>();
+    const std::string raw = read_text(kDir / "fixture_logits.f32");
+    std::vector<float> torch(raw.size() / sizeof(float));
+    std::memcpy(torch.data(), raw.data(), raw.size());
+    tern::Result<std::vector<float>> all = model.logits(ids, /*all_tokens=*/true);
+    ASSERT_TRUE(all.ok()) << all.error().message();
+    ASSERT_EQ(all.value().size(), torch.size());
+    double max_diff = 0, max_abs = 0;
+    for (size_t i = 0; i < torch.size(); ++i) {
+        max_diff = std::max(max_diff, std::fabs(double(all.value()[i]) - torch[i]));
+        max_abs = std::max(max_abs, std::fabs(double(torch[i])));
+    }
+    EXPECT_LT(max_diff, 0.02 * max_abs);   // PyTorch's float BitLinear; see tests/engine/shipped_model_test.cpp
+
+    tern::Result<tern::Session> session = model.new_session(32);
+    ASSERT_TRUE(session.ok()) << session.error().message();
+    tern::Session& s = session.value();
+    EXPECT_TRUE(s.logits().empty());
+    for (const int32_t id : ids) ASSERT_TRUE(s.evaluate(std::span(&id, 1)).ok());
+    const size_t vocab = model.info().n_vocab;
+    ASSERT_EQ(s.logits().size(), vocab);
+    EXPECT_EQ(0, std::memcmp(s.logits().data(), all.value().data() + (ids.size() - 1) * vocab, vocab * sizeof(float)));
+    // Cut back and evaluate the rest again in one batch: the same bits.
+    ASSERT_TRUE(s.truncate(5).ok());
+    EXPECT_EQ(s.size(), 5u);
+    EXPECT_TRUE(s.logits().empty());
+    ASSERT_TRUE(s.evaluate(std::span(ids).subspan(5)).ok());
+    EXPECT_EQ(0, std::memcmp(s.logits().data(), all.value().data() + (ids.size() - 1) * vocab, vocab * sizeof(float)));
+    EXPECT_EQ(s.truncate(99).error().message(), "truncate: 99 tokens asked to keep, the session holds 15");
+    const std::vector<int32_t> too_many(20, 7);
+    EXPECT_FALSE(s.evaluate(too_many).ok());
+    EXPECT_EQ(s.size(), 15u);
+}
+
+// Perplexity as llama-perplexity defines it, summed here from the logits the library returns.
+TEST(LibraryModel, PerplexityEqualsTheSumOverLogits) {
+    const tern::Model model = load();
+    const std::string text = golden_story() + "\n" + golden_story();
+    const size_t window = 32;
+    tern::Result<tern::Perplexity> ppl = model.perplexity(text, {.window = window, .max_chunks = 0});
+    ASSERT_TRUE(ppl.ok()) << ppl.error().message();
+    std::vector<int32_t> tokens = model.tokenize(text).value();
+    const size_t chunks = tokens.size() / window, vocab = model.info().n_vocab;
+    double nll = 0;
+    for (size_t c = 0; c < chunks; ++c) {
+        std::vector<int32_t> chunk(tokens.begin() + c * window, tokens.begin() + (c + 1) * window);
+        chunk[0] = 1;   // BOS
+        const std::vector<float> logits = model.logits(chunk, true).value();
+        for (size_t i = window / 2; i + 1 < window; ++i) {   // row i predicts token i + 1
+            const float* row = logits.data() + i * vocab;
+            const double max = *std::max_element(row, row + vocab);
+            double sum = 0;
+            for (size_t v = 0; v < vocab; ++v) sum += std::exp(row[v] - max);
+            nll -= row[chunk[i + 1]] - max - std::log(sum);
+        }
+    }
+    const size_t scored = chunks * (window - 1 - window / 2);
+    EXPECT_EQ(ppl.value().chunks, chunks);
+    EXPECT_EQ(ppl.value().scored_tokens, scored);
+    EXPECT_NEAR(ppl.value().perplexity, std::exp(nll / scored), 1e-6 * std::exp(nll / scored));
+}
+
+TEST(LibraryModel, ChatRendersTheConversationWithTheModelsTemplate) {
+    const tern::Model model = load();
+    const std::vector<tern::ChatMessage> messages = {{"system", "You tell stories."}, {"user", "A story about a fox."}};
+    tern::Result<tern::Generation> out = model.chat(messages, greedy(20));
+    ASSERT_TRUE(out.ok()) << out.error().message();
+    EXPECT_GT(out.value().prompt_tokens, model.tokenize("A story about a fox.").value().size());
+    EXPECT_GT(out.value().generated_tokens, 0u);
+    const std::vector<tern::ChatMessage> bad = {{"user", "hi"}, {"tool", "42"}};
+    EXPECT_EQ(model.chat(bad).error().message(), "chat: message 1 has role 'tool' (system, user or assistant)");
+    EXPECT_EQ(model.chat({}).error().message(), "chat: no messages");
+}
+
+TEST(LibraryModel, ThreadsTakeTurnsAndGetTheirOwnAnswers) {
+    const tern::Model model = load();
+    const nlohmann::json c = card();
+    const std::string golden = golden_story();
+    std::vector<std::string> texts(3);
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < texts.size(); ++i)
+        threads.emplace_back([&, i] {
+            const tern::Model copy = model;   // a handle shares the weights
+            texts[i] = copy.generate(c["golden_prompt"].get<std::string>(), greedy(c["golden_tokens"].get<size_t>()))
+                           .value()
+                           .text;
+        });
+    for (std::thread& t : threads) t.join();
+    for (const std::string& text : texts) EXPECT_EQ(text, golden);
+}
+
+TEST(LibraryModel, BenchmarkReportsLikeTernBenchJson) {
+    const tern::Model model = load();
+    tern::Result<std::string> report = model.benchmark({.prompt_tokens = 8, .generate_tokens = 8, .threads = {1},
+                                                        .repetitions = 1});
+    ASSERT_TRUE(report.ok()) << report.error().message();
+    const nlohmann::json j = nlohmann::json::parse(report.value());
+    ASSERT_EQ(j["results"].size(), 2u);
+    EXPECT_EQ(j["results"][0]["test"], "pp8");
+    EXPECT_EQ(j["results"][1]["test"], "tg8");
+    EXPECT_GT(j["results"][1]["tokens_per_s"].get<double>(), 0.0);
+    EXPECT_EQ(j["architecture"], "bitnet-b1.58");
+}
+
+TEST(LibraryModel, BadInputGetsOneLineErrors) {
+    tern::Result<tern::Model> missing = tern::Model::load("/nonexistent/model.gguf");
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.error().message().find("/nonexistent/model.gguf"), std::string::npos);
+    EXPECT_EQ(missing.error().message().find('\n'), std::string::npos);
+    EXPECT_EQ(tern::Model::load(kGguf, {.kv_type = "f8"}).error().message(), "kv_type 'f8' is not supported (f32 or f16)");
+    EXPECT_EQ(tern::Model::load(kGguf, {.isa = "sse9"}).ok(), false);
+    EXPECT_EQ(tern::Model::load(kGguf, {.context = 1 << 20}).error().message(),
+              kGguf + ": context 1048576 exceeds the model's 256 tokens");
+    const tern::Model model = load();
+    const std::vector<int32_t> out_of_vocab = {1, 4096};
+    EXPECT_EQ(model.generate(std::span<const int32_t>(out_of_vocab)).error().message(),
+              "generate: token 1 is id 4096, outside the vocabulary of 2048");
+    EXPECT_EQ(model.generate(std::string(2000, 'a'), greedy(4)).error().message().substr(0, 20), "generate: the prompt");
+    EXPECT_EQ(model.new_session(4096).error().message(), "session: context 4096 exceeds the model's 256 tokens");
+    EXPECT_EQ(model.perplexity("tiny", {.window = 1, .max_chunks = 0}).error().message(),
+              "perplexity: a window of 1 tokens is too short (at least 2)");
+}
+
+TEST(LibrarySystem, ReportsTheKernelsThatRunHere) {
+    const tern::SystemInfo info = tern::system_info();
+    EXPECT_EQ(info.version, tern::kVersion);
+    ASSERT_FALSE(info.kernels.empty());
+    EXPECT_EQ(info.kernels.front(), "scalar");
+    EXPECT_NE(std::find(info.kernels.begin(), info.kernels.end(), info.best_kernels), info.kernels.end());
+    EXPECT_GE(info.usable_cpus, 1);
+}
+
+}  // namespace
