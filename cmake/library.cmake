@@ -27,5 +27,6 @@ configure_package_config_file(cmake/ternConfig.cmake.in "${PROJECT_BINARY_DIR}/t
 write_basic_package_version_file("${PROJECT_BINARY_DIR}/ternConfigVersion.cmake" COMPATIBILITY SameMajorVersion)
 install(FILES "${PROJECT_BINARY_DIR}/ternConfig.cmake" "${PROJECT_BINARY_DIR}/ternConfigVersion.cmake"
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tern)
+file(RELATIVE_PATH TERN_PC_TO_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
 configure_file(cmake/tern.pc.in "${PROJECT_BINARY_DIR}/tern.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/tern.pc" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
