@@ -1,2 +1,25 @@
-if(FALSE)
+# The Python package (python/): a pybind11 module from Debian's python3-pybind11, built for
+# Debian's python3 (where NumPy comes from) unless -DPython_EXECUTABLE says otherwise. After a
+# build, PYTHONPATH=build/python makes `import tern` work; `pip install ./python` builds it too.
+if(NOT DEFINED Python_EXECUTABLE AND EXISTS /usr/bin/python3)
+    set(Python_EXECUTABLE /usr/bin/python3)
 endif()
+set(PYBIND11_FINDPYTHON ON)
+find_package(pybind11 CONFIG QUIET)
+if(NOT pybind11_FOUND)
+    message(STATUS "tern: pybind11 not found (Debian: python3-pybind11); the Python package is not built")
+    return()
+endif()
+if(TERN_SANITIZE)
+    message(STATUS "tern: the Python package is not built with sanitizers (python3 would need their runtime preloaded)")
+    return()
+endif()
+
+pybind11_add_module(tern_python MODULE NO_EXTRAS python/src/bindings.cpp $<TARGET_OBJECTS:tern_api_objects>)
+target_link_libraries(tern_python PRIVATE tern_lib)
+target_include_directories(tern_python PRIVATE ${PROJECT_SOURCE_DIR}/include)
+set(TERN_PYTHON_PACKAGE_DIR "${PROJECT_BINARY_DIR}/python/tern")
+set_target_properties(tern_python PROPERTIES OUTPUT_NAME _tern LIBRARY_OUTPUT_DIRECTORY "${TERN_PYTHON_PACKAGE_DIR}")
+foreach(file __init__.py __main__.py _tern.pyi py.typed)
+    configure_file(python/tern/${file} "${TERN_PYTHON_PACKAGE_DIR}/${file}" COPYONLY)
+endforeach()

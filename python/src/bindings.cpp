@@ -1,0 +1,270 @@
+// tern._tern: the C++ library (include/tern/) for Python. The friendlier surface, with
+// docstrings, keyword defaults and streaming, is python/tern/__init__.py; this file converts
+// types, releases the GIL while tern computes, and turns every tern error into tern.Error.
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tern/tern.h"
+
+namespace py = pybind11;
+
+namespace tern::python {
+namespace {
+
+// Raised as tern.Error (registered below) with tern's one-line message.
+class TernError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+template <class T>
+T value_or_raise(Result<T> result) {
+    if (!result.ok()) throw TernError(result.error().message());
+    return std::move(result).value();
+}
+
+// Set from Python (a generator being closed, Ctrl-C) to stop a generation on another thread.
+struct CancelToken {
+    std::atomic<bool> cancelled{false};
+};
+
+py::dict info_dict(const ModelInfo& info) {
+    py::dict d;
+    d["path"] = info.path;
+    d["architecture"] = info.architecture;
+    d["description"] = info.description;
+    d["kernels"] = info.kernels;
+    d["n_vocab"] = info.n_vocab;
+    d["n_embd"] = info.n_embd;
+    d["n_layers"] = info.n_layers;
+    d["n_ctx_train"] = info.n_ctx_train;
+    d["context"] = info.context;
+    d["file_bytes"] = info.file_bytes;
+    d["threads"] = info.threads;
+    d["has_tokenizer"] = info.has_tokenizer;
+    d["chat_template"] = info.chat_template;
+    d["load_seconds"] = info.load_seconds;
+    return d;
+}
+
+py::dict generation_dict(const Generation& g) {
+    py::dict d;
+    d["text"] = g.text;
+    d["tokens"] = g.tokens;
+    d["finish_reason"] = std::string(finish_reason_name(g.finish));
+    d["prompt_tokens"] = g.prompt_tokens;
+    d["generated_tokens"] = g.generated_tokens;
+    d["prompt_seconds"] = g.prompt_seconds;
+    d["generate_seconds"] = g.generate_seconds;
+    return d;
+}
+
+GenerateOptions generate_options(size_t max_tokens, float temperature, float top_p, int top_k, float min_p,
+                                 float repeat_penalty, uint64_t seed, std::vector<std::string> stop, std::string draft) {
+    GenerateOptions o;
+    o.max_tokens = max_tokens;
+    o.sampling = {.temperature = temperature, .top_k = top_k, .top_p = top_p, .min_p = min_p,
+                  .repeat_penalty = repeat_penalty, .seed = seed};
+    o.stop = std::move(stop);
+    o.draft = std::move(draft);
+    return o;
+}
+
+using Prompt = std::variant<std::string, std::vector<int32_t>>;
+using TextCallback = std::optional<std::function<bool(std::string)>>;
+
+// Runs a generation without the GIL. Each piece of text goes to `on_text` (with the GIL), and
+// a pending signal (Ctrl-C) stops the generation and is raised once the model is free again.
+template <class Run>
+py::dict run_generation(Run run, GenerateOptions options, const TextCallback& on_text, CancelToken* cancel) {
+    // Python errors (a signal, an exception in on_text) are kept here and raised after tern returns:
+    // nothing Python throws crosses the engine.
+    std::optional<py::error_already_set> failure;
+    options.cancel = cancel != nullptr ? &cancel->cancelled : nullptr;
+    options.on_text = [&](std::string_view piece) {
+        py::gil_scoped_acquire gil;
+        try {
+            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+            return on_text ? (*on_text)(std::string(piece)) : true;
+        } catch (py::error_already_set& e) {
+            failure.emplace(std::move(e));
+            return false;
+        }
+    };
+    std::optional<Result<Generation>> out;
+    {
+        py::gil_scoped_release released;
+        out.emplace(run(options));
+    }
+    if (failure) throw std::move(*failure);
+    return generation_dict(value_or_raise(std::move(*out)));
+}
+
+std::vector<ChatMessage> chat_messages(const py::list& messages) {
+    std::vector<ChatMessage> out;
+    for (size_t i = 0; i < messages.size(); ++i) {
+        const py::handle item = messages[i];
+        if (!py::isinstance<py::dict>(item))
+            throw TernError("chat: message " + std::to_string(i) + " is not a dict with 'role' and 'content'");
+        const py::dict message = item.cast<py::dict>();
+        if (!message.contains("role") || !message.contains("content"))
+            throw TernError("chat: message " + std::to_string(i) + " lacks 'role' or 'content'");
+        out.push_back({py::str(message["role"]).cast<std::string>(), py::str(message["content"]).cast<std::string>()});
+    }
+    return out;
+}
+
+// A float32 array over the vector's memory; the array owns the vector (no copy).
+py::array_t<float> as_array(std::vector<float> values, std::vector<py::ssize_t> shape) {
+    auto* owned = new std::vector<float>(std::move(values));
+    py::capsule owner(owned, [](void* p) { delete static_cast<std::vector<float>*>(p); });
+    return py::array_t<float>(shape, owned->data(), owner);
+}
+
+py::dict system_info_dict() {
+    const SystemInfo info = system_info();
+    py::dict d;
+    d["version"] = info.version;
+    d["cpu"] = info.cpu;
+    d["architecture"] = info.architecture;
+    d["features"] = info.features;
+    d["logical_cpus"] = info.logical_cpus;
+    d["usable_cpus"] = info.usable_cpus;
+    d["kernels"] = info.kernels;
+    d["best_kernels"] = info.best_kernels;
+    return d;
+}
+
+}  // namespace
+}  // namespace tern::python
+
+PYBIND11_MODULE(_tern, m) {
+    using namespace tern;
+    using namespace tern::python;
+    m.doc() = "tern's C++ library; use the tern package, not this module";
+    py::register_exception<TernError>(m, "Error");
+    m.attr("__version__") = kVersion;
+    m.def("system_info", &system_info_dict);
+
+    py::class_<CancelToken>(m, "CancelToken")
+        .def(py::init<>())
+        .def("cancel", [](CancelToken& t) { t.cancelled.store(true); })
+        .def_property_readonly("cancelled", [](const CancelToken& t) { return t.cancelled.load(); });
+
+    py::class_<Model>(m, "Model")
+        .def_static(
+            "load",
+            [](const std::string& path, int threads, size_t context, std::string isa, std::string head,
+               std::string packing, std::string weights, std::string activations, std::string kv_type,
+               std::string chat_template) {
+                const LoadOptions options{.threads = threads, .context = context, .isa = std::move(isa),
+                                          .head = std::move(head), .packing = std::move(packing),
+                                          .weights = std::move(weights), .activations = std::move(activations),
+                                          .kv_type = std::move(kv_type), .chat_template = std::move(chat_template)};
+                std::optional<Result<Model>> model;
+                {
+                    py::gil_scoped_release released;
+                    model.emplace(Model::load(path, options));
+                }
+                return value_or_raise(std::move(*model));
+            },
+            py::arg("path"), py::arg("threads") = 0, py::arg("context") = 0, py::arg("isa") = "",
+            py::arg("head") = "", py::arg("packing") = "2bit", py::arg("weights") = "", py::arg("activations") = "int8",
+            py::arg("kv_type") = "f32", py::arg("chat_template") = "")
+        .def_property_readonly("info", [](const Model& model) { return info_dict(model.info()); })
+        .def(
+            "tokenize",
+            [](const Model& model, const std::string& text, bool add_special, bool parse_special) {
+                return value_or_raise(model.tokenize(text, add_special, parse_special));
+            },
+            py::arg("text"), py::arg("add_special") = true, py::arg("parse_special") = false)
+        .def(
+            "detokenize",
+            [](const Model& model, const std::vector<int32_t>& ids) { return value_or_raise(model.detokenize(ids)); },
+            py::arg("ids"))
+        .def(
+            "generate",
+            [](const Model& model, const Prompt& prompt, size_t max_tokens, float temperature, float top_p, int top_k,
+               float min_p, float repeat_penalty, uint64_t seed, std::vector<std::string> stop, std::string draft,
+               const TextCallback& on_text, CancelToken* cancel) {
+                const GenerateOptions options = generate_options(max_tokens, temperature, top_p, top_k, min_p,
+                                                                 repeat_penalty, seed, std::move(stop), std::move(draft));
+                return run_generation(
+                    [&](const GenerateOptions& o) {
+                        if (const auto* text = std::get_if<std::string>(&prompt)) return model.generate(*text, o);
+                        return model.generate(std::span<const int32_t>(std::get<std::vector<int32_t>>(prompt)), o);
+                    },
+                    options, on_text, cancel);
+            },
+            py::arg("prompt"), py::arg("max_tokens"), py::arg("temperature"), py::arg("top_p"), py::arg("top_k"),
+            py::arg("min_p"), py::arg("repeat_penalty"), py::arg("seed"), py::arg("stop"), py::arg("draft"),
+            py::arg("on_text") = py::none(), py::arg("cancel") = py::none())
+        .def(
+            "chat",
+            [](const Model& model, const py::list& messages, size_t max_tokens, float temperature, float top_p,
+               int top_k, float min_p, float repeat_penalty, uint64_t seed, std::vector<std::string> stop,
+               std::string draft, const TextCallback& on_text, CancelToken* cancel) {
+                const std::vector<ChatMessage> conversation = chat_messages(messages);
+                const GenerateOptions options = generate_options(max_tokens, temperature, top_p, top_k, min_p,
+                                                                 repeat_penalty, seed, std::move(stop), std::move(draft));
+                return run_generation([&](const GenerateOptions& o) { return model.chat(conversation, o); }, options,
+                                      on_text, cancel);
+            },
+            py::arg("messages"), py::arg("max_tokens"), py::arg("temperature"), py::arg("top_p"), py::arg("top_k"),
+            py::arg("min_p"), py::arg("repeat_penalty"), py::arg("seed"), py::arg("stop"), py::arg("draft"),
+            py::arg("on_text") = py::none(), py::arg("cancel") = py::none())
+        .def(
+            "logits",
+            [](const Model& model, const std::vector<int32_t>& ids, bool all_tokens) {
+                std::optional<Result<std::vector<float>>> out;
+                {
+                    py::gil_scoped_release released;
+                    out.emplace(model.logits(ids, all_tokens));
+                }
+                std::vector<float> values = value_or_raise(std::move(*out));
+                const auto n_vocab = static_cast<py::ssize_t>(model.info().n_vocab);
+                if (!all_tokens) return as_array(std::move(values), {n_vocab});
+                return as_array(std::move(values), {static_cast<py::ssize_t>(ids.size()), n_vocab});
+            },
+            py::arg("ids"), py::arg("all_tokens") = false)
+        .def(
+            "perplexity",
+            [](const Model& model, const std::string& text, size_t window, size_t max_chunks) {
+                std::optional<Result<Perplexity>> out;
+                {
+                    py::gil_scoped_release released;
+                    out.emplace(model.perplexity(text, {.window = window, .max_chunks = max_chunks}));
+                }
+                const Perplexity p = value_or_raise(std::move(*out));
+                py::dict d;
+                d["perplexity"] = p.perplexity;
+                d["uncertainty"] = p.uncertainty;
+                d["chunks"] = p.chunks;
+                d["scored_tokens"] = p.scored_tokens;
+                return d;
+            },
+            py::arg("text"), py::arg("window") = 512, py::arg("max_chunks") = 0)
+        .def(
+            "benchmark",
+            [](const Model& model, size_t prompt_tokens, size_t generate_tokens, std::vector<int> threads,
+               int repetitions) {
+                std::optional<Result<std::string>> out;
+                {
+                    py::gil_scoped_release released;
+                    out.emplace(model.benchmark({.prompt_tokens = prompt_tokens, .generate_tokens = generate_tokens,
+                                                 .threads = std::move(threads), .repetitions = repetitions}));
+                }
+                return value_or_raise(std::move(*out));
+            },
+            py::arg("prompt_tokens"), py::arg("generate_tokens"), py::arg("threads"), py::arg("repetitions"));
+}

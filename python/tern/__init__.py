@@ -1,0 +1,175 @@
+"""tern: fast, exact inference of ternary and complex-valued language models on CPUs.
+
+    import tern
+    model = tern.load("models/tinystories/tinystories-bitnet.gguf")
+    print(model.generate("Once upon a time", max_tokens=60, temperature=0))
+    for piece in model.chat([{"role": "user", "content": "Tell me a story."}], stream=True):
+        print(piece, end="", flush=True)
+
+Every failure is a tern.Error carrying tern's one-line message. Computation runs without the
+GIL; Ctrl-C stops a generation within a token and leaves the model usable. A Model may be
+shared by threads: their calls take turns on the model's thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
+
+from . import _tern
+from ._tern import Error
+
+__all__ = ["Error", "Model", "load", "system_info", "benchmark", "__version__"]
+__version__: str = _tern.__version__
+
+Message = Dict[str, str]
+Prompt = Union[str, Sequence[int]]
+
+
+def system_info() -> Dict[str, Any]:
+    """The CPU, its SIMD features, and the kernels that run here (as `tern info` reports)."""
+    return _tern.system_info()
+
+
+def load(path: str, threads: Optional[int] = None, ctx: Optional[int] = None, **options: Any) -> "Model":
+    """Loads a GGUF file or a Hugging Face folder.
+
+    threads: the model's thread pool (default: every CPU this process may use).
+    ctx: tokens a generation may hold, prompt included (default: the model's training context).
+    options: isa ("scalar", "avx2", "avx512", "avx512vnni"), head ("q8_0"), packing ("2bit",
+    "base3"), weights ("fairy2i-w1", "fairy2i-w2"), activations ("int8", "float"), kv_type
+    ("f32", "f16"), chat_template (a built-in name or a Jinja file).
+    """
+    known = {"isa", "head", "packing", "weights", "activations", "kv_type", "chat_template"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise Error(f"load: unknown option {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    return Model(_tern.Model.load(str(path), threads=threads or 0, context=ctx or 0, **options))
+
+
+def benchmark(model: "Model", pp: int = 128, tg: int = 128, threads: Optional[Union[int, Sequence[int]]] = None,
+              repetitions: int = 3) -> Dict[str, Any]:
+    """llama-bench's pp<N>/tg<N> on the model: the report `tern bench --json` prints, as a dict."""
+    if threads is None:
+        thread_counts: List[int] = []
+    elif isinstance(threads, int):
+        thread_counts = [threads]
+    else:
+        thread_counts = list(threads)
+    return json.loads(model._model.benchmark(pp, tg, thread_counts, repetitions))
+
+
+class Model:
+    """A loaded model. Create it with tern.load()."""
+
+    def __init__(self, model: "_tern.Model") -> None:
+        self._model = model
+        self.last_generation: Optional[Dict[str, Any]] = None
+        """Counts and timings of the last generate() or chat(): finish_reason, prompt_tokens,
+        generated_tokens, prompt_seconds, generate_seconds, tokens."""
+
+    @property
+    def info(self) -> Dict[str, Any]:
+        """Architecture, shape, kernels, context, file size, tokenizer and chat template."""
+        return self._model.info
+
+    def __repr__(self) -> str:
+        return f"<tern.Model {self.info['path']!r}: {self.info['description']}>"
+
+    def tokenize(self, text: str, add_special: bool = True, parse_special: bool = False) -> List[int]:
+        """Token ids of text (with BOS when the model adds one and add_special is true)."""
+        return self._model.tokenize(text, add_special, parse_special)
+
+    def detokenize(self, ids: Sequence[int]) -> str:
+        return self._model.detokenize(list(ids))
+
+    def logits(self, ids: Sequence[int], all_tokens: bool = False) -> "Any":
+        """NumPy float32 logits after evaluating ids from an empty context: shape (n_vocab,) for
+        the last token, or (len(ids), n_vocab) with all_tokens. The array owns its memory."""
+        return self._model.logits(list(ids), all_tokens)
+
+    def perplexity(self, text: str, window: int = 512, max_chunks: int = 0) -> float:
+        """Perplexity of text in llama-perplexity's protocol (chunks of `window` tokens, the
+        second half of each scored). perplexity_details() returns the uncertainty too."""
+        return self.perplexity_details(text, window, max_chunks)["perplexity"]
+
+    def perplexity_details(self, text: str, window: int = 512, max_chunks: int = 0) -> Dict[str, float]:
+        return self._model.perplexity(text, window, max_chunks)
+
+    def generate(self, prompt: Prompt, max_tokens: int = 256, temperature: float = 0.8, top_p: float = 0.95,
+                 top_k: int = 40, min_p: float = 0.05, seed: int = 0, stop: Optional[Sequence[str]] = None,
+                 stream: bool = False, repeat_penalty: float = 1.0,
+                 draft: Optional[str] = None) -> Union[str, Iterator[str]]:
+        """Continues a prompt (text, or a list of token ids).
+
+        temperature 0 is greedy; a seed makes sampling repeatable. The text ends before the
+        first stop string. draft="ngram" drafts from earlier text (same output, often faster).
+        stream=True returns an iterator of text pieces as they form.
+        """
+        prompt_arg: Union[str, List[int]] = prompt if isinstance(prompt, str) else list(prompt)
+        args = self._sampling_args(max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, stop, draft)
+        return self._run(lambda **kw: self._model.generate(prompt_arg, *args, **kw), stream)
+
+    def chat(self, messages: Sequence[Message], max_tokens: int = 256, temperature: float = 0.8,
+             top_p: float = 0.95, top_k: int = 40, min_p: float = 0.05, seed: int = 0,
+             stop: Optional[Sequence[str]] = None, stream: bool = False, repeat_penalty: float = 1.0,
+             draft: Optional[str] = None) -> Union[str, Iterator[str]]:
+        """The assistant's reply to OpenAI-style messages ({"role": "system"|"user"|"assistant",
+        "content": ...}), rendered with the model's chat template. Options as in generate()."""
+        message_list = list(messages)
+        args = self._sampling_args(max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, stop, draft)
+        return self._run(lambda **kw: self._model.chat(message_list, *args, **kw), stream)
+
+    @staticmethod
+    def _sampling_args(max_tokens: int, temperature: float, top_p: float, top_k: int, min_p: float,
+                       repeat_penalty: float, seed: int, stop: Optional[Sequence[str]],
+                       draft: Optional[str]) -> tuple:
+        if max_tokens < 0:
+            raise Error(f"max_tokens {max_tokens} is negative")
+        if isinstance(stop, str):
+            stop = [stop]
+        return (max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, list(stop or []), draft or "")
+
+    def _run(self, call: Any, stream: bool) -> Union[str, Iterator[str]]:
+        if stream:
+            return self._stream(call)
+        result = call()
+        self.last_generation = result
+        return result["text"]
+
+    def _stream(self, call: Any) -> Iterator[str]:
+        # The generation runs on its own thread and hands pieces over a queue; leaving the loop
+        # early (break, an exception, Ctrl-C) cancels it within a token.
+        pieces: "queue.Queue[Any]" = queue.Queue()
+        cancel = _tern.CancelToken()
+        done = object()
+        outcome: Dict[str, Any] = {}
+
+        def on_text(piece: str) -> bool:
+            pieces.put(piece)
+            return not cancel.cancelled
+
+        def worker() -> None:
+            try:
+                outcome["result"] = call(on_text=on_text, cancel=cancel)
+            except BaseException as error:  # handed to the consumer
+                outcome["error"] = error
+            finally:
+                pieces.put(done)
+
+        thread = threading.Thread(target=worker, name="tern-generate", daemon=True)
+        thread.start()
+        try:
+            while True:
+                piece = pieces.get()
+                if piece is done:
+                    break
+                yield piece
+        finally:
+            cancel.cancel()
+            thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        self.last_generation = outcome["result"]

@@ -1,0 +1,212 @@
+"""The Python package against the shipped TinyStories model: the golden story, the PyTorch
+logits fixture, perplexity summed in NumPy from the logits it returns, streaming, cancellation
+by Ctrl-C and by leaving a stream, errors, threads, and `python -m tern`.
+
+Run by ctest with PYTHONPATH=<build>/python and TERN_SOURCE_DIR set.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import unittest
+from pathlib import Path
+
+try:
+    import numpy
+except ImportError:
+    print("SKIPPED: NumPy is missing (Debian: python3-numpy)", file=sys.stderr)
+    sys.exit(77)
+
+import tern
+
+MODEL_DIR = Path(os.environ["TERN_SOURCE_DIR"]) / "models" / "tinystories"
+GGUF = str(MODEL_DIR / "tinystories-bitnet.gguf")
+CARD = json.loads((MODEL_DIR / "card.json").read_text())
+GOLDEN = (MODEL_DIR / "golden.txt").read_text().removesuffix("\n")
+FIXTURE = json.loads((MODEL_DIR / "fixture.json").read_text())
+
+
+class ModelTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.model = tern.load(GGUF, threads=2)
+
+    def golden(self, **options) -> str:
+        return self.model.generate(CARD["golden_prompt"], max_tokens=CARD["golden_tokens"], temperature=0, **options)
+
+    def test_info_describes_the_model(self) -> None:
+        info = self.model.info
+        self.assertEqual(info["architecture"], "bitnet-b1.58")
+        self.assertEqual(info["n_vocab"], 2048)
+        self.assertEqual(info["threads"], 2)
+        self.assertTrue(info["has_tokenizer"])
+        self.assertIn("I2_S", repr(self.model))
+
+    def test_greedy_generation_tells_the_golden_story(self) -> None:
+        self.assertEqual(self.golden(), GOLDEN)
+        stats = self.model.last_generation
+        self.assertEqual(stats["finish_reason"], "length")
+        self.assertEqual(stats["generated_tokens"], CARD["golden_tokens"])
+        self.assertEqual(self.golden(draft="ngram"), GOLDEN)
+
+    def test_prompt_as_token_ids(self) -> None:
+        ids = self.model.tokenize(CARD["golden_prompt"])
+        text = self.model.generate(ids, max_tokens=CARD["golden_tokens"], temperature=0)
+        self.assertEqual(text, GOLDEN)
+
+    def test_stream_yields_the_same_text_in_pieces(self) -> None:
+        pieces = list(self.model.generate(CARD["golden_prompt"], max_tokens=CARD["golden_tokens"], temperature=0,
+                                          stream=True))
+        self.assertGreater(len(pieces), 10)
+        self.assertEqual("".join(pieces), GOLDEN)
+
+    def test_leaving_a_stream_cancels_it_and_the_model_stays_usable(self) -> None:
+        stream = self.model.generate(CARD["golden_prompt"], max_tokens=200, temperature=0, stream=True)
+        first = next(stream)
+        stream.close()
+        self.assertTrue(GOLDEN.startswith(first))
+        self.assertEqual(self.golden(), GOLDEN)
+
+    def test_ctrl_c_stops_a_generation_and_the_model_stays_usable(self) -> None:
+        pieces = []
+
+        def interrupt_at_third_piece(piece: str) -> bool:
+            pieces.append(piece)
+            if len(pieces) == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+            return True
+
+        with self.assertRaises(KeyboardInterrupt):
+            self.model._model.generate("Once upon a time", 200, 0.0, 1.0, 0, 0.0, 1.0, 0, [], "",
+                                       on_text=interrupt_at_third_piece)
+        self.assertLessEqual(len(pieces), 4)
+        self.assertEqual(self.golden(), GOLDEN)
+
+    def test_stop_strings_and_seeds(self) -> None:
+        text = self.model.generate(CARD["golden_prompt"], max_tokens=CARD["golden_tokens"], temperature=0,
+                                   stop=["very brave"])
+        self.assertEqual(text, GOLDEN[:GOLDEN.index("very brave")])
+        self.assertEqual(self.model.last_generation["finish_reason"], "stop")
+        a = self.model.generate("Once upon a time", max_tokens=30, seed=5)
+        b = self.model.generate("Once upon a time", max_tokens=30, seed=5)
+        c = self.model.generate("Once upon a time", max_tokens=30, seed=6)
+        self.assertEqual(a, b)
+        self.assertNotEqual(a, c)
+
+    def test_tokenize_matches_the_fixture(self) -> None:
+        ids = self.model.tokenize(FIXTURE["prompt"])
+        self.assertEqual(ids, FIXTURE["ids"])
+        self.assertIn(FIXTURE["prompt"], self.model.detokenize(ids[1:]))
+
+    def test_logits_are_a_numpy_view_close_to_pytorch(self) -> None:
+        ids = FIXTURE["ids"]
+        logits = self.model.logits(ids, all_tokens=True)
+        self.assertEqual(logits.shape, (len(ids), 2048))
+        self.assertEqual(logits.dtype, numpy.float32)
+        self.assertFalse(logits.flags["OWNDATA"])   # tern's buffer, not a copy
+        torch = numpy.fromfile(MODEL_DIR / "fixture_logits.f32", dtype=numpy.float32).reshape(len(ids), 2048)
+        self.assertLess(numpy.abs(logits - torch).max(), 0.02 * numpy.abs(torch).max())
+        numpy.testing.assert_array_equal(logits.argmax(axis=1), torch.argmax(axis=1))
+        last = self.model.logits(ids)
+        self.assertEqual(last.shape, (2048,))
+        numpy.testing.assert_array_equal(last, logits[-1])
+
+    def test_perplexity_equals_the_sum_over_logits(self) -> None:
+        text = GOLDEN + "\n" + GOLDEN
+        window = 32
+        tokens = self.model.tokenize(text)
+        nll, scored = 0.0, 0
+        for c in range(len(tokens) // window):
+            chunk = tokens[c * window:(c + 1) * window]
+            chunk[0] = 1
+            logits = self.model.logits(chunk, all_tokens=True).astype(numpy.float64)
+            for i in range(window // 2, window - 1):
+                row = logits[i] - logits[i].max()
+                nll -= row[chunk[i + 1]] - numpy.log(numpy.exp(row).sum())
+                scored += 1
+        details = self.model.perplexity_details(text, window=window)
+        self.assertEqual(details["scored_tokens"], scored)
+        self.assertAlmostEqual(self.model.perplexity(text, window=window), float(numpy.exp(nll / scored)), places=6)
+
+    def test_chat(self) -> None:
+        reply = self.model.chat([{"role": "system", "content": "You tell stories."},
+                                 {"role": "user", "content": "A story about a fox."}], max_tokens=20, temperature=0)
+        self.assertIsInstance(reply, str)
+        self.assertGreater(self.model.last_generation["generated_tokens"], 0)
+        streamed = "".join(self.model.chat([{"role": "system", "content": "You tell stories."},
+                                            {"role": "user", "content": "A story about a fox."}], max_tokens=20,
+                                           temperature=0, stream=True))
+        self.assertEqual(streamed, reply)
+
+    def test_errors_are_tern_errors_with_one_line(self) -> None:
+        with self.assertRaises(tern.Error) as missing:
+            tern.load("/nonexistent/model.gguf")
+        self.assertIn("/nonexistent/model.gguf", str(missing.exception))
+        self.assertNotIn("\n", str(missing.exception))
+        with self.assertRaisesRegex(tern.Error, "unknown option 'colour'"):
+            tern.load(GGUF, colour="red")
+        with self.assertRaisesRegex(tern.Error, r"^kv_type 'f8' is not supported \(f32 or f16\)$"):
+            tern.load(GGUF, kv_type="f8")
+        with self.assertRaisesRegex(tern.Error, "role 'tool'"):
+            self.model.chat([{"role": "tool", "content": "42"}])
+        with self.assertRaisesRegex(tern.Error, "is not a dict"):
+            self.model.chat(["hello"])
+        with self.assertRaisesRegex(tern.Error, "outside the vocabulary"):
+            self.model.generate([1, 99999])
+        with self.assertRaisesRegex(tern.Error, "outside the vocabulary"):
+            list(self.model.generate([1, 99999], stream=True))
+        with self.assertRaisesRegex(tern.Error, "not supported"):
+            self.model.generate("x", draft="medusa")
+
+    def test_threads_share_a_model(self) -> None:
+        results = [None] * 3
+
+        def work(i: int) -> None:
+            results[i] = self.golden()
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(results, [GOLDEN] * 3)
+
+    def test_benchmark_and_system_info(self) -> None:
+        report = tern.benchmark(self.model, pp=8, tg=8, threads=1, repetitions=1)
+        self.assertEqual([r["test"] for r in report["results"]], ["pp8", "tg8"])
+        self.assertGreater(report["results"][1]["tokens_per_s"], 0)
+        info = tern.system_info()
+        self.assertEqual(info["version"], tern.__version__)
+        self.assertIn(info["best_kernels"], info["kernels"])
+
+
+class CommandLineTest(unittest.TestCase):
+    def run_module(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tern", *args], capture_output=True, text=True, timeout=120)
+
+    def test_generate_prints_the_golden_story(self) -> None:
+        run = self.run_module("generate", "-m", GGUF, "-p", CARD["golden_prompt"], "-n", str(CARD["golden_tokens"]),
+                              "--temp", "0", "-t", "2")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(run.stdout, GOLDEN + "\n")
+        self.assertIn("finished: length", run.stderr)
+
+    def test_chat_info_and_errors(self) -> None:
+        run = subprocess.run([sys.executable, "-m", "tern", "chat", "-m", GGUF, "-n", "8", "--temp", "0"],
+                             input="Hello\n\n", capture_output=True, text=True, timeout=120)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertTrue(run.stdout.startswith("> "))
+        info = self.run_module("info")
+        self.assertEqual(info.returncode, 0, info.stderr)
+        self.assertIn("best_kernels:", info.stdout)
+        bad = self.run_module("generate", "-m", "/nonexistent.gguf", "-p", "x")
+        self.assertEqual(bad.returncode, 1)
+        self.assertTrue(bad.stderr.startswith("tern: /nonexistent.gguf"), bad.stderr)
+        self.assertEqual(bad.stderr.count("\n"), 1, bad.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
