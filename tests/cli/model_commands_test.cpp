@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 
 #include "cli/run_tern.h"
@@ -254,4 +256,40 @@ TEST_F(ModelCommands, ChatWithAJinjaTemplateFile) {
 }
 
 }  // namespace
+// --draft MODEL: a draft model with the model's vocabulary keeps the text exactly (here the
+// model drafts for itself, so every guess holds); one with another vocabulary is refused.
+TEST_F(ModelCommands, DraftModelMustShareTheVocabulary) {
+    const std::filesystem::path shipped_dir = std::filesystem::path(TERN_SOURCE_DIR) / "models" / "tinystories";
+    const std::string shipped = (shipped_dir / "tinystories-bitnet.gguf").string();
+    const nlohmann::json card = nlohmann::json::parse(std::ifstream(shipped_dir / "card.json"));
+    const std::vector<std::byte> golden = testing::read_file(shipped_dir / "golden.txt");
+    const std::string run = "run -m " + shipped + " -p '" + card["golden_prompt"].get<std::string>() + "' -n " +
+                            std::to_string(card["golden_tokens"].get<int>()) + " --temp 0 --no-echo -t 2 --draft ";
+    const TernRun itself = run_tern(run + shipped);
+    ASSERT_EQ(itself.exit_code, 0) << itself.err;
+    EXPECT_EQ(itself.out, std::string(reinterpret_cast<const char*>(golden.data()), golden.size()));
+    EXPECT_NE(itself.err.find("(100 %)"), std::string::npos) << itself.err;
+
+    const TernRun other_size = run_tern(run + model_);
+    EXPECT_EQ(other_size.exit_code, 1);
+    EXPECT_TRUE(other_size.err.ends_with("in its vocabulary, the model 2048; they must share one vocabulary\n"))
+        << other_size.err;
+
+    // The same file with one token's text changed (same length, so the file stays valid).
+    std::vector<std::byte> bytes = testing::read_file(shipped);
+    const std::string token = "\xe2\x96\x81little";
+    const auto at = std::search(bytes.begin(), bytes.end(), token.begin(), token.end(),
+                                [](std::byte b, char c) { return b == static_cast<std::byte>(c); });
+    ASSERT_NE(at, bytes.end());
+    for (size_t i = 3; i < token.size(); ++i) at[i] = static_cast<std::byte>(std::toupper(token[i]));
+    const std::string renamed = (*dir_ / "renamed_token.gguf").string();
+    testing::write_file(renamed, bytes);
+    const TernRun other_tokens = run_tern(run + renamed);
+    EXPECT_EQ(other_tokens.exit_code, 1);
+    EXPECT_NE(other_tokens.err.find("is '\xe2\x96\x81LITTLE' in the draft model and '\xe2\x96\x81little' in the model; they must "
+                                    "share one vocabulary"),
+              std::string::npos)
+        << other_tokens.err;
+}
+
 }  // namespace tern
