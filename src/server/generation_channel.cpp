@@ -46,4 +46,10 @@ GenerationUpdate GenerationChannel::wait_all() {
     return pending_;
 }
 
+std::optional<GenerationUpdate> GenerationChannel::wait_all_for(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    if (!changed_.wait_for(lock, timeout, [&] { return pending_.finished; })) return std::nullopt;
+    return pending_;
+}
+
 }  // namespace tern::server

@@ -35,6 +35,8 @@ public:
     std::optional<GenerationUpdate> next(std::chrono::milliseconds timeout);
     // Waits for the end and returns all the text.
     GenerationUpdate wait_all();
+    // The same, waiting at most `timeout`; nullopt when the end has not come.
+    std::optional<GenerationUpdate> wait_all_for(std::chrono::milliseconds timeout);
     void cancel() { cancelled_.store(true); }
 
     bool cancelled() const { return cancelled_.load(); }

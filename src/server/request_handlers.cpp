@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/str_cat.h"
+#include "server/client_socket.h"
 #include "server/openai_json.h"
 #include "server/web_ui.h"
 
@@ -19,6 +20,8 @@ using nlohmann::json;
 // How often a stream with nothing new (a long prompt being evaluated) sends an SSE comment,
 // which is also how a client that went away is noticed.
 constexpr std::chrono::milliseconds kKeepAlive{1000};
+// How often a non-streaming request checks that its client is still there.
+constexpr std::chrono::milliseconds kClientWatchInterval{20};
 
 void send_json(httplib::Response& res, int status, const json& body) {
     res.status = status;
@@ -234,7 +237,17 @@ void RequestHandlers::completions(const httplib::Request& req, httplib::Response
                                .model = request.model.empty() ? options_.model_name : request.model};
     if (!request.stream) {
         const InFlight counted(in_flight_);
-        const GenerationUpdate end = channel->wait_all();
+        // Nothing is written until the end, so a client that leaves is noticed by watching its
+        // socket: the request is cancelled and its slot freed within a step or two.
+        const std::optional<int> client = find_client_socket(req.remote_addr, req.remote_port, req.local_port);
+        std::optional<GenerationUpdate> finished;
+        while (!(finished = channel->wait_all_for(kClientWatchInterval))) {
+            if (client && peer_hung_up(*client)) {
+                channel->cancel();
+                return;
+            }
+        }
+        const GenerationUpdate& end = *finished;
         if (!end.error.empty())
             return send_error(res, {.status = 503, .message = end.error, .type = "server_error"});
         return send_json(res, 200, completion_json(who, end.text, end));

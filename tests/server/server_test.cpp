@@ -741,6 +741,16 @@ TEST(Server, BusyServerAnswers503AndAVanishedClientFreesItsSlotAtOnce) {
     EXPECT_EQ(post(server, "/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 2}})->status, 200);
 }
 
+TEST(Server, AClientThatLeavesANonStreamingRequestFreesItsSlot) {
+    RunningServer server({.slots = 1, .n_ctx = 8192, .queue = 0});
+    RawSocket waiting(server.port());
+    waiting.send(completion_request_text(endless_request(false)));
+    EXPECT_TRUE(wait_until([&] { return server.health()["slots_processing"] == 1; }, 3s)) << server.health();
+    waiting.close();   // nothing was written to it: only its socket tells that it has gone
+    EXPECT_TRUE(wait_until([&] { return server.health()["slots_processing"] == 0; }, 3s)) << server.health();
+    EXPECT_EQ(post(server, "/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 2}})->status, 200);
+}
+
 TEST(Server, SlowClientIsDroppedWithoutHoldingUpOthers) {
     RunningServer server({.io_timeout = 1});
     RawSocket slow(server.port());
