@@ -13,7 +13,11 @@ DEB_PACKAGES_FUZZ := clang libclang-rt-14-dev
 # The browser test of the chat page (tern serve's /): Debian's chromium, never a downloaded one.
 DEB_PACKAGES_BROWSER := chromium fonts-liberation
 
-.PHONY: run info test deps build test-sanitize fuzz-smoke clean
+# test-arm64: Debian's cross compiler and qemu-user, and these libraries for arm64 (multiarch).
+DEB_PACKAGES_ARM64 := libpcre2-dev libutf8proc-dev libgtest-dev libcpp-httplib-dev libssl-dev
+ARM64_TESTS        := tern_core_tests tern_quant_tests tern_kernels_tests
+
+.PHONY: run info test deps build test-sanitize fuzz-smoke test-arm64 clean
 
 # `make run` tells a story with the ternary model that ships in the repository.
 MODEL  ?= models/tinystories/tinystories-bitnet.gguf
@@ -50,5 +54,16 @@ fuzz-smoke:
 	cmake --build build-fuzz -j $(JOBS)
 	tools/run_fuzzers.sh build-fuzz $(FUZZ_SECONDS)
 
+# Cross-builds the library and the core, quant and kernel tests for 64-bit ARM Linux and runs
+# them under qemu-user, with and without the dot-product extension (the whole suite is far
+# too slow under emulation; the kernels are what differs between architectures).
+test-arm64:
+	@tools/install_deps.sh $(DEB_PACKAGES)
+	@tools/install_arm64_deps.sh $(DEB_PACKAGES_ARM64)
+	cmake -S . -B build-arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release \
+	    -DTERN_BUILD_BENCH=OFF -DTERN_PYTHON=OFF -DTERN_WERROR=$(WERROR)
+	cmake --build build-arm64 -j $(JOBS) --target $(ARM64_TESTS)
+	tools/run_arm64_tests.sh build-arm64 $(ARM64_TESTS)
+
 clean:
-	rm -rf build build-sanitize build-fuzz
+	rm -rf build build-sanitize build-fuzz build-arm64

@@ -18,10 +18,12 @@ enum class Isa {
     kAvx2,         // AVX2 + FMA + F16C
     kAvx512,       // AVX-512 F/BW/VL, multiplication-free ternary kernels (masked add/sub)
     kAvx512Vnni,   // AVX-512 F/BW/VL + VNNI dot products
+    kNeon,         // AArch64 Advanced SIMD (every ARMv8 CPU)
+    kNeonDot,      // AArch64 Advanced SIMD + the ARMv8.2 dot-product extension (SDOT)
     kCount,
 };
 
-std::string_view isa_name(Isa isa);           // "scalar", "avx2", "avx512", "avx512vnni"
+std::string_view isa_name(Isa isa);   // "scalar", "avx2", "avx512", "avx512vnni", "neon", "neondot"
 Result<Isa> isa_from_name(std::string_view name);
 inline std::ostream& operator<<(std::ostream& os, Isa isa) { return os << isa_name(isa); }
 
