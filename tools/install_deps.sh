@@ -6,10 +6,19 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "tern: not a Debian system; make sure these are installed: $*" >&2
     exit 0
 fi
+native=$(dpkg --print-architecture)
+# Installed for this machine: an unqualified name counts only in the native (or arch-neutral)
+# build, since with multiarch (make test-arm64) dpkg lists one line per installed architecture.
+installed() {
+    local package=$1 arch=$native
+    if [[ $package == *:* ]]; then arch=${package#*:}; package=${package%%:*}; fi
+    local status
+    status=$(dpkg-query -W -f='${Status} ${Architecture}\n' "$package" 2>/dev/null || true)
+    grep -Eqx "install ok installed ($arch|all)" <<< "$status"
+}
 missing=()
 for package in "$@"; do
-    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
-    [[ "$status" == "install ok installed" ]] || missing+=("$package")
+    installed "$package" || missing+=("$package")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -eq 0 ]]; then
