@@ -6,20 +6,36 @@
 namespace tern::kernels {
 namespace {
 
+constexpr KernelTable kScalarTable = {
+    .isa = Isa::kScalar,
+    .name = "scalar",
+    .ternary_layout = quant::TernaryLayout::kCodes,
+    .ternary_gemv = ref::ternary_gemv,
+    .ternary_gemm = ref::ternary_gemm,
+    .float_matmul = ref::float_matmul,
+    .q8_matmul = ref::q8_matmul,
+    .attend = ref::attend,
+    .quantize_activations = quant::quantize_activation_rows,
+    .complex_gemv = ref::complex_gemv,
+    .complex_gemm = ref::complex_gemm,
+    .widely_linear_int8 = ref::widely_linear_int8,
+    .widely_linear_float = ref::widely_linear_float,
+};
+
+#if defined(__aarch64__)
+// The scalar table with an ISA's own ternary kernels (kCodes layout) in place of the reference's.
+constexpr KernelTable scalar_with_ternary(Isa isa, const char* name, TernaryMatmulFn gemv, TernaryMatmulFn gemm) {
+    KernelTable table = kScalarTable;
+    table.isa = isa;
+    table.name = name;
+    table.ternary_gemv = gemv;
+    table.ternary_gemm = gemm;
+    return table;
+}
+#endif
+
 constexpr KernelTable kTables[] = {
-    {.isa = Isa::kScalar,
-     .name = "scalar",
-     .ternary_layout = quant::TernaryLayout::kCodes,
-     .ternary_gemv = ref::ternary_gemv,
-     .ternary_gemm = ref::ternary_gemm,
-     .float_matmul = ref::float_matmul,
-     .q8_matmul = ref::q8_matmul,
-     .attend = ref::attend,
-     .quantize_activations = quant::quantize_activation_rows,
-     .complex_gemv = ref::complex_gemv,
-     .complex_gemm = ref::complex_gemm,
-     .widely_linear_int8 = ref::widely_linear_int8,
-     .widely_linear_float = ref::widely_linear_float},
+    kScalarTable,
 #if defined(__x86_64__)
     {.isa = Isa::kAvx2,
      .name = "avx2",
@@ -63,32 +79,8 @@ constexpr KernelTable kTables[] = {
 #elif defined(__aarch64__)
     // NEON has its own ternary kernels so far; every other entry is the scalar reference,
     // which gives the same bits (and is what the float and complex kernels will be checked against).
-    {.isa = Isa::kNeon,
-     .name = "neon",
-     .ternary_layout = quant::TernaryLayout::kCodes,
-     .ternary_gemv = neon::ternary_gemv,
-     .ternary_gemm = neon::ternary_gemm,
-     .float_matmul = ref::float_matmul,
-     .q8_matmul = ref::q8_matmul,
-     .attend = ref::attend,
-     .quantize_activations = quant::quantize_activation_rows,
-     .complex_gemv = ref::complex_gemv,
-     .complex_gemm = ref::complex_gemm,
-     .widely_linear_int8 = ref::widely_linear_int8,
-     .widely_linear_float = ref::widely_linear_float},
-    {.isa = Isa::kNeonDot,
-     .name = "neondot",
-     .ternary_layout = quant::TernaryLayout::kCodes,
-     .ternary_gemv = neondot::ternary_gemv,
-     .ternary_gemm = neondot::ternary_gemm,
-     .float_matmul = ref::float_matmul,
-     .q8_matmul = ref::q8_matmul,
-     .attend = ref::attend,
-     .quantize_activations = quant::quantize_activation_rows,
-     .complex_gemv = ref::complex_gemv,
-     .complex_gemm = ref::complex_gemm,
-     .widely_linear_int8 = ref::widely_linear_int8,
-     .widely_linear_float = ref::widely_linear_float},
+    scalar_with_ternary(Isa::kNeon, "neon", neon::ternary_gemv, neon::ternary_gemm),
+    scalar_with_ternary(Isa::kNeonDot, "neondot", neondot::ternary_gemv, neondot::ternary_gemm),
 #endif
 };
 
