@@ -16,7 +16,8 @@ AttentionStep::AttentionStep(const kernels::KernelTable& table, ThreadPool& pool
       rope_theta_(rope_theta),
       rope_cos_(max_rows * head_dim / 2),
       rope_sin_(max_rows * head_dim / 2),
-      scores_(static_cast<size_t>(pool.size()) * (n_head / n_head_kv) * n_ctx) {}
+      // A rank of a split job may hold no heads at all (more ranks than KV heads).
+      scores_(n_head_kv == 0 ? 0 : static_cast<size_t>(pool.size()) * (n_head / n_head_kv) * n_ctx) {}
 
 void AttentionStep::set_positions(const StepRows& rows) {
     const size_t half = head_dim_ / 2;
@@ -26,6 +27,7 @@ void AttentionStep::set_positions(const StepRows& rows) {
 
 void AttentionStep::run(size_t layer, const StepRows& rows, float* q, float* k, const float* v,
                         model::RopePairing pairing, float* out) {
+    if (n_head_kv_ == 0) return;
     const size_t q_dim = n_head_ * head_dim_, kv_dim = n_head_kv_ * head_dim_, half = head_dim_ / 2;
     // Tokens write distinct cache positions, so they can go to the pool together.
     for_rows(pool_, rows.n, [&](size_t begin, size_t end) {

@@ -11,13 +11,14 @@
 namespace tern::engine {
 
 InferenceSession::InferenceSession(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool,
-                                   size_t n_ctx, size_t n_slots, kernels::KvType kv_type)
+                                   size_t n_ctx, size_t n_slots, kernels::KvType kv_type, TensorParallel* tp)
     : model_(model),
       table_(table),
       pool_(pool),
       n_ctx_(n_ctx == 0 ? model.hp.n_ctx_train : n_ctx),
       kv_type_(kv_type),
-      layers_(make_layer_stack(model, table, pool, n_ctx_, std::max<size_t>(1, n_slots), kv_type)),
+      tp_(tp),
+      layers_(make_layer_stack(model, table, pool, n_ctx_, std::max<size_t>(1, n_slots), kv_type, tp)),
       n_past_(std::max<size_t>(1, n_slots), 0),
       row_slot_(kMaxBatchTokens),
       row_pos_(kMaxBatchTokens),
@@ -26,6 +27,17 @@ InferenceSession::InferenceSession(const model::Model& model, const kernels::Ker
     if (model.q8_head())
         head_q8_ = AlignedBuffer<std::byte>(kMaxBatchTokens * model.hidden_width() / kernels::kQ8BlockElems *
                                             kernels::kQ8BlockBytes);
+    if (tp_ != nullptr && tp_->leader()) {
+        id_ = tp_->next_session_id++;
+        leader_sends({.op = SessionCommand::Op::kCreate, .kv_type = static_cast<uint32_t>(kv_type), .session = id_,
+                      .a = n_ctx_, .b = n_past_.size()});
+    }
+}
+
+InferenceSession::~InferenceSession() { leader_sends({.op = SessionCommand::Op::kDestroy, .session = id_}); }
+
+void InferenceSession::leader_sends(const SessionCommand& command) {
+    if (tp_ != nullptr && tp_->leader()) send_command(*tp_, command);
 }
 
 std::span<const float> InferenceSession::logits_row(size_t row) const {
@@ -42,6 +54,7 @@ std::span<const float> InferenceSession::last_logits() const {
 void InferenceSession::truncate(size_t n, size_t slot) {
     TERN_CHECK(slot < n_past_.size() && n <= n_past_[slot]);
     TERN_CHECK(n == 0 || n == n_past_[slot] || layers_->rewindable());
+    if (n != n_past_[slot]) leader_sends({.op = SessionCommand::Op::kTruncate, .session = id_, .a = n, .b = slot});
     n_past_[slot] = n;
 }
 
@@ -71,6 +84,10 @@ Status InferenceSession::evaluate_batch(std::span<const BatchToken> batch) {
         if (added[slot] > n_ctx_ - n_past_[slot])
             return Error(str_cat("context full: ", n_past_[slot], " tokens in the cache + ", added[slot],
                                  " new > n_ctx ", n_ctx_));
+    if (tp_ != nullptr && tp_->leader()) {
+        leader_sends({.op = SessionCommand::Op::kEvaluate, .session = id_, .a = batch.size()});
+        tp_->comm->broadcast({reinterpret_cast<std::byte*>(const_cast<BatchToken*>(batch.data())), batch.size_bytes()});
+    }
     logits_rows_ = rows;
     logits_.resize(rows * model_.hp.n_vocab);
     size_t logits_row = 0;
@@ -115,22 +132,27 @@ void InferenceSession::head(std::span<const BatchToken> batch, size_t logits_row
         if (batch[t].logits) layers_->final_norm(x_.data() + t * width, h_.data() + n_rows++ * width);
     if (n_rows == 0) return;
     if (layers_->head(h_.data(), n_rows, logits_.data() + logits_row * hp.n_vocab, hp.n_vocab)) return;
+    // Split: this rank's rows of the head, then the leader gathers every rank's columns.
+    const size_t row_begin = tp_ != nullptr ? tp_->begin(tp_->shares.vocab_rows) : 0;
+    const size_t row_end = tp_ != nullptr        ? tp_->end(tp_->shares.vocab_rows)
+                           : model_.q8_head() ? model_.output_q8.rows
+                                              : model_.output.rows;
+    float* logits = logits_.data() + logits_row * hp.n_vocab;
     if (model_.q8_head()) {
         const size_t blocks = width / kernels::kQ8BlockElems;
         for (size_t t = 0; t < n_rows; ++t)
             quant::quantize_row_q8_0(h_.data() + t * width, head_q8_.data() + t * blocks * kernels::kQ8BlockBytes, width);
         kernels::q8_matmul(table_, pool_,
-                           {.weights = &model_.output_q8, .x = head_q8_.data(), .n_tokens = n_rows,
-                            .out = logits_.data() + logits_row * hp.n_vocab, .out_stride = hp.n_vocab, .row_begin = 0,
-                            .row_end = model_.output_q8.rows});
-        return;
+                           {.weights = &model_.output_q8, .x = head_q8_.data(), .n_tokens = n_rows, .out = logits,
+                            .out_stride = hp.n_vocab, .row_begin = row_begin, .row_end = row_end});
+    } else {
+        const model::FloatMatrix& out = model_.output;
+        kernels::float_matmul(table_, pool_,
+                              {.weights = out.data, .type = out.type, .cols = out.cols, .row_bytes = out.row_bytes,
+                               .x = h_.data(), .x_stride = width, .n_tokens = n_rows, .out = logits,
+                               .out_stride = hp.n_vocab, .row_begin = row_begin, .row_end = row_end});
     }
-    const model::FloatMatrix& out = model_.output;
-    kernels::float_matmul(table_, pool_,
-                          {.weights = out.data, .type = out.type, .cols = out.cols, .row_bytes = out.row_bytes,
-                           .x = h_.data(), .x_stride = width, .n_tokens = n_rows,
-                           .out = logits_.data() + logits_row * hp.n_vocab, .out_stride = hp.n_vocab,
-                           .row_begin = 0, .row_end = out.rows});
+    if (tp_ != nullptr) tp_->comm->gather_columns(logits, n_rows, hp.n_vocab, tp_->shares.vocab_rows);
 }
 
 }  // namespace tern::engine

@@ -17,6 +17,7 @@
 #include "core/thread_pool.h"
 #include "engine/kv_cache.h"
 #include "engine/layer_stack.h"
+#include "engine/tensor_parallel.h"
 #include "kernels/dispatch.h"
 #include "model/model.h"
 #include "quant/int8_activations.h"
@@ -36,9 +37,14 @@ struct BatchToken {
 class InferenceSession {
 public:
     // n_ctx == 0 uses the model's training context (per slot). The model, table and pool must
-    // outlive this.
+    // outlive this. With `tp`, the model holds this rank's row share and every rank computes
+    // its rows; on the leader the session also drives the followers' copies of itself.
     InferenceSession(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool, size_t n_ctx,
-                     size_t n_slots = 1, kernels::KvType kv_type = kernels::KvType::kF32);
+                     size_t n_slots = 1, kernels::KvType kv_type = kernels::KvType::kF32,
+                     TensorParallel* tp = nullptr);
+    ~InferenceSession();
+    InferenceSession(const InferenceSession&) = delete;
+    InferenceSession& operator=(const InferenceSession&) = delete;
 
     // Appends `tokens` to slot 0 at positions n_past()...; errors (nothing appended): an id
     // outside the vocabulary, or more tokens than the context has room for.
@@ -49,7 +55,8 @@ public:
     // evaluate(), checked for every slot before anything is appended.
     Status evaluate_batch(std::span<const BatchToken> batch);
 
-    // [rows][n_vocab]: the rows asked for by the last evaluate() / evaluate_batch().
+    // [rows][n_vocab]: the rows asked for by the last evaluate() / evaluate_batch() (on a
+    // follower of a split job, only its own columns).
     std::span<const float> logits() const { return {logits_.data(), logits_rows_ * model_.hp.n_vocab}; }
     std::span<const float> logits_row(size_t row) const;
     std::span<const float> last_logits() const;
@@ -68,12 +75,15 @@ private:
     void forward(std::span<const BatchToken> batch);
     void embed(std::span<const BatchToken> batch);
     void head(std::span<const BatchToken> batch, size_t logits_row);
+    void leader_sends(const SessionCommand& command);
 
     const model::Model& model_;
     const kernels::KernelTable& table_;
     ThreadPool& pool_;
     size_t n_ctx_;
     kernels::KvType kv_type_;
+    TensorParallel* tp_;
+    uint64_t id_ = 0;   // the leader's number for this session in a split job
     std::unique_ptr<LayerStack> layers_;
     std::vector<size_t> n_past_;      // per slot
     std::vector<size_t> row_slot_;    // per row of the current forward step

@@ -6,15 +6,24 @@
 #include "kernels/matmul_driver.h"
 
 namespace tern::engine {
+namespace {
+
+size_t kv_heads_of_rank(const model::Hparams& hp, const TensorParallel* tp) {
+    return tp != nullptr ? tp->end(tp->shares.kv_heads) - tp->begin(tp->shares.kv_heads) : hp.n_head_kv;
+}
+
+}  // namespace
 
 TernaryTransformerStack::TernaryTransformerStack(const model::Model& model, const kernels::KernelTable& table,
                                                  ThreadPool& pool, size_t n_ctx, size_t n_slots,
-                                                 kernels::KvType kv_type, size_t max_rows)
+                                                 kernels::KvType kv_type, size_t max_rows, TensorParallel* tp)
     : model_(model),
       table_(table),
       pool_(pool),
-      attention_(table, pool, n_slots, model.hp.n_layer, n_ctx, model.hp.n_head, model.hp.n_head_kv,
-                 model.hp.head_dim, model.hp.rope_theta, kv_type, max_rows) {
+      tp_(tp),
+      attention_(table, pool, n_slots, model.hp.n_layer, n_ctx,
+                 kv_heads_of_rank(model.hp, tp) * (model.hp.n_head / model.hp.n_head_kv),
+                 kv_heads_of_rank(model.hp, tp), model.hp.head_dim, model.hp.rope_theta, kv_type, max_rows) {
     const model::Hparams& hp = model.hp;
     const size_t b = max_rows;
     h_ = AlignedBuffer<float>(b * std::max(hp.n_embd, hp.q_dim()));
@@ -25,6 +34,11 @@ TernaryTransformerStack::TernaryTransformerStack(const model::Model& model, cons
     proj_ = AlignedBuffer<float>(b * hp.n_embd);
     gate_ = AlignedBuffer<float>(b * hp.n_ff);
     up_ = AlignedBuffer<float>(b * hp.n_ff);
+    if (tp_ != nullptr) att_share_ = AlignedBuffer<float>(b * hp.q_dim());
+}
+
+void TernaryTransformerStack::gather(float* rows, size_t n, size_t stride, Bounds bounds) {
+    if (tp_ != nullptr) tp_->comm->allgather_columns(rows, n, stride, tp_->shares.*bounds);
 }
 
 void TernaryTransformerStack::forward(float* x, const StepRows& rows) {
@@ -64,13 +78,23 @@ void TernaryTransformerStack::attention_block(size_t layer, float* x, const Step
     const size_t n = rows.n;
     norm_rows(x, hp.n_embd, w.attn_norm, n, hp.n_embd, h_.data());
     quantize(h_.data(), n, hp.n_embd);   // shared by q, k and v
+    // Split, w.q, w.k and w.v hold this rank's heads only: q, k, v and the attention stay local.
     const kernels::TernaryProduct qkv[] = {{&w.q, q_.data(), w.q.rows}, {&w.k, k_.data(), w.k.rows},
                                            {&w.v, v_.data(), w.v.rows}};
     kernels::ternary_matmuls(table_, pool_, qkv, acts_);
-    attention_.run(layer, rows, q_.data(), k_.data(), v_.data(), model_.rope, att_.data());
+    if (tp_ == nullptr) {
+        attention_.run(layer, rows, q_.data(), k_.data(), v_.data(), model_.rope, att_.data());
+    } else {
+        attention_.run(layer, rows, q_.data(), k_.data(), v_.data(), model_.rope, att_share_.data());
+        const size_t begin = share_begin(&Shares::q_rows), width = w.q.rows;
+        for (size_t t = 0; t < n; ++t)
+            std::copy_n(att_share_.data() + t * width, width, att_.data() + t * hp.q_dim() + begin);
+        gather(att_.data(), n, hp.q_dim(), &Shares::q_rows);
+    }
     if (model_.arch->sub_norms) norm_rows(att_.data(), hp.q_dim(), w.attn_sub_norm, n, hp.q_dim(), att_.data());
     quantize(att_.data(), n, hp.q_dim());
-    kernels::ternary_matmul(table_, pool_, w.o, acts_, proj_.data(), w.o.rows);
+    kernels::ternary_matmul(table_, pool_, w.o, acts_, proj_.data() + share_begin(&Shares::embd_rows), hp.n_embd);
+    gather(proj_.data(), n, hp.n_embd, &Shares::embd_rows);
     add_residual(x, n);
 }
 
@@ -79,8 +103,22 @@ void TernaryTransformerStack::ffn_block(size_t layer, float* x, size_t n) {
     const model::LayerWeights& w = model_.layers[layer];
     norm_rows(x, hp.n_embd, w.ffn_norm, n, hp.n_embd, h_.data());
     quantize(h_.data(), n, hp.n_embd);   // shared by gate and up
-    const kernels::TernaryProduct gate_up[] = {{&w.gate, gate_.data(), w.gate.rows}, {&w.up, up_.data(), w.up.rows}};
-    kernels::ternary_matmuls(table_, pool_, gate_up, acts_);
+    if (tp_ != nullptr) {
+        split_gated_ffn(w, n);
+    } else {
+        const kernels::TernaryProduct gate_up[] = {{&w.gate, gate_.data(), w.gate.rows}, {&w.up, up_.data(), w.up.rows}};
+        kernels::ternary_matmuls(table_, pool_, gate_up, acts_);
+        gated_ffn_activation(n);
+    }
+    if (model_.arch->sub_norms) norm_rows(gate_.data(), hp.n_ff, w.ffn_sub_norm, n, hp.n_ff, gate_.data());
+    quantize(gate_.data(), n, hp.n_ff);
+    kernels::ternary_matmul(table_, pool_, w.down, acts_, proj_.data() + share_begin(&Shares::embd_rows), hp.n_embd);
+    gather(proj_.data(), n, hp.n_embd, &Shares::embd_rows);
+    add_residual(x, n);
+}
+
+void TernaryTransformerStack::gated_ffn_activation(size_t n) {
+    const model::Hparams& hp = model_.hp;
     // Elementwise, so split over the pool when there is enough of it (a batched step).
     constexpr size_t kWorthThreads = 16384;
     if (n * hp.n_ff < kWorthThreads) {
@@ -90,10 +128,22 @@ void TernaryTransformerStack::ffn_block(size_t layer, float* x, size_t n) {
             gated_activation(gate_.data() + begin, up_.data() + begin, end - begin, model_.arch->ffn_activation);
         });
     }
-    if (model_.arch->sub_norms) norm_rows(gate_.data(), hp.n_ff, w.ffn_sub_norm, n, hp.n_ff, gate_.data());
-    quantize(gate_.data(), n, hp.n_ff);
-    kernels::ternary_matmul(table_, pool_, w.down, acts_, proj_.data(), w.down.rows);
-    add_residual(x, n);
+}
+
+// This rank's columns of gate and up, their activation (elementwise, so the same bits as one
+// process), then every rank's columns for the down projection.
+void TernaryTransformerStack::split_gated_ffn(const model::LayerWeights& w, size_t n) {
+    const model::Hparams& hp = model_.hp;
+    const size_t begin = share_begin(&Shares::ff_rows), width = w.gate.rows;
+    const kernels::TernaryProduct gate_up[] = {{&w.gate, gate_.data() + begin, hp.n_ff},
+                                               {&w.up, up_.data() + begin, hp.n_ff}};
+    kernels::ternary_matmuls(table_, pool_, gate_up, acts_);
+    for_rows(pool_, n, [&](size_t first, size_t last) {
+        for (size_t t = first; t < last; ++t)
+            gated_activation(gate_.data() + t * hp.n_ff + begin, up_.data() + t * hp.n_ff + begin, width,
+                             model_.arch->ffn_activation);
+    });
+    gather(gate_.data(), n, hp.n_ff, &Shares::ff_rows);
 }
 
 }  // namespace tern::engine

@@ -1,9 +1,12 @@
 // The real-valued ternary transformer (BitNet b1.58, ternary Llama): int8 activations times
-// ternary projections, RMSNorm, rotary attention, gated FFN, optional sub-norms.
+// ternary projections, RMSNorm, rotary attention, gated FFN, optional sub-norms. Split by rows
+// (tensor_parallel.h), a rank computes its rows of every projection and its KV heads'
+// attention, and the ranks exchange outputs wherever the next step needs the whole vector.
 #pragma once
 
 #include "engine/attention_step.h"
 #include "engine/layer_stack.h"
+#include "engine/tensor_parallel.h"
 #include "quant/int8_activations.h"
 
 namespace tern::engine {
@@ -11,7 +14,8 @@ namespace tern::engine {
 class TernaryTransformerStack final : public LayerStack {
 public:
     TernaryTransformerStack(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool,
-                            size_t n_ctx, size_t n_slots, kernels::KvType kv_type, size_t max_rows);
+                            size_t n_ctx, size_t n_slots, kernels::KvType kv_type, size_t max_rows,
+                            TensorParallel* tp = nullptr);
 
     void forward(float* x, const StepRows& rows) override;
     void final_norm(const float* in, float* out) const override;
@@ -20,15 +24,26 @@ public:
 private:
     void attention_block(size_t layer, float* x, const StepRows& rows);
     void ffn_block(size_t layer, float* x, size_t n);
+    void gated_ffn_activation(size_t n);                     // gate = act(gate) * up, whole rows
+    void split_gated_ffn(const model::LayerWeights& w, size_t n);
     void quantize(const float* x, size_t n, size_t cols);   // rows of `cols` floats
     void add_residual(float* x, size_t n);                   // x += proj over n rows
     void norm_rows(const float* in, size_t in_stride, const std::vector<float>& w, size_t n_rows, size_t n, float* out);
+    // One kind of output's bounds in the row shares (q_rows, embd_rows, ...).
+    using Shares = model::RowShares;
+    using Bounds = std::vector<size_t> Shares::*;
+    // This rank's first column of that output (0 when not split).
+    size_t share_begin(Bounds bounds) const { return tp_ != nullptr ? tp_->begin(tp_->shares.*bounds) : 0; }
+    // Completes n rows of `stride` floats of which this rank computed its columns (no-op alone).
+    void gather(float* rows, size_t n, size_t stride, Bounds bounds);
 
     const model::Model& model_;
     const kernels::KernelTable& table_;
     ThreadPool& pool_;
-    AttentionStep attention_;
+    TensorParallel* tp_;
+    AttentionStep attention_;   // this rank's KV heads (all of them when not split)
     AlignedBuffer<float> h_, q_, k_, v_, att_, proj_, gate_, up_;   // max_rows rows each
+    AlignedBuffer<float> att_share_;   // split: this rank's heads' attention output
     quant::Int8Activations acts_;
 };
 

@@ -1,0 +1,33 @@
+// The collectives tensor-parallel inference needs, as an interface: the engine speaks to it,
+// and an MPI build provides it (distributed/mpi_communicator.h). Every call is collective:
+// each rank makes the same calls in the same order, or the job hangs.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+namespace tern::distributed {
+
+class Communicator {
+public:
+    virtual ~Communicator() = default;
+
+    virtual size_t rank() const = 0;
+    virtual size_t size() const = 0;
+    bool leader() const { return rank() == 0; }
+
+    // Rank 0's bytes to every rank (the span has the same size everywhere).
+    virtual void broadcast(std::span<std::byte> bytes) = 0;
+
+    // n_rows rows of floats, `stride` apart: rank r holds columns [bounds[r], bounds[r + 1]) of
+    // every row in place (bounds has size() + 1 entries). Afterwards every rank holds every
+    // column. Only copies bits, so the result is the same in any order.
+    virtual void allgather_columns(float* rows, size_t n_rows, size_t stride, std::span<const size_t> bounds) = 0;
+    // The same, but only rank 0 receives the other ranks' columns.
+    virtual void gather_columns(float* rows, size_t n_rows, size_t stride, std::span<const size_t> bounds) = 0;
+
+    // Each rank's flag; true on every rank when any rank passed true.
+    virtual bool any(bool flag) = 0;
+};
+
+}  // namespace tern::distributed

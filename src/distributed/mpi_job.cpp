@@ -1,0 +1,123 @@
+#include "distributed/mpi_job.h"
+
+#include <mpi.h>
+
+#include <climits>
+#include <cstring>
+#include <vector>
+
+#include "core/check.h"
+
+namespace tern::distributed {
+namespace {
+
+class WorldJob final : public MpiJob {
+public:
+    WorldJob() {
+        int rank = 0, size = 1, local = 1;
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        MPI_Comm host;
+        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &host);
+        MPI_Comm_size(host, &local);
+        MPI_Comm_free(&host);
+        rank_ = static_cast<size_t>(rank);
+        size_ = static_cast<size_t>(size);
+        local_size_ = static_cast<size_t>(local);
+    }
+    ~WorldJob() override { MPI_Finalize(); }
+
+    size_t rank() const override { return rank_; }
+    size_t size() const override { return size_; }
+    size_t local_size() const override { return local_size_; }
+
+    void broadcast(std::span<std::byte> bytes) override {
+        TERN_CHECK(bytes.size() <= INT_MAX);
+        MPI_Bcast(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, 0, MPI_COMM_WORLD);
+    }
+
+    void allgather_columns(float* rows, size_t n_rows, size_t stride, std::span<const size_t> bounds) override {
+        pack_mine(rows, n_rows, stride, bounds);
+        MPI_Allgatherv(send_.data(), counts_[rank_], MPI_FLOAT, received_.data(), counts_.data(), displacements_.data(),
+                       MPI_FLOAT, MPI_COMM_WORLD);
+        unpack_others(rows, n_rows, stride, bounds);
+    }
+
+    void gather_columns(float* rows, size_t n_rows, size_t stride, std::span<const size_t> bounds) override {
+        pack_mine(rows, n_rows, stride, bounds);
+        MPI_Gatherv(send_.data(), counts_[rank_], MPI_FLOAT, received_.data(), counts_.data(), displacements_.data(),
+                    MPI_FLOAT, 0, MPI_COMM_WORLD);
+        if (leader()) unpack_others(rows, n_rows, stride, bounds);
+    }
+
+    bool any(bool flag) override {
+        int mine = flag ? 1 : 0, result = 0;
+        MPI_Allreduce(&mine, &result, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
+        return result != 0;
+    }
+
+    [[noreturn]] void abort(int exit_code) override {
+        MPI_Abort(MPI_COMM_WORLD, exit_code);
+        std::abort();   // MPI_Abort does not return; this tells the compiler so
+    }
+
+private:
+    // Lays out counts and displacements for these bounds and copies this rank's columns out.
+    void pack_mine(const float* rows, size_t n_rows, size_t stride, std::span<const size_t> bounds) {
+        TERN_CHECK(bounds.size() == size_ + 1 && bounds[size_] <= stride);
+        counts_.resize(size_);
+        displacements_.resize(size_);
+        size_t total = 0;
+        for (size_t r = 0; r < size_; ++r) {
+            const size_t count = n_rows * (bounds[r + 1] - bounds[r]);
+            TERN_CHECK(total + count <= INT_MAX);
+            counts_[r] = static_cast<int>(count);
+            displacements_[r] = static_cast<int>(total);
+            total += count;
+        }
+        received_.resize(total);
+        const size_t begin = bounds[rank_], width = bounds[rank_ + 1] - begin;
+        send_.resize(n_rows * width);
+        for (size_t t = 0; t < n_rows; ++t)
+            std::memcpy(send_.data() + t * width, rows + t * stride + begin, width * sizeof(float));
+    }
+
+    void unpack_others(float* rows, size_t n_rows, size_t stride, std::span<const size_t> bounds) const {
+        for (size_t r = 0; r < size_; ++r) {
+            if (r == rank_) continue;
+            const size_t begin = bounds[r], width = bounds[r + 1] - begin;
+            const float* from = received_.data() + displacements_[r];
+            for (size_t t = 0; t < n_rows; ++t)
+                std::memcpy(rows + t * stride + begin, from + t * width, width * sizeof(float));
+        }
+    }
+
+    size_t rank_ = 0, size_ = 1, local_size_ = 1;
+    std::vector<int> counts_, displacements_;
+    std::vector<float> send_, received_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<MpiJob>> join_mpi_job() {
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (initialized) return Error("MPI is already initialized in this process");
+    int provided = 0;
+    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
+        return Error("MPI did not start (MPI_Init_thread failed)");
+    return std::unique_ptr<MpiJob>(std::make_unique<WorldJob>());
+}
+
+std::string mpi_description() {
+    char version[MPI_MAX_LIBRARY_VERSION_STRING];
+    int length = 0;
+    MPI_Get_library_version(version, &length);
+    std::string text(version, static_cast<size_t>(length));
+    if (const size_t end = text.find_first_of(",\n"); end != std::string::npos) text.resize(end);
+    return text;
+}
+
+bool mpi_built_in() { return true; }
+
+}  // namespace tern::distributed

@@ -1,0 +1,55 @@
+// A tensor-parallel job (--split rows) as the engine sees it: the communicator, the row shares
+// (model/row_split.h), and the commands by which rank 0 (the leader, which owns the tokenizer,
+// sampling and the terminal or HTTP) makes the other ranks (followers) mirror its sessions.
+// A session built with a TensorParallel on the leader sends each create, evaluate, truncate and
+// destroy to the followers; follow_leader() replays them until the leader finishes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "distributed/communicator.h"
+#include "kernels/dispatch.h"
+#include "model/model.h"
+#include "model/row_split.h"
+#include "tern/status.h"
+
+namespace tern::engine {
+
+struct TensorParallel {
+    distributed::Communicator* comm = nullptr;
+    model::RowShares shares;
+    uint64_t next_session_id = 0;   // the leader numbers its sessions in creation order
+
+    size_t rank() const { return comm->rank(); }
+    bool leader() const { return comm->leader(); }
+    // This rank's range of `bounds`: [begin, end).
+    size_t begin(const std::vector<size_t>& bounds) const { return bounds[rank()]; }
+    size_t end(const std::vector<size_t>& bounds) const { return bounds[rank() + 1]; }
+};
+
+// What the leader's sessions tell the followers (broadcast as bytes: every rank runs the same
+// binary, so the layout agrees).
+struct SessionCommand {
+    enum class Op : uint32_t { kCreate = 1, kEvaluate, kTruncate, kDestroy, kFinish };
+    Op op = Op::kFinish;
+    uint32_t kv_type = 0;
+    uint64_t session = 0;
+    uint64_t a = 0;   // create: n_ctx; evaluate: tokens that follow; truncate: the new length
+    uint64_t b = 0;   // create: slots; truncate: the slot
+};
+
+// Leader: sends one command (and nothing else).
+void send_command(TensorParallel& tp, const SessionCommand& command);
+
+// Follower: mirrors the leader's sessions on this rank's share of the model until the leader
+// sends kFinish. Errors: a command that does not replay (which would mean the ranks disagree).
+Status follow_leader(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool,
+                     TensorParallel& tp);
+
+// Leader: releases the followers from follow_leader() (at the end of the command).
+void finish_followers(TensorParallel& tp);
+
+}  // namespace tern::engine

@@ -1,0 +1,92 @@
+#include "model/row_split.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/check.h"
+#include "core/str_cat.h"
+
+namespace tern::model {
+
+std::vector<size_t> balanced_bounds(size_t n, size_t n_ranks, size_t granule) {
+    const size_t units = (n + granule - 1) / granule;
+    std::vector<size_t> bounds(n_ranks + 1, 0);
+    for (size_t r = 0; r < n_ranks; ++r) {
+        const size_t share = units / n_ranks + (r < units % n_ranks ? 1 : 0);
+        bounds[r + 1] = std::min(n, bounds[r] + share * granule);
+    }
+    return bounds;
+}
+
+namespace {
+
+std::vector<size_t> scaled(const std::vector<size_t>& bounds, size_t factor) {
+    std::vector<size_t> out(bounds.size());
+    for (size_t i = 0; i < bounds.size(); ++i) out[i] = bounds[i] * factor;
+    return out;
+}
+
+// The Q8_0 kernels take whole row pairs, and 32 keeps each share's logits cache-line aligned.
+constexpr size_t kVocabGranule = 32;
+
+}  // namespace
+
+Result<RowShares> plan_row_split(const Model& model, size_t n_ranks) {
+    const Hparams& hp = model.hp;
+    if (model.arch->family != ModelFamily::kTernaryTransformer)
+        return Error(str_cat("--split rows supports ternary transformers; ", model.source, " has architecture ",
+                             model.arch->name));
+    TERN_CHECK(n_ranks > 0);
+    if (hp.head_dim % quant::kRowTile != 0)
+        return Error(str_cat("--split rows needs a head size that is a multiple of ", quant::kRowTile, "; the model's is ",
+                             hp.head_dim));
+    RowShares shares;
+    shares.n_ranks = n_ranks;
+    shares.kv_heads = balanced_bounds(hp.n_head_kv, n_ranks, 1);
+    shares.q_rows = scaled(shares.kv_heads, hp.n_head / hp.n_head_kv * hp.head_dim);
+    shares.kv_rows = scaled(shares.kv_heads, hp.head_dim);
+    shares.embd_rows = balanced_bounds(hp.n_embd, n_ranks, quant::kRowTile);
+    shares.ff_rows = balanced_bounds(hp.n_ff, n_ranks, quant::kRowTile);
+    shares.vocab_rows = balanced_bounds(hp.n_vocab, n_ranks, kVocabGranule);
+    return shares;
+}
+
+quant::PackedTernary slice_rows(const quant::PackedTernary& matrix, size_t begin, size_t end) {
+    TERN_CHECK(begin % quant::kRowTile == 0 && begin <= end && end <= matrix.rows);
+    TERN_CHECK(end % quant::kRowTile == 0 || end == matrix.rows);   // no foreign rows in the last tile
+    quant::PackedTernary slice;
+    slice.layout = matrix.layout;
+    slice.rows = end - begin;
+    slice.cols = matrix.cols;
+    slice.rows_padded = (slice.rows + quant::kRowTile - 1) / quant::kRowTile * quant::kRowTile;
+    slice.cols_padded = matrix.cols_padded;
+    const size_t first_tile = begin / quant::kRowTile;
+    slice.codes = AlignedBuffer<uint8_t>(slice.n_tiles() * matrix.tile_bytes());
+    std::memcpy(slice.codes.data(), matrix.tile(first_tile), slice.codes.size_bytes());
+    slice.row_scale = AlignedBuffer<float>(slice.rows_padded);
+    std::memcpy(slice.row_scale.data(), matrix.row_scale.data() + begin, slice.row_scale.size_bytes());
+    if (matrix.sign_planes_bias.size() != 0) {
+        slice.sign_planes_bias = AlignedBuffer<uint32_t>(slice.rows_padded);
+        std::memcpy(slice.sign_planes_bias.data(), matrix.sign_planes_bias.data() + begin,
+                    slice.sign_planes_bias.size_bytes());
+    }
+    return slice;
+}
+
+void keep_row_share(Model& model, const RowShares& shares, size_t rank) {
+    TERN_CHECK(rank < shares.n_ranks);
+    const auto keep = [rank](quant::PackedTernary& matrix, const std::vector<size_t>& bounds) {
+        matrix = slice_rows(matrix, bounds[rank], bounds[rank + 1]);
+    };
+    for (LayerWeights& layer : model.layers) {
+        keep(layer.q, shares.q_rows);
+        keep(layer.k, shares.kv_rows);
+        keep(layer.v, shares.kv_rows);
+        keep(layer.o, shares.embd_rows);
+        keep(layer.gate, shares.ff_rows);
+        keep(layer.up, shares.ff_rows);
+        keep(layer.down, shares.embd_rows);
+    }
+}
+
+}  // namespace tern::model

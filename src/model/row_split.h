@@ -1,0 +1,43 @@
+// Tensor parallelism by output rows (tern run --split rows): which rows of each projection and
+// of the head a rank keeps, and the slicing that keeps them. Every output row is computed by
+// exactly one rank, exactly as one process computes it, so gathering the rows reproduces the
+// one-process result bit for bit. Attention splits with the KV heads (a rank keeps whole GQA
+// groups: its query heads, their keys and values, and their part of the KV cache).
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "model/model.h"
+#include "tern/status.h"
+
+namespace tern::model {
+
+// For each kind of output, bounds[r] .. bounds[r + 1] is rank r's range (n_ranks + 1 entries).
+struct RowShares {
+    size_t n_ranks = 1;
+    std::vector<size_t> kv_heads;   // KV heads (each with its group of query heads)
+    std::vector<size_t> q_rows;     // rows of q, and columns of the attention output
+    std::vector<size_t> kv_rows;    // rows of k and v
+    std::vector<size_t> embd_rows;  // rows of o and down (columns of the hidden state)
+    std::vector<size_t> ff_rows;    // rows of gate and up (columns of the FFN activation)
+    std::vector<size_t> vocab_rows; // rows of the LM head (columns of the logits)
+};
+
+// Even shares of n units cut only at multiples of `granule` (the last share takes the tail).
+std::vector<size_t> balanced_bounds(size_t n, size_t n_ranks, size_t granule);
+
+// With more ranks than KV heads, the last ranks hold no heads (and compute no attention).
+// Errors: a family other than the ternary transformer, a head size that is not a whole number
+// of row tiles.
+Result<RowShares> plan_row_split(const Model& model, size_t n_ranks);
+
+// Rows [begin, end) of a packed matrix (begin a multiple of kRowTile) as a matrix of its own;
+// no rows at all when begin == end.
+quant::PackedTernary slice_rows(const quant::PackedTernary& matrix, size_t begin, size_t end);
+
+// Replaces every projection of the model with rank `rank`'s rows. The head stays whole (it is
+// read in place from the file mapping, or from the Q8_0 copy): each rank reads only its rows.
+void keep_row_share(Model& model, const RowShares& shares, size_t rank);
+
+}  // namespace tern::model

@@ -1,0 +1,162 @@
+// --split rows under mpirun (2 and 3 ranks, from ctest): the logits of a split session are
+// bit-identical to one process's, on the shipped model and on a synthetic model whose sizes do
+// not divide evenly (KV heads, row tiles, the vocabulary's tail), for prompts evaluated in one
+// batch, token by token, after a truncation, with an f16 KV cache, a Q8_0 head, every packing.
+// Every rank runs the same tests: rank 0 leads and asserts, the others follow.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "distributed/mpi_job.h"
+#include "engine/inference_session.h"
+#include "engine/tensor_parallel.h"
+#include "format/gguf_reader.h"
+#include "kernels/dispatch.h"
+#include "model/gguf_model_loader.h"
+#include "model/row_split.h"
+#include "model/synthetic_model.h"
+
+namespace tern {
+namespace {
+
+distributed::MpiJob* g_job = nullptr;   // the job of this test binary, set once by main()
+
+struct ModelBytes {
+    std::shared_ptr<std::vector<std::byte>> bytes;
+    format::GgufContents gguf;
+};
+
+ModelBytes parse(std::shared_ptr<std::vector<std::byte>> bytes) {
+    ModelBytes m{.bytes = std::move(bytes), .gguf = {}};
+    auto parsed = format::parse_gguf(*m.bytes, "model.gguf");
+    EXPECT_TRUE(parsed.ok()) << parsed.error().message();
+    m.gguf = std::move(parsed).value();
+    return m;
+}
+
+ModelBytes shipped_model() {
+    const std::filesystem::path path = std::filesystem::path(TERN_SOURCE_DIR) / "models/tinystories/tinystories-bitnet.gguf";
+    auto bytes = std::make_shared<std::vector<std::byte>>(std::filesystem::file_size(path));
+    FILE* f = std::fopen(path.c_str(), "rb");
+    EXPECT_NE(f, nullptr);
+    EXPECT_EQ(std::fread(bytes->data(), 1, bytes->size(), f), bytes->size());
+    std::fclose(f);
+    return parse(std::move(bytes));
+}
+
+// 12 query heads over 4 KV heads of 64, 1280 FFN rows, a vocabulary of 301: with 3 ranks, KV
+// heads go 2/1/1, FFN tiles 107/107/106, and the last rank's share of the head is a ragged tail.
+ModelBytes uneven_model(format::GgmlType ternary, bool untied) {
+    model::SyntheticShape shape = *model::find_synthetic_shape("tiny");
+    shape.hp.n_vocab = 301;
+    shape.hp.n_embd = 768;
+    shape.hp.n_ff = 1280;
+    shape.hp.n_head = 12;
+    shape.hp.n_head_kv = 4;
+    shape.hp.head_dim = 64;
+    auto writer = model::synthetic_gguf(shape, {.ternary_type = ternary, .untied_head = untied, .seed = 5});
+    EXPECT_TRUE(writer.ok()) << writer.error().message();
+    return parse(std::make_shared<std::vector<std::byte>>(writer.value().write_to_buffer()));
+}
+
+struct Case {
+    kernels::Packing packing = kernels::Packing::k2Bit;
+    bool head_q8_0 = false;
+    kernels::KvType kv_type = kernels::KvType::kF32;
+};
+
+model::Model load(const ModelBytes& m, const kernels::KernelTable& table, const Case& c) {
+    auto loaded = model::load_gguf_model(m.gguf, m.bytes, "model.gguf",
+                                         {.layout = table.ternary_layout, .head_q8_0 = c.head_q8_0, .threads = 1, .progress = {}});
+    EXPECT_TRUE(loaded.ok()) << loaded.error().message();
+    return std::move(loaded).value();
+}
+
+const std::vector<int32_t> kPrompt = {1, 17, 250, 3, 99, 42, 42, 7, 180, 299, 5, 64, 128, 33, 2, 11, 260, 8};
+
+// The logits of the whole prompt in one batch, then of 4 more tokens one by one, then of the
+// last 6 again after cutting the sequence back: every row, concatenated.
+std::vector<float> logits_of(engine::InferenceSession& session) {
+    std::vector<float> all;
+    const auto keep = [&] { all.insert(all.end(), session.logits().begin(), session.logits().end()); };
+    EXPECT_TRUE(session.evaluate(kPrompt, /*all_logits=*/true).ok());
+    keep();
+    for (const int32_t token : {4, 8, 15, 16}) {
+        EXPECT_TRUE(session.evaluate(std::vector<int32_t>{token}).ok());
+        keep();
+    }
+    session.truncate(kPrompt.size() - 6);
+    EXPECT_TRUE(session.evaluate(std::span(kPrompt).last(6), true).ok());
+    keep();
+    return all;
+}
+
+void expect_split_matches_one_process(const ModelBytes& bytes, const Case& c) {
+    const kernels::KernelTable* table = kernels::kernel_table(kernels::best_isa_here(), c.packing);
+    if (table == nullptr) GTEST_SKIP() << "this ISA has no kernels for the packing";
+    ThreadPool pool(1);
+    model::Model split_model = load(bytes, *table, c);
+    Result<model::RowShares> shares = model::plan_row_split(split_model, g_job->size());
+    ASSERT_TRUE(shares.ok()) << shares.error().message();
+    model::keep_row_share(split_model, shares.value(), g_job->rank());
+    engine::TensorParallel tp{.comm = g_job, .shares = shares.value()};
+    if (!g_job->leader()) {
+        const Status followed = engine::follow_leader(split_model, *table, pool, tp);
+        EXPECT_TRUE(followed.ok()) << followed.error().message();
+        return;
+    }
+    const model::Model whole_model = load(bytes, *table, c);
+    std::vector<float> expected, split;
+    {
+        engine::InferenceSession one(whole_model, *table, pool, 64, 1, c.kv_type);
+        expected = logits_of(one);
+    }
+    {
+        engine::InferenceSession session(split_model, *table, pool, 64, 1, c.kv_type, &tp);
+        split = logits_of(session);
+    }
+    engine::finish_followers(tp);
+    ASSERT_EQ(split.size(), expected.size());
+    size_t differing = 0;
+    for (size_t i = 0; i < split.size(); ++i) differing += std::memcmp(&split[i], &expected[i], sizeof(float)) != 0;
+    EXPECT_EQ(differing, 0u) << "of " << split.size() << " logits over " << g_job->size() << " ranks";
+}
+
+TEST(TensorParallel, ShippedModelLogitsAreBitIdenticalToOneProcess) {
+    expect_split_matches_one_process(shipped_model(), {});
+}
+
+TEST(TensorParallel, ShippedModelWithQ8HeadAndF16Cache) {
+    expect_split_matches_one_process(shipped_model(), {.head_q8_0 = true, .kv_type = kernels::KvType::kF16});
+}
+
+TEST(TensorParallel, UnevenSharesWithAnUntiedHead) {
+    expect_split_matches_one_process(uneven_model(format::GgmlType::kTQ2_0, /*untied=*/true), {});
+}
+
+TEST(TensorParallel, UnevenSharesInBase3Packing) {
+    expect_split_matches_one_process(uneven_model(format::GgmlType::kTQ1_0, false),
+                                     {.packing = kernels::Packing::kBase3, .head_q8_0 = true});
+}
+
+}  // namespace
+}  // namespace tern
+
+int main(int argc, char** argv) {
+    testing::InitGoogleTest(&argc, argv);
+    tern::Result<std::unique_ptr<tern::distributed::MpiJob>> job = tern::distributed::join_mpi_job();
+    if (!job.ok()) {
+        std::fprintf(stderr, "%s\n", job.error().message().c_str());
+        return 1;
+    }
+    tern::g_job = job.value().get();
+    // One report is enough: the followers' results reach it through the leader's comparison,
+    // and a follower's own failure through its exit code.
+    if (!tern::g_job->leader()) delete testing::UnitTest::GetInstance()->listeners().Release(
+        testing::UnitTest::GetInstance()->listeners().default_result_printer());
+    const int result = RUN_ALL_TESTS();
+    tern::g_job = nullptr;
+    return result;
+}
