@@ -8,7 +8,8 @@ CMAKE_ARGS ?=
 
 DEB_PACKAGES      := cmake g++ make pkg-config libgtest-dev libgmock-dev libbenchmark-dev \
                      nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libcpp-httplib-dev libssl-dev libsentencepiece-dev python3 \
-                     python3-dev python3-pybind11 python3-numpy python3-venv python3-setuptools python3-wheel
+                     python3-dev python3-pybind11 python3-numpy python3-venv python3-setuptools python3-wheel \
+                     libopenmpi-dev openmpi-bin
 DEB_PACKAGES_FUZZ := clang libclang-rt-14-dev
 # The browser test of the chat page (tern serve's /): Debian's chromium, never a downloaded one.
 DEB_PACKAGES_BROWSER := chromium fonts-liberation
@@ -61,7 +62,7 @@ test-arm64:
 	@tools/install_deps.sh $(DEB_PACKAGES)
 	@tools/install_arm64_deps.sh $(DEB_PACKAGES_ARM64)
 	cmake -S . -B build-arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release \
-	    -DTERN_BUILD_BENCH=OFF -DTERN_PYTHON=OFF -DTERN_WERROR=$(WERROR)
+	    -DTERN_BUILD_BENCH=OFF -DTERN_PYTHON=OFF -DTERN_MPI=OFF -DTERN_WERROR=$(WERROR)
 	cmake --build build-arm64 -j $(JOBS) --target $(ARM64_TESTS)
 	tools/run_arm64_tests.sh build-arm64 $(ARM64_TESTS)
 

@@ -73,6 +73,7 @@ struct RunOptions {
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
     DraftOptions draft;
+    std::string split;                // "" or "rows" (under mpirun)
     size_t n_predict = 64;
     int threads = 0;                  // 0: all cores
     size_t n_ctx = 0;                 // 0: the model's training context
@@ -150,6 +151,7 @@ struct PerplexityOptions {
     std::string weights;                 // "" or fairy2i-w1 / fairy2i-w2 (LlamaForCausalLM folders)
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
+    std::string split;                   // "" or "rows" (under mpirun)
 };
 void add_perplexity_command(CLI::App& app, PerplexityOptions& options);
 int run_perplexity(const PerplexityOptions& options);

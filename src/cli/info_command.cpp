@@ -8,6 +8,7 @@
 #include "core/cpu_info.h"
 #include "core/memory_bandwidth.h"
 #include "core/str_cat.h"
+#include "distributed/mpi_job.h"
 #include "kernels/dispatch.h"
 #include "kernels/isa.h"
 #include "tern/version.h"
@@ -93,6 +94,10 @@ int run_info(const InfoOptions& options) {
                 cpu.usable_cpus, cpu.physical_cores > 0 ? std::to_string(cpu.physical_cores).c_str() : "unknown");
     std::printf("%-22s %s\n", "caches:", describe_caches(cpu.caches).c_str());
     print_kernels();
+    std::printf("%-22s %s\n", "mpi:",
+                distributed::mpi_built_in()
+                    ? (distributed::mpi_description() + " (mpirun -n N tern run|perplexity --split rows)").c_str()
+                    : distributed::mpi_description().c_str());
     if (options.measure_bandwidth) print_bandwidth(cpu, options.bandwidth_seconds);
     return 0;
 }

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_setup.h"
+#include "cli/split_setup.h"
 #include "core/mapped_file.h"
 #include "core/str_cat.h"
 #include "engine/perplexity.h"
@@ -21,16 +22,27 @@ void add_perplexity_command(CLI::App& app, PerplexityOptions& options) {
     add_packing_option(cmd, options.packing);
     add_weights_options(cmd, options.weights, options.activations);
     add_kv_type_option(cmd, options.kv_type);
+    add_split_option(cmd, options.split);
 }
 
 int run_perplexity(const PerplexityOptions& options) {
-    const int threads = options.threads > 0 ? options.threads : default_thread_count();
+    Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
+    if (!split.ok()) return report_failure(split.error().message());
+    const std::unique_ptr<SplitRun>& job = split.value();
+    const int threads = job ? job->threads(options.threads)
+                            : options.threads > 0 ? options.threads : default_thread_count();
     Result<std::string> text = read_text_file(options.file, size_t{1} << 30);
     if (!text.ok()) return report_failure(text.error().message());
     Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
                           .weights = options.weights, .activations = options.activations});
+    if (job)
+        if (const std::optional<int> failed = job->keep_share(loaded)) return *failed;
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value();
+    if (job && !job->leader()) {
+        ThreadPool pool(threads);
+        return job->follow(lm, pool);
+    }
     Result<const tokenizer::Tokenizer*> tok = lm.require_tokenizer();
     if (!tok.ok()) return report_failure(tok.error().message());
     if (options.n_ctx > lm.model.hp.n_ctx_train)
@@ -41,7 +53,8 @@ int run_perplexity(const PerplexityOptions& options) {
     std::fprintf(stderr, "%s: %zu tokens, %zu chunks of %zu\n", options.file.c_str(), tokens.size(),
                  tokens.size() / options.n_ctx, options.n_ctx);
     ThreadPool pool(threads);
-    engine::InferenceSession session(lm.model, lm.kernels, pool, options.n_ctx, 1, options.kv_type);
+    engine::InferenceSession session(lm.model, lm.kernels, pool, options.n_ctx, 1, options.kv_type,
+                                     tensor_parallel_of(job));
     auto on_chunk = [](const engine::PerplexityResult& r) {
         std::printf("[%zu]%.4f,", r.chunks, r.perplexity);
         std::fflush(stdout);

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/draft_setup.h"
 #include "cli/model_setup.h"
+#include "cli/split_setup.h"
 #include "core/str_cat.h"
 #include "core/thread_pool.h"
 #include "core/mapped_file.h"
@@ -106,22 +107,33 @@ void add_run_command(CLI::App& app, RunOptions& options) {
     add_weights_options(run, options.weights, options.activations);
     add_kv_type_option(run, options.kv_type);
     add_draft_options(run, options.draft);
+    add_split_option(run, options.split);
 }
 
 int run_run(const RunOptions& options) {
-    const int threads = options.threads > 0 ? options.threads : default_thread_count();
+    Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
+    if (!split.ok()) return report_failure(split.error().message());
+    const std::unique_ptr<SplitRun>& job = split.value();
+    const int threads = job ? job->threads(options.threads)
+                            : options.threads > 0 ? options.threads : default_thread_count();
     const ModelRequest request = {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
                                   .weights = options.weights, .activations = options.activations};
     Result<LoadedModel> loaded = load_model_for_run(options.model, request);
+    if (job)
+        if (const std::optional<int> failed = job->keep_share(loaded)) return *failed;
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value();
+    if (job && !job->leader()) {
+        ThreadPool pool(threads);
+        return job->follow(lm, pool);
+    }
     Result<std::vector<int32_t>> prompt = prompt_tokens(options, lm);
     if (!prompt.ok()) return report_failure(prompt.error().message());
     std::fprintf(stderr, "%s: %s; loaded in %.2f s\n", options.model.c_str(), describe(lm).c_str(), lm.load_seconds);
 
     ThreadPool pool(threads);
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : lm.model.hp.n_ctx_train;
-    engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx, 1, options.kv_type);
+    engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx, 1, options.kv_type, tensor_parallel_of(job));
     if (prompt.value().size() + options.n_predict > n_ctx)
         return report_failure(str_cat("prompt (", prompt.value().size(), " tokens) + -n ", options.n_predict,
                                       " exceeds the context of ", n_ctx, " tokens"));

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# `mpirun -n RANKS tern run|perplexity --split rows` against one process: the same greedy,
+# sampled and n-gram-drafted text, the same perplexity; and clear errors for what cannot split.
+# Usage: split_cli_test.sh MPIRUN RANKS TERN MODEL_DIR VALID_TEXT
+set -euo pipefail
+mpirun=$1 ranks=$2 tern=$3 model_dir=$4 valid_text=$5
+model=$model_dir/tinystories-bitnet.gguf
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+same() {   # same NAME ARGS...: stdout of one process and of the split job must match
+    local name=$1
+    shift
+    "$tern" "$@" >"$work/one" 2>"$work/one.err"
+    "$mpirun" -n "$ranks" "$tern" "$@" --split rows >"$work/split" 2>"$work/split.err"
+    if cmp -s "$work/one" "$work/split"; then
+        echo "ok - $name: the same output over $ranks ranks"
+    else
+        echo "FAIL - $name differs over $ranks ranks"; diff "$work/one" "$work/split" | head -5
+        tail -3 "$work/split.err"; failures=$((failures + 1))
+    fi
+}
+
+same "greedy run" run -m "$model" -p "Once upon a time" -n 48 --temp 0
+same "sampled run" run -m "$model" -p "The little dog" -n 48 --temp 0.9 --seed 11
+same "n-gram drafting" run -m "$model" -p "Tom and Sam went to the park. Tom and Sam" -n 40 --temp 0 --draft ngram
+head -c 12000 "$valid_text" >"$work/text.txt"
+same "perplexity" perplexity -m "$model" -f "$work/text.txt" -c 128 --chunks 3
+
+expect_error() {   # expect_error NAME PATTERN COMMAND...: fails with PATTERN on stderr
+    local name=$1 pattern=$2
+    shift 2
+    if "$@" >"$work/out" 2>"$work/err"; then
+        echo "FAIL - $name: succeeded"; failures=$((failures + 1))
+    elif grep -q -- "$pattern" "$work/err"; then
+        echo "ok - $name: $(grep -m1 -- "$pattern" "$work/err")"
+    else
+        echo "FAIL - $name: no '$pattern' in:"; head -5 "$work/err"; failures=$((failures + 1))
+    fi
+}
+
+expect_error "an unknown split" "--split: cols not in {rows}" "$tern" run -m "$model" -p x --split cols
+"$tern" synth --shape ifairy-tiny -o "$work/ifairy.gguf" >/dev/null 2>&1
+expect_error "a complex model" "supports ternary transformers" \
+    "$mpirun" -n "$ranks" "$tern" run -m "$work/ifairy.gguf" --ids "1 2 3" -n 2 --split rows
+expect_error "a missing model" "no-such.gguf" "$mpirun" -n "$ranks" "$tern" run -m "$work/no-such.gguf" -p x --split rows
+
+exit $((failures > 0))
