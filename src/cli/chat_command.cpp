@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/draft_setup.h"
 #include "cli/model_setup.h"
+#include "cli/split_setup.h"
 #include "cli/signal_flag.h"
 #include "core/str_cat.h"
 #include "core/thread_pool.h"
@@ -107,20 +108,25 @@ void add_chat_command(CLI::App& app, ChatOptions& options) {
     add_weights_options(chat, options.weights, options.activations);
     add_kv_type_option(chat, options.kv_type);
     add_draft_options(chat, options.draft);
+    add_split_option(chat, options.split);
 }
 
 int run_chat(const ChatOptions& options) {
-    const int threads = options.threads > 0 ? options.threads : default_thread_count();
+    Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
+    if (!split.ok()) return report_failure(split.error().message());
+    const std::unique_ptr<SplitRun>& job = split.value();
+    const int threads = thread_count(job, options.threads);
     const ModelRequest request = {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
                                   .weights = options.weights, .activations = options.activations};
     Result<ChatModel> loaded = load_chat_model(options.model, request, options.chat_template);
+    if (const std::optional<int> done = settle_split(job, loaded, threads)) return *done;
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value().loaded;
     const tokenizer::Tokenizer& tok = loaded.value().tokenizer();
     const tokenizer::ChatTemplate chat_template = loaded.value().chat_template;
     ThreadPool pool(threads);
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : lm.model.hp.n_ctx_train;
-    engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx, 1, options.kv_type);
+    engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx, 1, options.kv_type, tensor_parallel_of(job));
     engine::Conversation conversation(session, tok, chat_template, options.system);
     Result<DraftSetup> draft = make_draft_setup(options.draft, lm, pool, n_ctx, request);
     if (!draft.ok()) return report_failure(draft.error().message());

@@ -171,6 +171,7 @@ struct ChatOptions {
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
     DraftOptions draft;
+    std::string split;                   // "" or "rows" (under mpirun)
 };
 void add_chat_command(CLI::App& app, ChatOptions& options);
 int run_chat(const ChatOptions& options);
@@ -199,8 +200,8 @@ struct ServeOptions {
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
     DraftOptions draft;                  // only "ngram" (a draft model per slot is not built)
-};
-void add_serve_command(CLI::App& app, ServeOptions& options);
+    std::string split;                   // "" or "rows" (under mpirun)
+};void add_serve_command(CLI::App& app, ServeOptions& options);
 int run_serve(const ServeOptions& options);
 
 int default_thread_count();

@@ -29,20 +29,14 @@ int run_perplexity(const PerplexityOptions& options) {
     Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
     if (!split.ok()) return report_failure(split.error().message());
     const std::unique_ptr<SplitRun>& job = split.value();
-    const int threads = job ? job->threads(options.threads)
-                            : options.threads > 0 ? options.threads : default_thread_count();
+    const int threads = thread_count(job, options.threads);
     Result<std::string> text = read_text_file(options.file, size_t{1} << 30);
     if (!text.ok()) return report_failure(text.error().message());
     Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
                           .weights = options.weights, .activations = options.activations});
-    if (job)
-        if (const std::optional<int> failed = job->keep_share(loaded)) return *failed;
+    if (const std::optional<int> done = settle_split(job, loaded, threads)) return *done;
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value();
-    if (job && !job->leader()) {
-        ThreadPool pool(threads);
-        return job->follow(lm, pool);
-    }
     Result<const tokenizer::Tokenizer*> tok = lm.require_tokenizer();
     if (!tok.ok()) return report_failure(tok.error().message());
     if (options.n_ctx > lm.model.hp.n_ctx_train)

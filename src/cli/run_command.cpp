@@ -114,19 +114,13 @@ int run_run(const RunOptions& options) {
     Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
     if (!split.ok()) return report_failure(split.error().message());
     const std::unique_ptr<SplitRun>& job = split.value();
-    const int threads = job ? job->threads(options.threads)
-                            : options.threads > 0 ? options.threads : default_thread_count();
+    const int threads = thread_count(job, options.threads);
     const ModelRequest request = {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
                                   .weights = options.weights, .activations = options.activations};
     Result<LoadedModel> loaded = load_model_for_run(options.model, request);
-    if (job)
-        if (const std::optional<int> failed = job->keep_share(loaded)) return *failed;
+    if (const std::optional<int> done = settle_split(job, loaded, threads)) return *done;
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value();
-    if (job && !job->leader()) {
-        ThreadPool pool(threads);
-        return job->follow(lm, pool);
-    }
     Result<std::vector<int32_t>> prompt = prompt_tokens(options, lm);
     if (!prompt.ok()) return report_failure(prompt.error().message());
     std::fprintf(stderr, "%s: %s; loaded in %.2f s\n", options.model.c_str(), describe(lm).c_str(), lm.load_seconds);

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/draft_setup.h"
 #include "cli/model_setup.h"
+#include "cli/split_setup.h"
 #include "cli/signal_flag.h"
 #include "core/mapped_file.h"
 #include "core/str_cat.h"
@@ -102,6 +103,7 @@ void add_serve_command(CLI::App& app, ServeOptions& options) {
     add_weights_options(serve, options.weights, options.activations);
     add_kv_type_option(serve, options.kv_type);
     add_draft_options(serve, options.draft);
+    add_split_option(serve, options.split);
 }
 
 int run_serve(const ServeOptions& options) {
@@ -113,11 +115,15 @@ int run_serve(const ServeOptions& options) {
         return report_failure(str_cat("--draft '", options.draft.source,
                                       "': tern serve guesses from earlier text only (--draft ngram); draft models "
                                       "work in run and chat"));
-    const int threads = options.threads > 0 ? options.threads : default_thread_count();
+    Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
+    if (!split.ok()) return report_failure(split.error().message());
+    const std::unique_ptr<SplitRun>& job = split.value();
+    const int threads = thread_count(job, options.threads);
     Result<ChatModel> loaded =
         load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
                           .weights = options.weights, .activations = options.activations},
                         options.chat_template);
+    if (const std::optional<int> done = settle_split(job, loaded, threads)) return *done;
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value().loaded;
     const tokenizer::Tokenizer& tok = loaded.value().tokenizer();
@@ -130,7 +136,8 @@ int run_serve(const ServeOptions& options) {
                                      {.n_slots = options.parallel, .n_ctx = n_ctx, .max_queue = options.queue,
                                       .threads = threads, .kv_type = options.kv_type, .metrics = &metrics,
                                       .max_draft = options.draft.source.empty() ? 0 : options.draft.max_tokens,
-                                      .adaptive_draft = !options.draft.fixed});
+                                      .adaptive_draft = !options.draft.fixed,
+                                      .tensor_parallel = tensor_parallel_of(job)});
     server::HttpServer http(scheduler, tok, chat_template,
                             {.host = options.host, .port = options.port, .api_keys = api_keys.value(),
                              .tls_cert = options.ssl_cert, .tls_key = options.ssl_key,

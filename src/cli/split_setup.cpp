@@ -1,6 +1,7 @@
 #include "cli/split_setup.h"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <thread>
 
@@ -30,23 +31,27 @@ SplitRun::~SplitRun() {
     if (leader() && !tp_.shares.kv_heads.empty()) engine::finish_followers(tp_);
 }
 
+int thread_count(const std::unique_ptr<SplitRun>& job, int requested) {
+    return job ? job->threads(requested) : requested > 0 ? requested : default_thread_count();
+}
+
 int SplitRun::threads(int requested) const {
     if (requested > 0) return requested;
     const size_t cores = std::max(1u, std::thread::hardware_concurrency());
     return static_cast<int>(std::max<size_t>(1, cores / job_->local_size()));
 }
 
-std::optional<int> SplitRun::keep_share(Result<engine::LoadedModel>& loaded) {
-    Status mine = loaded.ok() ? Status{} : Status(loaded.error());
+std::optional<int> SplitRun::keep_share(const Status& loaded, model::Model* model) {
+    Status mine = loaded;
     if (mine.ok()) {
-        Result<model::RowShares> shares = model::plan_row_split(loaded.value().model, job_->size());
+        Result<model::RowShares> shares = model::plan_row_split(*model, job_->size());
         if (shares.ok()) tp_.shares = std::move(shares).value();
         else mine = shares.error();
     }
     bool leader_failed = leader() && !mine.ok();
     job_->broadcast({reinterpret_cast<std::byte*>(&leader_failed), sizeof leader_failed});
     if (!job_->any(!mine.ok())) {
-        model::keep_row_share(loaded.value().model, tp_.shares, job_->rank());
+        model::keep_row_share(*model, tp_.shares, job_->rank());
         return std::nullopt;
     }
     tp_.shares = {};   // nothing to release: the followers never start following
@@ -55,7 +60,10 @@ std::optional<int> SplitRun::keep_share(Result<engine::LoadedModel>& loaded) {
     return 1;
 }
 
-int SplitRun::follow(const engine::LoadedModel& lm, ThreadPool& pool) {
+int SplitRun::follow(const engine::LoadedModel& lm, int threads) {
+    std::signal(SIGINT, SIG_IGN);
+    std::signal(SIGTERM, SIG_IGN);
+    ThreadPool pool(threads);
     Status followed = engine::follow_leader(lm.model, lm.kernels, pool, tp_);
     if (followed.ok()) return 0;
     report_failure(followed.error().message());

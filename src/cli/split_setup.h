@@ -29,12 +29,13 @@ public:
     bool leader() const { return job_->leader(); }
     // -t as given, else this host's cores shared among its ranks.
     int threads(int requested) const;
-    // Every rank calls this after loading: when any rank failed, each rank whose failure is its
-    // own (not the leader's too) reports it, and every rank gets the exit code to return.
-    // Otherwise this rank keeps its share of the model.
-    std::optional<int> keep_share(Result<engine::LoadedModel>& loaded);
-    // A follower's whole command: mirrors the leader's sessions; the exit code.
-    int follow(const engine::LoadedModel& lm, ThreadPool& pool);
+    // Every rank calls this after loading (`model` null when its load failed with `loaded`):
+    // when any rank failed, each rank whose failure is its own (not the leader's too) reports
+    // it, and every rank gets the exit code to return. Otherwise this rank keeps its share.
+    std::optional<int> keep_share(const Status& loaded, model::Model* model);
+    // A follower's whole command: mirrors the leader's sessions; the exit code. Interrupts are
+    // the leader's to handle (mpirun forwards them to every rank).
+    int follow(const engine::LoadedModel& lm, int threads);
     engine::TensorParallel* tensor_parallel() { return &tp_; }
 
 private:
@@ -43,6 +44,26 @@ private:
     std::unique_ptr<distributed::MpiJob> job_;
     engine::TensorParallel tp_;
 };
+
+inline engine::LoadedModel& loaded_model_of(engine::LoadedModel& loaded) { return loaded; }
+inline engine::LoadedModel& loaded_model_of(engine::ChatModel& chat) { return chat.loaded; }
+
+// What every command does after loading. Returns the exit code when this process is done (a
+// load failed on some rank, or a follower's whole run), nullopt when the command goes on
+// (the leader, or a run without --split).
+template <class Loaded>
+std::optional<int> settle_split(const std::unique_ptr<SplitRun>& job, Result<Loaded>& loaded, int threads) {
+    if (!job) return std::nullopt;
+    const Status status = loaded.ok() ? Status{} : Status(loaded.error());
+    if (std::optional<int> failed =
+            job->keep_share(status, loaded.ok() ? &loaded_model_of(loaded.value()).model : nullptr))
+        return failed;
+    if (job->leader()) return std::nullopt;
+    return job->follow(loaded_model_of(loaded.value()), threads);
+}
+
+// -t as given, else all cores, or this host's cores shared among its ranks under --split.
+int thread_count(const std::unique_ptr<SplitRun>& job, int requested);
 
 // The tensor-parallel context of a run, or nullptr for a plain one.
 inline engine::TensorParallel* tensor_parallel_of(const std::unique_ptr<SplitRun>& run) {

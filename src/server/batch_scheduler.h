@@ -49,6 +49,8 @@ struct SchedulerOptions {
     // why): up to this many guesses checked per request and step; 0: off. Text is unchanged.
     size_t max_draft = 0;
     bool adaptive_draft = true;   // false: check every guess the drafter gives
+    // --split: the model holds this rank's share, and the session drives the other ranks.
+    engine::TensorParallel* tensor_parallel = nullptr;
 };
 
 struct SchedulerLoad {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `mpirun -n RANKS tern run|perplexity --split rows` against one process: the same greedy,
-# sampled and n-gram-drafted text, the same perplexity; and clear errors for what cannot split.
+# `mpirun -n RANKS tern run|chat|perplexity --split rows` against one process: the same greedy,
+# sampled and n-gram-drafted text, the same chat replies, the same perplexity; and clear errors
+# for what cannot split. (tern serve under mpirun: distributed.openai_sdk_split_rows_2_ranks.)
 # Usage: split_cli_test.sh MPIRUN RANKS TERN MODEL_DIR VALID_TEXT
 set -euo pipefail
 mpirun=$1 ranks=$2 tern=$3 model_dir=$4 valid_text=$5
@@ -12,8 +13,8 @@ failures=0
 same() {   # same NAME ARGS...: stdout of one process and of the split job must match
     local name=$1
     shift
-    "$tern" "$@" >"$work/one" 2>"$work/one.err"
-    "$mpirun" -n "$ranks" "$tern" "$@" --split rows >"$work/split" 2>"$work/split.err"
+    "$tern" "$@" <"${input:-/dev/null}" >"$work/one" 2>"$work/one.err"
+    "$mpirun" -n "$ranks" "$tern" "$@" --split rows <"${input:-/dev/null}" >"$work/split" 2>"$work/split.err"
     if cmp -s "$work/one" "$work/split"; then
         echo "ok - $name: the same output over $ranks ranks"
     else
@@ -25,6 +26,8 @@ same() {   # same NAME ARGS...: stdout of one process and of the split job must 
 same "greedy run" run -m "$model" -p "Once upon a time" -n 48 --temp 0
 same "sampled run" run -m "$model" -p "The little dog" -n 48 --temp 0.9 --seed 11
 same "n-gram drafting" run -m "$model" -p "Tom and Sam went to the park. Tom and Sam" -n 40 --temp 0 --draft ngram
+printf 'Tell me about a cat.\nAnd a dog?\n' >"$work/chat.txt"
+input=$work/chat.txt same "chat (two turns on stdin)" chat -m "$model" -n 30 --temp 0
 head -c 12000 "$valid_text" >"$work/text.txt"
 same "perplexity" perplexity -m "$model" -f "$work/text.txt" -c 128 --chunks 3
 

@@ -2,6 +2,8 @@
 // chat and completions, streamed and whole, stop strings, errors as the SDK's typed
 // exceptions, a client abort mid-stream, and graceful shutdown on SIGTERM.
 // Usage: node openai_client_test.mjs TERN_BINARY MODEL_DIR NPM_DIR. Exit 77 = skipped.
+// TERN_SERVE_LAUNCHER (e.g. "mpirun -n 2") runs the server under a launcher, with the extra
+// flags in TERN_SERVE_ARGS (e.g. "--split rows -t 1"): the same checks then hold for a split job.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,9 +23,12 @@ const goldenPrompt = 'Once upon a time, there was a little fox named';
 const golden = readFileSync(path.join(modelDir, 'golden.txt'), 'utf8').replace(/\n$/, '');
 
 function startServer() {
-  const server = spawn(ternBinary, ['serve', '-m', path.join(modelDir, `${model}.gguf`), '--port', '0', '-t', '2',
-                                    '--parallel', '4', '--ctx', '4096', '--api-key', 'test-key',
-                                    '--timeout', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const launcher = (process.env.TERN_SERVE_LAUNCHER ?? '').split(' ').filter(Boolean);
+  const extra = (process.env.TERN_SERVE_ARGS ?? '-t 2').split(' ').filter(Boolean);
+  const args = ['serve', '-m', path.join(modelDir, `${model}.gguf`), '--port', '0', ...extra,
+                '--parallel', '4', '--ctx', '4096', '--api-key', 'test-key', '--timeout', '2'];
+  const command = launcher.length > 0 ? [launcher[0], [...launcher.slice(1), ternBinary, ...args]] : [ternBinary, args];
+  const server = spawn(command[0], command[1], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   server.stdout.on('data', (d) => { output += d; });
   server.stderr.on('data', (d) => { output += d; });
@@ -149,6 +154,22 @@ try {
       failures++;
       console.log(`not ok - ${name}\n  ${String(e.stack || e).split('\n').join('\n  ')}`);
     }
+  }
+  if (process.env.TERN_SERVE_LAUNCHER) {
+    // mpirun forwards SIGTERM only after odls_base_sigkill_timeout and exits 1 after any
+    // signal: the leader must still drain, release the other ranks and stop before the kill.
+    server.kill('SIGTERM');
+    const timer = setTimeout(() => server.kill('SIGKILL'), 20000);
+    const { signal } = await exited;
+    clearTimeout(timer);
+    if (signal === null && output().includes('tern serve: stopped')) {
+      console.log('ok - SIGTERM through the launcher stops the server and every rank');
+    } else {
+      failures++;
+      console.log(`not ok - SIGTERM through the launcher: signal ${signal}\n${output()}`);
+    }
+    console.log(failures === 0 ? 'all checks passed' : `${failures} checks failed`);
+    process.exit(failures === 0 ? 0 : 1);
   }
   // SIGTERM with a long stream in flight: the stream gets the 2 s grace (--timeout), then an
   // error event, and the server exits 0.
