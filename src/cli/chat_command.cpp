@@ -126,7 +126,7 @@ int run_chat(const ChatOptions& options) {
     const tokenizer::ChatTemplate chat_template = loaded.value().chat_template;
     ThreadPool pool(threads);
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : lm.model.hp.n_ctx_train;
-    engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx, 1, options.kv_type, tensor_parallel_of(job));
+    engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx, 1, options.kv_type, model_split_of(job));
     engine::Conversation conversation(session, tok, chat_template, options.system);
     Result<DraftSetup> draft = make_draft_setup(options.draft, lm, pool, n_ctx, request);
     if (!draft.ok()) return report_failure(draft.error().message());

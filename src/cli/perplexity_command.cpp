@@ -48,7 +48,7 @@ int run_perplexity(const PerplexityOptions& options) {
                  tokens.size() / options.n_ctx, options.n_ctx);
     ThreadPool pool(threads);
     engine::InferenceSession session(lm.model, lm.kernels, pool, options.n_ctx, 1, options.kv_type,
-                                     tensor_parallel_of(job));
+                                     model_split_of(job));
     auto on_chunk = [](const engine::PerplexityResult& r) {
         std::printf("[%zu]%.4f,", r.chunks, r.perplexity);
         std::fflush(stdout);

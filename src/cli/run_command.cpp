@@ -127,7 +127,7 @@ int run_run(const RunOptions& options) {
 
     ThreadPool pool(threads);
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : lm.model.hp.n_ctx_train;
-    engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx, 1, options.kv_type, tensor_parallel_of(job));
+    engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx, 1, options.kv_type, model_split_of(job));
     if (prompt.value().size() + options.n_predict > n_ctx)
         return report_failure(str_cat("prompt (", prompt.value().size(), " tokens) + -n ", options.n_predict,
                                       " exceeds the context of ", n_ctx, " tokens"));

@@ -137,7 +137,7 @@ int run_serve(const ServeOptions& options) {
                                       .threads = threads, .kv_type = options.kv_type, .metrics = &metrics,
                                       .max_draft = options.draft.source.empty() ? 0 : options.draft.max_tokens,
                                       .adaptive_draft = !options.draft.fixed,
-                                      .tensor_parallel = tensor_parallel_of(job)});
+                                      .model_split = model_split_of(job)});
     server::HttpServer http(scheduler, tok, chat_template,
                             {.host = options.host, .port = options.port, .api_keys = api_keys.value(),
                              .tls_cert = options.ssl_cert, .tls_key = options.ssl_key,

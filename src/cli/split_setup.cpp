@@ -13,22 +13,28 @@ namespace tern::cli {
 
 void add_split_option(CLI::App* command, std::string& split) {
     command->add_option("--split", split,
-                        "Under mpirun: split the model over the ranks. rows: each rank keeps its rows of every "
-                        "projection, its KV heads and its rows of the head (logits bit-identical to one process)")
-        ->check(CLI::IsMember({"rows"}));
+                        "Under mpirun: split the model over the ranks (logits bit-identical to one process). rows: "
+                        "each rank keeps its rows of every projection, its KV heads and its rows of the head; "
+                        "layers: each rank keeps contiguous layers (a pipeline)")
+        ->check(CLI::IsMember({"rows", "layers"}));
 }
 
 Result<std::unique_ptr<SplitRun>> SplitRun::start(const std::string& split) {
     if (split.empty()) return std::unique_ptr<SplitRun>();
-    if (split != "rows") return Error(str_cat("--split: '", split, "' is not a split (expected rows)"));
+    if (split != "rows" && split != "layers")
+        return Error(str_cat("--split: '", split, "' is not a split (expected rows or layers)"));
     TERN_ASSIGN_OR_RETURN(std::unique_ptr<distributed::MpiJob> job, distributed::join_mpi_job());
-    return std::unique_ptr<SplitRun>(new SplitRun(std::move(job)));
+    return std::unique_ptr<SplitRun>(
+        new SplitRun(std::move(job), split == "rows" ? engine::SplitKind::kRows : engine::SplitKind::kLayers));
 }
 
-SplitRun::SplitRun(std::unique_ptr<distributed::MpiJob> job) : job_(std::move(job)) { tp_.comm = job_.get(); }
+SplitRun::SplitRun(std::unique_ptr<distributed::MpiJob> job, engine::SplitKind kind) : job_(std::move(job)) {
+    split_.comm = job_.get();
+    split_.kind = kind;
+}
 
 SplitRun::~SplitRun() {
-    if (leader() && !tp_.shares.kv_heads.empty()) engine::finish_followers(tp_);
+    if (leader() && following_) engine::finish_followers(split_);
 }
 
 int thread_count(const std::unique_ptr<SplitRun>& job, int requested) {
@@ -43,28 +49,34 @@ int SplitRun::threads(int requested) const {
 
 std::optional<int> SplitRun::keep_share(const Status& loaded, model::Model* model) {
     Status mine = loaded;
-    if (mine.ok()) {
-        Result<model::RowShares> shares = model::plan_row_split(*model, job_->size());
-        if (shares.ok()) tp_.shares = std::move(shares).value();
-        else mine = shares.error();
-    }
+    if (mine.ok()) mine = plan(*model);
     bool leader_failed = leader() && !mine.ok();
     job_->broadcast({reinterpret_cast<std::byte*>(&leader_failed), sizeof leader_failed});
     if (!job_->any(!mine.ok())) {
-        model::keep_row_share(*model, tp_.shares, job_->rank());
+        if (split_.by_rows()) model::keep_row_share(*model, split_.shares, job_->rank());
+        else model::keep_layer_share(*model, split_.layers, job_->rank());
+        following_ = true;
         return std::nullopt;
     }
-    tp_.shares = {};   // nothing to release: the followers never start following
     if (!mine.ok() && (leader() || !leader_failed))
         return report_failure(leader() ? mine.error().message() : str_cat("rank ", job_->rank(), ": ", mine.error().message()));
     return 1;
+}
+
+Status SplitRun::plan(const model::Model& model) {
+    if (split_.by_rows()) {
+        TERN_ASSIGN_OR_RETURN(split_.shares, model::plan_row_split(model, job_->size()));
+    } else {
+        TERN_ASSIGN_OR_RETURN(split_.layers, model::plan_layer_split(model, job_->size()));
+    }
+    return {};
 }
 
 int SplitRun::follow(const engine::LoadedModel& lm, int threads) {
     std::signal(SIGINT, SIG_IGN);
     std::signal(SIGTERM, SIG_IGN);
     ThreadPool pool(threads);
-    Status followed = engine::follow_leader(lm.model, lm.kernels, pool, tp_);
+    Status followed = engine::follow_leader(lm.model, lm.kernels, pool, split_);
     if (followed.ok()) return 0;
     report_failure(followed.error().message());
     job_->abort(1);   // the leader may be waiting on this rank: end the whole job

@@ -1,4 +1,5 @@
-// --split for the commands that run a model (`mpirun -n N tern run|perplexity -m M --split rows`):
+// --split for the commands that run a model (`mpirun -n N tern run|chat|perplexity|serve -m M
+// --split rows|layers`):
 // joins the MPI job, keeps this rank's share of the loaded model, and sends the followers
 // (every rank but 0) into engine::follow_leader while rank 0 runs the command as usual.
 #pragma once
@@ -12,7 +13,7 @@
 #include "core/thread_pool.h"
 #include "distributed/mpi_job.h"
 #include "engine/model_loading.h"
-#include "engine/tensor_parallel.h"
+#include "engine/model_split.h"
 #include "tern/status.h"
 
 namespace tern::cli {
@@ -36,13 +37,15 @@ public:
     // A follower's whole command: mirrors the leader's sessions; the exit code. Interrupts are
     // the leader's to handle (mpirun forwards them to every rank).
     int follow(const engine::LoadedModel& lm, int threads);
-    engine::TensorParallel* tensor_parallel() { return &tp_; }
+    engine::ModelSplit* model_split() { return &split_; }
 
 private:
-    explicit SplitRun(std::unique_ptr<distributed::MpiJob> job);
+    SplitRun(std::unique_ptr<distributed::MpiJob> job, engine::SplitKind kind);
+    Status plan(const model::Model& model);   // this split's shares of the model
 
     std::unique_ptr<distributed::MpiJob> job_;
-    engine::TensorParallel tp_;
+    bool following_ = false;   // every rank loaded its share: the followers wait for the leader
+    engine::ModelSplit split_;
 };
 
 inline engine::LoadedModel& loaded_model_of(engine::LoadedModel& loaded) { return loaded; }
@@ -66,8 +69,8 @@ std::optional<int> settle_split(const std::unique_ptr<SplitRun>& job, Result<Loa
 int thread_count(const std::unique_ptr<SplitRun>& job, int requested);
 
 // The tensor-parallel context of a run, or nullptr for a plain one.
-inline engine::TensorParallel* tensor_parallel_of(const std::unique_ptr<SplitRun>& run) {
-    return run ? run->tensor_parallel() : nullptr;
+inline engine::ModelSplit* model_split_of(const std::unique_ptr<SplitRun>& run) {
+    return run ? run->model_split() : nullptr;
 }
 
 }  // namespace tern::cli

@@ -26,6 +26,10 @@ public:
     // The same, but only rank 0 receives the other ranks' columns.
     virtual void gather_columns(float* rows, size_t n_rows, size_t stride, std::span<const size_t> bounds) = 0;
 
+    // Point to point (the pipeline's hidden states and logits): `to` receives exactly what is sent.
+    virtual void send(size_t to, const float* data, size_t count) = 0;
+    virtual void receive(size_t from, float* data, size_t count) = 0;
+
     // Each rank's flag; true on every rank when any rank passed true.
     virtual bool any(bool flag) = 0;
 };

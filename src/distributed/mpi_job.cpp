@@ -50,6 +50,17 @@ public:
         if (leader()) unpack_others(rows, n_rows, stride, bounds);
     }
 
+    void send(size_t to, const float* data, size_t count) override {
+        TERN_CHECK(count <= INT_MAX);
+        MPI_Send(data, static_cast<int>(count), MPI_FLOAT, static_cast<int>(to), kPointToPointTag, MPI_COMM_WORLD);
+    }
+
+    void receive(size_t from, float* data, size_t count) override {
+        TERN_CHECK(count <= INT_MAX);
+        MPI_Recv(data, static_cast<int>(count), MPI_FLOAT, static_cast<int>(from), kPointToPointTag, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE);
+    }
+
     bool any(bool flag) override {
         int mine = flag ? 1 : 0, result = 0;
         MPI_Allreduce(&mine, &result, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
@@ -62,6 +73,8 @@ public:
     }
 
 private:
+    static constexpr int kPointToPointTag = 7;
+
     // Lays out counts and displacements for these bounds and copies this rank's columns out.
     void pack_mine(const float* rows, size_t n_rows, size_t stride, std::span<const size_t> bounds) {
         TERN_CHECK(bounds.size() == size_ + 1 && bounds[size_] <= stride);

@@ -11,14 +11,14 @@
 namespace tern::engine {
 
 InferenceSession::InferenceSession(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool,
-                                   size_t n_ctx, size_t n_slots, kernels::KvType kv_type, TensorParallel* tp)
+                                   size_t n_ctx, size_t n_slots, kernels::KvType kv_type, ModelSplit* split)
     : model_(model),
       table_(table),
       pool_(pool),
       n_ctx_(n_ctx == 0 ? model.hp.n_ctx_train : n_ctx),
       kv_type_(kv_type),
-      tp_(tp),
-      layers_(make_layer_stack(model, table, pool, n_ctx_, std::max<size_t>(1, n_slots), kv_type, tp)),
+      split_(split),
+      layers_(make_layer_stack(model, table, pool, n_ctx_, std::max<size_t>(1, n_slots), kv_type, split)),
       n_past_(std::max<size_t>(1, n_slots), 0),
       row_slot_(kMaxBatchTokens),
       row_pos_(kMaxBatchTokens),
@@ -27,8 +27,8 @@ InferenceSession::InferenceSession(const model::Model& model, const kernels::Ker
     if (model.q8_head())
         head_q8_ = AlignedBuffer<std::byte>(kMaxBatchTokens * model.hidden_width() / kernels::kQ8BlockElems *
                                             kernels::kQ8BlockBytes);
-    if (tp_ != nullptr && tp_->leader()) {
-        id_ = tp_->next_session_id++;
+    if (split_ != nullptr && split_->leader()) {
+        id_ = split_->next_session_id++;
         leader_sends({.op = SessionCommand::Op::kCreate, .kv_type = static_cast<uint32_t>(kv_type), .session = id_,
                       .a = n_ctx_, .b = n_past_.size()});
     }
@@ -37,7 +37,7 @@ InferenceSession::InferenceSession(const model::Model& model, const kernels::Ker
 InferenceSession::~InferenceSession() { leader_sends({.op = SessionCommand::Op::kDestroy, .session = id_}); }
 
 void InferenceSession::leader_sends(const SessionCommand& command) {
-    if (tp_ != nullptr && tp_->leader()) send_command(*tp_, command);
+    if (split_ != nullptr && split_->leader()) send_command(*split_, command);
 }
 
 std::span<const float> InferenceSession::logits_row(size_t row) const {
@@ -84,9 +84,9 @@ Status InferenceSession::evaluate_batch(std::span<const BatchToken> batch) {
         if (added[slot] > n_ctx_ - n_past_[slot])
             return Error(str_cat("context full: ", n_past_[slot], " tokens in the cache + ", added[slot],
                                  " new > n_ctx ", n_ctx_));
-    if (tp_ != nullptr && tp_->leader()) {
+    if (split_ != nullptr && split_->leader()) {
         leader_sends({.op = SessionCommand::Op::kEvaluate, .session = id_, .a = batch.size()});
-        tp_->comm->broadcast({reinterpret_cast<std::byte*>(const_cast<BatchToken*>(batch.data())), batch.size_bytes()});
+        split_->comm->broadcast({reinterpret_cast<std::byte*>(const_cast<BatchToken*>(batch.data())), batch.size_bytes()});
     }
     logits_rows_ = rows;
     logits_.resize(rows * model_.hp.n_vocab);
@@ -123,21 +123,39 @@ void InferenceSession::embed(std::span<const BatchToken> batch) {
     }
 }
 
-// The final norm and the LM head for the rows of this step that asked for logits.
+// The final norm and the LM head for the rows of this step that asked for logits. Split by
+// layers, only the last rank has the final hidden states: it computes the logits and sends
+// them to the leader.
 void InferenceSession::head(std::span<const BatchToken> batch, size_t logits_row) {
     const model::Hparams& hp = model_.hp;
     const size_t width = model_.hidden_width();
+    const bool pipeline = split_ != nullptr && !split_->by_rows() && split_->comm->size() > 1;
     size_t n_rows = 0;
-    for (size_t t = 0; t < batch.size(); ++t)
-        if (batch[t].logits) layers_->final_norm(x_.data() + t * width, h_.data() + n_rows++ * width);
+    for (const BatchToken& b : batch) n_rows += b.logits ? 1 : 0;
     if (n_rows == 0) return;
-    if (layers_->head(h_.data(), n_rows, logits_.data() + logits_row * hp.n_vocab, hp.n_vocab)) return;
-    // Split: this rank's rows of the head, then the leader gathers every rank's columns.
-    const size_t row_begin = tp_ != nullptr ? tp_->begin(tp_->shares.vocab_rows) : 0;
-    const size_t row_end = tp_ != nullptr        ? tp_->end(tp_->shares.vocab_rows)
+    float* logits = logits_.data() + logits_row * hp.n_vocab;
+    if (pipeline && !split_->last()) {
+        if (split_->leader()) split_->comm->receive(split_->comm->size() - 1, logits, n_rows * hp.n_vocab);
+        return;
+    }
+    size_t row = 0;
+    for (size_t t = 0; t < batch.size(); ++t)
+        if (batch[t].logits) layers_->final_norm(x_.data() + t * width, h_.data() + row++ * width);
+    compute_head(n_rows, logits);
+    if (pipeline) split_->comm->send(0, logits, n_rows * hp.n_vocab);
+}
+
+// Logits of the n_rows final hidden states in h_. Split by rows: this rank's rows of the head,
+// then the leader gathers every rank's columns.
+void InferenceSession::compute_head(size_t n_rows, float* logits) {
+    const model::Hparams& hp = model_.hp;
+    const size_t width = model_.hidden_width();
+    if (layers_->head(h_.data(), n_rows, logits, hp.n_vocab)) return;
+    const bool by_rows = split_ != nullptr && split_->by_rows();
+    const size_t row_begin = by_rows ? split_->begin(split_->shares.vocab_rows) : 0;
+    const size_t row_end = by_rows            ? split_->end(split_->shares.vocab_rows)
                            : model_.q8_head() ? model_.output_q8.rows
                                               : model_.output.rows;
-    float* logits = logits_.data() + logits_row * hp.n_vocab;
     if (model_.q8_head()) {
         const size_t blocks = width / kernels::kQ8BlockElems;
         for (size_t t = 0; t < n_rows; ++t)
@@ -152,7 +170,7 @@ void InferenceSession::head(std::span<const BatchToken> batch, size_t logits_row
                                .x = h_.data(), .x_stride = width, .n_tokens = n_rows, .out = logits,
                                .out_stride = hp.n_vocab, .row_begin = row_begin, .row_end = row_end});
     }
-    if (tp_ != nullptr) tp_->comm->gather_columns(logits, n_rows, hp.n_vocab, tp_->shares.vocab_rows);
+    if (by_rows) split_->comm->gather_columns(logits, n_rows, hp.n_vocab, split_->shares.vocab_rows);
 }
 
 }  // namespace tern::engine

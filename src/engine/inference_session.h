@@ -17,7 +17,7 @@
 #include "core/thread_pool.h"
 #include "engine/kv_cache.h"
 #include "engine/layer_stack.h"
-#include "engine/tensor_parallel.h"
+#include "engine/model_split.h"
 #include "kernels/dispatch.h"
 #include "model/model.h"
 #include "quant/int8_activations.h"
@@ -37,11 +37,11 @@ struct BatchToken {
 class InferenceSession {
 public:
     // n_ctx == 0 uses the model's training context (per slot). The model, table and pool must
-    // outlive this. With `tp`, the model holds this rank's row share and every rank computes
-    // its rows; on the leader the session also drives the followers' copies of itself.
+    // outlive this. With `split`, the model holds this rank's share (model_split.h) and every
+    // rank computes its part; on the leader the session also drives the followers' copies.
     InferenceSession(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool, size_t n_ctx,
                      size_t n_slots = 1, kernels::KvType kv_type = kernels::KvType::kF32,
-                     TensorParallel* tp = nullptr);
+                     ModelSplit* split = nullptr);
     ~InferenceSession();
     InferenceSession(const InferenceSession&) = delete;
     InferenceSession& operator=(const InferenceSession&) = delete;
@@ -75,6 +75,7 @@ private:
     void forward(std::span<const BatchToken> batch);
     void embed(std::span<const BatchToken> batch);
     void head(std::span<const BatchToken> batch, size_t logits_row);
+    void compute_head(size_t n_rows, float* logits);
     void leader_sends(const SessionCommand& command);
 
     const model::Model& model_;
@@ -82,7 +83,7 @@ private:
     ThreadPool& pool_;
     size_t n_ctx_;
     kernels::KvType kv_type_;
-    TensorParallel* tp_;
+    ModelSplit* split_;
     uint64_t id_ = 0;   // the leader's number for this session in a split job
     std::unique_ptr<LayerStack> layers_;
     std::vector<size_t> n_past_;      // per slot

@@ -20,7 +20,7 @@ void for_rows(ThreadPool& pool, size_t n_rows, const std::function<void(size_t b
 
 std::unique_ptr<LayerStack> make_layer_stack(const model::Model& model, const kernels::KernelTable& table,
                                              ThreadPool& pool, size_t n_ctx, size_t n_slots, kernels::KvType kv_type,
-                                             TensorParallel* tp) {
+                                             ModelSplit* tp) {
     // model::plan_row_split() refuses the other families.
     TERN_CHECK(tp == nullptr || model.arch->family == model::ModelFamily::kTernaryTransformer);
     switch (model.arch->family) {

@@ -47,12 +47,12 @@ public:
 // Calls fn(begin, end) over [0, n_rows): inline for a decode step's few rows, else on the pool.
 void for_rows(ThreadPool& pool, size_t n_rows, const std::function<void(size_t begin, size_t end)>& fn);
 
-struct TensorParallel;
+struct ModelSplit;
 
 // The model's family's stack, for n_slots sequences of up to n_ctx positions each; with `tp`
 // (ternary transformers only), for this rank's share of a split model.
 std::unique_ptr<LayerStack> make_layer_stack(const model::Model& model, const kernels::KernelTable& table,
                                              ThreadPool& pool, size_t n_ctx, size_t n_slots, kernels::KvType kv_type,
-                                             TensorParallel* tp = nullptr);
+                                             ModelSplit* tp = nullptr);
 
 }  // namespace tern::engine

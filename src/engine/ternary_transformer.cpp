@@ -8,22 +8,34 @@
 namespace tern::engine {
 namespace {
 
-size_t kv_heads_of_rank(const model::Hparams& hp, const TensorParallel* tp) {
-    return tp != nullptr ? tp->end(tp->shares.kv_heads) - tp->begin(tp->shares.kv_heads) : hp.n_head_kv;
+size_t kv_heads_of_rank(const model::Hparams& hp, const ModelSplit* split) {
+    if (split == nullptr || !split->by_rows()) return hp.n_head_kv;
+    return split->end(split->shares.kv_heads) - split->begin(split->shares.kv_heads);
+}
+
+size_t first_layer_of_rank(const ModelSplit* split) {
+    return split != nullptr && !split->by_rows() ? split->begin(split->layers) : 0;
+}
+
+size_t end_layer_of_rank(const model::Hparams& hp, const ModelSplit* split) {
+    return split != nullptr && !split->by_rows() ? split->end(split->layers) : hp.n_layer;
 }
 
 }  // namespace
 
 TernaryTransformerStack::TernaryTransformerStack(const model::Model& model, const kernels::KernelTable& table,
                                                  ThreadPool& pool, size_t n_ctx, size_t n_slots,
-                                                 kernels::KvType kv_type, size_t max_rows, TensorParallel* tp)
+                                                 kernels::KvType kv_type, size_t max_rows, ModelSplit* split)
     : model_(model),
       table_(table),
       pool_(pool),
-      tp_(tp),
-      attention_(table, pool, n_slots, model.hp.n_layer, n_ctx,
-                 kv_heads_of_rank(model.hp, tp) * (model.hp.n_head / model.hp.n_head_kv),
-                 kv_heads_of_rank(model.hp, tp), model.hp.head_dim, model.hp.rope_theta, kv_type, max_rows) {
+      rows_(split != nullptr && split->by_rows() ? split : nullptr),
+      pipeline_(split != nullptr && !split->by_rows() ? split : nullptr),
+      layer_begin_(first_layer_of_rank(split)),
+      layer_end_(end_layer_of_rank(model.hp, split)),
+      attention_(table, pool, n_slots, layer_end_ - layer_begin_, n_ctx,
+                 kv_heads_of_rank(model.hp, split) * (model.hp.n_head / model.hp.n_head_kv),
+                 kv_heads_of_rank(model.hp, split), model.hp.head_dim, model.hp.rope_theta, kv_type, max_rows) {
     const model::Hparams& hp = model.hp;
     const size_t b = max_rows;
     h_ = AlignedBuffer<float>(b * std::max(hp.n_embd, hp.q_dim()));
@@ -34,19 +46,22 @@ TernaryTransformerStack::TernaryTransformerStack(const model::Model& model, cons
     proj_ = AlignedBuffer<float>(b * hp.n_embd);
     gate_ = AlignedBuffer<float>(b * hp.n_ff);
     up_ = AlignedBuffer<float>(b * hp.n_ff);
-    if (tp_ != nullptr) att_share_ = AlignedBuffer<float>(b * hp.q_dim());
+    if (rows_ != nullptr) att_share_ = AlignedBuffer<float>(b * hp.q_dim());
 }
 
 void TernaryTransformerStack::gather(float* rows, size_t n, size_t stride, Bounds bounds) {
-    if (tp_ != nullptr) tp_->comm->allgather_columns(rows, n, stride, tp_->shares.*bounds);
+    if (rows_ != nullptr) rows_->comm->allgather_columns(rows, n, stride, rows_->shares.*bounds);
 }
 
 void TernaryTransformerStack::forward(float* x, const StepRows& rows) {
+    const size_t floats = rows.n * model_.hp.n_embd;
+    if (pipeline_ != nullptr && !pipeline_->leader()) pipeline_->comm->receive(pipeline_->rank() - 1, x, floats);
     attention_.set_positions(rows);
-    for (size_t layer = 0; layer < model_.hp.n_layer; ++layer) {
+    for (size_t layer = layer_begin_; layer < layer_end_; ++layer) {
         attention_block(layer, x, rows);
         ffn_block(layer, x, rows.n);
     }
+    if (pipeline_ != nullptr && !pipeline_->last()) pipeline_->comm->send(pipeline_->rank() + 1, x, floats);
 }
 
 void TernaryTransformerStack::final_norm(const float* in, float* out) const {
@@ -82,10 +97,11 @@ void TernaryTransformerStack::attention_block(size_t layer, float* x, const Step
     const kernels::TernaryProduct qkv[] = {{&w.q, q_.data(), w.q.rows}, {&w.k, k_.data(), w.k.rows},
                                            {&w.v, v_.data(), w.v.rows}};
     kernels::ternary_matmuls(table_, pool_, qkv, acts_);
-    if (tp_ == nullptr) {
-        attention_.run(layer, rows, q_.data(), k_.data(), v_.data(), model_.rope, att_.data());
+    const size_t cache_layer = layer - layer_begin_;
+    if (rows_ == nullptr) {
+        attention_.run(cache_layer, rows, q_.data(), k_.data(), v_.data(), model_.rope, att_.data());
     } else {
-        attention_.run(layer, rows, q_.data(), k_.data(), v_.data(), model_.rope, att_share_.data());
+        attention_.run(cache_layer, rows, q_.data(), k_.data(), v_.data(), model_.rope, att_share_.data());
         const size_t begin = share_begin(&Shares::q_rows), width = w.q.rows;
         for (size_t t = 0; t < n; ++t)
             std::copy_n(att_share_.data() + t * width, width, att_.data() + t * hp.q_dim() + begin);
@@ -103,7 +119,7 @@ void TernaryTransformerStack::ffn_block(size_t layer, float* x, size_t n) {
     const model::LayerWeights& w = model_.layers[layer];
     norm_rows(x, hp.n_embd, w.ffn_norm, n, hp.n_embd, h_.data());
     quantize(h_.data(), n, hp.n_embd);   // shared by gate and up
-    if (tp_ != nullptr) {
+    if (rows_ != nullptr) {
         split_gated_ffn(w, n);
     } else {
         const kernels::TernaryProduct gate_up[] = {{&w.gate, gate_.data(), w.gate.rows}, {&w.up, up_.data(), w.up.rows}};

@@ -29,13 +29,32 @@ std::vector<size_t> scaled(const std::vector<size_t>& bounds, size_t factor) {
 // The Q8_0 kernels take whole row pairs, and 32 keeps each share's logits cache-line aligned.
 constexpr size_t kVocabGranule = 32;
 
+
+Status require_ternary_transformer(const Model& model, std::string_view split) {
+    if (model.arch->family == ModelFamily::kTernaryTransformer) return {};
+    return Error(str_cat("--split ", split, " supports ternary transformers; ", model.source, " has architecture ",
+                         model.arch->name));
+}
+
 }  // namespace
+
+Result<std::vector<size_t>> plan_layer_split(const Model& model, size_t n_ranks) {
+    TERN_TRY(require_ternary_transformer(model, "layers"));
+    TERN_CHECK(n_ranks > 0);
+    return balanced_bounds(model.hp.n_layer, n_ranks, 1);
+}
+
+void keep_layer_share(Model& model, const std::vector<size_t>& bounds, size_t rank) {
+    for (size_t layer = 0; layer < model.layers.size(); ++layer) {
+        if (layer >= bounds[rank] && layer < bounds[rank + 1]) continue;
+        LayerWeights& w = model.layers[layer];
+        for (quant::PackedTernary* p : {&w.q, &w.k, &w.v, &w.o, &w.gate, &w.up, &w.down}) *p = quant::PackedTernary{};
+    }
+}
 
 Result<RowShares> plan_row_split(const Model& model, size_t n_ranks) {
     const Hparams& hp = model.hp;
-    if (model.arch->family != ModelFamily::kTernaryTransformer)
-        return Error(str_cat("--split rows supports ternary transformers; ", model.source, " has architecture ",
-                             model.arch->name));
+    TERN_TRY(require_ternary_transformer(model, "rows"));
     TERN_CHECK(n_ranks > 0);
     if (hp.head_dim % quant::kRowTile != 0)
         return Error(str_cat("--split rows needs a head size that is a multiple of ", quant::kRowTile, "; the model's is ",

@@ -1,3 +1,4 @@
+// How a model splits over the ranks of a job. Pipeline (--split layers): contiguous layers.
 // Tensor parallelism by output rows (tern run --split rows): which rows of each projection and
 // of the head a rank keeps, and the slicing that keeps them. Every output row is computed by
 // exactly one rank, exactly as one process computes it, so gathering the rows reproduces the
@@ -35,6 +36,12 @@ Result<RowShares> plan_row_split(const Model& model, size_t n_ranks);
 // Rows [begin, end) of a packed matrix (begin a multiple of kRowTile) as a matrix of its own;
 // no rows at all when begin == end.
 quant::PackedTernary slice_rows(const quant::PackedTernary& matrix, size_t begin, size_t end);
+
+// Pipeline (--split layers): contiguous layers per rank, as even as they go. Errors: a family
+// other than the ternary transformer.
+Result<std::vector<size_t>> plan_layer_split(const Model& model, size_t n_ranks);
+// Frees the projections of every layer outside [bounds[rank], bounds[rank + 1]).
+void keep_layer_share(Model& model, const std::vector<size_t>& bounds, size_t rank);
 
 // Replaces every projection of the model with rank `rank`'s rows. The head stays whole (it is
 // read in place from the file mapping, or from the Q8_0 copy): each rank reads only its rows.

@@ -42,7 +42,7 @@ BatchScheduler::BatchScheduler(const model::Model& model, const kernels::KernelT
     : tokenizer_(tokenizer),
       pool_(options.threads),
       session_(model, table, pool_, options.n_ctx, std::max<size_t>(1, options.n_slots), options.kv_type,
-               options.tensor_parallel),
+               options.model_split),
       max_queue_(options.max_queue),
       metrics_(options.metrics),
       max_draft_(std::min(options.max_draft, engine::DraftLengthPolicy::kMaxRows - 1)),

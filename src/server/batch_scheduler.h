@@ -50,7 +50,7 @@ struct SchedulerOptions {
     size_t max_draft = 0;
     bool adaptive_draft = true;   // false: check every guess the drafter gives
     // --split: the model holds this rank's share, and the session drives the other ranks.
-    engine::TensorParallel* tensor_parallel = nullptr;
+    engine::ModelSplit* model_split = nullptr;
 };
 
 struct SchedulerLoad {

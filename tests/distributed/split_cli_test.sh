@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `mpirun -n RANKS tern run|chat|perplexity --split rows` against one process: the same greedy,
+# `mpirun -n RANKS tern run|chat|perplexity --split rows|layers` against one process: the same greedy,
 # sampled and n-gram-drafted text, the same chat replies, the same perplexity; and clear errors
 # for what cannot split. (tern serve under mpirun: distributed.openai_sdk_split_rows_2_ranks.)
 # Usage: split_cli_test.sh MPIRUN RANKS TERN MODEL_DIR VALID_TEXT
@@ -10,17 +10,19 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
 
-same() {   # same NAME ARGS...: stdout of one process and of the split job must match
+same() {   # same NAME ARGS...: stdout of one process and of each split job must match
     local name=$1
     shift
     "$tern" "$@" <"${input:-/dev/null}" >"$work/one" 2>"$work/one.err"
-    "$mpirun" -n "$ranks" "$tern" "$@" --split rows <"${input:-/dev/null}" >"$work/split" 2>"$work/split.err"
-    if cmp -s "$work/one" "$work/split"; then
-        echo "ok - $name: the same output over $ranks ranks"
-    else
-        echo "FAIL - $name differs over $ranks ranks"; diff "$work/one" "$work/split" | head -5
-        tail -3 "$work/split.err"; failures=$((failures + 1))
-    fi
+    for split in rows layers; do
+        "$mpirun" -n "$ranks" "$tern" "$@" --split $split <"${input:-/dev/null}" >"$work/split" 2>"$work/split.err"
+        if cmp -s "$work/one" "$work/split"; then
+            echo "ok - $name: the same output split by $split over $ranks ranks"
+        else
+            echo "FAIL - $name differs split by $split over $ranks ranks"; diff "$work/one" "$work/split" | head -5
+            tail -3 "$work/split.err"; failures=$((failures + 1))
+        fi
+    done
 }
 
 same "greedy run" run -m "$model" -p "Once upon a time" -n 48 --temp 0
@@ -43,10 +45,10 @@ expect_error() {   # expect_error NAME PATTERN COMMAND...: fails with PATTERN on
     fi
 }
 
-expect_error "an unknown split" "--split: cols not in {rows}" "$tern" run -m "$model" -p x --split cols
+expect_error "an unknown split" "--split: cols not in {rows,layers}" "$tern" run -m "$model" -p x --split cols
 "$tern" synth --shape ifairy-tiny -o "$work/ifairy.gguf" >/dev/null 2>&1
 expect_error "a complex model" "supports ternary transformers" \
-    "$mpirun" -n "$ranks" "$tern" run -m "$work/ifairy.gguf" --ids "1 2 3" -n 2 --split rows
+    "$mpirun" -n "$ranks" "$tern" run -m "$work/ifairy.gguf" --ids "1 2 3" -n 2 --split layers
 expect_error "a missing model" "no-such.gguf" "$mpirun" -n "$ranks" "$tern" run -m "$work/no-such.gguf" -p x --split rows
 
 exit $((failures > 0))

@@ -100,6 +100,19 @@ TEST(RowSplit, AttentionSplitsWithWholeKvHeadGroups) {
                   quant::packed_ternary_value(whole_o, shares.value().embd_rows[1], c));
 }
 
+TEST(LayerSplit, ContiguousLayersAndOtherLayersFreed) {
+    Model model = load_tiny("bitnet-b1.58", 2);   // 2 layers
+    const Result<std::vector<size_t>> layers = plan_layer_split(model, 3);
+    ASSERT_TRUE(layers.ok()) << layers.error().message();
+    EXPECT_EQ(layers.value(), (std::vector<size_t>{0, 1, 2, 2}));   // the last rank only computes the head
+    const size_t q_rows = model.layers[1].q.rows;
+    keep_layer_share(model, layers.value(), 1);
+    EXPECT_EQ(model.layers[0].q.rows, 0u);
+    EXPECT_EQ(model.layers[0].down.codes.size(), 0u);
+    EXPECT_EQ(model.layers[1].q.rows, q_rows);
+    EXPECT_FALSE(plan_layer_split(load_tiny("ifairy", 4), 2).ok());
+}
+
 TEST(RowSplit, RefusesOtherFamiliesByName) {
     const Model complex = load_tiny("ifairy", 4);
     const Result<RowShares> shares = plan_row_split(complex, 2);

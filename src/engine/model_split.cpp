@@ -1,4 +1,4 @@
-#include "engine/tensor_parallel.h"
+#include "engine/model_split.h"
 
 #include <map>
 #include <memory>
@@ -16,15 +16,15 @@ std::span<std::byte> bytes_of(T* items, size_t count) {
 
 }  // namespace
 
-void send_command(TensorParallel& tp, const SessionCommand& command) {
+void send_command(ModelSplit& tp, const SessionCommand& command) {
     SessionCommand copy = command;
     tp.comm->broadcast(bytes_of(&copy, 1));
 }
 
-void finish_followers(TensorParallel& tp) { send_command(tp, {.op = SessionCommand::Op::kFinish}); }
+void finish_followers(ModelSplit& tp) { send_command(tp, {.op = SessionCommand::Op::kFinish}); }
 
 Status follow_leader(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool,
-                     TensorParallel& tp) {
+                     ModelSplit& tp) {
     std::map<uint64_t, std::unique_ptr<InferenceSession>> sessions;
     std::vector<BatchToken> batch;
     for (;;) {

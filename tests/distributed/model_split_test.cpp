@@ -1,7 +1,8 @@
-// --split rows under mpirun (2 and 3 ranks, from ctest): the logits of a split session are
-// bit-identical to one process's, on the shipped model and on a synthetic model whose sizes do
-// not divide evenly (KV heads, row tiles, the vocabulary's tail), for prompts evaluated in one
-// batch, token by token, after a truncation, with an f16 KV cache, a Q8_0 head, every packing.
+// --split rows and --split layers under mpirun (2 and 3 ranks, from ctest): the logits of a
+// split session are bit-identical to one process's, on the shipped model and on a synthetic
+// model whose sizes do not divide evenly (KV heads, row tiles, the vocabulary's tail, layers),
+// for prompts evaluated in one batch, token by token, after a truncation, with an f16 KV
+// cache, a Q8_0 head, every packing.
 // Every rank runs the same tests: rank 0 leads and asserts, the others follow.
 #include <gtest/gtest.h>
 
@@ -11,7 +12,7 @@
 
 #include "distributed/mpi_job.h"
 #include "engine/inference_session.h"
-#include "engine/tensor_parallel.h"
+#include "engine/model_split.h"
 #include "format/gguf_reader.h"
 #include "kernels/dispatch.h"
 #include "model/gguf_model_loader.h"
@@ -62,6 +63,7 @@ ModelBytes uneven_model(format::GgmlType ternary, bool untied) {
 }
 
 struct Case {
+    engine::SplitKind kind = engine::SplitKind::kRows;
     kernels::Packing packing = kernels::Packing::k2Bit;
     bool head_q8_0 = false;
     kernels::KvType kv_type = kernels::KvType::kF32;
@@ -98,10 +100,18 @@ void expect_split_matches_one_process(const ModelBytes& bytes, const Case& c) {
     if (table == nullptr) GTEST_SKIP() << "this ISA has no kernels for the packing";
     ThreadPool pool(1);
     model::Model split_model = load(bytes, *table, c);
-    Result<model::RowShares> shares = model::plan_row_split(split_model, g_job->size());
-    ASSERT_TRUE(shares.ok()) << shares.error().message();
-    model::keep_row_share(split_model, shares.value(), g_job->rank());
-    engine::TensorParallel tp{.comm = g_job, .shares = shares.value()};
+    engine::ModelSplit tp{.comm = g_job, .kind = c.kind};
+    if (c.kind == engine::SplitKind::kRows) {
+        Result<model::RowShares> shares = model::plan_row_split(split_model, g_job->size());
+        ASSERT_TRUE(shares.ok()) << shares.error().message();
+        tp.shares = shares.value();
+        model::keep_row_share(split_model, tp.shares, g_job->rank());
+    } else {
+        Result<std::vector<size_t>> layers = model::plan_layer_split(split_model, g_job->size());
+        ASSERT_TRUE(layers.ok()) << layers.error().message();
+        tp.layers = layers.value();
+        model::keep_layer_share(split_model, tp.layers, g_job->rank());
+    }
     if (!g_job->leader()) {
         const Status followed = engine::follow_leader(split_model, *table, pool, tp);
         EXPECT_TRUE(followed.ok()) << followed.error().message();
@@ -124,21 +134,44 @@ void expect_split_matches_one_process(const ModelBytes& bytes, const Case& c) {
     EXPECT_EQ(differing, 0u) << "of " << split.size() << " logits over " << g_job->size() << " ranks";
 }
 
-TEST(TensorParallel, ShippedModelLogitsAreBitIdenticalToOneProcess) {
-    expect_split_matches_one_process(shipped_model(), {});
+constexpr engine::SplitKind kRows = engine::SplitKind::kRows;
+constexpr engine::SplitKind kLayers = engine::SplitKind::kLayers;
+
+TEST(SplitRows, ShippedModelLogitsAreBitIdenticalToOneProcess) {
+    expect_split_matches_one_process(shipped_model(), {.kind = kRows});
 }
 
-TEST(TensorParallel, ShippedModelWithQ8HeadAndF16Cache) {
-    expect_split_matches_one_process(shipped_model(), {.head_q8_0 = true, .kv_type = kernels::KvType::kF16});
+TEST(SplitRows, ShippedModelWithQ8HeadAndF16Cache) {
+    expect_split_matches_one_process(shipped_model(),
+                                     {.kind = kRows, .head_q8_0 = true, .kv_type = kernels::KvType::kF16});
 }
 
-TEST(TensorParallel, UnevenSharesWithAnUntiedHead) {
-    expect_split_matches_one_process(uneven_model(format::GgmlType::kTQ2_0, /*untied=*/true), {});
+TEST(SplitRows, UnevenSharesWithAnUntiedHead) {
+    expect_split_matches_one_process(uneven_model(format::GgmlType::kTQ2_0, /*untied=*/true), {.kind = kRows});
 }
 
-TEST(TensorParallel, UnevenSharesInBase3Packing) {
+TEST(SplitRows, UnevenSharesInBase3Packing) {
     expect_split_matches_one_process(uneven_model(format::GgmlType::kTQ1_0, false),
-                                     {.packing = kernels::Packing::kBase3, .head_q8_0 = true});
+                                     {.kind = kRows, .packing = kernels::Packing::kBase3, .head_q8_0 = true});
+}
+
+TEST(SplitLayers, ShippedModelLogitsAreBitIdenticalToOneProcess) {
+    expect_split_matches_one_process(shipped_model(), {.kind = kLayers});
+}
+
+TEST(SplitLayers, ShippedModelWithQ8HeadAndF16Cache) {
+    expect_split_matches_one_process(shipped_model(),
+                                     {.kind = kLayers, .head_q8_0 = true, .kv_type = kernels::KvType::kF16});
+}
+
+// 2 layers: with 3 ranks, the last rank runs no layer and only computes the head.
+TEST(SplitLayers, MoreRanksThanLayersAndAnUntiedHead) {
+    expect_split_matches_one_process(uneven_model(format::GgmlType::kTQ2_0, /*untied=*/true), {.kind = kLayers});
+}
+
+TEST(SplitLayers, Base3Packing) {
+    expect_split_matches_one_process(uneven_model(format::GgmlType::kTQ1_0, false),
+                                     {.kind = kLayers, .packing = kernels::Packing::kBase3, .head_q8_0 = true});
 }
 
 }  // namespace

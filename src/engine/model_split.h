@@ -1,7 +1,10 @@
-// A tensor-parallel job (--split rows) as the engine sees it: the communicator, the row shares
-// (model/row_split.h), and the commands by which rank 0 (the leader, which owns the tokenizer,
-// sampling and the terminal or HTTP) makes the other ranks (followers) mirror its sessions.
-// A session built with a TensorParallel on the leader sends each create, evaluate, truncate and
+// A model split over the ranks of a job, as the engine sees it: the communicator, what each
+// rank holds (model/row_split.h), and the commands by which rank 0 (the leader, which owns the
+// tokenizer, sampling and the terminal or HTTP) makes the other ranks (followers) mirror its
+// sessions. --split rows (tensor parallel): every rank computes its rows of every layer.
+// --split layers (pipeline): each rank runs its contiguous layers on the hidden state the rank
+// before it sends, and the last rank computes the head for the leader.
+// A session built with a ModelSplit on the leader sends each create, evaluate, truncate and
 // destroy to the followers; follow_leader() replays them until the leader finishes.
 #pragma once
 
@@ -18,13 +21,19 @@
 
 namespace tern::engine {
 
-struct TensorParallel {
+enum class SplitKind { kRows, kLayers };
+
+struct ModelSplit {
     distributed::Communicator* comm = nullptr;
-    model::RowShares shares;
+    SplitKind kind = SplitKind::kRows;
+    model::RowShares shares = {};      // kRows
+    std::vector<size_t> layers = {};   // kLayers: rank r runs layers [layers[r], layers[r + 1])
     uint64_t next_session_id = 0;   // the leader numbers its sessions in creation order
 
     size_t rank() const { return comm->rank(); }
     bool leader() const { return comm->leader(); }
+    bool last() const { return comm->rank() + 1 == comm->size(); }
+    bool by_rows() const { return kind == SplitKind::kRows; }
     // This rank's range of `bounds`: [begin, end).
     size_t begin(const std::vector<size_t>& bounds) const { return bounds[rank()]; }
     size_t end(const std::vector<size_t>& bounds) const { return bounds[rank() + 1]; }
@@ -42,14 +51,14 @@ struct SessionCommand {
 };
 
 // Leader: sends one command (and nothing else).
-void send_command(TensorParallel& tp, const SessionCommand& command);
+void send_command(ModelSplit& tp, const SessionCommand& command);
 
 // Follower: mirrors the leader's sessions on this rank's share of the model until the leader
 // sends kFinish. Errors: a command that does not replay (which would mean the ranks disagree).
 Status follow_leader(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool,
-                     TensorParallel& tp);
+                     ModelSplit& tp);
 
 // Leader: releases the followers from follow_leader() (at the end of the command).
-void finish_followers(TensorParallel& tp);
+void finish_followers(ModelSplit& tp);
 
 }  // namespace tern::engine
