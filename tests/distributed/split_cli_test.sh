@@ -51,4 +51,33 @@ expect_error "a complex model" "supports ternary transformers" \
     "$mpirun" -n "$ranks" "$tern" run -m "$work/ifairy.gguf" --ids "1 2 3" -n 2 --split layers
 expect_error "a missing model" "no-such.gguf" "$mpirun" -n "$ranks" "$tern" run -m "$work/no-such.gguf" -p x --split rows
 
+# A rank that cannot load its share names itself, and every rank ends (MPMD: rank 1's file is missing).
+expect_error "a rank that cannot load" "rank 1: .*no-such.gguf" \
+    "$mpirun" -n 1 "$tern" run -m "$model" -p x -n 2 --split rows : -n 1 "$tern" run -m "$work/no-such.gguf" -p x -n 2 --split rows
+
+# A rank that dies under a running server ends the whole job within seconds, naming the rank.
+"$mpirun" -n "$ranks" "$tern" serve -m "$model" --port 0 --alias "fault$$" --split layers >"$work/serve.out" 2>&1 &
+launcher=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/serve.out" && break; sleep 0.1; done
+victim=""
+for pid in $(pgrep -f "alias fault$$" || true); do
+    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$pid
+done
+if [ -z "$victim" ]; then
+    echo "FAIL - a rank that dies: rank 1 of the server not found"; cat "$work/serve.out"; failures=$((failures + 1))
+    kill -9 "$launcher" 2>/dev/null || true
+else
+    kill -9 "$victim"
+    start=$(date +%s)
+    while kill -0 "$launcher" 2>/dev/null && [ $(($(date +%s) - start)) -lt 20 ]; do sleep 0.1; done
+    if kill -0 "$launcher" 2>/dev/null; then
+        echo "FAIL - a rank that dies: the job still runs after 20 s"; kill -9 "$launcher"; failures=$((failures + 1))
+    elif grep -q "rank 1" "$work/serve.out"; then
+        echo "ok - a rank that dies: the job ended in $(($(date +%s) - start)) s: $(grep -m1 'rank 1' "$work/serve.out")"
+    else
+        echo "FAIL - a rank that dies: no line names rank 1:"; cat "$work/serve.out"; failures=$((failures + 1))
+    fi
+fi
+wait "$launcher" 2>/dev/null || true
+
 exit $((failures > 0))
