@@ -125,10 +125,8 @@ Result<Generation> generate_from(Model::State& state, std::span<const int32_t> p
 }
 
 Result<tokenizer::ChatMessage::Role> parse_role(const std::string& role, size_t index) {
-    if (role == "system") return tokenizer::ChatMessage::Role::kSystem;
-    if (role == "user") return tokenizer::ChatMessage::Role::kUser;
-    if (role == "assistant") return tokenizer::ChatMessage::Role::kAssistant;
-    return Error(str_cat("chat: message ", index, " has role '", role, "' (system, user or assistant)"));
+    if (const auto known = tokenizer::chat_role_from_name(role)) return *known;
+    return Error(str_cat("chat: message ", index, " has role '", role, "' (", tokenizer::kChatRoleNames, ")"));
 }
 
 }  // namespace

@@ -77,17 +77,10 @@ std::vector<tokenizer::ChatMessage> parse_messages(const json& body) {
         if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
             invalid(param, str_cat("'", param, "' must be an object with a string 'role'"));
         const std::string role = m["role"].get<std::string>();
-        Role r;
-        if (role == "system" || role == "developer")
-            r = Role::kSystem;
-        else if (role == "user")
-            r = Role::kUser;
-        else if (role == "assistant")
-            r = Role::kAssistant;
-        else
-            invalid(param + ".role", str_cat("role '", role, "' is not supported (system, developer, user, assistant)"));
+        const std::optional<Role> r = tokenizer::chat_role_from_name(role);
+        if (!r) invalid(param + ".role", str_cat("role '", role, "' is not supported (", tokenizer::kChatRoleNames, ")"));
         const json* content = field(m, "content");
-        out.push_back({r, content == nullptr ? std::string() : message_content(*content, i)});
+        out.push_back({*r, content == nullptr ? std::string() : message_content(*content, i)});
     }
     return out;
 }

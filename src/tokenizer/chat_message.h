@@ -1,7 +1,9 @@
 // What chat templates render: messages in, segments of text out.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace tern::tokenizer {
 
@@ -16,5 +18,17 @@ struct ChatMessage {
     Role role;
     std::string content;
 };
+
+// The role names chat requests use, for messages: OpenAI's, where "developer" is the newer name
+// of "system".
+inline constexpr std::string_view kChatRoleNames = "system, developer, user or assistant";
+
+// The role of one of kChatRoleNames; nullopt for any other name.
+inline std::optional<ChatMessage::Role> chat_role_from_name(std::string_view name) {
+    if (name == "system" || name == "developer") return ChatMessage::Role::kSystem;
+    if (name == "user") return ChatMessage::Role::kUser;
+    if (name == "assistant") return ChatMessage::Role::kAssistant;
+    return std::nullopt;
+}
 
 }  // namespace tern::tokenizer

@@ -233,7 +233,7 @@ TEST(LibraryModel, ChatRendersTheConversationWithTheModelsTemplate) {
     EXPECT_GT(out.value().prompt_tokens, model.tokenize("A story about a fox.").value().size());
     EXPECT_GT(out.value().generated_tokens, 0u);
     const std::vector<tern::ChatMessage> bad = {{"user", "hi"}, {"tool", "42"}};
-    EXPECT_EQ(model.chat(bad).error().message(), "chat: message 1 has role 'tool' (system, user or assistant)");
+    EXPECT_EQ(model.chat(bad).error().message(), "chat: message 1 has role 'tool' (system, developer, user or assistant)");
     EXPECT_EQ(model.chat({}).error().message(), "chat: no messages");
 }
 
