@@ -117,8 +117,14 @@ Result<std::unique_ptr<MpiJob>> join_mpi_job() {
     MPI_Initialized(&initialized);
     if (initialized) return Error("MPI is already initialized in this process");
     int provided = 0;
+    // serve's sessions are driven from its scheduler thread, created and destroyed on the main
+    // thread: never at the same time, which is what SERIALIZED allows.
     if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
         return Error("MPI did not start (MPI_Init_thread failed)");
+    if (provided < MPI_THREAD_SERIALIZED) {
+        MPI_Finalize();
+        return Error("this MPI library does not allow calls from more than one thread (MPI_THREAD_SERIALIZED)");
+    }
     return std::unique_ptr<MpiJob>(std::make_unique<WorldJob>());
 }
 
