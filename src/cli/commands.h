@@ -73,7 +73,7 @@ struct RunOptions {
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
     DraftOptions draft;
-    std::string split;                // "" or "rows" (under mpirun)
+    std::string split;                // "", "rows" or "layers" (under mpirun)
     size_t n_predict = 64;
     int threads = 0;                  // 0: all cores
     size_t n_ctx = 0;                 // 0: the model's training context
@@ -151,7 +151,7 @@ struct PerplexityOptions {
     std::string weights;                 // "" or fairy2i-w1 / fairy2i-w2 (LlamaForCausalLM folders)
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
-    std::string split;                   // "" or "rows" (under mpirun)
+    std::string split;                   // "", "rows" or "layers" (under mpirun)
 };
 void add_perplexity_command(CLI::App& app, PerplexityOptions& options);
 int run_perplexity(const PerplexityOptions& options);
@@ -171,7 +171,7 @@ struct ChatOptions {
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
     DraftOptions draft;
-    std::string split;                   // "" or "rows" (under mpirun)
+    std::string split;                   // "", "rows" or "layers" (under mpirun)
 };
 void add_chat_command(CLI::App& app, ChatOptions& options);
 int run_chat(const ChatOptions& options);
@@ -200,8 +200,9 @@ struct ServeOptions {
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
     DraftOptions draft;                  // only "ngram" (a draft model per slot is not built)
-    std::string split;                   // "" or "rows" (under mpirun)
-};void add_serve_command(CLI::App& app, ServeOptions& options);
+    std::string split;                   // "", "rows" or "layers" (under mpirun)
+};
+void add_serve_command(CLI::App& app, ServeOptions& options);
 int run_serve(const ServeOptions& options);
 
 int default_thread_count();

@@ -96,7 +96,7 @@ int run_info(const InfoOptions& options) {
     print_kernels();
     std::printf("%-22s %s\n", "mpi:",
                 distributed::mpi_built_in()
-                    ? (distributed::mpi_description() + " (mpirun -n N tern run|perplexity --split rows)").c_str()
+                    ? (distributed::mpi_description() + " (mpirun -n N tern run|chat|perplexity|serve --split rows|layers)").c_str()
                     : distributed::mpi_description().c_str());
     if (options.measure_bandwidth) print_bandwidth(cpu, options.bandwidth_seconds);
     return 0;

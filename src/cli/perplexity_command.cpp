@@ -30,13 +30,14 @@ int run_perplexity(const PerplexityOptions& options) {
     if (!split.ok()) return report_failure(split.error().message());
     const std::unique_ptr<SplitRun>& job = split.value();
     const int threads = thread_count(job, options.threads);
-    Result<std::string> text = read_text_file(options.file, size_t{1} << 30);
-    if (!text.ok()) return report_failure(text.error().message());
     Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
                           .weights = options.weights, .activations = options.activations});
     if (const std::optional<int> done = settle_split(job, loaded, threads)) return *done;
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value();
+    // After the split settles: only the leader reads the text (a follower may have no copy).
+    Result<std::string> text = read_text_file(options.file, size_t{1} << 30);
+    if (!text.ok()) return report_failure(text.error().message());
     Result<const tokenizer::Tokenizer*> tok = lm.require_tokenizer();
     if (!tok.ok()) return report_failure(tok.error().message());
     if (options.n_ctx > lm.model.hp.n_ctx_train)

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
-#include <thread>
 
 #include "cli/commands.h"
+#include "core/cpu_info.h"
 #include "core/str_cat.h"
 #include "model/row_split.h"
 
@@ -43,8 +43,10 @@ int thread_count(const std::unique_ptr<SplitRun>& job, int requested) {
 
 int SplitRun::threads(int requested) const {
     if (requested > 0) return requested;
-    const size_t cores = std::max(1u, std::thread::hardware_concurrency());
-    return static_cast<int>(std::max<size_t>(1, cores / job_->local_size()));
+    // mpirun may bind each rank to cores of its own: then those; else the host's share.
+    const CpuInfo cpu = detect_cpu_info();
+    const int host_share = std::max(1, cpu.logical_cpus / static_cast<int>(job_->local_size()));
+    return std::max(1, std::min(cpu.usable_cpus, host_share));
 }
 
 std::optional<int> SplitRun::keep_share(const Status& loaded, model::Model* model) {

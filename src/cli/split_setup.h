@@ -28,14 +28,14 @@ public:
     ~SplitRun();   // the leader releases the followers
 
     bool leader() const { return job_->leader(); }
-    // -t as given, else this host's cores shared among its ranks.
+    // -t as given, else the cores mpirun bound this rank to, or this host's share of its cores.
     int threads(int requested) const;
     // Every rank calls this after loading (`model` null when its load failed with `loaded`):
     // when any rank failed, each rank whose failure is its own (not the leader's too) reports
     // it, and every rank gets the exit code to return. Otherwise this rank keeps its share.
     std::optional<int> keep_share(const Status& loaded, model::Model* model);
-    // A follower's whole command: mirrors the leader's sessions; the exit code. Interrupts are
-    // the leader's to handle (mpirun forwards them to every rank).
+    // A follower's whole command: mirrors the leader's sessions; the exit code. It ignores
+    // SIGINT and SIGTERM: the leader decides when the job ends (mpirun signals every rank).
     int follow(const engine::LoadedModel& lm, int threads);
     engine::ModelSplit* model_split() { return &split_; }
 
@@ -68,7 +68,7 @@ std::optional<int> settle_split(const std::unique_ptr<SplitRun>& job, Result<Loa
 // -t as given, else all cores, or this host's cores shared among its ranks under --split.
 int thread_count(const std::unique_ptr<SplitRun>& job, int requested);
 
-// The tensor-parallel context of a run, or nullptr for a plain one.
+// The split of a run, or nullptr for a plain one.
 inline engine::ModelSplit* model_split_of(const std::unique_ptr<SplitRun>& run) {
     return run ? run->model_split() : nullptr;
 }

@@ -1,5 +1,5 @@
-// The collectives tensor-parallel inference needs, as an interface: the engine speaks to it,
-// and an MPI build provides it (distributed/mpi_communicator.h). Every call is collective:
+// The messages a model split over ranks needs, as an interface: the engine speaks to it, and
+// an MPI build provides it (distributed/mpi_job.h). Every call is collective:
 // each rank makes the same calls in the same order, or the job hangs.
 #pragma once
 
@@ -18,6 +18,9 @@ public:
 
     // Rank 0's bytes to every rank (the span has the same size everywhere).
     virtual void broadcast(std::span<std::byte> bytes) = 0;
+    // The same, for a message the other ranks may wait on for a long time (the leader's next
+    // command, hours later in an idle server): they poll and sleep rather than spin on a core.
+    virtual void broadcast_after_wait(std::span<std::byte> bytes) = 0;
 
     // n_rows rows of floats, `stride` apart: rank r holds columns [bounds[r], bounds[r + 1]) of
     // every row in place (bounds has size() + 1 entries). Afterwards every rank holds every

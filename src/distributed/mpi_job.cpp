@@ -2,8 +2,11 @@
 
 #include <mpi.h>
 
+#include <chrono>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "core/check.h"
@@ -34,6 +37,24 @@ public:
     void broadcast(std::span<std::byte> bytes) override {
         TERN_CHECK(bytes.size() <= INT_MAX);
         MPI_Bcast(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, 0, MPI_COMM_WORLD);
+    }
+
+    void broadcast_after_wait(std::span<std::byte> bytes) override {
+        TERN_CHECK(bytes.size() <= INT_MAX);
+        MPI_Request request;
+        MPI_Ibcast(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, 0, MPI_COMM_WORLD, &request);
+        if (leader()) {
+            MPI_Wait(&request, MPI_STATUS_IGNORE);
+            return;
+        }
+        // While a generation runs the next command comes within microseconds: spin briefly,
+        // then check once a millisecond.
+        const auto spin_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
+        for (int done = 0;;) {
+            MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+            if (done != 0) return;
+            if (std::chrono::steady_clock::now() > spin_until) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
     }
 
     void allgather_columns(float* rows, size_t n_rows, size_t stride, std::span<const size_t> bounds) override {

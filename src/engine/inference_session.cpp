@@ -105,7 +105,8 @@ void InferenceSession::forward(std::span<const BatchToken> batch) {
         row_slot_[t] = batch[t].slot;
         row_pos_[t] = n_past_[batch[t].slot]++;
     }
-    embed(batch);
+    // Split by layers, the ranks after the first receive their input from the rank before.
+    if (split_ == nullptr || split_->by_rows() || split_->leader()) embed(batch);
     layers_->forward(x_.data(), {.n = batch.size(), .slot = row_slot_.data(), .pos = row_pos_.data()});
 }
 

@@ -55,8 +55,9 @@ public:
     // evaluate(), checked for every slot before anything is appended.
     Status evaluate_batch(std::span<const BatchToken> batch);
 
-    // [rows][n_vocab]: the rows asked for by the last evaluate() / evaluate_batch() (on a
-    // follower of a split job, only its own columns).
+    // [rows][n_vocab]: the rows asked for by the last evaluate() / evaluate_batch(). On the
+    // other ranks of a split job they are incomplete (split by rows: only the rank's columns)
+    // or unset (split by layers, but for the last rank).
     std::span<const float> logits() const { return {logits_.data(), logits_rows_ * model_.hp.n_vocab}; }
     std::span<const float> logits_row(size_t row) const;
     std::span<const float> last_logits() const;

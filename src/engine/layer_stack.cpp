@@ -20,13 +20,13 @@ void for_rows(ThreadPool& pool, size_t n_rows, const std::function<void(size_t b
 
 std::unique_ptr<LayerStack> make_layer_stack(const model::Model& model, const kernels::KernelTable& table,
                                              ThreadPool& pool, size_t n_ctx, size_t n_slots, kernels::KvType kv_type,
-                                             ModelSplit* tp) {
+                                             ModelSplit* split) {
     // model::plan_row_split() refuses the other families.
-    TERN_CHECK(tp == nullptr || model.arch->family == model::ModelFamily::kTernaryTransformer);
+    TERN_CHECK(split == nullptr || model.arch->family == model::ModelFamily::kTernaryTransformer);
     switch (model.arch->family) {
         case model::ModelFamily::kTernaryTransformer:
             return std::make_unique<TernaryTransformerStack>(model, table, pool, n_ctx, n_slots, kv_type, kMaxBatchTokens,
-                                                             tp);
+                                                             split);
         case model::ModelFamily::kComplexTransformer:
             return std::make_unique<ComplexTransformerStack>(model, table, pool, n_ctx, n_slots, kv_type, kMaxBatchTokens);
         case model::ModelFamily::kWidelyLinearTransformer:

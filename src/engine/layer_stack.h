@@ -49,10 +49,10 @@ void for_rows(ThreadPool& pool, size_t n_rows, const std::function<void(size_t b
 
 struct ModelSplit;
 
-// The model's family's stack, for n_slots sequences of up to n_ctx positions each; with `tp`
+// The model's family's stack, for n_slots sequences of up to n_ctx positions each; with `split`
 // (ternary transformers only), for this rank's share of a split model.
 std::unique_ptr<LayerStack> make_layer_stack(const model::Model& model, const kernels::KernelTable& table,
                                              ThreadPool& pool, size_t n_ctx, size_t n_slots, kernels::KvType kv_type,
-                                             ModelSplit* tp = nullptr);
+                                             ModelSplit* split = nullptr);
 
 }  // namespace tern::engine

@@ -51,14 +51,14 @@ struct SessionCommand {
 };
 
 // Leader: sends one command (and nothing else).
-void send_command(ModelSplit& tp, const SessionCommand& command);
+void send_command(ModelSplit& split, const SessionCommand& command);
 
 // Follower: mirrors the leader's sessions on this rank's share of the model until the leader
 // sends kFinish. Errors: a command that does not replay (which would mean the ranks disagree).
 Status follow_leader(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool,
-                     ModelSplit& tp);
+                     ModelSplit& split);
 
 // Leader: releases the followers from follow_leader() (at the end of the command).
-void finish_followers(ModelSplit& tp);
+void finish_followers(ModelSplit& split);
 
 }  // namespace tern::engine

@@ -16,7 +16,7 @@ class TernaryTransformerStack final : public LayerStack {
 public:
     TernaryTransformerStack(const model::Model& model, const kernels::KernelTable& table, ThreadPool& pool,
                             size_t n_ctx, size_t n_slots, kernels::KvType kv_type, size_t max_rows,
-                            ModelSplit* tp = nullptr);
+                            ModelSplit* split = nullptr);
 
     void forward(float* x, const StepRows& rows) override;
     void final_norm(const float* in, float* out) const override;

@@ -29,7 +29,6 @@ std::vector<size_t> scaled(const std::vector<size_t>& bounds, size_t factor) {
 // The Q8_0 kernels take whole row pairs, and 32 keeps each share's logits cache-line aligned.
 constexpr size_t kVocabGranule = 32;
 
-
 Status require_ternary_transformer(const Model& model, std::string_view split) {
     if (model.arch->family == ModelFamily::kTernaryTransformer) return {};
     return Error(str_cat("--split ", split, " supports ternary transformers; ", model.source, " has architecture ",
@@ -71,14 +70,16 @@ Result<RowShares> plan_row_split(const Model& model, size_t n_ranks) {
 }
 
 quant::PackedTernary slice_rows(const quant::PackedTernary& matrix, size_t begin, size_t end) {
-    TERN_CHECK(begin % quant::kRowTile == 0 && begin <= end && end <= matrix.rows);
-    TERN_CHECK(end % quant::kRowTile == 0 || end == matrix.rows);   // no foreign rows in the last tile
+    TERN_CHECK(begin <= end && end <= matrix.rows);
     quant::PackedTernary slice;
     slice.layout = matrix.layout;
-    slice.rows = end - begin;
     slice.cols = matrix.cols;
-    slice.rows_padded = (slice.rows + quant::kRowTile - 1) / quant::kRowTile * quant::kRowTile;
     slice.cols_padded = matrix.cols_padded;
+    if (begin == end) return slice;   // a share with no rows (more ranks than row tiles)
+    TERN_CHECK(begin % quant::kRowTile == 0);
+    TERN_CHECK(end % quant::kRowTile == 0 || end == matrix.rows);   // no foreign rows in the last tile
+    slice.rows = end - begin;
+    slice.rows_padded = (slice.rows + quant::kRowTile - 1) / quant::kRowTile * quant::kRowTile;
     const size_t first_tile = begin / quant::kRowTile;
     slice.codes = AlignedBuffer<uint8_t>(slice.n_tiles() * matrix.tile_bytes());
     std::memcpy(slice.codes.data(), matrix.tile(first_tile), slice.codes.size_bytes());

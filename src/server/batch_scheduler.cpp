@@ -99,19 +99,25 @@ void BatchScheduler::run() {
 }
 
 void BatchScheduler::admit_waiting() {
-    std::lock_guard lock(mutex_);
-    while (!queue_.empty() && !free_slots_.empty()) {
-        Queued queued = std::move(queue_.front());
-        queue_.pop_front();
-        if (queued.channel->cancelled()) continue;
-        const size_t slot = free_slots_.back();
-        free_slots_.pop_back();
-        session_.truncate(0, slot);
-        if (metrics_ != nullptr) metrics_->count_prompt_tokens(queued.job.prompt.size());
-        active_.push_back(
-            std::make_unique<Sequence>(std::move(queued), slot, session_.n_ctx(), tokenizer_, adaptive_draft_));
+    std::vector<size_t> admitted;
+    {
+        std::lock_guard lock(mutex_);
+        while (!queue_.empty() && !free_slots_.empty()) {
+            Queued queued = std::move(queue_.front());
+            queue_.pop_front();
+            if (queued.channel->cancelled()) continue;
+            const size_t slot = free_slots_.back();
+            free_slots_.pop_back();
+            admitted.push_back(slot);
+            if (metrics_ != nullptr) metrics_->count_prompt_tokens(queued.job.prompt.size());
+            active_.push_back(
+                std::make_unique<Sequence>(std::move(queued), slot, session_.n_ctx(), tokenizer_, adaptive_draft_));
+        }
+        active_count_ = active_.size();
     }
-    active_count_ = active_.size();
+    // Outside the lock: split over ranks, a truncation is a message to the other ranks, and
+    // submit() and load() should not wait for it.
+    for (const size_t slot : admitted) session_.truncate(0, slot);
 }
 
 void BatchScheduler::drop_cancelled() {

@@ -6,6 +6,7 @@
 // Every rank runs the same tests: rank 0 leads and asserts, the others follow.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
