@@ -118,7 +118,7 @@ int run_chat(const ChatOptions& options) {
     const int threads = thread_count(job, options.threads);
     const ModelRequest request = {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
                                   .weights = options.weights, .activations = options.activations};
-    Result<ChatModel> loaded = load_chat_model(options.model, request, options.chat_template);
+    Result<ChatModel> loaded = load_chat_model(options.model, for_this_rank(job, request), options.chat_template);
     if (const std::optional<int> done = settle_split(job, loaded, threads)) return *done;
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value().loaded;

@@ -30,8 +30,10 @@ int run_perplexity(const PerplexityOptions& options) {
     if (!split.ok()) return report_failure(split.error().message());
     const std::unique_ptr<SplitRun>& job = split.value();
     const int threads = thread_count(job, options.threads);
-    Result<LoadedModel> loaded = load_model_for_run(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
-                          .weights = options.weights, .activations = options.activations});
+    const ModelRequest request = {.isa = options.isa, .threads = threads, .head = options.head,
+                                  .packing = options.packing, .weights = options.weights,
+                                  .activations = options.activations};
+    Result<LoadedModel> loaded = load_model_for_run(options.model, for_this_rank(job, request));
     if (const std::optional<int> done = settle_split(job, loaded, threads)) return *done;
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value();

@@ -117,7 +117,7 @@ int run_run(const RunOptions& options) {
     const int threads = thread_count(job, options.threads);
     const ModelRequest request = {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
                                   .weights = options.weights, .activations = options.activations};
-    Result<LoadedModel> loaded = load_model_for_run(options.model, request);
+    Result<LoadedModel> loaded = load_model_for_run(options.model, for_this_rank(job, request));
     if (const std::optional<int> done = settle_split(job, loaded, threads)) return *done;
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value();

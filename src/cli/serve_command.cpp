@@ -119,10 +119,10 @@ int run_serve(const ServeOptions& options) {
     if (!split.ok()) return report_failure(split.error().message());
     const std::unique_ptr<SplitRun>& job = split.value();
     const int threads = thread_count(job, options.threads);
-    Result<ChatModel> loaded =
-        load_chat_model(options.model, {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
-                          .weights = options.weights, .activations = options.activations},
-                        options.chat_template);
+    const ModelRequest request = {.isa = options.isa, .threads = threads, .head = options.head,
+                                  .packing = options.packing, .weights = options.weights,
+                                  .activations = options.activations};
+    Result<ChatModel> loaded = load_chat_model(options.model, for_this_rank(job, request), options.chat_template);
     if (const std::optional<int> done = settle_split(job, loaded, threads)) return *done;
     if (!loaded.ok()) return report_failure(loaded.error().message());
     const LoadedModel& lm = loaded.value().loaded;

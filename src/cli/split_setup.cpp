@@ -37,6 +37,15 @@ SplitRun::~SplitRun() {
     if (leader() && following_) engine::finish_followers(split_);
 }
 
+engine::ModelRequest for_this_rank(const std::unique_ptr<SplitRun>& job, engine::ModelRequest request) {
+    if (!job || job->split().by_rows()) return request;
+    request.keep_layer = [rank = job->split().rank(), ranks = job->split().comm->size()](size_t layer, size_t n_layer) {
+        const std::vector<size_t> bounds = model::balanced_bounds(n_layer, ranks, 1);   // as plan_layer_split
+        return layer >= bounds[rank] && layer < bounds[rank + 1];
+    };
+    return request;
+}
+
 int thread_count(const std::unique_ptr<SplitRun>& job, int requested) {
     return job ? job->threads(requested) : requested > 0 ? requested : default_thread_count();
 }

@@ -28,6 +28,7 @@ public:
     ~SplitRun();   // the leader releases the followers
 
     bool leader() const { return job_->leader(); }
+    const engine::ModelSplit& split() const { return split_; }
     // -t as given, else the cores mpirun bound this rank to, or this host's share of its cores.
     int threads(int requested) const;
     // Every rank calls this after loading (`model` null when its load failed with `loaded`):
@@ -64,6 +65,10 @@ std::optional<int> settle_split(const std::unique_ptr<SplitRun>& job, Result<Loa
     if (job->leader()) return std::nullopt;
     return job->follow(loaded_model_of(loaded.value()), threads);
 }
+
+// The request as this rank loads it: split by layers, only its layers' projections are read
+// and repacked (so no rank ever holds the whole model); otherwise unchanged.
+engine::ModelRequest for_this_rank(const std::unique_ptr<SplitRun>& job, engine::ModelRequest request);
 
 // -t as given, else all cores, or this host's cores shared among its ranks under --split.
 int thread_count(const std::unique_ptr<SplitRun>& job, int requested);

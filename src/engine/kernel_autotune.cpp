@@ -29,10 +29,12 @@ struct TimingWork {
 };
 
 void add_ternary_work(TimingWork& work, const model::Model& model) {
-    size_t max_rows = 0;
-    const size_t n_layers = std::min(model.layers.size(), kAutotuneGemvLayers);
-    for (size_t l = 0; l < n_layers; ++l) {
+    size_t max_rows = 0, timed_layers = 0;
+    // The first layers this process holds (a pipeline rank of --split layers holds only its own).
+    for (size_t l = 0; l < model.layers.size() && timed_layers < kAutotuneGemvLayers; ++l) {
         const model::LayerWeights& layer = model.layers[l];
+        if (layer.down.rows == 0) continue;
+        const bool first = timed_layers++ == 0;
         for (const quant::PackedTernary* w : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down}) {
             if (w->rows == 0) continue;
             max_rows = std::max(max_rows, w->rows);
@@ -46,7 +48,7 @@ void add_ternary_work(TimingWork& work, const model::Model& model) {
                 };
             };
             work.gemv_calls.push_back(call(work.one_token));
-            if (l == 0) work.gemm_calls.push_back(call(work.many_tokens));
+            if (first) work.gemm_calls.push_back(call(work.many_tokens));
         }
     }
     work.out.resize(max_rows * kAutotuneGemmTokens);

@@ -303,6 +303,7 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
                 TERN_ASSIGN_OR_RETURN(*norm, load_vector(gguf, name));
                 continue;
             }
+            if (options.keep_layer && !options.keep_layer(l, model.hp.n_layer)) continue;
             const GgufTensorInfo* info = gguf.find_tensor(name);
             RepackJob job{.name = info->name, .source_bytes = info->n_bytes,
                           .build = [&gguf, info, method = options.post_training] {

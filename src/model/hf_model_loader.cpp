@@ -386,6 +386,7 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
                 TERN_ASSIGN_OR_RETURN(*norm, read_norm(*ckpt, spec, l));
                 continue;
             }
+            if (options.keep_layer && !options.keep_layer(l, model.hp.n_layer)) continue;
             if (spec.kind == TensorKind::kComplex) {
                 jobs.push_back(complex_job(*ckpt, spec, l, model.hp, *w.complex_projection(spec.role)));
                 continue;

@@ -149,6 +149,9 @@ struct LoadOptions {
     size_t fairy2i_stages = 0;
     WidelyLinearActivations widely_linear_activations = WidelyLinearActivations::kInt8;
     PostTrainingMethod post_training = PostTrainingMethod::kNone;
+    // A pipeline rank (--split layers) repacks only the projections of the layers this keeps,
+    // given (layer, n_layer); the others stay empty, never read from the file. Empty: all.
+    std::function<bool(size_t layer, size_t n_layer)> keep_layer = {};
 };
 
 }  // namespace tern::model

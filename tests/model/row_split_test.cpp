@@ -66,7 +66,7 @@ TEST(RowSplit, SlicesHoldExactlyTheirRowsInEveryLayout) {
     }
 }
 
-Model load_tiny(std::string_view arch, size_t n_head_kv) {
+Model load_tiny(std::string_view arch, size_t n_head_kv, LoadOptions options = {}) {
     SyntheticShape shape = *find_synthetic_shape("tiny");
     shape.gguf_arch = arch;
     shape.hp.n_head_kv = n_head_kv;
@@ -75,7 +75,7 @@ Model load_tiny(std::string_view arch, size_t n_head_kv) {
     auto bytes = std::make_shared<std::vector<std::byte>>(writer.value().write_to_buffer());
     auto parsed = format::parse_gguf(*bytes, "tiny.gguf");
     EXPECT_TRUE(parsed.ok()) << parsed.error().message();
-    auto loaded = load_gguf_model(parsed.value(), bytes, "tiny.gguf", {});
+    auto loaded = load_gguf_model(parsed.value(), bytes, "tiny.gguf", options);
     EXPECT_TRUE(loaded.ok()) << loaded.error().message();
     return std::move(loaded).value();
 }
@@ -111,6 +111,19 @@ TEST(LayerSplit, ContiguousLayersAndOtherLayersFreed) {
     EXPECT_EQ(model.layers[0].down.codes.size(), 0u);
     EXPECT_EQ(model.layers[1].q.rows, q_rows);
     EXPECT_FALSE(plan_layer_split(load_tiny("ifairy", 4), 2).ok());
+}
+
+TEST(LayerSplit, APipelineRankRepacksOnlyItsLayers) {
+    const Model whole = load_tiny("bitnet-b1.58", 2);
+    LoadOptions options;
+    options.keep_layer = [](size_t layer, size_t n_layer) { return n_layer == 2 && layer == 1; };
+    const Model mine = load_tiny("bitnet-b1.58", 2, options);
+    for (const quant::PackedTernary* w : {&mine.layers[0].q, &mine.layers[0].gate, &mine.layers[0].down})
+        EXPECT_EQ(w->codes.size(), 0u);
+    EXPECT_EQ(mine.layers[0].attn_norm, whole.layers[0].attn_norm);   // norms are small: kept
+    ASSERT_EQ(mine.layers[1].down.rows, whole.layers[1].down.rows);
+    for (size_t c = 0; c < whole.layers[1].down.cols; ++c)
+        EXPECT_EQ(quant::packed_ternary_value(mine.layers[1].down, 3, c), quant::packed_ternary_value(whole.layers[1].down, 3, c));
 }
 
 TEST(RowSplit, RefusesOtherFamiliesByName) {
