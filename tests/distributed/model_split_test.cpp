@@ -19,6 +19,7 @@
 #include "model/gguf_model_loader.h"
 #include "model/row_split.h"
 #include "model/synthetic_model.h"
+#include "testing/test_files.h"
 
 namespace tern {
 namespace {
@@ -40,12 +41,7 @@ ModelBytes parse(std::shared_ptr<std::vector<std::byte>> bytes) {
 
 ModelBytes shipped_model() {
     const std::filesystem::path path = std::filesystem::path(TERN_SOURCE_DIR) / "models/tinystories/tinystories-bitnet.gguf";
-    auto bytes = std::make_shared<std::vector<std::byte>>(std::filesystem::file_size(path));
-    FILE* f = std::fopen(path.c_str(), "rb");
-    EXPECT_NE(f, nullptr);
-    EXPECT_EQ(std::fread(bytes->data(), 1, bytes->size(), f), bytes->size());
-    std::fclose(f);
-    return parse(std::move(bytes));
+    return parse(std::make_shared<std::vector<std::byte>>(testing::read_file(path)));
 }
 
 // 12 query heads over 4 KV heads of 64, 1280 FFN rows, a vocabulary of 301: with 3 ranks, KV
