@@ -192,6 +192,9 @@ struct ServeOptions {
     std::string chat_template;
     size_t max_body_mb = 8;
     int timeout = 10;
+    int keep_alive = 5;
+    size_t max_connections = 0;               // 0: what the descriptor limit allows
+    size_t max_connections_per_client = 256;  // 0: no cap (behind a proxy every client is the proxy)
     bool no_web_ui = false;
     std::string isa;
     std::string head;

@@ -2,6 +2,8 @@
 // batch scheduler with --parallel KV cache slots, prints the address it listens on, and
 // serves until SIGINT/SIGTERM: then it refuses new requests (503), lets those in flight
 // finish for up to --timeout seconds, ends the rest with an error, and exits 0.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -47,6 +49,15 @@ void watch_for_stop(server::HttpServer& http, std::chrono::seconds grace, const 
     std::fprintf(stderr, "tern serve: %s received, finishing requests in flight (at most %llds)\n",
                  g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM", static_cast<long long>(grace.count()));
     http.shut_down_gracefully(grace);
+}
+
+// Each connection takes a descriptor, and the usual soft limit (1024) would cap the server far
+// below what it can hold: take the hard limit, which needs no privilege.
+void raise_descriptor_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
 }
 
 // --api-key (or $TERN_API_KEY) and the lines of --api-key-file.
@@ -96,6 +107,13 @@ void add_serve_command(CLI::App& app, ServeOptions& options) {
         ->capture_default_str()->check(CLI::Range(1, 1024));
     serve->add_option("--timeout", options.timeout, "Seconds a client may stall mid-request; shutdown grace")
         ->capture_default_str()->check(CLI::Range(1, 3600));
+    serve->add_option("--keep-alive", options.keep_alive, "Seconds an idle connection stays open between requests")
+        ->capture_default_str()->check(CLI::Range(1, 3600));
+    serve->add_option("--max-connections", options.max_connections,
+                      "Open connections at most; beyond, new ones get 503 (default: what the descriptor limit allows)");
+    serve->add_option("--max-connections-per-client", options.max_connections_per_client,
+                      "Open connections from one address at most; beyond, 429 (0: no cap, e.g. behind a proxy)")
+        ->capture_default_str();
     serve->add_flag("--no-webui", options.no_web_ui, "Do not serve the chat page at /");
     serve->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
     add_head_option(serve, options.head);
@@ -143,7 +161,10 @@ int run_serve(const ServeOptions& options) {
                              .tls_cert = options.ssl_cert, .tls_key = options.ssl_key,
                              .model_name = model_id(options), .max_body_bytes = options.max_body_mb << 20,
                              .io_timeout_seconds = options.timeout, .http_threads = 0, .web_ui = !options.no_web_ui,
-                             .n_ctx_train = lm.model.hp.n_ctx_train, .metrics = &metrics});
+                             .n_ctx_train = lm.model.hp.n_ctx_train, .metrics = &metrics,
+                             .max_connections_per_client = options.max_connections_per_client,
+                             .max_connections = options.max_connections, .keep_alive_seconds = options.keep_alive});
+    raise_descriptor_limit();
     Result<int> port = http.bind();
     if (!port.ok()) return report_failure(port.error().message());
     install_stop_handlers();

@@ -81,7 +81,7 @@ void BatchScheduler::shutdown() {
 SchedulerLoad BatchScheduler::load() const {
     std::lock_guard lock(mutex_);
     return {.n_slots = session_.n_slots(), .active = active_count_, .queued = queue_.size(),
-            .draining = draining_ || stopping_};
+            .max_queue = max_queue_, .draining = draining_ || stopping_};
 }
 
 void BatchScheduler::run() {

@@ -57,6 +57,7 @@ struct SchedulerLoad {
     size_t n_slots = 0;
     size_t active = 0;
     size_t queued = 0;
+    size_t max_queue = 0;
     bool draining = false;
 };
 

@@ -1,6 +1,7 @@
 // tern's OpenAI-compatible HTTP server: /v1/chat/completions and /v1/completions (streamed
-// as server-sent events or whole), /v1/models, /health, /tokenize and /detokenize, on top of
-// the batch scheduler. Every failure is an OpenAI-style JSON error with its HTTP status;
+// as server-sent events or whole), /v1/models, /health, /metrics, /tokenize and /detokenize,
+// on top of the batch scheduler. The routes (request_handlers.h) sit behind an event-driven
+// front (http_front.h). Every failure is an OpenAI-style JSON error with its HTTP status;
 // nothing a client sends can crash or hang it.
 #pragma once
 
@@ -12,16 +13,14 @@
 #include <vector>
 
 #include "server/batch_scheduler.h"
+#include "server/http_router.h"
 #include "tern/status.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace tern::server {
 
+class HttpFront;
 class RequestHandlers;
 class ServerMetrics;
 
@@ -34,10 +33,13 @@ struct ServerOptions {
     std::string model_name = "tern";       // the id /v1/models lists
     size_t max_body_bytes = size_t{8} << 20;
     int io_timeout_seconds = 10;           // a client silent this long mid-request is dropped
-    size_t http_threads = 0;               // 0: enough for every slot and queued request
+    size_t http_threads = 0;               // workers for completions; 0: one per slot and queued request, and spares
     bool web_ui = true;                    // the chat page at /
     size_t n_ctx_train = 0;                // reported by /v1/models beside the per-request context
     ServerMetrics* metrics = nullptr;      // GET /metrics when set (the scheduler's, outliving the server)
+    size_t max_connections_per_client = 0; // 0: no cap per client address
+    size_t max_connections = 0;            // 0: what the descriptor limit allows
+    int keep_alive_seconds = 5;            // an idle connection between requests is closed after this
 };
 
 class HttpServer {
@@ -58,14 +60,14 @@ public:
     // The graceful way: refuse new requests (503), give those in flight up to `grace` to
     // finish, end the rest with an error they still receive, then stop().
     void shut_down_gracefully(std::chrono::milliseconds grace);
+    size_t open_connections() const;
 
 private:
     BatchScheduler& scheduler_;
     ServerOptions options_;
     std::unique_ptr<RequestHandlers> handlers_;
-    std::atomic<bool> serving_{false};
-    std::atomic<bool> stop_requested_{false};
-    std::unique_ptr<httplib::Server> http_;
+    HttpRouter router_;
+    std::unique_ptr<HttpFront> front_;
 };
 
 }  // namespace tern::server

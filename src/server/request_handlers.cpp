@@ -1,6 +1,5 @@
 #include "server/request_handlers.h"
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -8,7 +7,6 @@
 #include <random>
 
 #include "core/str_cat.h"
-#include "server/client_socket.h"
 #include "server/openai_json.h"
 #include "server/web_ui.h"
 
@@ -18,17 +16,21 @@ namespace {
 using nlohmann::json;
 
 // How often a stream with nothing new (a long prompt being evaluated) sends an SSE comment,
-// which is also how a client that went away is noticed.
+// so that proxies and clients see the connection alive.
 constexpr std::chrono::milliseconds kKeepAlive{1000};
-// How often a non-streaming request checks that its client is still there.
-constexpr std::chrono::milliseconds kClientWatchInterval{20};
+// How often a waiting request looks whether the server is stopping (a client that leaves
+// cancels its generation at once, through ClientPresence).
+constexpr std::chrono::milliseconds kStopWatchInterval{20};
+// nginx's "client closed request": never sent, but counted in /metrics for a request whose
+// client left before its answer.
+constexpr int kClientClosedRequest = 499;
 
-void send_json(httplib::Response& res, int status, const json& body) {
+void send_json(HttpResponse& res, int status, const json& body) {
     res.status = status;
     res.set_content(dump_json(body), "application/json");
 }
 
-void send_error(httplib::Response& res, const ApiError& error) { send_json(res, error.status, error.body()); }
+void send_error(HttpResponse& res, const ApiError& error) { send_json(res, error.status, error.body()); }
 
 int64_t unix_seconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -54,40 +56,43 @@ private:
     std::atomic<size_t>& count_;
 };
 
-// Streams one request's text as server-sent events; shared by the content provider and its
-// releaser, which cancels the generation when the client went away before the end.
+// Streams one request's text as server-sent events until the end, an error, or the client
+// leaving (which cancels the generation).
 struct EventStream {
     std::shared_ptr<GenerationChannel> channel;
+    std::shared_ptr<ClientPresence> client;
     ResponseIdentity who;
     bool include_usage = false;
     std::shared_ptr<InFlight> counted;
-    bool first = true;
-    bool done = false;
 
-    static bool write(httplib::DataSink& sink, const std::string& event) { return sink.write(event.data(), event.size()); }
     static std::string data(const json& body) { return "data: " + dump_json(body) + "\n\n"; }
 
-    bool pump(httplib::DataSink& sink) {
-        const std::optional<GenerationUpdate> update = channel->next(kKeepAlive);
-        if (!update) return write(sink, ": keep-alive\n\n");
-        if (!update->error.empty()) {
-            done = true;
-            write(sink, data(ApiError{.status = 503, .message = update->error, .type = "server_error"}.body()));
-            sink.done();
-            return true;
+    void run(ResponseSink& sink) const {
+        if (!write_all(sink)) channel->cancel();
+    }
+
+    // False when the client went away before the end.
+    bool write_all(ResponseSink& sink) const {
+        bool first = true;
+        for (;;) {
+            if (client->gone()) return false;
+            const std::optional<GenerationUpdate> update = channel->next(kKeepAlive);
+            if (!update) {
+                if (!sink.write(": keep-alive\n\n")) return false;
+                continue;
+            }
+            if (!update->error.empty())
+                return sink.write(data(ApiError{.status = 503, .message = update->error, .type = "server_error"}.body()));
+            if (!update->text.empty() || (first && who.endpoint == Endpoint::kChat)) {
+                if (!sink.write(data(chunk_json(who, update->text, first, nullptr, include_usage)))) return false;
+                first = false;
+            }
+            if (!update->finished) continue;
+            std::string tail = data(chunk_json(who, "", first, &update->reason, include_usage));
+            if (include_usage) tail += data(usage_chunk_json(who, *update));
+            tail += "data: [DONE]\n\n";
+            return sink.write(tail);
         }
-        if (!update->text.empty() || (first && who.endpoint == Endpoint::kChat)) {
-            if (!write(sink, data(chunk_json(who, update->text, first, nullptr, include_usage)))) return false;
-            first = false;
-        }
-        if (!update->finished) return true;
-        done = true;
-        std::string tail = data(chunk_json(who, "", first, &update->reason, include_usage));
-        if (include_usage) tail += data(usage_chunk_json(who, *update));
-        tail += "data: [DONE]\n\n";
-        if (!write(sink, tail)) return false;
-        sink.done();
-        return true;
     }
 };
 
@@ -104,50 +109,31 @@ RequestHandlers::RequestHandlers(BatchScheduler& scheduler, const tokenizer::Tok
     : scheduler_(scheduler), tokenizer_(tokenizer), chat_template_(chat_template), options_(options), metrics_(metrics),
       created_(unix_seconds()) {}
 
-void RequestHandlers::install(httplib::Server& http) {
-    using httplib::Request, httplib::Response;
-    http.set_default_headers({{"Access-Control-Allow-Origin", "*"}});
-    http.Options(".*", [](const Request&, Response& res) {
-        res.status = 204;
-        res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-        res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
-    });
-    http.Get("/health", [this](const Request&, Response& res) { health(res); });
-    http.Get("/v1/models", [this](const Request& req, Response& res) { models(req, res); });
-    http.Get("/v1/models/(.+)", [this](const Request& req, Response& res) { models(req, res); });
-    http.Post("/v1/chat/completions",
-              [this](const Request& req, Response& res) { completions(req, res, Endpoint::kChat); });
-    http.Post("/v1/completions",
-              [this](const Request& req, Response& res) { completions(req, res, Endpoint::kCompletion); });
-    http.Post("/tokenize", [this](const Request& req, Response& res) { tokenize(req, res); });
-    http.Post("/detokenize", [this](const Request& req, Response& res) { detokenize(req, res); });
-    if (options_.web_ui) install_web_ui(http);
+void RequestHandlers::install(HttpRouter& router) {
+    router.set_default_headers({{"Access-Control-Allow-Origin", "*"}});
+    const auto quick = RouteCost::kQuick, slow = RouteCost::kSlow;
+    router.add("GET", "/health", [this](HttpRequest&, HttpResponse& res) { health(res); }, quick);
+    router.add("GET", "/v1/models", [this](HttpRequest& req, HttpResponse& res) { models(req, res); }, quick);
+    router.add("GET", "/v1/models/*", [this](HttpRequest& req, HttpResponse& res) { models(req, res); }, quick);
+    router.add("POST", "/v1/chat/completions",
+               [this](HttpRequest& req, HttpResponse& res) { completions(req, res, Endpoint::kChat); }, slow);
+    router.add("POST", "/v1/completions",
+               [this](HttpRequest& req, HttpResponse& res) { completions(req, res, Endpoint::kCompletion); }, slow);
+    router.add("POST", "/tokenize", [this](HttpRequest& req, HttpResponse& res) { tokenize(req, res); }, slow);
+    router.add("POST", "/detokenize", [this](HttpRequest& req, HttpResponse& res) { detokenize(req, res); }, slow);
+    if (options_.web_ui) install_web_ui(router);
     if (metrics_ != nullptr) {
-        http.Get("/metrics", [this](const Request& req, Response& res) { metrics(req, res); });
-        // Counted before the response is written (the logger runs after), so a client that reads
-        // /metrics right after an answer finds that answer counted.
-        http.set_post_routing_handler(
-            [this](const Request& req, Response& res) { metrics_->count_request(req.path, res.status); });
+        router.add("GET", "/metrics", [this](HttpRequest& req, HttpResponse& res) { metrics(req, res); }, quick);
+        // Counted before the response is written, so a client that reads /metrics right after
+        // an answer finds that answer counted.
+        router.set_after_routing(
+            [this](const HttpRequest& req, const HttpResponse& res) { metrics_->count_request(req.path, res.status); });
     }
-    // Statuses cpp-httplib sets itself (no route, body too large, unreadable request) get a
-    // JSON body too; responses that already have one keep it.
-    http.set_error_handler(httplib::Server::HandlerWithResponse([](const Request& req, Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        std::string message = str_cat("HTTP ", res.status);
-        if (res.status == 404) message = str_cat("no route for ", req.method, " ", req.path);
-        if (res.status == 413) message = "the request body is larger than the server accepts";
-        if (res.status == 400) message = "the request could not be read (malformed HTTP, or the client stalled)";
-        send_error(res, {.status = res.status, .message = message});
-        return httplib::Server::HandlerResponse::Handled;
-    }));
-    http.set_exception_handler([](const Request&, Response& res, std::exception_ptr) {
-        send_error(res, {.status = 500, .message = "internal server error", .type = "server_error"});
-    });
 }
 
-bool RequestHandlers::authorized(const httplib::Request& req, httplib::Response& res) const {
+bool RequestHandlers::authorized(const HttpRequest& req, HttpResponse& res) const {
     if (options_.api_keys.empty()) return true;
-    const std::string header = req.get_header_value("Authorization");
+    const std::string header(req.header("Authorization"));
     const std::string_view bearer = "Bearer ";
     if (header.starts_with(bearer)) {
         // Every key is compared, so the time taken does not tell which one nearly matched.
@@ -160,18 +146,18 @@ bool RequestHandlers::authorized(const httplib::Request& req, httplib::Response&
     return false;
 }
 
-void RequestHandlers::health(httplib::Response& res) const {
+void RequestHandlers::health(HttpResponse& res) const {
     const SchedulerLoad load = scheduler_.load();
     send_json(res, 200, {{"status", "ok"}, {"slots_idle", load.n_slots - load.active},
                          {"slots_processing", load.active}, {"requests_queued", load.queued}});
 }
 
-void RequestHandlers::models(const httplib::Request& req, httplib::Response& res) const {
+void RequestHandlers::models(const HttpRequest& req, HttpResponse& res) const {
     if (!authorized(req, res)) return;
     const ModelMeta meta{.n_ctx = scheduler_.n_ctx(), .n_ctx_train = options_.n_ctx_train,
                          .n_vocab = tokenizer_.vocab().size()};
-    if (req.matches.size() > 1) {
-        const std::string id = req.matches[1];
+    if (!req.matches.empty()) {
+        const std::string& id = req.matches[0];
         if (id != options_.model_name)
             return send_error(res, {.status = 404, .message = str_cat("the model '", id, "' does not exist"),
                                     .param = "model", .code = "model_not_found"});
@@ -211,7 +197,7 @@ RequestHandlers::Prompt RequestHandlers::prompt_tokens(const CompletionRequest& 
     return prompt;
 }
 
-void RequestHandlers::completions(const httplib::Request& req, httplib::Response& res, Endpoint endpoint) {
+void RequestHandlers::completions(const HttpRequest& req, HttpResponse& res, Endpoint endpoint) {
     if (!authorized(req, res)) return;
     ParsedRequest parsed = parse_completion_request(req.body, endpoint);
     if (const ApiError* error = std::get_if<ApiError>(&parsed)) return send_error(res, *error);
@@ -235,15 +221,15 @@ void RequestHandlers::completions(const httplib::Request& req, httplib::Response
                                    next_id_.fetch_add(1));
     const ResponseIdentity who{.endpoint = endpoint, .id = id, .created = unix_seconds(),
                                .model = request.model.empty() ? options_.model_name : request.model};
+    // A client that leaves stops its generation at once, freeing the slot within a step.
+    req.client->on_gone([channel] { channel->cancel(); });
     if (!request.stream) {
         const InFlight counted(in_flight_);
-        // Nothing is written until the end, so a client that leaves is noticed by watching its
-        // socket: the request is cancelled and its slot freed within a step or two.
-        const std::optional<int> client = find_client_socket(req.remote_addr, req.remote_port, req.local_port);
         std::optional<GenerationUpdate> finished;
-        while (!(finished = channel->wait_all_for(kClientWatchInterval))) {
-            if (client && peer_hung_up(*client)) {
+        while (!(finished = channel->wait_all_for(kStopWatchInterval))) {
+            if (req.client->gone()) {
                 channel->cancel();
+                res.status = kClientClosedRequest;
                 return;
             }
         }
@@ -252,19 +238,15 @@ void RequestHandlers::completions(const httplib::Request& req, httplib::Response
             return send_error(res, {.status = 503, .message = end.error, .type = "server_error"});
         return send_json(res, 200, completion_json(who, end.text, end));
     }
-    auto stream = std::make_shared<EventStream>(EventStream{.channel = channel, .who = who,
+    auto stream = std::make_shared<EventStream>(EventStream{.channel = channel, .client = req.client, .who = who,
                                                             .include_usage = request.include_usage,
                                                             .counted = std::make_shared<InFlight>(in_flight_)});
+    res.set_header("Content-Type", "text/event-stream");
     res.set_header("Cache-Control", "no-cache");
-    res.set_chunked_content_provider(
-        "text/event-stream", [stream](size_t, httplib::DataSink& sink) { return stream->pump(sink); },
-        [stream](bool) {
-            if (!stream->done) stream->channel->cancel();
-            stream->counted.reset();
-        });
+    res.stream = [stream](ResponseSink& sink) { stream->run(sink); };
 }
 
-void RequestHandlers::metrics(const httplib::Request& req, httplib::Response& res) const {
+void RequestHandlers::metrics(const HttpRequest& req, HttpResponse& res) const {
     if (!authorized(req, res)) return;
     const SchedulerLoad load = scheduler_.load();
     const ServingGauges gauges{.slots_total = load.n_slots, .slots_busy = load.active, .requests_queued = load.queued,
@@ -272,7 +254,7 @@ void RequestHandlers::metrics(const httplib::Request& req, httplib::Response& re
     res.set_content(metrics_->prometheus_text(gauges), "text/plain; version=0.0.4; charset=utf-8");
 }
 
-void RequestHandlers::tokenize(const httplib::Request& req, httplib::Response& res) const {
+void RequestHandlers::tokenize(const HttpRequest& req, HttpResponse& res) const {
     if (!authorized(req, res)) return;
     const json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object() || !body.contains("content") || !body["content"].is_string())
@@ -285,7 +267,7 @@ void RequestHandlers::tokenize(const httplib::Request& req, httplib::Response& r
     send_json(res, 200, {{"tokens", ids}});
 }
 
-void RequestHandlers::detokenize(const httplib::Request& req, httplib::Response& res) const {
+void RequestHandlers::detokenize(const HttpRequest& req, HttpResponse& res) const {
     if (!authorized(req, res)) return;
     const json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object() || !body.contains("tokens") || !body["tokens"].is_array())

@@ -10,15 +10,11 @@
 
 #include "server/batch_scheduler.h"
 #include "server/completion_request.h"
+#include "server/http_message.h"
+#include "server/http_router.h"
 #include "server/http_server.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
-
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
 
 namespace tern::server {
 
@@ -26,18 +22,18 @@ class RequestHandlers {
 public:
     RequestHandlers(BatchScheduler& scheduler, const tokenizer::Tokenizer& tokenizer,
                     tokenizer::ChatTemplate chat_template, const ServerOptions& options, ServerMetrics* metrics);
-    void install(httplib::Server& http);
+    void install(HttpRouter& router);
     // Completion requests whose response is not yet fully written.
     size_t in_flight() const { return in_flight_.load(); }
 
 private:
-    bool authorized(const httplib::Request& req, httplib::Response& res) const;
-    void completions(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
-    void health(httplib::Response& res) const;
-    void models(const httplib::Request& req, httplib::Response& res) const;
-    void tokenize(const httplib::Request& req, httplib::Response& res) const;
-    void detokenize(const httplib::Request& req, httplib::Response& res) const;
-    void metrics(const httplib::Request& req, httplib::Response& res) const;
+    bool authorized(const HttpRequest& req, HttpResponse& res) const;
+    void completions(const HttpRequest& req, HttpResponse& res, Endpoint endpoint);
+    void health(HttpResponse& res) const;
+    void models(const HttpRequest& req, HttpResponse& res) const;
+    void tokenize(const HttpRequest& req, HttpResponse& res) const;
+    void detokenize(const HttpRequest& req, HttpResponse& res) const;
+    void metrics(const HttpRequest& req, HttpResponse& res) const;
 
     struct Prompt;
     Prompt prompt_tokens(const CompletionRequest& request) const;

@@ -1,7 +1,5 @@
 #include "server/web_ui.h"
 
-#include <httplib.h>
-
 #include <string>
 
 #include "server/web_ui_assets.h"
@@ -15,7 +13,7 @@ constexpr const char* kContentSecurityPolicy =
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-void serve_asset(const WebAsset& asset, httplib::Response& res) {
+void serve_asset(const WebAsset& asset, HttpResponse& res) {
     res.set_content(std::string(asset.body), std::string(asset.content_type));
     res.set_header("Content-Security-Policy", kContentSecurityPolicy);
     res.set_header("X-Content-Type-Options", "nosniff");
@@ -25,10 +23,10 @@ void serve_asset(const WebAsset& asset, httplib::Response& res) {
 
 }  // namespace
 
-void install_web_ui(httplib::Server& http) {
+void install_web_ui(HttpRouter& router) {
     for (const WebAsset& asset : web_ui_assets()) {
         const std::string path = asset.name == "index.html" ? "/" : "/webui/" + std::string(asset.name);
-        http.Get(path, [&asset](const httplib::Request&, httplib::Response& res) { serve_asset(asset, res); });
+        router.add("GET", path, [&asset](HttpRequest&, HttpResponse& res) { serve_asset(asset, res); }, RouteCost::kQuick);
     }
 }
 

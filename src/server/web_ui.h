@@ -2,12 +2,10 @@
 // embedded in the binary. The page is public; the API it calls keeps its key.
 #pragma once
 
-namespace httplib {
-class Server;
-}
+#include "server/http_router.h"
 
 namespace tern::server {
 
-void install_web_ui(httplib::Server& http);
+void install_web_ui(HttpRouter& router);
 
 }  // namespace tern::server
