@@ -19,8 +19,8 @@ namespace tern::server {
 struct FrontOptions {
     std::string host = "127.0.0.1";
     int port = 8080;                            // 0: any free port (bind() says which)
-    std::string tls_cert;                       // PEM files: HTTPS when both are set
-    std::string tls_key;
+    std::string tls_cert = {};                  // PEM files: HTTPS when both are set
+    std::string tls_key = {};
     size_t max_body_bytes = size_t{8} << 20;
     size_t max_header_bytes = size_t{16} << 10;
     std::chrono::milliseconds io_timeout{10000};     // for the headers, for the body, for each write
