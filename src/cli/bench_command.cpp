@@ -11,6 +11,7 @@
 #include "core/cpu_info.h"
 #include "core/str_cat.h"
 #include "cli/model_setup.h"
+#include "cli/split_setup.h"
 #include "engine/benchmark_json.h"
 #include "engine/kernel_benchmark.h"
 #include "engine/model_benchmark.h"
@@ -78,9 +79,12 @@ nlohmann::json to_json(const engine::KernelBenchReport& report) {
     return j;
 }
 
-void print_model_report(const LoadedModel& lm, const engine::ModelBenchReport& report) {
+std::vector<int> default_thread_counts(const std::vector<int>& given) { return given.empty() ? std::vector<int>{1, 2} : given; }
+
+void print_model_report(const LoadedModel& lm, const engine::ModelBenchReport& report, const std::string& split_line) {
     std::printf("model: %s\ncpu: %s\nread bandwidth (same run):%s", describe(lm).c_str(), detect_cpu_info().model_name.c_str(),
                 bandwidth_summary(report.read_bandwidth).c_str());
+    if (!split_line.empty()) std::printf("\n%s", split_line.c_str());
     std::printf("\n\n| %-13s | %7s | %-18s | %11s | %9s | %8s |\n", "test", "threads", "t/s", "bytes/token", "GB/s", "% of bw");
     std::printf("|---------------|---------|--------------------|-------------|-----------|----------|\n");
     for (const auto& r : report.results) {
@@ -105,34 +109,52 @@ int run_model_bench(const BenchOptions& options) {
     if (!options.model.empty() && !options.synthetic.empty())
         return report_failure("bench: give -m MODEL or --synthetic SHAPE, not both");
     if (options.isas.size() > 1) return report_failure("bench: a model benchmark takes one --isa");
+    if (!options.split.kind.empty() && options.threads.size() > 1)
+        return report_failure("bench: under --split each rank keeps one thread count for the whole run: give -t N");
+    Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
+    if (!split.ok()) return report_failure(str_cat("bench: ", split.error().message()));
+    const std::unique_ptr<SplitRun>& job = split.value();
+    const std::vector<int> thread_counts =
+        job ? std::vector<int>{thread_count(job, options.threads.empty() ? 0 : options.threads.front())}
+            : default_thread_counts(options.threads);
     const std::string isa = options.isas.empty() ? "" : options.isas.front();
-    const int load_threads = *std::max_element(options.threads.begin(), options.threads.end());
+    const int load_threads = *std::max_element(thread_counts.begin(), thread_counts.end());
     // A synthetic model is measured as the targets are stated: 2-bit ternary with a Q8_0 head.
     // (A family that computes its own head, HGRN-Bit's ternary one, keeps it.)
     const model::SyntheticShape* shape = model::find_synthetic_shape(options.synthetic);
     const model::Architecture* arch = shape != nullptr ? model::find_gguf_architecture(shape->gguf_arch) : nullptr;
     const bool own_head = arch != nullptr && arch->family == model::ModelFamily::kGatedRecurrent;
     const std::string head = options.head.empty() && !options.synthetic.empty() && !own_head ? "q8_0" : options.head;
-    const ModelRequest request{.isa = isa, .threads = load_threads, .head = head == "file" ? "" : head, .packing = options.packing,
-                          .weights = options.weights, .activations = options.activations};
+    const ModelRequest request = for_this_rank(
+        job, {.isa = isa, .threads = load_threads, .head = head == "file" ? "" : head, .packing = options.packing,
+              .weights = options.weights, .activations = options.activations});
     Result<LoadedModel> loaded = options.model.empty()
                                      ? load_synthetic_model(options.synthetic, options.synthetic_type, request)
                                      : load_model_for_run(options.model, request);
+    if (const std::optional<int> done = settle_split(job, loaded, load_threads)) return *done;
     if (!loaded.ok()) return report_failure(str_cat("bench: ", loaded.error().message()));
-    engine::ModelBenchOptions bench{.threads = options.threads, .n_prompt = options.n_prompt,
+    engine::ModelBenchOptions bench{.threads = thread_counts, .n_prompt = options.n_prompt,
                                     .n_gen = options.n_gen, .sequences = options.sequences, .depths = options.depths,
-                                    .repetitions = options.repetitions, .kv_type = options.kv_type};
+                                    .repetitions = options.repetitions, .kv_type = options.kv_type,
+                                    .split = model_split_of(job)};
     auto progress = [&](const std::string& test, int threads) {
         if (!options.json) std::fprintf(stderr, "\r%s t=%d ...   ", test.c_str(), threads);
     };
     const engine::ModelBenchReport report =
         engine::run_model_benchmark(loaded.value().model, loaded.value().kernels, bench, progress);
+    const size_t ranks = job ? job->split().comm->size() : 1;
+    const std::string split_line =
+        job ? str_cat("split by ", options.split.kind, " over ", ranks, " ranks, ", thread_counts.front(),
+                      " threads each: bytes per token, bandwidth and peak RSS are rank 0's")
+            : "";
     if (options.json) {
-        std::printf("%s\n", engine::model_report_json(loaded.value(), report).dump(2).c_str());
+        nlohmann::json j = engine::model_report_json(loaded.value(), report);
+        if (job) j["split"] = {{"kind", options.split.kind}, {"ranks", ranks}};
+        std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
     std::fprintf(stderr, "\r%40s\r", "");
-    print_model_report(loaded.value(), report);
+    print_model_report(loaded.value(), report, split_line);
     return 0;
 }
 
@@ -141,10 +163,11 @@ int run_model_bench(const BenchOptions& options) {
 void add_bench_command(CLI::App& app, BenchOptions& options) {
     CLI::App* bench = app.add_subcommand("bench", "Measure kernel speed against the machine's memory bandwidth");
     bench->add_flag("--kernels", options.kernels, "Benchmark the ternary matmul kernels on BitNet-2B4T shapes");
-    bench->add_option("-t,--threads", options.threads, "Thread counts to measure, e.g. 1,2")
+    bench->add_option("-t,--threads", options.threads,
+                      "Thread counts to measure, e.g. 1,2 (default 1,2; under --split one count, by default this "
+                      "rank's share of the cores)")
         ->delimiter(',')
-        ->check(CLI::Range(1, 512))
-        ->capture_default_str();
+        ->check(CLI::Range(1, 512));
     bench->add_option("--isa", options.isas, "Only these ISAs (scalar, avx2, avx512, avx512vnni)")->delimiter(',');
     bench->add_option("--gemm-tokens", options.gemm_tokens, "Tokens per GEMM call (0 skips GEMM)")
         ->check(CLI::Range(0, 4096))
@@ -180,6 +203,7 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
     add_packing_option(bench, options.packing);
     add_weights_options(bench, options.weights, options.activations);
     add_kv_type_option(bench, options.kv_type);
+    add_split_option(bench, options.split);
     bench->add_option("--head", options.head,
                       "LM head: q8_0 (default for --synthetic) or file (keep the file's type; default for -m)");
     bench->add_option("-r,--repetitions", options.repetitions, "Repetitions of each test")
@@ -207,7 +231,7 @@ int run_bench(const BenchOptions& options) {
         if (!isa.ok()) return report_failure(str_cat("--isa ", isa.error().message()));
         bench.isas.push_back(isa.value());
     }
-    bench.threads = options.threads;
+    bench.threads = default_thread_counts(options.threads);
     bench.gemm_tokens = options.gemm_tokens;
     bench.seconds_per_point = options.seconds_per_point;
     bench.float_head = options.float_head;

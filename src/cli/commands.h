@@ -26,9 +26,15 @@ struct InspectOptions {
 void add_inspect_command(CLI::App& app, InspectOptions& options);
 int run_inspect(const InspectOptions& options);
 
+// --split, --split-timeout (cli/split_setup.h).
+struct SplitOptions {
+    std::string kind;              // "", "rows" or "layers" (under mpirun)
+    double wait_limit_seconds = 60;  // a wait for the other ranks longer than this ends the job
+};
+
 struct BenchOptions {
     bool kernels = false;
-    std::vector<int> threads = {1, 2};
+    std::vector<int> threads;         // empty: 1 and 2; under --split, this rank's share of the cores
     std::vector<std::string> isas;    // empty: all this machine runs
     size_t gemm_tokens = 128;
     bool float_head = true;
@@ -49,6 +55,7 @@ struct BenchOptions {
     std::string weights;                 // "" or fairy2i-w1 / fairy2i-w2 (LlamaForCausalLM folders)
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
+    SplitOptions split;
 };
 void add_bench_command(CLI::App& app, BenchOptions& options);
 int run_bench(const BenchOptions& options);
@@ -73,7 +80,7 @@ struct RunOptions {
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
     DraftOptions draft;
-    std::string split;                // "", "rows" or "layers" (under mpirun)
+    SplitOptions split;
     size_t n_predict = 64;
     int threads = 0;                  // 0: all cores
     size_t n_ctx = 0;                 // 0: the model's training context
@@ -151,7 +158,7 @@ struct PerplexityOptions {
     std::string weights;                 // "" or fairy2i-w1 / fairy2i-w2 (LlamaForCausalLM folders)
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
-    std::string split;                   // "", "rows" or "layers" (under mpirun)
+    SplitOptions split;
 };
 void add_perplexity_command(CLI::App& app, PerplexityOptions& options);
 int run_perplexity(const PerplexityOptions& options);
@@ -171,7 +178,7 @@ struct ChatOptions {
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
     DraftOptions draft;
-    std::string split;                   // "", "rows" or "layers" (under mpirun)
+    SplitOptions split;
 };
 void add_chat_command(CLI::App& app, ChatOptions& options);
 int run_chat(const ChatOptions& options);
@@ -203,7 +210,7 @@ struct ServeOptions {
     std::string activations = "int8";    // Fairy2i projections: int8 or float
     kernels::KvType kv_type = kernels::KvType::kF32;
     DraftOptions draft;                  // only "ngram" (a draft model per slot is not built)
-    std::string split;                   // "", "rows" or "layers" (under mpirun)
+    SplitOptions split;
 };
 void add_serve_command(CLI::App& app, ServeOptions& options);
 int run_serve(const ServeOptions& options);

@@ -11,24 +11,30 @@
 
 namespace tern::cli {
 
-void add_split_option(CLI::App* command, std::string& split) {
-    command->add_option("--split", split,
+void add_split_option(CLI::App* command, SplitOptions& split) {
+    command->add_option("--split", split.kind,
                         "Under mpirun: split the model over the ranks (logits bit-identical to one process). rows: "
                         "each rank keeps its rows of every projection, its KV heads and its rows of the head; "
                         "layers: each rank keeps contiguous layers (a pipeline)")
         ->check(CLI::IsMember({"rows", "layers"}));
+    command->add_option("--split-timeout", split.wait_limit_seconds,
+                        "Under --split: seconds a rank waits for the others inside a step before it ends the job "
+                        "(a rank stopped, or a host unreachable)")
+        ->capture_default_str()->check(CLI::Range(0.1, 86400.0));
 }
 
-Result<std::unique_ptr<SplitRun>> SplitRun::start(const std::string& split) {
-    if (split.empty()) return std::unique_ptr<SplitRun>();
-    if (split != "rows" && split != "layers")
-        return Error(str_cat("--split: '", split, "' is not a split (expected rows or layers)"));
+Result<std::unique_ptr<SplitRun>> SplitRun::start(const SplitOptions& split) {
+    if (split.kind.empty()) return std::unique_ptr<SplitRun>();
+    if (split.kind != "rows" && split.kind != "layers")
+        return Error(str_cat("--split: '", split.kind, "' is not a split (expected rows or layers)"));
     TERN_ASSIGN_OR_RETURN(std::unique_ptr<distributed::MpiJob> job, distributed::join_mpi_job());
-    return std::unique_ptr<SplitRun>(
-        new SplitRun(std::move(job), split == "rows" ? engine::SplitKind::kRows : engine::SplitKind::kLayers));
+    const auto wait_limit = std::chrono::milliseconds(static_cast<int64_t>(split.wait_limit_seconds * 1000));
+    return std::unique_ptr<SplitRun>(new SplitRun(
+        std::move(job), split.kind == "rows" ? engine::SplitKind::kRows : engine::SplitKind::kLayers, wait_limit));
 }
 
-SplitRun::SplitRun(std::unique_ptr<distributed::MpiJob> job, engine::SplitKind kind) : job_(std::move(job)) {
+SplitRun::SplitRun(std::unique_ptr<distributed::MpiJob> job, engine::SplitKind kind, std::chrono::milliseconds wait_limit)
+    : job_(std::move(job)), wait_limit_(wait_limit) {
     split_.comm = job_.get();
     split_.kind = kind;
 }
@@ -67,6 +73,7 @@ std::optional<int> SplitRun::keep_share(const Status& loaded, model::Model* mode
         if (split_.by_rows()) model::keep_row_share(*model, split_.shares, job_->rank());
         else model::keep_layer_share(*model, split_.layers, job_->rank());
         following_ = true;
+        job_->watch_waits(wait_limit_);   // every rank is loaded: from here on, waits are short
         return std::nullopt;
     }
     if (!mine.ok() && (leader() || !leader_failed))

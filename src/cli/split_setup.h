@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,13 +19,15 @@
 
 namespace tern::cli {
 
-void add_split_option(CLI::App* command, std::string& split);
+struct SplitOptions;
+
+void add_split_option(CLI::App* command, SplitOptions& split);
 
 class SplitRun {
 public:
-    // nullptr for a plain run (`split` empty). Errors: an unknown split, a build without MPI,
-    // an MPI that does not start.
-    static Result<std::unique_ptr<SplitRun>> start(const std::string& split);
+    // nullptr for a plain run (no split asked for). Errors: an unknown split, a build without
+    // MPI, an MPI that does not start.
+    static Result<std::unique_ptr<SplitRun>> start(const SplitOptions& split);
     ~SplitRun();   // the leader releases the followers
 
     bool leader() const { return job_->leader(); }
@@ -41,10 +44,11 @@ public:
     engine::ModelSplit* model_split() { return &split_; }
 
 private:
-    SplitRun(std::unique_ptr<distributed::MpiJob> job, engine::SplitKind kind);
+    SplitRun(std::unique_ptr<distributed::MpiJob> job, engine::SplitKind kind, std::chrono::milliseconds wait_limit);
     Status plan(const model::Model& model);   // this split's shares of the model
 
     std::unique_ptr<distributed::MpiJob> job_;
+    std::chrono::milliseconds wait_limit_;
     bool following_ = false;   // every rank loaded its share: the followers wait for the leader
     engine::ModelSplit split_;
 };

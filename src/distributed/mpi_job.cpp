@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/check.h"
+#include "distributed/wait_watchdog.h"
 
 namespace tern::distributed {
 namespace {
@@ -28,14 +29,22 @@ public:
         size_ = static_cast<size_t>(size);
         local_size_ = static_cast<size_t>(local);
     }
-    ~WorldJob() override { MPI_Finalize(); }
+    ~WorldJob() override {
+        watchdog_.reset();
+        MPI_Finalize();
+    }
 
     size_t rank() const override { return rank_; }
     size_t size() const override { return size_; }
     size_t local_size() const override { return local_size_; }
 
+    void watch_waits(std::chrono::milliseconds limit) override {
+        watchdog_ = std::make_unique<WaitWatchdog>(limit, rank_);
+    }
+
     void broadcast(std::span<std::byte> bytes) override {
         TERN_CHECK(bytes.size() <= INT_MAX);
+        const WaitWatchdog::Scope waiting(watchdog_.get(), "a broadcast from rank 0");
         MPI_Bcast(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, 0, MPI_COMM_WORLD);
     }
 
@@ -44,6 +53,7 @@ public:
         MPI_Request request;
         MPI_Ibcast(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, 0, MPI_COMM_WORLD, &request);
         if (leader()) {
+            const WaitWatchdog::Scope waiting(watchdog_.get(), "sending the next command");
             MPI_Wait(&request, MPI_STATUS_IGNORE);
             return;
         }
@@ -59,6 +69,7 @@ public:
 
     void allgather_columns(float* rows, size_t n_rows, size_t stride, std::span<const size_t> bounds) override {
         pack_mine(rows, n_rows, stride, bounds);
+        const WaitWatchdog::Scope waiting(watchdog_.get(), "exchanging a layer's outputs");
         MPI_Allgatherv(send_.data(), counts_[rank_], MPI_FLOAT, received_.data(), counts_.data(), displacements_.data(),
                        MPI_FLOAT, MPI_COMM_WORLD);
         unpack_others(rows, n_rows, stride, bounds);
@@ -66,6 +77,7 @@ public:
 
     void gather_columns(float* rows, size_t n_rows, size_t stride, std::span<const size_t> bounds) override {
         pack_mine(rows, n_rows, stride, bounds);
+        const WaitWatchdog::Scope waiting(watchdog_.get(), "gathering the logits");
         MPI_Gatherv(send_.data(), counts_[rank_], MPI_FLOAT, received_.data(), counts_.data(), displacements_.data(),
                     MPI_FLOAT, 0, MPI_COMM_WORLD);
         if (leader()) unpack_others(rows, n_rows, stride, bounds);
@@ -73,17 +85,20 @@ public:
 
     void send(size_t to, const float* data, size_t count) override {
         TERN_CHECK(count <= INT_MAX);
+        const WaitWatchdog::Scope waiting(watchdog_.get(), "sending to the next pipeline rank");
         MPI_Send(data, static_cast<int>(count), MPI_FLOAT, static_cast<int>(to), kPointToPointTag, MPI_COMM_WORLD);
     }
 
     void receive(size_t from, float* data, size_t count) override {
         TERN_CHECK(count <= INT_MAX);
+        const WaitWatchdog::Scope waiting(watchdog_.get(), "receiving from the pipeline");
         MPI_Recv(data, static_cast<int>(count), MPI_FLOAT, static_cast<int>(from), kPointToPointTag, MPI_COMM_WORLD,
                  MPI_STATUS_IGNORE);
     }
 
     bool any(bool flag) override {
         int mine = flag ? 1 : 0, result = 0;
+        const WaitWatchdog::Scope waiting(watchdog_.get(), "agreeing on a flag");
         MPI_Allreduce(&mine, &result, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
         return result != 0;
     }
@@ -129,6 +144,7 @@ private:
     size_t rank_ = 0, size_ = 1, local_size_ = 1;
     std::vector<int> counts_, displacements_;
     std::vector<float> send_, received_;
+    std::unique_ptr<WaitWatchdog> watchdog_;   // null until watch_waits()
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 // MPI_COMM_WORLD. A build without MPI has the same functions, which say so.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,11 @@ public:
     virtual size_t local_size() const = 0;
     // Ends every rank of the job with `exit_code` (after a rank has reported its own failure).
     [[noreturn]] virtual void abort(int exit_code) = 0;
+    // From now on a wait for the other ranks longer than `limit` ends this process with a
+    // line saying which wait (wait_watchdog.h). Not the waits between steps
+    // (broadcast_after_wait on a follower: an idle server waits for hours), and not before the
+    // model is loaded everywhere (ranks load at their own pace).
+    virtual void watch_waits(std::chrono::milliseconds limit) = 0;
 };
 
 // Initializes MPI (once per process; finalized when the job object goes). Errors: a build

@@ -131,7 +131,7 @@ ModelBenchReport run_model_benchmark(const model::Model& model, const kernels::K
     const std::vector<int32_t> prompt = bench_tokens(options.n_prompt, model.hp.n_vocab);
     for (int threads : options.threads) {
         ThreadPool pool(threads);
-        InferenceSession session(model, table, pool, n_ctx, n_slots, options.kv_type);
+        InferenceSession session(model, table, pool, n_ctx, n_slots, options.kv_type, options.split);
         if (options.n_prompt > 0) {
             if (progress) progress(str_cat("pp", options.n_prompt), threads);
             time_prompt(session, prompt);   // warm-up, as llama-bench does

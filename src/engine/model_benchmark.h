@@ -23,6 +23,8 @@
 
 namespace tern::engine {
 
+struct ModelSplit;
+
 struct ModelBenchOptions {
     std::vector<int> threads = {1, 2};
     size_t n_prompt = 128;   // 0 skips pp
@@ -32,6 +34,9 @@ struct ModelBenchOptions {
     int repetitions = 3;
     double bandwidth_seconds = 0.4;
     kernels::KvType kv_type = kernels::KvType::kF32;
+    // Under --split (on the leader): sessions drive the followers, which hold the rest of the
+    // model; bytes per token are then this rank's share. One thread count only.
+    ModelSplit* split = nullptr;
 };
 
 struct ModelBenchResult {

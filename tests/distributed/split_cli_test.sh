@@ -55,29 +55,77 @@ expect_error "a missing model" "no-such.gguf" "$mpirun" -n "$ranks" "$tern" run 
 expect_error "a rank that cannot load" "rank 1: .*no-such.gguf" \
     "$mpirun" -n 1 "$tern" run -m "$model" -p x -n 2 --split rows : -n 1 "$tern" run -m "$work/no-such.gguf" -p x -n 2 --split rows
 
-# A rank that dies under a running server ends the whole job within seconds, naming the rank.
-"$mpirun" -n "$ranks" "$tern" serve -m "$model" --port 0 --alias "fault$$" --split layers >"$work/serve.out" 2>&1 &
-launcher=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/serve.out" && break; sleep 0.1; done
-victim=""
-for pid in $(pgrep -f "alias fault$$" || true); do
-    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$pid
+# tern bench under --split: rank 0 measures while the others compute their shares.
+for split in rows layers; do
+    if "$mpirun" -n "$ranks" "$tern" bench --synthetic tiny -p 16 -n 8 -r 1 -t 1 --json --split $split \
+        >"$work/bench.json" 2>"$work/bench.err" &&
+        python3 - "$work/bench.json" "$ranks" "$split" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+assert report["split"] == {"kind": sys.argv[3], "ranks": int(sys.argv[2])}, report.get("split")
+tests = {r["test"]: r for r in report["results"]}
+assert set(tests) == {"pp16", "tg8"}, tests.keys()
+assert all(r["tokens_per_s"] > 0 for r in tests.values())
+PY
+    then
+        echo "ok - bench split by $split over $ranks ranks reports pp16 and tg8"
+    else
+        echo "FAIL - bench split by $split"; tail -5 "$work/bench.err"; failures=$((failures + 1))
+    fi
 done
-if [ -z "$victim" ]; then
-    echo "FAIL - a rank that dies: rank 1 of the server not found"; cat "$work/serve.out"; failures=$((failures + 1))
+expect_error "bench with two thread counts" "give -t N" "$tern" bench --synthetic tiny -t 1,2 --split rows
+
+# A split server for the fault cases: start_server NAME FLAGS... sets launcher, port and victim
+# (the pid of rank 1), or returns 1 after counting a failure.
+start_server() {
+    local name=$1
+    shift
+    "$mpirun" -n "$ranks" "$tern" serve -m "$model" --port 0 --alias "$name$$" "$@" >"$work/$name.out" 2>&1 &
+    launcher=$!
+    for _ in $(seq 100); do grep -q "listening on" "$work/$name.out" && break; sleep 0.1; done
+    port=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$work/$name.out" | head -1)
+    victim=""
+    for pid in $(pgrep -f "alias $name$$" || true); do
+        tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$pid
+    done
+    [ -n "$victim" ] && [ -n "$port" ] && return 0
+    echo "FAIL - $name: the server or its rank 1 not found"; cat "$work/$name.out"; failures=$((failures + 1))
     kill -9 "$launcher" 2>/dev/null || true
-else
-    kill -9 "$victim"
+    return 1
+}
+
+# expect_job_end NAME PATTERN: the job ends within 20 s and its output has PATTERN.
+expect_job_end() {
+    local name=$1 pattern=$2 start
     start=$(date +%s)
     while kill -0 "$launcher" 2>/dev/null && [ $(($(date +%s) - start)) -lt 20 ]; do sleep 0.1; done
     if kill -0 "$launcher" 2>/dev/null; then
-        echo "FAIL - a rank that dies: the job still runs after 20 s"; kill -9 "$launcher"; failures=$((failures + 1))
-    elif grep -q "rank 1" "$work/serve.out"; then
-        echo "ok - a rank that dies: the job ended in $(($(date +%s) - start)) s: $(grep -m1 'rank 1' "$work/serve.out")"
+        echo "FAIL - $name: the job still runs after 20 s"; kill -9 "$launcher"; failures=$((failures + 1))
+    elif grep -q -- "$pattern" "$work/$name.out"; then
+        echo "ok - $name: the job ended in $(($(date +%s) - start)) s: $(grep -m1 -- "$pattern" "$work/$name.out")"
     else
-        echo "FAIL - a rank that dies: no line names rank 1:"; cat "$work/serve.out"; failures=$((failures + 1))
+        echo "FAIL - $name: no '$pattern' in:"; cat "$work/$name.out"; failures=$((failures + 1))
     fi
+    wait "$launcher" 2>/dev/null || true
+    kill -9 "$victim" 2>/dev/null || true
+}
+
+# A rank that dies under a running server ends the whole job within seconds, naming the rank.
+if start_server dies --split layers; then
+    kill -9 "$victim"
+    expect_job_end dies "rank 1"
 fi
-wait "$launcher" 2>/dev/null || true
+
+# A rank that stops (no crash, no closed socket: SIGSTOP, as a hung host looks) is caught by
+# the others' watchdog: the next step's wait passes --split-timeout and the job ends.
+if start_server frozen --split rows --split-timeout 2; then
+    kill -STOP "$victim"
+    body='{"prompt": "Once upon a time", "max_tokens": 8}'
+    exec 3<>"/dev/tcp/127.0.0.1/$port"
+    printf 'POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
+        "${#body}" "$body" >&3
+    expect_job_end frozen "rank 0: waited 2 s for the other ranks"
+    exec 3>&-
+fi
 
 exit $((failures > 0))
