@@ -17,7 +17,6 @@ import json
 import random
 import shlex
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -52,8 +51,9 @@ def percentile(values, p):
 
 
 class Client:
-    def __init__(self, port, tally, rng):
+    def __init__(self, port, tally, rng, long_prompt_tokens):
         self.port = port
+        self.long_prompt_tokens = long_prompt_tokens
         self.tally = tally
         self.rng = rng
 
@@ -101,8 +101,9 @@ class Client:
         self.tally.record("chat 16 tokens", time.monotonic() - start)
 
     def long_prompt(self):
-        text = " ".join(["the little fox ran over the hill and"] * 50)
-        self.completion("long prompt, 4 tokens", {"prompt": text, "max_tokens": 4})
+        # Token ids rather than text, so that the length is the same whatever the tokenizer.
+        ids = [100 + (i * 37) % 900 for i in range(self.long_prompt_tokens)]
+        self.completion(f"{self.long_prompt_tokens}-token prompt, 4 tokens", {"prompt": ids, "max_tokens": 4})
 
     def cancelled_stream(self):
         start = time.monotonic()
@@ -140,18 +141,22 @@ class Client:
             return self.tally.record("malformed JSON -> 400", error=f"HTTP {response.status}")
         self.tally.record("malformed JSON -> 400", time.monotonic() - start)
 
-    def malformed_http(self):
+    def raw_expecting_400(self, kind, data, timeout):
+        """Sends raw bytes and expects a 400 back (malformed HTTP, or a request left unfinished)."""
         start = time.monotonic()
         try:
-            sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
-            sock.sendall(b"BREW /pot HTCPCP/1.0\r\n\r\n")
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+            sock.sendall(data)
             reply = sock.recv(4096)
             sock.close()
         except OSError as e:
-            return self.tally.record("malformed HTTP -> 400", error=f"{type(e).__name__}: {e}")
+            return self.tally.record(kind, error=f"{type(e).__name__}: {e}")
         if not reply.startswith(b"HTTP/1.1 400"):
-            return self.tally.record("malformed HTTP -> 400", error=f"{reply[:100]!r}")
-        self.tally.record("malformed HTTP -> 400", time.monotonic() - start)
+            return self.tally.record(kind, error=f"{reply[:100]!r}")
+        self.tally.record(kind, time.monotonic() - start)
+
+    def malformed_http(self):
+        self.raw_expecting_400("malformed HTTP -> 400", b"BREW /pot HTCPCP/1.0\r\n\r\n", 30)
 
     def slow_reader(self):
         start = time.monotonic()
@@ -180,17 +185,9 @@ class Client:
         self.tally.record("slow reader, 64 tokens", time.monotonic() - start)
 
     def half_sent(self, timeout_s):
-        start = time.monotonic()
-        try:
-            sock = socket.create_connection(("127.0.0.1", self.port), timeout=timeout_s + 10)
-            sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"pro")
-            reply = sock.recv(4096)
-            sock.close()
-        except OSError as e:
-            return self.tally.record("half-sent, left to time out", error=f"{type(e).__name__}: {e}")
-        if not reply.startswith(b"HTTP/1.1 400"):
-            return self.tally.record("half-sent, left to time out", error=f"{reply[:100]!r}")
-        self.tally.record("half-sent, left to time out", time.monotonic() - start)
+        self.raw_expecting_400("half-sent, left to time out",
+                               b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"pro",
+                               timeout_s + 10)
 
 
 def health_probe(port, tally, stop):
@@ -240,6 +237,7 @@ def main():
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--timeout", type=int, default=5, help="the server's --timeout (half-sent requests)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--long-prompt", type=int, default=400, help="tokens in the long prompts (ids 100-999)")
     args = parser.parse_args()
 
     server, command = start_server(args)
@@ -250,7 +248,7 @@ def main():
     started = time.monotonic()
 
     def client_loop(index):
-        client = Client(args.port, tally, random.Random(args.seed * 1000 + index))
+        client = Client(args.port, tally, random.Random(args.seed * 1000 + index), args.long_prompt)
         actions = [(30, client.stream), (15, client.whole), (10, client.long_prompt), (10, client.cancelled_stream),
                    (8, client.malformed_body), (7, client.malformed_http), (8, client.slow_reader),
                    (4, lambda: client.half_sent(args.timeout))]

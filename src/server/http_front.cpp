@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <sys/resource.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -86,15 +87,23 @@ struct HttpFront::State {
         if (--open_per_client[client] == 0) open_per_client.erase(client);
     }
 
-    // A refused connection gets its error when the socket takes it at once, then is closed.
+    // A refused connection gets its error if the socket takes it at once, then is closed
+    // without waiting: a flood of refused connections must not hold descriptors. What the
+    // client has already sent is read first, since closing on unread bytes would reset the
+    // connection and could discard the error before the client reads it.
     void refuse(tcp::socket socket, int status, const std::string& message) {
         error_code ignored;
+        socket.non_blocking(true, ignored);
         if (!tls) {
             const std::string text = serialize_response(router.error_response(status, message), false, false);
-            socket.non_blocking(true, ignored);
             socket.send(net::buffer(text), 0, ignored);
         }
-        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.shutdown(tcp::socket::shutdown_send, ignored);
+        std::array<char, 4096> unread{};
+        for (int i = 0; i < 16; ++i) {
+            error_code read_ec;
+            if (socket.receive(net::buffer(unread), 0, read_ec) == 0 || read_ec) break;
+        }
         socket.close(ignored);
     }
 

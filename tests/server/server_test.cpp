@@ -589,6 +589,16 @@ TEST(Server, ServesHttpsWithACertificateAndAcceptsAnyOfSeveralKeys) {
         EXPECT_EQ(ok->status, 200) << key;
     }
     EXPECT_EQ(tls.Post("/v1/completions", {{"Authorization", "Bearer third-key"}}, body, "application/json")->status, 401);
+    // A stream over TLS, on a kept-alive connection: the connection reads ahead (watching for a
+    // hang-up) while the worker writes chunks, both through one TLS stream.
+    tls.set_keep_alive(true);
+    const std::string streamed = json{{"prompt", "Once upon a time"}, {"max_tokens", 8}, {"temperature", 0}, {"stream", true}}.dump();
+    for (int i = 0; i < 3; ++i) {
+        auto events = tls.Post("/v1/completions", {{"Authorization", "Bearer first-key"}}, streamed, "application/json");
+        ASSERT_TRUE(events) << httplib::to_string(events.error());
+        EXPECT_EQ(events->status, 200);
+        EXPECT_NE(events->body.find("data: [DONE]"), std::string::npos) << events->body;
+    }
     // Plain HTTP to the TLS port gets nothing.
     httplib::Client plain("127.0.0.1", server.port());
     plain.set_read_timeout(5, 0);
