@@ -21,7 +21,10 @@ import subprocess
 import sys
 import time
 
-PORT = 8098
+# Each server gets a port of its own: connections the previous one closed linger in
+# TIME_WAIT, which can keep a new listener from binding the same port.
+PORTS = iter(range(8110, 8200))
+PORT = None
 
 
 def start_server(tern, model, extra):
@@ -62,6 +65,8 @@ def keep_alive_rate(seconds=2.0):
 
 
 def measure(tern, model, stalled_count, extra):
+    global PORT
+    PORT = next(PORTS)
     server = start_server(tern, model, extra)
     stalled = []
     try:
