@@ -133,7 +133,8 @@ try {
   await page.locator('.message.assistant .stats', { hasText: 'stopped' }).waitFor();
   await waitFor('the slot to be freed', async () => (await health(base)).slots_processing === 0, 3000);
   const stopped = (await page.locator('.message.assistant .stats').nth(1).textContent());
-  const stoppedTokens = Number(stopped.match(/(\d+) tokens?/)[1]);
+  // "199.0 tokens/s · first token 61 ms · 38 tokens · stopped": the count, not the rate's last digit.
+  const stoppedTokens = Number(stopped.match(/· (\d+) tokens? ·/)[1]);
   assert.ok(stoppedTokens > 0 && stoppedTokens < 8000, `stopped midway (${stopped})`);
   await page.unroute('**/v1/chat/completions');
   console.log(`ok - Escape stops a reply midway and the server frees its slot (${stopped})`);
