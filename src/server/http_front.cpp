@@ -67,7 +67,7 @@ struct HttpFront::State {
 
     ConnectionContext context() { return {.router = &router, .options = &options, .workers = &*workers, .stopping = &stopping}; }
 
-    // "" when the connection may open (and is counted), else why not, with its status.
+    // {0, ""} when the connection may open (and is counted), else the status and why not.
     std::pair<int, std::string> admit(const std::string& client) {
         std::lock_guard lock(counts_mutex);
         if (open >= max_connections)

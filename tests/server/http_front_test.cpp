@@ -4,7 +4,6 @@
 #include "server/http_front.h"
 
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -127,20 +126,9 @@ std::string exchange(int port, const std::string& request) {
 // Each of a thousand connections holds this much of a request and nothing more.
 constexpr size_t kHalfSent = 1000;
 
-// Raises the soft descriptor limit to `needed` where the hard one allows; false if it cannot.
-bool make_room_for_descriptors(size_t needed) {
-    rlimit limit{};
-    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
-    if (limit.rlim_cur < needed && limit.rlim_max >= needed) {
-        limit.rlim_cur = needed;
-        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
-    }
-    return limit.rlim_cur >= needed;
-}
-
 TEST(HttpFront, AThousandHalfSentRequestsHoldNoThreadAndTheDeadlineClosesThem) {
     // Both ends of every connection live in this process.
-    if (!make_room_for_descriptors(2 * kHalfSent + 256)) GTEST_SKIP() << "the descriptor limit is below " << 2 * kHalfSent + 256;
+    if (!tern::testing::make_room_for_descriptors(2 * kHalfSent + 256)) GTEST_SKIP() << "the descriptor limit is below " << 2 * kHalfSent + 256;
     RunningFront front({.io_timeout = 2000ms, .workers = 2});
     std::vector<std::unique_ptr<RawSocket>> stalled;
     for (size_t i = 0; i < kHalfSent; ++i) {

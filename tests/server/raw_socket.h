@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -68,5 +69,17 @@ private:
     int fd_;
     bool connected_ = false;
 };
+
+// Raises the soft descriptor limit to `needed` where the hard one allows; false if it cannot
+// (tests holding many connections open, both ends in one process, skip then).
+inline bool make_room_for_descriptors(size_t needed) {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+    if (limit.rlim_cur < needed && limit.rlim_max >= needed) {
+        limit.rlim_cur = needed;
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+    }
+    return limit.rlim_cur >= needed;
+}
 
 }  // namespace tern::testing

@@ -11,7 +11,6 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -762,14 +761,8 @@ TEST(Server, SlowClientIsDroppedWithoutHoldingUpOthers) {
 // stalled halfway hold no thread, so /health and a short completion answer within 100 ms.
 TEST(Server, AThousandHalfSentRequestsDelayNeitherHealthNorACompletion) {
     constexpr size_t kStalled = 1000;
-    rlimit limit{};
-    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
-    const rlim_t needed = 2 * kStalled + 256;   // both ends of every connection are in this process
-    if (limit.rlim_cur < needed && limit.rlim_max >= needed) {
-        limit.rlim_cur = needed;
-        ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
-    }
-    if (limit.rlim_cur < needed) GTEST_SKIP() << "the descriptor limit is below " << needed;
+    const size_t needed = 2 * kStalled + 256;   // both ends of every connection are in this process
+    if (!tern::testing::make_room_for_descriptors(needed)) GTEST_SKIP() << "the descriptor limit is below " << needed;
     RunningServer server;
     std::vector<std::unique_ptr<RawSocket>> stalled;
     for (size_t i = 0; i < kStalled; ++i) {
