@@ -44,11 +44,13 @@ SplitRun::~SplitRun() {
 }
 
 engine::ModelRequest for_this_rank(const std::unique_ptr<SplitRun>& job, engine::ModelRequest request) {
-    if (!job || job->split().by_rows()) return request;
-    request.keep_layer = [rank = job->split().rank(), ranks = job->split().comm->size()](size_t layer, size_t n_layer) {
-        const std::vector<size_t> bounds = model::balanced_bounds(n_layer, ranks, 1);   // as plan_layer_split
-        return layer >= bounds[rank] && layer < bounds[rank + 1];
-    };
+    if (!job) return request;
+    model::LoadOptions share;
+    const size_t rank = job->split().rank(), ranks = job->split().comm->size();
+    if (job->split().by_rows()) model::load_only_row_share(share, ranks, rank);
+    else model::load_only_layer_share(share, ranks, rank);
+    request.keep_layer = std::move(share.keep_layer);
+    request.keep_rows = std::move(share.keep_rows);
     return request;
 }
 

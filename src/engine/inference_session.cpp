@@ -161,9 +161,14 @@ void InferenceSession::compute_head(size_t n_rows, float* logits) {
         const size_t blocks = width / kernels::kQ8BlockElems;
         for (size_t t = 0; t < n_rows; ++t)
             quant::quantize_row_q8_0(h_.data() + t * width, head_q8_.data() + t * blocks * kernels::kQ8BlockBytes, width);
-        kernels::q8_matmul(table_, pool_,
-                           {.weights = &model_.output_q8, .x = head_q8_.data(), .n_tokens = n_rows, .out = logits,
-                            .out_stride = hp.n_vocab, .row_begin = row_begin, .row_end = row_end});
+        // The Q8_0 copy may hold only this rank's rows, from output_q8_first_row on.
+        const size_t first = model_.output_q8_first_row;
+        TERN_CHECK(row_begin >= first && row_end - first <= model_.output_q8.rows);
+        if (row_end > row_begin)
+            kernels::q8_matmul(table_, pool_,
+                               {.weights = &model_.output_q8, .x = head_q8_.data(), .n_tokens = n_rows,
+                                .out = logits + first, .out_stride = hp.n_vocab, .row_begin = row_begin - first,
+                                .row_end = row_end - first});
     } else {
         const model::FloatMatrix& out = model_.output;
         kernels::float_matmul(table_, pool_,

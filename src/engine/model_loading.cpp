@@ -42,6 +42,7 @@ Result<model::LoadOptions> load_options(const kernels::KernelTable& table, const
     model::LoadOptions options{.layout = table.ternary_layout, .head_q8_0 = request.head == "q8_0",
                                .threads = request.threads, .progress = request.progress};
     options.keep_layer = request.keep_layer;
+    options.keep_rows = request.keep_rows;
     if (request.weights == "fairy2i-w1" || request.weights == "fairy2i-w2")
         options.fairy2i_stages = request.weights == "fairy2i-w1" ? 1 : 2;
     else if (!request.weights.empty())

@@ -27,8 +27,9 @@ struct ModelRequest {
     std::string weights;            // "" or "fairy2i-w1" / "fairy2i-w2": read a LLaMA folder as Fairy2i
     std::string activations = "int8";   // Fairy2i projections: "int8" (exact sums) or "float"
     model::LoadProgress progress = {};   // called as tensors are repacked; may be empty
-    // --split layers: the layers whose projections this process repacks (model::LoadOptions).
+    // Under --split: the share of the model this process repacks (model::LoadOptions).
     std::function<bool(size_t layer, size_t n_layer)> keep_layer = {};
+    std::function<model::RowRange(model::TensorRole role, const model::Hparams& hp)> keep_rows = {};
 };
 
 struct LoadedModel {

@@ -310,6 +310,7 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
                               return load_ternary(gguf, *info, method);
                           },
                           .dest = w.projection(spec.role), .done = {}};
+            job.keep_rows = rows_to_keep(options, *arch, spec.role, model.hp, info->ne[1]);
             if (spec.kind == TensorKind::kComplex) {
                 job.build = {};
                 job.dest = nullptr;
@@ -330,8 +331,9 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
         gguf.find_tensor(tensor_name(tensor_spec(*arch, first_projection_role(*arch)).gguf_name, 0))->traits.name);
     if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(source);
     if (!model.family_head() && (options.head_q8_0 || model.output.type == GgmlType::kQ8_0)) {
-        TERN_TRY(convert_head_to_q8_0(model, options.threads));
-        // The conversion read the whole file head; from now on only embedding rows are read.
+        TERN_TRY(convert_head_to_q8_0(model, options.threads,
+                                      rows_to_keep(options, *arch, TensorRole::kOutput, model.hp, model.output.rows)));
+        // The conversion read the file head (this rank's rows); from now on only embedding rows are read.
         if (mapping != nullptr) mapping->drop_pages({model.output.data, model.output.bytes()});   // ignores ranges outside the file
     }
     return model;

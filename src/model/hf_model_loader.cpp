@@ -402,6 +402,7 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
                 const Ternarizer ternarize =
                     recurrent ? &quant::ternarize_absmean : post_training_ternarizer(options.post_training);
                 jobs.push_back(ternarize_job(*ref, rows, cols, ternarize, *dest));
+                jobs.back().keep_rows = rows_to_keep(options, *arch, spec.role, model.hp, rows);
                 continue;
             }
             const bool packed = ref->tensor->dtype == SafetensorsDtype::kU8;
@@ -411,6 +412,7 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
                                               : load_float_ternary(*ref, rows, cols);
                             },
                             .dest = dest, .done = {}});
+            jobs.back().keep_rows = rows_to_keep(options, *arch, spec.role, model.hp, rows);
         }
     }
     const HfCheckpoint::TensorRef* q0 = find(tensor_spec(*arch, first_projection_role(*arch)).hf_name, 0);
@@ -425,7 +427,8 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
     if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(dir);
     model.storage = ckpt;
     if (!model.family_head() && (options.head_q8_0 || model.output.type == format::GgmlType::kQ8_0))
-        TERN_TRY(convert_head_to_q8_0(model, options.threads));
+        TERN_TRY(convert_head_to_q8_0(model, options.threads,
+                                      rows_to_keep(options, *arch, TensorRole::kOutput, model.hp, model.output.rows)));
     return model;
 }
 

@@ -96,21 +96,29 @@ size_t Model::projection_weight_bytes() const {
     return bytes;
 }
 
-Status convert_head_to_q8_0(Model& model, int threads) {
+Status convert_head_to_q8_0(Model& model, int threads, std::optional<RowRange> rows) {
     const FloatMatrix& head = model.output;
     if (head.cols % 32 != 0)
         return Error(str_cat("--head q8_0: rows of ", head.cols, " values are not a multiple of 32"));
-    auto source = [&head](size_t r, std::span<std::byte> blocks) -> Status {
+    const RowRange range = rows.value_or(RowRange{.begin = 0, .end = head.rows});
+    if (range.begin > range.end || range.end > head.rows || range.begin % 2 != 0)
+        return Error(str_cat("--head q8_0: rows ", range.begin, "..", range.end, " are not whole row pairs of a head of ",
+                             head.rows, " rows"));
+    model.head_in_q8_0 = true;
+    model.output_q8_first_row = range.begin;
+    model.output_q8 = {};
+    if (range.begin == range.end) return {};   // a rank that computes none of the head
+    auto source = [&head, first = range.begin](size_t r, std::span<std::byte> blocks) -> Status {
         if (head.type == format::GgmlType::kQ8_0) {
-            std::memcpy(blocks.data(), head.row(r), blocks.size());
+            std::memcpy(blocks.data(), head.row(first + r), blocks.size());
             return {};
         }
         std::vector<float> row(head.cols);
-        TERN_TRY(quant::dequantize(head.type, {head.row(r), head.row_bytes}, row));
+        TERN_TRY(quant::dequantize(head.type, {head.row(first + r), head.row_bytes}, row));
         quant::quantize_row_q8_0(row.data(), blocks.data(), head.cols);
         return {};
     };
-    TERN_ASSIGN_OR_RETURN(model.output_q8, quant::pair_q8_0_rows(head.rows, head.cols, source, threads));
+    TERN_ASSIGN_OR_RETURN(model.output_q8, quant::pair_q8_0_rows(range.end - range.begin, head.cols, source, threads));
     return {};
 }
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -86,8 +87,12 @@ struct Model {
     FloatMatrix token_embd_imag;   // these imaginary parts are a tensor of their own (HF files)
     FloatMatrix output;        // a copy of token_embd's view when the head is tied
     // The head in the Q8_0 kernel's layout when it is Q8_0 (in the file, or --head q8_0);
-    // `output` then only describes where it came from and is never read by the engine.
+    // `output` then only describes where it came from and is never read by the engine. Under
+    // --split a rank converts only the rows it computes: rows [output_q8_first_row,
+    // output_q8_first_row + output_q8.rows) of the head, possibly none.
     quant::PairedQ8Rows output_q8;
+    size_t output_q8_first_row = 0;
+    bool head_in_q8_0 = false;
     // Fairy2i: the head is widely-linear too (then `output` is not read), and the activations
     // its projections see: exact int8 sums, or the reference's own float activations.
     quant::PackedWidelyLinear output_widely_linear;
@@ -106,7 +111,7 @@ struct Model {
     size_t file_bytes = 0;
     std::shared_ptr<const void> storage;   // keeps mapped / in-memory file bytes alive
 
-    bool q8_head() const { return output_q8.rows != 0; }
+    bool q8_head() const { return head_in_q8_0; }
     bool complex() const { return arch->family == ModelFamily::kComplexTransformer; }
     bool widely_linear() const { return arch->family == ModelFamily::kWidelyLinearTransformer; }
     bool recurrent() const { return arch->family == ModelFamily::kGatedRecurrent; }
@@ -120,11 +125,18 @@ struct Model {
     size_t head_weight_bytes() const;         // the output head as decode reads it
 };
 
-// Builds model.output_q8 from model.output: Q8_0 rows are regrouped as they are, any other
-// type is quantised like llama.cpp's quantize_row_q8_0. The token embedding keeps its own
-// type. Rows are converted on `threads` threads. Errors: a row length that is not a multiple
-// of 32.
-Status convert_head_to_q8_0(Model& model, int threads);
+// Rows [begin, end) of a matrix; under --split, the rows of a projection or of the head that a
+// rank keeps.
+struct RowRange {
+    size_t begin = 0;
+    size_t end = 0;
+};
+
+// Builds model.output_q8 from model.output's rows `rows` (all of them when absent): Q8_0 rows
+// are regrouped as they are, any other type is quantised like llama.cpp's quantize_row_q8_0.
+// The token embedding keeps its own type. Rows are converted on `threads` threads. Errors: a
+// row length that is not a multiple of 32; `rows` beyond the head or not starting at an even row.
+Status convert_head_to_q8_0(Model& model, int threads, std::optional<RowRange> rows = std::nullopt);
 
 // Called as tensors are repacked: bytes of ternary tensors done so far and in all.
 using LoadProgress = std::function<void(size_t done_bytes, size_t total_bytes)>;
@@ -152,6 +164,10 @@ struct LoadOptions {
     // A pipeline rank (--split layers) repacks only the projections of the layers this keeps,
     // given (layer, n_layer); the others stay empty, never read from the file. Empty: all.
     std::function<bool(size_t layer, size_t n_layer)> keep_layer = {};
+    // A rank of a split keeps only these rows of each ternary projection (by role) and of a
+    // Q8_0 head (kOutput), given the model's hyper-parameters: the others are never kept, so a
+    // rank's peak at load is its share plus the tensors being repacked. Empty: all rows.
+    std::function<RowRange(TensorRole role, const Hparams& hp)> keep_rows = {};
 };
 
 }  // namespace tern::model

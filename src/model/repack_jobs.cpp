@@ -6,8 +6,17 @@
 
 #include "core/str_cat.h"
 #include "core/thread_pool.h"
+#include "model/row_split.h"
 
 namespace tern::model {
+
+std::optional<RowRange> rows_to_keep(const LoadOptions& options, const Architecture& arch, TensorRole role,
+                                     const Hparams& hp, size_t rows) {
+    if (!options.keep_rows || arch.family != ModelFamily::kTernaryTransformer) return std::nullopt;
+    const RowRange kept = options.keep_rows(role, hp);
+    if (kept.begin == 0 && kept.end >= rows) return std::nullopt;
+    return RowRange{.begin = std::min(kept.begin, rows), .end = std::min(kept.end, rows)};
+}
 
 Status run_repack_jobs(const std::vector<RepackJob>& jobs, const LoadOptions& options) {
     size_t total_bytes = 0;
@@ -32,7 +41,8 @@ Status run_repack_jobs(const std::vector<RepackJob>& jobs, const LoadOptions& op
                 Result<quant::PackedTernary> packed = job.build();
                 if (job.done) job.done();
                 if (packed.ok()) {
-                    *job.dest = std::move(packed).value();
+                    *job.dest = job.keep_rows ? slice_rows(packed.value(), job.keep_rows->begin, job.keep_rows->end)
+                                              : std::move(packed).value();
                     quant::convert_layout(*job.dest, options.layout);
                 } else {
                     errors[j] = packed.error().within(str_cat("tensor '", job.name, "'"));

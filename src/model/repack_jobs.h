@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,15 @@ struct RepackJob {
     quant::PackedComplex* dest_complex = nullptr;
     std::function<Result<quant::PackedWidelyLinear>()> build_widely_linear = {};
     quant::PackedWidelyLinear* dest_widely_linear = nullptr;
+    // A ternary result keeps only these rows (a rank's share under --split rows).
+    std::optional<RowRange> keep_rows = std::nullopt;
 };
+
+// What options.keep_rows keeps of a matrix of `rows` rows with this role in a model of this
+// architecture: absent when it keeps every row, or when the family does not split by rows (only
+// the ternary transformer does).
+std::optional<RowRange> rows_to_keep(const LoadOptions& options, const Architecture& arch, TensorRole role,
+                                     const Hparams& hp, size_t rows);
 
 // Runs every job, converts each ternary result to options.layout, reports progress; the first error
 // (in job order) names its tensor.

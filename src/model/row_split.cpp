@@ -1,6 +1,7 @@
 #include "model/row_split.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "core/check.h"
@@ -51,9 +52,7 @@ void keep_layer_share(Model& model, const std::vector<size_t>& bounds, size_t ra
     }
 }
 
-Result<RowShares> plan_row_split(const Model& model, size_t n_ranks) {
-    const Hparams& hp = model.hp;
-    TERN_TRY(require_ternary_transformer(model, "rows"));
+Result<RowShares> plan_row_split(const Hparams& hp, size_t n_ranks) {
     TERN_CHECK(n_ranks > 0);
     if (hp.head_dim % quant::kRowTile != 0)
         return Error(str_cat("--split rows needs a head size that is a multiple of ", quant::kRowTile, "; the model's is ",
@@ -67,6 +66,54 @@ Result<RowShares> plan_row_split(const Model& model, size_t n_ranks) {
     shares.ff_rows = balanced_bounds(hp.n_ff, n_ranks, quant::kRowTile);
     shares.vocab_rows = balanced_bounds(hp.n_vocab, n_ranks, kVocabGranule);
     return shares;
+}
+
+Result<RowShares> plan_row_split(const Model& model, size_t n_ranks) {
+    TERN_TRY(require_ternary_transformer(model, "rows"));
+    return plan_row_split(model.hp, n_ranks);
+}
+
+namespace {
+
+// Which of the plan's bounds cut the rows of a matrix with this role; null: not split.
+const std::vector<size_t>* row_bounds(const RowShares& shares, TensorRole role) {
+    switch (role) {
+        case TensorRole::kAttnQ: return &shares.q_rows;
+        case TensorRole::kAttnK:
+        case TensorRole::kAttnV: return &shares.kv_rows;
+        case TensorRole::kAttnOutput:
+        case TensorRole::kFfnDown: return &shares.embd_rows;
+        case TensorRole::kFfnGate:
+        case TensorRole::kFfnUp: return &shares.ff_rows;
+        case TensorRole::kOutput: return &shares.vocab_rows;
+        default: return nullptr;
+    }
+}
+
+constexpr RowRange kAllRows{.begin = 0, .end = SIZE_MAX};
+
+}  // namespace
+
+void load_only_row_share(LoadOptions& options, size_t n_ranks, size_t rank) {
+    TERN_CHECK(rank < n_ranks);
+    options.keep_rows = [n_ranks, rank](TensorRole role, const Hparams& hp) {
+        const Result<RowShares> shares = plan_row_split(hp, n_ranks);
+        if (!shares.ok()) return kAllRows;
+        const std::vector<size_t>* bounds = row_bounds(shares.value(), role);
+        if (bounds == nullptr) return kAllRows;
+        return RowRange{.begin = (*bounds)[rank], .end = (*bounds)[rank + 1]};
+    };
+}
+
+void load_only_layer_share(LoadOptions& options, size_t n_ranks, size_t rank) {
+    TERN_CHECK(rank < n_ranks);
+    options.keep_layer = [n_ranks, rank](size_t layer, size_t n_layer) {
+        const std::vector<size_t> bounds = balanced_bounds(n_layer, n_ranks, 1);   // as plan_layer_split
+        return layer >= bounds[rank] && layer < bounds[rank + 1];
+    };
+    options.keep_rows = [n_ranks, rank](TensorRole role, const Hparams&) {
+        return role == TensorRole::kOutput && rank + 1 < n_ranks ? RowRange{} : kAllRows;
+    };
 }
 
 quant::PackedTernary slice_rows(const quant::PackedTernary& matrix, size_t begin, size_t end) {
@@ -96,6 +143,10 @@ quant::PackedTernary slice_rows(const quant::PackedTernary& matrix, size_t begin
 void keep_row_share(Model& model, const RowShares& shares, size_t rank) {
     TERN_CHECK(rank < shares.n_ranks);
     const auto keep = [rank](quant::PackedTernary& matrix, const std::vector<size_t>& bounds) {
+        if (matrix.rows != bounds.back()) {   // loaded as the share already
+            TERN_CHECK(matrix.rows == bounds[rank + 1] - bounds[rank]);
+            return;
+        }
         matrix = slice_rows(matrix, bounds[rank], bounds[rank + 1]);
     };
     for (LayerWeights& layer : model.layers) {

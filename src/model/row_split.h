@@ -33,6 +33,17 @@ std::vector<size_t> balanced_bounds(size_t n, size_t n_ranks, size_t granule);
 // of row tiles.
 Result<RowShares> plan_row_split(const Model& model, size_t n_ranks);
 
+// The same plan from the hyper-parameters alone (no family check), as a loader needs it before
+// the model exists. Errors: a head size that is not a whole number of row tiles.
+Result<RowShares> plan_row_split(const Hparams& hp, size_t n_ranks);
+
+// LoadOptions for rank `rank` of `n_ranks`, so that it reads and repacks only its share:
+// split by rows, its rows of every projection and of a Q8_0 head (all rows where the plan
+// fails: the split's own planning then reports why); split by layers, its layers, and the Q8_0
+// head only on the last rank (the one that computes the logits).
+void load_only_row_share(LoadOptions& options, size_t n_ranks, size_t rank);
+void load_only_layer_share(LoadOptions& options, size_t n_ranks, size_t rank);
+
 // Rows [begin, end) of a packed matrix (begin a multiple of kRowTile) as a matrix of its own;
 // no rows at all when begin == end.
 quant::PackedTernary slice_rows(const quant::PackedTernary& matrix, size_t begin, size_t end);
@@ -43,8 +54,10 @@ Result<std::vector<size_t>> plan_layer_split(const Model& model, size_t n_ranks)
 // Frees the projections of every layer outside [bounds[rank], bounds[rank + 1]).
 void keep_layer_share(Model& model, const std::vector<size_t>& bounds, size_t rank);
 
-// Replaces every projection of the model with rank `rank`'s rows. The head stays whole (it is
-// read in place from the file mapping, or from the Q8_0 copy): each rank reads only its rows.
+// Replaces every projection of the model with rank `rank`'s rows; a projection loaded with
+// load_only_row_share holds them already and stays. A float head stays whole (read in place
+// from the file mapping, each rank touching only its rows); a Q8_0 head holds the rows it was
+// loaded with (all, or the rank's own).
 void keep_row_share(Model& model, const RowShares& shares, size_t rank);
 
 }  // namespace tern::model

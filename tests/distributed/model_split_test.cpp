@@ -64,30 +64,55 @@ struct Case {
     kernels::Packing packing = kernels::Packing::k2Bit;
     bool head_q8_0 = false;
     kernels::KvType kv_type = kernels::KvType::kF32;
+    // The rank reads only its share (as tern's commands do), or the whole model and slices it.
+    bool share_at_load = true;
 };
 
-model::Model load(const ModelBytes& m, const kernels::KernelTable& table, const Case& c) {
-    auto loaded = model::load_gguf_model(m.gguf, m.bytes, "model.gguf",
-                                         {.layout = table.ternary_layout, .head_q8_0 = c.head_q8_0, .threads = 1, .progress = {}});
+model::Model load(const ModelBytes& m, const kernels::KernelTable& table, const Case& c, bool whole) {
+    model::LoadOptions options{.layout = table.ternary_layout, .head_q8_0 = c.head_q8_0, .threads = 1, .progress = {}};
+    if (!whole && c.share_at_load) {
+        if (c.kind == engine::SplitKind::kRows) model::load_only_row_share(options, g_job->size(), g_job->rank());
+        else model::load_only_layer_share(options, g_job->size(), g_job->rank());
+    }
+    auto loaded = model::load_gguf_model(m.gguf, m.bytes, "model.gguf", options);
     EXPECT_TRUE(loaded.ok()) << loaded.error().message();
     return std::move(loaded).value();
+}
+
+// A rank that loaded only its share holds exactly its rows: of the projections, and of the
+// head when the head is Q8_0 (by layers, only the last rank holds the head).
+void expect_loaded_share(const model::Model& m, const engine::ModelSplit& split, const Case& c) {
+    if (!c.share_at_load) return;
+    if (c.kind == engine::SplitKind::kRows) {
+        const model::RowShares& s = split.shares;
+        EXPECT_EQ(m.layers[0].q.rows, split.end(s.q_rows) - split.begin(s.q_rows));
+        EXPECT_EQ(m.layers[0].gate.rows, split.end(s.ff_rows) - split.begin(s.ff_rows));
+        EXPECT_EQ(m.layers[0].down.rows, split.end(s.embd_rows) - split.begin(s.embd_rows));
+        if (c.head_q8_0) {
+            EXPECT_EQ(m.output_q8.rows, split.end(s.vocab_rows) - split.begin(s.vocab_rows));
+            EXPECT_EQ(m.output_q8_first_row, split.begin(s.vocab_rows));
+        }
+    } else if (c.head_q8_0) {
+        EXPECT_EQ(m.output_q8.rows, split.last() ? m.hp.n_vocab : 0u);
+        EXPECT_TRUE(m.q8_head());
+    }
 }
 
 const std::vector<int32_t> kPrompt = {1, 17, 250, 3, 99, 42, 42, 7, 180, 299, 5, 64, 128, 33, 2, 11, 260, 8};
 
 // The logits of the whole prompt in one batch, then of 4 more tokens one by one, then of the
 // last 6 again after cutting the sequence back: every row, concatenated.
-std::vector<float> logits_of(engine::InferenceSession& session) {
+std::vector<float> logits_of(engine::InferenceSession& session, const std::vector<int32_t>& prompt) {
     std::vector<float> all;
     const auto keep = [&] { all.insert(all.end(), session.logits().begin(), session.logits().end()); };
-    EXPECT_TRUE(session.evaluate(kPrompt, /*all_logits=*/true).ok());
+    EXPECT_TRUE(session.evaluate(prompt, /*all_logits=*/true).ok());
     keep();
     for (const int32_t token : {4, 8, 15, 16}) {
         EXPECT_TRUE(session.evaluate(std::vector<int32_t>{token}).ok());
         keep();
     }
-    session.truncate(kPrompt.size() - 6);
-    EXPECT_TRUE(session.evaluate(std::span(kPrompt).last(6), true).ok());
+    session.truncate(prompt.size() - 6);
+    EXPECT_TRUE(session.evaluate(std::span(prompt).last(6), true).ok());
     keep();
     return all;
 }
@@ -96,7 +121,7 @@ void expect_split_matches_one_process(const ModelBytes& bytes, const Case& c) {
     const kernels::KernelTable* table = kernels::kernel_table(kernels::best_isa_here(), c.packing);
     if (table == nullptr) GTEST_SKIP() << "this ISA has no kernels for the packing";
     ThreadPool pool(1);
-    model::Model split_model = load(bytes, *table, c);
+    model::Model split_model = load(bytes, *table, c, /*whole=*/false);
     engine::ModelSplit tp{.comm = g_job, .kind = c.kind};
     if (c.kind == engine::SplitKind::kRows) {
         Result<model::RowShares> shares = model::plan_row_split(split_model, g_job->size());
@@ -109,20 +134,21 @@ void expect_split_matches_one_process(const ModelBytes& bytes, const Case& c) {
         tp.layers = layers.value();
         model::keep_layer_share(split_model, tp.layers, g_job->rank());
     }
+    expect_loaded_share(split_model, tp, c);
     if (!g_job->leader()) {
         const Status followed = engine::follow_leader(split_model, *table, pool, tp);
         EXPECT_TRUE(followed.ok()) << followed.error().message();
         return;
     }
-    const model::Model whole_model = load(bytes, *table, c);
+    const model::Model whole_model = load(bytes, *table, c, /*whole=*/true);
     std::vector<float> expected, split;
     {
         engine::InferenceSession one(whole_model, *table, pool, 64, 1, c.kv_type);
-        expected = logits_of(one);
+        expected = logits_of(one, kPrompt);
     }
     {
         engine::InferenceSession session(split_model, *table, pool, 64, 1, c.kv_type, &tp);
-        split = logits_of(session);
+        split = logits_of(session, kPrompt);
     }
     engine::finish_followers(tp);
     ASSERT_EQ(split.size(), expected.size());
@@ -141,6 +167,10 @@ TEST(SplitRows, ShippedModelLogitsAreBitIdenticalToOneProcess) {
 TEST(SplitRows, ShippedModelWithQ8HeadAndF16Cache) {
     expect_split_matches_one_process(shipped_model(),
                                      {.kind = kRows, .head_q8_0 = true, .kv_type = kernels::KvType::kF16});
+}
+
+TEST(SplitRows, ShareSlicedAfterLoadingTheWholeModel) {
+    expect_split_matches_one_process(shipped_model(), {.kind = kRows, .head_q8_0 = true, .share_at_load = false});
 }
 
 TEST(SplitRows, UnevenSharesWithAnUntiedHead) {
@@ -164,6 +194,10 @@ TEST(SplitLayers, ShippedModelWithQ8HeadAndF16Cache) {
 // 2 layers: with 3 ranks, the last rank runs no layer and only computes the head.
 TEST(SplitLayers, MoreRanksThanLayersAndAnUntiedHead) {
     expect_split_matches_one_process(uneven_model(format::GgmlType::kTQ2_0, /*untied=*/true), {.kind = kLayers});
+}
+
+TEST(SplitLayers, LayersFreedAfterLoadingTheWholeModel) {
+    expect_split_matches_one_process(shipped_model(), {.kind = kLayers, .head_q8_0 = true, .share_at_load = false});
 }
 
 TEST(SplitLayers, Base3Packing) {

@@ -2,6 +2,7 @@
 // cut on row tiles and whole KV-head groups, and a slice holds exactly its rows' weights.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <numeric>
 
 #include "format/gguf_reader.h"
@@ -124,6 +125,64 @@ TEST(LayerSplit, APipelineRankRepacksOnlyItsLayers) {
     ASSERT_EQ(mine.layers[1].down.rows, whole.layers[1].down.rows);
     for (size_t c = 0; c < whole.layers[1].down.cols; ++c)
         EXPECT_EQ(quant::packed_ternary_value(mine.layers[1].down, 3, c), quant::packed_ternary_value(whole.layers[1].down, 3, c));
+}
+
+bool same_values(const quant::PackedTernary& a, const quant::PackedTernary& b) {
+    if (a.rows != b.rows || a.cols != b.cols) return false;
+    for (size_t r = 0; r < a.rows; ++r) {
+        if (a.row_scale.data()[r] != b.row_scale.data()[r]) return false;
+        for (size_t c = 0; c < a.cols; ++c)
+            if (quant::packed_ternary_value(a, r, c) != quant::packed_ternary_value(b, r, c)) return false;
+    }
+    return true;
+}
+
+// What a rank loads with load_only_row_share is what slicing the whole model gives it, for
+// every projection and the Q8_0 head; a third rank that holds no KV head gets empty q, k, v.
+TEST(RowSplit, ARankLoadsOnlyItsRows) {
+    LoadOptions whole_options;
+    whole_options.head_q8_0 = true;
+    Model whole = load_tiny("bitnet-b1.58", 2, whole_options);
+    const Result<RowShares> shares = plan_row_split(whole, 3);
+    ASSERT_TRUE(shares.ok()) << shares.error().message();
+    for (size_t rank = 0; rank < 3; ++rank) {
+        LoadOptions options;
+        options.head_q8_0 = true;
+        load_only_row_share(options, 3, rank);
+        const Model mine = load_tiny("bitnet-b1.58", 2, options);
+        Model sliced = load_tiny("bitnet-b1.58", 2, whole_options);
+        keep_row_share(sliced, shares.value(), rank);
+        for (size_t l = 0; l < mine.layers.size(); ++l) {
+            const LayerWeights& a = mine.layers[l];
+            const LayerWeights& b = sliced.layers[l];
+            for (const auto& [x, y] : {std::pair{&a.q, &b.q}, {&a.k, &b.k}, {&a.v, &b.v}, {&a.o, &b.o},
+                                        {&a.gate, &b.gate}, {&a.up, &b.up}, {&a.down, &b.down}})
+                EXPECT_TRUE(same_values(*x, *y)) << "rank " << rank << " layer " << l;
+        }
+        if (rank == 2) {
+            EXPECT_EQ(mine.layers[0].k.rows, 0u);
+        }
+        const std::vector<size_t>& vocab = shares.value().vocab_rows;
+        ASSERT_EQ(mine.output_q8.rows, vocab[rank + 1] - vocab[rank]);
+        EXPECT_EQ(mine.output_q8_first_row, vocab[rank]);
+        for (size_t r = 0; r < mine.output_q8.rows; r += 7)
+            EXPECT_EQ(std::memcmp(mine.output_q8.row_quants(r), whole.output_q8.row_quants(vocab[rank] + r), 32), 0);
+        keep_row_share(sliced, shares.value(), rank);   // a second call keeps what it has
+        EXPECT_TRUE(same_values(sliced.layers[1].gate, mine.layers[1].gate));
+    }
+}
+
+TEST(LayerSplit, OnlyTheLastRankConvertsTheHead) {
+    for (size_t rank = 0; rank < 2; ++rank) {
+        LoadOptions options;
+        options.head_q8_0 = true;
+        load_only_layer_share(options, 2, rank);
+        const Model mine = load_tiny("bitnet-b1.58", 2, options);
+        EXPECT_TRUE(mine.q8_head());
+        EXPECT_EQ(mine.output_q8.rows, rank == 1 ? mine.hp.n_vocab : 0u);
+        EXPECT_EQ(mine.layers[rank].q.rows, mine.hp.n_head * mine.hp.head_dim);
+        EXPECT_EQ(mine.layers[1 - rank].q.rows, 0u);
+    }
 }
 
 TEST(RowSplit, RefusesOtherFamiliesByName) {
