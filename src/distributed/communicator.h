@@ -32,6 +32,11 @@ public:
     // Point to point (the pipeline's hidden states and logits): `to` receives exactly what is sent.
     virtual void send(size_t to, const float* data, size_t count) = 0;
     virtual void receive(size_t from, float* data, size_t count) = 0;
+    // A send that returns at once (the pipeline's last rank sends each micro-batch's logits while
+    // rank 0 is still sending it the next ones): `data` must stay as it is until finish_sends().
+    virtual void send_without_waiting(size_t to, const float* data, size_t count) = 0;
+    // Waits until every send_without_waiting() has been received.
+    virtual void finish_sends() = 0;
 
     // Each rank's flag; true on every rank when any rank passed true.
     virtual bool any(bool flag) = 0;

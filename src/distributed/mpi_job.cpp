@@ -96,6 +96,20 @@ public:
                  MPI_STATUS_IGNORE);
     }
 
+    void send_without_waiting(size_t to, const float* data, size_t count) override {
+        TERN_CHECK(count <= INT_MAX);
+        MPI_Request& request = pending_sends_.emplace_back();
+        MPI_Isend(data, static_cast<int>(count), MPI_FLOAT, static_cast<int>(to), kPointToPointTag, MPI_COMM_WORLD,
+                  &request);
+    }
+
+    void finish_sends() override {
+        if (pending_sends_.empty()) return;
+        const WaitWatchdog::Scope waiting(watchdog_.get(), "sending the logits to rank 0");
+        MPI_Waitall(static_cast<int>(pending_sends_.size()), pending_sends_.data(), MPI_STATUSES_IGNORE);
+        pending_sends_.clear();
+    }
+
     bool any(bool flag) override {
         int mine = flag ? 1 : 0, result = 0;
         const WaitWatchdog::Scope waiting(watchdog_.get(), "agreeing on a flag");
@@ -144,6 +158,7 @@ private:
     size_t rank_ = 0, size_ = 1, local_size_ = 1;
     std::vector<int> counts_, displacements_;
     std::vector<float> send_, received_;
+    std::vector<MPI_Request> pending_sends_;
     std::unique_ptr<WaitWatchdog> watchdog_;   // null until watch_waits()
 };
 

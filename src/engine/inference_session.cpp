@@ -91,13 +91,26 @@ Status InferenceSession::evaluate_batch(std::span<const BatchToken> batch) {
     logits_rows_ = rows;
     logits_.resize(rows * model_.hp.n_vocab);
     size_t logits_row = 0;
-    for (size_t begin = 0; begin < batch.size(); begin += kMaxBatchTokens) {
-        const std::span<const BatchToken> step = batch.subspan(begin, std::min(kMaxBatchTokens, batch.size() - begin));
+    const size_t step_tokens = forward_step_tokens(split_, batch.size(), kMaxBatchTokens);
+    for (size_t begin = 0; begin < batch.size(); begin += step_tokens) {
+        const std::span<const BatchToken> step = batch.subspan(begin, std::min(step_tokens, batch.size() - begin));
         forward(step);
         head(step, logits_row);
         for (const BatchToken& b : step) logits_row += b.logits ? 1 : 0;
     }
+    receive_pipeline_logits();
     return {};
+}
+
+// The pipeline's leader takes the logits only once every micro-batch is on its way, so that it
+// runs its layers on the next micro-batch while the later ranks run theirs on this one.
+void InferenceSession::receive_pipeline_logits() {
+    if (split_ == nullptr || split_->by_rows() || split_->comm->size() == 1) return;
+    if (split_->last()) split_->comm->finish_sends();
+    const size_t v = model_.hp.n_vocab;
+    for (const PendingLogits& p : pending_logits_)   // one message per micro-batch, in order
+        split_->comm->receive(split_->comm->size() - 1, logits_.data() + p.first_row * v, p.rows * v);
+    pending_logits_.clear();
 }
 
 void InferenceSession::forward(std::span<const BatchToken> batch) {
@@ -135,15 +148,15 @@ void InferenceSession::head(std::span<const BatchToken> batch, size_t logits_row
     for (const BatchToken& b : batch) n_rows += b.logits ? 1 : 0;
     if (n_rows == 0) return;
     float* logits = logits_.data() + logits_row * hp.n_vocab;
-    if (pipeline && !split_->last()) {
-        if (split_->leader()) split_->comm->receive(split_->comm->size() - 1, logits, n_rows * hp.n_vocab);
+    if (pipeline && !split_->last()) {   // the leader receives them after the last micro-batch
+        if (split_->leader()) pending_logits_.push_back({.first_row = logits_row, .rows = n_rows});
         return;
     }
     size_t row = 0;
     for (size_t t = 0; t < batch.size(); ++t)
         if (batch[t].logits) layers_->final_norm(x_.data() + t * width, h_.data() + row++ * width);
     compute_head(n_rows, logits);
-    if (pipeline) split_->comm->send(0, logits, n_rows * hp.n_vocab);
+    if (pipeline) split_->comm->send_without_waiting(0, logits, n_rows * hp.n_vocab);
 }
 
 // Logits of the n_rows final hidden states in h_. Split by rows: this rank's rows of the head,

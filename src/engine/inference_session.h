@@ -77,6 +77,7 @@ private:
     void embed(std::span<const BatchToken> batch);
     void head(std::span<const BatchToken> batch, size_t logits_row);
     void compute_head(size_t n_rows, float* logits);
+    void receive_pipeline_logits();
     void leader_sends(const SessionCommand& command);
 
     const model::Model& model_;
@@ -94,6 +95,11 @@ private:
     std::vector<size_t> added_per_slot_;   // evaluate_batch()'s room check
     size_t logits_rows_ = 0;
     std::vector<float> logits_;
+    struct PendingLogits {
+        size_t first_row = 0;
+        size_t rows = 0;
+    };
+    std::vector<PendingLogits> pending_logits_;   // the pipeline leader's, until the batch is sent
     // kMaxBatchTokens rows of model_.hidden_width() floats: the hidden states, their final norm.
     AlignedBuffer<float> x_, h_;
     AlignedBuffer<std::byte> head_q8_;   // Q8_0 copy of the final hidden states (Q8_0 head only)

@@ -39,6 +39,12 @@ struct ModelSplit {
     size_t end(const std::vector<size_t>& bounds) const { return bounds[rank() + 1]; }
 };
 
+// Tokens per forward step for a batch of n tokens (at most max_step): the pipeline cuts a long
+// batch into about two micro-batches per rank, so that while rank r runs its layers on one,
+// rank r - 1 runs its layers on the next; never below 16 tokens, where a step would re-read
+// the weights for too little work. Logits do not depend on how a batch is cut.
+size_t forward_step_tokens(const ModelSplit* split, size_t n, size_t max_step);
+
 // What the leader's sessions tell the followers (broadcast as bytes: every rank runs the same
 // binary, so the layout agrees).
 struct SessionCommand {

@@ -66,6 +66,8 @@ struct Case {
     kernels::KvType kv_type = kernels::KvType::kF32;
     // The rank reads only its share (as tern's commands do), or the whole model and slices it.
     bool share_at_load = true;
+    // Tokens of the prompt: a long one goes through the pipeline as several micro-batches.
+    size_t prompt_tokens = 18;
 };
 
 model::Model load(const ModelBytes& m, const kernels::KernelTable& table, const Case& c, bool whole) {
@@ -99,6 +101,13 @@ void expect_loaded_share(const model::Model& m, const engine::ModelSplit& split,
 }
 
 const std::vector<int32_t> kPrompt = {1, 17, 250, 3, 99, 42, 42, 7, 180, 299, 5, 64, 128, 33, 2, 11, 260, 8};
+
+// kPrompt's tokens, repeated to n.
+std::vector<int32_t> prompt_of(size_t n) {
+    std::vector<int32_t> prompt(n);
+    for (size_t i = 0; i < n; ++i) prompt[i] = kPrompt[i % kPrompt.size()];
+    return prompt;
+}
 
 // The logits of the whole prompt in one batch, then of 4 more tokens one by one, then of the
 // last 6 again after cutting the sequence back: every row, concatenated.
@@ -143,12 +152,12 @@ void expect_split_matches_one_process(const ModelBytes& bytes, const Case& c) {
     const model::Model whole_model = load(bytes, *table, c, /*whole=*/true);
     std::vector<float> expected, split;
     {
-        engine::InferenceSession one(whole_model, *table, pool, 64, 1, c.kv_type);
-        expected = logits_of(one, kPrompt);
+        engine::InferenceSession one(whole_model, *table, pool, c.prompt_tokens + 16, 1, c.kv_type);
+        expected = logits_of(one, prompt_of(c.prompt_tokens));
     }
     {
-        engine::InferenceSession session(split_model, *table, pool, 64, 1, c.kv_type, &tp);
-        split = logits_of(session, kPrompt);
+        engine::InferenceSession session(split_model, *table, pool, c.prompt_tokens + 16, 1, c.kv_type, &tp);
+        split = logits_of(session, prompt_of(c.prompt_tokens));
     }
     engine::finish_followers(tp);
     ASSERT_EQ(split.size(), expected.size());
@@ -198,6 +207,12 @@ TEST(SplitLayers, MoreRanksThanLayersAndAnUntiedHead) {
 
 TEST(SplitLayers, LayersFreedAfterLoadingTheWholeModel) {
     expect_split_matches_one_process(shipped_model(), {.kind = kLayers, .head_q8_0 = true, .share_at_load = false});
+}
+
+// 300 tokens: micro-batches of 75 (2 ranks) or 50 (3), each rank running one while the rank
+// before it runs the next, the leader taking the logits of all of them at the end.
+TEST(SplitLayers, ALongPromptInMicroBatches) {
+    expect_split_matches_one_process(shipped_model(), {.kind = kLayers, .head_q8_0 = true, .prompt_tokens = 300});
 }
 
 TEST(SplitLayers, Base3Packing) {
