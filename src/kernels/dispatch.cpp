@@ -23,13 +23,16 @@ constexpr KernelTable kScalarTable = {
 };
 
 #if defined(__aarch64__)
-// The scalar table with an ISA's own ternary kernels (kCodes layout) in place of the reference's.
-constexpr KernelTable scalar_with_ternary(Isa isa, const char* name, TernaryMatmulFn gemv, TernaryMatmulFn gemm) {
+// The scalar table with an ISA's own ternary (kCodes layout) and Q8_0 head kernels in place of
+// the reference's.
+constexpr KernelTable scalar_with(Isa isa, const char* name, TernaryMatmulFn gemv, TernaryMatmulFn gemm,
+                                  Q8MatmulFn q8_matmul) {
     KernelTable table = kScalarTable;
     table.isa = isa;
     table.name = name;
     table.ternary_gemv = gemv;
     table.ternary_gemm = gemm;
+    table.q8_matmul = q8_matmul;
     return table;
 }
 #endif
@@ -77,10 +80,11 @@ constexpr KernelTable kTables[] = {
      .widely_linear_int8 = avx512vnni::widely_linear_int8,
      .widely_linear_float = avx512::widely_linear_float},
 #elif defined(__aarch64__)
-    // NEON has its own ternary kernels so far; every other entry is the scalar reference,
-    // which gives the same bits (and is what the float and complex kernels will be checked against).
-    scalar_with_ternary(Isa::kNeon, "neon", neon::ternary_gemv, neon::ternary_gemm),
-    scalar_with_ternary(Isa::kNeonDot, "neondot", neondot::ternary_gemv, neondot::ternary_gemm),
+    // NEON has its own ternary and Q8_0 head kernels so far; every other entry is the scalar
+    // reference, which gives the same bits (and is what the float and complex kernels will be
+    // checked against).
+    scalar_with(Isa::kNeon, "neon", neon::ternary_gemv, neon::ternary_gemm, neon::q8_matmul),
+    scalar_with(Isa::kNeonDot, "neondot", neondot::ternary_gemv, neondot::ternary_gemm, neondot::q8_matmul),
 #endif
 };
 

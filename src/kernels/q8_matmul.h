@@ -37,5 +37,7 @@ using Q8MatmulFn = void (*)(const Q8MatmulArgs&);
 namespace ref { void q8_matmul(const Q8MatmulArgs& args); }
 namespace avx2 { void q8_matmul(const Q8MatmulArgs& args); }
 namespace avx512vnni { void q8_matmul(const Q8MatmulArgs& args); }
+namespace neon { void q8_matmul(const Q8MatmulArgs& args); }
+namespace neondot { void q8_matmul(const Q8MatmulArgs& args); }
 
 }  // namespace tern::kernels

@@ -1,0 +1,12 @@
+// Q8_0 head kernel for plain ARMv8 Advanced SIMD (every AArch64 CPU): widening multiplies.
+#include <arm_neon.h>
+
+#include <cstdint>
+
+#include "core/float16.h"
+#include "kernels/q8_matmul.h"
+
+#define TERN_NEON_SDOT 0
+namespace tern::kernels::neon {
+#include "kernels/q8_matmul_neon_body.inc"
+}  // namespace tern::kernels::neon

@@ -1,0 +1,13 @@
+// Q8_0 head kernel for ARMv8.2 with the dot-product extension (SDOT; built with +dotprod,
+// dispatched only when the CPU reports asimddp).
+#include <arm_neon.h>
+
+#include <cstdint>
+
+#include "core/float16.h"
+#include "kernels/q8_matmul.h"
+
+#define TERN_NEON_SDOT 1
+namespace tern::kernels::neondot {
+#include "kernels/q8_matmul_neon_body.inc"
+}  // namespace tern::kernels::neondot
