@@ -49,12 +49,12 @@ const engine::KernelBenchPoint* matching_gemv(const engine::KernelBenchReport& r
 }
 
 void print_table(const engine::KernelBenchReport& report) {
-    std::printf("%-8s %-16s %-12s %-11s %3s %11s %11s %8s %12s %9s\n", "op", "kernels", "shape", "rows x cols", "t",
+    std::printf("%-9s %-16s %-12s %-11s %3s %11s %11s %8s %12s %9s\n", "op", "kernels", "shape", "rows x cols", "t",
                 "time/call", "weights", "% of bw", "time/token", "vs gemv");
     for (const auto& p : report.points) {
         const auto* gemv = p.op == "gemm" ? matching_gemv(report, p) : nullptr;
         const std::string speedup = gemv ? str_cat(static_cast<int>(gemv->seconds / p.seconds_per_token * 10) / 10.0, "x") : "";
-        std::printf("%-8s %-16s %-12s %-11s %3d %11s %6.1f GB/s %7.0f%% %12s %9s\n", p.op.c_str(),
+        std::printf("%-9s %-16s %-12s %-11s %3d %11s %6.1f GB/s %7.0f%% %12s %9s\n", p.op.c_str(),
                     p.kernels.c_str(), p.shape.name.c_str(),
                     str_cat(p.shape.rows, "x", p.shape.cols).c_str(), p.threads, format_seconds(p.seconds).c_str(),
                     p.gb_per_s, 100.0 * p.bandwidth_fraction, format_seconds(p.seconds_per_token).c_str(),
@@ -168,14 +168,14 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
                       "rank's share of the cores)")
         ->delimiter(',')
         ->check(CLI::Range(1, 512));
-    bench->add_option("--isa", options.isas, "Only these ISAs (scalar, avx2, avx512, avx512vnni)")->delimiter(',');
+    bench->add_option("--isa", options.isas, "Only these ISAs (scalar, avx2, avx512, avx512vnni; on ARM neon, neondot)")->delimiter(',');
     bench->add_option("--gemm-tokens", options.gemm_tokens, "Tokens per GEMM call (0 skips GEMM)")
         ->check(CLI::Range(0, 4096))
         ->capture_default_str();
     bench->add_option("--stream-mb", options.stream_mb, "MiB of weight copies cycled per GEMV and GEMM (0: 4x the LLC, >= 256)")
         ->check(CLI::Range(0, 1 << 16))
         ->capture_default_str();
-    bench->add_flag("!--no-head", options.float_head, "Skip the 128256x2560 F16 LM-head GEMV");
+    bench->add_flag("!--no-head", options.float_head, "Skip the 128256x2560 LM-head GEMVs (F16 and Q8_0)");
     bench->add_option("--seconds", options.seconds_per_point, "Timing budget per measurement")
         ->check(CLI::Range(0.01, 60.0))
         ->capture_default_str();

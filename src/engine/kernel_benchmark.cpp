@@ -12,6 +12,8 @@
 #include "engine/random_activations.h"
 #include "kernels/dispatch.h"
 #include "kernels/matmul_driver.h"
+#include "quant/block_formats.h"
+#include "quant/paired_q8_rows.h"
 
 namespace tern::engine {
 namespace {
@@ -103,6 +105,46 @@ void benchmark_float_head(const KernelBenchOptions& options, const std::vector<k
     }
 }
 
+// The same head converted to Q8_0 (--head q8_0, or a Q8_0 file): 349 MB in the kernels'
+// paired-row layout, one GEMV per generated token.
+void benchmark_q8_head(const KernelBenchOptions& options, const std::vector<kernels::Isa>& isas,
+                       const std::function<double(int)>& bandwidth_at, KernelBenchReport& report,
+                       const BenchProgress& progress) {
+    const MatrixShape shape{"lm_head", 128256, 2560};
+    std::vector<float> row(shape.cols);
+    auto weights = quant::pair_q8_0_rows(shape.rows, shape.cols, [&](size_t r, std::span<std::byte> blocks) -> Status {
+        std::vector<float> values(shape.cols);
+        std::mt19937 rng(static_cast<uint32_t>(r));
+        for (float& v : values) v = static_cast<float>(static_cast<int>(rng() % 255) - 127) / 256.0f;
+        quant::quantize_row_q8_0(values.data(), blocks.data(), shape.cols);
+        return {};
+    });
+    TERN_CHECK(weights.ok());
+    for (size_t c = 0; c < shape.cols; ++c) row[c] = static_cast<float>(c % 17) / 17.0f - 0.5f;
+    std::vector<std::byte> x(shape.cols / kernels::kQ8BlockElems * kernels::kQ8BlockBytes);
+    quant::quantize_row_q8_0(row.data(), x.data(), shape.cols);
+    std::vector<float> out(shape.rows);
+    for (const kernels::Isa isa : isas) {
+        const kernels::KernelTable& table = kernels::kernel_table(isa);
+        for (const int threads : options.threads) {
+            ThreadPool pool(threads);
+            const double seconds = median_seconds_per_call(1, options.seconds_per_point, [&](size_t) {
+                kernels::q8_matmul(table, pool,
+                                   {.weights = &weights.value(), .x = x.data(), .n_tokens = 1, .out = out.data(),
+                                    .out_stride = shape.rows, .row_begin = 0, .row_end = shape.rows});
+            });
+            KernelBenchPoint p{.op = "q8_0 gemv", .isa = isa, .kernels = kernels::isa_name(isa).data(), .shape = shape,
+                               .threads = threads, .tokens = 1, .seconds = seconds,
+                               .weight_bytes = static_cast<double>(weights.value().bytes())};
+            p.gb_per_s = p.weight_bytes / seconds / 1e9;
+            p.bandwidth_fraction = bandwidth_at(threads) > 0 ? p.gb_per_s / bandwidth_at(threads) : 0.0;
+            p.seconds_per_token = seconds;
+            report.points.push_back(p);
+            if (progress) progress(p);
+        }
+    }
+}
+
 }  // namespace
 
 std::vector<MatrixShape> bitnet_2b4t_ternary_shapes() {
@@ -180,7 +222,10 @@ KernelBenchReport run_kernel_benchmark(const KernelBenchOptions& options, const 
             }
         }
     }
-    if (options.float_head) benchmark_float_head(options, isas, bandwidth_at, report, progress);
+    if (options.float_head) {
+        benchmark_float_head(options, isas, bandwidth_at, report, progress);
+        benchmark_q8_head(options, isas, bandwidth_at, report, progress);
+    }
     return report;
 }
 
