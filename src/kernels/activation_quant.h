@@ -24,5 +24,9 @@ namespace avx512 {
 void quantize_activation_rows(const float* x, size_t x_stride, quant::Int8Activations& acts, size_t token_begin,
                               size_t token_end);
 }  // namespace avx512
+namespace neon {
+void quantize_activation_rows(const float* x, size_t x_stride, quant::Int8Activations& acts, size_t token_begin,
+                              size_t token_end);
+}  // namespace neon
 
 }  // namespace tern::kernels

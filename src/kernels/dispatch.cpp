@@ -23,8 +23,8 @@ constexpr KernelTable kScalarTable = {
 };
 
 #if defined(__aarch64__)
-// The scalar table with an ISA's own ternary (kCodes layout) and Q8_0 head kernels in place of
-// the reference's.
+// The scalar table with an ISA's own ternary (kCodes layout) and Q8_0 head kernels, and the
+// NEON activation quantisation and float head, in place of the reference's.
 constexpr KernelTable scalar_with(Isa isa, const char* name, TernaryMatmulFn gemv, TernaryMatmulFn gemm,
                                   Q8MatmulFn q8_matmul) {
     KernelTable table = kScalarTable;
@@ -33,6 +33,8 @@ constexpr KernelTable scalar_with(Isa isa, const char* name, TernaryMatmulFn gem
     table.ternary_gemv = gemv;
     table.ternary_gemm = gemm;
     table.q8_matmul = q8_matmul;
+    table.quantize_activations = neon::quantize_activation_rows;
+    table.float_matmul = neon::float_matmul;
     return table;
 }
 #endif
@@ -80,9 +82,9 @@ constexpr KernelTable kTables[] = {
      .widely_linear_int8 = avx512vnni::widely_linear_int8,
      .widely_linear_float = avx512::widely_linear_float},
 #elif defined(__aarch64__)
-    // NEON has its own ternary and Q8_0 head kernels so far; every other entry is the scalar
-    // reference, which gives the same bits (and is what the float and complex kernels will be
-    // checked against).
+    // NEON has its own ternary, Q8_0 and float head and activation kernels so far; every other
+    // entry is the scalar reference, which gives the same bits (and is what the float and complex
+    // kernels will be checked against).
     scalar_with(Isa::kNeon, "neon", neon::ternary_gemv, neon::ternary_gemm, neon::q8_matmul),
     scalar_with(Isa::kNeonDot, "neondot", neondot::ternary_gemv, neondot::ternary_gemm, neondot::q8_matmul),
 #endif

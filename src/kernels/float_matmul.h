@@ -35,5 +35,6 @@ bool float_matmul_supports(format::GgmlType type);
 namespace ref { void float_matmul(const FloatMatmulArgs& args); }
 namespace avx2 { void float_matmul(const FloatMatmulArgs& args); }
 namespace avx512 { void float_matmul(const FloatMatmulArgs& args); }
+namespace neon { void float_matmul(const FloatMatmulArgs& args); }
 
 }  // namespace tern::kernels
