@@ -16,7 +16,8 @@ DEB_PACKAGES_BROWSER := chromium fonts-liberation
 
 # test-arm64: Debian's cross compiler and qemu-user, and these libraries for arm64 (multiarch).
 DEB_PACKAGES_ARM64 := libpcre2-dev libutf8proc-dev libgtest-dev libcpp-httplib-dev libssl-dev
-ARM64_TESTS        := tern_core_tests tern_quant_tests tern_kernels_tests
+ARM64_TESTS        := tern_core_tests tern_quant_tests tern_kernels_tests tern_format_tests tern_model_tests \
+                      tern_sampling_tests tern_engine_tests
 
 .PHONY: run info test deps build test-sanitize fuzz-smoke test-arm64 clean
 
