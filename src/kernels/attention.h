@@ -55,5 +55,8 @@ void attend(const AttendArgs& args);
 namespace avx512 {
 void attend(const AttendArgs& args);
 }  // namespace avx512
+namespace neon {
+void attend(const AttendArgs& args);
+}  // namespace neon
 
 }  // namespace tern::kernels

@@ -24,7 +24,7 @@ constexpr KernelTable kScalarTable = {
 
 #if defined(__aarch64__)
 // The scalar table with an ISA's own ternary (kCodes layout) and Q8_0 head kernels, and the
-// NEON activation quantisation and float head, in place of the reference's.
+// NEON activation quantisation, float head and attention, in place of the reference's.
 constexpr KernelTable scalar_with(Isa isa, const char* name, TernaryMatmulFn gemv, TernaryMatmulFn gemm,
                                   Q8MatmulFn q8_matmul) {
     KernelTable table = kScalarTable;
@@ -35,6 +35,7 @@ constexpr KernelTable scalar_with(Isa isa, const char* name, TernaryMatmulFn gem
     table.q8_matmul = q8_matmul;
     table.quantize_activations = neon::quantize_activation_rows;
     table.float_matmul = neon::float_matmul;
+    table.attend = neon::attend;
     return table;
 }
 #endif
@@ -82,9 +83,8 @@ constexpr KernelTable kTables[] = {
      .widely_linear_int8 = avx512vnni::widely_linear_int8,
      .widely_linear_float = avx512::widely_linear_float},
 #elif defined(__aarch64__)
-    // NEON has its own ternary, Q8_0 and float head and activation kernels so far; every other
-    // entry is the scalar reference, which gives the same bits (and is what the float and complex
-    // kernels will be checked against).
+    // NEON has its own ternary, head, activation and attention kernels so far; the complex and
+    // widely-linear entries are the scalar reference, which gives the same bits.
     scalar_with(Isa::kNeon, "neon", neon::ternary_gemv, neon::ternary_gemm, neon::q8_matmul),
     scalar_with(Isa::kNeonDot, "neondot", neondot::ternary_gemv, neondot::ternary_gemm, neondot::q8_matmul),
 #endif
