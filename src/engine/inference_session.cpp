@@ -105,7 +105,7 @@ Status InferenceSession::evaluate_batch(std::span<const BatchToken> batch) {
 // The pipeline's leader takes the logits only once every micro-batch is on its way, so that it
 // runs its layers on the next micro-batch while the later ranks run theirs on this one.
 void InferenceSession::receive_pipeline_logits() {
-    if (split_ == nullptr || split_->by_rows() || split_->comm->size() == 1) return;
+    if (split_ == nullptr || !split_->pipelined()) return;
     if (split_->last()) split_->comm->finish_sends();
     const size_t v = model_.hp.n_vocab;
     for (const PendingLogits& p : pending_logits_)   // one message per micro-batch, in order
@@ -143,7 +143,7 @@ void InferenceSession::embed(std::span<const BatchToken> batch) {
 void InferenceSession::head(std::span<const BatchToken> batch, size_t logits_row) {
     const model::Hparams& hp = model_.hp;
     const size_t width = model_.hidden_width();
-    const bool pipeline = split_ != nullptr && !split_->by_rows() && split_->comm->size() > 1;
+    const bool pipeline = split_ != nullptr && split_->pipelined();
     size_t n_rows = 0;
     for (const BatchToken& b : batch) n_rows += b.logits ? 1 : 0;
     if (n_rows == 0) return;

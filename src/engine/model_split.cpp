@@ -19,7 +19,7 @@ std::span<std::byte> bytes_of(T* items, size_t count) {
 
 size_t forward_step_tokens(const ModelSplit* split, size_t n, size_t max_step) {
     constexpr size_t kMinMicroBatch = 16;
-    if (split == nullptr || split->by_rows() || split->comm->size() == 1) return max_step;
+    if (split == nullptr || !split->pipelined()) return max_step;
     const size_t micro_batches = 2 * split->comm->size();
     return std::clamp((n + micro_batches - 1) / micro_batches, std::min(kMinMicroBatch, max_step), max_step);
 }

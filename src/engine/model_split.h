@@ -34,6 +34,8 @@ struct ModelSplit {
     bool leader() const { return comm->leader(); }
     bool last() const { return comm->rank() + 1 == comm->size(); }
     bool by_rows() const { return kind == SplitKind::kRows; }
+    // Split by layers over more than one rank: hidden states and logits pass between ranks.
+    bool pipelined() const { return kind == SplitKind::kLayers && comm->size() > 1; }
     // This rank's range of `bounds`: [begin, end).
     size_t begin(const std::vector<size_t>& bounds) const { return bounds[rank()]; }
     size_t end(const std::vector<size_t>& bounds) const { return bounds[rank() + 1]; }
