@@ -402,16 +402,15 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
                 const Ternarizer ternarize =
                     recurrent ? &quant::ternarize_absmean : post_training_ternarizer(options.post_training);
                 jobs.push_back(ternarize_job(*ref, rows, cols, ternarize, *dest));
-                jobs.back().keep_rows = rows_to_keep(options, *arch, spec.role, model.hp, rows);
-                continue;
+            } else {
+                const bool packed = ref->tensor->dtype == SafetensorsDtype::kU8;
+                jobs.push_back({.name = ref->tensor->name, .source_bytes = ref->data().size(),
+                                .build = [ckpt = ckpt.get(), ref, rows, cols, packed, scale_multiplies] {
+                                    return packed ? load_packed(*ckpt, *ref, rows, cols, scale_multiplies)
+                                                  : load_float_ternary(*ref, rows, cols);
+                                },
+                                .dest = dest, .done = {}});
             }
-            const bool packed = ref->tensor->dtype == SafetensorsDtype::kU8;
-            jobs.push_back({.name = ref->tensor->name, .source_bytes = ref->data().size(),
-                            .build = [ckpt = ckpt.get(), ref, rows, cols, packed, scale_multiplies] {
-                                return packed ? load_packed(*ckpt, *ref, rows, cols, scale_multiplies)
-                                              : load_float_ternary(*ref, rows, cols);
-                            },
-                            .dest = dest, .done = {}});
             jobs.back().keep_rows = rows_to_keep(options, *arch, spec.role, model.hp, rows);
         }
     }
