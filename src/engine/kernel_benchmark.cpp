@@ -70,6 +70,16 @@ double median_seconds_per_call(size_t n_copies, double budget_s, const std::func
     return rounds[rounds.size() / 2];
 }
 
+// Completes a point from its time (GB/s, share of the bandwidth at its thread count, time per
+// token), adds it to the report and tells `progress`.
+void record_point(KernelBenchPoint p, double bandwidth, KernelBenchReport& report, const BenchProgress& progress) {
+    p.gb_per_s = p.weight_bytes / p.seconds / 1e9;
+    p.bandwidth_fraction = bandwidth > 0 ? p.gb_per_s / bandwidth : 0.0;
+    p.seconds_per_token = p.seconds / static_cast<double>(p.tokens);
+    report.points.push_back(p);
+    if (progress) progress(p);
+}
+
 // The tied F16 embedding of 2B4T used as LM head: 657 MB, one GEMV per generated token.
 void benchmark_float_head(const KernelBenchOptions& options, const std::vector<kernels::Isa>& isas,
                           const std::function<double(int)>& bandwidth_at, KernelBenchReport& report,
@@ -94,13 +104,10 @@ void benchmark_float_head(const KernelBenchOptions& options, const std::vector<k
                                         .row_begin = begin, .row_end = end});
                 });
             });
-            KernelBenchPoint p{.op = "f16 gemv", .isa = isa, .kernels = kernels::isa_name(isa).data(), .shape = shape, .threads = threads, .tokens = 1,
-                               .seconds = seconds, .weight_bytes = static_cast<double>(weights.size())};
-            p.gb_per_s = p.weight_bytes / seconds / 1e9;
-            p.bandwidth_fraction = bandwidth_at(threads) > 0 ? p.gb_per_s / bandwidth_at(threads) : 0.0;
-            p.seconds_per_token = seconds;
-            report.points.push_back(p);
-            if (progress) progress(p);
+            record_point({.op = "f16 gemv", .isa = isa, .kernels = kernels::isa_name(isa).data(), .shape = shape,
+                          .threads = threads, .tokens = 1, .seconds = seconds,
+                          .weight_bytes = static_cast<double>(weights.size())},
+                         bandwidth_at(threads), report, progress);
         }
     }
 }
@@ -111,7 +118,6 @@ void benchmark_q8_head(const KernelBenchOptions& options, const std::vector<kern
                        const std::function<double(int)>& bandwidth_at, KernelBenchReport& report,
                        const BenchProgress& progress) {
     const MatrixShape shape{"lm_head", 128256, 2560};
-    std::vector<float> row(shape.cols);
     auto weights = quant::pair_q8_0_rows(shape.rows, shape.cols, [&](size_t r, std::span<std::byte> blocks) -> Status {
         std::vector<float> values(shape.cols);
         std::mt19937 rng(static_cast<uint32_t>(r));
@@ -120,6 +126,7 @@ void benchmark_q8_head(const KernelBenchOptions& options, const std::vector<kern
         return {};
     });
     TERN_CHECK(weights.ok());
+    std::vector<float> row(shape.cols);
     for (size_t c = 0; c < shape.cols; ++c) row[c] = static_cast<float>(c % 17) / 17.0f - 0.5f;
     std::vector<std::byte> x(shape.cols / kernels::kQ8BlockElems * kernels::kQ8BlockBytes);
     quant::quantize_row_q8_0(row.data(), x.data(), shape.cols);
@@ -133,14 +140,10 @@ void benchmark_q8_head(const KernelBenchOptions& options, const std::vector<kern
                                    {.weights = &weights.value(), .x = x.data(), .n_tokens = 1, .out = out.data(),
                                     .out_stride = shape.rows, .row_begin = 0, .row_end = shape.rows});
             });
-            KernelBenchPoint p{.op = "q8_0 gemv", .isa = isa, .kernels = kernels::isa_name(isa).data(), .shape = shape,
-                               .threads = threads, .tokens = 1, .seconds = seconds,
-                               .weight_bytes = static_cast<double>(weights.value().bytes())};
-            p.gb_per_s = p.weight_bytes / seconds / 1e9;
-            p.bandwidth_fraction = bandwidth_at(threads) > 0 ? p.gb_per_s / bandwidth_at(threads) : 0.0;
-            p.seconds_per_token = seconds;
-            report.points.push_back(p);
-            if (progress) progress(p);
+            record_point({.op = "q8_0 gemv", .isa = isa, .kernels = kernels::isa_name(isa).data(), .shape = shape,
+                          .threads = threads, .tokens = 1, .seconds = seconds,
+                          .weight_bytes = static_cast<double>(weights.value().bytes())},
+                         bandwidth_at(threads), report, progress);
         }
     }
 }
@@ -188,13 +191,10 @@ KernelBenchReport run_kernel_benchmark(const KernelBenchOptions& options, const 
             for (const int threads : options.threads) {
                 ThreadPool pool(threads);
                 auto record = [&](const char* op, size_t tokens, double seconds) {
-                    KernelBenchPoint p{.op = op, .isa = isa, .kernels = table.name, .shape = shape, .threads = threads, .tokens = tokens,
-                                       .seconds = seconds, .weight_bytes = static_cast<double>(copies[0].weight_bytes())};
-                    p.gb_per_s = p.weight_bytes / seconds / 1e9;
-                    p.bandwidth_fraction = bandwidth_at(threads) > 0 ? p.gb_per_s / bandwidth_at(threads) : 0.0;
-                    p.seconds_per_token = seconds / static_cast<double>(tokens);
-                    report.points.push_back(p);
-                    if (progress) progress(p);
+                    record_point({.op = op, .isa = isa, .kernels = table.name, .shape = shape, .threads = threads,
+                                  .tokens = tokens, .seconds = seconds,
+                                  .weight_bytes = static_cast<double>(copies[0].weight_bytes())},
+                                 bandwidth_at(threads), report, progress);
                 };
                 // Single-token calls go through the same driver as the engine (GEMV).
                 const double gemv_s = median_seconds_per_call(copies.size(), options.seconds_per_point, [&](size_t i) {
