@@ -19,6 +19,7 @@
 // {0, 1, 2} by the signed activations (vpmaddubsw / vpdpbusd) and subtract the token's sum;
 // AVX-512 (F/BW) is multiplication-free: masked byte moves, XOR sign flips and vpsadbw
 // horizontal byte sums of activations biased to unsigned, corrected with PackedComplex::sign_bias.
+// NEON and NEON SDOT multiply P and Q in {-1, 0, +1} by the signed activations directly.
 #pragma once
 
 #include <cstddef>
@@ -55,5 +56,13 @@ namespace avx512vnni {
 void complex_gemv(const ComplexMatmulArgs& args);
 void complex_gemm(const ComplexMatmulArgs& args);
 }  // namespace avx512vnni
+namespace neon {   // TBL-decoded P and Q, signed widening multiplies
+void complex_gemv(const ComplexMatmulArgs& args);
+void complex_gemm(const ComplexMatmulArgs& args);
+}  // namespace neon
+namespace neondot {   // the same with SDOT
+void complex_gemv(const ComplexMatmulArgs& args);
+void complex_gemm(const ComplexMatmulArgs& args);
+}  // namespace neondot
 
 }  // namespace tern::kernels

@@ -22,24 +22,6 @@ constexpr KernelTable kScalarTable = {
     .widely_linear_float = ref::widely_linear_float,
 };
 
-#if defined(__aarch64__)
-// The scalar table with an ISA's own ternary (kCodes layout) and Q8_0 head kernels, and the
-// NEON activation quantisation, float head and attention, in place of the reference's.
-constexpr KernelTable scalar_with(Isa isa, const char* name, TernaryMatmulFn gemv, TernaryMatmulFn gemm,
-                                  Q8MatmulFn q8_matmul) {
-    KernelTable table = kScalarTable;
-    table.isa = isa;
-    table.name = name;
-    table.ternary_gemv = gemv;
-    table.ternary_gemm = gemm;
-    table.q8_matmul = q8_matmul;
-    table.quantize_activations = neon::quantize_activation_rows;
-    table.float_matmul = neon::float_matmul;
-    table.attend = neon::attend;
-    return table;
-}
-#endif
-
 constexpr KernelTable kTables[] = {
     kScalarTable,
 #if defined(__x86_64__)
@@ -83,10 +65,32 @@ constexpr KernelTable kTables[] = {
      .widely_linear_int8 = avx512vnni::widely_linear_int8,
      .widely_linear_float = avx512::widely_linear_float},
 #elif defined(__aarch64__)
-    // NEON has its own ternary, head, activation and attention kernels so far; the complex and
-    // widely-linear entries are the scalar reference, which gives the same bits.
-    scalar_with(Isa::kNeon, "neon", neon::ternary_gemv, neon::ternary_gemm, neon::q8_matmul),
-    scalar_with(Isa::kNeonDot, "neondot", neondot::ternary_gemv, neondot::ternary_gemm, neondot::q8_matmul),
+    {.isa = Isa::kNeon,
+     .name = "neon",
+     .ternary_layout = quant::TernaryLayout::kCodes,
+     .ternary_gemv = neon::ternary_gemv,
+     .ternary_gemm = neon::ternary_gemm,
+     .float_matmul = neon::float_matmul,
+     .q8_matmul = neon::q8_matmul,
+     .attend = neon::attend,
+     .quantize_activations = neon::quantize_activation_rows,
+     .complex_gemv = neon::complex_gemv,
+     .complex_gemm = neon::complex_gemm,
+     .widely_linear_int8 = neon::widely_linear_int8,
+     .widely_linear_float = neon::widely_linear_float},
+    {.isa = Isa::kNeonDot,   // SDOT adds nothing to the float kernels: the plain NEON ones serve
+     .name = "neondot",
+     .ternary_layout = quant::TernaryLayout::kCodes,
+     .ternary_gemv = neondot::ternary_gemv,
+     .ternary_gemm = neondot::ternary_gemm,
+     .float_matmul = neon::float_matmul,
+     .q8_matmul = neondot::q8_matmul,
+     .attend = neon::attend,
+     .quantize_activations = neon::quantize_activation_rows,
+     .complex_gemv = neondot::complex_gemv,
+     .complex_gemm = neondot::complex_gemm,
+     .widely_linear_int8 = neondot::widely_linear_int8,
+     .widely_linear_float = neon::widely_linear_float},
 #endif
 };
 
@@ -109,6 +113,9 @@ constexpr KernelTable kBase3Tables[] = {
 #if defined(__x86_64__)
     base3_variant(Isa::kAvx2, "avx2+base3", avx2::ternary_gemv_base3, avx2::ternary_gemm_base3),
     base3_variant(Isa::kAvx512Vnni, "avx512vnni+base3", avx512vnni::ternary_gemv_base3, avx512vnni::ternary_gemm_base3),
+#elif defined(__aarch64__)
+    base3_variant(Isa::kNeon, "neon+base3", neon::ternary_gemv_base3, neon::ternary_gemm_base3),
+    base3_variant(Isa::kNeonDot, "neondot+base3", neondot::ternary_gemv_base3, neondot::ternary_gemm_base3),
 #endif
 };
 

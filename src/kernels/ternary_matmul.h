@@ -50,10 +50,14 @@ void ternary_gemm_base3(const TernaryMatmulArgs& args);
 namespace neon {
 void ternary_gemv(const TernaryMatmulArgs& args);
 void ternary_gemm(const TernaryMatmulArgs& args);
+void ternary_gemv_base3(const TernaryMatmulArgs& args);   // layout kBase3
+void ternary_gemm_base3(const TernaryMatmulArgs& args);
 }  // namespace neon
 namespace neondot {
 void ternary_gemv(const TernaryMatmulArgs& args);
 void ternary_gemm(const TernaryMatmulArgs& args);
+void ternary_gemv_base3(const TernaryMatmulArgs& args);   // layout kBase3
+void ternary_gemm_base3(const TernaryMatmulArgs& args);
 }  // namespace neondot
 
 }  // namespace tern::kernels

@@ -8,5 +8,6 @@
 
 #define TERN_NEON_SDOT 0
 namespace tern::kernels::neon {
+#include "kernels/neon_int8_dot.inc"
 #include "kernels/ternary_matmul_neon_body.inc"
 }  // namespace tern::kernels::neon

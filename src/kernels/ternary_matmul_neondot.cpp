@@ -9,5 +9,6 @@
 
 #define TERN_NEON_SDOT 1
 namespace tern::kernels::neondot {
+#include "kernels/neon_int8_dot.inc"
 #include "kernels/ternary_matmul_neon_body.inc"
 }  // namespace tern::kernels::neondot

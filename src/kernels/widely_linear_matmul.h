@@ -68,5 +68,12 @@ void widely_linear_float(const WidelyLinearFloatArgs& args);
 namespace avx512vnni {   // int8 only: VNNI adds nothing to the float path (avx512:: serves it)
 void widely_linear_int8(const WidelyLinearInt8Args& args);
 }  // namespace avx512vnni
+namespace neon {
+void widely_linear_int8(const WidelyLinearInt8Args& args);
+void widely_linear_float(const WidelyLinearFloatArgs& args);
+}  // namespace neon
+namespace neondot {   // int8 only: SDOT adds nothing to the float path (neon:: serves it)
+void widely_linear_int8(const WidelyLinearInt8Args& args);
+}  // namespace neondot
 
 }  // namespace tern::kernels

@@ -269,7 +269,15 @@ TEST_P(ComplexMatmulIsaTest, DriverOnTwoThreadsMatchesOneReferenceCall) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, ComplexMatmulIsaTest,
-                         ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni),
+                         ::testing::Values(Isa::kScalar
+#if defined(__x86_64__)
+                                           ,
+                                           Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni
+#elif defined(__aarch64__)
+                                           ,
+                                           Isa::kNeon, Isa::kNeonDot
+#endif
+                                           ),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
 
 TEST(ComplexMatmulTables, EveryTableHasComplexKernelsAndBase3InheritsThem) {

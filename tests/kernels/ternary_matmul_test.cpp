@@ -241,6 +241,12 @@ TEST(TernaryMatmulTables, Base3KernelsExistForEveryDotProductIsa) {
     }
     // The multiplication-free kernel reads sign planes; base 3 has no such form.
     EXPECT_EQ(kernel_table(Isa::kAvx512, Packing::kBase3), nullptr);
+#elif defined(__aarch64__)
+    for (Isa isa : {Isa::kNeon, Isa::kNeonDot}) {
+        ASSERT_NE(kernel_table(isa, Packing::kBase3), nullptr) << isa_name(isa);
+        EXPECT_EQ(kernel_table(isa, Packing::kBase3)->ternary_layout, quant::TernaryLayout::kBase3);
+        EXPECT_EQ(kernel_table(isa, Packing::kBase3)->isa, isa);
+    }
 #endif
     EXPECT_FALSE(parse_packing("base4").ok());
     EXPECT_EQ(parse_packing("base3").value(), Packing::kBase3);

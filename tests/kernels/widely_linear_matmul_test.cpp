@@ -141,13 +141,16 @@ struct IsaKernels {
     WidelyLinearFloatFn flt;
 };
 
-// The kernels each ISA's table should hold (VNNI adds nothing to the float path).
+// The kernels each ISA's table should hold (VNNI and SDOT add nothing to the float path).
 IsaKernels kernels_for(Isa isa) {
     switch (isa) {
 #if defined(__x86_64__)
         case Isa::kAvx2: return {avx2::widely_linear_int8, avx2::widely_linear_float};
         case Isa::kAvx512: return {avx512::widely_linear_int8, avx512::widely_linear_float};
         case Isa::kAvx512Vnni: return {avx512vnni::widely_linear_int8, avx512::widely_linear_float};
+#elif defined(__aarch64__)
+        case Isa::kNeon: return {neon::widely_linear_int8, neon::widely_linear_float};
+        case Isa::kNeonDot: return {neondot::widely_linear_int8, neon::widely_linear_float};
 #endif
         default: return {ref::widely_linear_int8, ref::widely_linear_float};
     }
@@ -218,6 +221,9 @@ INSTANTIATE_TEST_SUITE_P(AllIsas, WidelyLinearIsaTest,
 #if defined(__x86_64__)
                                            ,
                                            Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni
+#elif defined(__aarch64__)
+                                           ,
+                                           Isa::kNeon, Isa::kNeonDot
 #endif
                                            ),
                          [](const ::testing::TestParamInfo<Isa>& info) { return std::string(isa_name(info.param)); });

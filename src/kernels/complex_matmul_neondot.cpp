@@ -1,0 +1,15 @@
+// Complex {±1, ±i} GEMV/GEMM for ARMv8.2 with the dot-product extension (SDOT; built with
+// +dotprod, dispatched only when the CPU reports asimddp).
+#include <arm_neon.h>
+
+#include <cstdint>
+
+#include "kernels/complex_matmul.h"
+#include "kernels/kernel_scratch.h"
+
+#define TERN_NEON_SDOT 1
+namespace tern::kernels::neondot {
+#include "kernels/neon_int8_dot.inc"
+#include "kernels/neon_complex_units.inc"
+#include "kernels/complex_matmul_neon_body.inc"
+}  // namespace tern::kernels::neondot
