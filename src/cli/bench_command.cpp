@@ -49,12 +49,12 @@ const engine::KernelBenchPoint* matching_gemv(const engine::KernelBenchReport& r
 }
 
 void print_table(const engine::KernelBenchReport& report) {
-    std::printf("%-9s %-16s %-12s %-11s %3s %11s %11s %8s %12s %9s\n", "op", "kernels", "shape", "rows x cols", "t",
+    std::printf("%-12s %-16s %-13s %-11s %3s %11s %11s %8s %12s %9s\n", "op", "kernels", "shape", "rows x cols", "t",
                 "time/call", "weights", "% of bw", "time/token", "vs gemv");
     for (const auto& p : report.points) {
         const auto* gemv = p.op == "gemm" ? matching_gemv(report, p) : nullptr;
         const std::string speedup = gemv ? str_cat(static_cast<int>(gemv->seconds / p.seconds_per_token * 10) / 10.0, "x") : "";
-        std::printf("%-9s %-16s %-12s %-11s %3d %11s %6.1f GB/s %7.0f%% %12s %9s\n", p.op.c_str(),
+        std::printf("%-12s %-16s %-13s %-11s %3d %11s %6.1f GB/s %7.0f%% %12s %9s\n", p.op.c_str(),
                     p.kernels.c_str(), p.shape.name.c_str(),
                     str_cat(p.shape.rows, "x", p.shape.cols).c_str(), p.threads, format_seconds(p.seconds).c_str(),
                     p.gb_per_s, 100.0 * p.bandwidth_fraction, format_seconds(p.seconds_per_token).c_str(),
@@ -162,7 +162,8 @@ int run_model_bench(const BenchOptions& options) {
 
 void add_bench_command(CLI::App& app, BenchOptions& options) {
     CLI::App* bench = app.add_subcommand("bench", "Measure kernel speed against the machine's memory bandwidth");
-    bench->add_flag("--kernels", options.kernels, "Benchmark the ternary matmul kernels on BitNet-2B4T shapes");
+    bench->add_flag("--kernels", options.kernels,
+                    "Benchmark the matmul kernels: ternary on BitNet-2B4T shapes, the LM head, complex and widely-linear");
     bench->add_option("-t,--threads", options.threads,
                       "Thread counts to measure, e.g. 1,2 (default 1,2; under --split one count, by default this "
                       "rank's share of the cores)")
@@ -176,6 +177,7 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
         ->check(CLI::Range(0, 1 << 16))
         ->capture_default_str();
     bench->add_flag("!--no-head", options.float_head, "Skip the 128256x2560 LM-head GEMVs (F16 and Q8_0)");
+    bench->add_flag("!--no-complex", options.complex_kernels, "Skip the complex (iFairy) and widely-linear (Fairy2i) GEMVs");
     bench->add_option("--seconds", options.seconds_per_point, "Timing budget per measurement")
         ->check(CLI::Range(0.01, 60.0))
         ->capture_default_str();
@@ -235,6 +237,7 @@ int run_bench(const BenchOptions& options) {
     bench.gemm_tokens = options.gemm_tokens;
     bench.seconds_per_point = options.seconds_per_point;
     bench.float_head = options.float_head;
+    bench.complex = options.complex_kernels;
     bench.streamed_bytes = options.stream_mb << 20;
     auto progress = [&](const engine::KernelBenchPoint& p) {
         if (!options.json) std::fprintf(stderr, "\r%s %s %s t=%d ...   ", p.op.c_str(), p.kernels.c_str(), p.shape.name.c_str(), p.threads);

@@ -38,6 +38,7 @@ struct BenchOptions {
     std::vector<std::string> isas;    // empty: all this machine runs
     size_t gemm_tokens = 128;
     bool float_head = true;
+    bool complex_kernels = true;
     size_t stream_mb = 0;
     double seconds_per_point = 0.3;
     bool json = false;

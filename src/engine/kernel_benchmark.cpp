@@ -13,7 +13,9 @@
 #include "kernels/dispatch.h"
 #include "kernels/matmul_driver.h"
 #include "quant/block_formats.h"
+#include "quant/packed_complex.h"
 #include "quant/paired_q8_rows.h"
+#include "quant/widely_linear.h"
 
 namespace tern::engine {
 namespace {
@@ -48,6 +50,66 @@ quant::PackedTernary copy_of(const quant::PackedTernary& m) {
     c.row_scale = copy_of(m.row_scale);
     c.sign_planes_bias = copy_of(m.sign_planes_bias);
     return c;
+}
+
+quant::PackedComplex random_complex_matrix(size_t rows, size_t cols, uint32_t seed) {
+    std::mt19937 rng(seed);
+    auto packed = quant::pack_complex(rows, cols, 0.5f, 0.75f, [&](size_t, std::span<uint8_t> codes) -> Status {
+        for (uint8_t& code : codes) code = static_cast<uint8_t>(rng() % 4);
+        return {};
+    });
+    TERN_CHECK(packed.ok());
+    return std::move(packed.value());
+}
+
+quant::PackedComplex copy_of(const quant::PackedComplex& m) {
+    quant::PackedComplex c;
+    c.rows = m.rows;
+    c.cols = m.cols;
+    c.rows_padded = m.rows_padded;
+    c.cols_padded = m.cols_padded;
+    c.scale_re = m.scale_re;
+    c.scale_im = m.scale_im;
+    c.codes = copy_of(m.codes);
+    c.sign_bias = copy_of(m.sign_bias);
+    return c;
+}
+
+// Random codes for U1, W1 (, U2, W2) of `stages` PhaseQuant stages.
+quant::PackedWidelyLinear random_widely_linear(size_t rows, size_t cols, size_t stages, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<std::vector<uint8_t>> codes(2 * stages, std::vector<uint8_t>(rows * cols));
+    std::vector<std::span<const uint8_t>> spans;
+    for (std::vector<uint8_t>& matrix : codes) {
+        for (uint8_t& code : matrix) code = static_cast<uint8_t>(rng() % 4);
+        spans.emplace_back(matrix);
+    }
+    const float scale_re[] = {0.5f, 0.25f, 0.125f, 0.0625f}, scale_im[] = {0.75f, 0.375f, 0.1875f, 0.09375f};
+    auto packed = quant::pack_widely_linear(rows, cols, spans, std::span(scale_re, 2 * stages), std::span(scale_im, 2 * stages));
+    TERN_CHECK(packed.ok());
+    return std::move(packed.value());
+}
+
+quant::PackedWidelyLinear copy_of(const quant::PackedWidelyLinear& m) {
+    quant::PackedWidelyLinear c;
+    c.rows = m.rows;
+    c.cols = m.cols;
+    c.rows_padded = m.rows_padded;
+    c.cols_padded = m.cols_padded;
+    c.n_matrices = m.n_matrices;
+    std::copy(std::begin(m.scale_re), std::end(m.scale_re), std::begin(c.scale_re));
+    std::copy(std::begin(m.scale_im), std::end(m.scale_im), std::begin(c.scale_im));
+    c.codes = copy_of(m.codes);
+    return c;
+}
+
+// `original` and copies of it, `streamed` bytes in all (at least one).
+template <typename Matrix>
+std::vector<Matrix> streamed_copies(const Matrix& original, size_t streamed) {
+    std::vector<Matrix> copies;
+    const size_t n_copies = std::max<size_t>(1, streamed / original.weight_bytes());
+    while (copies.size() < n_copies) copies.push_back(copy_of(original));
+    return copies;
 }
 
 size_t default_streamed_bytes() {
@@ -148,6 +210,54 @@ void benchmark_q8_head(const KernelBenchOptions& options, const std::vector<kern
     }
 }
 
+// The complex families' decode kernels, one token streamed from memory like the ternary GEMV:
+// iFairy's complex GEMV at the 700M shapes, and Fairy2i's widely-linear GEMV (two stages) at the
+// 7B projection shape, 2048 x 2048 complex (4096 x 4096 real), on both activation paths.
+void benchmark_complex(const KernelBenchOptions& options, const std::vector<kernels::Isa>& isas, size_t streamed,
+                       const std::function<double(int)>& bandwidth_at, KernelBenchReport& report, const BenchProgress& progress) {
+    uint32_t seed = 1000;
+    for (const MatrixShape& shape : {MatrixShape{"ifairy attn", 1536, 1536}, MatrixShape{"ifairy ffn_up", 4096, 1536}}) {
+        const std::vector<quant::PackedComplex> copies = streamed_copies(random_complex_matrix(shape.rows, shape.cols, seed++), streamed);
+        const quant::Int8Activations acts = random_activations(2, shape.cols, seed++, quant::kChunkCols);   // re, im
+        std::vector<float> out(2 * shape.rows);
+        for (const kernels::Isa isa : isas) {
+            const kernels::KernelTable& table = kernels::kernel_table(isa);
+            for (const int threads : options.threads) {
+                ThreadPool pool(threads);
+                const double seconds = median_seconds_per_call(copies.size(), options.seconds_per_point, [&](size_t i) {
+                    kernels::complex_matmul(table, pool, copies[i], acts, out.data(), 2 * shape.rows, shape.rows);
+                });
+                record_point({.op = "complex gemv", .isa = isa, .kernels = table.name, .shape = shape, .threads = threads,
+                              .tokens = 1, .seconds = seconds, .weight_bytes = static_cast<double>(copies[0].weight_bytes())},
+                             bandwidth_at(threads), report, progress);
+            }
+        }
+    }
+    const MatrixShape shape{"fairy2i w2", 2048, 2048};
+    const std::vector<quant::PackedWidelyLinear> copies = streamed_copies(random_widely_linear(shape.rows, shape.cols, 2, seed++), streamed);
+    const quant::Int8Activations acts = random_activations(2, shape.cols, seed++, quant::kChunkCols);
+    std::vector<float> x(2 * shape.cols), out(2 * shape.rows);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 17) / 8.0f - 1.0f;
+    for (const kernels::Isa isa : isas) {
+        const kernels::KernelTable& table = kernels::kernel_table(isa);
+        for (const int threads : options.threads) {
+            ThreadPool pool(threads);
+            auto record = [&](const char* op, double seconds) {
+                record_point({.op = op, .isa = isa, .kernels = table.name, .shape = shape, .threads = threads, .tokens = 1,
+                              .seconds = seconds, .weight_bytes = static_cast<double>(copies[0].weight_bytes())},
+                             bandwidth_at(threads), report, progress);
+            };
+            record("wl int8 gemv", median_seconds_per_call(copies.size(), options.seconds_per_point, [&](size_t i) {
+                       kernels::widely_linear_int8(table, pool, copies[i], acts, out.data(), 2 * shape.rows, shape.rows);
+                   }));
+            record("wl f32 gemv", median_seconds_per_call(copies.size(), options.seconds_per_point, [&](size_t i) {
+                       kernels::widely_linear_float(table, pool, copies[i], x.data(), x.size(), 1, out.data(), 2 * shape.rows,
+                                                    shape.rows);
+                   }));
+        }
+    }
+}
+
 }  // namespace
 
 std::vector<MatrixShape> bitnet_2b4t_ternary_shapes() {
@@ -226,6 +336,7 @@ KernelBenchReport run_kernel_benchmark(const KernelBenchOptions& options, const 
         benchmark_float_head(options, isas, bandwidth_at, report, progress);
         benchmark_q8_head(options, isas, bandwidth_at, report, progress);
     }
+    if (options.complex) benchmark_complex(options, isas, streamed, bandwidth_at, report, progress);
     return report;
 }
 

@@ -30,12 +30,14 @@ struct KernelBenchOptions {
     std::vector<MatrixShape> shapes;           // empty: bitnet_2b4t_ternary_shapes()
     size_t gemm_tokens = 128;                  // 0: skip GEMM
     bool float_head = true;                    // also the 128256x2560 LM head as F16 and as Q8_0 (GEMV)
+    bool complex = true;                       // also iFairy's complex and Fairy2i's widely-linear GEMV
     double seconds_per_point = 0.3;            // timing budget of one (kernel, shape, threads)
     size_t streamed_bytes = 0;                 // weight copies cycled per GEMV; 0: 4x the LLC, >= 256 MiB
 };
 
 struct KernelBenchPoint {
-    std::string op;             // "gemv", "gemm" (ternary), "f16 gemv" or "q8_0 gemv" (LM head)
+    std::string op;             // "gemv", "gemm" (ternary), "f16 gemv" or "q8_0 gemv" (LM head),
+                                // "complex gemv" (iFairy), "wl int8 gemv" or "wl f32 gemv" (Fairy2i)
     kernels::Isa isa;
     std::string kernels;        // the kernel table's name: the ISA, "+base3" for base-3 packing
     MatrixShape shape;

@@ -7,6 +7,8 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <set>
 #include <string>
 
 #include "core/str_cat.h"
@@ -169,7 +171,7 @@ TEST(Cli, InfoReportsTheMachine) {
 }
 
 TEST(Cli, BenchKernelsTimesEveryRequestedKernel) {
-    const TernRun run = run_tern("bench --kernels -t 1 --gemm-tokens 0 --no-head --seconds 0.01 --stream-mb 1 --json");
+    const TernRun run = run_tern("bench --kernels -t 1 --gemm-tokens 0 --no-head --no-complex --seconds 0.01 --stream-mb 1 --json");
     ASSERT_EQ(run.exit_code, 0) << run.err;
     const auto report = nlohmann::json::parse(run.out);
     // The four 2B4T projection shapes, GEMV only, for every fast ISA this machine runs, and
@@ -184,6 +186,24 @@ TEST(Cli, BenchKernelsTimesEveryRequestedKernel) {
         EXPECT_GT(point["gb_per_s"].get<double>(), 0.0);
     }
     EXPECT_GT(report["read_bandwidth_gb_per_s"][0]["gb_per_s"].get<double>(), 0.0);
+}
+
+// The complex families' decode kernels: iFairy's complex GEMV at two shapes, Fairy2i's
+// widely-linear GEMV on both activation paths, for every table timed.
+TEST(Cli, BenchKernelsTimesTheComplexKernels) {
+    const TernRun run = run_tern("bench --kernels -t 1 --gemm-tokens 0 --no-head --seconds 0.01 --stream-mb 1 --json");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const auto report = nlohmann::json::parse(run.out);
+    std::map<std::string, size_t> points_per_op;
+    std::set<std::string> isas;
+    for (const auto& point : report["points"]) {
+        ++points_per_op[point["op"].get<std::string>()];
+        isas.insert(point["isa"].get<std::string>());
+        EXPECT_GT(point["gb_per_s"].get<double>(), 0.0) << point.dump();
+    }
+    EXPECT_EQ(points_per_op["complex gemv"], 2 * isas.size());
+    EXPECT_EQ(points_per_op["wl int8 gemv"], isas.size());
+    EXPECT_EQ(points_per_op["wl f32 gemv"], isas.size());
 }
 
 TEST(Cli, BenchErrorsAreOneLine) {
