@@ -169,7 +169,7 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
                       "rank's share of the cores)")
         ->delimiter(',')
         ->check(CLI::Range(1, 512));
-    bench->add_option("--isa", options.isas, "Only these ISAs (scalar, avx2, avx512, avx512vnni; on ARM neon, neondot)")->delimiter(',');
+    bench->add_option("--isa", options.isas, "Only these ISAs (scalar, avx2, avx512, avx512vnni; on ARM neon, neondot, neoni8mm)")->delimiter(',');
     bench->add_option("--gemm-tokens", options.gemm_tokens, "Tokens per GEMM call (0 skips GEMM)")
         ->check(CLI::Range(0, 4096))
         ->capture_default_str();

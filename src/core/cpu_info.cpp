@@ -161,6 +161,9 @@ CpuInfo detect_cpu_info() {
     info.features.neon = true;  // mandatory in AArch64
 #if defined(__linux__)
     info.features.neon_dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#if defined(HWCAP2_I8MM)
+    info.features.neon_i8mm = (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
+#endif
 #endif
 #else
     info.architecture = "unknown";
@@ -186,6 +189,7 @@ std::string describe_features(const CpuFeatures& f) {
         {f.avx512bw, "avx512bw"},  {f.avx512vl, "avx512vl"}, {f.avx512vnni, "avx512vnni"},
         {f.avx512vbmi, "avx512vbmi"}, {f.avx_vnni, "avx-vnni"}, {f.amx_tile, "amx-tile"},
         {f.amx_int8, "amx-int8"},  {f.neon, "neon"},         {f.neon_dotprod, "dotprod"},
+        {f.neon_i8mm, "i8mm"},
     };
     std::string out;
     for (const auto& [present, name] : flags) {

@@ -27,6 +27,7 @@ struct CpuFeatures {
     // ARM (AArch64)
     bool neon = false;
     bool neon_dotprod = false;
+    bool neon_i8mm = false;
 };
 
 struct CacheLevel {

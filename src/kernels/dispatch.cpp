@@ -91,6 +91,19 @@ constexpr KernelTable kTables[] = {
      .complex_gemm = neondot::complex_gemm,
      .widely_linear_int8 = neondot::widely_linear_int8,
      .widely_linear_float = neon::widely_linear_float},
+    {.isa = Isa::kNeonI8mm,   // neondot's table with the SMMLA ternary GEMM for prefill
+     .name = "neoni8mm",
+     .ternary_layout = quant::TernaryLayout::kCodes,
+     .ternary_gemv = neondot::ternary_gemv,
+     .ternary_gemm = neoni8mm::ternary_gemm,
+     .float_matmul = neon::float_matmul,
+     .q8_matmul = neondot::q8_matmul,
+     .attend = neon::attend,
+     .quantize_activations = neon::quantize_activation_rows,
+     .complex_gemv = neondot::complex_gemv,
+     .complex_gemm = neondot::complex_gemm,
+     .widely_linear_int8 = neondot::widely_linear_int8,
+     .widely_linear_float = neon::widely_linear_float},
 #endif
 };
 
@@ -116,6 +129,7 @@ constexpr KernelTable kBase3Tables[] = {
 #elif defined(__aarch64__)
     base3_variant(Isa::kNeon, "neon+base3", neon::ternary_gemv_base3, neon::ternary_gemm_base3),
     base3_variant(Isa::kNeonDot, "neondot+base3", neondot::ternary_gemv_base3, neondot::ternary_gemm_base3),
+    base3_variant(Isa::kNeonI8mm, "neoni8mm+base3", neondot::ternary_gemv_base3, neoni8mm::ternary_gemm_base3),
 #endif
 };
 

@@ -7,7 +7,7 @@
 namespace tern::kernels {
 namespace {
 
-constexpr std::string_view kNames[] = {"scalar", "avx2", "avx512", "avx512vnni", "neon", "neondot"};
+constexpr std::string_view kNames[] = {"scalar", "avx2", "avx512", "avx512vnni", "neon", "neondot", "neoni8mm"};
 static_assert(std::size(kNames) == static_cast<size_t>(Isa::kCount));
 
 // What each ISA needs, spelled as in /proc/cpuinfo for error messages.
@@ -33,6 +33,9 @@ std::string missing_features(Isa isa, const CpuFeatures& f) {
             need(f.avx512bw, "avx512bw");
             need(f.avx512vl, "avx512vl");
             break;
+        case Isa::kNeonI8mm:
+            need(f.neon_i8mm, "i8mm");
+            [[fallthrough]];
         case Isa::kNeonDot:
             need(f.neon_dotprod, "asimddp");
             [[fallthrough]];
@@ -47,7 +50,7 @@ constexpr bool compiled_in(Isa isa) {
 #if defined(__x86_64__)
     return isa == Isa::kScalar || isa == Isa::kAvx2 || isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni;
 #elif defined(__aarch64__)
-    return isa == Isa::kScalar || isa == Isa::kNeon || isa == Isa::kNeonDot;
+    return isa == Isa::kScalar || isa == Isa::kNeon || isa == Isa::kNeonDot || isa == Isa::kNeonI8mm;
 #else
     return isa == Isa::kScalar;
 #endif
@@ -64,7 +67,7 @@ Result<Isa> isa_from_name(std::string_view name) {
     for (size_t i = 0; i < std::size(kNames); ++i) {
         if (kNames[i] == name) return static_cast<Isa>(i);
     }
-    return Error(str_cat("unknown ISA ", quote(name), " (expected scalar, avx2, avx512, avx512vnni, neon or neondot)"));
+    return Error(str_cat("unknown ISA ", quote(name), " (expected scalar, avx2, avx512, avx512vnni, neon, neondot or neoni8mm)"));
 }
 
 bool isa_runs_on(Isa isa, const CpuFeatures& features) {

@@ -20,10 +20,11 @@ enum class Isa {
     kAvx512Vnni,   // AVX-512 F/BW/VL + VNNI dot products
     kNeon,         // AArch64 Advanced SIMD (every ARMv8 CPU)
     kNeonDot,      // AArch64 Advanced SIMD + the ARMv8.2 dot-product extension (SDOT)
+    kNeonI8mm,     // the above + the int8 matrix multiply extension (SMMLA) for prefill
     kCount,
 };
 
-std::string_view isa_name(Isa isa);   // "scalar", "avx2", "avx512", "avx512vnni", "neon", "neondot"
+std::string_view isa_name(Isa isa);   // "scalar", "avx2", "avx512", "avx512vnni", "neon", "neondot", "neoni8mm"
 Result<Isa> isa_from_name(std::string_view name);
 inline std::ostream& operator<<(std::ostream& os, Isa isa) { return os << isa_name(isa); }
 

@@ -59,5 +59,9 @@ void ternary_gemm(const TernaryMatmulArgs& args);
 void ternary_gemv_base3(const TernaryMatmulArgs& args);   // layout kBase3
 void ternary_gemm_base3(const TernaryMatmulArgs& args);
 }  // namespace neondot
+namespace neoni8mm {   // SMMLA GEMM; the GEMVs are neondot's (one token has no second column)
+void ternary_gemm(const TernaryMatmulArgs& args);
+void ternary_gemm_base3(const TernaryMatmulArgs& args);   // layout kBase3
+}  // namespace neoni8mm
 
 }  // namespace tern::kernels

@@ -7,6 +7,7 @@
 #include "kernels/ternary_matmul.h"
 
 #define TERN_NEON_SDOT 0
+#define TERN_NEON_I8MM 0
 namespace tern::kernels::neon {
 #include "kernels/neon_int8_dot.inc"
 #include "kernels/ternary_matmul_neon_body.inc"

@@ -8,6 +8,7 @@
 #include "kernels/ternary_matmul.h"
 
 #define TERN_NEON_SDOT 1
+#define TERN_NEON_I8MM 0
 namespace tern::kernels::neondot {
 #include "kernels/neon_int8_dot.inc"
 #include "kernels/ternary_matmul_neon_body.inc"

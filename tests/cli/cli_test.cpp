@@ -212,7 +212,7 @@ TEST(Cli, BenchErrorsAreOneLine) {
     EXPECT_EQ(nothing.err, "tern: bench: nothing to measure; pass -m MODEL, --synthetic SHAPE or --kernels\n");
     const TernRun bad_isa = run_tern("bench --kernels --isa sse9");
     EXPECT_EQ(bad_isa.exit_code, 1);
-    EXPECT_EQ(bad_isa.err, "tern: --isa unknown ISA 'sse9' (expected scalar, avx2, avx512, avx512vnni, neon or neondot)\n");
+    EXPECT_EQ(bad_isa.err, "tern: --isa unknown ISA 'sse9' (expected scalar, avx2, avx512, avx512vnni, neon, neondot or neoni8mm)\n");
     const TernRun bad_threads = run_tern("bench --kernels -t 0");
     EXPECT_EQ(bad_threads.exit_code, 2);
 }

@@ -275,7 +275,7 @@ INSTANTIATE_TEST_SUITE_P(AllIsas, ComplexMatmulIsaTest,
                                            Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni
 #elif defined(__aarch64__)
                                            ,
-                                           Isa::kNeon, Isa::kNeonDot
+                                           Isa::kNeon, Isa::kNeonDot, Isa::kNeonI8mm
 #endif
                                            ),
                          [](const auto& info) { return std::string(isa_name(info.param)); });

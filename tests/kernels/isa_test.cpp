@@ -16,7 +16,7 @@ TEST(Isa, NamesRoundTrip) {
     }
     auto bad = isa_from_name("avx1024");
     ASSERT_FALSE(bad.ok());
-    EXPECT_EQ(bad.error().message(), "unknown ISA 'avx1024' (expected scalar, avx2, avx512, avx512vnni, neon or neondot)");
+    EXPECT_EQ(bad.error().message(), "unknown ISA 'avx1024' (expected scalar, avx2, avx512, avx512vnni, neon, neondot or neoni8mm)");
 }
 
 TEST(Isa, ScalarAlwaysRunsAndDefaultIsTheLast) {
@@ -39,6 +39,14 @@ TEST(Isa, ForcingAnIsaTheCpuLacksNamesTheMissingFeature) {
     CpuFeatures neon_only;
     neon_only.neon = true;
     EXPECT_FALSE(isa_runs_on(Isa::kNeonDot, neon_only));
+    CpuFeatures dot_only = neon_only;
+    dot_only.neon_dotprod = true;
+    EXPECT_FALSE(isa_runs_on(Isa::kNeonI8mm, dot_only));
+#if defined(__aarch64__)
+    EXPECT_TRUE(isa_runs_on(Isa::kNeonDot, dot_only));
+    dot_only.neon_i8mm = true;
+    EXPECT_TRUE(isa_runs_on(Isa::kNeonI8mm, dot_only));
+#endif
 #if defined(__aarch64__)
     EXPECT_TRUE(isa_runs_on(Isa::kNeon, neon_only));
     EXPECT_EQ(choose_isa("avx2").error().message(), "avx2: this build has no avx2 kernels");

@@ -242,7 +242,7 @@ TEST(TernaryMatmulTables, Base3KernelsExistForEveryDotProductIsa) {
     // The multiplication-free kernel reads sign planes; base 3 has no such form.
     EXPECT_EQ(kernel_table(Isa::kAvx512, Packing::kBase3), nullptr);
 #elif defined(__aarch64__)
-    for (Isa isa : {Isa::kNeon, Isa::kNeonDot}) {
+    for (Isa isa : {Isa::kNeon, Isa::kNeonDot, Isa::kNeonI8mm}) {
         ASSERT_NE(kernel_table(isa, Packing::kBase3), nullptr) << isa_name(isa);
         EXPECT_EQ(kernel_table(isa, Packing::kBase3)->ternary_layout, quant::TernaryLayout::kBase3);
         EXPECT_EQ(kernel_table(isa, Packing::kBase3)->isa, isa);
