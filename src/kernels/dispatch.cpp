@@ -22,6 +22,33 @@ constexpr KernelTable kScalarTable = {
     .widely_linear_float = ref::widely_linear_float,
 };
 
+#if defined(__aarch64__)
+constexpr KernelTable kNeonDotTable = {
+    .isa = Isa::kNeonDot,   // SDOT adds nothing to the float kernels: the plain NEON ones serve
+    .name = "neondot",
+    .ternary_layout = quant::TernaryLayout::kCodes,
+    .ternary_gemv = neondot::ternary_gemv,
+    .ternary_gemm = neondot::ternary_gemm,
+    .float_matmul = neon::float_matmul,
+    .q8_matmul = neondot::q8_matmul,
+    .attend = neon::attend,
+    .quantize_activations = neon::quantize_activation_rows,
+    .complex_gemv = neondot::complex_gemv,
+    .complex_gemm = neondot::complex_gemm,
+    .widely_linear_int8 = neondot::widely_linear_int8,
+    .widely_linear_float = neon::widely_linear_float,
+};
+
+// neondot's table with the SMMLA ternary GEMM for prefill: every other kernel is neondot's.
+constexpr KernelTable neon_i8mm_table() {
+    KernelTable table = kNeonDotTable;
+    table.isa = Isa::kNeonI8mm;
+    table.name = "neoni8mm";
+    table.ternary_gemm = neoni8mm::ternary_gemm;
+    return table;
+}
+#endif
+
 constexpr KernelTable kTables[] = {
     kScalarTable,
 #if defined(__x86_64__)
@@ -78,32 +105,8 @@ constexpr KernelTable kTables[] = {
      .complex_gemm = neon::complex_gemm,
      .widely_linear_int8 = neon::widely_linear_int8,
      .widely_linear_float = neon::widely_linear_float},
-    {.isa = Isa::kNeonDot,   // SDOT adds nothing to the float kernels: the plain NEON ones serve
-     .name = "neondot",
-     .ternary_layout = quant::TernaryLayout::kCodes,
-     .ternary_gemv = neondot::ternary_gemv,
-     .ternary_gemm = neondot::ternary_gemm,
-     .float_matmul = neon::float_matmul,
-     .q8_matmul = neondot::q8_matmul,
-     .attend = neon::attend,
-     .quantize_activations = neon::quantize_activation_rows,
-     .complex_gemv = neondot::complex_gemv,
-     .complex_gemm = neondot::complex_gemm,
-     .widely_linear_int8 = neondot::widely_linear_int8,
-     .widely_linear_float = neon::widely_linear_float},
-    {.isa = Isa::kNeonI8mm,   // neondot's table with the SMMLA ternary GEMM for prefill
-     .name = "neoni8mm",
-     .ternary_layout = quant::TernaryLayout::kCodes,
-     .ternary_gemv = neondot::ternary_gemv,
-     .ternary_gemm = neoni8mm::ternary_gemm,
-     .float_matmul = neon::float_matmul,
-     .q8_matmul = neondot::q8_matmul,
-     .attend = neon::attend,
-     .quantize_activations = neon::quantize_activation_rows,
-     .complex_gemv = neondot::complex_gemv,
-     .complex_gemm = neondot::complex_gemm,
-     .widely_linear_int8 = neondot::widely_linear_int8,
-     .widely_linear_float = neon::widely_linear_float},
+    kNeonDotTable,
+    neon_i8mm_table(),
 #endif
 };
 

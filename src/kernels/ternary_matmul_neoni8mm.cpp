@@ -1,7 +1,7 @@
 // Ternary GEMM for ARMv8 with the int8 matrix multiply extension (SMMLA; built with +i8mm,
 // dispatched only when the CPU reports i8mm): a 2 x 8 by 8 x 2 product per instruction, twice
-// the multiply-adds of SDOT. Its GEMV is never dispatched (neondot's serves: one token has no
-// second column for the matrix product) but comes with the shared body.
+// the multiply-adds of SDOT. It defines no GEMV: neondot's serves (one token has no second
+// column for the matrix product).
 #include <arm_neon.h>
 
 #include <cstdint>
