@@ -17,6 +17,10 @@
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
 #endif
+#if defined(__APPLE__)
+#include <sys/sysctl.h>
+#include <sys/types.h>
+#endif
 
 namespace tern {
 namespace {
@@ -72,6 +76,22 @@ std::string x86_brand_string() {
     const size_t first = brand.find_first_not_of(' ');
     const size_t last = brand.find_last_not_of(' ');
     return first == std::string::npos ? "" : brand.substr(first, last - first + 1);
+}
+#endif
+
+#if defined(__APPLE__)
+// macOS has no auxiliary vector: the kernel publishes each ARM feature as a sysctl
+// ("hw.optional.arm.FEAT_DotProd" = 1), absent on kernels that predate the feature's name.
+bool apple_sysctl_flag(const char* name) {
+    int value = 0;
+    size_t size = sizeof value;
+    return sysctlbyname(name, &value, &size, nullptr, 0) == 0 && value != 0;
+}
+
+std::string apple_sysctl_string(const char* name) {
+    char text[256] = {};
+    size_t size = sizeof text - 1;
+    return sysctlbyname(name, text, &size, nullptr, 0) == 0 ? std::string(text) : std::string();
 }
 #endif
 
@@ -164,6 +184,10 @@ CpuInfo detect_cpu_info() {
 #if defined(HWCAP2_I8MM)
     info.features.neon_i8mm = (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
 #endif
+#elif defined(__APPLE__)
+    info.features.neon_dotprod = apple_sysctl_flag("hw.optional.arm.FEAT_DotProd");
+    info.features.neon_i8mm = apple_sysctl_flag("hw.optional.arm.FEAT_I8MM");
+    info.model_name = apple_sysctl_string("machdep.cpu.brand_string");
 #endif
 #else
     info.architecture = "unknown";
@@ -174,9 +198,13 @@ CpuInfo detect_cpu_info() {
     const long online = sysconf(_SC_NPROCESSORS_ONLN);
     info.logical_cpus = online > 0 ? static_cast<int>(online)
                                    : static_cast<int>(std::thread::hardware_concurrency());
+#if defined(__linux__)
     cpu_set_t mask;
     CPU_ZERO(&mask);
     info.usable_cpus = sched_getaffinity(0, sizeof mask, &mask) == 0 ? CPU_COUNT(&mask) : info.logical_cpus;
+#else
+    info.usable_cpus = info.logical_cpus;   // macOS has no affinity masks
+#endif
     info.physical_cores = count_physical_cores(info.logical_cpus);
     info.caches = read_caches();
     return info;
