@@ -64,5 +64,8 @@ namespace neondot {   // the same with SDOT
 void complex_gemv(const ComplexMatmulArgs& args);
 void complex_gemm(const ComplexMatmulArgs& args);
 }  // namespace neondot
+namespace neoni8mm {   // SMMLA GEMM: all four sums of 8 columns per instruction; neondot's GEMV serves
+void complex_gemm(const ComplexMatmulArgs& args);
+}  // namespace neoni8mm
 
 }  // namespace tern::kernels

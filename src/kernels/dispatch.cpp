@@ -39,12 +39,15 @@ constexpr KernelTable kNeonDotTable = {
     .widely_linear_float = neon::widely_linear_float,
 };
 
-// neondot's table with the SMMLA ternary GEMM for prefill: every other kernel is neondot's.
+// neondot's table with the SMMLA kernels for several tokens (ternary and complex GEMMs, the
+// widely-linear int8 kernel): every other kernel is neondot's.
 constexpr KernelTable neon_i8mm_table() {
     KernelTable table = kNeonDotTable;
     table.isa = Isa::kNeonI8mm;
     table.name = "neoni8mm";
     table.ternary_gemm = neoni8mm::ternary_gemm;
+    table.complex_gemm = neoni8mm::complex_gemm;
+    table.widely_linear_int8 = neoni8mm::widely_linear_int8;
     return table;
 }
 #endif

@@ -75,5 +75,8 @@ void widely_linear_float(const WidelyLinearFloatArgs& args);
 namespace neondot {   // int8 only: SDOT adds nothing to the float path (neon:: serves it)
 void widely_linear_int8(const WidelyLinearInt8Args& args);
 }  // namespace neondot
+namespace neoni8mm {   // int8 only: SMMLA for several tokens, SDOT for one
+void widely_linear_int8(const WidelyLinearInt8Args& args);
+}  // namespace neoni8mm
 
 }  // namespace tern::kernels

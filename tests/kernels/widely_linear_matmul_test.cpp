@@ -150,8 +150,8 @@ IsaKernels kernels_for(Isa isa) {
         case Isa::kAvx512Vnni: return {avx512vnni::widely_linear_int8, avx512::widely_linear_float};
 #elif defined(__aarch64__)
         case Isa::kNeon: return {neon::widely_linear_int8, neon::widely_linear_float};
-        case Isa::kNeonDot:
-        case Isa::kNeonI8mm: return {neondot::widely_linear_int8, neon::widely_linear_float};
+        case Isa::kNeonDot: return {neondot::widely_linear_int8, neon::widely_linear_float};
+        case Isa::kNeonI8mm: return {neoni8mm::widely_linear_int8, neon::widely_linear_float};
 #endif
         default: return {ref::widely_linear_int8, ref::widely_linear_float};
     }
