@@ -17,7 +17,8 @@ DEB_PACKAGES_BROWSER := chromium fonts-liberation
 # test-arm64: Debian's cross compiler and qemu-user, and these libraries for arm64 (multiarch).
 DEB_PACKAGES_ARM64 := libpcre2-dev libutf8proc-dev libgtest-dev libcpp-httplib-dev libssl-dev
 ARM64_TESTS        := tern_core_tests tern_quant_tests tern_kernels_tests tern_format_tests tern_model_tests \
-                      tern_sampling_tests tern_engine_tests
+                      tern_sampling_tests tern_engine_tests tern_tokenizer_tests tern_server_tests tern_hub_tests \
+                      tern_cli_tests tern_api_tests
 
 .PHONY: run info test deps build test-sanitize fuzz-smoke test-arm64 clean
 
@@ -58,18 +59,20 @@ fuzz-smoke:
 	    -DTERN_BUILD_TESTS=OFF -DTERN_BUILD_BENCH=OFF -DTERN_WERROR=$(WERROR) \
 	    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO='$(SANITIZE_FLAGS)'
 	cmake --build build-fuzz -j $(JOBS) --target tern_fuzzers
-	tools/run_fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+	JOBS=$(JOBS) tools/run_fuzzers.sh build-fuzz $(FUZZ_SECONDS)
 
-# Cross-builds the library and the core, quant and kernel tests for 64-bit ARM Linux and runs
-# them under qemu-user, with and without the dot-product extension (the whole suite is far
-# too slow under emulation; the kernels are what differs between architectures).
+# Cross-builds the library, the tern binary and every test program that needs neither MPI nor
+# Python for 64-bit ARM Linux and runs them under qemu-user: with and without the dot-product
+# and matrix-multiply extensions where the kernels differ, once elsewhere, JOBS emulations at a time
+# (tools/run_arm64_tests.sh says what runs where).
 test-arm64:
 	@tools/install_deps.sh $(DEB_PACKAGES)
 	@tools/install_arm64_deps.sh $(DEB_PACKAGES_ARM64)
 	cmake -S . -B build-arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release \
 	    -DTERN_BUILD_BENCH=OFF -DTERN_PYTHON=OFF -DTERN_MPI=OFF -DTERN_WERROR=$(WERROR)
 	cmake --build build-arm64 -j $(JOBS) --target $(ARM64_TESTS)
-	tools/run_arm64_tests.sh build-arm64 $(ARM64_TESTS)
+	@tools/fetch_test_packages.sh build-arm64
+	JOBS=$(JOBS) tools/run_arm64_tests.sh build-arm64 $(ARM64_TESTS)
 
 clean:
 	rm -rf build build-sanitize build-fuzz build-arm64

@@ -23,7 +23,9 @@ inline TernRun run_tern(const std::string& args, const std::string& env = "",
                         const std::optional<std::string>& stdin_text = std::nullopt) {
     testing::TempDir dir;
     const std::string err_path = (dir / "stderr").string();
-    std::string command = (env.empty() ? "" : "env " + env + " ") + std::string(TERN_BINARY) + " " + args + " 2>" + err_path;
+    const std::string launcher = TERN_BINARY_LAUNCHER;
+    std::string command = (env.empty() ? "" : "env " + env + " ") + (launcher.empty() ? "" : launcher + " ") +
+                          std::string(TERN_BINARY) + " " + args + " 2>" + err_path;
     if (stdin_text) {
         testing::write_file(dir / "stdin", *stdin_text);
         command += " <" + (dir / "stdin").string();

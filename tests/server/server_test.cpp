@@ -770,8 +770,8 @@ TEST(Server, AThousandHalfSentRequestsDelayNeitherHealthNorACompletion) {
         stalled.back()->send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"pro");
     }
     ASSERT_TRUE(wait_until([&] { return server.open_connections() == kStalled; }, 5s)) << server.open_connections();
-#ifdef TERN_SANITIZED
-    const auto limit_each = 1000ms;   // AddressSanitizer slows everything several times
+#if defined(TERN_SANITIZED) || defined(TERN_EMULATED)
+    const auto limit_each = 1000ms;   // AddressSanitizer and qemu slow everything several times
 #else
     const auto limit_each = 100ms;
 #endif
