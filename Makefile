@@ -62,9 +62,9 @@ fuzz-smoke:
 	JOBS=$(JOBS) tools/run_fuzzers.sh build-fuzz $(FUZZ_SECONDS)
 
 # Cross-builds the library, the tern binary and every test program that needs neither MPI nor
-# Python for 64-bit ARM Linux and runs them under qemu-user: with and without the dot-product
-# and matrix-multiply extensions where the kernels differ, once elsewhere, JOBS emulations at a time
-# (tools/run_arm64_tests.sh says what runs where).
+# Python for 64-bit ARM Linux and runs them under qemu-user, JOBS emulations at a time: with and
+# without the dot-product and matrix-multiply extensions where the kernels differ, once
+# elsewhere (tools/run_arm64_tests.sh says what runs where).
 test-arm64:
 	@tools/install_deps.sh $(DEB_PACKAGES)
 	@tools/install_arm64_deps.sh $(DEB_PACKAGES_ARM64)

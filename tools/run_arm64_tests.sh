@@ -4,8 +4,8 @@
 # on a plain ARMv8.0 core ("cortex-a53": they must fall back to the NEON ones); the kernel tests
 # once more on a core with SDOT but no SMMLA ("neoverse-n1": the neondot table serves). The
 # others (tokenizer, server, hub, CLI, public API: the same kernels underneath) run once, on
-# "max"; the tern binary their tests start runs under qemu too (TERN_BINARY_LAUNCHER). Runs are
-# single-threaded emulations, so JOBS of them (default: the number of CPUs) go at once, the
+# "max"; the tern binary their tests start runs under qemu too (TERN_BINARY_LAUNCHER). Most of
+# a run is one emulated thread, so JOBS runs (default: the number of CPUs) go at once, the
 # longest first; each one's output is printed whole when it ends. Then the build's own shell
 # checks through ctest.
 # Usage: run_arm64_tests.sh BUILD_DIR TEST_PROGRAM...
