@@ -160,59 +160,6 @@ int run_model_bench(const BenchOptions& options) {
 
 }  // namespace
 
-void add_bench_command(CLI::App& app, BenchOptions& options) {
-    CLI::App* bench = app.add_subcommand("bench", "Measure kernel speed against the machine's memory bandwidth");
-    bench->add_flag("--kernels", options.kernels,
-                    "Benchmark the matmul kernels: ternary on BitNet-2B4T shapes, the LM head, complex and widely-linear");
-    bench->add_option("-t,--threads", options.threads,
-                      "Thread counts to measure, e.g. 1,2 (default 1,2; under --split one count, by default this "
-                      "rank's share of the cores)")
-        ->delimiter(',')
-        ->check(CLI::Range(1, 512));
-    bench->add_option("--isa", options.isas, "Only these ISAs (scalar, avx2, avx512, avx512vnni; on ARM neon, neondot, neoni8mm)")->delimiter(',');
-    bench->add_option("--gemm-tokens", options.gemm_tokens, "Tokens per GEMM call (0 skips GEMM)")
-        ->check(CLI::Range(0, 4096))
-        ->capture_default_str();
-    bench->add_option("--stream-mb", options.stream_mb, "MiB of weight copies cycled per GEMV and GEMM (0: 4x the LLC, >= 256)")
-        ->check(CLI::Range(0, 1 << 16))
-        ->capture_default_str();
-    bench->add_flag("!--no-head", options.float_head, "Skip the 128256x2560 LM-head GEMVs (F16 and Q8_0)");
-    bench->add_flag("!--no-complex", options.complex_kernels, "Skip the complex (iFairy) and widely-linear (Fairy2i) GEMVs");
-    bench->add_option("--seconds", options.seconds_per_point, "Timing budget per measurement")
-        ->check(CLI::Range(0.01, 60.0))
-        ->capture_default_str();
-    bench->add_flag("--json", options.json, "Print the results as JSON");
-    bench->add_option("-m,--model", options.model, "Benchmark this model file (pp/tg like llama-bench)");
-    bench->add_option("--synthetic", options.synthetic,
-                      str_cat("Benchmark a random model of this shape: ", model::synthetic_shape_names()));
-    bench->add_option("--type", options.synthetic_type, "Ternary type of the --synthetic model (i2_s, tq2_0, tq1_0)")
-        ->capture_default_str();
-    bench->add_option("-p,--n-prompt", options.n_prompt, "Prompt tokens for pp (0 skips)")
-        ->check(CLI::Range(0, 1 << 16))
-        ->capture_default_str();
-    bench->add_option("-n,--n-gen", options.n_gen, "Generated tokens for tg (0 skips)")
-        ->check(CLI::Range(0, 1 << 16))
-        ->capture_default_str();
-    bench->add_option("-d,--depth", options.depths,
-                      "Decode after this many tokens of context, e.g. 0,1024,4096 (filled untimed, as llama-bench -d)")
-        ->delimiter(',')
-        ->check(CLI::Range(0, 1 << 20));
-    bench->add_option("--parallel", options.sequences,
-                      "Also decode this many sequences in lock-step, as tern serve batches them (e.g. 1,4)")
-        ->delimiter(',')
-        ->check(CLI::Range(1, 64))
-        ->capture_default_str();
-    add_packing_option(bench, options.packing);
-    add_weights_options(bench, options.weights, options.activations);
-    add_kv_type_option(bench, options.kv_type);
-    add_split_option(bench, options.split);
-    bench->add_option("--head", options.head,
-                      "LM head: q8_0 (default for --synthetic) or file (keep the file's type; default for -m)");
-    bench->add_option("-r,--repetitions", options.repetitions, "Repetitions of each test")
-        ->check(CLI::Range(1, 1000))
-        ->capture_default_str();
-}
-
 int run_bench(const BenchOptions& options) {
     if (!options.model.empty() || !options.synthetic.empty()) {
         if (options.kernels) return report_failure("bench: --kernels cannot be combined with -m / --synthetic");

@@ -92,25 +92,6 @@ std::optional<Reply> generate_reply(engine::InferenceSession& session, const eng
 
 }  // namespace
 
-void add_chat_command(CLI::App& app, ChatOptions& options) {
-    CLI::App* chat = app.add_subcommand("chat", "Chat with a model in the terminal (/reset, /exit, Ctrl-C stops a reply)");
-    chat->add_option("-m,--model", options.model, "Model file (GGUF)")->required();
-    chat->add_option("--system", options.system, "System prompt");
-    chat->add_option("--chat-template", options.chat_template,
-                     str_cat("Prompt format: ", tokenizer::chat_template_names(), " (default: from the model)"));
-    chat->add_option("-n,--n-predict", options.max_reply, "Most tokens per reply")->capture_default_str();
-    chat->add_option("-t,--threads", options.threads, "Threads (default: all cores)")->check(CLI::Range(1, 512));
-    chat->add_option("-c,--ctx", options.n_ctx, "Context length (default: the model's)");
-    add_sampling_options(chat, options.sampler);
-    chat->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
-    add_head_option(chat, options.head);
-    add_packing_option(chat, options.packing);
-    add_weights_options(chat, options.weights, options.activations);
-    add_kv_type_option(chat, options.kv_type);
-    add_draft_options(chat, options.draft);
-    add_split_option(chat, options.split);
-}
-
 int run_chat(const ChatOptions& options) {
     Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
     if (!split.ok()) return report_failure(split.error().message());

@@ -1,8 +1,7 @@
-// The `tern` subcommands. Each registers its options on the CLI11 app (declared once, so
-// parsing and --help cannot drift) and runs after parsing, returning the process exit code.
+// The `tern` subcommands: each one's options, filled in by parsing the command line
+// (cli/flags.h declares the flags), and the function that runs it, returning the exit code.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,14 +15,12 @@ struct InfoOptions {
     bool measure_bandwidth = true;
     double bandwidth_seconds = 0.4;   // per thread count measured
 };
-void add_info_command(CLI::App& app, InfoOptions& options);
 int run_info(const InfoOptions& options);
 
 struct InspectOptions {
     std::string path;
     size_t array_elems = 8;           // array elements shown per metadata key
 };
-void add_inspect_command(CLI::App& app, InspectOptions& options);
 int run_inspect(const InspectOptions& options);
 
 // --split, --split-timeout (cli/split_setup.h).
@@ -58,7 +55,6 @@ struct BenchOptions {
     kernels::KvType kv_type = kernels::KvType::kF32;
     SplitOptions split;
 };
-void add_bench_command(CLI::App& app, BenchOptions& options);
 int run_bench(const BenchOptions& options);
 
 // --draft, --draft-max, --draft-fixed (cli/draft_setup.h).
@@ -87,7 +83,6 @@ struct RunOptions {
     size_t n_ctx = 0;                 // 0: the model's training context
     std::string isa;
 };
-void add_run_command(CLI::App& app, RunOptions& options);
 int run_run(const RunOptions& options);
 
 struct SynthOptions {
@@ -100,7 +95,6 @@ struct SynthOptions {
     std::string output;
     int threads = 0;   // 0: all cores
 };
-void add_synth_command(CLI::App& app, SynthOptions& options);
 
 struct ConvertOptions {
     std::string folder;
@@ -114,7 +108,6 @@ struct ConvertOptions {
     size_t calibration_tokens = 16384;
     int threads = 0;
 };
-void add_convert_command(CLI::App& app, ConvertOptions& options);
 int run_convert(const ConvertOptions& options);
 
 struct QuantizeOptions {
@@ -126,7 +119,6 @@ struct QuantizeOptions {
     std::string name;
     int threads = 0;
 };
-void add_quantize_command(CLI::App& app, QuantizeOptions& options);
 int run_quantize(const QuantizeOptions& options);
 int run_synth(const SynthOptions& options);
 
@@ -134,7 +126,6 @@ struct PullOptions {
     std::string spec;
     std::string revision = "main";
 };
-void add_pull_command(CLI::App& app, PullOptions& options);
 int run_pull(const PullOptions& options);
 
 struct TokenizeOptions {
@@ -144,7 +135,6 @@ struct TokenizeOptions {
     bool ids_only = false;
     bool no_special = false;
 };
-void add_tokenize_command(CLI::App& app, TokenizeOptions& options);
 int run_tokenize(const TokenizeOptions& options);
 
 struct PerplexityOptions {
@@ -161,7 +151,6 @@ struct PerplexityOptions {
     kernels::KvType kv_type = kernels::KvType::kF32;
     SplitOptions split;
 };
-void add_perplexity_command(CLI::App& app, PerplexityOptions& options);
 int run_perplexity(const PerplexityOptions& options);
 
 struct ChatOptions {
@@ -181,7 +170,6 @@ struct ChatOptions {
     DraftOptions draft;
     SplitOptions split;
 };
-void add_chat_command(CLI::App& app, ChatOptions& options);
 int run_chat(const ChatOptions& options);
 
 struct ServeOptions {
@@ -213,7 +201,6 @@ struct ServeOptions {
     DraftOptions draft;                  // only "ngram" (a draft model per slot is not built)
     SplitOptions split;
 };
-void add_serve_command(CLI::App& app, ServeOptions& options);
 int run_serve(const ServeOptions& options);
 
 int default_thread_count();

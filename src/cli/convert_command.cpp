@@ -19,31 +19,6 @@
 
 namespace tern::cli {
 
-void add_convert_command(CLI::App& app, ConvertOptions& options) {
-    CLI::App* convert = app.add_subcommand(
-        "convert", "Convert a Hugging Face model folder to GGUF (BitNet, ternary or float LLaMA/Mistral, iFairy, "
-                   "Fairy2i, HGRN-Bit)");
-    convert->add_option("folder", options.folder, "Hugging Face model folder (config.json, safetensors, tokenizer)")->required();
-    convert->add_option("-o,--output", options.output, "Output GGUF file")->required();
-    convert->add_option("--name", options.name, "general.name to write (default: the folder's name)");
-    convert->add_option("--type", options.type,
-                        "Ternary storage: i2_s, tq2_0 or tq1_0 (default i2_s; tq2_0 for rowfit / gptq, whose rows have "
-                        "multipliers of their own)");
-    convert->add_option("--head", options.head,
-                        "Head (and tied embedding) type: q8_0 (default), f16, bf16, f32, or keep the folder's");
-    convert->add_option("--method", options.method,
-                        "For float LlamaForCausalLM/MistralForCausalLM folders: absmean or threshold (post-training "
-                        "ternarisation), rowfit or gptq (calibrated, with --calibration), or fairy2i-w1 / fairy2i-w2 "
-                        "(widely-linear PhaseQuant)");
-    convert->add_option("--calibration", options.calibration, "Text whose activations calibrate --method rowfit / gptq");
-    convert->add_option("--calibration-tokens", options.calibration_tokens,
-                        "Calibration tokens to use at most (default 16384)")
-        ->check(CLI::Range(size_t{1}, size_t{1} << 24));
-    convert->add_option("--weights", options.weights, "Same as --method fairy2i-w1 / fairy2i-w2");
-    convert->add_option("-t,--threads", options.threads, "Threads quantising the weights (default: all cores)")
-        ->check(CLI::Range(1, 512));
-}
-
 namespace {
 
 std::optional<quant::CalibratedMethod> calibrated_method(const std::string& method) {

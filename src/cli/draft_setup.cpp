@@ -26,17 +26,6 @@ Status check_same_vocabulary(const LoadedModel& draft, const LoadedModel& target
 
 }  // namespace
 
-void add_draft_options(CLI::App* command, DraftOptions& options) {
-    command->add_option("--draft", options.source,
-                        "Speculative decoding: 'ngram' (guess from earlier text) or a draft model with the same "
-                        "vocabulary; output is unchanged");
-    command->add_option("--draft-max", options.max_tokens, "Guesses checked per step at most")
-        ->check(CLI::Range(1, 16))
-        ->capture_default_str();
-    command->add_flag("--draft-fixed", options.fixed,
-                      "Check every guess the drafter gives (default: as many as measured to pay off)");
-}
-
 Result<DraftSetup> make_draft_setup(const DraftOptions& options, const LoadedModel& target, ThreadPool& pool,
                                     size_t n_ctx, const ModelRequest& request) {
     DraftSetup setup;

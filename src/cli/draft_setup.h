@@ -5,16 +5,12 @@
 #include <memory>
 #include <string>
 
-#include <CLI/CLI.hpp>
-
 #include "cli/commands.h"
 #include "cli/model_setup.h"
 #include "engine/drafter.h"
 #include "engine/speculative_generator.h"
 
 namespace tern::cli {
-
-void add_draft_options(CLI::App* command, DraftOptions& options);
 
 // The drafter --draft asks for, with the draft model it runs (if any).
 struct DraftSetup {

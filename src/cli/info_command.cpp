@@ -76,14 +76,6 @@ void print_kernels() {
 
 }  // namespace
 
-void add_info_command(CLI::App& app, InfoOptions& options) {
-    CLI::App* info = app.add_subcommand("info", "Show the CPU, its SIMD features, caches and memory bandwidth");
-    info->add_flag("!--no-bandwidth", options.measure_bandwidth, "Skip the memory bandwidth measurement");
-    info->add_option("--bandwidth-seconds", options.bandwidth_seconds, "Seconds spent measuring per thread count")
-        ->check(CLI::Range(0.05, 10.0))
-        ->capture_default_str();
-}
-
 int run_info(const InfoOptions& options) {
     const CpuInfo cpu = detect_cpu_info();
     std::printf("%-22s %s\n", "tern:", kVersion);

@@ -125,15 +125,6 @@ bool starts_with_gguf_magic(const std::string& path) {
 
 }  // namespace
 
-void add_inspect_command(CLI::App& app, InspectOptions& options) {
-    CLI::App* inspect = app.add_subcommand("inspect", "List the metadata and tensors of a GGUF file, a safetensors file "
-                                                       "or a Hugging Face model folder");
-    inspect->add_option("path", options.path, "Model file (.gguf, .safetensors) or Hugging Face model folder")->required();
-    inspect->add_option("--array-elems", options.array_elems, "Array elements shown per metadata key")
-        ->check(CLI::Range(size_t{0}, size_t{1} << 20))
-        ->capture_default_str();
-}
-
 int run_inspect(const InspectOptions& options) {
     std::error_code ignored;
     if (std::filesystem::is_directory(options.path, ignored)) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "tern/version.h"
 
 int main(int argc, char** argv) {

@@ -2,8 +2,6 @@
 // with a progress line on a terminal, and the flags that shape the request.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <optional>
 #include <string>
 
@@ -33,15 +31,5 @@ Result<tokenizer::Tokenizer> load_tokenizer(const std::string& model);
 // else the model's own (a warning on stderr when it does not parse and a built-in replaces it).
 Result<ChatModel> load_chat_model(const std::string& model, const ModelRequest& request,
                                   const std::string& template_name);
-
-// Registers --head on a command.
-void add_head_option(CLI::App* command, std::string& head);
-void add_packing_option(CLI::App* command, std::string& packing);
-void add_weights_options(CLI::App* command, std::string& weights, std::string& activations);
-// Registers --kv-type (f32 or f16; a bad value is a usage error).
-void add_kv_type_option(CLI::App* command, kernels::KvType& kv_type);
-
-// Registers --temp, --top-k, --top-p, --min-p and -s/--seed.
-void add_sampling_options(CLI::App* command, sampling::SamplerOptions& sampler);
 
 }  // namespace tern::cli

@@ -10,21 +10,6 @@
 
 namespace tern::cli {
 
-void add_perplexity_command(CLI::App& app, PerplexityOptions& options) {
-    CLI::App* cmd = app.add_subcommand("perplexity", "Measure perplexity on a text file (llama-perplexity protocol)");
-    cmd->add_option("-m,--model", options.model, "Model file (GGUF)")->required();
-    cmd->add_option("-f,--file", options.file, "Text file")->required();
-    cmd->add_option("-c,--ctx", options.n_ctx, "Chunk length in tokens")->check(CLI::Range(2, 1 << 20))->capture_default_str();
-    cmd->add_option("--chunks", options.max_chunks, "Score at most this many chunks (0: all)")->capture_default_str();
-    cmd->add_option("-t,--threads", options.threads, "Threads (default: all cores)")->check(CLI::Range(1, 512));
-    cmd->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
-    add_head_option(cmd, options.head);
-    add_packing_option(cmd, options.packing);
-    add_weights_options(cmd, options.weights, options.activations);
-    add_kv_type_option(cmd, options.kv_type);
-    add_split_option(cmd, options.split);
-}
-
 int run_perplexity(const PerplexityOptions& options) {
     Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
     if (!split.ok()) return report_failure(split.error().message());

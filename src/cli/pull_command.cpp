@@ -9,13 +9,6 @@
 
 namespace tern::cli {
 
-void add_pull_command(CLI::App& app, PullOptions& options) {
-    CLI::App* pull = app.add_subcommand(
-        "pull", "Download a model from the Hugging Face Hub into the shared cache (HF_HOME, HF_TOKEN, HF_ENDPOINT)");
-    pull->add_option("repo", options.spec, "ORG/NAME, ORG/NAME:FILE or ORG/NAME:GLOB (e.g. 'ORG/NAME:*.gguf')")->required();
-    pull->add_option("--revision", options.revision, "Branch, tag or commit")->capture_default_str();
-}
-
 int run_pull(const PullOptions& options) {
     Result<hub::RepoSpec> spec = hub::parse_repo_spec(options.spec);
     if (!spec.ok()) return report_failure(spec.error().message());

@@ -13,20 +13,6 @@
 
 namespace tern::cli {
 
-void add_quantize_command(CLI::App& app, QuantizeOptions& options) {
-    CLI::App* quantize = app.add_subcommand(
-        "quantize", "Rewrite a GGUF model: ternary type, head type, or post-training ternarisation of a float model");
-    quantize->add_option("input", options.input, "GGUF model file")->required();
-    quantize->add_option("output", options.output, "Output GGUF file")->required();
-    quantize->add_option("--type", options.type, "Ternary storage: i2_s (default), tq2_0 or tq1_0");
-    quantize->add_option("--head", options.head,
-                         "Head (and tied embedding) type: q8_0 (default), f16, bf16, f32, or keep the input's");
-    quantize->add_option("--method", options.method,
-                         "Ternarise float projections (a llama.cpp F16/BF16/F32 llama file): absmean or threshold");
-    quantize->add_option("--name", options.name, "general.name to write (default: the input's)");
-    quantize->add_option("-t,--threads", options.threads, "Threads (default: all cores)")->check(CLI::Range(1, 512));
-}
-
 namespace {
 
 // Keys whose value the new file's types make stale.

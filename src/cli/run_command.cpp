@@ -88,28 +88,6 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 int default_thread_count() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
-void add_run_command(CLI::App& app, RunOptions& options) {
-    CLI::App* run = app.add_subcommand("run", "Generate text from a prompt");
-    run->add_option("-m,--model", options.model, "Model file (GGUF)")->required();
-    run->add_option("-p,--prompt", options.prompt, "Prompt text");
-    run->add_option("-f,--file", options.prompt_file, "Read the prompt from this file");
-    run->add_option("--ids", options.ids, "Prompt as token ids separated by spaces");
-    add_sampling_options(run, options.sampler);
-    run->add_flag("--no-echo", options.no_echo, "Do not print the prompt before the generated text");
-    run->add_option("-n,--n-predict", options.n_predict, "Tokens to generate")
-        ->check(CLI::Range(0, 1 << 20))
-        ->capture_default_str();
-    run->add_option("-t,--threads", options.threads, "Threads (default: all cores)")->check(CLI::Range(1, 512));
-    run->add_option("-c,--ctx", options.n_ctx, "Context length (default: the model's)")->check(CLI::Range(0, 1 << 22));
-    run->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
-    add_head_option(run, options.head);
-    add_packing_option(run, options.packing);
-    add_weights_options(run, options.weights, options.activations);
-    add_kv_type_option(run, options.kv_type);
-    add_draft_options(run, options.draft);
-    add_split_option(run, options.split);
-}
-
 int run_run(const RunOptions& options) {
     Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
     if (!split.ok()) return report_failure(split.error().message());

@@ -85,45 +85,6 @@ Result<std::vector<std::string>> collect_api_keys(const ServeOptions& options) {
 
 }  // namespace
 
-void add_serve_command(CLI::App& app, ServeOptions& options) {
-    CLI::App* serve = app.add_subcommand("serve", "OpenAI-compatible HTTP server (chat, completions, streaming)");
-    serve->add_option("-m,--model", options.model, "Model file (GGUF) or Hugging Face folder")->required();
-    serve->add_option("--host", options.host, "Address to listen on")->capture_default_str();
-    serve->add_option("--port", options.port, "Port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
-    serve->add_option("-t,--threads", options.threads, "Threads (default: all cores)")->check(CLI::Range(1, 512));
-    serve->add_option("--parallel", options.parallel, "Requests generating at once (KV cache slots)")
-        ->capture_default_str()->check(CLI::Range(1, 256));
-    serve->add_option("-c,--ctx", options.n_ctx, "Context per request in tokens (default: the model's, at most 4096)");
-    serve->add_option("--queue", options.queue, "Requests that may wait for a slot before new ones get 503")
-        ->capture_default_str();
-    serve->add_option("--api-key", options.api_key, "Require 'Authorization: Bearer KEY' (default: $TERN_API_KEY)");
-    serve->add_option("--api-key-file", options.api_key_file, "Accept any key in this file (one per line, # comments)");
-    serve->add_option("--ssl-cert", options.ssl_cert, "Serve HTTPS with this PEM certificate (with --ssl-key)");
-    serve->add_option("--ssl-key", options.ssl_key, "The certificate's PEM private key");
-    serve->add_option("--alias", options.alias, "Model id in /v1/models (default: the file name)");
-    serve->add_option("--chat-template", options.chat_template,
-                      str_cat("Prompt format: ", tokenizer::chat_template_names(), " (default: from the model)"));
-    serve->add_option("--max-body-mb", options.max_body_mb, "Largest request body accepted (413 beyond)")
-        ->capture_default_str()->check(CLI::Range(1, 1024));
-    serve->add_option("--timeout", options.timeout, "Seconds a client may stall mid-request; shutdown grace")
-        ->capture_default_str()->check(CLI::Range(1, 3600));
-    serve->add_option("--keep-alive", options.keep_alive, "Seconds an idle connection stays open between requests")
-        ->capture_default_str()->check(CLI::Range(1, 3600));
-    serve->add_option("--max-connections", options.max_connections,
-                      "Open connections at most; beyond, new ones get 503 (default: what the descriptor limit allows)");
-    serve->add_option("--max-connections-per-client", options.max_connections_per_client,
-                      "Open connections from one address at most; beyond, 429 (0: no cap, e.g. behind a proxy)")
-        ->capture_default_str();
-    serve->add_flag("--no-webui", options.no_web_ui, "Do not serve the chat page at /");
-    serve->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
-    add_head_option(serve, options.head);
-    add_packing_option(serve, options.packing);
-    add_weights_options(serve, options.weights, options.activations);
-    add_kv_type_option(serve, options.kv_type);
-    add_draft_options(serve, options.draft);
-    add_split_option(serve, options.split);
-}
-
 int run_serve(const ServeOptions& options) {
     // Flags are checked before the model loads, which can take a while.
     Result<std::vector<std::string>> api_keys = collect_api_keys(options);

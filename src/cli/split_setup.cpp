@@ -11,18 +11,6 @@
 
 namespace tern::cli {
 
-void add_split_option(CLI::App* command, SplitOptions& split) {
-    command->add_option("--split", split.kind,
-                        "Under mpirun: split the model over the ranks (logits bit-identical to one process). rows: "
-                        "each rank keeps its rows of every projection, its KV heads and its rows of the head; "
-                        "layers: each rank keeps contiguous layers (a pipeline)")
-        ->check(CLI::IsMember({"rows", "layers"}));
-    command->add_option("--split-timeout", split.wait_limit_seconds,
-                        "Under --split: seconds a rank waits for the others inside a step before it ends the job "
-                        "(a rank stopped, or a host unreachable)")
-        ->capture_default_str()->check(CLI::Range(0.1, 86400.0));
-}
-
 Result<std::unique_ptr<SplitRun>> SplitRun::start(const SplitOptions& split) {
     if (split.kind.empty()) return std::unique_ptr<SplitRun>();
     if (split.kind != "rows" && split.kind != "layers")

@@ -4,8 +4,6 @@
 // (every rank but 0) into engine::follow_leader while rank 0 runs the command as usual.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -20,8 +18,6 @@
 namespace tern::cli {
 
 struct SplitOptions;
-
-void add_split_option(CLI::App* command, SplitOptions& split);
 
 class SplitRun {
 public:

@@ -8,21 +8,6 @@
 
 namespace tern::cli {
 
-void add_synth_command(CLI::App& app, SynthOptions& options) {
-    CLI::App* synth = app.add_subcommand("synth", "Write a random ternary model of a real shape as GGUF");
-    synth->add_option("--shape", options.shape, str_cat("Shape: ", model::synthetic_shape_names()))->capture_default_str();
-    synth->add_option("--type", options.type, "Ternary type: i2_s, tq2_0 or tq1_0")->capture_default_str();
-    synth->add_option("--embd-type", options.embd_type, "Embedding type: f32, f16, bf16 or q8_0")->capture_default_str();
-    synth->add_option("--arch", options.arch,
-                      "general.architecture to write (default: the shape's; 'bitnet' gives the 2b4t shape as "
-                      "llama.cpp's converter names it)");
-    synth->add_flag("--untied-head", options.untied_head, "Also write output.weight");
-    synth->add_option("--seed", options.seed, "Random seed")->capture_default_str();
-    synth->add_option("-o,--output", options.output, "Output file")->required();
-    synth->add_option("-t,--threads", options.threads, "Threads generating the weights (default: all cores; same file for any count)")
-        ->check(CLI::Range(1, 512));
-}
-
 int run_synth(const SynthOptions& options) {
     const model::SyntheticShape* shape = model::find_synthetic_shape(options.shape);
     if (shape == nullptr)

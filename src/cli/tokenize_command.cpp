@@ -8,15 +8,6 @@
 
 namespace tern::cli {
 
-void add_tokenize_command(CLI::App& app, TokenizeOptions& options) {
-    CLI::App* cmd = app.add_subcommand("tokenize", "Print the token ids (and pieces) of a text");
-    cmd->add_option("-m,--model", options.model, "GGUF file, model folder, tokenizer.json, tokenizer.model, or ORG/NAME on the Hub")->required();
-    cmd->add_option("text", options.text, "Text to tokenize");
-    cmd->add_option("-f,--file", options.file, "Read the text from this file");
-    cmd->add_flag("--ids", options.ids_only, "Print only the ids, separated by spaces, on one line");
-    cmd->add_flag("--no-special", options.no_special, "Add no BOS/EOS and do not parse special-token text");
-}
-
 int run_tokenize(const TokenizeOptions& options) {
     if (options.text.empty() == options.file.empty()) return report_failure("tokenize: give either TEXT or -f FILE");
     std::string text = options.text;
