@@ -15,18 +15,16 @@
 
 namespace tern::testing {
 
-// `tern perplexity -m MODEL -f <held-out text> -c CTX`: the final estimate, or nothing (with a
-// test failure) when the command fails. `scored` (when non-zero) must appear in its report.
-inline std::optional<double> tern_perplexity(const std::string& model, int ctx, size_t scored = 0) {
+// `tern perplexity -m MODEL -f <held-out text> -c CTX --chunks CHUNKS`: the final estimate, or
+// nothing (with a test failure) when the command fails or scores another number of chunks.
+inline std::optional<double> tern_perplexity(const std::string& model, int ctx, size_t chunks) {
     const TernRun run = run_tern("perplexity -m " + model + " -f " + std::string(TERN_VALID_TEXT) + " -c " +
-                                 std::to_string(ctx) + " -t 2");
+                                 std::to_string(ctx) + " --chunks " + std::to_string(chunks) + " -t 2");
     EXPECT_EQ(run.exit_code, 0) << run.err;
     const size_t at = run.out.find("Final estimate: PPL = ");
     EXPECT_NE(at, std::string::npos) << run.out;
     if (run.exit_code != 0 || at == std::string::npos) return std::nullopt;
-    if (scored != 0) {
-        EXPECT_NE(run.out.find(std::to_string(scored) + " scored tokens"), std::string::npos) << run.out;
-    }
+    EXPECT_NE(run.out.find("(" + std::to_string(chunks) + " chunks"), std::string::npos) << run.out;
     return std::stod(run.out.substr(at + 22));
 }
 

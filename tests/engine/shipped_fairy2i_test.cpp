@@ -164,17 +164,19 @@ TEST(ShippedFairy2i, Int8PathStaysClose) {
     EXPECT_LT(max_diff, 0.5);
 }
 
-// The default int8 path over the whole validation text (the float path measured 17.4246, the
-// reference's own number; int8 17.4271).
-TEST(ShippedFairy2i, PerplexityWithinOnePercentOfPyTorch) {
+// The default int8 path scores the first chunks of the held-out text (card.json says how many:
+// seconds, where the whole text takes a minute) within 0.1 % of the PyTorch reference on the same
+// chunks. Over the whole text the float path measured 17.4246, the reference's own number; int8 17.4271.
+TEST(ShippedFairy2i, PerplexityWithinAThousandthOfPyTorch) {
 #ifdef TERN_SANITIZED
-    GTEST_SKIP() << "SKIPPED under sanitizers: the full-text perplexity takes minutes there; the plain build runs it";
+    GTEST_SKIP() << "SKIPPED under sanitizers: tens of seconds there; the plain build runs it";
 #endif
     const nlohmann::json card = read_json(kDir / "card.json");
-    const std::optional<double> ppl = testing::tern_perplexity(kGguf, card["perplexity_ctx"].get<int>());
-    const double reference = card["reference_perplexity"].get<double>();
+    const nlohmann::json& reference = card["reference_perplexity_prefix"];
+    const std::optional<double> ppl = testing::tern_perplexity(kGguf, card["perplexity_ctx"].get<int>(),
+                                                               reference["chunks"].get<size_t>());
     if (ppl) {
-        EXPECT_NEAR(*ppl, reference, 0.01 * reference);
+        EXPECT_NEAR(*ppl, reference["perplexity"].get<double>(), 0.001 * reference["perplexity"].get<double>());
     }
 }
 

@@ -117,16 +117,18 @@ TEST(ShippedIfairy, MatchesPyTorchsForwardPass) {
     }
 }
 
-TEST(ShippedIfairy, PerplexityWithinOnePercentOfPyTorch) {
+// The first chunks of the held-out text (card.json says how many: seconds, where the whole text
+// takes a minute) score within 0.1 % of the PyTorch reference on the same chunks.
+TEST(ShippedIfairy, PerplexityWithinAThousandthOfPyTorch) {
 #ifdef TERN_SANITIZED
-    GTEST_SKIP() << "SKIPPED under sanitizers: the full-text perplexity takes minutes there; the plain build runs it";
+    GTEST_SKIP() << "SKIPPED under sanitizers: tens of seconds there; the plain build runs it";
 #endif
     const nlohmann::json card = read_json(kDir / "card.json");
+    const nlohmann::json& reference = card["reference_perplexity_prefix"];
     const std::optional<double> ppl = testing::tern_perplexity(kGguf, card["perplexity_ctx"].get<int>(),
-                                                               card["perplexity_scored_tokens"].get<size_t>());
-    const double reference = card["reference_perplexity"].get<double>();
+                                                               reference["chunks"].get<size_t>());
     if (ppl) {
-        EXPECT_NEAR(*ppl, reference, 0.01 * reference);
+        EXPECT_NEAR(*ppl, reference["perplexity"].get<double>(), 0.001 * reference["perplexity"].get<double>());
     }
 }
 
