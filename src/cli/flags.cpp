@@ -120,6 +120,18 @@ void add_draft_options(CLI::App* command, DraftOptions& options) {
                       "Check every guess the drafter gives (default: as many as measured to pay off)");
 }
 
+// --isa, --head, --packing, --weights, --activations and --kv-type: how a model-running command
+// loads the model and which kernels run it.
+template <class Options>
+void add_loading_options(CLI::App* command, Options& options) {
+    command->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni; on ARM neon, neondot, "
+                                              "neoni8mm (default: fastest)");
+    add_head_option(command, options.head);
+    add_packing_option(command, options.packing);
+    add_weights_options(command, options.weights, options.activations);
+    add_kv_type_option(command, options.kv_type);
+}
+
 }  // namespace
 
 void add_info_command(CLI::App& app, InfoOptions& options) {
@@ -205,11 +217,7 @@ void add_run_command(CLI::App& app, RunOptions& options) {
         ->capture_default_str();
     run->add_option("-t,--threads", options.threads, "Threads (default: all cores)")->check(CLI::Range(1, 512));
     run->add_option("-c,--ctx", options.n_ctx, "Context length (default: the model's)")->check(CLI::Range(0, 1 << 22));
-    run->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
-    add_head_option(run, options.head);
-    add_packing_option(run, options.packing);
-    add_weights_options(run, options.weights, options.activations);
-    add_kv_type_option(run, options.kv_type);
+    add_loading_options(run, options);
     add_draft_options(run, options.draft);
     add_split_option(run, options.split);
 }
@@ -284,11 +292,7 @@ void add_perplexity_command(CLI::App& app, PerplexityOptions& options) {
     cmd->add_option("-c,--ctx", options.n_ctx, "Chunk length in tokens")->check(CLI::Range(2, 1 << 20))->capture_default_str();
     cmd->add_option("--chunks", options.max_chunks, "Score at most this many chunks (0: all)")->capture_default_str();
     cmd->add_option("-t,--threads", options.threads, "Threads (default: all cores)")->check(CLI::Range(1, 512));
-    cmd->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
-    add_head_option(cmd, options.head);
-    add_packing_option(cmd, options.packing);
-    add_weights_options(cmd, options.weights, options.activations);
-    add_kv_type_option(cmd, options.kv_type);
+    add_loading_options(cmd, options);
     add_split_option(cmd, options.split);
 }
 
@@ -302,11 +306,7 @@ void add_chat_command(CLI::App& app, ChatOptions& options) {
     chat->add_option("-t,--threads", options.threads, "Threads (default: all cores)")->check(CLI::Range(1, 512));
     chat->add_option("-c,--ctx", options.n_ctx, "Context length (default: the model's)");
     add_sampling_options(chat, options.sampler);
-    chat->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
-    add_head_option(chat, options.head);
-    add_packing_option(chat, options.packing);
-    add_weights_options(chat, options.weights, options.activations);
-    add_kv_type_option(chat, options.kv_type);
+    add_loading_options(chat, options);
     add_draft_options(chat, options.draft);
     add_split_option(chat, options.split);
 }
@@ -341,11 +341,7 @@ void add_serve_command(CLI::App& app, ServeOptions& options) {
                       "Open connections from one address at most; beyond, 429 (0: no cap, e.g. behind a proxy)")
         ->capture_default_str();
     serve->add_flag("--no-webui", options.no_web_ui, "Do not serve the chat page at /");
-    serve->add_option("--isa", options.isa, "Kernels: scalar, avx2, avx512, avx512vnni (default: fastest)");
-    add_head_option(serve, options.head);
-    add_packing_option(serve, options.packing);
-    add_weights_options(serve, options.weights, options.activations);
-    add_kv_type_option(serve, options.kv_type);
+    add_loading_options(serve, options);
     add_draft_options(serve, options.draft);
     add_split_option(serve, options.split);
 }

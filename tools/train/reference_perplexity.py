@@ -21,6 +21,15 @@ from ifairy_train import TOKENIZER
 from prepare_data import read_xz
 
 
+def attention_config(Config, config):
+    """The iFairy or Fairy2i training Config of a LLaMA-style config.json (their fields are the same)."""
+    return Config(vocab_size=config["vocab_size"], hidden=config["hidden_size"],
+                  intermediate=config["intermediate_size"], layers=config["num_hidden_layers"],
+                  heads=config["num_attention_heads"], kv_heads=config["num_key_value_heads"],
+                  context=config["max_position_embeddings"], rope_theta=config["rope_theta"],
+                  eps=config["rms_norm_eps"])
+
+
 def load(folder):
     """The reference model of an hf/ folder, as its export script reloaded it (BF16 widened to float32)."""
     with open(os.path.join(folder, "config.json")) as f:
@@ -28,11 +37,7 @@ def load(folder):
     arch = config["architectures"][0]
     if arch == "ComplexNetLM":
         from ifairy_model import ComplexNetLM, Config
-        c = Config(vocab_size=config["vocab_size"], hidden=config["hidden_size"],
-                   intermediate=config["intermediate_size"], layers=config["num_hidden_layers"],
-                   heads=config["num_attention_heads"], kv_heads=config["num_key_value_heads"],
-                   context=config["max_position_embeddings"], rope_theta=config["rope_theta"],
-                   eps=config["rms_norm_eps"])
+        c = attention_config(Config, config)
         model = ComplexNetLM(c)
     elif arch == "HGRNBitForCausalLM":
         from hgrn_bit_model import Config, HGRNBitForCausalLM
@@ -43,11 +48,7 @@ def load(folder):
     elif arch == "LlamaForCausalLM" and config.get("quantization_config", {}).get("quant_method") == "fairy2i":
         from fairy2i_export import frozen
         from fairy2i_model import Config, LlamaForCausalLM
-        c = Config(vocab_size=config["vocab_size"], hidden=config["hidden_size"],
-                   intermediate=config["intermediate_size"], layers=config["num_hidden_layers"],
-                   heads=config["num_attention_heads"], kv_heads=config["num_key_value_heads"],
-                   context=config["max_position_embeddings"], rope_theta=config["rope_theta"],
-                   eps=config["rms_norm_eps"])
+        c = attention_config(Config, config)
         model = LlamaForCausalLM(c)
     else:
         raise SystemExit(f"{folder}: no reference model for {arch}")
