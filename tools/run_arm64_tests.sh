@@ -16,8 +16,8 @@ shift
 if [[ $build == --one ]]; then   # internal: --one BUILD_DIR CPU PROGRAM, one emulated run
     build=$1 cpu=$2 program=$3
     # On "max" every engine test runs but the four shipped-model perplexity checks (64 chunks: a
-    # second or two natively, three minutes each emulated;
-    # Perplexity.MatchesTheDefinitionOnTwoChunks checks the computation); every ISA's table, neon's included, runs there. The ARMv8.0 core adds only
+    # second or two natively, three minutes each emulated; Perplexity.MatchesTheDefinitionOnTwoChunks
+    # checks the computation); every ISA's table, neon's included, runs there. The ARMv8.0 core adds only
     # what the default dispatch picks there, so it runs the forward passes of every family and
     # the shipped models' golden greedy texts (through the CLI too).
     filter='*'

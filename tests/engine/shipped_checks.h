@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -26,6 +28,18 @@ inline std::optional<double> tern_perplexity(const std::string& model, int ctx, 
     if (run.exit_code != 0 || at == std::string::npos) return std::nullopt;
     EXPECT_NE(run.out.find("(" + std::to_string(chunks) + " chunks"), std::string::npos) << run.out;
     return std::stod(run.out.substr(at + 22));
+}
+
+// tern_perplexity() at the card's "perplexity_ctx" over the chunks of card[key] ({"chunks": N,
+// "perplexity": P, ...}) is within 0.1 % of P.
+inline void expect_prefix_perplexity(const std::string& model, const nlohmann::json& card, const std::string& key) {
+    const nlohmann::json& reference = card.at(key);
+    const std::optional<double> ppl =
+        tern_perplexity(model, card.at("perplexity_ctx").get<int>(), reference.at("chunks").get<size_t>());
+    const double expected = reference.at("perplexity").get<double>();
+    if (ppl) {
+        EXPECT_NEAR(*ppl, expected, 0.001 * expected);
+    }
 }
 
 // `tern run -m MODEL -p PROMPT -n TOKENS --temp 0 --no-echo` and any extra flags: its stdout.

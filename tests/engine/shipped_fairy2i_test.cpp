@@ -172,12 +172,7 @@ TEST(ShippedFairy2i, PerplexityWithinAThousandthOfPyTorch) {
     GTEST_SKIP() << "SKIPPED under sanitizers: tens of seconds there; the plain build runs it";
 #endif
     const nlohmann::json card = read_json(kDir / "card.json");
-    const nlohmann::json& reference = card["reference_perplexity_prefix"];
-    const std::optional<double> ppl = testing::tern_perplexity(kGguf, card["perplexity_ctx"].get<int>(),
-                                                               reference["chunks"].get<size_t>());
-    if (ppl) {
-        EXPECT_NEAR(*ppl, reference["perplexity"].get<double>(), 0.001 * reference["perplexity"].get<double>());
-    }
+    testing::expect_prefix_perplexity(kGguf, card, "reference_perplexity_prefix");
 }
 
 TEST(ShippedFairy2i, GreedyDecodingTellsPyTorchsStory) {

@@ -110,12 +110,7 @@ TEST(ShippedModel, PerplexityReproducesTheModelCard) {
     GTEST_SKIP() << "SKIPPED under sanitizers: tens of seconds there; the plain build runs it";
 #endif
     const nlohmann::json card = read_json(kDir / "card.json");
-    const nlohmann::json& prefix = card["valid_perplexity_prefix"];
-    const std::optional<double> ppl =
-        testing::tern_perplexity(kGguf, card["perplexity_ctx"].get<int>(), prefix["chunks"].get<size_t>());
-    if (ppl) {
-        EXPECT_NEAR(*ppl, prefix["perplexity"].get<double>(), 0.001 * prefix["perplexity"].get<double>());
-    }
+    testing::expect_prefix_perplexity(kGguf, card, "valid_perplexity_prefix");
 }
 
 TEST(ShippedModel, GreedyGenerationMatchesTheGoldenContinuation) {
