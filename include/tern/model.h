@@ -35,10 +35,16 @@ struct LoadOptions {
     std::string activations = "int8";  // Fairy2i projections: "int8" or "float"
     std::string kv_type = "f32";       // KV cache elements: "f32" or "f16"
     std::string chat_template = {};    // "" = the model's own; or a built-in name, or a Jinja file
+    // A Hugging Face Hub name (ORG/NAME or ORG/NAME:FILE, and no such path on disk) is read from
+    // the cache huggingface_hub uses (HF_HOME, HF_HUB_CACHE) or downloaded into it (HF_ENDPOINT,
+    // HF_TOKEN; never with HF_HUB_OFFLINE set), at this revision: a branch, tag or commit.
+    std::string revision = "main";
+    // Called on the loading thread as a Hub download goes: the file, its bytes so far, its size.
+    std::function<void(std::string_view file, uint64_t done, uint64_t total)> on_download = {};
 };
 
 struct ModelInfo {
-    std::string path = {};
+    std::string path = {};           // on disk (a Hub name's file or folder in the cache)
     std::string architecture = {};   // "bitnet-b1.58", "llama", "ifairy", ...
     std::string description = {};    // one line: shape, weight types, head, size, kernels
     std::string kernels = {};        // the kernel table that runs it
@@ -122,8 +128,8 @@ class Session;
 
 class Model {
 public:
-    // A GGUF file, or a folder holding a Hugging Face checkpoint (safetensors, config.json and
-    // the tokenizer files).
+    // A GGUF file, a folder holding a Hugging Face checkpoint (safetensors, config.json and the
+    // tokenizer files), or a Hub name (see LoadOptions::revision).
     static Result<Model> load(const std::string& path, const LoadOptions& options = {});
 
     const ModelInfo& info() const;

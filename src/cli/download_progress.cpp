@@ -63,7 +63,7 @@ Result<std::string> local_model_path(const std::string& model) {
     if (!hub::looks_like_repo_spec(model)) return model;
     const hub::HubSettings settings = hub::HubSettings::from_environment([](const char* name) { return std::getenv(name); });
     DownloadProgress progress;
-    Result<std::filesystem::path> path = hub::resolve_model(settings, model, progress.callback());
+    Result<std::filesystem::path> path = hub::resolve_model(settings, model, "main", progress.callback());
     progress.finish();
     if (!path.ok()) return path.error();
     return path.value().string();

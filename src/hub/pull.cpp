@@ -126,13 +126,13 @@ Result<PulledRepo> find_cached(const HubSettings& settings, const RepoSpec& spec
 }
 
 Result<std::filesystem::path> resolve_model(const HubSettings& settings, std::string_view spec_text,
-                                            const ProgressCallback& progress) {
+                                            std::string_view revision, const ProgressCallback& progress) {
     TERN_ASSIGN_OR_RETURN(const RepoSpec spec, parse_repo_spec(spec_text));
-    if (Result<PulledRepo> cached = find_cached(settings, spec, "main"); cached.ok() && holds_a_model(cached.value()))
+    if (Result<PulledRepo> cached = find_cached(settings, spec, revision); cached.ok() && holds_a_model(cached.value()))
         return cached.value().model_path();
     if (settings.offline)
         return Error(str_cat(spec.repo_id, " is not in the cache and HF_HUB_OFFLINE is set (", settings.cache_dir.string(), ")"));
-    TERN_ASSIGN_OR_RETURN(const PulledRepo pulled, pull(HubClient(settings), spec, "main", progress));
+    TERN_ASSIGN_OR_RETURN(const PulledRepo pulled, pull(HubClient(settings), spec, revision, progress));
     return pulled.model_path();
 }
 

@@ -37,9 +37,9 @@ Result<PulledRepo> pull(const HubClient& client, const RepoSpec& spec, std::stri
 // The cached snapshot of a revision, without the network; an error says what is missing.
 Result<PulledRepo> find_cached(const HubSettings& settings, const RepoSpec& spec, std::string_view revision);
 
-// A model path for `-m ORG/NAME[:FILE]`: the cache when it has the files, else a pull (unless
-// HF_HUB_OFFLINE).
+// A model path for `-m ORG/NAME[:FILE]` at a revision ("main", a branch, tag or commit): the
+// cache when it has the files, else a pull (unless HF_HUB_OFFLINE).
 Result<std::filesystem::path> resolve_model(const HubSettings& settings, std::string_view spec_text,
-                                            const ProgressCallback& progress);
+                                            std::string_view revision, const ProgressCallback& progress);
 
 }  // namespace tern::hub

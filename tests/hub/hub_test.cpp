@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "cli/run_tern.h"
@@ -17,6 +18,7 @@
 #include "hub/pull.h"
 #include "hub/repo_spec.h"
 #include "testing/test_files.h"
+#include "tern/model.h"
 
 namespace tern::hub {
 namespace {
@@ -369,6 +371,70 @@ TEST_F(Pull, CommandLinePullThenRunFromTheCache) {
     const TernRun offline = run_tern("tokenize -m org/never-pulled x", env + "HF_HUB_OFFLINE=1 ");
     EXPECT_EQ(offline.exit_code, 1);
     EXPECT_NE(offline.err.find("org/never-pulled is not in the cache and HF_HUB_OFFLINE is set"), std::string::npos) << offline.err;
+}
+
+// Sets environment variables for one test and puts the old values back.
+class ScopedEnvironment {
+public:
+    void set(const char* name, const std::string& value) {
+        remember(name);
+        ::setenv(name, value.c_str(), 1);
+    }
+    void unset(const char* name) {
+        remember(name);
+        ::unsetenv(name);
+    }
+    ~ScopedEnvironment() {
+        for (const auto& [name, value] : saved_)
+            value ? ::setenv(name.c_str(), value->c_str(), 1) : ::unsetenv(name.c_str());
+    }
+
+private:
+    void remember(const char* name) {
+        const char* old = std::getenv(name);
+        saved_.emplace_back(name, old != nullptr ? std::optional<std::string>(old) : std::nullopt);
+    }
+    std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+TEST_F(Pull, TheLibraryLoadsAHubNameThroughTheSharedCache) {
+    ScopedEnvironment env;
+    env.set("HF_ENDPOINT", hub_.endpoint());
+    env.set("HF_HOME", (dir_ / "home").string());
+    for (const char* name : {"HF_HUB_CACHE", "HF_TOKEN", "HF_HUB_OFFLINE"}) env.unset(name);
+    std::vector<uint64_t> reported;
+    const tern::LoadOptions options{.threads = 1, .on_download = [&](std::string_view file, uint64_t done, uint64_t total) {
+        EXPECT_EQ(file, "tinystories-bitnet.gguf");
+        EXPECT_EQ(total, std::filesystem::file_size(kShippedModel));
+        reported.push_back(done);
+    }};
+    Result<tern::Model> from_hub = tern::Model::load("org/tinystories", options);
+    ASSERT_TRUE(from_hub.ok()) << from_hub.error().message();
+    const auto cached = dir_ / "home" / "hub" / "models--org--tinystories" / "snapshots" / kCommit / "tinystories-bitnet.gguf";
+    EXPECT_EQ(from_hub.value().info().path, cached.string());
+    ASSERT_FALSE(reported.empty());
+    EXPECT_EQ(reported.back(), std::filesystem::file_size(kShippedModel));
+
+    Result<tern::Model> local = tern::Model::load(kShippedModel.string(), {.threads = 1});
+    ASSERT_TRUE(local.ok()) << local.error().message();
+    const tern::GenerateOptions greedy{.max_tokens = 12, .sampling = {.temperature = 0}};
+    EXPECT_EQ(from_hub.value().generate("Once upon a time", greedy).value().text,
+              local.value().generate("Once upon a time", greedy).value().text);
+
+    // Again, and offline: the cache alone, no request.
+    env.set("HF_HUB_OFFLINE", "1");
+    const int requests = hub_.cdn_requests;
+    Result<tern::Model> again = tern::Model::load("org/tinystories", {.threads = 1});
+    ASSERT_TRUE(again.ok()) << again.error().message();
+    EXPECT_EQ(hub_.cdn_requests, requests);
+    Result<tern::Model> never = tern::Model::load("org/never-pulled", {.threads = 1});
+    ASSERT_FALSE(never.ok());
+    EXPECT_NE(never.error().message().find("org/never-pulled is not in the cache and HF_HUB_OFFLINE is set"),
+              std::string::npos) << never.error().message();
+    env.unset("HF_HUB_OFFLINE");
+    Result<tern::Model> unknown_revision = tern::Model::load("org/tinystories", {.threads = 1, .revision = "v9"});
+    ASSERT_FALSE(unknown_revision.ok());
+    EXPECT_NE(unknown_revision.error().message().find("404"), std::string::npos) << unknown_revision.error().message();
 }
 
 }  // namespace
