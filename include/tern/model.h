@@ -76,6 +76,8 @@ enum class FinishReason {
 };
 std::string_view finish_reason_name(FinishReason reason);   // "stop", "length", "cancelled"
 
+class Model;
+
 struct GenerateOptions {
     size_t max_tokens = 256;
     SamplingOptions sampling;
@@ -83,6 +85,12 @@ struct GenerateOptions {
     // "" = plain decoding; "ngram" = prompt-lookup speculative decoding (same text, faster when
     // the output repeats the input).
     std::string draft = {};
+    // Speculative decoding with a smaller model that shares this model's vocabulary: it guesses
+    // a few tokens, this model checks them in one step (same text as plain decoding). It must
+    // outlive the call; its own thread pool drafts. Not with `draft`.
+    const Model* draft_model = nullptr;
+    size_t max_draft = 8;      // guesses checked per step at most (1-16)
+    bool adapt_draft = true;   // check fewer (or none) while few guesses hold; false: max_draft
     // Called with each piece of text as soon as it forms whole characters; returning false
     // stops the generation (FinishReason::kCancelled). Runs on the calling thread.
     std::function<bool(std::string_view piece)> on_text = {};
@@ -98,6 +106,8 @@ struct Generation {
     size_t generated_tokens = 0;
     double prompt_seconds = 0;
     double generate_seconds = 0;
+    size_t draft_tokens = 0;      // speculative decoding: guesses checked
+    size_t accepted_tokens = 0;   // and those that held
 };
 
 struct ChatMessage {
@@ -143,6 +153,14 @@ public:
     // Continues `prompt` (tokenized with BOS; special-token texts in it are parsed).
     Result<Generation> generate(std::string_view prompt, const GenerateOptions& options = {}) const;
     Result<Generation> generate(std::span<const int32_t> prompt_ids, const GenerateOptions& options = {}) const;
+    // Several prompts at once, each in its own sequence: every decode step evaluates one token of
+    // each unfinished prompt together, so the weights are read once for all of them. Each result
+    // is what generate(prompts[i], options) gives, token for token, for any seed. Text goes to
+    // on_text(i, piece) (returning false ends prompt i alone); options.on_text and drafting must
+    // be unset. options.cancel stops every prompt.
+    Result<std::vector<Generation>> generate_batch(
+        std::span<const std::string> prompts, const GenerateOptions& options = {},
+        const std::function<bool(size_t index, std::string_view piece)>& on_text = {}) const;
     // The assistant's reply to a conversation, rendered with the model's chat template.
     Result<Generation> chat(std::span<const ChatMessage> messages, const GenerateOptions& options = {}) const;
 
@@ -163,6 +181,7 @@ public:
 
 private:
     explicit Model(std::shared_ptr<State> state) : state_(std::move(state)) {}
+    static State* draft_state(const GenerateOptions& options);   // behind options.draft_model
     std::shared_ptr<State> state_;
 };
 

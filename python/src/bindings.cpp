@@ -66,48 +66,91 @@ py::dict generation_dict(const Generation& g) {
     d["generated_tokens"] = g.generated_tokens;
     d["prompt_seconds"] = g.prompt_seconds;
     d["generate_seconds"] = g.generate_seconds;
+    d["draft_tokens"] = g.draft_tokens;
+    d["accepted_tokens"] = g.accepted_tokens;
     return d;
 }
 
-GenerateOptions generate_options(size_t max_tokens, float temperature, float top_p, int top_k, float min_p,
-                                 float repeat_penalty, uint64_t seed, std::vector<std::string> stop, std::string draft) {
+// Python's keyword arguments of generate() and chat() (tern/__init__.py fills them in).
+GenerateOptions generate_options(const py::kwargs& kw) {
     GenerateOptions o;
-    o.max_tokens = max_tokens;
-    o.sampling = {.temperature = temperature, .top_k = top_k, .top_p = top_p, .min_p = min_p,
-                  .repeat_penalty = repeat_penalty, .seed = seed};
-    o.stop = std::move(stop);
-    o.draft = std::move(draft);
+    o.max_tokens = kw["max_tokens"].cast<size_t>();
+    o.sampling = {.temperature = kw["temperature"].cast<float>(), .top_k = kw["top_k"].cast<int>(),
+                  .top_p = kw["top_p"].cast<float>(), .min_p = kw["min_p"].cast<float>(),
+                  .repeat_penalty = kw["repeat_penalty"].cast<float>(), .seed = kw["seed"].cast<uint64_t>()};
+    o.stop = kw["stop"].cast<std::vector<std::string>>();
+    o.draft = kw["draft"].cast<std::string>();
+    o.draft_model = kw["draft_model"].is_none() ? nullptr : kw["draft_model"].cast<const Model*>();
+    o.max_draft = kw["max_draft"].cast<size_t>();
     return o;
 }
 
 using Prompt = std::variant<std::string, std::vector<int32_t>>;
 using TextCallback = std::optional<std::function<bool(std::string)>>;
 
+// Python errors (a signal, an exception in a callback) are kept here and raised after tern
+// returns: nothing Python throws crosses the engine.
+class PythonFailure {
+public:
+    // Runs `call` with the GIL; false (stop) when it raised or a signal is pending.
+    template <class Call>
+    bool guard(Call call) {
+        py::gil_scoped_acquire gil;
+        try {
+            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+            return call();
+        } catch (py::error_already_set& e) {
+            failure_.emplace(std::move(e));
+            return false;
+        }
+    }
+    bool failed() const { return failure_.has_value(); }
+    void raise_if_any() {
+        if (failure_) throw std::move(*failure_);
+    }
+
+private:
+    std::optional<py::error_already_set> failure_;
+};
+
 // Runs a generation without the GIL. Each piece of text goes to `on_text` (with the GIL), and
 // a pending signal (Ctrl-C) stops the generation and is raised once the model is free again.
 template <class Run>
 py::dict run_generation(Run run, GenerateOptions options, const TextCallback& on_text, CancelToken* cancel) {
-    // Python errors (a signal, an exception in on_text) are kept here and raised after tern returns:
-    // nothing Python throws crosses the engine.
-    std::optional<py::error_already_set> failure;
+    PythonFailure failure;
     options.cancel = cancel != nullptr ? &cancel->cancelled : nullptr;
     options.on_text = [&](std::string_view piece) {
-        py::gil_scoped_acquire gil;
-        try {
-            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-            return on_text ? (*on_text)(std::string(piece)) : true;
-        } catch (py::error_already_set& e) {
-            failure.emplace(std::move(e));
-            return false;
-        }
+        return failure.guard([&] { return on_text ? (*on_text)(std::string(piece)) : true; });
     };
     std::optional<Result<Generation>> out;
     {
         py::gil_scoped_release released;
         out.emplace(run(options));
     }
-    if (failure) throw std::move(*failure);
+    failure.raise_if_any();
     return generation_dict(value_or_raise(std::move(*out)));
+}
+
+// generate_batch: pieces go to on_text(index, piece); a signal stops every prompt.
+py::list run_batch(const Model& model, const std::vector<std::string>& prompts, GenerateOptions options,
+                   const std::optional<std::function<bool(size_t, std::string)>>& on_text) {
+    PythonFailure failure;
+    std::atomic<bool> interrupted{false};
+    options.cancel = &interrupted;
+    const auto each_piece = [&](size_t index, std::string_view piece) {
+        const bool go_on = failure.guard([&] { return on_text ? (*on_text)(index, std::string(piece)) : true; });
+        if (failure.failed()) interrupted.store(true);
+        return go_on;
+    };
+    std::optional<Result<std::vector<Generation>>> out;
+    {
+        py::gil_scoped_release released;
+        out.emplace(model.generate_batch(prompts, options, each_piece));
+    }
+    failure.raise_if_any();
+    py::list results;
+    for (const Generation& g : value_or_raise(std::move(*out))) results.append(generation_dict(g));
+    return results;
 }
 
 std::vector<ChatMessage> chat_messages(const py::list& messages) {
@@ -166,21 +209,35 @@ PYBIND11_MODULE(_tern, m) {
             "load",
             [](const std::string& path, int threads, size_t context, std::string isa, std::string head,
                std::string packing, std::string weights, std::string activations, std::string kv_type,
-               std::string chat_template) {
-                const LoadOptions options{.threads = threads, .context = context, .isa = std::move(isa),
-                                          .head = std::move(head), .packing = std::move(packing),
-                                          .weights = std::move(weights), .activations = std::move(activations),
-                                          .kv_type = std::move(kv_type), .chat_template = std::move(chat_template)};
+               std::string chat_template, std::string revision,
+               const std::optional<std::function<void(std::string, uint64_t, uint64_t)>>& on_download) {
+                LoadOptions options{.threads = threads, .context = context, .isa = std::move(isa),
+                                    .head = std::move(head), .packing = std::move(packing),
+                                    .weights = std::move(weights), .activations = std::move(activations),
+                                    .kv_type = std::move(kv_type), .chat_template = std::move(chat_template),
+                                    .revision = std::move(revision)};
+                // A Python error in the callback is raised after loading; the download goes on.
+                PythonFailure failure;
+                if (on_download)
+                    options.on_download = [&](std::string_view file, uint64_t done, uint64_t total) {
+                        if (failure.failed()) return;
+                        failure.guard([&] {
+                            (*on_download)(std::string(file), done, total);
+                            return true;
+                        });
+                    };
                 std::optional<Result<Model>> model;
                 {
                     py::gil_scoped_release released;
                     model.emplace(Model::load(path, options));
                 }
+                failure.raise_if_any();
                 return value_or_raise(std::move(*model));
             },
             py::arg("path"), py::arg("threads") = 0, py::arg("context") = 0, py::arg("isa") = "",
             py::arg("head") = "", py::arg("packing") = "2bit", py::arg("weights") = "", py::arg("activations") = "int8",
-            py::arg("kv_type") = "f32", py::arg("chat_template") = "")
+            py::arg("kv_type") = "f32", py::arg("chat_template") = "", py::arg("revision") = "main",
+            py::arg("on_download") = py::none())
         .def_property_readonly("info", [](const Model& model) { return info_dict(model.info()); })
         .def(
             "tokenize",
@@ -194,35 +251,32 @@ PYBIND11_MODULE(_tern, m) {
             py::arg("ids"))
         .def(
             "generate",
-            [](const Model& model, const Prompt& prompt, size_t max_tokens, float temperature, float top_p, int top_k,
-               float min_p, float repeat_penalty, uint64_t seed, std::vector<std::string> stop, std::string draft,
-               const TextCallback& on_text, CancelToken* cancel) {
-                const GenerateOptions options = generate_options(max_tokens, temperature, top_p, top_k, min_p,
-                                                                 repeat_penalty, seed, std::move(stop), std::move(draft));
+            [](const Model& model, const Prompt& prompt, const TextCallback& on_text, CancelToken* cancel,
+               const py::kwargs& kw) {
                 return run_generation(
                     [&](const GenerateOptions& o) {
                         if (const auto* text = std::get_if<std::string>(&prompt)) return model.generate(*text, o);
                         return model.generate(std::span<const int32_t>(std::get<std::vector<int32_t>>(prompt)), o);
                     },
-                    options, on_text, cancel);
+                    generate_options(kw), on_text, cancel);
             },
-            py::arg("prompt"), py::arg("max_tokens"), py::arg("temperature"), py::arg("top_p"), py::arg("top_k"),
-            py::arg("min_p"), py::arg("repeat_penalty"), py::arg("seed"), py::arg("stop"), py::arg("draft"),
-            py::arg("on_text") = py::none(), py::arg("cancel") = py::none())
+            py::arg("prompt"), py::arg("on_text") = py::none(), py::arg("cancel") = py::none())
+        .def(
+            "generate_batch",
+            [](const Model& model, const std::vector<std::string>& prompts,
+               const std::optional<std::function<bool(size_t, std::string)>>& on_text, const py::kwargs& kw) {
+                return run_batch(model, prompts, generate_options(kw), on_text);
+            },
+            py::arg("prompts"), py::arg("on_text") = py::none())
         .def(
             "chat",
-            [](const Model& model, const py::list& messages, size_t max_tokens, float temperature, float top_p,
-               int top_k, float min_p, float repeat_penalty, uint64_t seed, std::vector<std::string> stop,
-               std::string draft, const TextCallback& on_text, CancelToken* cancel) {
+            [](const Model& model, const py::list& messages, const TextCallback& on_text, CancelToken* cancel,
+               const py::kwargs& kw) {
                 const std::vector<ChatMessage> conversation = chat_messages(messages);
-                const GenerateOptions options = generate_options(max_tokens, temperature, top_p, top_k, min_p,
-                                                                 repeat_penalty, seed, std::move(stop), std::move(draft));
-                return run_generation([&](const GenerateOptions& o) { return model.chat(conversation, o); }, options,
-                                      on_text, cancel);
+                return run_generation([&](const GenerateOptions& o) { return model.chat(conversation, o); },
+                                      generate_options(kw), on_text, cancel);
             },
-            py::arg("messages"), py::arg("max_tokens"), py::arg("temperature"), py::arg("top_p"), py::arg("top_k"),
-            py::arg("min_p"), py::arg("repeat_penalty"), py::arg("seed"), py::arg("stop"), py::arg("draft"),
-            py::arg("on_text") = py::none(), py::arg("cancel") = py::none())
+            py::arg("messages"), py::arg("on_text") = py::none(), py::arg("cancel") = py::none())
         .def(
             "logits",
             [](const Model& model, const std::vector<int32_t>& ids, bool all_tokens) {

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 from . import _tern
 from ._tern import Error
@@ -26,6 +26,7 @@ __version__: str = _tern.__version__
 
 Message = Dict[str, str]
 Prompt = Union[str, Sequence[int]]
+Draft = Union[None, str, "Model"]
 
 
 def system_info() -> Dict[str, Any]:
@@ -34,15 +35,19 @@ def system_info() -> Dict[str, Any]:
 
 
 def load(path: str, threads: Optional[int] = None, ctx: Optional[int] = None, **options: Any) -> "Model":
-    """Loads a GGUF file or a Hugging Face folder.
+    """Loads a GGUF file, a Hugging Face folder, or a Hub name ("ORG/NAME" or "ORG/NAME:FILE").
 
+    A Hub name is read from the cache huggingface_hub shares (HF_HOME, HF_HUB_CACHE) or
+    downloaded into it (HF_ENDPOINT, HF_TOKEN; never with HF_HUB_OFFLINE set).
     threads: the model's thread pool (default: every CPU this process may use).
     ctx: tokens a generation may hold, prompt included (default: the model's training context).
     options: isa ("scalar", "avx2", "avx512", "avx512vnni"), head ("q8_0"), packing ("2bit",
     "base3"), weights ("fairy2i-w1", "fairy2i-w2"), activations ("int8", "float"), kv_type
-    ("f32", "f16"), chat_template (a built-in name or a Jinja file).
+    ("f32", "f16"), chat_template (a built-in name or a Jinja file), revision (a Hub branch, tag
+    or commit; "main"), on_download (called as on_download(file, bytes_done, bytes_total)).
     """
-    known = {"isa", "head", "packing", "weights", "activations", "kv_type", "chat_template"}
+    known = {"isa", "head", "packing", "weights", "activations", "kv_type", "chat_template", "revision",
+             "on_download"}
     unknown = sorted(set(options) - known)
     if unknown:
         raise Error(f"load: unknown option {unknown[0]!r} (known: {', '.join(sorted(known))})")
@@ -68,7 +73,8 @@ class Model:
         self._model = model
         self.last_generation: Optional[Dict[str, Any]] = None
         """Counts and timings of the last generate() or chat(): finish_reason, prompt_tokens,
-        generated_tokens, prompt_seconds, generate_seconds, tokens."""
+        generated_tokens, prompt_seconds, generate_seconds, tokens, draft_tokens (guesses
+        checked) and accepted_tokens (those that held); a list of them after generate_batch()."""
 
     @property
     def info(self) -> Dict[str, Any]:
@@ -100,37 +106,64 @@ class Model:
 
     def generate(self, prompt: Prompt, max_tokens: int = 256, temperature: float = 0.8, top_p: float = 0.95,
                  top_k: int = 40, min_p: float = 0.05, seed: int = 0, stop: Optional[Sequence[str]] = None,
-                 stream: bool = False, repeat_penalty: float = 1.0,
-                 draft: Optional[str] = None) -> Union[str, Iterator[str]]:
+                 stream: bool = False, repeat_penalty: float = 1.0, draft: Draft = None,
+                 max_draft: int = 8) -> Union[str, Iterator[str]]:
         """Continues a prompt (text, or a list of token ids).
 
         temperature 0 is greedy; a seed makes sampling repeatable. The text ends before the
-        first stop string. draft="ngram" drafts from earlier text (same output, often faster).
-        stream=True returns an iterator of text pieces as they form.
+        first stop string. draft="ngram" drafts from earlier text, draft=<a smaller Model with
+        the same vocabulary> lets that model guess; either way the text is the same as without,
+        often sooner (max_draft guesses per step at most). stream=True returns an iterator of
+        text pieces as they form.
         """
         prompt_arg: Union[str, List[int]] = prompt if isinstance(prompt, str) else list(prompt)
-        args = self._sampling_args(max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, stop, draft)
-        return self._run(lambda **kw: self._model.generate(prompt_arg, *args, **kw), stream)
+        options = self._options(max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, stop, draft,
+                                max_draft)
+        return self._run(lambda **kw: self._model.generate(prompt_arg, **kw, **options), stream)
+
+    def generate_batch(self, prompts: Sequence[str], max_tokens: int = 256, temperature: float = 0.8,
+                       top_p: float = 0.95, top_k: int = 40, min_p: float = 0.05, seed: int = 0,
+                       stop: Optional[Sequence[str]] = None, repeat_penalty: float = 1.0,
+                       on_text: Optional[Callable[[int, str], Optional[bool]]] = None) -> List[str]:
+        """Several prompts at once: each decode step evaluates a token of every unfinished prompt
+        together (the weights are read once for all), so the batch takes about as long as its
+        longest reply. Each text is what generate() gives that prompt alone, for any seed.
+        on_text(index, piece) sees the pieces as they form; returning False ends that prompt.
+        last_generation becomes the list of each prompt's counts.
+        """
+        if isinstance(prompts, str):
+            raise Error("generate_batch: prompts must be a list of strings, not one string")
+        options = self._options(max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, stop, None, 8)
+        callback = None if on_text is None else (lambda index, piece: on_text(index, piece) is not False)
+        results = self._model.generate_batch(list(prompts), on_text=callback, **options)
+        self.last_generation = results
+        return [r["text"] for r in results]
 
     def chat(self, messages: Sequence[Message], max_tokens: int = 256, temperature: float = 0.8,
              top_p: float = 0.95, top_k: int = 40, min_p: float = 0.05, seed: int = 0,
              stop: Optional[Sequence[str]] = None, stream: bool = False, repeat_penalty: float = 1.0,
-             draft: Optional[str] = None) -> Union[str, Iterator[str]]:
+             draft: Draft = None, max_draft: int = 8) -> Union[str, Iterator[str]]:
         """The assistant's reply to OpenAI-style messages ({"role": "system"|"user"|"assistant",
         "content": ...}), rendered with the model's chat template. Options as in generate()."""
         message_list = list(messages)
-        args = self._sampling_args(max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, stop, draft)
-        return self._run(lambda **kw: self._model.chat(message_list, *args, **kw), stream)
+        options = self._options(max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, stop, draft,
+                                max_draft)
+        return self._run(lambda **kw: self._model.chat(message_list, **kw, **options), stream)
 
     @staticmethod
-    def _sampling_args(max_tokens: int, temperature: float, top_p: float, top_k: int, min_p: float,
-                       repeat_penalty: float, seed: int, stop: Optional[Sequence[str]],
-                       draft: Optional[str]) -> tuple:
+    def _options(max_tokens: int, temperature: float, top_p: float, top_k: int, min_p: float,
+                 repeat_penalty: float, seed: int, stop: Optional[Sequence[str]], draft: Draft,
+                 max_draft: int) -> Dict[str, Any]:
         if max_tokens < 0:
             raise Error(f"max_tokens {max_tokens} is negative")
         if isinstance(stop, str):
             stop = [stop]
-        return (max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, list(stop or []), draft or "")
+        if draft is not None and not isinstance(draft, (str, Model)):
+            raise Error(f"draft must be \"ngram\" or a tern.Model, not {type(draft).__name__}")
+        return {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k,
+                "min_p": min_p, "repeat_penalty": repeat_penalty, "seed": seed, "stop": list(stop or []),
+                "draft": draft if isinstance(draft, str) else "",
+                "draft_model": draft._model if isinstance(draft, Model) else None, "max_draft": max_draft}
 
     def _run(self, call: Any, stream: bool) -> Union[str, Iterator[str]]:
         if stream:

@@ -5,26 +5,6 @@
 #include "engine/prompt_lookup_drafter.h"
 
 namespace tern::cli {
-namespace {
-
-// The draft model's guesses are token ids: they mean the same only if both vocabularies are
-// the same list. Models without a tokenizer tern reads are compared by size alone.
-Status check_same_vocabulary(const LoadedModel& draft, const LoadedModel& target) {
-    const size_t n_draft = draft.model.hp.n_vocab, n_target = target.model.hp.n_vocab;
-    if (n_draft != n_target)
-        return Error(str_cat("--draft: the draft model has ", n_draft, " tokens in its vocabulary, the model ",
-                             n_target, "; they must share one vocabulary"));
-    if (!draft.tokenizer || !target.tokenizer) return {};
-    const auto& a = draft.tokenizer->vocab().tokens;
-    const auto& b = target.tokenizer->vocab().tokens;
-    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
-        if (a[i] != b[i])
-            return Error(str_cat("--draft: token ", i, " is '", a[i], "' in the draft model and '", b[i],
-                                 "' in the model; they must share one vocabulary"));
-    return {};
-}
-
-}  // namespace
 
 Result<DraftSetup> make_draft_setup(const DraftOptions& options, const LoadedModel& target, ThreadPool& pool,
                                     size_t n_ctx, const ModelRequest& request) {
@@ -42,7 +22,8 @@ Result<DraftSetup> make_draft_setup(const DraftOptions& options, const LoadedMod
     Result<LoadedModel> draft = load_model_for_run(options.source, request);
     if (!draft.ok()) return draft.error().within("--draft");
     setup.draft_model = std::make_unique<LoadedModel>(std::move(draft).value());
-    TERN_TRY(check_same_vocabulary(*setup.draft_model, target));
+    if (Status same = engine::check_same_vocabulary(*setup.draft_model, target); !same.ok())
+        return same.error().within("--draft");
     setup.drafter = std::make_unique<engine::DraftModelDrafter>(setup.draft_model->model, setup.draft_model->kernels,
                                                                 pool, n_ctx);
     return setup;

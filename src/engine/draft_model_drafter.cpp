@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/str_cat.h"
+
 namespace tern::engine {
 namespace {
 
@@ -15,6 +17,21 @@ std::pair<int32_t, float> most_likely(std::span<const float> logits) {
 }
 
 }  // namespace
+
+Status check_same_vocabulary(const LoadedModel& draft, const LoadedModel& target) {
+    const size_t n_draft = draft.model.hp.n_vocab, n_target = target.model.hp.n_vocab;
+    if (n_draft != n_target)
+        return Error(str_cat("the draft model has ", n_draft, " tokens in its vocabulary, the model ", n_target,
+                             "; they must share one vocabulary"));
+    if (!draft.tokenizer || !target.tokenizer) return {};
+    const auto& a = draft.tokenizer->vocab().tokens;
+    const auto& b = target.tokenizer->vocab().tokens;
+    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+        if (a[i] != b[i])
+            return Error(str_cat("token ", i, " is '", a[i], "' in the draft model and '", b[i],
+                                 "' in the model; they must share one vocabulary"));
+    return {};
+}
 
 DraftModelDrafter::DraftModelDrafter(const model::Model& draft_model, const kernels::KernelTable& table,
                                      ThreadPool& pool, size_t n_ctx, DraftModelOptions options)

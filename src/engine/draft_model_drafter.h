@@ -7,6 +7,7 @@
 
 #include "engine/drafter.h"
 #include "engine/inference_session.h"
+#include "engine/model_loading.h"
 
 namespace tern::engine {
 
@@ -15,6 +16,10 @@ struct DraftModelOptions {
     // guesses are rarely accepted and each costs a draft step and a verification row.
     float min_probability = 0.3f;
 };
+
+// The draft model's guesses are token ids: they mean the same only if both vocabularies are the
+// same list. Models without a tokenizer tern reads are compared by size alone.
+Status check_same_vocabulary(const LoadedModel& draft, const LoadedModel& target);
 
 class DraftModelDrafter : public Drafter {
 public:

@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "tern/tern.h"
 
 namespace {
@@ -98,6 +100,144 @@ TEST(LibraryModel, NgramDraftingKeepsTheText) {
     tern::Result<tern::Generation> bad = model.generate("Once", options);
     ASSERT_FALSE(bad.ok());
     EXPECT_EQ(bad.error().message(), "draft 'medusa' is not supported (\"\" or \"ngram\")");
+}
+
+// A draft model of another family (the shipped iFairy model, same vocabulary) guesses; the
+// text is plain decoding's whether its guesses hold or not, greedy or sampled.
+TEST(LibraryModel, DraftModelKeepsTheTextAndCountsItsGuesses) {
+    const tern::Model model = load();
+    const std::string ifairy = (kDir.parent_path() / "tinystories-ifairy" / "tinystories-ifairy.gguf").string();
+    tern::Result<tern::Model> draft = tern::Model::load(ifairy, {.threads = 1});
+    ASSERT_TRUE(draft.ok()) << draft.error().message();
+    const nlohmann::json c = card();
+    tern::GenerateOptions options = greedy(c["golden_tokens"].get<size_t>());
+    options.draft_model = &draft.value();
+    options.adapt_draft = false;   // the policy times steps: fixed, the counts below are certain
+    tern::Result<tern::Generation> out = model.generate(c["golden_prompt"].get<std::string>(), options);
+    ASSERT_TRUE(out.ok()) << out.error().message();
+    EXPECT_EQ(out.value().text, golden_story());
+    EXPECT_GT(out.value().draft_tokens, 10u);
+    EXPECT_GT(out.value().accepted_tokens, 0u);
+    EXPECT_LT(out.value().accepted_tokens, out.value().draft_tokens);   // some guesses fail: both paths run
+
+    tern::GenerateOptions sampled;
+    sampled.max_tokens = 60;
+    sampled.sampling.seed = 5;
+    const tern::Generation plain = model.generate("Once upon a time", sampled).value();
+    sampled.draft_model = &draft.value();
+    sampled.max_draft = 4;
+    const tern::Generation drafted = model.generate("Once upon a time", sampled).value();
+    EXPECT_EQ(drafted.tokens, plain.tokens);
+    EXPECT_GT(drafted.draft_tokens, 0u);
+
+    options.draft_model = &model;   // drafting for itself: every guess holds
+    const tern::Generation itself = model.generate(c["golden_prompt"].get<std::string>(), options).value();
+    EXPECT_EQ(itself.text, golden_story());
+    EXPECT_EQ(itself.accepted_tokens, itself.draft_tokens);
+    options.draft = "ngram";
+    EXPECT_EQ(model.generate("Once", options).error().message(),
+              "generate: draft 'ngram' and a draft model are both set");
+    options.draft = "";
+    options.max_draft = 17;
+    EXPECT_EQ(model.generate("Once", options).error().message(), "generate: max_draft 17 is outside 1-16");
+}
+
+TEST(LibraryModel, DraftModelWithAnotherVocabularyIsRefused) {
+    // The shipped file with one token's text changed (same length, so the file stays valid).
+    std::ifstream in(kGguf, std::ios::binary);
+    std::string bytes{std::istreambuf_iterator<char>(in), {}};
+    const std::string token = "\xe2\x96\x81little";
+    const size_t at = bytes.find(token);
+    ASSERT_NE(at, std::string::npos);
+    bytes.replace(at + 3, 6, "LITTLE");
+    const std::filesystem::path renamed = std::filesystem::temp_directory_path() /
+                                          ("tern_api_renamed_" + std::to_string(::getpid()) + ".gguf");
+    std::ofstream(renamed, std::ios::binary) << bytes;
+    tern::Result<tern::Model> other = tern::Model::load(renamed.string(), {.threads = 1});
+    std::filesystem::remove(renamed);
+    ASSERT_TRUE(other.ok()) << other.error().message();
+    const tern::Model model = load();
+    tern::GenerateOptions options = greedy(8);
+    options.draft_model = &other.value();
+    tern::Result<tern::Generation> out = model.generate("Once", options);
+    ASSERT_FALSE(out.ok());
+    EXPECT_NE(out.error().message().find("draft_model: token "), std::string::npos) << out.error().message();
+    EXPECT_NE(out.error().message().find("they must share one vocabulary"), std::string::npos) << out.error().message();
+}
+
+// Prompts of different lengths decoded together: each gets, token for token, what it gets
+// alone, with its own stop, length and cancellation.
+TEST(LibraryModel, BatchGivesEachPromptItsOwnGeneration) {
+    const tern::Model model = load();
+    const std::vector<std::string> prompts = {"Once upon a time", "The little dog",
+                                              "One day, a girl named Lily went to the park with her mom. She saw",
+                                              "Tom"};
+    for (const float temperature : {0.0f, 0.8f}) {
+        tern::GenerateOptions options;
+        options.max_tokens = 40;
+        options.sampling.temperature = temperature;
+        options.sampling.seed = 3;
+        options.stop = {"."};
+        tern::Result<std::vector<tern::Generation>> batch = model.generate_batch(prompts, options);
+        ASSERT_TRUE(batch.ok()) << batch.error().message();
+        ASSERT_EQ(batch.value().size(), prompts.size());
+        size_t stopped = 0;
+        for (size_t i = 0; i < prompts.size(); ++i) {
+            tern::Result<tern::Generation> single = model.generate(prompts[i], options);
+            ASSERT_TRUE(single.ok()) << single.error().message();
+            const tern::Generation& alone = single.value();
+            const tern::Generation& together = batch.value()[i];
+            EXPECT_EQ(together.tokens, alone.tokens) << "prompt " << i << " at temperature " << temperature;
+            EXPECT_EQ(together.text, alone.text) << i;
+            EXPECT_EQ(together.finish, alone.finish) << i;
+            EXPECT_EQ(together.prompt_tokens, alone.prompt_tokens) << i;
+            stopped += together.finish == tern::FinishReason::kStop ? 1 : 0;
+        }
+        EXPECT_GT(stopped, 0u);   // the stop string ended some, at different lengths
+    }
+
+    std::vector<std::string> seen(prompts.size());
+    tern::Result<std::vector<tern::Generation>> streamed = model.generate_batch(
+        prompts, greedy(30), [&](size_t i, std::string_view piece) {
+            seen[i] += piece;
+            return i != 1 || seen[i].size() < 10;   // prompt 1 is cancelled early, the rest go on
+        });
+    ASSERT_TRUE(streamed.ok()) << streamed.error().message();
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        EXPECT_EQ(seen[i], streamed.value()[i].text) << i;
+        if (i == 1) continue;
+        EXPECT_EQ(streamed.value()[i].text, model.generate(prompts[i], greedy(30)).value().text) << i;
+    }
+    EXPECT_EQ(streamed.value()[1].finish, tern::FinishReason::kCancelled);
+    EXPECT_LT(streamed.value()[1].generated_tokens, 30u);
+
+    tern::GenerateOptions drafted = greedy(8);
+    drafted.draft = "ngram";
+    EXPECT_EQ(model.generate_batch(prompts, drafted).error().message(),
+              "generate_batch: speculative decoding (draft, draft_model) runs one prompt at a time");
+    const std::vector<std::string> with_long = {"Once", std::string(2000, 'a')};
+    tern::Result<std::vector<tern::Generation>> too_long = model.generate_batch(with_long, greedy(4));
+    ASSERT_FALSE(too_long.ok());
+    EXPECT_TRUE(too_long.error().message().starts_with("generate_batch: prompt 1 (")) << too_long.error().message();
+    EXPECT_TRUE(too_long.error().message().ends_with("leaves no room in the context of 256 tokens"));
+}
+
+// Complex, widely-linear and recurrent layers keep one state per sequence as well.
+TEST(LibraryModel, BatchHoldsForEveryModelFamily) {
+    const std::vector<std::string> prompts = {"Once upon a time", "The cat sat", "Lily and Ben went"};
+    for (const char* name : {"tinystories-ifairy", "tinystories-fairy2i", "tinystories-hgrn-bit"}) {
+        const std::filesystem::path file = kDir.parent_path() / name / (std::string(name) + ".gguf");
+        tern::Result<tern::Model> model = tern::Model::load(file.string(), {.threads = 2});
+        ASSERT_TRUE(model.ok()) << model.error().message();
+        tern::GenerateOptions options;
+        options.max_tokens = 24;
+        options.sampling.seed = 9;
+        tern::Result<std::vector<tern::Generation>> batch = model.value().generate_batch(prompts, options);
+        ASSERT_TRUE(batch.ok()) << name << ": " << batch.error().message();
+        for (size_t i = 0; i < prompts.size(); ++i)
+            EXPECT_EQ(batch.value()[i].tokens, model.value().generate(prompts[i], options).value().tokens)
+                << name << ", prompt " << i;
+    }
 }
 
 TEST(LibraryModel, SampledGenerationDependsOnlyOnTheSeed) {

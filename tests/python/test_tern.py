@@ -80,10 +80,72 @@ class ModelTest(unittest.TestCase):
             return True
 
         with self.assertRaises(KeyboardInterrupt):
-            self.model._model.generate("Once upon a time", 200, 0.0, 1.0, 0, 0.0, 1.0, 0, [], "",
-                                       on_text=interrupt_at_third_piece)
+            options = tern.Model._options(200, 0.0, 1.0, 0, 0.0, 1.0, 0, None, None, 8)
+            self.model._model.generate("Once upon a time", on_text=interrupt_at_third_piece, **options)
         self.assertLessEqual(len(pieces), 4)
         self.assertEqual(self.golden(), GOLDEN)
+
+    def test_a_draft_model_keeps_the_text(self) -> None:
+        draft = tern.load(MODEL_DIR.parent / "tinystories-ifairy" / "tinystories-ifairy.gguf", threads=1)
+        self.assertEqual(self.golden(draft=draft), GOLDEN)
+        stats = self.model.last_generation
+        self.assertGreater(stats["draft_tokens"], 0)
+        self.assertLessEqual(stats["accepted_tokens"], stats["draft_tokens"])
+        sampled = self.model.generate("Once upon a time", max_tokens=40, seed=4)
+        self.assertEqual(self.model.generate("Once upon a time", max_tokens=40, seed=4, draft=draft, max_draft=3),
+                         sampled)
+        with self.assertRaises(tern.Error):
+            self.model.generate("Once", draft=3)
+
+    def test_a_batch_gives_each_prompt_its_own_text(self) -> None:
+        prompts = ["Once upon a time", "The little dog", "Tom and Sue"]
+        texts = self.model.generate_batch(prompts, max_tokens=30, seed=8)
+        self.assertEqual(texts, [self.model.generate(p, max_tokens=30, seed=8) for p in prompts])
+        pieces = {0: "", 1: "", 2: ""}
+
+        def on_text(index: int, piece: str) -> bool:
+            pieces[index] += piece
+            return index != 2
+
+        texts = self.model.generate_batch(prompts, max_tokens=20, temperature=0, on_text=on_text)
+        self.assertEqual([pieces[i] for i in range(3)], texts)
+        self.assertEqual([g["finish_reason"] for g in self.model.last_generation][2], "cancelled")
+        self.assertEqual(texts[0], self.model.generate(prompts[0], max_tokens=20, temperature=0))
+        with self.assertRaises(tern.Error):
+            self.model.generate_batch("one string")
+
+    def test_a_hub_name_is_read_from_the_huggingface_cache(self) -> None:
+        # The layout huggingface_hub writes: blobs by hash, a snapshot of links, refs/main.
+        import hashlib
+        import tempfile
+        commit = "1234567890abcdef1234567890abcdef12345678"
+        data = Path(GGUF).read_bytes()
+        with tempfile.TemporaryDirectory() as cache:
+            repo = Path(cache) / "models--tern-test--tinystories"
+            blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
+            blob.parent.mkdir(parents=True)
+            blob.write_bytes(data)
+            snapshot = repo / "snapshots" / commit
+            snapshot.mkdir(parents=True)
+            (snapshot / "tinystories-bitnet.gguf").symlink_to(Path("..") / ".." / "blobs" / blob.name)
+            (repo / "refs").mkdir()
+            (repo / "refs" / "main").write_text(commit)
+            saved = {k: os.environ.get(k) for k in ("HF_HUB_CACHE", "HF_HUB_OFFLINE")}
+            os.environ.update(HF_HUB_CACHE=cache, HF_HUB_OFFLINE="1")
+            try:
+                model = tern.load("tern-test/tinystories", threads=1)
+                with self.assertRaises(tern.Error) as missing:
+                    tern.load("tern-test/absent", threads=1)
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+            self.assertEqual(model.info["path"], str(snapshot / "tinystories-bitnet.gguf"))
+            self.assertEqual(model.generate(CARD["golden_prompt"], max_tokens=CARD["golden_tokens"], temperature=0),
+                             GOLDEN)
+            self.assertIn("HF_HUB_OFFLINE is set", str(missing.exception))
 
     def test_stop_strings_and_seeds(self) -> None:
         text = self.model.generate(CARD["golden_prompt"], max_tokens=CARD["golden_tokens"], temperature=0,

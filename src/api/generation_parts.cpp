@@ -1,0 +1,52 @@
+#include "api/generation_parts.h"
+
+namespace tern::api {
+
+sampling::SamplerOptions sampler_options(const SamplingOptions& s) {
+    sampling::SamplerOptions o;
+    o.temperature = s.temperature;
+    o.top_k = s.top_k;
+    o.top_p = s.top_p;
+    o.min_p = s.min_p;
+    o.repeat_penalty = s.repeat_penalty;
+    o.seed = s.seed;
+    return o;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+bool cancelled(const GenerateOptions& options) {
+    return options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed);
+}
+
+TextSink::TextSink(const Model::State& state, const std::vector<std::string>& stop, TextCallback on_text,
+                   Generation& out)
+    : on_text_(std::move(on_text)), out_(out), stops_(stop) {
+    if (state.loaded.tokenizer) decoder_.emplace(*state.loaded.tokenizer);
+}
+
+bool TextSink::push(int32_t token) {
+    out_.tokens.push_back(token);
+    if (!decoder_) return true;
+    const bool go_on = show(stops_.push(decoder_->push(token)));
+    if (!stops_.stopped()) return go_on;
+    out_.finish = FinishReason::kStop;
+    return false;
+}
+
+void TextSink::finish() {
+    if (decoder_ && !stops_.stopped()) show(stops_.push(decoder_->flush()) + stops_.flush());
+}
+
+bool TextSink::show(const std::string& text) {
+    out_.text += text;
+    if (!text.empty() && on_text_ && !on_text_(text)) {
+        out_.finish = FinishReason::kCancelled;
+        return false;
+    }
+    return true;
+}
+
+}  // namespace tern::api

@@ -1,0 +1,47 @@
+// What generate() and generate_batch() share: the sampler settings, the text of one generation
+// as it forms (held back while it could begin a stop string, cut at one), and the timer.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/model_state.h"
+#include "sampling/sampler.h"
+#include "sampling/stop_matcher.h"
+#include "tokenizer/tokenizer.h"
+
+namespace tern::api {
+
+sampling::SamplerOptions sampler_options(const SamplingOptions& s);
+
+double seconds_since(std::chrono::steady_clock::time_point start);
+
+bool cancelled(const GenerateOptions& options);
+
+using TextCallback = std::function<bool(std::string_view piece)>;
+
+// One generation's tokens and text. Text reaches `on_text` as soon as it forms whole characters
+// and cannot be the start of a stop string.
+class TextSink {
+public:
+    TextSink(const Model::State& state, const std::vector<std::string>& stop, TextCallback on_text, Generation& out);
+    // False when the generation must end here (a stop string, or the callback said so; then
+    // out.finish says which).
+    bool push(int32_t token);
+    // The text held back at the end (unless the generation was cancelled).
+    void finish();
+    bool stopped() const { return stops_.stopped(); }
+
+private:
+    bool show(const std::string& text);
+
+    TextCallback on_text_;
+    Generation& out_;
+    sampling::StopMatcher stops_;
+    std::optional<tokenizer::StreamingDecoder> decoder_;
+};
+
+}  // namespace tern::api
