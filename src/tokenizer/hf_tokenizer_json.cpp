@@ -118,15 +118,38 @@ Status read_added_tokens(const json& added, Vocabulary& vocab) {
     return {};
 }
 
-// LLaMA-2-style tokenizer.json: BPE with byte fallback over "▁"-normalised text. tern runs it
-// with its SentencePiece encoder: a token's score is minus the rank of the first merge that
-// produces it, and tokens no merge produces are never merged (score -inf).
+// Whether a normalizer (or one step of a Sequence) of this type has this "content" (Prepend's
+// prefix) or, for a Replace, turns this pattern string into this content.
+bool has_step(const json& norm, std::string_view type, std::string_view content, std::string_view pattern = {}) {
+    if (!norm.is_object()) return false;
+    if (norm.value("type", "") == "Sequence" && norm.contains("normalizers") && norm["normalizers"].is_array()) {
+        for (const json& step : norm["normalizers"])
+            if (has_step(step, type, content, pattern)) return true;
+        return false;
+    }
+    if (norm.value("type", "") != type || norm.value(type == "Prepend" ? "prepend" : "content", "") != content) return false;
+    if (pattern.empty()) return true;
+    return norm.contains("pattern") && norm["pattern"].is_object() && norm["pattern"].value("String", "") == pattern;
+}
+
+// SentencePiece-style tokenizer.json: BPE with byte fallback over text whose spaces became "▁"
+// (Llama 2: Prepend "▁" and Replace; Gemma 3: Replace only, then a Split on " " that finds no
+// space left; or a Metaspace pre-tokenizer). tern runs it with its SentencePiece encoder: a
+// token's score is minus the rank of the first merge that produces it, and tokens no merge
+// produces are never merged (score -inf).
 bool is_sentencepiece_style(const json& doc) {
-    const json& model = doc["model"];
-    if (!model.value("byte_fallback", false)) return false;
+    if (!doc["model"].value("byte_fallback", false)) return false;
     const json& norm = doc.contains("normalizer") ? doc["normalizer"] : json();
-    const std::string text = norm.dump() + (doc.contains("pre_tokenizer") ? doc["pre_tokenizer"].dump() : "");
-    return text.find("Prepend") != std::string::npos || text.find("Metaspace") != std::string::npos;
+    const std::string pre = doc.contains("pre_tokenizer") ? doc["pre_tokenizer"].dump() : "";
+    return has_step(norm, "Replace", "\xe2\x96\x81", " ") || norm.dump().find("Prepend") != std::string::npos || pre.find("Metaspace") != std::string::npos;
+}
+
+// Whether "▁" goes before the text: a Prepend normalizer, or Metaspace (unless its scheme is "never").
+bool prepends_space_marker(const json& doc) {
+    const json& norm = doc.contains("normalizer") ? doc["normalizer"] : json();
+    if (norm.dump().find("Prepend") != std::string::npos) return true;
+    const json& pre = doc.contains("pre_tokenizer") ? doc["pre_tokenizer"] : json();
+    return pre.is_object() && pre.value("type", "") == "Metaspace" && pre.value("prepend_scheme", "always") != "never";
 }
 
 void set_sentencepiece_scores(Vocabulary& vocab) {
@@ -169,7 +192,7 @@ Result<Vocabulary> vocabulary_from_hf_json(std::string_view tokenizer_json, std:
         if (vocab.tokens[i].empty()) vocab.types[i] = TokenType::kUnused;
     if (spm) {
         set_sentencepiece_scores(vocab);
-        vocab.add_space_prefix = true;
+        vocab.add_space_prefix = prepends_space_marker(doc);
         vocab.add_bos = true;
         vocab.unk = -1;
         if (model.contains("unk_token") && model["unk_token"].is_string()) {

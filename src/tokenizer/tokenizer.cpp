@@ -148,7 +148,8 @@ std::string Tokenizer::piece(int32_t id, bool special) const {
         case TokenType::kUnknown:
             return special ? text : std::string();
         case TokenType::kUserDefined:
-            return text;
+            // Added tokens go through the decoder too: a SentencePiece vocabulary's "▁▁" is two spaces.
+            return bpe_ ? text : replace_space_markers(text);
         case TokenType::kByte:
             // A hostile file can mark any text as a byte token: only a well-formed <0xHH> is one.
             if (const int value = byte_token_value(text); value >= 0) return std::string(1, static_cast<char>(value));
