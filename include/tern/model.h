@@ -29,7 +29,8 @@ struct LoadOptions {
     size_t context = 0;                // tokens a Session holds at most; 0: the model's training context
     std::string isa = {};              // "" = the best kernels this CPU runs, timed on the model; else
                                        // "scalar", "avx2", "avx512" or "avx512vnni"
-    std::string head = {};             // "" keeps the file's LM head type; "q8_0" converts it at load
+    std::string head = {};             // LM head: "" or "auto" converts a 16/32-bit head of 32 MiB or
+                                       // more to Q8_0; "keep" the file's type; "q8_0" always
     std::string packing = "2bit";      // ternary weights in memory: "2bit" or "base3"
     std::string weights = {};          // "fairy2i-w1" / "fairy2i-w2": read a LLaMA folder as Fairy2i
     std::string activations = "int8";  // Fairy2i projections: "int8" or "float"

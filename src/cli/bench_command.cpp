@@ -126,7 +126,7 @@ int run_model_bench(const BenchOptions& options) {
     const bool own_head = arch != nullptr && arch->family == model::ModelFamily::kGatedRecurrent;
     const std::string head = options.head.empty() && !options.synthetic.empty() && !own_head ? "q8_0" : options.head;
     const ModelRequest request = for_this_rank(
-        job, {.isa = isa, .threads = load_threads, .head = head == "file" ? "" : head, .packing = options.packing,
+        job, {.isa = isa, .threads = load_threads, .head = head == "file" ? "keep" : head, .packing = options.packing,
               .weights = options.weights, .activations = options.activations});
     Result<LoadedModel> loaded = options.model.empty()
                                      ? load_synthetic_model(options.synthetic, options.synthetic_type, request)

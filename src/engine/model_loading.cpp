@@ -37,10 +37,13 @@ Result<const kernels::KernelTable*> kernels_for(const ModelRequest& request) {
 }
 
 Result<model::LoadOptions> load_options(const kernels::KernelTable& table, const ModelRequest& request) {
-    if (!request.head.empty() && request.head != "q8_0")
-        return Error(str_cat("--head '", request.head, "' is not supported (q8_0, or leave it out to keep the file's)"));
-    model::LoadOptions options{.layout = table.ternary_layout, .head_q8_0 = request.head == "q8_0",
-                               .threads = request.threads, .progress = request.progress};
+    model::HeadConversion head = model::HeadConversion::kAuto;
+    if (request.head == "q8_0") head = model::HeadConversion::kQ8_0;
+    else if (request.head == "keep") head = model::HeadConversion::kKeep;
+    else if (!request.head.empty() && request.head != "auto")
+        return Error(str_cat("--head '", request.head, "' is not supported (auto, keep or q8_0)"));
+    model::LoadOptions options{.layout = table.ternary_layout, .head = head, .threads = request.threads,
+                               .progress = request.progress};
     options.keep_layer = request.keep_layer;
     options.keep_rows = request.keep_rows;
     if (request.weights == "fairy2i-w1" || request.weights == "fairy2i-w2")

@@ -77,6 +77,15 @@ size_t Model::head_weight_bytes() const {
                            : output.bytes();
 }
 
+bool Model::head_becomes_q8_0(HeadConversion conversion) const {
+    if (family_head()) return false;
+    if (output.type == format::GgmlType::kQ8_0 || conversion == HeadConversion::kQ8_0) return true;
+    const bool float_head = output.type == format::GgmlType::kF32 || output.type == format::GgmlType::kF16 ||
+                            output.type == format::GgmlType::kBF16;
+    // The whole head's size, so that every rank of a split decides alike.
+    return conversion == HeadConversion::kAuto && float_head && output.bytes() >= kAutoQ8HeadMinBytes;
+}
+
 size_t Model::decode_weight_bytes() const { return head_weight_bytes() + projection_weight_bytes(); }
 
 size_t Model::projection_weight_bytes() const {

@@ -79,6 +79,14 @@ struct LayerWeights {
     }
 };
 
+// What becomes of a real-valued LM head at load (a Q8_0 head in the file is always repacked for
+// the Q8_0 kernels). kAuto converts a 16- or 32-bit head of kAutoQ8HeadMinBytes or more to
+// Q8_0: such a head is most of the bytes a token reads (55 % for BitNet 2B4T's F16 head), and
+// Q8_0 measured no visible perplexity cost (docs/performance.md); a smaller head stays in the
+// caches, where converting it would change the numbers and gain nothing.
+enum class HeadConversion { kKeep, kQ8_0, kAuto };
+inline constexpr size_t kAutoQ8HeadMinBytes = size_t{32} << 20;
+
 struct Model {
     const Architecture* arch = nullptr;
     Hparams hp;
@@ -117,6 +125,8 @@ struct Model {
     bool recurrent() const { return arch->family == ModelFamily::kGatedRecurrent; }
     // The head is computed by the family (widely-linear or ternary), not from `output`.
     bool family_head() const { return widely_linear() || recurrent(); }
+    // Whether the loaders convert this model's head (as read from the file) to Q8_0.
+    bool head_becomes_q8_0(HeadConversion conversion) const;
     // Floats per token of the hidden state: n_embd, or 2 * n_embd for [re | im].
     size_t hidden_width() const { return complex() ? 2 * hp.n_embd : hp.n_embd; }
     // Bytes one decode step streams: every ternary projection plus the head.
@@ -153,7 +163,7 @@ enum class PostTrainingMethod { kNone, kAbsmean, kThreshold };
 
 struct LoadOptions {
     quant::TernaryLayout layout = quant::TernaryLayout::kCodes;   // what the chosen kernels read
-    bool head_q8_0 = false;                                       // convert the LM head to Q8_0
+    HeadConversion head = HeadConversion::kKeep;
     int threads = 1;                                              // for repacking
     LoadProgress progress;
     // Read a plain LlamaForCausalLM folder as Fairy2i with this many PhaseQuant stages (1: W1,

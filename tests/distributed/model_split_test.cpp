@@ -71,7 +71,9 @@ struct Case {
 };
 
 model::Model load(const ModelBytes& m, const kernels::KernelTable& table, const Case& c, bool whole) {
-    model::LoadOptions options{.layout = table.ternary_layout, .head_q8_0 = c.head_q8_0, .threads = 1, .progress = {}};
+    model::LoadOptions options{.layout = table.ternary_layout,
+                               .head = c.head_q8_0 ? model::HeadConversion::kQ8_0 : model::HeadConversion::kKeep,
+                               .threads = 1, .progress = {}};
     if (!whole && c.share_at_load) {
         if (c.kind == engine::SplitKind::kRows) model::load_only_row_share(options, g_job->size(), g_job->rank());
         else model::load_only_layer_share(options, g_job->size(), g_job->rank());

@@ -31,7 +31,7 @@ std::unique_ptr<Tiny> make_tiny() {
     tiny->gguf = format::parse_gguf(*tiny->bytes, "tiny.gguf").value();
     const kernels::KernelTable& table = kernels::kernel_table(kernels::best_isa_here());
     tiny->model = model::load_gguf_model(tiny->gguf, tiny->bytes, "tiny.gguf",
-                                         {.layout = table.ternary_layout, .head_q8_0 = false, .threads = 1, .progress = {}})
+                                         {.layout = table.ternary_layout, .head = model::HeadConversion::kKeep, .threads = 1, .progress = {}})
                       .value();
     return tiny;
 }

@@ -43,7 +43,7 @@ TinyModel make_tiny(std::string_view gguf_arch, GgmlType ternary, bool untied = 
 
 model::Model load(const TinyModel& tiny, const kernels::KernelTable& table) {
     auto loaded = model::load_gguf_model(tiny.gguf, tiny.bytes, "tiny.gguf",
-                                         {.layout = table.ternary_layout, .head_q8_0 = false, .threads = 2, .progress = {}});
+                                         {.layout = table.ternary_layout, .head = model::HeadConversion::kKeep, .threads = 2, .progress = {}});
     EXPECT_TRUE(loaded.ok()) << loaded.error().message();
     return std::move(loaded).value();
 }
@@ -245,7 +245,7 @@ TEST(Forward, Q8HeadIsCloseToTheF16HeadAndIdenticalOnEveryIsa) {
     const std::vector<float> f16 = engine_logits(load(tiny, best), best, 2, kPrompt.size());
     auto load_q8 = [&](Isa isa) {
         auto m = model::load_gguf_model(tiny.gguf, tiny.bytes, "tiny.gguf",
-                                        {.layout = kernels::kernel_table(isa).ternary_layout, .head_q8_0 = true,
+                                        {.layout = kernels::kernel_table(isa).ternary_layout, .head = model::HeadConversion::kQ8_0,
                                          .threads = 2, .progress = {}});
         EXPECT_TRUE(m.ok());
         EXPECT_TRUE(m.value().q8_head());

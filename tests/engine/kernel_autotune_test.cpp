@@ -22,7 +22,7 @@ using kernels::KernelTable;
 const std::string kGguf = (std::filesystem::path(TERN_SOURCE_DIR) / "models" / "tinystories" / "tinystories-bitnet.gguf").string();
 
 model::Model load_shipped_model(quant::TernaryLayout layout) {
-    auto m = model::load_gguf_model(kGguf, {.layout = layout, .head_q8_0 = false, .threads = 1, .progress = {}});
+    auto m = model::load_gguf_model(kGguf, {.layout = layout, .head = model::HeadConversion::kKeep, .threads = 1, .progress = {}});
     EXPECT_TRUE(m.ok()) << m.error().message();
     return std::move(m).value();
 }

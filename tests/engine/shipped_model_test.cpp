@@ -37,7 +37,7 @@ std::vector<float> logits_for(const model::Model& m, const std::vector<int32_t>&
 }
 
 model::LoadOptions options() {
-    return {.layout = kernels::kernel_table(kernels::best_isa_here()).ternary_layout, .head_q8_0 = false, .threads = 2,
+    return {.layout = kernels::kernel_table(kernels::best_isa_here()).ternary_layout, .head = model::HeadConversion::kKeep, .threads = 2,
             .progress = {}};
 }
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 
@@ -85,6 +86,38 @@ TEST(GgufModelLoader, LoadsHyperParametersAndWeightsExactly) {
     for (size_t r = 0; r < down.rows; ++r)
         for (size_t c = 0; c < down.cols; ++c)
             ASSERT_EQ(packed_ternary_value(down, r, c) * down.row_scale.data()[r], want[r * down.cols + c]) << r << "," << c;
+}
+
+// The default head choice: a 16- or 32-bit head as large as a real model's becomes Q8_0, a small
+// one stays as the file has it, and a family's own head (recurrent, widely-linear) never does.
+TEST(GgufModelLoader, AutoHeadConvertsOnlyLargeFloatHeads) {
+    Model m;
+    m.arch = find_gguf_architecture("bitnet-b1.58");
+    ASSERT_NE(m.arch, nullptr);
+    m.output.type = format::GgmlType::kF16;
+    m.output.rows = 128256;   // BitNet 2B4T's head: 657 MB
+    m.output.row_bytes = 2560 * 2;
+    EXPECT_TRUE(m.head_becomes_q8_0(HeadConversion::kAuto));
+    EXPECT_FALSE(m.head_becomes_q8_0(HeadConversion::kKeep));
+    const size_t rows_at_the_bar = (kAutoQ8HeadMinBytes + m.output.row_bytes - 1) / m.output.row_bytes;
+    m.output.rows = rows_at_the_bar - 1;
+    EXPECT_FALSE(m.head_becomes_q8_0(HeadConversion::kAuto));
+    EXPECT_TRUE(m.head_becomes_q8_0(HeadConversion::kQ8_0));
+    m.output.rows = rows_at_the_bar;
+    EXPECT_TRUE(m.head_becomes_q8_0(HeadConversion::kAuto));
+    m.output.type = format::GgmlType::kQ8_0;   // a Q8_0 file head is always repacked
+    EXPECT_TRUE(m.head_becomes_q8_0(HeadConversion::kKeep));
+    m.output.type = format::GgmlType::kF16;
+    m.arch = find_gguf_architecture("hgrn-bit");
+    ASSERT_NE(m.arch, nullptr);
+    EXPECT_FALSE(m.head_becomes_q8_0(HeadConversion::kAuto));
+
+    // The shipped model's 1 MB F16 head stays F16 by default.
+    const std::filesystem::path path =
+        std::filesystem::path(TERN_SOURCE_DIR) / "models" / "tinystories" / "tinystories-bitnet.gguf";
+    Result<Model> shipped = load_gguf_model(path.string(), {.head = HeadConversion::kAuto, .threads = 1, .progress = {}});
+    ASSERT_TRUE(shipped.ok()) << shipped.error().message();
+    EXPECT_FALSE(shipped.value().q8_head());
 }
 
 TEST(GgufModelLoader, LlamaFilesUseNormRope) {

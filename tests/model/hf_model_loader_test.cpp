@@ -127,7 +127,7 @@ TEST_P(HfVsGguf, SameLogits) {
     auto bytes = std::make_shared<std::vector<std::byte>>(writer.value().write_to_buffer());
     auto g = format::parse_gguf(*bytes, "tiny");
     ASSERT_TRUE(g.ok());
-    const LoadOptions options{.layout = kernels::kernel_table(kernels::best_isa_here()).ternary_layout, .head_q8_0 = false, .threads = 2,
+    const LoadOptions options{.layout = kernels::kernel_table(kernels::best_isa_here()).ternary_layout, .head = model::HeadConversion::kKeep, .threads = 2,
                               .progress = {}};
     auto from_gguf = load_gguf_model(g.value(), bytes, "tiny", options);
     ASSERT_TRUE(from_gguf.ok()) << from_gguf.error().message();

@@ -141,13 +141,13 @@ bool same_values(const quant::PackedTernary& a, const quant::PackedTernary& b) {
 // every projection and the Q8_0 head; a third rank that holds no KV head gets empty q, k, v.
 TEST(RowSplit, ARankLoadsOnlyItsRows) {
     LoadOptions whole_options;
-    whole_options.head_q8_0 = true;
+    whole_options.head = model::HeadConversion::kQ8_0;
     Model whole = load_tiny("bitnet-b1.58", 2, whole_options);
     const Result<RowShares> shares = plan_row_split(whole, 3);
     ASSERT_TRUE(shares.ok()) << shares.error().message();
     for (size_t rank = 0; rank < 3; ++rank) {
         LoadOptions options;
-        options.head_q8_0 = true;
+        options.head = model::HeadConversion::kQ8_0;
         load_only_row_share(options, 3, rank);
         const Model mine = load_tiny("bitnet-b1.58", 2, options);
         Model sliced = load_tiny("bitnet-b1.58", 2, whole_options);
@@ -175,7 +175,7 @@ TEST(RowSplit, ARankLoadsOnlyItsRows) {
 TEST(LayerSplit, OnlyTheLastRankConvertsTheHead) {
     for (size_t rank = 0; rank < 2; ++rank) {
         LoadOptions options;
-        options.head_q8_0 = true;
+        options.head = model::HeadConversion::kQ8_0;
         load_only_layer_share(options, 2, rank);
         const Model mine = load_tiny("bitnet-b1.58", 2, options);
         EXPECT_TRUE(mine.q8_head());

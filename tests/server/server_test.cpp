@@ -46,7 +46,7 @@ const ShippedModel& shipped() {
     static const ShippedModel* loaded = [] {
         const std::string path = (kDir / "tinystories-bitnet.gguf").string();
         const kernels::KernelTable& table = kernels::kernel_table(kernels::best_isa_here());
-        auto m = model::load_gguf_model(path, {.layout = table.ternary_layout, .head_q8_0 = false, .threads = 1,
+        auto m = model::load_gguf_model(path, {.layout = table.ternary_layout, .head = model::HeadConversion::kKeep, .threads = 1,
                                                .progress = {}});
         auto file = format::GgufFile::open(path);
         auto tok = tokenizer::Tokenizer::from_gguf(file.value().contents());
