@@ -229,7 +229,7 @@ void register_all() {
     for (size_t i = 0; i < static_cast<size_t>(kernels::Isa::kCount); ++i) {
         const auto isa = static_cast<kernels::Isa>(i);
         for (bool int8 : {true, false})
-            for (size_t tokens : {1, 4}) {
+            for (size_t tokens : {1, 4, 16}) {
                 const std::string name = std::string("widely_linear_") + (int8 ? "int8" : "float") + std::to_string(tokens) + "/" +
                                          std::string(kernels::isa_name(isa)) + "/2stage_2048x2048";
                 benchmark::RegisterBenchmark(name.c_str(), widely_linear_bench, isa, int8, tokens)->Unit(benchmark::kMicrosecond);
@@ -252,6 +252,8 @@ void register_all() {
 void register_head() {
     for (size_t i = 1; i < static_cast<size_t>(kernels::Isa::kCount); ++i) {
         const auto isa = static_cast<kernels::Isa>(i);
+        // Only tables compiled into this binary exist (an x86 build has no NEON table).
+        if (!kernels::isa_runs_on(isa, detect_cpu_info().features)) continue;
         if (kernels::kernel_table(isa).q8_matmul == nullptr) continue;
         for (size_t tokens : {1, 4}) {
             const std::string name = "q8_head/" + std::string(kernels::isa_name(isa)) + "/tokens:" + std::to_string(tokens);
