@@ -17,6 +17,7 @@
 #include "cli/signal_flag.h"
 #include "core/mapped_file.h"
 #include "core/str_cat.h"
+#include "engine/draft_model_drafter.h"
 #include "server/batch_scheduler.h"
 #include "server/http_server.h"
 
@@ -90,10 +91,9 @@ int run_serve(const ServeOptions& options) {
     Result<std::vector<std::string>> api_keys = collect_api_keys(options);
     if (!api_keys.ok()) return report_failure(api_keys.error().message());
     if (options.ssl_cert.empty() != options.ssl_key.empty()) return report_failure("--ssl-cert and --ssl-key go together");
-    if (!options.draft.source.empty() && options.draft.source != "ngram")
-        return report_failure(str_cat("--draft '", options.draft.source,
-                                      "': tern serve guesses from earlier text only (--draft ngram); draft models "
-                                      "work in run and chat"));
+    const bool draft_model = !options.draft.source.empty() && options.draft.source != "ngram";
+    if (draft_model && !options.split.kind.empty())
+        return report_failure("--draft MODEL and --split: a draft model runs in one process only (--draft ngram works)");
     Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
     if (!split.ok()) return report_failure(split.error().message());
     const std::unique_ptr<SplitRun>& job = split.value();
@@ -109,6 +109,14 @@ int run_serve(const ServeOptions& options) {
     const tokenizer::ChatTemplate chat_template = loaded.value().chat_template;
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(lm.model.hp.n_ctx_train, kDefaultMaxContext);
     if (n_ctx < 2) return report_failure("--ctx must be at least 2 tokens");
+    std::optional<LoadedModel> draft;
+    if (draft_model) {
+        Result<LoadedModel> loaded_draft = load_model_for_run(options.draft.source, request);
+        if (!loaded_draft.ok()) return report_failure(loaded_draft.error().within("--draft").message());
+        if (Status same = engine::check_same_vocabulary(loaded_draft.value(), lm); !same.ok())
+            return report_failure(same.error().within("--draft").message());
+        draft.emplace(std::move(loaded_draft).value());
+    }
 
     server::ServerMetrics metrics;
     server::BatchScheduler scheduler(lm.model, lm.kernels, tok,
@@ -116,7 +124,9 @@ int run_serve(const ServeOptions& options) {
                                       .threads = threads, .kv_type = options.kv_type, .metrics = &metrics,
                                       .max_draft = options.draft.source.empty() ? 0 : options.draft.max_tokens,
                                       .adaptive_draft = !options.draft.fixed,
-                                      .model_split = model_split_of(job)});
+                                      .model_split = model_split_of(job),
+                                      .draft_model = draft ? &draft->model : nullptr,
+                                      .draft_kernels = draft ? &draft->kernels : nullptr});
     server::HttpServer http(scheduler, tok, chat_template,
                             {.host = options.host, .port = options.port, .api_keys = api_keys.value(),
                              .tls_cert = options.ssl_cert, .tls_key = options.ssl_key,
@@ -133,6 +143,7 @@ int run_serve(const ServeOptions& options) {
                 describe(lm).c_str(), std::string(chat_template.name).c_str(), options.parallel, n_ctx,
                 kernels::kv_type_name(options.kv_type), static_cast<double>(scheduler.kv_cache_bytes()) / (1 << 20),
                 threads);
+    if (draft) std::printf("tern serve: draft model %s\n", describe(*draft).c_str());
     std::printf("tern serve: listening on %s://%s:%d%s%s\n", options.ssl_cert.empty() ? "http" : "https",
                 options.host.c_str(), port.value(), api_keys.value().empty() ? "" : " (API key required)",
                 options.no_web_ui ? "" : "; chat page at /");

@@ -48,6 +48,10 @@ BatchScheduler::BatchScheduler(const model::Model& model, const kernels::KernelT
       max_draft_(std::min(options.max_draft, engine::DraftLengthPolicy::kMaxRows - 1)),
       adaptive_draft_(options.adaptive_draft) {
     for (size_t slot = session_.n_slots(); slot-- > 0;) free_slots_.push_back(slot);
+    if (options.draft_model != nullptr && options.draft_kernels != nullptr && max_draft_ > 0)
+        for (size_t slot = 0; slot < session_.n_slots(); ++slot)
+            slot_drafters_.push_back(std::make_unique<engine::DraftModelDrafter>(*options.draft_model, *options.draft_kernels,
+                                                                                 pool_, session_.n_ctx()));
     thread_ = std::thread([this] { run(); });
 }
 
@@ -179,8 +183,8 @@ void BatchScheduler::step() {
     kv_cells_used_ = cells;
 }
 
-// The newest token, then as many prompt-lookup guesses as the policy, the request's length
-// limit, its context and the step's room allow.
+// The newest token, then as many guesses (prompt lookup, or the slot's draft model) as the
+// policy, the request's length limit, its context and the step's room allow.
 void BatchScheduler::add_decode_rows(Sequence& seq) {
     seq.guesses.clear();
     const size_t room = std::min({seq.limit - std::min(seq.limit, seq.generated + 1),
@@ -188,8 +192,10 @@ void BatchScheduler::add_decode_rows(Sequence& seq) {
                                   engine::kMaxBatchTokens - std::min(engine::kMaxBatchTokens, batch_.size() + 1),
                                   max_draft_});
     if (room > 0 && session_.can_rewind()) {
-        if (const size_t want = seq.draft_policy.choose(room); want > 0)
-            (void)drafter_.draft(seq.history, want, seq.guesses);   // prompt lookup cannot fail
+        engine::Drafter& drafter = slot_drafters_.empty() ? static_cast<engine::Drafter&>(drafter_) : *slot_drafters_[seq.slot];
+        // Guesses only save time: a draft model that fails (its own context full) gives none.
+        if (const size_t want = seq.draft_policy.choose(room); want > 0 && !drafter.draft(seq.history, want, seq.guesses).ok())
+            seq.guesses.clear();
         seq.guesses.resize(std::min(seq.guesses.size(), room));
     }
     const size_t first_row = next_logits_row();

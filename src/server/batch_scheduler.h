@@ -19,6 +19,7 @@
 
 #include "core/thread_pool.h"
 #include "engine/draft_length_policy.h"
+#include "engine/draft_model_drafter.h"
 #include "engine/inference_session.h"
 #include "engine/prompt_lookup_drafter.h"
 #include "kernels/dispatch.h"
@@ -51,6 +52,11 @@ struct SchedulerOptions {
     bool adaptive_draft = true;   // false: check every guess the drafter gives
     // --split: the model holds this rank's share, and the session drives the other ranks.
     engine::ModelSplit* model_split = nullptr;
+    // Guesses from a draft model instead (with max_draft > 0): a smaller model whose vocabulary
+    // is the tokenizer's (the caller checks, engine::check_same_vocabulary), drafting greedily
+    // on the scheduler's pool in a cache of its own per slot. Both outlive the scheduler.
+    const model::Model* draft_model = nullptr;
+    const kernels::KernelTable* draft_kernels = nullptr;
 };
 
 struct SchedulerLoad {
@@ -133,6 +139,7 @@ private:
     size_t max_draft_;
     bool adaptive_draft_;
     engine::PromptLookupDrafter drafter_;
+    std::vector<std::unique_ptr<engine::DraftModelDrafter>> slot_drafters_;   // per slot, with a draft model
     std::thread thread_;
 };
 

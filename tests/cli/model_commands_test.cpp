@@ -274,6 +274,11 @@ TEST_F(ModelCommands, DraftModelMustShareTheVocabulary) {
     EXPECT_EQ(other_size.exit_code, 1);
     EXPECT_TRUE(other_size.err.ends_with("in its vocabulary, the model 2048; they must share one vocabulary\n"))
         << other_size.err;
+    // tern serve checks the same before it listens.
+    const TernRun serve_other_size = run_tern("serve -m " + shipped + " -t 1 --port 0 --draft " + model_);
+    EXPECT_EQ(serve_other_size.exit_code, 1);
+    EXPECT_TRUE(serve_other_size.err.ends_with("in its vocabulary, the model 2048; they must share one vocabulary\n"))
+        << serve_other_size.err;
 
     // The same file with one token's text changed (same length, so the file stays valid).
     std::vector<std::byte> bytes = testing::read_file(shipped);

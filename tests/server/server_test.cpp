@@ -90,6 +90,7 @@ struct Config {
     bool web_ui = true;
     std::optional<tokenizer::ChatTemplate> chat_template = {};
     size_t max_draft = 0;   // speculative decoding (every guess checked) when > 0
+    const ShippedModel* draft = nullptr;   // guesses from this model instead of prompt lookup
 };
 
 // A server on a free loopback port, stopped when it goes out of scope.
@@ -99,7 +100,9 @@ public:
         : scheduler_(config.model->model, kernels::kernel_table(kernels::best_isa_here()), config.model->tokenizer,
                      {.n_slots = config.slots, .n_ctx = config.n_ctx, .max_queue = config.queue, .threads = 2,
                       .kv_type = config.kv_type, .metrics = &metrics_, .max_draft = config.max_draft,
-                      .adaptive_draft = false}),
+                      .adaptive_draft = false, .model_split = nullptr,
+                      .draft_model = config.draft != nullptr ? &config.draft->model : nullptr,
+                      .draft_kernels = &kernels::kernel_table(kernels::best_isa_here())}),
           http_(scheduler_, config.model->tokenizer,
                 config.chat_template ? *config.chat_template : *tokenizer::chat_template_by_name("plain"),
                 {.host = "127.0.0.1", .port = 0, .api_keys = config.api_keys, .tls_cert = config.tls_cert,
@@ -397,15 +400,22 @@ TEST(Server, SpeculativeDecodingChangesNoText) {
     };
     RunningServer plain;
     const std::vector<std::string> expected = texts(plain, false);
-    RunningServer guessing({.max_draft = 6});
-    EXPECT_EQ(texts(guessing, false), expected);
-    EXPECT_EQ(texts(guessing, true), expected);
-    const std::string page = guessing.client().Get("/metrics")->body;
-    const double checked = metric(page, "tern_draft_tokens_checked_total");
-    const double held = metric(page, "tern_draft_tokens_accepted_total");
-    EXPECT_GT(checked, 20) << page;
-    EXPECT_GT(held, 0) << page;
-    EXPECT_LE(held, checked);
+    // Prompt lookup, then a draft model of another family (iFairy, the same vocabulary), one
+    // draft cache per slot: some of its guesses fail, so both outcomes are exercised.
+    for (const ShippedModel* draft : {static_cast<const ShippedModel*>(nullptr), &shipped_ifairy()}) {
+        RunningServer guessing({.max_draft = 6, .draft = draft});
+        EXPECT_EQ(texts(guessing, false), expected) << (draft ? "draft model" : "prompt lookup");
+        EXPECT_EQ(texts(guessing, true), expected) << (draft ? "draft model" : "prompt lookup");
+        const std::string page = guessing.client().Get("/metrics")->body;
+        const double checked = metric(page, "tern_draft_tokens_checked_total");
+        const double held = metric(page, "tern_draft_tokens_accepted_total");
+        EXPECT_GT(checked, 20) << page;
+        EXPECT_GT(held, 0) << page;
+        if (draft != nullptr) {
+            EXPECT_LT(held, checked) << page;
+        }
+        EXPECT_LE(held, checked);
+    }
     EXPECT_EQ(metric(plain.client().Get("/metrics")->body, "tern_draft_tokens_checked_total"), 0);
 }
 
