@@ -93,8 +93,10 @@ using TextCallback = std::optional<std::function<bool(std::string)>>;
 class PythonFailure {
 public:
     // Runs `call` with the GIL; false (stop) when it raised or a signal is pending.
+    // After a failure nothing more runs (the first error is the one raised).
     template <class Call>
     bool guard(Call call) {
+        if (failed()) return false;
         py::gil_scoped_acquire gil;
         try {
             if (PyErr_CheckSignals() != 0) throw py::error_already_set();
@@ -220,7 +222,6 @@ PYBIND11_MODULE(_tern, m) {
                 PythonFailure failure;
                 if (on_download)
                     options.on_download = [&](std::string_view file, uint64_t done, uint64_t total) {
-                        if (failure.failed()) return;
                         failure.guard([&] {
                             (*on_download)(std::string(file), done, total);
                             return true;

@@ -83,7 +83,9 @@ bool Model::head_becomes_q8_0(HeadConversion conversion) const {
     const bool float_head = output.type == format::GgmlType::kF32 || output.type == format::GgmlType::kF16 ||
                             output.type == format::GgmlType::kBF16;
     // The whole head's size, so that every rank of a split decides alike.
-    return conversion == HeadConversion::kAuto && float_head && output.bytes() >= kAutoQ8HeadMinBytes;
+    // Q8_0 blocks are 32 wide: a head whose rows do not divide stays as it is.
+    return conversion == HeadConversion::kAuto && float_head && output.cols % 32 == 0 &&
+           output.bytes() >= kAutoQ8HeadMinBytes;
 }
 
 size_t Model::decode_weight_bytes() const { return head_weight_bytes() + projection_weight_bytes(); }

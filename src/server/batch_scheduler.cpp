@@ -48,7 +48,8 @@ BatchScheduler::BatchScheduler(const model::Model& model, const kernels::KernelT
       max_draft_(std::min(options.max_draft, engine::DraftLengthPolicy::kMaxRows - 1)),
       adaptive_draft_(options.adaptive_draft) {
     for (size_t slot = session_.n_slots(); slot-- > 0;) free_slots_.push_back(slot);
-    if (options.draft_model != nullptr && options.draft_kernels != nullptr && max_draft_ > 0)
+    // Guesses need a model that can rewind its cache; a recurrent one decodes plainly.
+    if (options.draft_model != nullptr && options.draft_kernels != nullptr && max_draft_ > 0 && session_.can_rewind())
         for (size_t slot = 0; slot < session_.n_slots(); ++slot)
             slot_drafters_.push_back(std::make_unique<engine::DraftModelDrafter>(*options.draft_model, *options.draft_kernels,
                                                                                  pool_, session_.n_ctx()));

@@ -144,12 +144,27 @@ bool is_sentencepiece_style(const json& doc) {
     return has_step(norm, "Replace", "\xe2\x96\x81", " ") || norm.dump().find("Prepend") != std::string::npos || pre.find("Metaspace") != std::string::npos;
 }
 
-// Whether "▁" goes before the text: a Prepend normalizer, or Metaspace (unless its scheme is "never").
+// The Metaspace pre-tokenizer, alone or in a Sequence; null when there is none.
+const json* find_metaspace(const json& pre) {
+    if (!pre.is_object()) return nullptr;
+    if (pre.value("type", "") == "Metaspace") return &pre;
+    if (pre.value("type", "") == "Sequence" && pre.contains("pretokenizers") && pre["pretokenizers"].is_array())
+        for (const json& step : pre["pretokenizers"])
+            if (const json* found = find_metaspace(step)) return found;
+    return nullptr;
+}
+
+// Whether "▁" goes before the text: a Prepend normalizer, or a Metaspace whose prepend_scheme
+// is not "never" (older files say add_prefix_space instead).
 bool prepends_space_marker(const json& doc) {
     const json& norm = doc.contains("normalizer") ? doc["normalizer"] : json();
     if (norm.dump().find("Prepend") != std::string::npos) return true;
-    const json& pre = doc.contains("pre_tokenizer") ? doc["pre_tokenizer"] : json();
-    return pre.is_object() && pre.value("type", "") == "Metaspace" && pre.value("prepend_scheme", "always") != "never";
+    if (!doc.contains("pre_tokenizer")) return false;
+    const json* metaspace = find_metaspace(doc["pre_tokenizer"]);
+    if (metaspace == nullptr) return false;
+    if (metaspace->contains("prepend_scheme") && (*metaspace)["prepend_scheme"].is_string())
+        return (*metaspace)["prepend_scheme"].get<std::string>() != "never";
+    return metaspace->value("add_prefix_space", true);
 }
 
 void set_sentencepiece_scores(Vocabulary& vocab) {

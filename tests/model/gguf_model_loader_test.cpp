@@ -96,6 +96,7 @@ TEST(GgufModelLoader, AutoHeadConvertsOnlyLargeFloatHeads) {
     ASSERT_NE(m.arch, nullptr);
     m.output.type = format::GgmlType::kF16;
     m.output.rows = 128256;   // BitNet 2B4T's head: 657 MB
+    m.output.cols = 2560;
     m.output.row_bytes = 2560 * 2;
     EXPECT_TRUE(m.head_becomes_q8_0(HeadConversion::kAuto));
     EXPECT_FALSE(m.head_becomes_q8_0(HeadConversion::kKeep));
@@ -105,6 +106,11 @@ TEST(GgufModelLoader, AutoHeadConvertsOnlyLargeFloatHeads) {
     EXPECT_TRUE(m.head_becomes_q8_0(HeadConversion::kQ8_0));
     m.output.rows = rows_at_the_bar;
     EXPECT_TRUE(m.head_becomes_q8_0(HeadConversion::kAuto));
+    m.output.cols = 2560;
+    EXPECT_TRUE(m.head_becomes_q8_0(HeadConversion::kAuto));
+    m.output.cols = 2550;   // rows that Q8_0's 32-wide blocks do not divide stay as they are
+    EXPECT_FALSE(m.head_becomes_q8_0(HeadConversion::kAuto));
+    m.output.cols = 2560;
     m.output.type = format::GgmlType::kQ8_0;   // a Q8_0 file head is always repacked
     EXPECT_TRUE(m.head_becomes_q8_0(HeadConversion::kKeep));
     m.output.type = format::GgmlType::kF16;

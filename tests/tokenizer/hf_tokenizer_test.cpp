@@ -93,6 +93,32 @@ TEST(HfTokenizerJson, SentencePieceStyleJsonLoadsAndRoundTrips) {
     }
 }
 
+// Which SentencePiece-style files put "▁" before the text: Prepend or Metaspace (by its
+// prepend_scheme, or the older add_prefix_space, alone or in a Sequence); Gemma 3's
+// normalizer, a bare Replace of spaces, does not.
+TEST(HfTokenizerJson, SpaceMarkerPrefixFollowsTheFile) {
+    const auto vocab_with = [](const std::string& normalizer, const std::string& pre) {
+        const std::string doc = R"({"model": {"type": "BPE", "byte_fallback": true, "vocab": {"a": 0, "\u2581a": 1},
+                                    "merges": [["\u2581", "a"]]}, "normalizer": )" + normalizer + R"(, "pre_tokenizer": )" + pre + "}";
+        Result<Vocabulary> v = vocabulary_from_hf_json(doc, "");
+        EXPECT_TRUE(v.ok()) << v.error().message();
+        EXPECT_EQ(v.ok() ? v.value().kind : VocabKind::kBpe, VocabKind::kSpm) << normalizer << pre;
+        return v.ok() && v.value().add_space_prefix;
+    };
+    const std::string replace = R"({"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"})";
+    const std::string prepend = R"({"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"}, )" + replace + "]}";
+    const std::string split = R"({"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": false})";
+    EXPECT_TRUE(vocab_with(prepend, "null"));    // Llama 2
+    EXPECT_FALSE(vocab_with(replace, split));    // Gemma 3
+    EXPECT_TRUE(vocab_with("null", R"({"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always"})"));
+    EXPECT_TRUE(vocab_with("null", R"({"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first"})"));
+    EXPECT_FALSE(vocab_with("null", R"({"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "never"})"));
+    EXPECT_FALSE(vocab_with("null", R"({"type": "Metaspace", "replacement": "\u2581", "add_prefix_space": false})"));
+    EXPECT_TRUE(vocab_with("null", R"({"type": "Metaspace", "replacement": "\u2581", "add_prefix_space": true})"));
+    EXPECT_FALSE(vocab_with("null", R"({"type": "Sequence", "pretokenizers": [)" + split +
+                                        R"(, {"type": "Metaspace", "prepend_scheme": "never"}]})"));
+}
+
 TEST(HfTokenizerJson, RefusesWhatItCannotReproduce) {
     EXPECT_FALSE(vocabulary_from_hf_json("[]", "").ok());
     const std::string wordpiece = R"({"model": {"type": "WordPiece", "vocab": {}}})";
