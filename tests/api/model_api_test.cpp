@@ -222,6 +222,30 @@ TEST(LibraryModel, BatchGivesEachPromptItsOwnGeneration) {
     EXPECT_TRUE(too_long.error().message().ends_with("leaves no room in the context of 256 tokens"));
 }
 
+// A context that fills before max_tokens ends each prompt where generate() ends it; the cancel
+// flag ends them all.
+TEST(LibraryModel, BatchEndsAtAFullContextAndOnTheCancelFlag) {
+    const tern::Model model = load({.threads = 2, .context = 24});
+    const std::vector<std::string> prompts = {"Once upon a time", "One day, a girl named Lily went to the park"};
+    tern::Result<std::vector<tern::Generation>> batch = model.generate_batch(prompts, greedy(100));
+    ASSERT_TRUE(batch.ok()) << batch.error().message();
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        const tern::Generation alone = model.generate(prompts[i], greedy(100)).value();
+        EXPECT_EQ(batch.value()[i].tokens, alone.tokens) << i;
+        EXPECT_EQ(batch.value()[i].finish, alone.finish) << i;
+        EXPECT_EQ(batch.value()[i].prompt_tokens + batch.value()[i].generated_tokens, 25u) << i;   // n_ctx + 1
+    }
+    std::atomic<bool> cancel{true};
+    tern::GenerateOptions flagged = greedy(10);
+    flagged.cancel = &cancel;
+    tern::Result<std::vector<tern::Generation>> none = model.generate_batch(prompts, flagged);
+    ASSERT_TRUE(none.ok()) << none.error().message();
+    for (const tern::Generation& g : none.value()) {
+        EXPECT_EQ(g.finish, tern::FinishReason::kCancelled);
+        EXPECT_EQ(g.generated_tokens, 0u);
+    }
+}
+
 // Complex, widely-linear and recurrent layers keep one state per sequence as well.
 TEST(LibraryModel, BatchHoldsForEveryModelFamily) {
     const std::vector<std::string> prompts = {"Once upon a time", "The cat sat", "Lily and Ben went"};
