@@ -57,6 +57,9 @@ std::vector<engine::BatchToken> next_tokens(std::vector<std::unique_ptr<BatchMem
 
 Result<std::vector<std::vector<int32_t>>> tokenize_prompts(const Model::State& state, std::span<const std::string> prompts,
                                                            const GenerateOptions& options) {
+    if (!options.draft.empty() || options.draft_model != nullptr)
+        return Error("generate_batch: speculative decoding (draft, draft_model) runs one prompt at a time");
+    if (options.on_text) return Error("generate_batch: options.on_text is for one prompt; pass on_text(index, piece)");
     TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, state.tokenizer());
     std::vector<std::vector<int32_t>> out;
     for (size_t i = 0; i < prompts.size(); ++i) {
@@ -66,9 +69,6 @@ Result<std::vector<std::vector<int32_t>>> tokenize_prompts(const Model::State& s
             return Error(str_cat("generate_batch: prompt ", i, " (", out.back().size(),
                                  " tokens) leaves no room in the context of ", state.context, " tokens"));
     }
-    if (!options.draft.empty() || options.draft_model != nullptr)
-        return Error("generate_batch: speculative decoding (draft, draft_model) runs one prompt at a time");
-    if (options.on_text) return Error("generate_batch: options.on_text is for one prompt; pass on_text(index, piece)");
     return out;
 }
 

@@ -34,22 +34,14 @@ ModelInfo describe_model(const std::string& path, const Model::State& state, int
                      .load_seconds = lm.load_seconds};
 }
 
-// The file or folder to read: `source` itself, or a Hub name's copy in the shared cache.
-Result<std::string> local_path(const std::string& source, const LoadOptions& options) {
-    if (!hub::looks_like_repo_spec(source)) return source;
-    const hub::HubSettings settings = hub::HubSettings::from_environment([](const char* name) { return std::getenv(name); });
-    hub::ProgressCallback progress;
-    if (options.on_download)
-        progress = [&](const hub::DownloadProgress& p) { options.on_download(p.path, p.done, p.total); };
-    TERN_ASSIGN_OR_RETURN(const std::filesystem::path path, hub::resolve_model(settings, source, options.revision, progress));
-    return path.string();
-}
-
 }  // namespace
 
 Result<Model> Model::load(const std::string& source, const LoadOptions& options) {
     if (options.threads < 0) return Error(str_cat("threads ", options.threads, " is negative"));
-    TERN_ASSIGN_OR_RETURN(const std::string path, local_path(source, options));
+    hub::ProgressCallback progress;
+    if (options.on_download)
+        progress = [&](const hub::DownloadProgress& p) { options.on_download(p.path, p.done, p.total); };
+    TERN_ASSIGN_OR_RETURN(const std::string path, hub::local_model_path(source, options.revision, progress));
     const int threads = options.threads > 0 ? options.threads : default_threads();
     TERN_ASSIGN_OR_RETURN(const kernels::KvType kv_type, parse_kv_type(options.kv_type));
     const engine::ModelRequest request{.isa = options.isa, .threads = threads, .head = options.head,

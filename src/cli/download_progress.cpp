@@ -3,10 +3,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 
 #include "hub/pull.h"
-#include "hub/repo_spec.h"
 
 namespace tern::cli {
 namespace {
@@ -60,13 +58,10 @@ void DownloadProgress::finish() {
 }
 
 Result<std::string> local_model_path(const std::string& model) {
-    if (!hub::looks_like_repo_spec(model)) return model;
-    const hub::HubSettings settings = hub::HubSettings::from_environment([](const char* name) { return std::getenv(name); });
     DownloadProgress progress;
-    Result<std::filesystem::path> path = hub::resolve_model(settings, model, "main", progress.callback());
+    Result<std::string> path = hub::local_model_path(model, "main", progress.callback());
     progress.finish();
-    if (!path.ok()) return path.error();
-    return path.value().string();
+    return path;
 }
 
 }  // namespace tern::cli

@@ -6,6 +6,13 @@
 
 namespace tern::cli {
 
+Result<LoadedModel> load_draft_model(const std::string& source, const LoadedModel& target, const ModelRequest& request) {
+    Result<LoadedModel> draft = load_model_for_run(source, request);
+    if (!draft.ok()) return draft.error().within("--draft");
+    if (Status same = engine::check_same_vocabulary(draft.value(), target); !same.ok()) return same.error().within("--draft");
+    return draft;
+}
+
 Result<DraftSetup> make_draft_setup(const DraftOptions& options, const LoadedModel& target, ThreadPool& pool,
                                     size_t n_ctx, const ModelRequest& request) {
     DraftSetup setup;
@@ -19,11 +26,8 @@ Result<DraftSetup> make_draft_setup(const DraftOptions& options, const LoadedMod
         setup.drafter = std::make_unique<engine::PromptLookupDrafter>();
         return setup;
     }
-    Result<LoadedModel> draft = load_model_for_run(options.source, request);
-    if (!draft.ok()) return draft.error().within("--draft");
-    setup.draft_model = std::make_unique<LoadedModel>(std::move(draft).value());
-    if (Status same = engine::check_same_vocabulary(*setup.draft_model, target); !same.ok())
-        return same.error().within("--draft");
+    TERN_ASSIGN_OR_RETURN(LoadedModel draft, load_draft_model(options.source, target, request));
+    setup.draft_model = std::make_unique<LoadedModel>(std::move(draft));
     setup.drafter = std::make_unique<engine::DraftModelDrafter>(setup.draft_model->model, setup.draft_model->kernels,
                                                                 pool, n_ctx);
     return setup;

@@ -19,6 +19,10 @@ struct DraftSetup {
     engine::SpeculativeOptions generator_options;
 };
 
+// The draft model --draft names, loaded like the model. Errors: it cannot be loaded, or its
+// vocabulary is not the target's (its guesses would be other tokens' ids).
+Result<LoadedModel> load_draft_model(const std::string& source, const LoadedModel& target, const ModelRequest& request);
+
 // A draft model runs on the target's pool (drafting and checking take turns). Errors: the
 // draft model cannot be loaded, or its vocabulary is not the target's (its guesses would be
 // other tokens' ids).

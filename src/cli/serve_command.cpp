@@ -17,7 +17,6 @@
 #include "cli/signal_flag.h"
 #include "core/mapped_file.h"
 #include "core/str_cat.h"
-#include "engine/draft_model_drafter.h"
 #include "server/batch_scheduler.h"
 #include "server/http_server.h"
 
@@ -111,10 +110,8 @@ int run_serve(const ServeOptions& options) {
     if (n_ctx < 2) return report_failure("--ctx must be at least 2 tokens");
     std::optional<LoadedModel> draft;
     if (draft_model) {
-        Result<LoadedModel> loaded_draft = load_model_for_run(options.draft.source, request);
-        if (!loaded_draft.ok()) return report_failure(loaded_draft.error().within("--draft").message());
-        if (Status same = engine::check_same_vocabulary(loaded_draft.value(), lm); !same.ok())
-            return report_failure(same.error().within("--draft").message());
+        Result<LoadedModel> loaded_draft = load_draft_model(options.draft.source, lm, request);
+        if (!loaded_draft.ok()) return report_failure(loaded_draft.error().message());
         draft.emplace(std::move(loaded_draft).value());
     }
 

@@ -1,6 +1,7 @@
 #include "hub/pull.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "core/str_cat.h"
 
@@ -134,6 +135,14 @@ Result<std::filesystem::path> resolve_model(const HubSettings& settings, std::st
         return Error(str_cat(spec.repo_id, " is not in the cache and HF_HUB_OFFLINE is set (", settings.cache_dir.string(), ")"));
     TERN_ASSIGN_OR_RETURN(const PulledRepo pulled, pull(HubClient(settings), spec, revision, progress));
     return pulled.model_path();
+}
+
+Result<std::string> local_model_path(const std::string& source, std::string_view revision,
+                                     const ProgressCallback& progress) {
+    if (!looks_like_repo_spec(source)) return source;
+    const HubSettings settings = HubSettings::from_environment([](const char* name) { return std::getenv(name); });
+    TERN_ASSIGN_OR_RETURN(const std::filesystem::path path, resolve_model(settings, source, revision, progress));
+    return path.string();
 }
 
 }  // namespace tern::hub

@@ -42,4 +42,9 @@ Result<PulledRepo> find_cached(const HubSettings& settings, const RepoSpec& spec
 Result<std::filesystem::path> resolve_model(const HubSettings& settings, std::string_view spec_text,
                                             std::string_view revision, const ProgressCallback& progress);
 
+// What a model argument names on disk: `source` itself, or for a Hub name (looks_like_repo_spec)
+// resolve_model's path with the settings of this process's environment.
+Result<std::string> local_model_path(const std::string& source, std::string_view revision,
+                                     const ProgressCallback& progress);
+
 }  // namespace tern::hub
