@@ -26,6 +26,11 @@ hub::ProgressCallback DownloadProgress::callback() {
 }
 
 void DownloadProgress::report(const hub::DownloadProgress& p) {
+    if (p.waiting) {
+        finish();
+        std::fprintf(stderr, "%.*s  another process is downloading it; waiting\n", static_cast<int>(p.path.size()), p.path.data());
+        return;
+    }
     const auto now = std::chrono::steady_clock::now();
     if (p.path != file_) {
         finish();

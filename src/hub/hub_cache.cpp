@@ -91,8 +91,14 @@ Status RepoCache::link_snapshot(std::string_view commit, std::string_view path, 
     if (ec) return Error(str_cat("cannot create ", link.parent_path().string(), ": ", ec.message()));
     const std::filesystem::path target = std::filesystem::relative(blob_path(etag), link.parent_path(), ec);
     if (ec) return Error(str_cat("cannot link ", link.string(), ": ", ec.message()));
-    std::filesystem::remove(link, ec);
-    std::filesystem::create_symlink(target, link, ec);
+    // A link already there is kept when another pull made the same one, else replaced.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        std::filesystem::create_symlink(target, link, ec);
+        if (!ec || ec != std::errc::file_exists) break;
+        std::error_code read_error;
+        if (std::filesystem::read_symlink(link, read_error) == target) return {};
+        std::filesystem::remove(link, ec);
+    }
     if (ec) return Error(str_cat("cannot link ", link.string(), " to ", target.string(), ": ", ec.message()));
     return {};
 }

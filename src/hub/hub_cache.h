@@ -36,6 +36,10 @@ public:
         return root_ / "blobs" / (std::string(etag) + ".incomplete");
     }
     std::filesystem::path snapshot_dir(std::string_view commit) const { return root_ / "snapshots" / std::string(commit); }
+    // HF_HUB_CACHE/.locks/models--ORG--NAME/ETAG.lock, where huggingface_hub locks a download.
+    std::filesystem::path lock_path(std::string_view etag) const {
+        return root_.parent_path() / ".locks" / root_.filename() / (std::string(etag) + ".lock");
+    }
 
     // The commit a revision names: the revision itself when it is a 40-hex commit, else refs/.
     std::optional<std::string> commit_for(std::string_view revision) const;

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "core/str_cat.h"
+#include "hub/download_lock.h"
 #include "hub/file_digest.h"
 
 namespace tern::hub {
@@ -204,9 +205,13 @@ Result<FileMetadata> HubClient::file_metadata(std::string_view repo_id, std::str
     return meta;
 }
 
-Status HubClient::download(const FileMetadata& file, const RepoCache& cache, const ProgressCallback& progress) const {
-    const std::filesystem::path partial = cache.incomplete_path(file.etag);
+Result<bool> HubClient::download(const FileMetadata& file, const RepoCache& cache, const ProgressCallback& progress) const {
+    TERN_ASSIGN_OR_RETURN(const DownloadLock lock, DownloadLock::acquire(cache.lock_path(file.etag), [&] {
+                              if (progress) progress({file.path, 0, file.size, true});
+                          }));
     std::error_code ec;
+    if (std::filesystem::is_regular_file(cache.blob_path(file.etag), ec)) return false;
+    const std::filesystem::path partial = cache.incomplete_path(file.etag);
     std::filesystem::create_directories(partial.parent_path(), ec);
     if (ec) return Error(str_cat("cannot create ", partial.parent_path().string(), ": ", ec.message()));
     std::string last_failure;
@@ -255,7 +260,7 @@ Status HubClient::download(const FileMetadata& file, const RepoCache& cache, con
             Result<httplib::Result> sent =
                 Transfer(settings_).send("GET", file.download_url, headers, true, on_response, on_body);
             if (writer) {
-                if (Status closed = writer->close(); !closed.ok()) return closed;   // a full disk: no retry
+                if (Status closed = writer->close(); !closed.ok()) return closed.error();   // a full disk: no retry
             }
             if (!sent.ok()) return sent.error();
             const httplib::Result& result = sent.value();
@@ -297,7 +302,7 @@ Status HubClient::download(const FileMetadata& file, const RepoCache& cache, con
         }
         std::filesystem::rename(partial, cache.blob_path(file.etag), ec);
         if (ec) return Error(str_cat("cannot move ", partial.string(), " into place: ", ec.message()));
-        return {};
+        return true;
     }
     return Error(str_cat("'", file.path, "': the download failed after ", kDownloadAttempts, " attempts (", last_failure,
                          "); run the command again to resume"));

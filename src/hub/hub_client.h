@@ -33,6 +33,7 @@ struct DownloadProgress {
     std::string_view path;
     uint64_t done = 0;
     uint64_t total = 0;
+    bool waiting = false;   // another process is downloading this blob; this one waits for it
 };
 using ProgressCallback = std::function<void(const DownloadProgress&)>;
 
@@ -43,8 +44,9 @@ public:
     Result<RepoListing> list_files(std::string_view repo_id, std::string_view revision) const;
     Result<FileMetadata> file_metadata(std::string_view repo_id, std::string_view revision, std::string_view path) const;
     // Downloads into cache.blob_path(etag) through cache.incomplete_path(etag), resuming a
-    // partial file and retrying a dropped connection a few times.
-    Status download(const FileMetadata& file, const RepoCache& cache, const ProgressCallback& progress) const;
+    // partial file and retrying a dropped connection a few times, under the blob's download
+    // lock. False when no bytes were needed: another process put the blob in place meanwhile.
+    Result<bool> download(const FileMetadata& file, const RepoCache& cache, const ProgressCallback& progress) const;
 
     const HubSettings& settings() const { return settings_; }
 

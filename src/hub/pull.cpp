@@ -105,8 +105,8 @@ Result<PulledRepo> pull(const HubClient& client, const RepoSpec& spec, std::stri
         TERN_ASSIGN_OR_RETURN(const FileMetadata meta, client.file_metadata(spec.repo_id, listing.commit, file));
         std::error_code ec;
         if (!std::filesystem::is_regular_file(cache.blob_path(meta.etag), ec)) {
-            TERN_TRY(client.download(meta, cache, progress));
-            pulled.fetched.push_back(file);
+            TERN_ASSIGN_OR_RETURN(const bool downloaded, client.download(meta, cache, progress));
+            if (downloaded) pulled.fetched.push_back(file);
         }
         TERN_TRY(cache.link_snapshot(listing.commit, file, meta.etag));
     }

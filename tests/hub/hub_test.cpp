@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cli/run_tern.h"
+#include "hub/download_lock.h"
 #include "hub/file_digest.h"
 #include "hub/pull.h"
 #include "hub/repo_spec.h"
@@ -331,6 +332,45 @@ TEST_F(Pull, ABusyCdnIsRetriedAndAnOversizedOneRefused) {
     EXPECT_FALSE(std::filesystem::exists(dir_ / "hub" / "models--org--two-ggufs" / "snapshots" / kCommit / "a.gguf"));
     for (const char* revision : {"../escape", "/abs", ""})
         EXPECT_FALSE(pull(HubClient(settings()), spec("org/gguf-model"), revision, {}).ok()) << revision;
+}
+
+TEST_F(Pull, ABlobAnotherProcessIsDownloadingIsWaitedForNotFetchedTwice) {
+    const HubFile& f = hub_.file("org/gguf-model", "model-q8.gguf");
+    const std::filesystem::path root = dir_ / "hub" / "models--org--gguf-model";
+    // The lock file huggingface_hub takes for this blob, held here as another process would.
+    std::optional<DownloadLock> other =
+        DownloadLock::acquire(dir_ / "hub" / ".locks" / "models--org--gguf-model" / (f.etag + ".lock"), {}).value();
+    std::atomic<bool> waiting{false};
+    Result<PulledRepo> pulled = Error("not run");
+    std::thread puller([&] {
+        pulled = pull(HubClient(settings()), spec("org/gguf-model"), "main", [&](const DownloadProgress& p) {
+            if (p.waiting) waiting = true;
+        });
+    });
+    for (int i = 0; i < 1000 && !waiting; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(waiting);
+    EXPECT_EQ(hub_.cdn_requests.load(), 0);
+    std::filesystem::create_directories(root / "blobs");
+    std::ofstream(root / "blobs" / f.etag, std::ios::binary) << f.bytes;   // the other process finishes
+    other.reset();
+    puller.join();
+    ASSERT_TRUE(pulled.ok()) << pulled.error().message();
+    EXPECT_TRUE(pulled.value().fetched.empty());
+    EXPECT_EQ(hub_.cdn_requests.load(), 0);
+    EXPECT_EQ(read(pulled.value().model_path()), f.bytes);
+
+    // Two pulls of one file at once: one downloads, the other waits and finds it in place.
+    const HubFile& a = hub_.file("org/two-ggufs", "a.gguf");
+    Result<PulledRepo> first = Error("not run"), second = Error("not run");
+    std::thread one([&] { first = pull(HubClient(settings()), spec("org/two-ggufs:a.gguf"), "main", {}); });
+    std::thread two([&] { second = pull(HubClient(settings()), spec("org/two-ggufs:a.gguf"), "main", {}); });
+    one.join();
+    two.join();
+    ASSERT_TRUE(first.ok()) << first.error().message();
+    ASSERT_TRUE(second.ok()) << second.error().message();
+    EXPECT_EQ(first.value().fetched.size() + second.value().fetched.size(), 1u);
+    EXPECT_EQ(hub_.cdn_requests.load(), 1);
+    EXPECT_EQ(read(second.value().model_path()), a.bytes);
 }
 
 TEST_F(Pull, RefusalsAreOneClearLine) {
