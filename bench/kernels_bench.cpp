@@ -114,10 +114,10 @@ void widely_linear_bench(benchmark::State& state, kernels::Isa isa, bool int8, s
     quant::quantize_activations(x.data(), 2 * tokens, m, m, acts);
     for (auto _ : state) {
         if (int8)
-            table.widely_linear_int8({.weights = &w.value(), .acts = &acts, .out = out.data(), .out_stride = 2 * n, .im_offset = n,
+            (tokens == 1 ? table.widely_linear_int8_gemv : table.widely_linear_int8_gemm)({.weights = &w.value(), .acts = &acts, .out = out.data(), .out_stride = 2 * n, .im_offset = n,
                                       .tile_begin = 0, .tile_end = w.value().n_tiles()});
         else
-            table.widely_linear_float({.weights = &w.value(), .x = x.data(), .x_stride = 2 * m, .n_tokens = tokens, .out = out.data(),
+            (tokens == 1 ? table.widely_linear_float_gemv : table.widely_linear_float_gemm)({.weights = &w.value(), .x = x.data(), .x_stride = 2 * m, .n_tokens = tokens, .out = out.data(),
                                        .out_stride = 2 * n, .im_offset = n, .tile_begin = 0, .tile_end = w.value().n_tiles()});
         benchmark::DoNotOptimize(out.data());
     }

@@ -47,7 +47,8 @@ void print_bandwidth(const CpuInfo& cpu, double seconds) {
                 human_bytes(one.buffer_bytes).c_str());
 }
 
-// Which tables a model load races for the ternary GEMV and GEMM (engine/kernel_autotune.h).
+// Which tables a model load races for the ternary GEMV and GEMM, and for the complex and
+// widely-linear kernels (engine/kernel_autotune.h).
 void print_autotune_candidates(const kernels::KernelTable& table, bool forced) {
     if (forced) {
         std::printf("%-22s off: the ISA is forced, its own kernels run\n", "autotune:");
@@ -58,6 +59,11 @@ void print_autotune_candidates(const kernels::KernelTable& table, bool forced) {
         names += str_cat(" ", t->name);
     std::printf("%-22s ternary GEMV and GEMM timed at model load among:%s%s\n", "autotune:", names.c_str(),
                 names.find(' ', 1) == std::string::npos ? " (nothing to choose)" : "");
+    std::string any_layout;
+    for (const kernels::KernelTable* t : kernels::tables_running_here(table, detect_cpu_info().features))
+        any_layout += str_cat(" ", t->name);
+    std::printf("%-22s complex (iFairy) and widely-linear (Fairy2i) kernels among:%s%s\n", "", any_layout.c_str(),
+                any_layout.find(' ', 1) == std::string::npos ? " (nothing to choose)" : "");
 }
 
 void print_kernels() {

@@ -41,7 +41,8 @@ struct TunedKernels {
 
 // Precondition: candidates is non-empty, they all read candidates[0]->ternary_layout, and the
 // model's projections are stored in that layout; for a complex model (whose kernels read one
-// layout on every ISA) any tables, and the complex kernels are the ones timed and chosen.
+// layout on every ISA) any tables, and the complex kernels are the ones timed and chosen; the
+// same for a widely-linear (Fairy2i) model and the widely-linear kernels of its activation path.
 // Ties keep the earlier candidate.
 TunedKernels autotune_ternary_kernels(std::span<const kernels::KernelTable* const> candidates,
                                       const model::Model& model, ThreadPool& pool);

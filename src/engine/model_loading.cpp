@@ -75,10 +75,12 @@ void choose_ternary_kernels(LoadedModel& loaded, const kernels::KernelTable& tab
         loaded.kernels = table;
         return;
     }
-    // Complex kernels read one layout on every ISA: every table this CPU runs is a candidate.
+    // Complex and widely-linear kernels read one layout on every ISA: every table this CPU runs
+    // is a candidate.
+    const bool one_layout = loaded.model.complex() || loaded.model.widely_linear();
     const std::vector<const kernels::KernelTable*> candidates =
-        loaded.model.complex() ? kernels::tables_running_here(table, detect_cpu_info().features)
-                               : kernels::tables_sharing_layout(table, detect_cpu_info().features);
+        one_layout ? kernels::tables_running_here(table, detect_cpu_info().features)
+                   : kernels::tables_sharing_layout(table, detect_cpu_info().features);
     ThreadPool pool(std::max(request.threads, 1));
     TunedKernels tuned = autotune_ternary_kernels(candidates, loaded.model, pool);
     loaded.kernels = tuned.table;

@@ -18,8 +18,10 @@ constexpr KernelTable kScalarTable = {
     .quantize_activations = quant::quantize_activation_rows,
     .complex_gemv = ref::complex_gemv,
     .complex_gemm = ref::complex_gemm,
-    .widely_linear_int8 = ref::widely_linear_int8,
-    .widely_linear_float = ref::widely_linear_float,
+    .widely_linear_int8_gemv = ref::widely_linear_int8,
+    .widely_linear_int8_gemm = ref::widely_linear_int8,
+    .widely_linear_float_gemv = ref::widely_linear_float,
+    .widely_linear_float_gemm = ref::widely_linear_float,
 };
 
 #if defined(__aarch64__)
@@ -35,8 +37,10 @@ constexpr KernelTable kNeonDotTable = {
     .quantize_activations = neon::quantize_activation_rows,
     .complex_gemv = neondot::complex_gemv,
     .complex_gemm = neondot::complex_gemm,
-    .widely_linear_int8 = neondot::widely_linear_int8,
-    .widely_linear_float = neon::widely_linear_float,
+    .widely_linear_int8_gemv = neondot::widely_linear_int8,
+    .widely_linear_int8_gemm = neondot::widely_linear_int8,
+    .widely_linear_float_gemv = neon::widely_linear_float,
+    .widely_linear_float_gemm = neon::widely_linear_float,
 };
 
 // neondot's table with the SMMLA kernels for several tokens (ternary and complex GEMMs, the
@@ -47,7 +51,8 @@ constexpr KernelTable neon_i8mm_table() {
     table.name = "neoni8mm";
     table.ternary_gemm = neoni8mm::ternary_gemm;
     table.complex_gemm = neoni8mm::complex_gemm;
-    table.widely_linear_int8 = neoni8mm::widely_linear_int8;
+    table.widely_linear_int8_gemv = neoni8mm::widely_linear_int8;
+    table.widely_linear_int8_gemm = neoni8mm::widely_linear_int8;
     return table;
 }
 #endif
@@ -66,8 +71,10 @@ constexpr KernelTable kTables[] = {
      .quantize_activations = avx2::quantize_activation_rows,
      .complex_gemv = avx2::complex_gemv,
      .complex_gemm = avx2::complex_gemm,
-     .widely_linear_int8 = avx2::widely_linear_int8,
-     .widely_linear_float = avx2::widely_linear_float},
+     .widely_linear_int8_gemv = avx2::widely_linear_int8,
+     .widely_linear_int8_gemm = avx2::widely_linear_int8,
+     .widely_linear_float_gemv = avx2::widely_linear_float,
+     .widely_linear_float_gemm = avx2::widely_linear_float},
     {.isa = Isa::kAvx512,   // multiplication-free ternary and complex kernels
      .name = "avx512",
      .ternary_layout = quant::TernaryLayout::kSignPlanes,
@@ -79,8 +86,10 @@ constexpr KernelTable kTables[] = {
      .quantize_activations = avx512::quantize_activation_rows,
      .complex_gemv = avx512::complex_gemv,
      .complex_gemm = avx512::complex_gemm,
-     .widely_linear_int8 = avx512::widely_linear_int8,
-     .widely_linear_float = avx512::widely_linear_float},
+     .widely_linear_int8_gemv = avx512::widely_linear_int8,
+     .widely_linear_int8_gemm = avx512::widely_linear_int8,
+     .widely_linear_float_gemv = avx512::widely_linear_float,
+     .widely_linear_float_gemm = avx512::widely_linear_float},
     {.isa = Isa::kAvx512Vnni,   // VNNI adds nothing to the float kernels: AVX-512 F ones serve
      .name = "avx512vnni",
      .ternary_layout = quant::TernaryLayout::kCodes,
@@ -92,8 +101,10 @@ constexpr KernelTable kTables[] = {
      .quantize_activations = avx512::quantize_activation_rows,
      .complex_gemv = avx512vnni::complex_gemv,
      .complex_gemm = avx512vnni::complex_gemm,
-     .widely_linear_int8 = avx512vnni::widely_linear_int8,
-     .widely_linear_float = avx512::widely_linear_float},
+     .widely_linear_int8_gemv = avx512vnni::widely_linear_int8,
+     .widely_linear_int8_gemm = avx512vnni::widely_linear_int8,
+     .widely_linear_float_gemv = avx512::widely_linear_float,
+     .widely_linear_float_gemm = avx512::widely_linear_float},
 #elif defined(__aarch64__)
     {.isa = Isa::kNeon,
      .name = "neon",
@@ -106,8 +117,10 @@ constexpr KernelTable kTables[] = {
      .quantize_activations = neon::quantize_activation_rows,
      .complex_gemv = neon::complex_gemv,
      .complex_gemm = neon::complex_gemm,
-     .widely_linear_int8 = neon::widely_linear_int8,
-     .widely_linear_float = neon::widely_linear_float},
+     .widely_linear_int8_gemv = neon::widely_linear_int8,
+     .widely_linear_int8_gemm = neon::widely_linear_int8,
+     .widely_linear_float_gemv = neon::widely_linear_float,
+     .widely_linear_float_gemm = neon::widely_linear_float},
     kNeonDotTable,
     neon_i8mm_table(),
 #endif

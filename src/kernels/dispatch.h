@@ -33,8 +33,12 @@ struct KernelTable {
     QuantizeActivationsFn quantize_activations;   // float rows to per-token int8
     ComplexMatmulFn complex_gemv;   // complex {±1, ±i} weights (iFairy), tuned for one token
     ComplexMatmulFn complex_gemm;   // the same for many tokens
-    WidelyLinearInt8Fn widely_linear_int8;     // Fairy2i projections, int8 activations
-    WidelyLinearFloatFn widely_linear_float;   // Fairy2i projections, float activations
+    // Fairy2i projections (one kernel per path serves any token count in every table; the
+    // gemv/gemm pair lets load-time autotuning pick per case, as for the complex kernels).
+    WidelyLinearInt8Fn widely_linear_int8_gemv;     // int8 activations, one token
+    WidelyLinearInt8Fn widely_linear_int8_gemm;     // the same for many tokens
+    WidelyLinearFloatFn widely_linear_float_gemv;   // float activations, one token
+    WidelyLinearFloatFn widely_linear_float_gemm;   // the same for many tokens
 };
 
 // Precondition: `isa` is compiled in (isa_runs_on says whether this CPU can run it).

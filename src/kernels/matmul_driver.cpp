@@ -88,8 +88,9 @@ void widely_linear_int8(const KernelTable& table, ThreadPool& pool, const quant:
                         const quant::Int8Activations& acts, float* out, size_t out_stride, size_t im_offset) {
     TERN_CHECK(acts.cols == weights.cols && acts.cols_padded == weights.cols_padded && acts.n_tokens % 2 == 0);
     TERN_CHECK(im_offset >= weights.rows && out_stride >= im_offset + weights.rows);
+    const WidelyLinearInt8Fn fn = acts.n_tokens == 2 ? table.widely_linear_int8_gemv : table.widely_linear_int8_gemm;
     split_tiles(pool, weights.n_tiles(), acts.n_tokens / 2, [&](size_t begin, size_t end) {
-        table.widely_linear_int8({.weights = &weights, .acts = &acts, .out = out, .out_stride = out_stride,
+        fn({.weights = &weights, .acts = &acts, .out = out, .out_stride = out_stride,
                                   .im_offset = im_offset, .tile_begin = begin, .tile_end = end});
     });
 }
@@ -98,8 +99,9 @@ void widely_linear_float(const KernelTable& table, ThreadPool& pool, const quant
                          const float* x, size_t x_stride, size_t n_tokens, float* out, size_t out_stride,
                          size_t im_offset) {
     TERN_CHECK(x_stride >= 2 * weights.cols && im_offset >= weights.rows && out_stride >= im_offset + weights.rows);
+    const WidelyLinearFloatFn fn = n_tokens == 1 ? table.widely_linear_float_gemv : table.widely_linear_float_gemm;
     split_tiles(pool, weights.n_tiles(), n_tokens, [&](size_t begin, size_t end) {
-        table.widely_linear_float({.weights = &weights, .x = x, .x_stride = x_stride, .n_tokens = n_tokens, .out = out,
+        fn({.weights = &weights, .x = x, .x_stride = x_stride, .n_tokens = n_tokens, .out = out,
                                    .out_stride = out_stride, .im_offset = im_offset, .tile_begin = begin,
                                    .tile_end = end});
     });

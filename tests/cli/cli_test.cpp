@@ -163,6 +163,7 @@ TEST(Cli, InfoReportsTheMachine) {
     EXPECT_NE(forced.out.find("kernels:               scalar (from TERN_ISA)"), std::string::npos) << forced.out;
     EXPECT_NE(forced.out.find("autotune:              off: the ISA is forced"), std::string::npos) << forced.out;
     EXPECT_NE(run.out.find("autotune:              ternary GEMV and GEMM timed at model load among: "), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("complex (iFairy) and widely-linear (Fairy2i) kernels among: "), std::string::npos) << run.out;
     const TernRun bogus = run_tern("info --no-bandwidth", "TERN_ISA=avx9");
     EXPECT_NE(bogus.out.find("TERN_ISA: unknown ISA 'avx9'"), std::string::npos) << bogus.out;
     const TernRun measured = run_tern("info --bandwidth-seconds 0.05");

@@ -124,5 +124,42 @@ TEST(KernelAutotune, ComplexModelsRaceTheComplexKernels) {
     EXPECT_EQ(running.size(), kernels::isas_supported_here().size() - 1);   // all but the scalar reference
 }
 
+// Widely-linear (Fairy2i) models time the widely-linear kernels of their activation path, on
+// every table this CPU runs: the scalar reference against AVX2 loses on both paths.
+TEST(KernelAutotune, WidelyLinearModelsRaceTheirActivationPathsKernels) {
+    if (!runs_here(Isa::kAvx2)) GTEST_SKIP() << "NOT TESTED: needs AVX2 to race against the scalar reference";
+    auto writer = model::synthetic_gguf(*model::find_synthetic_shape("fairy2i-tiny"), {.seed = 4});
+    ASSERT_TRUE(writer.ok());
+    auto bytes = std::make_shared<std::vector<std::byte>>(writer.value().write_to_buffer());
+    auto gguf = format::parse_gguf(*bytes, "fairy2i-tiny.gguf");
+    ASSERT_TRUE(gguf.ok());
+    const KernelTable& scalar = kernels::kernel_table(Isa::kScalar);
+    const KernelTable& avx2 = kernels::kernel_table(Isa::kAvx2);
+    const KernelTable* candidates[] = {&scalar, &avx2};
+    for (const auto path : {model::WidelyLinearActivations::kInt8, model::WidelyLinearActivations::kFloat}) {
+        const bool float_path = path == model::WidelyLinearActivations::kFloat;
+        SCOPED_TRACE(float_path ? "float activations" : "int8 activations");
+        auto m = model::load_gguf_model(gguf.value(), bytes, "fairy2i-tiny.gguf",
+                                        {.threads = 1, .progress = {}, .widely_linear_activations = path});
+        ASSERT_TRUE(m.ok()) << m.error().message();
+        ASSERT_TRUE(m.value().widely_linear());
+        ThreadPool pool(1);
+        const TunedKernels tuned = autotune_ternary_kernels(candidates, m.value(), pool);
+        ASSERT_EQ(tuned.report.gemv.size(), 2u);
+        ASSERT_EQ(tuned.report.gemm.size(), 2u);
+        EXPECT_GT(tuned.report.gemv[0].seconds, tuned.report.gemv[1].seconds);
+        EXPECT_GT(tuned.report.gemm[0].seconds, tuned.report.gemm[1].seconds);
+        if (float_path) {
+            EXPECT_EQ(tuned.table.widely_linear_float_gemv, avx2.widely_linear_float_gemv);
+            EXPECT_EQ(tuned.table.widely_linear_float_gemm, avx2.widely_linear_float_gemm);
+        } else {
+            EXPECT_EQ(tuned.table.widely_linear_int8_gemv, avx2.widely_linear_int8_gemv);
+            EXPECT_EQ(tuned.table.widely_linear_int8_gemm, avx2.widely_linear_int8_gemm);
+        }
+        EXPECT_EQ(tuned.table.attend, scalar.attend);
+        EXPECT_EQ(tuned.table.float_matmul, scalar.float_matmul);
+    }
+}
+
 }  // namespace
 }  // namespace tern::engine

@@ -213,8 +213,10 @@ TEST_P(WidelyLinearIsaTest, TileRangesWriteOnlyTheirRows) {
 TEST_P(WidelyLinearIsaTest, DispatchTableHoldsTheIsasKernels) {
     const KernelTable& table = kernel_table(GetParam());
     const IsaKernels k = kernels_for(GetParam());
-    EXPECT_EQ(table.widely_linear_int8, k.int8);
-    EXPECT_EQ(table.widely_linear_float, k.flt);
+    EXPECT_EQ(table.widely_linear_int8_gemv, k.int8);
+    EXPECT_EQ(table.widely_linear_int8_gemm, k.int8);
+    EXPECT_EQ(table.widely_linear_float_gemv, k.flt);
+    EXPECT_EQ(table.widely_linear_float_gemm, k.flt);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, WidelyLinearIsaTest,
