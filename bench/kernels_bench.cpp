@@ -15,7 +15,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/q8_matmul.h"
 #include "kernels/widely_linear_matmul.h"
-#include "quant/paired_q8_rows.h"
+#include "quant/paired_head_rows.h"
 #include "quant/block_formats.h"
 #include "quant/packed_complex.h"
 #include "quant/ternary_formats.h"

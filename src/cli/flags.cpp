@@ -22,7 +22,7 @@ namespace {
 void add_head_option(CLI::App* command, std::string& head) {
     command->add_option("--head", head,
                         "LM head at load: auto (default: a 16- or 32-bit head of 32 MiB or more becomes Q8_0), "
-                        "keep (the file's type) or q8_0");
+                        "keep (the file's type), q8_0, or q4_0 (half the bytes of q8_0; costs some perplexity)");
 }
 
 // --packing: how ternary weights sit in memory.
@@ -200,7 +200,7 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
     add_kv_type_option(bench, options.kv_type);
     add_split_option(bench, options.split);
     bench->add_option("--head", options.head,
-                      "LM head: q8_0 (default for --synthetic), auto (default for -m, as run) or keep (the file's type; also 'file')");
+                      "LM head: q8_0 (default for --synthetic), auto (default for -m, as run), q4_0, or keep (the file's type; also 'file')");
     bench->add_option("-r,--repetitions", options.repetitions, "Repetitions of each test")
         ->check(CLI::Range(1, 1000))
         ->capture_default_str();

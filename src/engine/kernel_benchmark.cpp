@@ -14,7 +14,7 @@
 #include "kernels/matmul_driver.h"
 #include "quant/block_formats.h"
 #include "quant/packed_complex.h"
-#include "quant/paired_q8_rows.h"
+#include "quant/paired_head_rows.h"
 #include "quant/widely_linear.h"
 
 namespace tern::engine {

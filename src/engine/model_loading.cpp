@@ -39,9 +39,10 @@ Result<const kernels::KernelTable*> kernels_for(const ModelRequest& request) {
 Result<model::LoadOptions> load_options(const kernels::KernelTable& table, const ModelRequest& request) {
     model::HeadConversion head = model::HeadConversion::kAuto;
     if (request.head == "q8_0") head = model::HeadConversion::kQ8_0;
+    else if (request.head == "q4_0") head = model::HeadConversion::kQ4_0;
     else if (request.head == "keep") head = model::HeadConversion::kKeep;
     else if (!request.head.empty() && request.head != "auto")
-        return Error(str_cat("--head '", request.head, "' is not supported (auto, keep or q8_0)"));
+        return Error(str_cat("--head '", request.head, "' is not supported (auto, keep, q8_0 or q4_0)"));
     model::LoadOptions options{.layout = table.ternary_layout, .head = head, .threads = request.threads,
                                .progress = request.progress};
     options.keep_layer = request.keep_layer;
@@ -65,6 +66,7 @@ std::string head_description(const model::Model& m) {
     const std::string file_type = format::ggml_type_name(static_cast<uint32_t>(m.output.type));
     if (m.recurrent()) return str_cat("ternary BitLinear (from ", file_type, ")");
     if (m.q8_head() && m.output.type != format::GgmlType::kQ8_0) return str_cat("Q8_0 (from ", m.tied_head ? "tied " : "", file_type, ")");
+    if (m.q4_head() && m.output.type != format::GgmlType::kQ4_0) return str_cat("Q4_0 (from ", m.tied_head ? "tied " : "", file_type, ")");
     return str_cat(m.tied_head ? "tied " : "", file_type);
 }
 

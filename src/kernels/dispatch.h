@@ -7,6 +7,7 @@
 #include "kernels/complex_matmul.h"
 #include "kernels/float_matmul.h"
 #include "kernels/isa.h"
+#include "kernels/q4_matmul.h"
 #include "kernels/q8_matmul.h"
 #include "kernels/ternary_matmul.h"
 #include "kernels/widely_linear_matmul.h"
@@ -29,6 +30,7 @@ struct KernelTable {
     TernaryMatmulFn ternary_gemm;   // tuned for many tokens
     FloatMatmulFn float_matmul;     // F32/F16/BF16 rows (LM head, tied embedding)
     Q8MatmulFn q8_matmul;           // Q8_0 rows x Q8_0 activations (--head q8_0)
+    Q4MatmulFn q4_matmul;           // Q4_0 rows x Q8_0 activations (--head q4_0)
     AttendFn attend;                // one query head over the KV cache
     QuantizeActivationsFn quantize_activations;   // float rows to per-token int8
     ComplexMatmulFn complex_gemv;   // complex {±1, ±i} weights (iFairy), tuned for one token

@@ -136,4 +136,9 @@ void q8_matmul(const KernelTable& table, ThreadPool& pool, const Q8MatmulArgs& w
     split_rows(pool, whole_matrix, table.q8_matmul);
 }
 
+void q4_matmul(const KernelTable& table, ThreadPool& pool, const Q4MatmulArgs& whole_matrix) {
+    TERN_CHECK(whole_matrix.row_begin % 2 == 0 && whole_matrix.row_end <= whole_matrix.weights->rows);
+    split_rows(pool, whole_matrix, table.q4_matmul);
+}
+
 }  // namespace tern::kernels

@@ -63,5 +63,6 @@ namespace tern::kernels {
 // pool by rows (each output is computed by exactly one thread, in the kernel's fixed order).
 void float_matmul(const KernelTable& table, ThreadPool& pool, const FloatMatmulArgs& whole_matrix);
 void q8_matmul(const KernelTable& table, ThreadPool& pool, const Q8MatmulArgs& whole_matrix);
+void q4_matmul(const KernelTable& table, ThreadPool& pool, const Q4MatmulArgs& whole_matrix);
 
 }  // namespace tern::kernels

@@ -1,6 +1,6 @@
 // Q8_0 weights x Q8_0 activations (the LM head / tied embedding quantised to 8 bits, as
 // `--head q8_0` makes it): int8 x int8 products summed exactly, scaled per 32-element block.
-// The weights are in tern's row-pair layout (quant/paired_q8_rows.h), the activations in
+// The weights are in tern's row-pair layout (quant/paired_head_rows.h), the activations in
 // ggml's Q8_0 blocks (quantize_row_q8_0).
 //
 // Contract (every ISA matches kernels::ref bit for bit): per row r and token t, eight float
@@ -15,7 +15,7 @@
 
 #include <cstddef>
 
-#include "quant/paired_q8_rows.h"
+#include "quant/paired_head_rows.h"
 
 namespace tern::kernels {
 

@@ -1,7 +1,7 @@
 // Q8_0 head kernel with AVX2: |w| (unsigned) times x with w's sign (pmaddubsw), pairs summed
 // by pmaddwd into the contract's eight lanes of four adjacent bytes.
 //
-// Rows in pairs (one 64-byte line per block pair, quant/paired_q8_rows.h), tokens in groups of
+// Rows in pairs (one 64-byte line per block pair, quant/paired_head_rows.h), tokens in groups of
 // up to four: each weight block is loaded, and its scale widened, once per group instead of
 // once per token, which is what batched decode needs (several sequences per step). Per (row,
 // token) the arithmetic is the contract's, in block order, so grouping never changes a result.

@@ -1,5 +1,5 @@
 // Q8_0 head kernel with AVX-512 VNNI. One aligned 64-byte line of the row-pair layout
-// (quant/paired_q8_rows.h) holds the same block of two rows (row 2p in the low 256 bits,
+// (quant/paired_head_rows.h) holds the same block of two rows (row 2p in the low 256 bits,
 // 2p + 1 in the high), so one load and one vpdpbusd yield the contract's eight lanes for both
 // rows at once, and one 32-bit load gives both rows' scales.
 //

@@ -239,7 +239,8 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
                              " problems): ", join_problems(problems)));
 
     const bool recurrent = arch->family == ModelFamily::kGatedRecurrent;
-    if (recurrent && options.head == HeadConversion::kQ8_0) return Error(str_cat(source, ": --head q8_0: an HGRN-Bit head is ternary"));
+    if (recurrent && (options.head == HeadConversion::kQ8_0 || options.head == HeadConversion::kQ4_0))
+        return Error(str_cat(source, ": --head ", options.head == HeadConversion::kQ8_0 ? "q8_0" : "q4_0", ": an HGRN-Bit head is ternary"));
     const std::string lower_bounds_name(recurrent ? tensor_spec(*arch, TensorRole::kLowerBounds).gguf_name : "");
     bool lower_bounds = false;
     if (recurrent) {
@@ -330,9 +331,9 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
     model.ternary_type = std::string(
         gguf.find_tensor(tensor_name(tensor_spec(*arch, first_projection_role(*arch)).gguf_name, 0))->traits.name);
     if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(source);
-    if (model.head_becomes_q8_0(options.head)) {
-        TERN_TRY(convert_head_to_q8_0(model, options.threads,
-                                      rows_to_keep(options, *arch, TensorRole::kOutput, model.hp, model.output.rows)));
+    if (const QuantizedHead to = head_conversion_target(model, options.head); to != QuantizedHead::kNone) {
+        TERN_TRY(convert_head(model, to, options.threads,
+                              rows_to_keep(options, *arch, TensorRole::kOutput, model.hp, model.output.rows)));
         // The conversion read the file head (this rank's rows); from now on only embedding rows are read.
         if (mapping != nullptr) mapping->drop_pages({model.output.data, model.output.bytes()});   // ignores ranges outside the file
     }

@@ -317,7 +317,8 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
     const bool recurrent = arch->family == ModelFamily::kGatedRecurrent;
     Result<Hparams> hp = recurrent ? recurrent_hparams_from_config(config) : hparams_from_config(config);
     if (!hp.ok()) return hp.error().within(dir);
-    if (recurrent && options.head == HeadConversion::kQ8_0) return Error(str_cat(dir, ": --head q8_0: an HGRN-Bit head is ternary"));
+    if (recurrent && (options.head == HeadConversion::kQ8_0 || options.head == HeadConversion::kQ4_0))
+        return Error(str_cat(dir, ": --head ", options.head == HeadConversion::kQ8_0 ? "q8_0" : "q4_0", ": an HGRN-Bit head is ternary"));
 
     std::vector<std::string> problems;
     for (const TensorSpec& spec : arch->tensors)
@@ -425,9 +426,8 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
                                            : str_cat(safetensors_dtype_name(q0->tensor->dtype), " (absmean)");
     if (Status s = run_repack_jobs(jobs, options); !s.ok()) return s.error().within(dir);
     model.storage = ckpt;
-    if (model.head_becomes_q8_0(options.head))
-        TERN_TRY(convert_head_to_q8_0(model, options.threads,
-                                      rows_to_keep(options, *arch, TensorRole::kOutput, model.hp, model.output.rows)));
+    if (const QuantizedHead to = head_conversion_target(model, options.head); to != QuantizedHead::kNone)
+        TERN_TRY(convert_head(model, to, options.threads, rows_to_keep(options, *arch, TensorRole::kOutput, model.hp, model.output.rows)));
     return model;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/check.h"
 #include "core/str_cat.h"
 #include "quant/block_formats.h"
 #include "quant/dequantize.h"
@@ -74,11 +75,14 @@ size_t Model::head_weight_bytes() const {
     return widely_linear() ? output_widely_linear.weight_bytes()
            : recurrent()   ? output_ternary.weight_bytes()
            : q8_head()     ? output_q8.bytes()
+           : q4_head()     ? output_q4.bytes()
                            : output.bytes();
 }
 
+bool Model::head_becomes_q4_0(HeadConversion conversion) const { return !family_head() && conversion == HeadConversion::kQ4_0; }
+
 bool Model::head_becomes_q8_0(HeadConversion conversion) const {
-    if (family_head()) return false;
+    if (family_head() || conversion == HeadConversion::kQ4_0) return false;
     if (output.type == format::GgmlType::kQ8_0 || conversion == HeadConversion::kQ8_0) return true;
     const bool float_head = output.type == format::GgmlType::kF32 || output.type == format::GgmlType::kF16 ||
                             output.type == format::GgmlType::kBF16;
@@ -107,29 +111,47 @@ size_t Model::projection_weight_bytes() const {
     return bytes;
 }
 
-Status convert_head_to_q8_0(Model& model, int threads, std::optional<RowRange> rows) {
+QuantizedHead head_conversion_target(const Model& model, HeadConversion conversion) {
+    if (model.head_becomes_q4_0(conversion)) return QuantizedHead::kQ4_0;
+    if (model.head_becomes_q8_0(conversion)) return QuantizedHead::kQ8_0;
+    return QuantizedHead::kNone;
+}
+
+Status convert_head(Model& model, QuantizedHead to, int threads, std::optional<RowRange> rows) {
+    TERN_CHECK(to != QuantizedHead::kNone);
+    const bool q4 = to == QuantizedHead::kQ4_0;
+    const char* flag = q4 ? "--head q4_0" : "--head q8_0";
     const FloatMatrix& head = model.output;
-    if (head.cols % 32 != 0)
-        return Error(str_cat("--head q8_0: rows of ", head.cols, " values are not a multiple of 32"));
+    if (head.cols % 32 != 0) return Error(str_cat(flag, ": rows of ", head.cols, " values are not a multiple of 32"));
     const RowRange range = rows.value_or(RowRange{.begin = 0, .end = head.rows});
     if (range.begin > range.end || range.end > head.rows || range.begin % 2 != 0)
-        return Error(str_cat("--head q8_0: rows ", range.begin, "..", range.end, " are not whole row pairs of a head of ",
-                             head.rows, " rows"));
-    model.head_in_q8_0 = true;
-    model.output_q8_first_row = range.begin;
+        return Error(str_cat(flag, ": rows ", range.begin, "..", range.end, " are not whole row pairs of a head of ", head.rows,
+                             " rows"));
+    model.quantized_head = to;
+    model.quantized_head_first_row = range.begin;
     model.output_q8 = {};
+    model.output_q4 = {};
     if (range.begin == range.end) return {};   // a rank that computes none of the head
-    auto source = [&head, first = range.begin](size_t r, std::span<std::byte> blocks) -> Status {
-        if (head.type == format::GgmlType::kQ8_0) {
+    const format::GgmlType target = q4 ? format::GgmlType::kQ4_0 : format::GgmlType::kQ8_0;
+    auto source = [&head, target, first = range.begin](size_t r, std::span<std::byte> blocks) -> Status {
+        if (head.type == target) {
             std::memcpy(blocks.data(), head.row(first + r), blocks.size());
             return {};
         }
         std::vector<float> row(head.cols);
         TERN_TRY(quant::dequantize(head.type, {head.row(first + r), head.row_bytes}, row));
-        quant::quantize_row_q8_0(row.data(), blocks.data(), head.cols);
+        if (target == format::GgmlType::kQ4_0)
+            quant::quantize_row_q4_0(row.data(), blocks.data(), head.cols);
+        else
+            quant::quantize_row_q8_0(row.data(), blocks.data(), head.cols);
         return {};
     };
-    TERN_ASSIGN_OR_RETURN(model.output_q8, quant::pair_q8_0_rows(range.end - range.begin, head.cols, source, threads));
+    const size_t n = range.end - range.begin;
+    if (q4) {
+        TERN_ASSIGN_OR_RETURN(model.output_q4, quant::pair_q4_0_rows(n, head.cols, source, threads));
+    } else {
+        TERN_ASSIGN_OR_RETURN(model.output_q8, quant::pair_q8_0_rows(n, head.cols, source, threads));
+    }
     return {};
 }
 

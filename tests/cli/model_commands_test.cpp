@@ -68,6 +68,13 @@ TEST_F(ModelCommands, RunWithIdsIsGreedyAndDeterministic) {
     const TernRun base3 = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 2 --packing base3");
     ASSERT_EQ(base3.exit_code, 0) << base3.err;
     EXPECT_EQ(base3.out, a.out);   // and with the weights stored in base 3
+    // A 4-bit head: same tokens on every ISA and thread count, and the header says what it is.
+    const TernRun q4 = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 1 --head q4_0");
+    const TernRun q4_scalar = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 2 --head q4_0 --isa scalar");
+    ASSERT_EQ(q4.exit_code, 0) << q4.err;
+    ASSERT_EQ(q4_scalar.exit_code, 0) << q4_scalar.err;
+    EXPECT_EQ(q4.out, q4_scalar.out);
+    EXPECT_NE(q4.err.find("Q4_0 (from tied F16) head"), std::string::npos) << q4.err;
 }
 
 TEST_F(ModelCommands, RunSamplingIsReproducibleWithASeed) {
@@ -92,6 +99,7 @@ TEST_F(ModelCommands, RunErrorsAreOneLine) {
         {"run -m /nonexistent.gguf --ids 1", ""},
         {"run -m " + model_ + " --ids 1 --isa sse9", ""},
         {"run -m " + model_ + " --ids 1 --packing base4", "tern: --packing: 'base4' is not a packing (2bit or base3)\n"},
+        {"run -m " + model_ + " --ids 1 --head q5_0", "tern: --head 'q5_0' is not supported (auto, keep, q8_0 or q4_0)\n"},
         // Where the CPU lacks AVX-512, the --isa error comes first (any one line).
         {"run -m " + model_ + " --ids 1 --packing base3 --isa avx512",
          kernels::choose_isa("avx512").ok()

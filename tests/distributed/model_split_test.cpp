@@ -2,7 +2,7 @@
 // split session are bit-identical to one process's, on the shipped model and on a synthetic
 // model whose sizes do not divide evenly (KV heads, row tiles, the vocabulary's tail, layers),
 // for prompts evaluated in one batch, token by token, after a truncation, with an f16 KV
-// cache, a Q8_0 head, every packing.
+// cache, a Q8_0 or Q4_0 head, every packing.
 // Every rank runs the same tests: rank 0 leads and asserts, the others follow.
 #include <gtest/gtest.h>
 
@@ -62,7 +62,7 @@ ModelBytes uneven_model(format::GgmlType ternary, bool untied) {
 struct Case {
     engine::SplitKind kind = engine::SplitKind::kRows;
     kernels::Packing packing = kernels::Packing::k2Bit;
-    bool head_q8_0 = false;
+    model::HeadConversion head = model::HeadConversion::kKeep;
     kernels::KvType kv_type = kernels::KvType::kF32;
     // The rank reads only its share (as tern's commands do), or the whole model and slices it.
     bool share_at_load = true;
@@ -72,7 +72,7 @@ struct Case {
 
 model::Model load(const ModelBytes& m, const kernels::KernelTable& table, const Case& c, bool whole) {
     model::LoadOptions options{.layout = table.ternary_layout,
-                               .head = c.head_q8_0 ? model::HeadConversion::kQ8_0 : model::HeadConversion::kKeep,
+                               .head = c.head,
                                .threads = 1, .progress = {}};
     if (!whole && c.share_at_load) {
         if (c.kind == engine::SplitKind::kRows) model::load_only_row_share(options, g_job->size(), g_job->rank());
@@ -83,6 +83,8 @@ model::Model load(const ModelBytes& m, const kernels::KernelTable& table, const 
     return std::move(loaded).value();
 }
 
+size_t held_head_rows(const model::Model& m) { return m.q4_head() ? m.output_q4.rows : m.output_q8.rows; }
+
 // A rank that loaded only its share holds exactly its rows: of the projections, and of the
 // head when the head is Q8_0 (by layers, only the last rank holds the head).
 void expect_loaded_share(const model::Model& m, const engine::ModelSplit& split, const Case& c) {
@@ -92,13 +94,14 @@ void expect_loaded_share(const model::Model& m, const engine::ModelSplit& split,
         EXPECT_EQ(m.layers[0].q.rows, split.end(s.q_rows) - split.begin(s.q_rows));
         EXPECT_EQ(m.layers[0].gate.rows, split.end(s.ff_rows) - split.begin(s.ff_rows));
         EXPECT_EQ(m.layers[0].down.rows, split.end(s.embd_rows) - split.begin(s.embd_rows));
-        if (c.head_q8_0) {
-            EXPECT_EQ(m.output_q8.rows, split.end(s.vocab_rows) - split.begin(s.vocab_rows));
-            EXPECT_EQ(m.output_q8_first_row, split.begin(s.vocab_rows));
+        if (c.head != model::HeadConversion::kKeep) {
+            EXPECT_EQ(held_head_rows(m), split.end(s.vocab_rows) - split.begin(s.vocab_rows));
+            EXPECT_EQ(m.quantized_head_first_row, split.begin(s.vocab_rows));
         }
-    } else if (c.head_q8_0) {
-        EXPECT_EQ(m.output_q8.rows, split.last() ? m.hp.n_vocab : 0u);
-        EXPECT_TRUE(m.q8_head());
+    } else if (c.head != model::HeadConversion::kKeep) {
+        EXPECT_EQ(held_head_rows(m), split.last() ? m.hp.n_vocab : 0u);
+        EXPECT_EQ(m.q4_head(), c.head == model::HeadConversion::kQ4_0);
+        EXPECT_EQ(m.q8_head(), c.head == model::HeadConversion::kQ8_0);
     }
 }
 
@@ -177,11 +180,15 @@ TEST(SplitRows, ShippedModelLogitsAreBitIdenticalToOneProcess) {
 
 TEST(SplitRows, ShippedModelWithQ8HeadAndF16Cache) {
     expect_split_matches_one_process(shipped_model(),
-                                     {.kind = kRows, .head_q8_0 = true, .kv_type = kernels::KvType::kF16});
+                                     {.kind = kRows, .head = model::HeadConversion::kQ8_0, .kv_type = kernels::KvType::kF16});
+}
+
+TEST(SplitRows, ShippedModelWithQ4Head) {
+    expect_split_matches_one_process(shipped_model(), {.kind = kRows, .head = model::HeadConversion::kQ4_0});
 }
 
 TEST(SplitRows, ShareSlicedAfterLoadingTheWholeModel) {
-    expect_split_matches_one_process(shipped_model(), {.kind = kRows, .head_q8_0 = true, .share_at_load = false});
+    expect_split_matches_one_process(shipped_model(), {.kind = kRows, .head = model::HeadConversion::kQ8_0, .share_at_load = false});
 }
 
 TEST(SplitRows, UnevenSharesWithAnUntiedHead) {
@@ -190,16 +197,20 @@ TEST(SplitRows, UnevenSharesWithAnUntiedHead) {
 
 TEST(SplitRows, UnevenSharesInBase3Packing) {
     expect_split_matches_one_process(uneven_model(format::GgmlType::kTQ1_0, false),
-                                     {.kind = kRows, .packing = kernels::Packing::kBase3, .head_q8_0 = true});
+                                     {.kind = kRows, .packing = kernels::Packing::kBase3, .head = model::HeadConversion::kQ8_0});
 }
 
 TEST(SplitLayers, ShippedModelLogitsAreBitIdenticalToOneProcess) {
     expect_split_matches_one_process(shipped_model(), {.kind = kLayers});
 }
 
+TEST(SplitLayers, ShippedModelWithQ4Head) {
+    expect_split_matches_one_process(shipped_model(), {.kind = kLayers, .head = model::HeadConversion::kQ4_0});
+}
+
 TEST(SplitLayers, ShippedModelWithQ8HeadAndF16Cache) {
     expect_split_matches_one_process(shipped_model(),
-                                     {.kind = kLayers, .head_q8_0 = true, .kv_type = kernels::KvType::kF16});
+                                     {.kind = kLayers, .head = model::HeadConversion::kQ8_0, .kv_type = kernels::KvType::kF16});
 }
 
 // 2 layers: with 3 ranks, the last rank runs no layer and only computes the head.
@@ -208,18 +219,18 @@ TEST(SplitLayers, MoreRanksThanLayersAndAnUntiedHead) {
 }
 
 TEST(SplitLayers, LayersFreedAfterLoadingTheWholeModel) {
-    expect_split_matches_one_process(shipped_model(), {.kind = kLayers, .head_q8_0 = true, .share_at_load = false});
+    expect_split_matches_one_process(shipped_model(), {.kind = kLayers, .head = model::HeadConversion::kQ8_0, .share_at_load = false});
 }
 
 // 300 tokens: micro-batches of 75 (2 ranks) or 50 (3), each rank running one while the rank
 // before it runs the next, the leader taking the logits of all of them at the end.
 TEST(SplitLayers, ALongPromptInMicroBatches) {
-    expect_split_matches_one_process(shipped_model(), {.kind = kLayers, .head_q8_0 = true, .prompt_tokens = 300});
+    expect_split_matches_one_process(shipped_model(), {.kind = kLayers, .head = model::HeadConversion::kQ8_0, .prompt_tokens = 300});
 }
 
 TEST(SplitLayers, Base3Packing) {
     expect_split_matches_one_process(uneven_model(format::GgmlType::kTQ1_0, false),
-                                     {.kind = kLayers, .packing = kernels::Packing::kBase3, .head_q8_0 = true});
+                                     {.kind = kLayers, .packing = kernels::Packing::kBase3, .head = model::HeadConversion::kQ8_0});
 }
 
 }  // namespace

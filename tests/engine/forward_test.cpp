@@ -14,6 +14,9 @@
 #include "kernels/dispatch.h"
 #include "model/gguf_model_loader.h"
 #include "model/synthetic_model.h"
+#include "quant/block_formats.h"
+#include "quant/dequantize.h"
+#include "quant/paired_head_rows.h"
 
 namespace tern {
 namespace {
@@ -262,6 +265,48 @@ TEST(Forward, Q8HeadIsCloseToTheF16HeadAndIdenticalOnEveryIsa) {
     for (Isa isa : kernels::isas_supported_here()) {
         const std::vector<float> got = engine_logits(load_q8(isa), isa, 3, 5);
         EXPECT_EQ(0, std::memcmp(got.data(), q8.data(), q8.size() * sizeof(float))) << kernels::isa_name(isa);
+    }
+}
+
+// --head q4_0: the head's rows are ggml's Q4_0 of the file's rows (bit for bit), the logits
+// stay close to the F16 head's (4 bits: looser than Q8_0), and are the same on every ISA,
+// thread count and batch size.
+TEST(Forward, Q4HeadIsGgmlsQ4_0OfTheFileHeadAndIdenticalOnEveryIsa) {
+    const TinyModel tiny = make_tiny("bitnet-b1.58", GgmlType::kI2_S);
+    const Isa best = kernels::best_isa_here();
+    const model::Model f16_model = load(tiny, best);
+    const std::vector<float> f16 = engine_logits(f16_model, best, 2, kPrompt.size());
+    auto load_q4 = [&](Isa isa) {
+        auto m = model::load_gguf_model(tiny.gguf, tiny.bytes, "tiny.gguf",
+                                        {.layout = kernels::kernel_table(isa).ternary_layout, .head = model::HeadConversion::kQ4_0,
+                                         .threads = 2, .progress = {}});
+        EXPECT_TRUE(m.ok());
+        EXPECT_TRUE(m.value().q4_head());
+        EXPECT_FALSE(m.value().q8_head());
+        return std::move(m).value();
+    };
+    const model::Model q4_model = load_q4(best);
+    const model::FloatMatrix& head = f16_model.output;
+    std::vector<float> values(head.cols);
+    std::vector<std::byte> want_row(head.cols / 32 * quant::kQ4_0BlockBytes), got_row(want_row.size());
+    for (size_t r = 0; r < head.rows; ++r) {
+        ASSERT_TRUE(quant::dequantize(head.type, {head.row(r), head.row_bytes}, values).ok());
+        quant::quantize_row_q4_0(values.data(), want_row.data(), head.cols);
+        quant::unpair_q4_0_row(q4_model.output_q4, r, got_row);
+        ASSERT_EQ(0, std::memcmp(want_row.data(), got_row.data(), got_row.size())) << "row " << r;
+    }
+    EXPECT_EQ(q4_model.head_weight_bytes(), q4_model.output_q4.bytes());
+    const std::vector<float> q4 = engine_logits(q4_model, best, 2, kPrompt.size());
+    double max_abs = 0, max_diff = 0;
+    for (size_t i = 0; i < f16.size(); ++i) {
+        max_abs = std::max(max_abs, std::fabs(double(f16[i])));
+        max_diff = std::max(max_diff, std::fabs(double(f16[i]) - q4[i]));
+    }
+    EXPECT_LT(max_diff, 1e-1 * max_abs);
+    EXPECT_GT(max_diff, 0.0);
+    for (Isa isa : kernels::isas_supported_here()) {
+        const std::vector<float> got = engine_logits(load_q4(isa), isa, 3, 5);
+        EXPECT_EQ(0, std::memcmp(got.data(), q4.data(), q4.size() * sizeof(float))) << kernels::isa_name(isa);
     }
 }
 

@@ -9,7 +9,7 @@
 
 #include "core/float16.h"
 #include "kernels/dispatch.h"
-#include "quant/paired_q8_rows.h"
+#include "quant/paired_head_rows.h"
 
 namespace tern::kernels {
 namespace {

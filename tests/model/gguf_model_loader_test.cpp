@@ -111,12 +111,18 @@ TEST(GgufModelLoader, AutoHeadConvertsOnlyLargeFloatHeads) {
     m.output.cols = 2550;   // rows that Q8_0's 32-wide blocks do not divide stay as they are
     EXPECT_FALSE(m.head_becomes_q8_0(HeadConversion::kAuto));
     m.output.cols = 2560;
-    m.output.type = format::GgmlType::kQ8_0;   // a Q8_0 file head is always repacked
+    m.output.type = format::GgmlType::kQ8_0;   // a Q8_0 file head is repacked, unless Q4_0 is asked for
     EXPECT_TRUE(m.head_becomes_q8_0(HeadConversion::kKeep));
+    EXPECT_FALSE(m.head_becomes_q8_0(HeadConversion::kQ4_0));
+    EXPECT_EQ(head_conversion_target(m, HeadConversion::kQ4_0), QuantizedHead::kQ4_0);
     m.output.type = format::GgmlType::kF16;
+    EXPECT_EQ(head_conversion_target(m, HeadConversion::kAuto), QuantizedHead::kQ8_0);
+    EXPECT_EQ(head_conversion_target(m, HeadConversion::kKeep), QuantizedHead::kNone);
+    for (HeadConversion c : {HeadConversion::kKeep, HeadConversion::kQ8_0, HeadConversion::kAuto}) EXPECT_FALSE(m.head_becomes_q4_0(c));
     m.arch = find_gguf_architecture("hgrn-bit");
     ASSERT_NE(m.arch, nullptr);
     EXPECT_FALSE(m.head_becomes_q8_0(HeadConversion::kAuto));
+    EXPECT_FALSE(m.head_becomes_q4_0(HeadConversion::kQ4_0));   // a family head is the family's
 
     // The shipped model's 1 MB F16 head stays F16 by default.
     const std::filesystem::path path =

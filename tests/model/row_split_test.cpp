@@ -164,7 +164,7 @@ TEST(RowSplit, ARankLoadsOnlyItsRows) {
         }
         const std::vector<size_t>& vocab = shares.value().vocab_rows;
         ASSERT_EQ(mine.output_q8.rows, vocab[rank + 1] - vocab[rank]);
-        EXPECT_EQ(mine.output_q8_first_row, vocab[rank]);
+        EXPECT_EQ(mine.quantized_head_first_row, vocab[rank]);
         for (size_t r = 0; r < mine.output_q8.rows; r += 7)
             EXPECT_EQ(std::memcmp(mine.output_q8.row_quants(r), whole.output_q8.row_quants(vocab[rank] + r), 32), 0);
         keep_row_share(sliced, shares.value(), rank);   // a second call keeps what it has

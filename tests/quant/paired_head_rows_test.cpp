@@ -8,7 +8,7 @@
 
 #include "core/str_cat.h"
 #include "quant/block_formats.h"
-#include "quant/paired_q8_rows.h"
+#include "quant/paired_head_rows.h"
 
 namespace tern::quant {
 namespace {
