@@ -125,9 +125,9 @@ void widely_linear_bench(benchmark::State& state, kernels::Isa isa, bool int8, s
     state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations() * tokens), benchmark::Counter::kIsRate);
 }
 
-// The Q8_0 LM head (128256 x 2560, as `--head q8_0` converts it) for 1 token and for a
+// The Q8_0 or Q4_0 LM head (128256 x 2560, as `--head q8_0|q4_0` converts it) for 1 token and for a
 // batched decode step of 4 sequences: the head is the largest single matrix of a step.
-void q8_head_bench(benchmark::State& state, kernels::Isa isa, size_t tokens) {
+void head_bench(benchmark::State& state, kernels::Isa isa, size_t tokens, bool q4) {
     if (!kernels::isa_runs_on(isa, detect_cpu_info().features)) {
         state.SkipWithError("this CPU cannot run this ISA");
         return;
@@ -139,22 +139,29 @@ void q8_head_bench(benchmark::State& state, kernels::Isa isa, size_t tokens) {
     std::vector<std::byte> x(tokens * row_bytes);
     std::mt19937 rng(3);
     std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-    auto w = quant::pair_q8_0_rows(rows, cols, [&](size_t, std::span<std::byte> blocks) -> Status {
+    auto source = [&](size_t, std::span<std::byte> blocks) -> Status {
         for (float& v : row) v = uniform(rng);
-        quant::quantize_row_q8_0(row.data(), blocks.data(), cols);
+        if (q4) quant::quantize_row_q4_0(row.data(), blocks.data(), cols);
+        else quant::quantize_row_q8_0(row.data(), blocks.data(), cols);
         return {};
-    });
+    };
     for (size_t t = 0; t < tokens; ++t) {
         for (float& v : row) v = uniform(rng);
         quant::quantize_row_q8_0(row.data(), &x[t * row_bytes], cols);
     }
     std::vector<float> out(tokens * rows);
+    const auto w8 = q4 ? Result<quant::PairedQ8Rows>(Error("unused")) : quant::pair_q8_0_rows(rows, cols, source);
+    const auto w4 = q4 ? quant::pair_q4_0_rows(rows, cols, source) : Result<quant::PairedQ4Rows>(Error("unused"));
     for (auto _ : state) {
-        table.q8_matmul({.weights = &w.value(), .x = x.data(), .n_tokens = tokens, .out = out.data(), .out_stride = rows,
-                         .row_begin = 0, .row_end = rows});
+        if (q4)
+            table.q4_matmul({.weights = &w4.value(), .x = x.data(), .n_tokens = tokens, .out = out.data(), .out_stride = rows,
+                             .row_begin = 0, .row_end = rows});
+        else
+            table.q8_matmul({.weights = &w8.value(), .x = x.data(), .n_tokens = tokens, .out = out.data(), .out_stride = rows,
+                             .row_begin = 0, .row_end = rows});
         benchmark::DoNotOptimize(out.data());
     }
-    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.value().bytes()));
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * (q4 ? w4.value().bytes() : w8.value().bytes())));
     state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations() * tokens), benchmark::Counter::kIsRate);
 }
 
@@ -255,10 +262,11 @@ void register_head() {
         // Only tables compiled into this binary exist (an x86 build has no NEON table).
         if (!kernels::isa_runs_on(isa, detect_cpu_info().features)) continue;
         if (kernels::kernel_table(isa).q8_matmul == nullptr) continue;
-        for (size_t tokens : {1, 4}) {
-            const std::string name = "q8_head/" + std::string(kernels::isa_name(isa)) + "/tokens:" + std::to_string(tokens);
-            benchmark::RegisterBenchmark(name.c_str(), q8_head_bench, isa, tokens)->Unit(benchmark::kMillisecond);
-        }
+        for (bool q4 : {false, true})
+            for (size_t tokens : {1, 4}) {
+                const std::string name = std::string(q4 ? "q4_head/" : "q8_head/") + std::string(kernels::isa_name(isa)) + "/tokens:" + std::to_string(tokens);
+                benchmark::RegisterBenchmark(name.c_str(), head_bench, isa, tokens, q4)->Unit(benchmark::kMillisecond);
+            }
     }
 }
 
