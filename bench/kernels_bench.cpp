@@ -13,7 +13,7 @@
 #include "engine/kernel_benchmark.h"
 #include "kernels/complex_matmul.h"
 #include "kernels/dispatch.h"
-#include "kernels/q8_matmul.h"
+#include "kernels/head_matmul.h"
 #include "kernels/widely_linear_matmul.h"
 #include "quant/paired_head_rows.h"
 #include "quant/block_formats.h"

@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "core/float16.h"
-#include "kernels/q8_matmul.h"
+#include "kernels/head_matmul.h"
 
 #define TERN_NEON_SDOT 1
 namespace tern::kernels::neondot {

@@ -1,5 +1,5 @@
-// The Q8_0 row-pair layout keeps every row's blocks bit for bit, pads an odd last row with
-// zeros, and rejects shapes the kernels cannot take.
+// The row-pair layout of the head (Q8_0 and Q4_0) keeps every row's blocks bit for bit, pads an
+// odd last row with zeros, and rejects shapes the kernels cannot take.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -97,6 +97,40 @@ TEST(PairedQ8Rows, ThreadsDoNotChangeTheResult) {
     ASSERT_TRUE(one.ok() && two.ok());
     EXPECT_EQ(0, std::memcmp(one.value().quants.data(), two.value().quants.data(), one.value().quants.size_bytes()));
     EXPECT_EQ(0, std::memcmp(one.value().scales.data(), two.value().scales.data(), one.value().scales.size_bytes()));
+}
+
+TEST(PairedQ4Rows, EveryRowComesBackBitForBitInHalfTheLine) {
+    for (auto [rows, cols] : {std::pair<size_t, size_t>{1, 32}, {3, 64}, {16, 2560}}) {
+        std::mt19937 rng(11);
+        std::normal_distribution<float> normal(0.0f, 0.3f);
+        std::vector<float> values(cols);
+        const size_t row_bytes = cols / 32 * kQ4_0BlockBytes;
+        std::vector<std::byte> q4(rows * row_bytes);
+        for (size_t r = 0; r < rows; ++r) {
+            for (float& v : values) v = normal(rng);
+            quantize_row_q4_0(values.data(), q4.data() + r * row_bytes, cols);
+        }
+        auto m = pair_q4_0_rows(rows, cols, [&](size_t r, std::span<std::byte> blocks) -> Status {
+            EXPECT_EQ(blocks.size(), row_bytes);
+            std::memcpy(blocks.data(), q4.data() + r * row_bytes, row_bytes);
+            return {};
+        });
+        ASSERT_TRUE(m.ok()) << m.error().message();
+        const PairedQ4Rows& p = m.value();
+        EXPECT_EQ(p.bytes(), p.n_pairs() * cols / 32 * 36);
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(p.quants.data()) % 64, 0u);
+        std::vector<std::byte> back(row_bytes);
+        for (size_t r = 0; r < rows; ++r) {
+            unpair_q4_0_row(p, r, back);
+            EXPECT_EQ(0, std::memcmp(back.data(), q4.data() + r * row_bytes, row_bytes)) << rows << " x " << cols << " row " << r;
+        }
+        if (rows == 3) {   // row 1, block 1: second half of pair 0's second 32-byte line; row 2's partner is zeros
+            EXPECT_EQ(0, std::memcmp(p.pair_quants(0) + 32 + 16, q4.data() + row_bytes + 18 + 2, 16));
+            for (size_t i = 0; i < 16; ++i) EXPECT_EQ(p.pair_quants(1)[16 + i], 0);
+            EXPECT_EQ(p.pair_scales(1)[1], 0);
+        }
+    }
+    EXPECT_FALSE(pair_q4_0_rows(4, 48, [](size_t, std::span<std::byte>) -> Status { return {}; }).ok());
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
-// Q8_0 head kernel with AVX-512 VNNI. One aligned 64-byte line of the row-pair layout
-// (quant/paired_head_rows.h) holds the same block of two rows (row 2p in the low 256 bits,
-// 2p + 1 in the high), so one load and one vpdpbusd yield the contract's eight lanes for both
-// rows at once, and one 32-bit load gives both rows' scales.
+// The head kernels with AVX-512 VNNI (contract: head_matmul.h). One aligned line of the row-pair
+// layout (quant/paired_head_rows.h) holds the same block of two rows and becomes one 512-bit
+// vector of signed weights, row 2p's 32 in the low 256 bits and 2p + 1's in the high: a Q8_0
+// line is that vector as stored (64 bytes); a Q4_0 line (32 bytes) widens to it with a qword
+// permute that puts each row's 16 bytes twice, a shift by 4 in every second copy that brings
+// the high nibbles down, a mask and a subtraction of 8. One vpdpbusd then yields the contract's
+// eight lanes for both rows at once, and one 32-bit load gives both rows' scales.
 //
 // vpdpbusd multiplies unsigned by signed bytes. Rather than |w| times x with w's sign (two
 // more instructions per token), the activations are offset once per call to x + 128 (u8) and
@@ -14,14 +17,37 @@
 
 #include <cstdint>
 
+#include "kernels/head_matmul.h"
 #include "kernels/kernel_scratch.h"
-#include "kernels/q8_matmul.h"
 
 namespace tern::kernels::avx512vnni {
 namespace {
 
 constexpr int kMaxTokens = 4;   // tokens sharing each loaded weight block pair
-constexpr size_t kPrefetchAhead = 4096;
+
+// How each format's lines read. A pair's line run is short (80 lines for 2B4T): the prefetch
+// keeps loads in flight across pair boundaries, where the hardware prefetcher would otherwise
+// stall at each new 4 KiB page.
+template <class Rows>
+struct Format;
+
+template <>
+struct Format<quant::PairedQ8Rows> {
+    static constexpr size_t kPrefetchAhead = 4096;
+    static __m512i load(const int8_t* line) { return _mm512_load_si512(line); }
+};
+
+template <>
+struct Format<quant::PairedQ4Rows> {
+    static constexpr size_t kPrefetchAhead = 2048;
+    static __m512i load(const uint8_t* line) {
+        // Zero-masked forms with every lane selected: GCC 12 warns on the unmasked ones' "undefined" source.
+        const __m512i line_twice = _mm512_maskz_broadcast_i64x4(0xff, _mm256_load_si256(reinterpret_cast<const __m256i*>(line)));
+        const __m512i copies = _mm512_maskz_permutexvar_epi64(0xff, _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3), line_twice);
+        const __m512i nibbles = _mm512_mask_blend_epi64(0xcc, copies, _mm512_srli_epi16(copies, 4));
+        return _mm512_sub_epi8(_mm512_and_si512(nibbles, _mm512_set1_epi8(0x0f)), _mm512_set1_epi8(8));
+    }
+};
 
 float scale_of(const std::byte* block) {
     uint16_t bits;
@@ -48,9 +74,11 @@ struct OffsetActivations {
     float* scales;     // [token][block]
 };
 
-size_t activation_blocks(const Q8MatmulArgs& a) { return a.n_tokens * a.weights->blocks_per_row(); }
+template <class Rows>
+size_t activation_blocks(const HeadMatmulArgs<Rows>& a) { return a.n_tokens * a.weights->blocks_per_row(); }
 
-void offset_activations(const Q8MatmulArgs& a, const OffsetActivations& acts) {
+template <class Rows>
+void offset_activations(const HeadMatmulArgs<Rows>& a, const OffsetActivations& acts) {
     const size_t blocks = activation_blocks(a);
     const __m256i offset = _mm256_set1_epi8(static_cast<char>(0x80));
     for (size_t b = 0; b < blocks; ++b) {
@@ -74,22 +102,20 @@ float combine(__m256 lanes) {
 }
 
 // Rows 2p and 2p + 1; out1 is null when the second is padding.
-template <int Tokens>
-void pair_tokens(const Q8MatmulArgs& a, const OffsetActivations& acts, size_t pair, size_t t0, float* out0,
+template <class Rows, int Tokens>
+void pair_tokens(const HeadMatmulArgs<Rows>& a, const OffsetActivations& acts, size_t pair, size_t t0, float* out0,
                  float* out1) {
-    const quant::PairedQ8Rows& w = *a.weights;
+    const Rows& w = *a.weights;
     const size_t blocks = w.blocks_per_row();
-    const int8_t* quants = w.pair_quants(pair);
+    const auto* quants = w.pair_quants(pair);
     const uint16_t* scales = w.pair_scales(pair);
     const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
     __m512 acc[Tokens];
     for (int t = 0; t < Tokens; ++t) acc[t] = _mm512_setzero_ps();
     for (size_t b = 0; b < blocks; ++b) {
-        const int8_t* line = quants + b * quant::kPairedQ8LineBytes;
-        // A pair's quants are only ~80 lines: keep loads in flight across pair boundaries,
-        // where the hardware prefetcher would otherwise stall at each new 4 KiB page.
-        _mm_prefetch(reinterpret_cast<const char*>(line + kPrefetchAhead), _MM_HINT_T0);
-        const __m512i wq = _mm512_load_si512(line);
+        const auto* line = quants + b * Rows::kLineBytes;
+        _mm_prefetch(reinterpret_cast<const char*>(line + Format<Rows>::kPrefetchAhead), _MM_HINT_T0);
+        const __m512i wq = Format<Rows>::load(line);
         const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, wq));
         const __m512 dw = scale_halves(scales + 2 * b);
         for (int t = 0; t < Tokens; ++t) {
@@ -106,9 +132,8 @@ void pair_tokens(const Q8MatmulArgs& a, const OffsetActivations& acts, size_t pa
     }
 }
 
-}  // namespace
-
-void q8_matmul(const Q8MatmulArgs& a) {
+template <class Rows>
+void head_matmul(const HeadMatmulArgs<Rows>& a) {
     const KernelScratch quants(activation_blocks(a) * kQ8BlockElems), scales(activation_blocks(a) * sizeof(float));
     const OffsetActivations acts{static_cast<uint8_t*>(quants.data()), static_cast<float*>(scales.data())};
     offset_activations(a, acts);
@@ -116,14 +141,19 @@ void q8_matmul(const Q8MatmulArgs& a) {
         float* out0 = a.out + r;
         float* out1 = r + 1 < a.row_end ? out0 + 1 : nullptr;
         size_t t = 0;
-        for (; t + kMaxTokens <= a.n_tokens; t += kMaxTokens) pair_tokens<kMaxTokens>(a, acts, r / 2, t, out0, out1);
+        for (; t + kMaxTokens <= a.n_tokens; t += kMaxTokens) pair_tokens<Rows, kMaxTokens>(a, acts, r / 2, t, out0, out1);
         switch (a.n_tokens - t) {
-            case 3: pair_tokens<3>(a, acts, r / 2, t, out0, out1); break;
-            case 2: pair_tokens<2>(a, acts, r / 2, t, out0, out1); break;
-            case 1: pair_tokens<1>(a, acts, r / 2, t, out0, out1); break;
+            case 3: pair_tokens<Rows, 3>(a, acts, r / 2, t, out0, out1); break;
+            case 2: pair_tokens<Rows, 2>(a, acts, r / 2, t, out0, out1); break;
+            case 1: pair_tokens<Rows, 1>(a, acts, r / 2, t, out0, out1); break;
             default: break;
         }
     }
 }
+
+}  // namespace
+
+void q8_matmul(const Q8MatmulArgs& a) { head_matmul(a); }
+void q4_matmul(const Q4MatmulArgs& a) { head_matmul(a); }
 
 }  // namespace tern::kernels::avx512vnni

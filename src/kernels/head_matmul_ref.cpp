@@ -1,19 +1,21 @@
-// The specification of the Q4_0 head kernel (q4_matmul.h), written for clarity.
+// The specification of the head kernels (head_matmul.h), written for clarity.
 #include <cstdint>
 
 #include "core/float16.h"
-#include "kernels/q4_matmul.h"
-#include "kernels/q8_matmul.h"
+#include "kernels/head_matmul.h"
 
 namespace tern::kernels::ref {
 namespace {
 
+// Element e of a row's block as an integer weight.
+int32_t weight(const int8_t* block, size_t e) { return block[e]; }
 int32_t weight(const uint8_t* block, size_t e) {
     const uint8_t nibble = e < 16 ? block[e] & 0x0f : block[e - 16] >> 4;
     return int32_t{nibble} - 8;
 }
 
-void block_dot(const uint8_t* wq, uint16_t w_scale, const std::byte* x, float lanes[8]) {
+template <class Quant>
+void block_dot(const Quant* wq, uint16_t w_scale, const std::byte* x, float lanes[8]) {
     const float s = fp16_to_fp32(w_scale) * load_fp16(x);
     const auto* xq = reinterpret_cast<const int8_t*>(x + 2);
     for (size_t l = 0; l < 8; ++l) {
@@ -29,23 +31,26 @@ float combine(const float lanes[8]) {
     return (t[0] + t[2]) + (t[1] + t[3]);
 }
 
-}  // namespace
-
-void q4_matmul(const Q4MatmulArgs& a) {
-    const quant::PairedQ4Rows& w = *a.weights;
+template <class Rows>
+void head_matmul(const HeadMatmulArgs<Rows>& a) {
+    const Rows& w = *a.weights;
     const size_t blocks = w.blocks_per_row();
     const size_t x_row_bytes = blocks * kQ8BlockBytes;
     for (size_t r = a.row_begin; r < a.row_end; ++r) {
-        const uint8_t* quants = w.row_quants(r);
+        const auto* quants = w.row_quants(r);
         const uint16_t* scales = w.row_scales(r);
         for (size_t t = 0; t < a.n_tokens; ++t) {
             float lanes[8] = {};
             for (size_t b = 0; b < blocks; ++b)
-                block_dot(quants + b * quant::kPairedQ4LineBytes, scales[2 * b], a.x + t * x_row_bytes + b * kQ8BlockBytes,
-                          lanes);
+                block_dot(quants + b * Rows::kLineBytes, scales[2 * b], a.x + t * x_row_bytes + b * kQ8BlockBytes, lanes);
             a.out[t * a.out_stride + r] = combine(lanes);
         }
     }
 }
+
+}  // namespace
+
+void q8_matmul(const Q8MatmulArgs& a) { head_matmul(a); }
+void q4_matmul(const Q4MatmulArgs& a) { head_matmul(a); }
 
 }  // namespace tern::kernels::ref

@@ -1,0 +1,124 @@
+// The head kernels with AVX2 (contract: head_matmul.h): |w| (unsigned) times x with w's sign
+// (pmaddubsw), pairs summed by pmaddwd into the contract's eight lanes of four adjacent bytes.
+// A Q4_0 row's 16 bytes of nibbles first widen to 32 signed weights in element order (low
+// nibbles, then high nibbles, minus 8).
+//
+// Rows in pairs (one line per block pair, quant/paired_head_rows.h), tokens in groups of up to
+// four: each weight block is loaded (and unpacked), and its scale widened, once per group
+// instead of once per token, which is what batched decode needs (several sequences per step).
+// Per (row, token) the arithmetic is the contract's, in block order, so grouping never changes
+// a result.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/head_matmul.h"
+
+namespace tern::kernels::avx2 {
+namespace {
+
+constexpr int kMaxTokens = 4;
+
+// One row's block as the products need it: |w| and w (whose sign moves onto x), elements
+// 0..31 in order.
+struct RowWeights {
+    __m256i magnitude;
+    __m256i signs;
+};
+
+RowWeights row_weights(__m256i w) { return {_mm256_abs_epi8(w), w}; }
+
+// How each format's lines read. The prefetch distance keeps loads in flight across row-pair
+// boundaries, where the hardware prefetcher would otherwise stall at each new 4 KiB page.
+template <class Rows>
+struct Format;
+
+template <>
+struct Format<quant::PairedQ8Rows> {
+    static constexpr size_t kRowBytes = 32;
+    static constexpr size_t kPrefetchAhead = 4096;
+    static RowWeights load(const int8_t* row_block) {
+        return row_weights(_mm256_load_si256(reinterpret_cast<const __m256i*>(row_block)));
+    }
+};
+
+template <>
+struct Format<quant::PairedQ4Rows> {
+    static constexpr size_t kRowBytes = 16;
+    static constexpr size_t kPrefetchAhead = 2048;
+    static RowWeights load(const uint8_t* row_block) {
+        const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row_block));
+        const __m256i both = _mm256_setr_m128i(packed, _mm_srli_epi16(packed, 4));
+        return row_weights(_mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8)));
+    }
+};
+
+float activation_scale(const std::byte* block) {
+    uint16_t bits;
+    __builtin_memcpy(&bits, block, 2);
+    return _cvtsh_ss(bits);
+}
+
+__m256 block_products(const RowWeights& w, __m256i xq) {
+    const __m256i pairs = _mm256_maddubs_epi16(w.magnitude, _mm256_sign_epi8(xq, w.signs));
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+float combine(__m256 lanes) {
+    const __m128 t = _mm_add_ps(_mm256_castps256_ps128(lanes), _mm256_extractf128_ps(lanes, 1));
+    const __m128 u = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    return _mm_cvtss_f32(_mm_add_ss(u, _mm_shuffle_ps(u, u, 1)));
+}
+
+// Rows 2p and 2p + 1; out1 is null when the second is padding.
+template <class Rows, int Tokens>
+void pair_tokens(const HeadMatmulArgs<Rows>& a, size_t pair, size_t t0, float* out0, float* out1) {
+    using F = Format<Rows>;
+    const Rows& w = *a.weights;
+    const size_t blocks = w.blocks_per_row();
+    const size_t x_row_bytes = blocks * kQ8BlockBytes;
+    const auto* quants = w.pair_quants(pair);
+    const uint16_t* scales = w.pair_scales(pair);
+    __m256 acc0[Tokens], acc1[Tokens];
+    for (int t = 0; t < Tokens; ++t) acc0[t] = acc1[t] = _mm256_setzero_ps();
+    for (size_t b = 0; b < blocks; ++b) {
+        const auto* line = quants + b * Rows::kLineBytes;
+        _mm_prefetch(reinterpret_cast<const char*>(line + F::kPrefetchAhead), _MM_HINT_T0);
+        const RowWeights w0 = F::load(line), w1 = F::load(line + F::kRowBytes);
+        const float dw0 = _cvtsh_ss(scales[2 * b]), dw1 = _cvtsh_ss(scales[2 * b + 1]);
+        for (int t = 0; t < Tokens; ++t) {
+            const std::byte* xb = a.x + (t0 + t) * x_row_bytes + b * kQ8BlockBytes;
+            const float dx = activation_scale(xb);
+            const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 2));
+            acc0[t] = _mm256_add_ps(acc0[t], _mm256_mul_ps(_mm256_set1_ps(dw0 * dx), block_products(w0, xq)));
+            acc1[t] = _mm256_add_ps(acc1[t], _mm256_mul_ps(_mm256_set1_ps(dw1 * dx), block_products(w1, xq)));
+        }
+    }
+    for (int t = 0; t < Tokens; ++t) {
+        out0[(t0 + t) * a.out_stride] = combine(acc0[t]);
+        if (out1 != nullptr) out1[(t0 + t) * a.out_stride] = combine(acc1[t]);
+    }
+}
+
+template <class Rows>
+void head_matmul(const HeadMatmulArgs<Rows>& a) {
+    for (size_t r = a.row_begin; r < a.row_end; r += 2) {
+        float* out0 = a.out + r;
+        float* out1 = r + 1 < a.row_end ? out0 + 1 : nullptr;
+        size_t t = 0;
+        for (; t + kMaxTokens <= a.n_tokens; t += kMaxTokens) pair_tokens<Rows, kMaxTokens>(a, r / 2, t, out0, out1);
+        switch (a.n_tokens - t) {
+            case 3: pair_tokens<Rows, 3>(a, r / 2, t, out0, out1); break;
+            case 2: pair_tokens<Rows, 2>(a, r / 2, t, out0, out1); break;
+            case 1: pair_tokens<Rows, 1>(a, r / 2, t, out0, out1); break;
+            default: break;
+        }
+    }
+}
+
+}  // namespace
+
+void q8_matmul(const Q8MatmulArgs& a) { head_matmul(a); }
+void q4_matmul(const Q4MatmulArgs& a) { head_matmul(a); }
+
+}  // namespace tern::kernels::avx2
