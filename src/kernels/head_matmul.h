@@ -52,7 +52,13 @@ namespace avx512vnni {
 void q8_matmul(const Q8MatmulArgs& args);
 void q4_matmul(const Q4MatmulArgs& args);
 }  // namespace avx512vnni
-namespace neon { void q8_matmul(const Q8MatmulArgs& args); }   // Q4_0: the reference serves on ARM
-namespace neondot { void q8_matmul(const Q8MatmulArgs& args); }
+namespace neon {
+void q8_matmul(const Q8MatmulArgs& args);
+void q4_matmul(const Q4MatmulArgs& args);
+}  // namespace neon
+namespace neondot {
+void q8_matmul(const Q8MatmulArgs& args);
+void q4_matmul(const Q4MatmulArgs& args);
+}  // namespace neondot
 
 }  // namespace tern::kernels

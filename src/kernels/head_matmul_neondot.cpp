@@ -1,4 +1,4 @@
-// Q8_0 head kernel for ARMv8.2 with the dot-product extension (SDOT; built with +dotprod,
+// Head kernels (Q8_0, Q4_0) for ARMv8.2 with the dot-product extension (SDOT; built with +dotprod,
 // dispatched only when the CPU reports asimddp).
 #include <arm_neon.h>
 
@@ -9,5 +9,5 @@
 
 #define TERN_NEON_SDOT 1
 namespace tern::kernels::neondot {
-#include "kernels/q8_matmul_neon_body.inc"
+#include "kernels/head_matmul_neon_body.inc"
 }  // namespace tern::kernels::neondot

@@ -1,4 +1,4 @@
-// Q8_0 head kernel for plain ARMv8 Advanced SIMD (every AArch64 CPU): widening multiplies.
+// Head kernels (Q8_0, Q4_0) for plain ARMv8 Advanced SIMD (every AArch64 CPU): widening multiplies.
 #include <arm_neon.h>
 
 #include <cstdint>
@@ -8,5 +8,5 @@
 
 #define TERN_NEON_SDOT 0
 namespace tern::kernels::neon {
-#include "kernels/q8_matmul_neon_body.inc"
+#include "kernels/head_matmul_neon_body.inc"
 }  // namespace tern::kernels::neon
