@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <type_traits>
 
 #include "core/check.h"
 #include "core/cpu_info.h"
@@ -174,19 +175,25 @@ void benchmark_float_head(const KernelBenchOptions& options, const std::vector<k
     }
 }
 
-// The same head converted to Q8_0 (--head q8_0, or a Q8_0 file): 349 MB in the kernels'
-// paired-row layout, one GEMV per generated token.
-void benchmark_q8_head(const KernelBenchOptions& options, const std::vector<kernels::Isa>& isas,
-                       const std::function<double(int)>& bandwidth_at, KernelBenchReport& report,
-                       const BenchProgress& progress) {
+// The same head converted to Q8_0 (--head auto|q8_0, or a Q8_0 file; 349 MB) and to Q4_0
+// (--head q4_0; 185 MB), in the kernels' paired-row layout, one GEMV per generated token.
+template <class Rows>
+void benchmark_quantized_head(const KernelBenchOptions& options, const std::vector<kernels::Isa>& isas,
+                              const std::function<double(int)>& bandwidth_at, KernelBenchReport& report,
+                              const BenchProgress& progress) {
+    constexpr bool kQ4 = std::is_same_v<Rows, quant::PairedQ4Rows>;
     const MatrixShape shape{"lm_head", 128256, 2560};
-    auto weights = quant::pair_q8_0_rows(shape.rows, shape.cols, [&](size_t r, std::span<std::byte> blocks) -> Status {
+    auto source = [&](size_t r, std::span<std::byte> blocks) -> Status {
         std::vector<float> values(shape.cols);
         std::mt19937 rng(static_cast<uint32_t>(r));
         for (float& v : values) v = static_cast<float>(static_cast<int>(rng() % 255) - 127) / 256.0f;
-        quant::quantize_row_q8_0(values.data(), blocks.data(), shape.cols);
+        if constexpr (kQ4) quant::quantize_row_q4_0(values.data(), blocks.data(), shape.cols);
+        else quant::quantize_row_q8_0(values.data(), blocks.data(), shape.cols);
         return {};
-    });
+    };
+    Result<Rows> weights = Error("not built");
+    if constexpr (kQ4) weights = quant::pair_q4_0_rows(shape.rows, shape.cols, source);
+    else weights = quant::pair_q8_0_rows(shape.rows, shape.cols, source);
     TERN_CHECK(weights.ok());
     std::vector<float> row(shape.cols);
     for (size_t c = 0; c < shape.cols; ++c) row[c] = static_cast<float>(c % 17) / 17.0f - 0.5f;
@@ -197,12 +204,13 @@ void benchmark_q8_head(const KernelBenchOptions& options, const std::vector<kern
         const kernels::KernelTable& table = kernels::kernel_table(isa);
         for (const int threads : options.threads) {
             ThreadPool pool(threads);
+            const kernels::HeadMatmulArgs<Rows> args{.weights = &weights.value(), .x = x.data(), .n_tokens = 1, .out = out.data(),
+                                                     .out_stride = shape.rows, .row_begin = 0, .row_end = shape.rows};
             const double seconds = median_seconds_per_call(1, options.seconds_per_point, [&](size_t) {
-                kernels::q8_matmul(table, pool,
-                                   {.weights = &weights.value(), .x = x.data(), .n_tokens = 1, .out = out.data(),
-                                    .out_stride = shape.rows, .row_begin = 0, .row_end = shape.rows});
+                if constexpr (kQ4) kernels::q4_matmul(table, pool, args);
+                else kernels::q8_matmul(table, pool, args);
             });
-            record_point({.op = "q8_0 gemv", .isa = isa, .kernels = kernels::isa_name(isa).data(), .shape = shape,
+            record_point({.op = kQ4 ? "q4_0 gemv" : "q8_0 gemv", .isa = isa, .kernels = kernels::isa_name(isa).data(), .shape = shape,
                           .threads = threads, .tokens = 1, .seconds = seconds,
                           .weight_bytes = static_cast<double>(weights.value().bytes())},
                          bandwidth_at(threads), report, progress);
@@ -334,7 +342,8 @@ KernelBenchReport run_kernel_benchmark(const KernelBenchOptions& options, const 
     }
     if (options.float_head) {
         benchmark_float_head(options, isas, bandwidth_at, report, progress);
-        benchmark_q8_head(options, isas, bandwidth_at, report, progress);
+        benchmark_quantized_head<quant::PairedQ8Rows>(options, isas, bandwidth_at, report, progress);
+        benchmark_quantized_head<quant::PairedQ4Rows>(options, isas, bandwidth_at, report, progress);
     }
     if (options.complex) benchmark_complex(options, isas, streamed, bandwidth_at, report, progress);
     return report;
