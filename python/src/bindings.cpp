@@ -82,6 +82,7 @@ GenerateOptions generate_options(const py::kwargs& kw) {
     o.draft = kw["draft"].cast<std::string>();
     o.draft_model = kw["draft_model"].is_none() ? nullptr : kw["draft_model"].cast<const Model*>();
     o.max_draft = kw["max_draft"].cast<size_t>();
+    o.adapt_draft = kw["adapt_draft"].cast<bool>();
     return o;
 }
 

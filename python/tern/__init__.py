@@ -107,18 +107,19 @@ class Model:
     def generate(self, prompt: Prompt, max_tokens: int = 256, temperature: float = 0.8, top_p: float = 0.95,
                  top_k: int = 40, min_p: float = 0.05, seed: int = 0, stop: Optional[Sequence[str]] = None,
                  stream: bool = False, repeat_penalty: float = 1.0, draft: Draft = None,
-                 max_draft: int = 8) -> Union[str, Iterator[str]]:
+                 max_draft: int = 8, adapt_draft: bool = True) -> Union[str, Iterator[str]]:
         """Continues a prompt (text, or a list of token ids).
 
         temperature 0 is greedy; a seed makes sampling repeatable. The text ends before the
         first stop string. draft="ngram" drafts from earlier text, draft=<a smaller Model with
         the same vocabulary> lets that model guess; either way the text is the same as without,
-        often sooner (max_draft guesses per step at most). stream=True returns an iterator of
+        often sooner (max_draft guesses per step at most; adapt_draft=False always checks
+        max_draft, instead of fewer while few guesses hold). stream=True returns an iterator of
         text pieces as they form.
         """
         prompt_arg: Union[str, List[int]] = prompt if isinstance(prompt, str) else list(prompt)
         options = self._options(max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, stop, draft,
-                                max_draft)
+                                max_draft, adapt_draft)
         return self._run(lambda **kw: self._model.generate(prompt_arg, **kw, **options), stream)
 
     def generate_batch(self, prompts: Sequence[str], max_tokens: int = 256, temperature: float = 0.8,
@@ -133,7 +134,7 @@ class Model:
         """
         if isinstance(prompts, str):
             raise Error("generate_batch: prompts must be a list of strings, not one string")
-        options = self._options(max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, stop, None, 8)
+        options = self._options(max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, stop, None, 8, True)
         callback = None if on_text is None else (lambda index, piece: on_text(index, piece) is not False)
         results = self._model.generate_batch(list(prompts), on_text=callback, **options)
         self.last_generation = results
@@ -142,18 +143,18 @@ class Model:
     def chat(self, messages: Sequence[Message], max_tokens: int = 256, temperature: float = 0.8,
              top_p: float = 0.95, top_k: int = 40, min_p: float = 0.05, seed: int = 0,
              stop: Optional[Sequence[str]] = None, stream: bool = False, repeat_penalty: float = 1.0,
-             draft: Draft = None, max_draft: int = 8) -> Union[str, Iterator[str]]:
+             draft: Draft = None, max_draft: int = 8, adapt_draft: bool = True) -> Union[str, Iterator[str]]:
         """The assistant's reply to OpenAI-style messages ({"role": "system"|"user"|"assistant",
         "content": ...}), rendered with the model's chat template. Options as in generate()."""
         message_list = list(messages)
         options = self._options(max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, stop, draft,
-                                max_draft)
+                                max_draft, adapt_draft)
         return self._run(lambda **kw: self._model.chat(message_list, **kw, **options), stream)
 
     @staticmethod
     def _options(max_tokens: int, temperature: float, top_p: float, top_k: int, min_p: float,
                  repeat_penalty: float, seed: int, stop: Optional[Sequence[str]], draft: Draft,
-                 max_draft: int) -> Dict[str, Any]:
+                 max_draft: int, adapt_draft: bool = True) -> Dict[str, Any]:
         if max_tokens < 0:
             raise Error(f"max_tokens {max_tokens} is negative")
         if isinstance(stop, str):
@@ -163,7 +164,8 @@ class Model:
         return {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k,
                 "min_p": min_p, "repeat_penalty": repeat_penalty, "seed": seed, "stop": list(stop or []),
                 "draft": draft if isinstance(draft, str) else "",
-                "draft_model": draft._model if isinstance(draft, Model) else None, "max_draft": max_draft}
+                "draft_model": draft._model if isinstance(draft, Model) else None, "max_draft": max_draft,
+                "adapt_draft": bool(adapt_draft)}
 
     def _run(self, call: Any, stream: bool) -> Union[str, Iterator[str]]:
         if stream:

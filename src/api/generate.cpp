@@ -52,10 +52,7 @@ private:
 
 Result<Generation> generate_from(Model::State& state, std::span<const int32_t> prompt, const GenerateOptions& options,
                                  Model::State* draft_state) {
-    if (prompt.empty()) return Error("generate: the prompt is empty");
-    if (prompt.size() >= state.context)
-        return Error(str_cat("generate: the prompt (", prompt.size(), " tokens) leaves no room in the context of ",
-                             state.context, " tokens"));
+    TERN_TRY(api::check_prompt_fits("generate: the prompt", prompt.size(), state.context));
     if (options.max_draft < 1 || options.max_draft > 16)
         return Error(str_cat("generate: max_draft ", options.max_draft, " is outside 1-16"));
     // Sized for this call: a short reply does not allocate the model's whole context.

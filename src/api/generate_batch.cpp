@@ -25,6 +25,7 @@ struct BatchMember {
     Generation out;
     api::TextSink sink;
     bool done = false;
+    bool timed = false;      // out.generate_seconds is set
     size_t logits_row = 0;   // of the last evaluate_batch()
 };
 
@@ -64,10 +65,7 @@ Result<std::vector<std::vector<int32_t>>> tokenize_prompts(const Model::State& s
     std::vector<std::vector<int32_t>> out;
     for (size_t i = 0; i < prompts.size(); ++i) {
         out.push_back(tok->encode(prompts[i], /*add_special=*/true, /*parse_special=*/true));
-        if (out.back().empty()) return Error(str_cat("generate_batch: prompt ", i, " is empty"));
-        if (out.back().size() >= state.context)
-            return Error(str_cat("generate_batch: prompt ", i, " (", out.back().size(),
-                                 " tokens) leaves no room in the context of ", state.context, " tokens"));
+        TERN_TRY(api::check_prompt_fits(str_cat("generate_batch: prompt ", i), out.back().size(), state.context));
     }
     return out;
 }
@@ -110,8 +108,11 @@ Result<std::vector<Generation>> Model::generate_batch(
             break;
         }
         batch = next_tokens(members, session, state, options);
-        for (auto& m : members)
-            if (m->done && m->out.generate_seconds == 0) m->out.generate_seconds = api::seconds_since(generate_start);
+        for (auto& m : members) {
+            if (!m->done || m->timed) continue;
+            m->out.generate_seconds = api::seconds_since(generate_start);
+            m->timed = true;
+        }
         if (batch.empty()) break;
         TERN_TRY(session.evaluate_batch(batch));
     }
@@ -119,7 +120,7 @@ Result<std::vector<Generation>> Model::generate_batch(
     for (auto& m : members) {
         if (m->out.finish != FinishReason::kCancelled) m->sink.finish();
         m->out.prompt_seconds = prompt_seconds;
-        if (m->out.generate_seconds == 0) m->out.generate_seconds = api::seconds_since(generate_start);
+        if (!m->timed) m->out.generate_seconds = api::seconds_since(generate_start);
         out.push_back(std::move(m->out));
     }
     return out;

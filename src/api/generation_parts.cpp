@@ -1,5 +1,7 @@
 #include "api/generation_parts.h"
 
+#include "core/str_cat.h"
+
 namespace tern::api {
 
 sampling::SamplerOptions sampler_options(const SamplingOptions& s) {
@@ -47,6 +49,13 @@ bool TextSink::show(const std::string& text) {
         return false;
     }
     return true;
+}
+
+Status check_prompt_fits(std::string_view what, size_t tokens, size_t context) {
+    if (tokens == 0) return Error(str_cat(what, " is empty"));
+    if (tokens >= context)
+        return Error(str_cat(what, " (", tokens, " tokens) leaves no room in the context of ", context, " tokens"));
+    return {};
 }
 
 }  // namespace tern::api

@@ -21,6 +21,10 @@ double seconds_since(std::chrono::steady_clock::time_point start);
 
 bool cancelled(const GenerateOptions& options);
 
+// A prompt must hold a token and leave room in the context for one more; `what` names it in
+// the error ("generate: the prompt", "generate_batch: prompt 2").
+Status check_prompt_fits(std::string_view what, size_t tokens, size_t context);
+
 using TextCallback = std::function<bool(std::string_view piece)>;
 
 // One generation's tokens and text. Text reaches `on_text` as soon as it forms whole characters

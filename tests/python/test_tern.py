@@ -94,6 +94,11 @@ class ModelTest(unittest.TestCase):
         sampled = self.model.generate("Once upon a time", max_tokens=40, seed=4)
         self.assertEqual(self.model.generate("Once upon a time", max_tokens=40, seed=4, draft=draft, max_draft=3),
                          sampled)
+        # Without adapting, every step checks max_draft guesses: more checked, the same text.
+        self.assertEqual(self.golden(draft=draft, max_draft=4, adapt_draft=False), GOLDEN)
+        fixed = self.model.last_generation["draft_tokens"]
+        self.assertEqual(self.golden(draft=draft, max_draft=4), GOLDEN)
+        self.assertGreater(fixed, self.model.last_generation["draft_tokens"])
         with self.assertRaises(tern.Error):
             self.model.generate("Once", draft=3)
 
