@@ -219,15 +219,18 @@ PYBIND11_MODULE(_tern, m) {
                                     .weights = std::move(weights), .activations = std::move(activations),
                                     .kv_type = std::move(kv_type), .chat_template = std::move(chat_template),
                                     .revision = std::move(revision)};
-                // A Python error in the callback is raised after loading; the download goes on.
+                // A Python error in the callback, or Ctrl-C, stops a Hub download (the partial
+                // file stays for a resume) and is raised after load() returns.
                 PythonFailure failure;
-                if (on_download)
-                    options.on_download = [&](std::string_view file, uint64_t done, uint64_t total) {
-                        failure.guard([&] {
-                            (*on_download)(std::string(file), done, total);
-                            return true;
-                        });
-                    };
+                std::atomic<bool> stop{false};
+                options.cancel = &stop;
+                options.on_download = [&](std::string_view file, uint64_t done, uint64_t total) {
+                    const bool go_on = failure.guard([&] {
+                        if (on_download) (*on_download)(std::string(file), done, total);
+                        return true;
+                    });
+                    if (!go_on) stop = true;
+                };
                 std::optional<Result<Model>> model;
                 {
                     py::gil_scoped_release released;

@@ -39,8 +39,11 @@ ModelInfo describe_model(const std::string& path, const Model::State& state, int
 Result<Model> Model::load(const std::string& source, const LoadOptions& options) {
     if (options.threads < 0) return Error(str_cat("threads ", options.threads, " is negative"));
     hub::ProgressCallback progress;
-    if (options.on_download)
-        progress = [&](const hub::DownloadProgress& p) { options.on_download(p.path, p.done, p.total); };
+    if (options.on_download || options.cancel != nullptr)
+        progress = [&](const hub::DownloadProgress& p) {
+            if (options.on_download) options.on_download(p.path, p.done, p.total);
+            return options.cancel == nullptr || !options.cancel->load();
+        };
     TERN_ASSIGN_OR_RETURN(const std::string path, hub::local_model_path(source, options.revision, progress));
     const int threads = options.threads > 0 ? options.threads : default_threads();
     TERN_ASSIGN_OR_RETURN(const kernels::KvType kv_type, parse_kv_type(options.kv_type));

@@ -22,12 +22,17 @@ std::string bytes_text(double bytes) {
 DownloadProgress::DownloadProgress() : terminal_(isatty(STDERR_FILENO) != 0) {}
 
 hub::ProgressCallback DownloadProgress::callback() {
-    return [this](const hub::DownloadProgress& p) { report(p); };
+    return [this](const hub::DownloadProgress& p) {
+        report(p);
+        return true;
+    };
 }
 
 void DownloadProgress::report(const hub::DownloadProgress& p) {
     if (p.waiting) {
+        if (waiting_for_ == p.path) return;   // said once per file
         finish();
+        waiting_for_ = std::string(p.path);
         std::fprintf(stderr, "%.*s  another process is downloading it; waiting\n", static_cast<int>(p.path.size()), p.path.data());
         return;
     }

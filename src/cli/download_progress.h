@@ -23,6 +23,7 @@ private:
 
     bool terminal_;
     std::string file_;
+    std::string waiting_for_;   // the file whose wait for another process was reported
     uint64_t start_bytes_ = 0;
     uint64_t last_done_ = 0;
     uint64_t last_total_ = 0;

@@ -13,8 +13,9 @@ namespace tern::hub {
 
 class DownloadLock {
 public:
-    // Blocks until the lock is free; `on_wait` runs once if another process holds it.
-    static Result<DownloadLock> acquire(const std::filesystem::path& path, const std::function<void()>& on_wait);
+    // Blocks until the lock is free. While another process holds it, `keep_waiting` is asked
+    // every 50 ms (when given); false gives up with an error.
+    static Result<DownloadLock> acquire(const std::filesystem::path& path, const std::function<bool()>& keep_waiting);
 
     DownloadLock(DownloadLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
     DownloadLock& operator=(DownloadLock&&) = delete;

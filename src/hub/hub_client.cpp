@@ -206,9 +206,9 @@ Result<FileMetadata> HubClient::file_metadata(std::string_view repo_id, std::str
 }
 
 Result<bool> HubClient::download(const FileMetadata& file, const RepoCache& cache, const ProgressCallback& progress) const {
-    TERN_ASSIGN_OR_RETURN(const DownloadLock lock, DownloadLock::acquire(cache.lock_path(file.etag), [&] {
-                              if (progress) progress({file.path, 0, file.size, true});
-                          }));
+    Result<DownloadLock> lock = DownloadLock::acquire(
+        cache.lock_path(file.etag), [&] { return !progress || progress({file.path, 0, file.size, true}); });
+    if (!lock.ok()) return lock.error().within(str_cat("'", file.path, "'"));
     std::error_code ec;
     if (std::filesystem::is_regular_file(cache.blob_path(file.etag), ec)) return false;
     const std::filesystem::path partial = cache.incomplete_path(file.etag);
@@ -230,6 +230,7 @@ Result<bool> HubClient::download(const FileMetadata& file, const RepoCache& cach
             uint64_t done = have;
             bool misaligned = false;
             bool oversized = false;
+            bool stopped = false;
             auto on_response = [&](const httplib::Response& response) {
                 if (response.status == 206 && have > 0) {
                     // Content-Range: bytes START-END/TOTAL; anything but our offset is not this resume.
@@ -249,12 +250,15 @@ Result<bool> HubClient::download(const FileMetadata& file, const RepoCache& cach
             };
             auto on_body = [&](const char* data, size_t n) {
                 if (!writer) return true;
-                done += n;
-                if (done > file.size) {   // a server sending more than it announced is cut off
+                if (done + n > file.size) {   // a server sending more than it announced is cut off
                     oversized = true;
                     return false;
                 }
-                if (progress) progress({file.path, done, file.size});
+                if (progress && !progress({file.path, done + n, file.size})) {
+                    stopped = true;   // this piece is not written: `done` is what the file holds
+                    return false;
+                }
+                done += n;
                 return writer->write(data, n);
             };
             Result<httplib::Result> sent =
@@ -262,6 +266,9 @@ Result<bool> HubClient::download(const FileMetadata& file, const RepoCache& cach
             if (writer) {
                 if (Status closed = writer->close(); !closed.ok()) return closed.error();   // a full disk: no retry
             }
+            if (stopped)
+                return Error(str_cat("'", file.path, "': the download was stopped at ", done, " of ", file.size,
+                                     " bytes; run again to resume"));
             if (!sent.ok()) return sent.error();
             const httplib::Result& result = sent.value();
             if (oversized) {

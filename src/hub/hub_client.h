@@ -35,7 +35,9 @@ struct DownloadProgress {
     uint64_t total = 0;
     bool waiting = false;   // another process is downloading this blob; this one waits for it
 };
-using ProgressCallback = std::function<void(const DownloadProgress&)>;
+// Called as bytes arrive (and every 50 ms while waiting for another process's download);
+// returning false stops the download with an error, the partial file kept for a resume.
+using ProgressCallback = std::function<bool(const DownloadProgress&)>;
 
 class HubClient {
 public:

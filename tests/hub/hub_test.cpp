@@ -282,7 +282,10 @@ TEST_F(Pull, ResumesADroppedConnectionAndAPartialFile) {
     hub_.drop_next = 2;   // the first two attempts are cut off after a third of the file
     std::vector<uint64_t> seen;
     Result<PulledRepo> pulled =
-        pull(HubClient(settings()), spec("org/gguf-model:*.gguf"), "main", [&](const DownloadProgress& p) { seen.push_back(p.done); });
+        pull(HubClient(settings()), spec("org/gguf-model:*.gguf"), "main", [&](const DownloadProgress& p) {
+            seen.push_back(p.done);
+            return true;
+        });
     ASSERT_TRUE(pulled.ok()) << pulled.error().message();
     EXPECT_EQ(read(pulled.value().model_path()), f.bytes);
     {
@@ -345,6 +348,7 @@ TEST_F(Pull, ABlobAnotherProcessIsDownloadingIsWaitedForNotFetchedTwice) {
     std::thread puller([&] {
         pulled = pull(HubClient(settings()), spec("org/gguf-model"), "main", [&](const DownloadProgress& p) {
             if (p.waiting) waiting = true;
+            return true;
         });
     });
     for (int i = 0; i < 1000 && !waiting; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -371,6 +375,31 @@ TEST_F(Pull, ABlobAnotherProcessIsDownloadingIsWaitedForNotFetchedTwice) {
     EXPECT_EQ(first.value().fetched.size() + second.value().fetched.size(), 1u);
     EXPECT_EQ(hub_.cdn_requests.load(), 1);
     EXPECT_EQ(read(second.value().model_path()), a.bytes);
+}
+
+TEST_F(Pull, AStoppedDownloadFailsOnOneLineAndResumesNextTime) {
+    const HubFile& f = hub_.file("org/gguf-model", "model-q8.gguf");
+    const std::filesystem::path blobs = dir_ / "hub" / "models--org--gguf-model" / "blobs";
+    Result<PulledRepo> stopped = pull(HubClient(settings()), spec("org/gguf-model"), "main",
+                                      [](const DownloadProgress& p) { return p.done < 100'000; });
+    ASSERT_FALSE(stopped.ok());
+    EXPECT_NE(stopped.error().message().find("'model-q8.gguf': the download was stopped at "), std::string::npos)
+        << stopped.error().message();
+    EXPECT_NE(stopped.error().message().find("; run again to resume"), std::string::npos);
+    ASSERT_TRUE(std::filesystem::exists(blobs / (f.etag + ".incomplete")));
+    const uint64_t kept = std::filesystem::file_size(blobs / (f.etag + ".incomplete"));
+    EXPECT_GT(kept, 0u);
+    EXPECT_LT(kept, 100'000u);
+    EXPECT_NE(stopped.error().message().find("stopped at " + std::to_string(kept) + " of 300000 bytes"), std::string::npos)
+        << stopped.error().message();
+    EXPECT_FALSE(std::filesystem::exists(blobs / f.etag));
+
+    Result<PulledRepo> resumed = pull(HubClient(settings()), spec("org/gguf-model"), "main", {});
+    ASSERT_TRUE(resumed.ok()) << resumed.error().message();
+    EXPECT_EQ(read(resumed.value().model_path()), f.bytes);
+    std::lock_guard lock(hub_.seen_mutex);
+    ASSERT_FALSE(hub_.cdn_ranges.empty());
+    EXPECT_EQ(hub_.cdn_ranges.back(), "bytes=" + std::to_string(kept) + "-");
 }
 
 TEST_F(Pull, RefusalsAreOneClearLine) {
@@ -442,6 +471,12 @@ TEST_F(Pull, TheLibraryLoadsAHubNameThroughTheSharedCache) {
     env.set("HF_ENDPOINT", hub_.endpoint());
     env.set("HF_HOME", (dir_ / "home").string());
     for (const char* name : {"HF_HUB_CACHE", "HF_TOKEN", "HF_HUB_OFFLINE"}) env.unset(name);
+    // A set cancel flag stops the download before it is done; the load fails on one line.
+    const std::atomic<bool> cancel{true};
+    Result<tern::Model> cancelled = tern::Model::load("org/tinystories", {.threads = 1, .cancel = &cancel});
+    ASSERT_FALSE(cancelled.ok());
+    EXPECT_NE(cancelled.error().message().find("the download was stopped at "), std::string::npos) << cancelled.error().message();
+
     std::vector<uint64_t> reported;
     const tern::LoadOptions options{.threads = 1, .on_download = [&](std::string_view file, uint64_t done, uint64_t total) {
         EXPECT_EQ(file, "tinystories-bitnet.gguf");
