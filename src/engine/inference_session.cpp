@@ -1,6 +1,7 @@
 #include "engine/inference_session.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "core/check.h"
 #include "core/str_cat.h"
@@ -24,7 +25,7 @@ InferenceSession::InferenceSession(const model::Model& model, const kernels::Ker
       row_pos_(kMaxBatchTokens),
       x_(kMaxBatchTokens * model.hidden_width()),
       h_(kMaxBatchTokens * model.hidden_width()) {
-    if (model.q8_head() || model.q4_head())
+    if (model.quantized_head != model::QuantizedHead::kNone)
         head_q8_ = AlignedBuffer<std::byte>(kMaxBatchTokens * model.hidden_width() / kernels::kQ8BlockElems *
                                             kernels::kQ8BlockBytes);
     if (split_ != nullptr && split_->leader()) {
@@ -167,28 +168,26 @@ void InferenceSession::compute_head(size_t n_rows, float* logits) {
     if (layers_->head(h_.data(), n_rows, logits, hp.n_vocab)) return;
     const bool by_rows = split_ != nullptr && split_->by_rows();
     const size_t row_begin = by_rows ? split_->begin(split_->shares.vocab_rows) : 0;
-    const size_t row_end = by_rows            ? split_->end(split_->shares.vocab_rows)
-                           : model_.q8_head() ? model_.output_q8.rows
-                           : model_.q4_head() ? model_.output_q4.rows
-                                              : model_.output.rows;
-    if (model_.q8_head() || model_.q4_head()) {
+    const bool quantized = model_.quantized_head != model::QuantizedHead::kNone;
+    const size_t row_end = by_rows     ? split_->end(split_->shares.vocab_rows)
+                           : quantized ? model_.quantized_head_rows()
+                                       : model_.output.rows;
+    if (quantized) {
         const size_t blocks = width / kernels::kQ8BlockElems;
         for (size_t t = 0; t < n_rows; ++t)
             quant::quantize_row_q8_0(h_.data() + t * width, head_q8_.data() + t * blocks * kernels::kQ8BlockBytes, width);
         // The quantised copy may hold only this rank's rows, from quantized_head_first_row on.
         const size_t first = model_.quantized_head_first_row;
-        const size_t held = model_.q8_head() ? model_.output_q8.rows : model_.output_q4.rows;
-        TERN_CHECK(row_begin >= first && row_end - first <= held);
-        if (row_end > row_begin && model_.q8_head())
-            kernels::q8_matmul(table_, pool_,
-                               {.weights = &model_.output_q8, .x = head_q8_.data(), .n_tokens = n_rows,
-                                .out = logits + first, .out_stride = hp.n_vocab, .row_begin = row_begin - first,
-                                .row_end = row_end - first});
-        else if (row_end > row_begin)
-            kernels::q4_matmul(table_, pool_,
-                               {.weights = &model_.output_q4, .x = head_q8_.data(), .n_tokens = n_rows,
-                                .out = logits + first, .out_stride = hp.n_vocab, .row_begin = row_begin - first,
-                                .row_end = row_end - first});
+        TERN_CHECK(row_begin >= first && row_end - first <= model_.quantized_head_rows());
+        auto args = [&](const auto& rows) {
+            return kernels::HeadMatmulArgs<std::decay_t<decltype(rows)>>{
+                .weights = &rows, .x = head_q8_.data(), .n_tokens = n_rows, .out = logits + first,
+                .out_stride = hp.n_vocab, .row_begin = row_begin - first, .row_end = row_end - first};
+        };
+        if (row_end > row_begin) {
+            if (model_.q8_head()) kernels::q8_matmul(table_, pool_, args(model_.output_q8));
+            else kernels::q4_matmul(table_, pool_, args(model_.output_q4));
+        }
     } else {
         const model::FloatMatrix& out = model_.output;
         kernels::float_matmul(table_, pool_,

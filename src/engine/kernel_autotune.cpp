@@ -98,14 +98,12 @@ void add_widely_linear_work(TimingWork& work, const model::Model& model) {
             if (w->rows == 0) continue;
             max_rows = std::max(max_rows, w->rows);
             const size_t m = w->cols;
-            if (!work.one_token.contains(m)) {
-                work.one_token.emplace(m, random_activations(2, m, 1, quant::kChunkCols));
-                work.many_tokens.emplace(m, random_activations(2 * kAutotuneGemmTokens, m, 2, quant::kChunkCols));
-                work.float_one_token.emplace(m, random_floats(2 * m, 1));
-                work.float_many_tokens.emplace(m, random_floats(2 * m * kAutotuneGemmTokens, 2));
-            }
             TimingWork::Call one, many;
             if (model.float_activations) {
+                if (!work.float_one_token.contains(m)) {
+                    work.float_one_token.emplace(m, random_floats(2 * m, 1));
+                    work.float_many_tokens.emplace(m, random_floats(2 * m * kAutotuneGemmTokens, 2));
+                }
                 auto call = [w, m, &work](std::map<size_t, std::vector<float>>& xs, size_t tokens) -> TimingWork::Call {
                     return [w, m, tokens, &xs, &work](const kernels::KernelTable& table, ThreadPool& pool) {
                         kernels::widely_linear_float(table, pool, *w, xs.at(m).data(), 2 * m, tokens, work.out.data(), 2 * w->rows,
@@ -115,6 +113,10 @@ void add_widely_linear_work(TimingWork& work, const model::Model& model) {
                 one = call(work.float_one_token, 1);
                 many = call(work.float_many_tokens, kAutotuneGemmTokens);
             } else {
+                if (!work.one_token.contains(m)) {
+                    work.one_token.emplace(m, random_activations(2, m, 1, quant::kChunkCols));
+                    work.many_tokens.emplace(m, random_activations(2 * kAutotuneGemmTokens, m, 2, quant::kChunkCols));
+                }
                 auto call = [w, m, &work](std::map<size_t, quant::Int8Activations>& acts) -> TimingWork::Call {
                     return [w, m, &acts, &work](const kernels::KernelTable& table, ThreadPool& pool) {
                         kernels::widely_linear_int8(table, pool, *w, acts.at(m), work.out.data(), 2 * w->rows, w->rows);

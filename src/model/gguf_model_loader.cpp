@@ -239,8 +239,7 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
                              " problems): ", join_problems(problems)));
 
     const bool recurrent = arch->family == ModelFamily::kGatedRecurrent;
-    if (recurrent && (options.head == HeadConversion::kQ8_0 || options.head == HeadConversion::kQ4_0))
-        return Error(str_cat(source, ": --head ", options.head == HeadConversion::kQ8_0 ? "q8_0" : "q4_0", ": an HGRN-Bit head is ternary"));
+    TERN_TRY(check_head_conversion(recurrent, options.head, source));
     const std::string lower_bounds_name(recurrent ? tensor_spec(*arch, TensorRole::kLowerBounds).gguf_name : "");
     bool lower_bounds = false;
     if (recurrent) {

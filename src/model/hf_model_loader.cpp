@@ -317,8 +317,7 @@ Result<Model> load_hf_model(const std::string& dir, const LoadOptions& options) 
     const bool recurrent = arch->family == ModelFamily::kGatedRecurrent;
     Result<Hparams> hp = recurrent ? recurrent_hparams_from_config(config) : hparams_from_config(config);
     if (!hp.ok()) return hp.error().within(dir);
-    if (recurrent && (options.head == HeadConversion::kQ8_0 || options.head == HeadConversion::kQ4_0))
-        return Error(str_cat(dir, ": --head ", options.head == HeadConversion::kQ8_0 ? "q8_0" : "q4_0", ": an HGRN-Bit head is ternary"));
+    TERN_TRY(check_head_conversion(recurrent, options.head, dir));
 
     std::vector<std::string> problems;
     for (const TensorSpec& spec : arch->tensors)

@@ -117,6 +117,11 @@ QuantizedHead head_conversion_target(const Model& model, HeadConversion conversi
     return QuantizedHead::kNone;
 }
 
+Status check_head_conversion(bool recurrent, HeadConversion conversion, std::string_view source) {
+    if (!recurrent || (conversion != HeadConversion::kQ8_0 && conversion != HeadConversion::kQ4_0)) return {};
+    return Error(str_cat(source, ": --head ", conversion == HeadConversion::kQ8_0 ? "q8_0" : "q4_0", ": an HGRN-Bit head is ternary"));
+}
+
 Status convert_head(Model& model, QuantizedHead to, int threads, std::optional<RowRange> rows) {
     TERN_CHECK(to != QuantizedHead::kNone);
     const bool q4 = to == QuantizedHead::kQ4_0;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "format/ggml_types.h"
@@ -133,6 +134,8 @@ struct Model {
     // Whether the loaders convert this model's head (as read from the file) to Q8_0 or Q4_0.
     bool head_becomes_q8_0(HeadConversion conversion) const;
     bool head_becomes_q4_0(HeadConversion conversion) const;
+    // Rows of the quantised head this process holds (0 when the head is not quantised).
+    size_t quantized_head_rows() const { return q8_head() ? output_q8.rows : q4_head() ? output_q4.rows : 0; }
     // Floats per token of the hidden state: n_embd, or 2 * n_embd for [re | im].
     size_t hidden_width() const { return complex() ? 2 * hp.n_embd : hp.n_embd; }
     // Bytes one decode step streams: every ternary projection plus the head.
@@ -156,6 +159,8 @@ struct RowRange {
 Status convert_head(Model& model, QuantizedHead to, int threads, std::optional<RowRange> rows = std::nullopt);
 // The conversion the loaders make, if any, given the options' HeadConversion.
 QuantizedHead head_conversion_target(const Model& model, HeadConversion conversion);
+// An HGRN-Bit head is ternary: asking to convert it (--head q8_0|q4_0) is an error naming `source`.
+Status check_head_conversion(bool recurrent, HeadConversion conversion, std::string_view source);
 
 // Called as tensors are repacked: bytes of ternary tensors done so far and in all.
 using LoadProgress = std::function<void(size_t done_bytes, size_t total_bytes)>;

@@ -57,7 +57,6 @@ using PairedQ4Rows = PairedBlockRows<uint8_t, 16>;
 // Writes row `row`'s blocks in the file layout (Q8_0: cols / 32 blocks of 34 bytes; Q4_0: of
 // 18 bytes) into `blocks`.
 using BlockRowSource = std::function<Status(size_t row, std::span<std::byte> blocks)>;
-using Q8RowSource = BlockRowSource;
 
 // Calls `source` once for each row, from `threads` threads at once (so it must be safe to
 // call concurrently for different rows). Errors: zero rows, cols not a positive multiple of

@@ -6,6 +6,7 @@
 
 #include "format/gguf_reader.h"
 #include "model/gguf_model_loader.h"
+#include "model/hf_model_loader.h"
 #include "model/synthetic_model.h"
 #include "quant/dequantize.h"
 
@@ -123,6 +124,18 @@ TEST(GgufModelLoader, AutoHeadConvertsOnlyLargeFloatHeads) {
     ASSERT_NE(m.arch, nullptr);
     EXPECT_FALSE(m.head_becomes_q8_0(HeadConversion::kAuto));
     EXPECT_FALSE(m.head_becomes_q4_0(HeadConversion::kQ4_0));   // a family head is the family's
+
+    // An HGRN-Bit head is ternary: converting it is refused on one line naming the file, in either form.
+    const std::filesystem::path hgrn = std::filesystem::path(TERN_SOURCE_DIR) / "models" / "tinystories-hgrn-bit";
+    for (const HeadConversion c : {HeadConversion::kQ8_0, HeadConversion::kQ4_0}) {
+        const std::string flag = c == HeadConversion::kQ8_0 ? "q8_0" : "q4_0";
+        Result<Model> gguf = load_gguf_model((hgrn / "tinystories-hgrn-bit.gguf").string(), {.head = c, .threads = 1, .progress = {}});
+        ASSERT_FALSE(gguf.ok());
+        EXPECT_EQ(gguf.error().message(), (hgrn / "tinystories-hgrn-bit.gguf").string() + ": --head " + flag + ": an HGRN-Bit head is ternary");
+        Result<Model> folder = load_hf_model((hgrn / "hf").string(), {.head = c, .threads = 1, .progress = {}});
+        ASSERT_FALSE(folder.ok());
+        EXPECT_EQ(folder.error().message(), (hgrn / "hf").string() + ": --head " + flag + ": an HGRN-Bit head is ternary");
+    }
 
     // The shipped model's 1 MB F16 head stays F16 by default.
     const std::filesystem::path path =
