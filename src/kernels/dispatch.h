@@ -31,6 +31,7 @@ struct KernelTable {
     FloatMatmulFn float_matmul;     // F32/F16/BF16 rows (LM head, tied embedding)
     Q8MatmulFn q8_matmul;           // Q8_0 rows x Q8_0 activations (--head q8_0)
     Q4MatmulFn q4_matmul;           // Q4_0 rows x Q8_0 activations (--head q4_0)
+    Q6KMatmulFn q6_k_matmul;        // Q6_K rows x Q8_0 activations (--head q6_k)
     AttendFn attend;                // one query head over the KV cache
     QuantizeActivationsFn quantize_activations;   // float rows to per-token int8
     ComplexMatmulFn complex_gemv;   // complex {±1, ±i} weights (iFairy), tuned for one token

@@ -13,11 +13,18 @@
 // pmaddwd on one 32-element block, so the SIMD kernels need no horizontal sum per block.
 // Activation quants lie in [-127, 127], as quantize_row_q8_0 makes them (the AVX2 kernels
 // move w's sign onto x, and -(-128) does not fit in int8); Q8_0 weights may be any int8.
+//
+// Q6_K weights (`--head q6_k`, quant/q6_k_head_rows.h) follow the same contract with one
+// change: each 256-value super-block spans eight activation blocks, s = d_w(super-block) *
+// d_x(b), and i_l is the group scale (int8) of the 16 values that hold elements 4l .. 4l+3
+// times their exact sum of (code - 32) * x; so lanes 0-3 take the block's first group scale and
+// lanes 4-7 its second. That product stays within int32 (|i_l| <= 128 * 4 * 32 * 127).
 #pragma once
 
 #include <cstddef>
 
 #include "quant/paired_head_rows.h"
+#include "quant/q6_k_head_rows.h"
 
 namespace tern::kernels {
 
@@ -31,22 +38,26 @@ struct HeadMatmulArgs {
     size_t n_tokens;
     float* out;                 // out[t * out_stride + r]
     size_t out_stride;
-    size_t row_begin;           // even: a call takes whole row pairs
+    size_t row_begin;           // Q8_0 and Q4_0: even, a call takes whole row pairs
     size_t row_end;             // <= weights->rows
 };
 
 using Q8MatmulArgs = HeadMatmulArgs<quant::PairedQ8Rows>;
 using Q4MatmulArgs = HeadMatmulArgs<quant::PairedQ4Rows>;
+using Q6KMatmulArgs = HeadMatmulArgs<quant::Q6KRows>;
 using Q8MatmulFn = void (*)(const Q8MatmulArgs&);
 using Q4MatmulFn = void (*)(const Q4MatmulArgs&);
+using Q6KMatmulFn = void (*)(const Q6KMatmulArgs&);
 
 namespace ref {
 void q8_matmul(const Q8MatmulArgs& args);
 void q4_matmul(const Q4MatmulArgs& args);
+void q6_k_matmul(const Q6KMatmulArgs& args);
 }  // namespace ref
 namespace avx2 {
 void q8_matmul(const Q8MatmulArgs& args);
 void q4_matmul(const Q4MatmulArgs& args);
+void q6_k_matmul(const Q6KMatmulArgs& args);
 }  // namespace avx2
 namespace avx512vnni {
 void q8_matmul(const Q8MatmulArgs& args);
@@ -55,10 +66,12 @@ void q4_matmul(const Q4MatmulArgs& args);
 namespace neon {
 void q8_matmul(const Q8MatmulArgs& args);
 void q4_matmul(const Q4MatmulArgs& args);
+void q6_k_matmul(const Q6KMatmulArgs& args);
 }  // namespace neon
 namespace neondot {
 void q8_matmul(const Q8MatmulArgs& args);
 void q4_matmul(const Q4MatmulArgs& args);
+void q6_k_matmul(const Q6KMatmulArgs& args);
 }  // namespace neondot
 
 }  // namespace tern::kernels

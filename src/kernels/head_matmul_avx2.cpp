@@ -116,9 +116,93 @@ void head_matmul(const HeadMatmulArgs<Rows>& a) {
     }
 }
 
+// Q6_K: one row at a time (its super-blocks are one run of 210-byte blocks), tokens in groups
+// of up to four. Three 32-byte loads hold a half super-block's 128 codes: quarter k (elements
+// 32k .. 32k+31, activation block 4 * half + k) takes its low nibble from the first or second
+// load's low or high nibbles and its top two bits from bits 2k, 2k+1 of the third. The group
+// scales ride in pmaddwd's second operand, so one instruction both pairs the products and
+// multiplies by them, exactly (|pair| <= 2 * 32 * 127, |scale| <= 128).
+struct Q6KHalf {
+    __m256i low_a, low_b, high;
+};
+
+Q6KHalf q6_k_half(const std::byte* block, int half) {
+    const auto* p = reinterpret_cast<const __m256i*>(block + 64 * half);
+    return {_mm256_loadu_si256(p), _mm256_loadu_si256(p + 1),
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 128 + 32 * half))};
+}
+
+RowWeights q6_k_quarter(const Q6KHalf& h, int k) {
+    const __m256i nibble = _mm256_set1_epi8(0x0f), top = _mm256_set1_epi8(0x30);
+    const __m256i source = k % 2 == 0 ? h.low_a : h.low_b;
+    const __m256i low = _mm256_and_si256(k < 2 ? source : _mm256_srli_epi16(source, 4), nibble);
+    __m256i high;
+    switch (k) {
+        case 0: high = _mm256_slli_epi16(h.high, 4); break;
+        case 1: high = _mm256_slli_epi16(h.high, 2); break;
+        case 2: high = h.high; break;
+        default: high = _mm256_srli_epi16(h.high, 2); break;
+    }
+    const __m256i code = _mm256_or_si256(low, _mm256_and_si256(high, top));
+    return row_weights(_mm256_sub_epi8(code, _mm256_set1_epi8(32)));
+}
+
+// Group scales 2q and 2q + 1 of the block's eight (q = 4 * half + k) as pmaddwd's multipliers:
+// eight int16 copies of the first for lanes 0-3, of the second for lanes 4-7.
+__m256i q6_k_scale_pair(const std::byte* block, size_t quarter) {
+    const auto first = static_cast<int8_t>(block[192 + 2 * quarter]), second = static_cast<int8_t>(block[193 + 2 * quarter]);
+    return _mm256_setr_m128i(_mm_set1_epi16(first), _mm_set1_epi16(second));
+}
+
+template <int Tokens>
+void q6_k_row_tokens(const Q6KMatmulArgs& a, size_t r, size_t t0) {
+    const quant::Q6KRows& w = *a.weights;
+    const size_t x_row_bytes = w.cols / kQ8BlockElems * kQ8BlockBytes;
+    const std::byte* row = w.row_blocks(r);
+    __m256 acc[Tokens];
+    for (int t = 0; t < Tokens; ++t) acc[t] = _mm256_setzero_ps();
+    for (size_t sb = 0; sb < w.blocks_per_row(); ++sb) {
+        const std::byte* block = row + sb * quant::Q6KRows::kBlockBytes;
+        _mm_prefetch(reinterpret_cast<const char*>(block + 2048), _MM_HINT_T0);
+        uint16_t d_bits;
+        __builtin_memcpy(&d_bits, block + 208, 2);
+        const float dw = _cvtsh_ss(d_bits);
+        for (int half = 0; half < 2; ++half) {
+            const Q6KHalf h = q6_k_half(block, half);
+            for (int k = 0; k < 4; ++k) {
+                const RowWeights wq = q6_k_quarter(h, k);
+                const __m256i scales = q6_k_scale_pair(block, 4 * half + k);
+                const size_t b = 8 * sb + 4 * half + k;
+                for (int t = 0; t < Tokens; ++t) {
+                    const std::byte* xb = a.x + (t0 + t) * x_row_bytes + b * kQ8BlockBytes;
+                    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 2));
+                    const __m256i pairs = _mm256_maddubs_epi16(wq.magnitude, _mm256_sign_epi8(xq, wq.signs));
+                    const __m256 sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, scales));
+                    acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_set1_ps(dw * activation_scale(xb)), sums));
+                }
+            }
+        }
+    }
+    for (int t = 0; t < Tokens; ++t) a.out[(t0 + t) * a.out_stride + r] = combine(acc[t]);
+}
+
+void q6_k_rows_matmul(const Q6KMatmulArgs& a) {
+    for (size_t r = a.row_begin; r < a.row_end; ++r) {
+        size_t t = 0;
+        for (; t + kMaxTokens <= a.n_tokens; t += kMaxTokens) q6_k_row_tokens<kMaxTokens>(a, r, t);
+        switch (a.n_tokens - t) {
+            case 3: q6_k_row_tokens<3>(a, r, t); break;
+            case 2: q6_k_row_tokens<2>(a, r, t); break;
+            case 1: q6_k_row_tokens<1>(a, r, t); break;
+            default: break;
+        }
+    }
+}
+
 }  // namespace
 
 void q8_matmul(const Q8MatmulArgs& a) { head_matmul(a); }
 void q4_matmul(const Q4MatmulArgs& a) { head_matmul(a); }
+void q6_k_matmul(const Q6KMatmulArgs& a) { q6_k_rows_matmul(a); }
 
 }  // namespace tern::kernels::avx2

@@ -1,4 +1,4 @@
-// Head kernels (Q8_0, Q4_0) for plain ARMv8 Advanced SIMD (every AArch64 CPU): widening multiplies.
+// Head kernels (Q8_0, Q4_0, Q6_K) for plain ARMv8 Advanced SIMD (every AArch64 CPU): widening multiplies.
 #include <arm_neon.h>
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Head kernels (Q8_0, Q4_0) for ARMv8.2 with the dot-product extension (SDOT; built with +dotprod,
+// Head kernels (Q8_0, Q4_0, Q6_K) for ARMv8.2 with the dot-product extension (SDOT; built with +dotprod,
 // dispatched only when the CPU reports asimddp).
 #include <arm_neon.h>
 

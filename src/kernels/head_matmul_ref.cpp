@@ -48,9 +48,44 @@ void head_matmul(const HeadMatmulArgs<Rows>& a) {
     }
 }
 
+// Element e (0..255) of a Q6_K super-block as its integer weight, code - 32.
+int32_t q6_k_weight(const std::byte* block, size_t e) {
+    const size_t half = e / 128, l = e % 32, quarter = e % 128 / 32;
+    const auto low = static_cast<uint8_t>(block[64 * half + l + (quarter % 2) * 32]);
+    const auto high = static_cast<uint8_t>(block[128 + 32 * half + l]);
+    const int32_t code = (quarter < 2 ? low & 0x0f : low >> 4) | ((high >> (2 * quarter)) & 3) << 4;
+    return code - 32;
+}
+
+int32_t q6_k_group_scale(const std::byte* block, size_t e) { return static_cast<int8_t>(block[192 + e / 16]); }
+
+void q6_k_rows_matmul(const Q6KMatmulArgs& a) {
+    const quant::Q6KRows& w = *a.weights;
+    const size_t x_blocks = w.cols / kQ8BlockElems;
+    for (size_t r = a.row_begin; r < a.row_end; ++r) {
+        for (size_t t = 0; t < a.n_tokens; ++t) {
+            float lanes[8] = {};
+            for (size_t b = 0; b < x_blocks; ++b) {
+                const std::byte* block = w.row_blocks(r) + b / 8 * quant::Q6KRows::kBlockBytes;
+                const std::byte* x = a.x + (t * x_blocks + b) * kQ8BlockBytes;
+                const auto* xq = reinterpret_cast<const int8_t*>(x + 2);
+                const float s = load_fp16(block + 208) * load_fp16(x);
+                for (size_t l = 0; l < 8; ++l) {
+                    const size_t e = b % 8 * 32 + 4 * l;
+                    int32_t sum = 0;
+                    for (size_t j = 0; j < 4; ++j) sum += q6_k_weight(block, e + j) * int32_t{xq[4 * l + j]};
+                    lanes[l] = lanes[l] + s * static_cast<float>(q6_k_group_scale(block, e) * sum);
+                }
+            }
+            a.out[t * a.out_stride + r] = combine(lanes);
+        }
+    }
+}
+
 }  // namespace
 
 void q8_matmul(const Q8MatmulArgs& a) { head_matmul(a); }
 void q4_matmul(const Q4MatmulArgs& a) { head_matmul(a); }
+void q6_k_matmul(const Q6KMatmulArgs& a) { q6_k_rows_matmul(a); }
 
 }  // namespace tern::kernels::ref

@@ -141,4 +141,9 @@ void q4_matmul(const KernelTable& table, ThreadPool& pool, const Q4MatmulArgs& w
     split_rows(pool, whole_matrix, table.q4_matmul);
 }
 
+void q6_k_matmul(const KernelTable& table, ThreadPool& pool, const Q6KMatmulArgs& whole_matrix) {
+    TERN_CHECK(whole_matrix.row_end <= whole_matrix.weights->rows);
+    split_rows(pool, whole_matrix, table.q6_k_matmul);
+}
+
 }  // namespace tern::kernels

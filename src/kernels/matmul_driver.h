@@ -64,5 +64,6 @@ namespace tern::kernels {
 void float_matmul(const KernelTable& table, ThreadPool& pool, const FloatMatmulArgs& whole_matrix);
 void q8_matmul(const KernelTable& table, ThreadPool& pool, const Q8MatmulArgs& whole_matrix);
 void q4_matmul(const KernelTable& table, ThreadPool& pool, const Q4MatmulArgs& whole_matrix);
+void q6_k_matmul(const KernelTable& table, ThreadPool& pool, const Q6KMatmulArgs& whole_matrix);
 
 }  // namespace tern::kernels

@@ -1,5 +1,6 @@
 #include "quant/block_formats.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -29,6 +30,77 @@ int32_t round_half_away_from_zero(float v) {
     const int32_t t = static_cast<int32_t>(v);
     const float fraction = v - static_cast<float>(t);
     return t + (fraction >= 0.5f ? 1 : 0) - (fraction <= -0.5f ? 1 : 0);
+}
+
+// ggml's nearest_int: round half to even through the float adder, and for |v| beyond 2^22 the
+// same (meaningless, then clamped) integer ggml gets, so that every code matches.
+int32_t nearest_int(float v) {
+    const float shifted = v + 12582912.0f;
+    int32_t bits;
+    std::memcpy(&bits, &shifted, sizeof bits);
+    return (bits & 0x007fffff) - 0x00400000;
+}
+
+// ggml's make_qx_quants(16, 32, x, L, rmse_type = 1, no weights): codes L in [0, 63] and the
+// scale that minimises sum x^2 (x - scale * (L - 32))^2 over the grids -(32 + 0.1 is) / max,
+// is = -9..9. Every float operation in ggml's order, so the result is the same to the bit.
+float q6_k_group_scale(const float* x, int8_t* codes) {
+    constexpr int kGroup = 16, kMax = 32;
+    float max = 0.0f, amax = 0.0f;
+    for (int i = 0; i < kGroup; ++i) {
+        const float ax = std::fabs(x[i]);
+        if (ax > amax) {
+            amax = ax;
+            max = x[i];
+        }
+    }
+    if (amax < 1e-15f) {
+        std::memset(codes, 0, kGroup);
+        return 0.0f;
+    }
+    const auto code = [&](float iscale, int i) { return std::max(-kMax, std::min(kMax - 1, nearest_int(iscale * x[i]))); };
+    const auto sums = [&](float iscale, float& sumlx, float& suml2) {
+        sumlx = suml2 = 0.0f;
+        for (int i = 0; i < kGroup; ++i) {
+            const float l = static_cast<float>(code(iscale, i));
+            const float w = x[i] * x[i];
+            sumlx += w * x[i] * l;
+            suml2 += w * l * l;
+        }
+    };
+    float iscale = static_cast<float>(-kMax) / max;
+    float sumlx, suml2;
+    sums(iscale, sumlx, suml2);
+    for (int i = 0; i < kGroup; ++i) codes[i] = static_cast<int8_t>(code(iscale, i) + kMax);
+    float scale = suml2 != 0.0f ? sumlx / suml2 : 0.0f;
+    float best = scale * sumlx;
+    for (int is = -9; is <= 9; ++is) {
+        if (is == 0) continue;
+        iscale = -(static_cast<float>(kMax) + 0.1f * static_cast<float>(is)) / max;
+        sums(iscale, sumlx, suml2);
+        if (suml2 > 0.0f && sumlx * sumlx > best * suml2) {
+            for (int i = 0; i < kGroup; ++i) codes[i] = static_cast<int8_t>(code(iscale, i) + kMax);
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+        }
+    }
+    return scale;
+}
+
+// Codes [0, 63] of 256 values into ggml's Q6_K bit planes: per 128 values, 64 bytes of low
+// nibbles (value l and l + 64 share byte l, l + 32 and l + 96 byte l + 32) and 32 bytes of
+// high bit pairs (values l, l + 32, l + 64, l + 96 in byte l, from bit 0 up).
+void pack_q6_k_codes(const int8_t* codes, std::byte* block) {
+    for (int half = 0; half < 2; ++half) {
+        const int8_t* c = codes + 128 * half;
+        std::byte* ql = block + 64 * half;
+        std::byte* qh = block + 128 + 32 * half;
+        for (int l = 0; l < 32; ++l) {
+            ql[l] = static_cast<std::byte>((c[l] & 0x0f) | (c[l + 64] & 0x0f) << 4);
+            ql[l + 32] = static_cast<std::byte>((c[l + 32] & 0x0f) | (c[l + 96] & 0x0f) << 4);
+            qh[l] = static_cast<std::byte>(c[l] >> 4 | (c[l + 32] >> 4) << 2 | (c[l + 64] >> 4) << 4 | (c[l + 96] >> 4) << 6);
+        }
+    }
 }
 
 }  // namespace
@@ -141,6 +213,39 @@ void quantize_row_q4_0(const float* in, std::byte* blocks, size_t n) {
             };
             block[2 + j] = static_cast<std::byte>(code(in[j]) | (code(in[j + 16]) << 4));
         }
+    }
+}
+
+void quantize_row_q6_k(const float* in, std::byte* blocks, size_t n) {
+    constexpr int kGroups = kQ6_KBlockElems / 16;
+    for (size_t b = 0; b < n / kQ6_KBlockElems; ++b, in += kQ6_KBlockElems) {
+        std::byte* block = blocks + b * kQ6_KBlockBytes;
+        int8_t codes[kQ6_KBlockElems];
+        float scales[kGroups];
+        float max_scale = 0.0f, max_abs_scale = 0.0f;
+        for (int g = 0; g < kGroups; ++g) {
+            scales[g] = q6_k_group_scale(in + 16 * g, codes + 16 * g);
+            if (std::fabs(scales[g]) > max_abs_scale) {
+                max_abs_scale = std::fabs(scales[g]);
+                max_scale = scales[g];
+            }
+        }
+        if (max_abs_scale < 1e-15f) {
+            std::memset(block, 0, kQ6_KBlockBytes);
+            continue;
+        }
+        const float iscale = -128.0f / max_scale;
+        store_fp16(block + 208, 1.0f / iscale);
+        const float d = load_fp16(block + 208);
+        for (int g = 0; g < kGroups; ++g) {
+            const int8_t group_scale = static_cast<int8_t>(std::min(127, nearest_int(iscale * scales[g])));
+            block[192 + g] = static_cast<std::byte>(group_scale);
+            const float group_d = d * static_cast<float>(group_scale);
+            if (group_d == 0.0f) continue;   // ggml keeps the first pass's codes there
+            for (int i = 0; i < 16; ++i)
+                codes[16 * g + i] = static_cast<int8_t>(std::max(-32, std::min(31, nearest_int(in[16 * g + i] / group_d))) + 32);
+        }
+        pack_q6_k_codes(codes, block);
     }
 }
 

@@ -21,5 +21,9 @@ void dequantize_row_q6_k(const std::byte* blocks, float* out, size_t n);
 // the element of largest magnitude, q = min(15, trunc(x/d + 8.5)).
 void quantize_row_q8_0(const float* in, std::byte* blocks, size_t n);
 void quantize_row_q4_0(const float* in, std::byte* blocks, size_t n);
+// ggml's quantize_row_q6_K_ref, bit for bit: per 16 values the scale of least weighted (x^2)
+// squared error over 19 trial grids, the 16 scales then quantised to int8 against one fp16
+// super-block scale, and the values re-rounded to the scales as stored (docs/formats.md §3).
+void quantize_row_q6_k(const float* in, std::byte* blocks, size_t n);
 
 }  // namespace tern::quant

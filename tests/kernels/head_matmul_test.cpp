@@ -1,4 +1,4 @@
-// The head kernels (Q8_0 and Q4_0 weights): every ISA equals the reference bit for bit, and the
+// The head kernels (Q8_0, Q4_0 and Q6_K weights): every ISA equals the reference bit for bit, and the
 // reference equals the plain definition (sum over blocks of the dequantised weights times d_x
 // times the activation quants) to float rounding.
 #include <gtest/gtest.h>
@@ -12,15 +12,18 @@
 #include "kernels/dispatch.h"
 #include "quant/block_formats.h"
 #include "quant/paired_head_rows.h"
+#include "quant/q6_k_head_rows.h"
 
 namespace tern::kernels {
 namespace {
 
 struct Q8Format {
     using Rows = quant::PairedQ8Rows;
-    static constexpr size_t kBlockBytes = quant::kQ8_0BlockBytes;
+    static constexpr size_t kBlockBytes = quant::kQ8_0BlockBytes, kBlockElems = 32;
     // Random int8 quants; extremes: only -128 and 127.
-    static void fill(std::byte* quants, std::mt19937& rng, bool extremes) {
+    static void fill(std::byte* block, float scale, std::mt19937& rng, bool extremes) {
+        store_fp16(block, scale);
+        std::byte* quants = block + 2;
         for (size_t i = 0; i < 32; ++i) {
             const int v = extremes ? ((rng() % 2) ? -128 : 127) : static_cast<int>(rng() % 255) - 127;
             quants[i] = static_cast<std::byte>(static_cast<int8_t>(v));
@@ -36,9 +39,11 @@ struct Q8Format {
 
 struct Q4Format {
     using Rows = quant::PairedQ4Rows;
-    static constexpr size_t kBlockBytes = quant::kQ4_0BlockBytes;
+    static constexpr size_t kBlockBytes = quant::kQ4_0BlockBytes, kBlockElems = 32;
     // Random nibbles; extremes: only 0 and 15 (w = -8 and 7).
-    static void fill(std::byte* quants, std::mt19937& rng, bool extremes) {
+    static void fill(std::byte* block, float scale, std::mt19937& rng, bool extremes) {
+        store_fp16(block, scale);
+        std::byte* quants = block + 2;
         for (size_t i = 0; i < 16; ++i) {
             const unsigned lo = extremes ? (rng() % 2) * 15 : rng() % 16, hi = extremes ? (rng() % 2) * 15 : rng() % 16;
             quants[i] = static_cast<std::byte>(lo | hi << 4);
@@ -52,6 +57,28 @@ struct Q4Format {
     static Q4MatmulFn of(const KernelTable& table) { return table.q4_matmul; }
 };
 
+struct Q6KFormat {
+    using Rows = quant::Q6KRows;
+    static constexpr size_t kBlockBytes = quant::kQ6_KBlockBytes, kBlockElems = 256;
+    // Random codes and group scales; extremes: codes only 0 and 63 (w = -32 and 31), group
+    // scales only -128 and 127.
+    static void fill(std::byte* block, float scale, std::mt19937& rng, bool extremes) {
+        for (size_t i = 0; i < 192; ++i)
+            block[i] = static_cast<std::byte>(extremes ? ((rng() % 2) ? 0x00 : 0xff) : rng() % 256);
+        for (size_t g = 0; g < 16; ++g) {
+            const int v = extremes ? ((rng() % 2) ? -128 : 127) : static_cast<int>(rng() % 256) - 128;
+            block[192 + g] = static_cast<std::byte>(static_cast<int8_t>(v));
+        }
+        store_fp16(block + 208, scale);
+    }
+    static Result<Rows> pair(size_t rows, size_t cols, const quant::BlockRowSource& source) {
+        return quant::gather_q6_k_rows(rows, cols, source);
+    }
+    static void dequantize(const std::byte* row, float* out, size_t n) { quant::dequantize_row_q6_k(row, out, n); }
+    static Q6KMatmulFn reference() { return ref::q6_k_matmul; }
+    static Q6KMatmulFn of(const KernelTable& table) { return table.q6_k_matmul; }
+};
+
 struct HeadCase {
     size_t rows, blocks, tokens;
     bool extremes;   // weights at their extremes, activations at +-127, some zero blocks
@@ -63,9 +90,7 @@ std::vector<std::byte> random_weights(size_t n_rows, size_t blocks, std::mt19937
     std::vector<std::byte> data(n_rows * blocks * Format::kBlockBytes);
     std::uniform_real_distribution<float> scale(0.001f, 0.1f);
     for (size_t b = 0; b < n_rows * blocks; ++b) {
-        std::byte* block = data.data() + b * Format::kBlockBytes;
-        store_fp16(block, extremes && b % 7 == 3 ? 0.0f : scale(rng));
-        Format::fill(block + 2, rng, extremes);
+        Format::fill(data.data() + b * Format::kBlockBytes, extremes && b % 7 == 3 ? 0.0f : scale(rng), rng, extremes);
     }
     return data;
 }
@@ -87,7 +112,7 @@ std::vector<std::byte> random_activations(size_t n_rows, size_t blocks, std::mt1
 template <class Format>
 typename Format::Rows paired(const std::vector<std::byte>& rows, const HeadCase& c) {
     const size_t row_bytes = c.blocks * Format::kBlockBytes;
-    auto m = Format::pair(c.rows, c.blocks * 32, [&](size_t r, std::span<std::byte> blocks) -> Status {
+    auto m = Format::pair(c.rows, c.blocks * Format::kBlockElems, [&](size_t r, std::span<std::byte> blocks) -> Status {
         std::memcpy(blocks.data(), rows.data() + r * row_bytes, row_bytes);
         return {};
     });
@@ -108,11 +133,13 @@ std::vector<float> run(Fn fn, const Rows& w, const std::vector<std::byte>& x, co
 
 template <class Format>
 class HeadMatmul : public ::testing::Test {};
-using Formats = ::testing::Types<Q8Format, Q4Format>;
+using Formats = ::testing::Types<Q8Format, Q4Format, Q6KFormat>;
 class FormatNames {
 public:
     template <class T>
-    static std::string GetName(int) { return std::is_same_v<T, Q8Format> ? "Q8_0" : "Q4_0"; }
+    static std::string GetName(int) {
+        return std::is_same_v<T, Q8Format> ? "Q8_0" : std::is_same_v<T, Q4Format> ? "Q4_0" : "Q6_K";
+    }
 };
 TYPED_TEST_SUITE(HeadMatmul, Formats, FormatNames);
 
@@ -124,16 +151,17 @@ TYPED_TEST(HeadMatmul, EveryIsaMatchesTheReferenceBitForBit) {
                               {6, 3, 6, false},  {11, 80, 9, false}};   // token groups of 4 plus tails
     for (const HeadCase& c : cases) {
         const auto w = random_weights<Format>(c.rows, c.blocks, rng, c.extremes);
-        const auto x = random_activations(c.tokens, c.blocks, rng, c.extremes);
+        const size_t x_blocks = c.blocks * Format::kBlockElems / 32;
+        const auto x = random_activations(c.tokens, x_blocks, rng, c.extremes);
         const auto pw = paired<Format>(w, c);
         const std::vector<float> want = run(Format::reference(), pw, x, c);
-        std::vector<float> row(c.blocks * 32);
+        std::vector<float> row(c.blocks * Format::kBlockElems);
         for (size_t r = 0; r < c.rows; ++r) {
             Format::dequantize(w.data() + r * c.blocks * Format::kBlockBytes, row.data(), row.size());
             for (size_t t = 0; t < c.tokens; ++t) {
                 double plain = 0, magnitude = 0;
-                for (size_t b = 0; b < c.blocks; ++b) {
-                    const std::byte* xb = x.data() + (t * c.blocks + b) * kQ8BlockBytes;
+                for (size_t b = 0; b < x_blocks; ++b) {
+                    const std::byte* xb = x.data() + (t * x_blocks + b) * kQ8BlockBytes;
                     for (size_t i = 0; i < 32; ++i) {
                         const double term = double(row[b * 32 + i]) * load_fp16(xb) * static_cast<int8_t>(xb[2 + i]);
                         plain += term;
@@ -157,7 +185,7 @@ TYPED_TEST(HeadMatmul, APartialRowRangeWritesExactlyThoseRows) {
     std::mt19937 rng(4);
     const HeadCase c{9, 4, 3, false};
     const auto w = random_weights<Format>(c.rows, c.blocks, rng, false);
-    const auto x = random_activations(c.tokens, c.blocks, rng, false);
+    const auto x = random_activations(c.tokens, c.blocks * Format::kBlockElems / 32, rng, false);
     const auto pw = paired<Format>(w, c);
     const std::vector<float> whole = run(Format::reference(), pw, x, c);
     for (Isa isa : isas_supported_here()) {
