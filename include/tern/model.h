@@ -31,7 +31,8 @@ struct LoadOptions {
                                        // "scalar", "avx2", "avx512" or "avx512vnni"
     std::string head = {};             // LM head: "" or "auto" converts a 16/32-bit head of 32 MiB or
                                        // more to Q8_0; "keep" the file's type; "q8_0" always;
-                                       // "q4_0" always (half Q8_0's bytes, measured quality cost)
+                                       // "q4_0" or "q6_k" always (fewer bytes than Q8_0, measured
+                                       // quality costs); a Q6_K head in the file stays Q6_K
     std::string packing = "2bit";      // ternary weights in memory: "2bit" or "base3"
     std::string weights = {};          // "fairy2i-w1" / "fairy2i-w2": read a LLaMA folder as Fairy2i
     std::string activations = "int8";  // Fairy2i projections: "int8" or "float"

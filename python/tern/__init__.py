@@ -41,7 +41,7 @@ def load(path: str, threads: Optional[int] = None, ctx: Optional[int] = None, **
     downloaded into it (HF_ENDPOINT, HF_TOKEN; never with HF_HUB_OFFLINE set).
     threads: the model's thread pool (default: every CPU this process may use).
     ctx: tokens a generation may hold, prompt included (default: the model's training context).
-    options: isa ("scalar", "avx2", "avx512", "avx512vnni"), head ("auto", "keep", "q8_0", "q4_0"), packing ("2bit",
+    options: isa ("scalar", "avx2", "avx512", "avx512vnni"), head ("auto", "keep", "q8_0", "q6_k", "q4_0"), packing ("2bit",
     "base3"), weights ("fairy2i-w1", "fairy2i-w2"), activations ("int8", "float"), kv_type
     ("f32", "f16"), chat_template (a built-in name or a Jinja file), revision (a Hub branch, tag
     or commit; "main"), on_download (called as on_download(file, bytes_done, bytes_total)).

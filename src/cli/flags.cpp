@@ -22,7 +22,8 @@ namespace {
 void add_head_option(CLI::App* command, std::string& head) {
     command->add_option("--head", head,
                         "LM head at load: auto (default: a 16- or 32-bit head of 32 MiB or more becomes Q8_0), "
-                        "keep (the file's type), q8_0, or q4_0 (half the bytes of q8_0; costs some perplexity)");
+                        "keep (the file's type), q8_0, q6_k (ggml's Q6_K, 6.56 bits a weight) or q4_0 (half the bytes of q8_0); "
+                        "q6_k and q4_0 cost some perplexity (docs/performance.md)");
 }
 
 // --packing: how ternary weights sit in memory.
@@ -200,7 +201,7 @@ void add_bench_command(CLI::App& app, BenchOptions& options) {
     add_kv_type_option(bench, options.kv_type);
     add_split_option(bench, options.split);
     bench->add_option("--head", options.head,
-                      "LM head: q8_0 (default for --synthetic), auto (default for -m, as run), q4_0, or keep (the file's type; also 'file')");
+                      "LM head: q8_0 (default for --synthetic), auto (default for -m, as run), q6_k, q4_0, or keep (the file's type; also 'file')");
     bench->add_option("-r,--repetitions", options.repetitions, "Repetitions of each test")
         ->check(CLI::Range(1, 1000))
         ->capture_default_str();
@@ -228,7 +229,7 @@ void add_synth_command(CLI::App& app, SynthOptions& options) {
     CLI::App* synth = app.add_subcommand("synth", "Write a random ternary model of a real shape as GGUF");
     synth->add_option("--shape", options.shape, str_cat("Shape: ", model::synthetic_shape_names()))->capture_default_str();
     synth->add_option("--type", options.type, "Ternary type: i2_s, tq2_0 or tq1_0")->capture_default_str();
-    synth->add_option("--embd-type", options.embd_type, "Embedding type: f32, f16, bf16 or q8_0")->capture_default_str();
+    synth->add_option("--embd-type", options.embd_type, "Embedding type: f32, f16, bf16, q8_0 or q6_k")->capture_default_str();
     synth->add_option("--arch", options.arch,
                       "general.architecture to write (default: the shape's; 'bitnet' gives the 2b4t shape as "
                       "llama.cpp's converter names it)");

@@ -186,7 +186,8 @@ void InferenceSession::compute_head(size_t n_rows, float* logits) {
         };
         if (row_end > row_begin) {
             if (model_.q8_head()) kernels::q8_matmul(table_, pool_, args(model_.output_q8));
-            else kernels::q4_matmul(table_, pool_, args(model_.output_q4));
+            else if (model_.q4_head()) kernels::q4_matmul(table_, pool_, args(model_.output_q4));
+            else kernels::q6_k_matmul(table_, pool_, args(model_.output_q6_k));
         }
     } else {
         const model::FloatMatrix& out = model_.output;

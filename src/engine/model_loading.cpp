@@ -40,9 +40,10 @@ Result<model::LoadOptions> load_options(const kernels::KernelTable& table, const
     model::HeadConversion head = model::HeadConversion::kAuto;
     if (request.head == "q8_0") head = model::HeadConversion::kQ8_0;
     else if (request.head == "q4_0") head = model::HeadConversion::kQ4_0;
+    else if (request.head == "q6_k") head = model::HeadConversion::kQ6_K;
     else if (request.head == "keep") head = model::HeadConversion::kKeep;
     else if (!request.head.empty() && request.head != "auto")
-        return Error(str_cat("--head '", request.head, "' is not supported (auto, keep, q8_0 or q4_0)"));
+        return Error(str_cat("--head '", request.head, "' is not supported (auto, keep, q8_0, q6_k or q4_0)"));
     model::LoadOptions options{.layout = table.ternary_layout, .head = head, .threads = request.threads,
                                .progress = request.progress};
     options.keep_layer = request.keep_layer;
@@ -67,6 +68,7 @@ std::string head_description(const model::Model& m) {
     if (m.recurrent()) return str_cat("ternary BitLinear (from ", file_type, ")");
     if (m.q8_head() && m.output.type != format::GgmlType::kQ8_0) return str_cat("Q8_0 (from ", m.tied_head ? "tied " : "", file_type, ")");
     if (m.q4_head() && m.output.type != format::GgmlType::kQ4_0) return str_cat("Q4_0 (from ", m.tied_head ? "tied " : "", file_type, ")");
+    if (m.q6_k_head() && m.output.type != format::GgmlType::kQ6_K) return str_cat("Q6_K (from ", m.tied_head ? "tied " : "", file_type, ")");
     return str_cat(m.tied_head ? "tied " : "", file_type);
 }
 

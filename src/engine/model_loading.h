@@ -22,7 +22,7 @@ namespace tern::engine {
 struct ModelRequest {
     std::string isa;    // "" = TERN_ISA or the best this CPU runs (then kernels are autotuned)
     int threads = 1;    // for repacking and autotuning: the count the engine will run
-    std::string head;   // "" or "auto": model::HeadConversion::kAuto; "keep" the file's type; "q8_0"; "q4_0"
+    std::string head;   // "" or "auto": model::HeadConversion::kAuto; "keep" the file's type; "q8_0"; "q4_0"; "q6_k"
     std::string packing = "2bit";   // "2bit" or "base3" (kernels::Packing)
     std::string weights;            // "" or "fairy2i-w1" / "fairy2i-w2": read a LLaMA folder as Fairy2i
     std::string activations = "int8";   // Fairy2i projections: "int8" (exact sums) or "float"

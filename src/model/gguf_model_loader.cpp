@@ -153,7 +153,10 @@ Result<FloatMatrix> load_float_matrix(const GgufContents& gguf, const GgufTensor
     FloatMatrix m;
     m.rows = info.ne[1];
     m.cols = info.ne[0];
-    if (kernels::float_matmul_supports(info.traits.type) || (info.traits.type == GgmlType::kQ8_0 && info.ne[0] % 32 == 0)) {
+    // Q8_0 and Q6_K rows stay as stored: the head kernels read them, the embedding decodes a row.
+    const bool head_kernel_type = (info.traits.type == GgmlType::kQ8_0 && info.ne[0] % 32 == 0) ||
+                                  (info.traits.type == GgmlType::kQ6_K && info.ne[0] % 256 == 0);
+    if (kernels::float_matmul_supports(info.traits.type) || head_kernel_type) {
         m.type = info.traits.type;
         m.data = gguf.tensor_data(info).data();
         m.row_bytes = info.n_bytes / m.rows;

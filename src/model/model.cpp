@@ -76,13 +76,21 @@ size_t Model::head_weight_bytes() const {
            : recurrent()   ? output_ternary.weight_bytes()
            : q8_head()     ? output_q8.bytes()
            : q4_head()     ? output_q4.bytes()
+           : q6_k_head()   ? output_q6_k.bytes()
                            : output.bytes();
 }
 
 bool Model::head_becomes_q4_0(HeadConversion conversion) const { return !family_head() && conversion == HeadConversion::kQ4_0; }
 
+// A Q6_K head in the file stays one (its kernel reads it as stored) unless Q8_0 or Q4_0 is asked for.
+bool Model::head_becomes_q6_k(HeadConversion conversion) const {
+    if (family_head()) return false;
+    return conversion == HeadConversion::kQ6_K ||
+           (output.type == format::GgmlType::kQ6_K && conversion != HeadConversion::kQ8_0 && conversion != HeadConversion::kQ4_0);
+}
+
 bool Model::head_becomes_q8_0(HeadConversion conversion) const {
-    if (family_head() || conversion == HeadConversion::kQ4_0) return false;
+    if (family_head() || head_becomes_q4_0(conversion) || head_becomes_q6_k(conversion)) return false;
     if (output.type == format::GgmlType::kQ8_0 || conversion == HeadConversion::kQ8_0) return true;
     const bool float_head = output.type == format::GgmlType::kF32 || output.type == format::GgmlType::kF16 ||
                             output.type == format::GgmlType::kBF16;
@@ -113,47 +121,77 @@ size_t Model::projection_weight_bytes() const {
 
 QuantizedHead head_conversion_target(const Model& model, HeadConversion conversion) {
     if (model.head_becomes_q4_0(conversion)) return QuantizedHead::kQ4_0;
+    if (model.head_becomes_q6_k(conversion)) return QuantizedHead::kQ6_K;
     if (model.head_becomes_q8_0(conversion)) return QuantizedHead::kQ8_0;
     return QuantizedHead::kNone;
 }
 
 Status check_head_conversion(bool recurrent, HeadConversion conversion, std::string_view source) {
-    if (!recurrent || (conversion != HeadConversion::kQ8_0 && conversion != HeadConversion::kQ4_0)) return {};
-    return Error(str_cat(source, ": --head ", conversion == HeadConversion::kQ8_0 ? "q8_0" : "q4_0", ": an HGRN-Bit head is ternary"));
+    if (!recurrent || conversion == HeadConversion::kKeep || conversion == HeadConversion::kAuto) return {};
+    return Error(str_cat(source, ": --head ", head_conversion_name(conversion), ": an HGRN-Bit head is ternary"));
 }
+
+std::string_view head_conversion_name(HeadConversion conversion) {
+    switch (conversion) {
+        case HeadConversion::kKeep: return "keep";
+        case HeadConversion::kQ8_0: return "q8_0";
+        case HeadConversion::kQ4_0: return "q4_0";
+        case HeadConversion::kQ6_K: return "q6_k";
+        case HeadConversion::kAuto: break;
+    }
+    return "auto";
+}
+
+namespace {
+
+struct HeadTarget {
+    format::GgmlType type;
+    const char* flag;
+    size_t block_elems;
+    void (*quantize)(const float*, std::byte*, size_t);
+};
+
+HeadTarget head_target(QuantizedHead to) {
+    switch (to) {
+        case QuantizedHead::kQ4_0: return {format::GgmlType::kQ4_0, "--head q4_0", 32, quant::quantize_row_q4_0};
+        case QuantizedHead::kQ6_K: return {format::GgmlType::kQ6_K, "--head q6_k", 256, quant::quantize_row_q6_k};
+        default: return {format::GgmlType::kQ8_0, "--head q8_0", 32, quant::quantize_row_q8_0};
+    }
+}
+
+}  // namespace
 
 Status convert_head(Model& model, QuantizedHead to, int threads, std::optional<RowRange> rows) {
     TERN_CHECK(to != QuantizedHead::kNone);
-    const bool q4 = to == QuantizedHead::kQ4_0;
-    const char* flag = q4 ? "--head q4_0" : "--head q8_0";
+    const HeadTarget target = head_target(to);
     const FloatMatrix& head = model.output;
-    if (head.cols % 32 != 0) return Error(str_cat(flag, ": rows of ", head.cols, " values are not a multiple of 32"));
+    if (head.cols % target.block_elems != 0)
+        return Error(str_cat(target.flag, ": rows of ", head.cols, " values are not a multiple of ", target.block_elems));
     const RowRange range = rows.value_or(RowRange{.begin = 0, .end = head.rows});
     if (range.begin > range.end || range.end > head.rows || range.begin % 2 != 0)
-        return Error(str_cat(flag, ": rows ", range.begin, "..", range.end, " are not whole row pairs of a head of ", head.rows,
-                             " rows"));
+        return Error(str_cat(target.flag, ": rows ", range.begin, "..", range.end, " are not whole row pairs of a head of ",
+                             head.rows, " rows"));
     model.quantized_head = to;
     model.quantized_head_first_row = range.begin;
     model.output_q8 = {};
     model.output_q4 = {};
+    model.output_q6_k = {};
     if (range.begin == range.end) return {};   // a rank that computes none of the head
-    const format::GgmlType target = q4 ? format::GgmlType::kQ4_0 : format::GgmlType::kQ8_0;
     auto source = [&head, target, first = range.begin](size_t r, std::span<std::byte> blocks) -> Status {
-        if (head.type == target) {
+        if (head.type == target.type) {
             std::memcpy(blocks.data(), head.row(first + r), blocks.size());
             return {};
         }
         std::vector<float> row(head.cols);
         TERN_TRY(quant::dequantize(head.type, {head.row(first + r), head.row_bytes}, row));
-        if (target == format::GgmlType::kQ4_0)
-            quant::quantize_row_q4_0(row.data(), blocks.data(), head.cols);
-        else
-            quant::quantize_row_q8_0(row.data(), blocks.data(), head.cols);
+        target.quantize(row.data(), blocks.data(), head.cols);
         return {};
     };
     const size_t n = range.end - range.begin;
-    if (q4) {
+    if (to == QuantizedHead::kQ4_0) {
         TERN_ASSIGN_OR_RETURN(model.output_q4, quant::pair_q4_0_rows(n, head.cols, source, threads));
+    } else if (to == QuantizedHead::kQ6_K) {
+        TERN_ASSIGN_OR_RETURN(model.output_q6_k, quant::gather_q6_k_rows(n, head.cols, source, threads));
     } else {
         TERN_ASSIGN_OR_RETURN(model.output_q8, quant::pair_q8_0_rows(n, head.cols, source, threads));
     }

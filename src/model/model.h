@@ -19,6 +19,7 @@
 #include "quant/packed_ternary.h"
 #include "quant/widely_linear.h"
 #include "quant/paired_head_rows.h"
+#include "quant/q6_k_head_rows.h"
 #include "tern/status.h"
 
 namespace tern::model {
@@ -85,10 +86,11 @@ struct LayerWeights {
 // kAutoQ8HeadMinBytes or more to Q8_0: such a head is most of the bytes a token reads (55 % for
 // BitNet 2B4T's F16 head), and Q8_0 measured no visible perplexity cost (docs/performance.md); a
 // smaller head stays in the caches, where converting it would change the numbers and gain
-// nothing. kQ4_0 (opt-in) halves the head's bytes again at a measured perplexity cost.
-enum class HeadConversion { kKeep, kQ8_0, kQ4_0, kAuto };
+// nothing. kQ4_0 and kQ6_K (opt-in) cut the head's bytes further at measured perplexity costs.
+// A Q6_K head in the file is used as stored unless kQ8_0 or kQ4_0 is asked for.
+enum class HeadConversion { kKeep, kQ8_0, kQ4_0, kQ6_K, kAuto };
 // The head's form when the engine computes it from block-quantised rows.
-enum class QuantizedHead { kNone, kQ8_0, kQ4_0 };
+enum class QuantizedHead { kNone, kQ8_0, kQ4_0, kQ6_K };
 inline constexpr size_t kAutoQ8HeadMinBytes = size_t{32} << 20;
 
 struct Model {
@@ -98,12 +100,13 @@ struct Model {
     FloatMatrix token_embd;    // complex models: [re | im] rows, or the real parts alone when
     FloatMatrix token_embd_imag;   // these imaginary parts are a tensor of their own (HF files)
     FloatMatrix output;        // a copy of token_embd's view when the head is tied
-    // The head in the Q8_0 or Q4_0 kernel's layout (quantized_head says which; the file's Q8_0,
-    // --head auto|q8_0|q4_0); `output` then only describes where it came from and is never read
-    // by the engine. Under --split a rank converts only the rows it computes: rows
-    // [quantized_head_first_row, + output_q8.rows or output_q4.rows) of the head, possibly none.
+    // The head in the Q8_0, Q4_0 or Q6_K kernel's layout (quantized_head says which; the file's
+    // Q8_0 or Q6_K, --head auto|q8_0|q4_0|q6_k); `output` then only describes where it came from
+    // and is never read by the engine. Under --split a rank converts only the rows it computes:
+    // rows [quantized_head_first_row, + quantized_head_rows()) of the head, possibly none.
     quant::PairedQ8Rows output_q8;
     quant::PairedQ4Rows output_q4;
+    quant::Q6KRows output_q6_k;
     size_t quantized_head_first_row = 0;
     QuantizedHead quantized_head = QuantizedHead::kNone;
     // Fairy2i: the head is widely-linear too (then `output` is not read), and the activations
@@ -126,16 +129,20 @@ struct Model {
 
     bool q8_head() const { return quantized_head == QuantizedHead::kQ8_0; }
     bool q4_head() const { return quantized_head == QuantizedHead::kQ4_0; }
+    bool q6_k_head() const { return quantized_head == QuantizedHead::kQ6_K; }
     bool complex() const { return arch->family == ModelFamily::kComplexTransformer; }
     bool widely_linear() const { return arch->family == ModelFamily::kWidelyLinearTransformer; }
     bool recurrent() const { return arch->family == ModelFamily::kGatedRecurrent; }
     // The head is computed by the family (widely-linear or ternary), not from `output`.
     bool family_head() const { return widely_linear() || recurrent(); }
-    // Whether the loaders convert this model's head (as read from the file) to Q8_0 or Q4_0.
+    // Whether the loaders convert this model's head (as read from the file) to Q8_0, Q4_0 or Q6_K.
     bool head_becomes_q8_0(HeadConversion conversion) const;
     bool head_becomes_q4_0(HeadConversion conversion) const;
+    bool head_becomes_q6_k(HeadConversion conversion) const;
     // Rows of the quantised head this process holds (0 when the head is not quantised).
-    size_t quantized_head_rows() const { return q8_head() ? output_q8.rows : q4_head() ? output_q4.rows : 0; }
+    size_t quantized_head_rows() const {
+        return q8_head() ? output_q8.rows : q4_head() ? output_q4.rows : q6_k_head() ? output_q6_k.rows : 0;
+    }
     // Floats per token of the hidden state: n_embd, or 2 * n_embd for [re | im].
     size_t hidden_width() const { return complex() ? 2 * hp.n_embd : hp.n_embd; }
     // Bytes one decode step streams: every ternary projection plus the head.
@@ -151,16 +158,19 @@ struct RowRange {
     size_t end = 0;
 };
 
-// Builds model.output_q8 (to = kQ8_0) or output_q4 (kQ4_0) from model.output's rows `rows` (all
-// of them when absent): rows already of that type are regrouped as they are, any other type is
-// quantised like llama.cpp's quantize_row_q8_0 / quantize_row_q4_0. The token embedding keeps its
-// own type. Rows are converted on `threads` threads. Errors: a row length that is not a multiple
-// of 32; `rows` beyond the head or not starting at an even row.
+// Builds model.output_q8 (to = kQ8_0), output_q4 (kQ4_0) or output_q6_k (kQ6_K) from
+// model.output's rows `rows` (all of them when absent): rows already of that type are taken as
+// they are, any other type is quantised like llama.cpp's quantize_row_q8_0 / q4_0 / q6_K_ref.
+// The token embedding keeps its own type. Rows are converted on `threads` threads. Errors: a row
+// length that is not a multiple of the block (32; 256 for Q6_K); `rows` beyond the head or not
+// starting at an even row.
 Status convert_head(Model& model, QuantizedHead to, int threads, std::optional<RowRange> rows = std::nullopt);
 // The conversion the loaders make, if any, given the options' HeadConversion.
 QuantizedHead head_conversion_target(const Model& model, HeadConversion conversion);
-// An HGRN-Bit head is ternary: asking to convert it (--head q8_0|q4_0) is an error naming `source`.
+// An HGRN-Bit head is ternary: asking to convert it (--head q8_0|q4_0|q6_k) is an error naming `source`.
 Status check_head_conversion(bool recurrent, HeadConversion conversion, std::string_view source);
+// The --head value that asks for `conversion` ("keep", "q8_0", "q4_0", "q6_k", "auto").
+std::string_view head_conversion_name(HeadConversion conversion);
 
 // Called as tensors are repacked: bytes of ternary tensors done so far and in all.
 using LoadProgress = std::function<void(size_t done_bytes, size_t total_bytes)>;

@@ -204,9 +204,12 @@ Result<size_t> float_row_bytes(GgmlType type, size_t ne0) {
         case GgmlType::kQ8_0:
             if (ne0 % 32 != 0) return Error(str_cat("Q8_0 needs rows of a multiple of 32, got ", ne0));
             return ne0 / 32 * 34;
+        case GgmlType::kQ6_K:
+            if (ne0 % 256 != 0) return Error(str_cat("Q6_K needs rows of a multiple of 256, got ", ne0));
+            return ne0 / 256 * 210;
         default:
             return Error(str_cat("embedding type ", format::ggml_type_name(static_cast<uint32_t>(type)),
-                                 " cannot be written (use f32, f16, bf16 or q8_0)"));
+                                 " cannot be written (use f32, f16, bf16, q8_0 or q6_k)"));
     }
 }
 
@@ -222,6 +225,7 @@ void encode_floats(GgmlType type, const float* x, size_t n, std::byte* out) {
             }
             break;
         case GgmlType::kQ8_0: quant::quantize_row_q8_0(x, out, n); break;
+        case GgmlType::kQ6_K: quant::quantize_row_q6_k(x, out, n); break;
         default: TERN_CHECK(false && "float_row_bytes accepted the type");
     }
 }

@@ -75,6 +75,13 @@ TEST_F(ModelCommands, RunWithIdsIsGreedyAndDeterministic) {
     ASSERT_EQ(q4_scalar.exit_code, 0) << q4_scalar.err;
     EXPECT_EQ(q4.out, q4_scalar.out);
     EXPECT_NE(q4.err.find("Q4_0 (from tied F16) head"), std::string::npos) << q4.err;
+    // And a 6-bit one.
+    const TernRun q6 = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 1 --head q6_k");
+    const TernRun q6_scalar = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 2 --head q6_k --isa scalar");
+    ASSERT_EQ(q6.exit_code, 0) << q6.err;
+    ASSERT_EQ(q6_scalar.exit_code, 0) << q6_scalar.err;
+    EXPECT_EQ(q6.out, q6_scalar.out);
+    EXPECT_NE(q6.err.find("Q6_K (from tied F16) head"), std::string::npos) << q6.err;
 }
 
 TEST_F(ModelCommands, RunSamplingIsReproducibleWithASeed) {
@@ -99,7 +106,7 @@ TEST_F(ModelCommands, RunErrorsAreOneLine) {
         {"run -m /nonexistent.gguf --ids 1", ""},
         {"run -m " + model_ + " --ids 1 --isa sse9", ""},
         {"run -m " + model_ + " --ids 1 --packing base4", "tern: --packing: 'base4' is not a packing (2bit or base3)\n"},
-        {"run -m " + model_ + " --ids 1 --head q5_0", "tern: --head 'q5_0' is not supported (auto, keep, q8_0 or q4_0)\n"},
+        {"run -m " + model_ + " --ids 1 --head q5_0", "tern: --head 'q5_0' is not supported (auto, keep, q8_0, q6_k or q4_0)\n"},
         // Where the CPU lacks AVX-512, the --isa error comes first (any one line).
         {"run -m " + model_ + " --ids 1 --packing base3 --isa avx512",
          kernels::choose_isa("avx512").ok()

@@ -2,7 +2,7 @@
 // split session are bit-identical to one process's, on the shipped model and on a synthetic
 // model whose sizes do not divide evenly (KV heads, row tiles, the vocabulary's tail, layers),
 // for prompts evaluated in one batch, token by token, after a truncation, with an f16 KV
-// cache, a Q8_0 or Q4_0 head, every packing.
+// cache, a Q8_0, Q4_0 or Q6_K head, every packing.
 // Every rank runs the same tests: rank 0 leads and asserts, the others follow.
 #include <gtest/gtest.h>
 
@@ -83,7 +83,6 @@ model::Model load(const ModelBytes& m, const kernels::KernelTable& table, const 
     return std::move(loaded).value();
 }
 
-size_t held_head_rows(const model::Model& m) { return m.q4_head() ? m.output_q4.rows : m.output_q8.rows; }
 
 // A rank that loaded only its share holds exactly its rows: of the projections, and of the
 // head when the head is Q8_0 (by layers, only the last rank holds the head).
@@ -95,13 +94,14 @@ void expect_loaded_share(const model::Model& m, const engine::ModelSplit& split,
         EXPECT_EQ(m.layers[0].gate.rows, split.end(s.ff_rows) - split.begin(s.ff_rows));
         EXPECT_EQ(m.layers[0].down.rows, split.end(s.embd_rows) - split.begin(s.embd_rows));
         if (c.head != model::HeadConversion::kKeep) {
-            EXPECT_EQ(held_head_rows(m), split.end(s.vocab_rows) - split.begin(s.vocab_rows));
+            EXPECT_EQ(m.quantized_head_rows(), split.end(s.vocab_rows) - split.begin(s.vocab_rows));
             EXPECT_EQ(m.quantized_head_first_row, split.begin(s.vocab_rows));
         }
     } else if (c.head != model::HeadConversion::kKeep) {
-        EXPECT_EQ(held_head_rows(m), split.last() ? m.hp.n_vocab : 0u);
+        EXPECT_EQ(m.quantized_head_rows(), split.last() ? m.hp.n_vocab : 0u);
         EXPECT_EQ(m.q4_head(), c.head == model::HeadConversion::kQ4_0);
         EXPECT_EQ(m.q8_head(), c.head == model::HeadConversion::kQ8_0);
+        EXPECT_EQ(m.q6_k_head(), c.head == model::HeadConversion::kQ6_K);
     }
 }
 
@@ -187,6 +187,10 @@ TEST(SplitRows, ShippedModelWithQ4Head) {
     expect_split_matches_one_process(shipped_model(), {.kind = kRows, .head = model::HeadConversion::kQ4_0});
 }
 
+TEST(SplitRows, ShippedModelWithQ6KHead) {
+    expect_split_matches_one_process(shipped_model(), {.kind = kRows, .head = model::HeadConversion::kQ6_K});
+}
+
 TEST(SplitRows, ShareSlicedAfterLoadingTheWholeModel) {
     expect_split_matches_one_process(shipped_model(), {.kind = kRows, .head = model::HeadConversion::kQ8_0, .share_at_load = false});
 }
@@ -206,6 +210,10 @@ TEST(SplitLayers, ShippedModelLogitsAreBitIdenticalToOneProcess) {
 
 TEST(SplitLayers, ShippedModelWithQ4Head) {
     expect_split_matches_one_process(shipped_model(), {.kind = kLayers, .head = model::HeadConversion::kQ4_0});
+}
+
+TEST(SplitLayers, ShippedModelWithQ6KHead) {
+    expect_split_matches_one_process(shipped_model(), {.kind = kLayers, .head = model::HeadConversion::kQ6_K});
 }
 
 TEST(SplitLayers, ShippedModelWithQ8HeadAndF16Cache) {

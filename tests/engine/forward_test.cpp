@@ -329,6 +329,84 @@ TEST(Forward, AQ8HeadFromTheFileIsUsedAsStored) {
     }
 }
 
+// --head q6_k: the head's rows are ggml's Q6_K of the file's rows (quantize_row_q6_K_ref, bit
+// for bit), the logits stay close to the F16 head's and are identical on every ISA, thread
+// count and batch size.
+TEST(Forward, Q6KHeadIsGgmlsQ6_KOfTheFileHeadAndIdenticalOnEveryIsa) {
+    const TinyModel tiny = make_tiny("bitnet-b1.58", GgmlType::kI2_S);
+    const Isa best = kernels::best_isa_here();
+    const model::Model f16_model = load(tiny, best);
+    const std::vector<float> f16 = engine_logits(f16_model, best, 2, kPrompt.size());
+    auto load_q6_k = [&](Isa isa) {
+        auto m = model::load_gguf_model(tiny.gguf, tiny.bytes, "tiny.gguf",
+                                        {.layout = kernels::kernel_table(isa).ternary_layout, .head = model::HeadConversion::kQ6_K,
+                                         .threads = 2, .progress = {}});
+        EXPECT_TRUE(m.ok());
+        EXPECT_TRUE(m.value().q6_k_head());
+        return std::move(m).value();
+    };
+    const model::Model q6_model = load_q6_k(best);
+    const model::FloatMatrix& head = f16_model.output;
+    std::vector<float> values(head.cols);
+    std::vector<std::byte> want_row(head.cols / 256 * quant::kQ6_KBlockBytes);
+    for (size_t r = 0; r < head.rows; ++r) {
+        ASSERT_TRUE(quant::dequantize(head.type, {head.row(r), head.row_bytes}, values).ok());
+        quant::quantize_row_q6_k(values.data(), want_row.data(), head.cols);
+        ASSERT_EQ(0, std::memcmp(want_row.data(), q6_model.output_q6_k.row_blocks(r), want_row.size())) << "row " << r;
+    }
+    EXPECT_EQ(q6_model.head_weight_bytes(), head.rows * want_row.size());
+    const std::vector<float> q6 = engine_logits(q6_model, best, 2, kPrompt.size());
+    double max_abs = 0, max_diff = 0;
+    for (size_t i = 0; i < f16.size(); ++i) {
+        max_abs = std::max(max_abs, std::fabs(double(f16[i])));
+        max_diff = std::max(max_diff, std::fabs(double(f16[i]) - q6[i]));
+    }
+    EXPECT_LT(max_diff, 2e-2 * max_abs);
+    EXPECT_GT(max_diff, 0.0);
+    for (Isa isa : kernels::isas_supported_here()) {
+        const std::vector<float> got = engine_logits(load_q6_k(isa), isa, 3, 5);
+        EXPECT_EQ(0, std::memcmp(got.data(), q6.data(), q6.size() * sizeof(float))) << kernels::isa_name(isa);
+    }
+}
+
+// A file whose tied embedding is Q6_K, as llama.cpp's quantisations often write it: the head
+// reads the file's blocks as stored (never widened, never requantised) by default, the
+// embedding decodes its rows from the same bytes, and --head q8_0 still converts it.
+TEST(Forward, AQ6_KHeadFromTheFileIsUsedAsStored) {
+    const TinyModel tiny = make_tiny("bitnet-b1.58", GgmlType::kI2_S, false, 7, GgmlType::kQ6_K);
+    const Isa best = kernels::best_isa_here();
+    const model::Model m = load(tiny, best);
+    ASSERT_TRUE(m.q6_k_head());
+    ASSERT_EQ(m.output.type, GgmlType::kQ6_K);
+    ASSERT_EQ(m.token_embd.type, GgmlType::kQ6_K);
+    EXPECT_TRUE(m.token_embd.owned.empty());   // a view of the file
+    ASSERT_EQ(m.output_q6_k.bytes(), m.output.bytes());
+    EXPECT_EQ(0, std::memcmp(m.output_q6_k.row_blocks(0), m.output.data, m.output.bytes()));
+    for (const model::HeadConversion c : {model::HeadConversion::kAuto, model::HeadConversion::kQ6_K}) {
+        auto again = model::load_gguf_model(tiny.gguf, tiny.bytes, "tiny.gguf",
+                                            {.layout = kernels::kernel_table(best).ternary_layout, .head = c, .threads = 1, .progress = {}});
+        ASSERT_TRUE(again.ok());
+        EXPECT_TRUE(again.value().q6_k_head());
+    }
+    const std::vector<float> want = engine_logits(m, best, 2, kPrompt.size());
+    for (Isa isa : kernels::isas_supported_here()) {
+        const std::vector<float> got = engine_logits(load(tiny, isa), isa, 1, 4);
+        EXPECT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float))) << kernels::isa_name(isa);
+    }
+    auto q8 = model::load_gguf_model(tiny.gguf, tiny.bytes, "tiny.gguf",
+                                     {.layout = kernels::kernel_table(best).ternary_layout, .head = model::HeadConversion::kQ8_0,
+                                      .threads = 1, .progress = {}});
+    ASSERT_TRUE(q8.ok());
+    EXPECT_TRUE(q8.value().q8_head());
+    const std::vector<float> via_q8 = engine_logits(q8.value(), best, 2, kPrompt.size());
+    double max_abs = 0, max_diff = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+        max_abs = std::max(max_abs, std::fabs(double(want[i])));
+        max_diff = std::max(max_diff, std::fabs(double(want[i]) - via_q8[i]));
+    }
+    EXPECT_LT(max_diff, 2e-2 * max_abs);
+}
+
 // The base-3 packing reads the same weights through other kernels: the same logits, bit for
 // bit, for every ISA that has base-3 kernels.
 TEST(Forward, Base3PackingGivesTheSameLogits) {

@@ -116,19 +116,26 @@ TEST(GgufModelLoader, AutoHeadConvertsOnlyLargeFloatHeads) {
     EXPECT_TRUE(m.head_becomes_q8_0(HeadConversion::kKeep));
     EXPECT_FALSE(m.head_becomes_q8_0(HeadConversion::kQ4_0));
     EXPECT_EQ(head_conversion_target(m, HeadConversion::kQ4_0), QuantizedHead::kQ4_0);
+    m.output.type = format::GgmlType::kQ6_K;   // a Q6_K file head stays Q6_K, unless Q8_0 or Q4_0 is asked for
+    for (HeadConversion c : {HeadConversion::kKeep, HeadConversion::kAuto, HeadConversion::kQ6_K})
+        EXPECT_EQ(head_conversion_target(m, c), QuantizedHead::kQ6_K);
+    EXPECT_EQ(head_conversion_target(m, HeadConversion::kQ8_0), QuantizedHead::kQ8_0);
+    EXPECT_EQ(head_conversion_target(m, HeadConversion::kQ4_0), QuantizedHead::kQ4_0);
     m.output.type = format::GgmlType::kF16;
     EXPECT_EQ(head_conversion_target(m, HeadConversion::kAuto), QuantizedHead::kQ8_0);
+    EXPECT_EQ(head_conversion_target(m, HeadConversion::kQ6_K), QuantizedHead::kQ6_K);
     EXPECT_EQ(head_conversion_target(m, HeadConversion::kKeep), QuantizedHead::kNone);
     for (HeadConversion c : {HeadConversion::kKeep, HeadConversion::kQ8_0, HeadConversion::kAuto}) EXPECT_FALSE(m.head_becomes_q4_0(c));
     m.arch = find_gguf_architecture("hgrn-bit");
     ASSERT_NE(m.arch, nullptr);
     EXPECT_FALSE(m.head_becomes_q8_0(HeadConversion::kAuto));
     EXPECT_FALSE(m.head_becomes_q4_0(HeadConversion::kQ4_0));   // a family head is the family's
+    EXPECT_FALSE(m.head_becomes_q6_k(HeadConversion::kQ6_K));
 
     // An HGRN-Bit head is ternary: converting it is refused on one line naming the file, in either form.
     const std::filesystem::path hgrn = std::filesystem::path(TERN_SOURCE_DIR) / "models" / "tinystories-hgrn-bit";
-    for (const HeadConversion c : {HeadConversion::kQ8_0, HeadConversion::kQ4_0}) {
-        const std::string flag = c == HeadConversion::kQ8_0 ? "q8_0" : "q4_0";
+    for (const HeadConversion c : {HeadConversion::kQ8_0, HeadConversion::kQ4_0, HeadConversion::kQ6_K}) {
+        const std::string flag(head_conversion_name(c));
         Result<Model> gguf = load_gguf_model((hgrn / "tinystories-hgrn-bit.gguf").string(), {.head = c, .threads = 1, .progress = {}});
         ASSERT_FALSE(gguf.ok());
         EXPECT_EQ(gguf.error().message(), (hgrn / "tinystories-hgrn-bit.gguf").string() + ": --head " + flag + ": an HGRN-Bit head is ternary");

@@ -82,10 +82,16 @@ TEST(SyntheticModel, RefusesTypesItCannotWrite) {
     auto bad_ternary = synthetic_gguf(*find_synthetic_shape("tiny"), {.ternary_type = GgmlType::kQ4_K});
     ASSERT_FALSE(bad_ternary.ok());
     EXPECT_NE(bad_ternary.error().message().find("cannot be written (use i2_s, tq2_0 or tq1_0)"), std::string::npos);
-    auto bad_embd = synthetic_gguf(*find_synthetic_shape("tiny"), {.embd_type = GgmlType::kQ6_K});
+    auto bad_embd = synthetic_gguf(*find_synthetic_shape("tiny"), {.embd_type = GgmlType::kQ4_K});
     ASSERT_FALSE(bad_embd.ok());
     EXPECT_EQ(bad_embd.error().message(),
-              "tensor 'token_embd.weight': embedding type Q6_K cannot be written (use f32, f16, bf16 or q8_0)");
+              "tensor 'token_embd.weight': embedding type Q4_K cannot be written (use f32, f16, bf16, q8_0 or q6_k)");
+    model::SyntheticShape narrow = *find_synthetic_shape("tiny");
+    narrow.hp.n_embd = 128;
+    narrow.hp.n_head = 2;
+    auto bad_q6_k = synthetic_gguf(narrow, {.embd_type = GgmlType::kQ6_K});
+    ASSERT_FALSE(bad_q6_k.ok());
+    EXPECT_EQ(bad_q6_k.error().message(), "tensor 'token_embd.weight': Q6_K needs rows of a multiple of 256, got 128");
     auto bad_rows = synthetic_gguf(*find_synthetic_shape("3b"), {.ternary_type = GgmlType::kTQ2_0});
     ASSERT_FALSE(bad_rows.ok());
     EXPECT_EQ(bad_rows.error().message(), "tensor 'blk.0.attn_q.weight': TQ2_0 needs rows of a multiple of 256, got 3200");
