@@ -71,6 +71,20 @@ std::vector<float> engine_logits(const model::Model& m, Isa isa, int threads, si
     return engine_logits(m, kernels::kernel_table(isa), threads, step, kv_type);
 }
 
+// The largest |want| and the largest |got - want| over two logit arrays of one size.
+struct LogitDistance {
+    double max_abs = 0;
+    double max_diff = 0;
+};
+LogitDistance distance(const std::vector<float>& want, const std::vector<float>& got) {
+    LogitDistance d;
+    for (size_t i = 0; i < want.size(); ++i) {
+        d.max_abs = std::max(d.max_abs, std::fabs(double(want[i])));
+        d.max_diff = std::max(d.max_diff, std::fabs(double(got[i]) - want[i]));
+    }
+    return d;
+}
+
 struct ArchCase {
     const char* gguf_arch;
     GgmlType ternary;
@@ -84,11 +98,7 @@ TEST_P(ForwardVsReference, LogitsMatchTheReference) {
     const std::vector<float> got = engine_logits(m, kernels::best_isa_here(), 2, kPrompt.size());
     const std::vector<float> want = testing::reference_logits(tiny.gguf, kPrompt);
     ASSERT_EQ(got.size(), want.size());
-    double max_abs = 0, max_diff = 0;
-    for (size_t i = 0; i < got.size(); ++i) {
-        max_abs = std::max(max_abs, std::fabs(double(want[i])));
-        max_diff = std::max(max_diff, std::fabs(double(got[i]) - want[i]));
-    }
+    const auto [max_abs, max_diff] = distance(want, got);
     // Measured: max diff ~5e-6 for logits up to ~40 (float vs double order). A float-order
     // difference could flip one int8 activation rounding, moving logits by ~1e-4 of their range;
     // a structural error (rope pairing, GQA mapping, a norm) moves them by whole units.
@@ -137,11 +147,7 @@ TEST(Forward, F16KvCacheIsDeterministicAndHalfTheSize) {
     const std::vector<float> f32 = engine_logits(best_model, best, 1, kPrompt.size());
     const std::vector<float> f16 = engine_logits(best_model, best, 1, kPrompt.size(), kernels::KvType::kF16);
     ASSERT_EQ(f16.size(), f32.size());
-    double max_abs = 0, max_diff = 0;
-    for (size_t i = 0; i < f32.size(); ++i) {
-        max_abs = std::max(max_abs, std::fabs(double(f32[i])));
-        max_diff = std::max(max_diff, std::fabs(double(f16[i]) - f32[i]));
-    }
+    const auto [max_abs, max_diff] = distance(f32, f16);
     EXPECT_GT(max_diff, 0.0) << "f16 storage should round something";
     EXPECT_LT(max_diff, 0.05 * max_abs) << "max |logit| " << max_abs;
     for (Isa isa : kernels::isas_supported_here()) {
@@ -255,11 +261,7 @@ TEST(Forward, Q8HeadIsCloseToTheF16HeadAndIdenticalOnEveryIsa) {
         return std::move(m).value();
     };
     const std::vector<float> q8 = engine_logits(load_q8(best), best, 2, kPrompt.size());
-    double max_abs = 0, max_diff = 0;
-    for (size_t i = 0; i < f16.size(); ++i) {
-        max_abs = std::max(max_abs, std::fabs(double(f16[i])));
-        max_diff = std::max(max_diff, std::fabs(double(f16[i]) - q8[i]));
-    }
+    const auto [max_abs, max_diff] = distance(f16, q8);
     EXPECT_LT(max_diff, 2e-2 * max_abs);
     EXPECT_GT(max_diff, 0.0);   // it really is another head
     for (Isa isa : kernels::isas_supported_here()) {
@@ -297,11 +299,7 @@ TEST(Forward, Q4HeadIsGgmlsQ4_0OfTheFileHeadAndIdenticalOnEveryIsa) {
     }
     EXPECT_EQ(q4_model.head_weight_bytes(), q4_model.output_q4.bytes());
     const std::vector<float> q4 = engine_logits(q4_model, best, 2, kPrompt.size());
-    double max_abs = 0, max_diff = 0;
-    for (size_t i = 0; i < f16.size(); ++i) {
-        max_abs = std::max(max_abs, std::fabs(double(f16[i])));
-        max_diff = std::max(max_diff, std::fabs(double(f16[i]) - q4[i]));
-    }
+    const auto [max_abs, max_diff] = distance(f16, q4);
     EXPECT_LT(max_diff, 1e-1 * max_abs);
     EXPECT_GT(max_diff, 0.0);
     for (Isa isa : kernels::isas_supported_here()) {
@@ -356,11 +354,7 @@ TEST(Forward, Q6KHeadIsGgmlsQ6_KOfTheFileHeadAndIdenticalOnEveryIsa) {
     }
     EXPECT_EQ(q6_model.head_weight_bytes(), head.rows * want_row.size());
     const std::vector<float> q6 = engine_logits(q6_model, best, 2, kPrompt.size());
-    double max_abs = 0, max_diff = 0;
-    for (size_t i = 0; i < f16.size(); ++i) {
-        max_abs = std::max(max_abs, std::fabs(double(f16[i])));
-        max_diff = std::max(max_diff, std::fabs(double(f16[i]) - q6[i]));
-    }
+    const auto [max_abs, max_diff] = distance(f16, q6);
     EXPECT_LT(max_diff, 2e-2 * max_abs);
     EXPECT_GT(max_diff, 0.0);
     for (Isa isa : kernels::isas_supported_here()) {
@@ -399,11 +393,7 @@ TEST(Forward, AQ6_KHeadFromTheFileIsUsedAsStored) {
     ASSERT_TRUE(q8.ok());
     EXPECT_TRUE(q8.value().q8_head());
     const std::vector<float> via_q8 = engine_logits(q8.value(), best, 2, kPrompt.size());
-    double max_abs = 0, max_diff = 0;
-    for (size_t i = 0; i < want.size(); ++i) {
-        max_abs = std::max(max_abs, std::fabs(double(want[i])));
-        max_diff = std::max(max_diff, std::fabs(double(want[i]) - via_q8[i]));
-    }
+    const auto [max_abs, max_diff] = distance(want, via_q8);
     EXPECT_LT(max_diff, 2e-2 * max_abs);
 }
 
