@@ -16,6 +16,7 @@
 #include "kernels/head_matmul.h"
 #include "kernels/widely_linear_matmul.h"
 #include "quant/paired_head_rows.h"
+#include "quant/q6_k_head_rows.h"
 #include "quant/block_formats.h"
 #include "quant/packed_complex.h"
 #include "quant/ternary_formats.h"
@@ -125,14 +126,14 @@ void widely_linear_bench(benchmark::State& state, kernels::Isa isa, bool int8, s
     state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations() * tokens), benchmark::Counter::kIsRate);
 }
 
-// The Q8_0 or Q4_0 LM head (128256 x 2560, as `--head q8_0|q4_0` converts it) for 1 token and for a
-// batched decode step of 4 sequences: the head is the largest single matrix of a step.
-void head_bench(benchmark::State& state, kernels::Isa isa, size_t tokens, bool q4) {
-    if (!kernels::isa_runs_on(isa, detect_cpu_info().features)) {
-        state.SkipWithError("this CPU cannot run this ISA");
-        return;
-    }
-    const kernels::KernelTable& table = kernels::kernel_table(isa);
+// A block-quantised LM head (128256 x 2560, as `--head q8_0|q6_k|q4_0` converts it) for 1 token
+// and for a batched decode step of 4 sequences: the head is the largest single matrix of a step.
+enum class HeadType { kQ8_0, kQ6_K, kQ4_0 };
+
+template <class Rows>
+void head_bench_of(benchmark::State& state, size_t tokens, void (*quantize)(const float*, std::byte*, size_t),
+                   Result<Rows> (*build)(size_t, size_t, const quant::BlockRowSource&, int),
+                   void (*kernel)(const kernels::HeadMatmulArgs<Rows>&)) {
     const size_t rows = 128256, cols = 2560, blocks = cols / kernels::kQ8BlockElems;
     const size_t row_bytes = blocks * kernels::kQ8BlockBytes;
     std::vector<float> row(cols);
@@ -141,8 +142,7 @@ void head_bench(benchmark::State& state, kernels::Isa isa, size_t tokens, bool q
     std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
     auto source = [&](size_t, std::span<std::byte> blocks) -> Status {
         for (float& v : row) v = uniform(rng);
-        if (q4) quant::quantize_row_q4_0(row.data(), blocks.data(), cols);
-        else quant::quantize_row_q8_0(row.data(), blocks.data(), cols);
+        quantize(row.data(), blocks.data(), cols);
         return {};
     };
     for (size_t t = 0; t < tokens; ++t) {
@@ -150,19 +150,27 @@ void head_bench(benchmark::State& state, kernels::Isa isa, size_t tokens, bool q
         quant::quantize_row_q8_0(row.data(), &x[t * row_bytes], cols);
     }
     std::vector<float> out(tokens * rows);
-    const auto w8 = q4 ? Result<quant::PairedQ8Rows>(Error("unused")) : quant::pair_q8_0_rows(rows, cols, source);
-    const auto w4 = q4 ? quant::pair_q4_0_rows(rows, cols, source) : Result<quant::PairedQ4Rows>(Error("unused"));
+    const Result<Rows> w = build(rows, cols, source, 1);
     for (auto _ : state) {
-        if (q4)
-            table.q4_matmul({.weights = &w4.value(), .x = x.data(), .n_tokens = tokens, .out = out.data(), .out_stride = rows,
-                             .row_begin = 0, .row_end = rows});
-        else
-            table.q8_matmul({.weights = &w8.value(), .x = x.data(), .n_tokens = tokens, .out = out.data(), .out_stride = rows,
-                             .row_begin = 0, .row_end = rows});
+        kernel({.weights = &w.value(), .x = x.data(), .n_tokens = tokens, .out = out.data(), .out_stride = rows,
+                .row_begin = 0, .row_end = rows});
         benchmark::DoNotOptimize(out.data());
     }
-    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * (q4 ? w4.value().bytes() : w8.value().bytes())));
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.value().bytes()));
     state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations() * tokens), benchmark::Counter::kIsRate);
+}
+
+void head_bench(benchmark::State& state, kernels::Isa isa, size_t tokens, HeadType type) {
+    if (!kernels::isa_runs_on(isa, detect_cpu_info().features)) {
+        state.SkipWithError("this CPU cannot run this ISA");
+        return;
+    }
+    const kernels::KernelTable& table = kernels::kernel_table(isa);
+    switch (type) {
+        case HeadType::kQ8_0: return head_bench_of(state, tokens, quant::quantize_row_q8_0, quant::pair_q8_0_rows, table.q8_matmul);
+        case HeadType::kQ6_K: return head_bench_of(state, tokens, quant::quantize_row_q6_k, quant::gather_q6_k_rows, table.q6_k_matmul);
+        case HeadType::kQ4_0: return head_bench_of(state, tokens, quant::quantize_row_q4_0, quant::pair_q4_0_rows, table.q4_matmul);
+    }
 }
 
 #if defined(__x86_64__)
@@ -262,10 +270,11 @@ void register_head() {
         // Only tables compiled into this binary exist (an x86 build has no NEON table).
         if (!kernels::isa_runs_on(isa, detect_cpu_info().features)) continue;
         if (kernels::kernel_table(isa).q8_matmul == nullptr) continue;
-        for (bool q4 : {false, true})
+        for (const auto& [type, prefix] : {std::pair{HeadType::kQ8_0, "q8_head/"}, std::pair{HeadType::kQ6_K, "q6_k_head/"},
+                                           std::pair{HeadType::kQ4_0, "q4_head/"}})
             for (size_t tokens : {1, 4}) {
-                const std::string name = std::string(q4 ? "q4_head/" : "q8_head/") + std::string(kernels::isa_name(isa)) + "/tokens:" + std::to_string(tokens);
-                benchmark::RegisterBenchmark(name.c_str(), head_bench, isa, tokens, q4)->Unit(benchmark::kMillisecond);
+                const std::string name = prefix + std::string(kernels::isa_name(isa)) + "/tokens:" + std::to_string(tokens);
+                benchmark::RegisterBenchmark(name.c_str(), head_bench, isa, tokens, type)->Unit(benchmark::kMillisecond);
             }
     }
 }

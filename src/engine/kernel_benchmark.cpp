@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstring>
 #include <random>
-#include <type_traits>
 
 #include "core/check.h"
 #include "core/cpu_info.h"
@@ -16,6 +15,7 @@
 #include "quant/block_formats.h"
 #include "quant/packed_complex.h"
 #include "quant/paired_head_rows.h"
+#include "quant/q6_k_head_rows.h"
 #include "quant/widely_linear.h"
 
 namespace tern::engine {
@@ -175,25 +175,57 @@ void benchmark_float_head(const KernelBenchOptions& options, const std::vector<k
     }
 }
 
-// The same head converted to Q8_0 (--head auto|q8_0, or a Q8_0 file; 349 MB) and to Q4_0
-// (--head q4_0; 185 MB), in the kernels' paired-row layout, one GEMV per generated token.
+// How each block-quantised head format is built and computed (kernels/head_matmul.h).
+template <class Rows>
+struct HeadFormat;
+
+template <>
+struct HeadFormat<quant::PairedQ8Rows> {
+    static constexpr const char* kOp = "q8_0 gemv";
+    static void quantize(const float* x, std::byte* blocks, size_t n) { quant::quantize_row_q8_0(x, blocks, n); }
+    static Result<quant::PairedQ8Rows> build(size_t rows, size_t cols, const quant::BlockRowSource& source) {
+        return quant::pair_q8_0_rows(rows, cols, source);
+    }
+    static void run(const kernels::KernelTable& t, ThreadPool& p, const kernels::Q8MatmulArgs& a) { kernels::q8_matmul(t, p, a); }
+};
+
+template <>
+struct HeadFormat<quant::PairedQ4Rows> {
+    static constexpr const char* kOp = "q4_0 gemv";
+    static void quantize(const float* x, std::byte* blocks, size_t n) { quant::quantize_row_q4_0(x, blocks, n); }
+    static Result<quant::PairedQ4Rows> build(size_t rows, size_t cols, const quant::BlockRowSource& source) {
+        return quant::pair_q4_0_rows(rows, cols, source);
+    }
+    static void run(const kernels::KernelTable& t, ThreadPool& p, const kernels::Q4MatmulArgs& a) { kernels::q4_matmul(t, p, a); }
+};
+
+template <>
+struct HeadFormat<quant::Q6KRows> {
+    static constexpr const char* kOp = "q6_k gemv";
+    static void quantize(const float* x, std::byte* blocks, size_t n) { quant::quantize_row_q6_k(x, blocks, n); }
+    static Result<quant::Q6KRows> build(size_t rows, size_t cols, const quant::BlockRowSource& source) {
+        return quant::gather_q6_k_rows(rows, cols, source, 2);
+    }
+    static void run(const kernels::KernelTable& t, ThreadPool& p, const kernels::Q6KMatmulArgs& a) { kernels::q6_k_matmul(t, p, a); }
+};
+
+// The same head converted to Q8_0 (--head auto|q8_0, or a Q8_0 file; 349 MB), to Q4_0 (--head
+// q4_0; 185 MB) and to Q6_K (--head q6_k; 269 MB), in the kernels' layouts, one GEMV per
+// generated token.
 template <class Rows>
 void benchmark_quantized_head(const KernelBenchOptions& options, const std::vector<kernels::Isa>& isas,
                               const std::function<double(int)>& bandwidth_at, KernelBenchReport& report,
                               const BenchProgress& progress) {
-    constexpr bool kQ4 = std::is_same_v<Rows, quant::PairedQ4Rows>;
+    using Format = HeadFormat<Rows>;
     const MatrixShape shape{"lm_head", 128256, 2560};
     auto source = [&](size_t r, std::span<std::byte> blocks) -> Status {
         std::vector<float> values(shape.cols);
         std::mt19937 rng(static_cast<uint32_t>(r));
         for (float& v : values) v = static_cast<float>(static_cast<int>(rng() % 255) - 127) / 256.0f;
-        if constexpr (kQ4) quant::quantize_row_q4_0(values.data(), blocks.data(), shape.cols);
-        else quant::quantize_row_q8_0(values.data(), blocks.data(), shape.cols);
+        Format::quantize(values.data(), blocks.data(), shape.cols);
         return {};
     };
-    Result<Rows> weights = Error("not built");
-    if constexpr (kQ4) weights = quant::pair_q4_0_rows(shape.rows, shape.cols, source);
-    else weights = quant::pair_q8_0_rows(shape.rows, shape.cols, source);
+    Result<Rows> weights = Format::build(shape.rows, shape.cols, source);
     TERN_CHECK(weights.ok());
     std::vector<float> row(shape.cols);
     for (size_t c = 0; c < shape.cols; ++c) row[c] = static_cast<float>(c % 17) / 17.0f - 0.5f;
@@ -206,11 +238,9 @@ void benchmark_quantized_head(const KernelBenchOptions& options, const std::vect
             ThreadPool pool(threads);
             const kernels::HeadMatmulArgs<Rows> args{.weights = &weights.value(), .x = x.data(), .n_tokens = 1, .out = out.data(),
                                                      .out_stride = shape.rows, .row_begin = 0, .row_end = shape.rows};
-            const double seconds = median_seconds_per_call(1, options.seconds_per_point, [&](size_t) {
-                if constexpr (kQ4) kernels::q4_matmul(table, pool, args);
-                else kernels::q8_matmul(table, pool, args);
-            });
-            record_point({.op = kQ4 ? "q4_0 gemv" : "q8_0 gemv", .isa = isa, .kernels = kernels::isa_name(isa).data(), .shape = shape,
+            const double seconds =
+                median_seconds_per_call(1, options.seconds_per_point, [&](size_t) { Format::run(table, pool, args); });
+            record_point({.op = Format::kOp, .isa = isa, .kernels = kernels::isa_name(isa).data(), .shape = shape,
                           .threads = threads, .tokens = 1, .seconds = seconds,
                           .weight_bytes = static_cast<double>(weights.value().bytes())},
                          bandwidth_at(threads), report, progress);
@@ -343,6 +373,7 @@ KernelBenchReport run_kernel_benchmark(const KernelBenchOptions& options, const 
     if (options.float_head) {
         benchmark_float_head(options, isas, bandwidth_at, report, progress);
         benchmark_quantized_head<quant::PairedQ8Rows>(options, isas, bandwidth_at, report, progress);
+        benchmark_quantized_head<quant::Q6KRows>(options, isas, bandwidth_at, report, progress);
         benchmark_quantized_head<quant::PairedQ4Rows>(options, isas, bandwidth_at, report, progress);
     }
     if (options.complex) benchmark_complex(options, isas, streamed, bandwidth_at, report, progress);

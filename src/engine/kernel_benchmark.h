@@ -36,7 +36,7 @@ struct KernelBenchOptions {
 };
 
 struct KernelBenchPoint {
-    std::string op;             // "gemv", "gemm" (ternary), "f16 gemv", "q8_0 gemv" or "q4_0 gemv" (LM head),
+    std::string op;             // "gemv", "gemm" (ternary), "f16 gemv", "q8_0 gemv", "q6_k gemv" or "q4_0 gemv" (LM head),
                                 // "complex gemv" (iFairy), "wl int8 gemv" or "wl f32 gemv" (Fairy2i)
     kernels::Isa isa;
     std::string kernels;        // the kernel table's name: the ISA, "+base3" for base-3 packing

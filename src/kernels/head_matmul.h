@@ -62,6 +62,7 @@ void q6_k_matmul(const Q6KMatmulArgs& args);
 namespace avx512vnni {
 void q8_matmul(const Q8MatmulArgs& args);
 void q4_matmul(const Q4MatmulArgs& args);
+void q6_k_matmul(const Q6KMatmulArgs& args);
 }  // namespace avx512vnni
 namespace neon {
 void q8_matmul(const Q8MatmulArgs& args);

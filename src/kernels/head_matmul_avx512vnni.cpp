@@ -151,9 +151,117 @@ void head_matmul(const HeadMatmulArgs<Rows>& a) {
     }
 }
 
+// Q6_K (head_matmul.h): one row at a time, as one stream of super-blocks; a 512-bit vector
+// holds two quarters of a half super-block (64 codes: activation blocks b and b + 1). A 64-byte
+// load of the low nibbles gives both quarters' nibbles (quarters 0 and 1 in the low nibbles,
+// 2 and 3 in the high ones), and the 32 bytes of high bit pairs, broadcast to both halves, are
+// shifted by a different count in each. The codes stay unsigned (0..63) for vpdpbusd against
+// the signed activations, and the -32 comes back through the start value: minus 32 times each
+// lane's four activations, computed once per call for every token and block (one vpdpbusd
+// with 32 in every byte). Each lane is then the exact sum of (code - 32) * x; vpmulld by the
+// lane's group scale gives the contract's integer. The float steps keep the contract's order:
+// block b's eight products are added to the eight lanes, then block b + 1's.
+struct Q6KActivations {
+    const int8_t* quants;   // [token][block][32], as in the Q8_0 blocks
+    const int32_t* starts;  // [token][block][8]: -32 * (sum of the lane's four quants)
+    const float* scales;    // [token][block][8]: the block's d_x in each of its eight lanes
+};
+
+void prepare_q6_k_activations(const Q6KMatmulArgs& a, int8_t* quants, int32_t* starts, float* scales) {
+    const size_t blocks = a.n_tokens * a.weights->cols / kQ8BlockElems;
+    const __m256i thirty_two = _mm256_set1_epi8(32);
+    for (size_t b = 0; b < blocks; ++b) {
+        const std::byte* block = a.x + b * kQ8BlockBytes;
+        _mm256_storeu_ps(&scales[b * 8], _mm256_set1_ps(scale_of(block)));
+        const __m256i x = load_quants(block);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(&quants[b * kQ8BlockElems]), x);
+        const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), thirty_two, x);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(&starts[b * 8]), _mm256_sub_epi32(_mm256_setzero_si256(), sums));
+    }
+}
+
+// Codes of quarters (0, 1) (upper = false) or (2, 3) of a half super-block.
+__m512i q6_k_quarter_pair(__m512i low_sources, __m512i high_bits, bool upper) {
+    const __m512i nibble = _mm512_set1_epi8(0x0f), top = _mm512_set1_epi8(0x30);
+    const __m512i low = _mm512_and_si512(upper ? _mm512_srli_epi16(low_sources, 4) : low_sources, nibble);
+    // Bits 2k, 2k + 1 of the high byte to bits 4, 5: k = 0, 1 shift left by 4, 2; k = 2, 3 right by 0, 2.
+    const __m512i high = upper ? _mm512_srlv_epi16(high_bits, _mm512_mask_blend_epi64(0xf0, _mm512_setzero_si512(), _mm512_set1_epi16(2)))
+                               : _mm512_sllv_epi16(high_bits, _mm512_mask_blend_epi64(0xf0, _mm512_set1_epi16(4), _mm512_set1_epi16(2)));
+    return _mm512_or_si512(low, _mm512_and_si512(high, top));
+}
+
+// Group scales 4m .. 4m + 3 of a super-block, each in four int32 lanes.
+__m512i q6_k_scale_lanes(__m128i group_scales, int m) {
+    alignas(16) static constexpr uint8_t kSpread[4][16] = {{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3},
+                                                            {4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7},
+                                                            {8, 8, 8, 8, 9, 9, 9, 9, 10, 10, 10, 10, 11, 11, 11, 11},
+                                                            {12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15}};
+    const __m128i spread = _mm_load_si128(reinterpret_cast<const __m128i*>(kSpread[m]));
+    return _mm512_maskz_cvtepi8_epi32(0xffff, _mm_shuffle_epi8(group_scales, spread));
+}
+
+template <int Tokens>
+void q6_k_row_tokens(const Q6KMatmulArgs& a, const Q6KActivations& acts, size_t r, size_t t0) {
+    const quant::Q6KRows& w = *a.weights;
+    const size_t x_blocks = w.cols / kQ8BlockElems;
+    const std::byte* row = w.row_blocks(r);
+    __m256 acc[Tokens];
+    for (int t = 0; t < Tokens; ++t) acc[t] = _mm256_setzero_ps();
+    for (size_t sb = 0; sb < w.blocks_per_row(); ++sb) {
+        const std::byte* block = row + sb * quant::Q6KRows::kBlockBytes;
+        _mm_prefetch(reinterpret_cast<const char*>(block + 2048), _MM_HINT_T0);
+        uint16_t d_bits;
+        __builtin_memcpy(&d_bits, block + 208, 2);
+        const __m512 dw = _mm512_set1_ps(_cvtsh_ss(d_bits));
+        const __m128i group_scales = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 192));
+#pragma GCC unroll 2
+        for (int half = 0; half < 2; ++half) {
+            const __m512i low_sources = _mm512_loadu_si512(block + 64 * half);
+            const __m512i high_bits = _mm512_maskz_broadcast_i64x4(0xff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 128 + 32 * half)));
+#pragma GCC unroll 2
+            for (int upper = 0; upper < 2; ++upper) {
+                const __m512i codes = q6_k_quarter_pair(low_sources, high_bits, upper != 0);
+                const __m512i scales = q6_k_scale_lanes(group_scales, 2 * half + upper);
+                const size_t b = 8 * sb + 4 * half + 2 * upper;   // blocks b and b + 1
+                for (int t = 0; t < Tokens; ++t) {
+                    const size_t xb = (t0 + t) * x_blocks + b;
+                    const __m512i x = _mm512_loadu_si512(&acts.quants[xb * kQ8BlockElems]);
+                    const __m512i start = _mm512_loadu_si512(&acts.starts[xb * 8]);
+                    const __m512i sums = _mm512_mullo_epi32(_mm512_dpbusd_epi32(start, codes, x), scales);
+                    const __m512 s = _mm512_mul_ps(dw, _mm512_loadu_ps(&acts.scales[xb * 8]));
+                    const __m512 products = _mm512_mul_ps(s, _mm512_maskz_cvtepi32_ps(0xffff, sums));
+                    acc[t] = _mm256_add_ps(acc[t], lower_half(products));
+                    acc[t] = _mm256_add_ps(acc[t], upper_half(products));
+                }
+            }
+        }
+    }
+    for (int t = 0; t < Tokens; ++t) a.out[(t0 + t) * a.out_stride + r] = combine(acc[t]);
+}
+
+void q6_k_rows_matmul(const Q6KMatmulArgs& a) {
+    const size_t blocks = a.n_tokens * a.weights->cols / kQ8BlockElems;
+    const KernelScratch quants(blocks * kQ8BlockElems), starts(blocks * 8 * sizeof(int32_t)), scales(blocks * 8 * sizeof(float));
+    prepare_q6_k_activations(a, static_cast<int8_t*>(quants.data()), static_cast<int32_t*>(starts.data()),
+                             static_cast<float*>(scales.data()));
+    const Q6KActivations acts{static_cast<const int8_t*>(quants.data()), static_cast<const int32_t*>(starts.data()),
+                              static_cast<const float*>(scales.data())};
+    for (size_t r = a.row_begin; r < a.row_end; ++r) {
+        size_t t = 0;
+        for (; t + kMaxTokens <= a.n_tokens; t += kMaxTokens) q6_k_row_tokens<kMaxTokens>(a, acts, r, t);
+        switch (a.n_tokens - t) {
+            case 3: q6_k_row_tokens<3>(a, acts, r, t); break;
+            case 2: q6_k_row_tokens<2>(a, acts, r, t); break;
+            case 1: q6_k_row_tokens<1>(a, acts, r, t); break;
+            default: break;
+        }
+    }
+}
+
 }  // namespace
 
 void q8_matmul(const Q8MatmulArgs& a) { head_matmul(a); }
 void q4_matmul(const Q4MatmulArgs& a) { head_matmul(a); }
+void q6_k_matmul(const Q6KMatmulArgs& a) { q6_k_rows_matmul(a); }
 
 }  // namespace tern::kernels::avx512vnni
