@@ -9,6 +9,7 @@
 #include "core/memory_bandwidth.h"
 #include "core/str_cat.h"
 #include "distributed/mpi_job.h"
+#include "engine/amx_prefill.h"
 #include "kernels/dispatch.h"
 #include "kernels/isa.h"
 #include "tern/version.h"
@@ -75,6 +76,9 @@ void print_kernels() {
         std::printf("%-22s %s%s (runs here:%s)\n", "kernels:", std::string(kernels::isa_name(chosen.value())).c_str(),
                     requested.empty() ? "" : " (from TERN_ISA)", available.c_str());
         print_autotune_candidates(kernels::kernel_table(chosen.value()), !requested.empty());
+        std::printf("%-22s %s\n", "amx prefill:",
+                    requested.empty() ? engine::describe_amx_prefill(detect_cpu_info().features).c_str()
+                                      : "off: the ISA is forced, its own kernels run");
     } else {
         std::printf("%-22s TERN_ISA: %s (runs here:%s)\n", "kernels:", chosen.error().message().c_str(), available.c_str());
     }

@@ -29,14 +29,25 @@ Result<tokenizer::Tokenizer> load_tokenizer(const std::string& model) {
     return engine::load_tokenizer(path);
 }
 
+namespace {
+
+// A kernel found here but refused at load (AMX that disagreed on its sample) is said once.
+Result<LoadedModel> warned(Result<LoadedModel> loaded) {
+    if (loaded.ok() && !loaded.value().kernel_warning.empty())
+        std::fprintf(stderr, "tern: warning: %s\n", loaded.value().kernel_warning.c_str());
+    return loaded;
+}
+
+}  // namespace
+
 Result<LoadedModel> load_model_for_run(const std::string& model, const ModelRequest& request) {
     TERN_ASSIGN_OR_RETURN(const std::string path, local_model_path(model));
-    return engine::load_model(path, with_progress_line(request, path));
+    return warned(engine::load_model(path, with_progress_line(request, path)));
 }
 
 Result<LoadedModel> load_synthetic_model(const std::string& shape, const std::string& ternary_type,
                                          const ModelRequest& request) {
-    return engine::build_synthetic_model(shape, ternary_type, with_progress_line(request, "synthetic " + shape));
+    return warned(engine::build_synthetic_model(shape, ternary_type, with_progress_line(request, "synthetic " + shape)));
 }
 
 Result<ChatModel> load_chat_model(const std::string& model, const ModelRequest& request,

@@ -9,6 +9,7 @@
 #include "core/mapped_file.h"
 #include "core/str_cat.h"
 #include "core/thread_pool.h"
+#include "engine/amx_prefill.h"
 #include "format/gguf_reader.h"
 #include "model/gguf_model_loader.h"
 #include "model/hf_model_loader.h"
@@ -89,6 +90,7 @@ void choose_ternary_kernels(LoadedModel& loaded, const kernels::KernelTable& tab
     TunedKernels tuned = autotune_ternary_kernels(candidates, loaded.model, pool);
     loaded.kernels = tuned.table;
     loaded.autotune = std::move(tuned.report);
+    if (!one_layout) loaded.kernel_warning = enable_amx_prefill(loaded.kernels);
 }
 
 void attach_tokenizer(LoadedModel& loaded, Result<tokenizer::Tokenizer> tok) {
@@ -172,7 +174,9 @@ std::string describe(const LoadedModel& loaded) {
     return str_cat(m.arch->name, ", ", m.hp.n_embd, " x ", m.hp.n_layer, " layers, vocab ", m.hp.n_vocab, ", ",
                    m.ternary_type, " ternary, ", head_description(m), " head, ",
                    static_cast<double>(m.file_bytes) / 1e6, " MB; kernels ", loaded.kernels.name,
-                   loaded.autotune.gemv.empty() ? "" : str_cat(" (autotuned: ", loaded.autotune.summary(), ")"));
+                   loaded.autotune.gemv.empty() ? "" : str_cat(" (autotuned: ", loaded.autotune.summary(), ")"),
+                   loaded.kernels.ternary_gemm_wide == nullptr ? ""
+                                                               : str_cat("; AMX for ", kernels::kWideGemmTokens, "+ tokens"));
 }
 
 Result<PickedTemplate> pick_chat_template(std::string_view architecture, const tokenizer::Vocabulary& vocab,

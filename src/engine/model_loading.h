@@ -37,6 +37,7 @@ struct LoadedModel {
     // the tables sharing its layout, timed at load (`autotune`).
     kernels::KernelTable kernels{};
     AutotuneReport autotune;
+    std::string kernel_warning;   // why a faster kernel (AMX) was found here but not used; "" when none
     model::Model model;
     std::optional<tokenizer::Tokenizer> tokenizer;   // absent when the file has none tern reads
     std::string tokenizer_problem;                   // why it is absent

@@ -203,6 +203,14 @@ std::vector<const KernelTable*> tables_running_here(const KernelTable& table, co
     return tables;
 }
 
+TernaryMatmulFn amx_ternary_gemm() {
+#if defined(__x86_64__)
+    return amx::ternary_gemm;
+#else
+    return nullptr;
+#endif
+}
+
 Result<Packing> parse_packing(std::string_view name) {
     if (name == "2bit") return Packing::k2Bit;
     if (name == "base3") return Packing::kBase3;

@@ -8,7 +8,6 @@
 #include "kernels/float_matmul.h"
 #include "kernels/isa.h"
 #include "kernels/head_matmul.h"
-#include "kernels/head_matmul.h"
 #include "kernels/ternary_matmul.h"
 #include "kernels/widely_linear_matmul.h"
 #include "tern/status.h"
@@ -42,7 +41,12 @@ struct KernelTable {
     WidelyLinearInt8Fn widely_linear_int8_gemm;     // the same for many tokens
     WidelyLinearFloatFn widely_linear_float_gemv;   // float activations, one token
     WidelyLinearFloatFn widely_linear_float_gemm;   // the same for many tokens
+    // Set at load only where AMX runs (engine/amx_prefill.h): the ternary GEMM for calls of
+    // kWideGemmTokens tokens or more (prompts), in place of ternary_gemm.
+    TernaryMatmulFn ternary_gemm_wide = nullptr;
 };
+
+inline constexpr size_t kWideGemmTokens = 32;
 
 // Precondition: `isa` is compiled in (isa_runs_on says whether this CPU can run it).
 const KernelTable& kernel_table(Isa isa);   // 2-bit packing
@@ -55,6 +59,9 @@ std::vector<const KernelTable*> tables_sharing_layout(const KernelTable& table, 
 // Every 2-bit table this CPU runs, `table` first, the scalar reference only when `table` is
 // scalar: the candidates for kernels that read the same layout on every ISA (complex).
 std::vector<const KernelTable*> tables_running_here(const KernelTable& table, const CpuFeatures& cpu);
+// The AMX-INT8 ternary GEMM (layout kCodes) where it is compiled in (x86), else nullptr. Call
+// it only where kernels::amx_tiles_usable says so.
+TernaryMatmulFn amx_ternary_gemm();
 // Parses "2bit" / "base3"; errors name the accepted values.
 Result<Packing> parse_packing(std::string_view name);
 

@@ -37,7 +37,8 @@ void ternary_matmuls(const KernelTable& table, ThreadPool& pool, std::span<const
         TERN_CHECK(w.layout == table.ternary_layout);
         total_tiles += w.n_tiles();
     }
-    const TernaryMatmulFn fn = acts.n_tokens == 1 ? table.ternary_gemv : table.ternary_gemm;
+    TernaryMatmulFn fn = acts.n_tokens == 1 ? table.ternary_gemv : table.ternary_gemm;
+    if (table.ternary_gemm_wide != nullptr && acts.n_tokens >= kWideGemmTokens) fn = table.ternary_gemm_wide;
     // [begin, end) of the concatenated tiles, cut at matrix boundaries.
     const auto run_tiles = [&](size_t begin, size_t end) {
         size_t first = 0;

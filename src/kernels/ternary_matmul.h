@@ -47,6 +47,15 @@ void ternary_gemm(const TernaryMatmulArgs& args);
 void ternary_gemv_base3(const TernaryMatmulArgs& args);   // layout kBase3
 void ternary_gemm_base3(const TernaryMatmulArgs& args);
 }  // namespace avx512vnni
+// AMX-INT8 GEMM (ternary_matmul_amx_body.inc), layout kCodes: the tile instructions (x86 only;
+// call only where kernels/amx_permission.h says the tiles may be used), and the same kernel
+// over a scalar emulation of them, a test vehicle for every machine.
+namespace amx {
+void ternary_gemm(const TernaryMatmulArgs& args);
+}  // namespace amx
+namespace amx_emulated {
+void ternary_gemm(const TernaryMatmulArgs& args);
+}  // namespace amx_emulated
 namespace neon {
 void ternary_gemv(const TernaryMatmulArgs& args);
 void ternary_gemm(const TernaryMatmulArgs& args);

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "core/cpu_info.h"
 #include "core/str_cat.h"
 #include "kernels/isa.h"
 #include "cli/run_tern.h"
@@ -164,6 +165,12 @@ TEST(Cli, InfoReportsTheMachine) {
     EXPECT_NE(forced.out.find("autotune:              off: the ISA is forced"), std::string::npos) << forced.out;
     EXPECT_NE(run.out.find("autotune:              ternary GEMV and GEMM timed at model load among: "), std::string::npos) << run.out;
     EXPECT_NE(run.out.find("complex (iFairy) and widely-linear (Fairy2i) kernels among: "), std::string::npos) << run.out;
+    EXPECT_NE(forced.out.find("amx prefill:           off: the ISA is forced"), std::string::npos) << forced.out;
+    const CpuFeatures cpu = detect_cpu_info().features;
+    const char* amx_line = kernels::amx_ternary_gemm() == nullptr ? "amx prefill:           not built in"
+                           : !(cpu.amx_tile && cpu.amx_int8)     ? "amx prefill:           no AMX-INT8 in this CPU"
+                                                                 : "amx prefill:           ";
+    EXPECT_NE(run.out.find(amx_line), std::string::npos) << run.out;
     const TernRun bogus = run_tern("info --no-bandwidth", "TERN_ISA=avx9");
     EXPECT_NE(bogus.out.find("TERN_ISA: unknown ISA 'avx9'"), std::string::npos) << bogus.out;
     const TernRun measured = run_tern("info --bandwidth-seconds 0.05");

@@ -11,6 +11,7 @@
 
 #include "core/str_cat.h"
 #include "core/thread_pool.h"
+#include "kernels/amx_permission.h"
 #include "kernels/dispatch.h"
 #include "kernels/matmul_driver.h"
 
@@ -250,6 +251,56 @@ TEST(TernaryMatmulTables, Base3KernelsExistForEveryDotProductIsa) {
 #endif
     EXPECT_FALSE(parse_packing("base4").ok());
     EXPECT_EQ(parse_packing("base3").value(), Packing::kBase3);
+}
+
+// The AMX GEMM's shapes: row blocks of 16 (and a call starting mid-block, as the driver
+// splits row tiles), token blocks of 16 in passes of 4 (65 tokens: a second pass with one
+// block of one token), K slices of 64 and chunk padding.
+std::vector<Shape> amx_shapes() {
+    std::vector<Shape> shapes = test_shapes();
+    for (size_t n_tokens : {16, 17, 33, 64, 65, 70})
+        for (size_t rows : {15, 16, 17, 48})
+            for (size_t cols : {64, 300, 2560}) shapes.push_back({rows, cols, n_tokens});
+    shapes.push_back({20, 1000, 65, WeightFill::kMinus, ActFill::kMin});
+    shapes.push_back({20, 1000, 65, WeightFill::kPlus, ActFill::kMax});
+    return shapes;
+}
+
+void expect_amx_matches_reference(TernaryMatmulFn gemm) {
+    uint32_t seed = 500;
+    for (const Shape& s : amx_shapes()) {
+        SCOPED_TRACE(describe(s));
+        const Case c = make_case(s, seed++);
+        const std::vector<float> want = run(ref::ternary_gemm, c);
+        expect_same_bits(want, run(gemm, c), s.rows, s.rows + 3);
+        // Row tiles [1, n - 1) only, as one thread of a split gets them.
+        if (c.packed.n_tiles() >= 3) {
+            const size_t stride = s.rows + 3;
+            std::vector<float> part(s.n_tokens * stride, kPoison);
+            gemm({.weights = &c.packed, .acts = &c.acts, .out = part.data(), .out_stride = stride, .tile_begin = 1,
+                  .tile_end = c.packed.n_tiles() - 1});
+            for (size_t t = 0; t < s.n_tokens; ++t)
+                for (size_t r = 0; r < stride; ++r) {
+                    const bool inside = r >= quant::kRowTile && r < (c.packed.n_tiles() - 1) * quant::kRowTile && r < s.rows;
+                    const float got = part[t * stride + r];
+                    if (inside) ASSERT_EQ(0, std::memcmp(&got, &want[t * stride + r], sizeof got)) << "token " << t << " row " << r;
+                    else ASSERT_TRUE(std::isnan(got)) << "token " << t << " row " << r << " is outside the call's tiles";
+                }
+        }
+        if (::testing::Test::HasFatalFailure()) return;
+    }
+}
+
+TEST(TernaryMatmulAmx, EmulatedTilesMatchTheReferenceBitForBit) { expect_amx_matches_reference(amx_emulated::ternary_gemm); }
+
+TEST(TernaryMatmulAmx, HardwareTilesMatchTheReferenceBitForBit) {
+#if defined(__x86_64__)
+    if (!amx_tiles_usable(detect_cpu_info().features))
+        GTEST_SKIP() << "NOT TESTED on this machine: no AMX-INT8 (or the kernel refused the tile state); the emulated tiles ran";
+    expect_amx_matches_reference(amx::ternary_gemm);
+#else
+    GTEST_SKIP() << "NOT TESTED: AMX is x86 only; the emulated tiles ran";
+#endif
 }
 
 TEST(TernaryMatmulIsas, ReportsIsasThisMachineCannotTest) {
