@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/head_matmul.h"
 
@@ -18,6 +19,21 @@ namespace tern::kernels::avx2 {
 namespace {
 
 constexpr int kMaxTokens = 4;
+
+// Calls group(std::integral_constant<int, N>{}, t) over n_tokens tokens in groups of N =
+// kMaxTokens, then once for the remaining 1-3: each group size is its own instantiation.
+template <class Group>
+void in_token_groups(size_t n_tokens, Group&& group) {
+    static_assert(kMaxTokens == 4, "the tail below covers 1 to 3 tokens");
+    size_t t = 0;
+    for (; t + kMaxTokens <= n_tokens; t += kMaxTokens) group(std::integral_constant<int, kMaxTokens>{}, t);
+    switch (n_tokens - t) {
+        case 3: group(std::integral_constant<int, 3>{}, t); break;
+        case 2: group(std::integral_constant<int, 2>{}, t); break;
+        case 1: group(std::integral_constant<int, 1>{}, t); break;
+        default: break;
+    }
+}
 
 // One row's block as the products need it: |w| and w (whose sign moves onto x), elements
 // 0..31 in order.
@@ -105,14 +121,9 @@ void head_matmul(const HeadMatmulArgs<Rows>& a) {
     for (size_t r = a.row_begin; r < a.row_end; r += 2) {
         float* out0 = a.out + r;
         float* out1 = r + 1 < a.row_end ? out0 + 1 : nullptr;
-        size_t t = 0;
-        for (; t + kMaxTokens <= a.n_tokens; t += kMaxTokens) pair_tokens<Rows, kMaxTokens>(a, r / 2, t, out0, out1);
-        switch (a.n_tokens - t) {
-            case 3: pair_tokens<Rows, 3>(a, r / 2, t, out0, out1); break;
-            case 2: pair_tokens<Rows, 2>(a, r / 2, t, out0, out1); break;
-            case 1: pair_tokens<Rows, 1>(a, r / 2, t, out0, out1); break;
-            default: break;
-        }
+        in_token_groups(a.n_tokens, [&](auto tokens, size_t t) {
+            pair_tokens<Rows, decltype(tokens)::value>(a, r / 2, t, out0, out1);
+        });
     }
 }
 
@@ -188,14 +199,7 @@ void q6_k_row_tokens(const Q6KMatmulArgs& a, size_t r, size_t t0) {
 
 void q6_k_rows_matmul(const Q6KMatmulArgs& a) {
     for (size_t r = a.row_begin; r < a.row_end; ++r) {
-        size_t t = 0;
-        for (; t + kMaxTokens <= a.n_tokens; t += kMaxTokens) q6_k_row_tokens<kMaxTokens>(a, r, t);
-        switch (a.n_tokens - t) {
-            case 3: q6_k_row_tokens<3>(a, r, t); break;
-            case 2: q6_k_row_tokens<2>(a, r, t); break;
-            case 1: q6_k_row_tokens<1>(a, r, t); break;
-            default: break;
-        }
+        in_token_groups(a.n_tokens, [&](auto tokens, size_t t) { q6_k_row_tokens<decltype(tokens)::value>(a, r, t); });
     }
 }
 

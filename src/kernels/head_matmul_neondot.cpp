@@ -3,6 +3,7 @@
 #include <arm_neon.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "core/float16.h"
 #include "kernels/head_matmul.h"

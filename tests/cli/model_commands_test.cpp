@@ -68,20 +68,17 @@ TEST_F(ModelCommands, RunWithIdsIsGreedyAndDeterministic) {
     const TernRun base3 = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 2 --packing base3");
     ASSERT_EQ(base3.exit_code, 0) << base3.err;
     EXPECT_EQ(base3.out, a.out);   // and with the weights stored in base 3
-    // A 4-bit head: same tokens on every ISA and thread count, and the header says what it is.
-    const TernRun q4 = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 1 --head q4_0");
-    const TernRun q4_scalar = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 2 --head q4_0 --isa scalar");
-    ASSERT_EQ(q4.exit_code, 0) << q4.err;
-    ASSERT_EQ(q4_scalar.exit_code, 0) << q4_scalar.err;
-    EXPECT_EQ(q4.out, q4_scalar.out);
-    EXPECT_NE(q4.err.find("Q4_0 (from tied F16) head"), std::string::npos) << q4.err;
-    // And a 6-bit one.
-    const TernRun q6 = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 1 --head q6_k");
-    const TernRun q6_scalar = run_tern("run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 -t 2 --head q6_k --isa scalar");
-    ASSERT_EQ(q6.exit_code, 0) << q6.err;
-    ASSERT_EQ(q6_scalar.exit_code, 0) << q6_scalar.err;
-    EXPECT_EQ(q6.out, q6_scalar.out);
-    EXPECT_NE(q6.err.find("Q6_K (from tied F16) head"), std::string::npos) << q6.err;
+    // 4- and 6-bit heads: same tokens on every ISA and thread count, and the header says what it is.
+    for (const auto& [head, header] :
+         {std::pair{"q4_0", "Q4_0 (from tied F16) head"}, std::pair{"q6_k", "Q6_K (from tied F16) head"}}) {
+        const std::string args = "run -m " + model_ + " --ids '1 17 250' -n 8 --temp 0 --head " + head;
+        const TernRun quantised = run_tern(args + " -t 1");
+        const TernRun scalar = run_tern(args + " -t 2 --isa scalar");
+        ASSERT_EQ(quantised.exit_code, 0) << quantised.err;
+        ASSERT_EQ(scalar.exit_code, 0) << scalar.err;
+        EXPECT_EQ(quantised.out, scalar.out) << head;
+        EXPECT_NE(quantised.err.find(header), std::string::npos) << quantised.err;
+    }
 }
 
 TEST_F(ModelCommands, RunSamplingIsReproducibleWithASeed) {
