@@ -336,8 +336,10 @@ Result<Model> load_from_contents(const GgufContents& gguf, std::shared_ptr<const
     if (const QuantizedHead to = head_conversion_target(model, options.head); to != QuantizedHead::kNone) {
         TERN_TRY(convert_head(model, to, options.threads,
                               rows_to_keep(options, *arch, TensorRole::kOutput, model.hp, model.output.rows)));
-        // The conversion read the file head (this rank's rows); from now on only embedding rows are read.
-        if (mapping != nullptr) mapping->drop_pages({model.output.data, model.output.bytes()});   // ignores ranges outside the file
+        // The conversion read the file head (this rank's rows); from now on only embedding rows are
+        // read, unless the head is read in place.
+        if (mapping != nullptr && !model.output_q6_k.borrowed())
+            mapping->drop_pages({model.output.data, model.output.bytes()});   // ignores ranges outside the file
     }
     return model;
 }

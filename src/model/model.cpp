@@ -148,14 +148,15 @@ struct HeadTarget {
     format::GgmlType type;
     const char* flag;
     size_t block_elems;
+    bool paired_rows;   // the kernels read rows 2p and 2p + 1 together (quant/paired_head_rows.h)
     void (*quantize)(const float*, std::byte*, size_t);
 };
 
 HeadTarget head_target(QuantizedHead to) {
     switch (to) {
-        case QuantizedHead::kQ4_0: return {format::GgmlType::kQ4_0, "--head q4_0", 32, quant::quantize_row_q4_0};
-        case QuantizedHead::kQ6_K: return {format::GgmlType::kQ6_K, "--head q6_k", 256, quant::quantize_row_q6_k};
-        default: return {format::GgmlType::kQ8_0, "--head q8_0", 32, quant::quantize_row_q8_0};
+        case QuantizedHead::kQ4_0: return {format::GgmlType::kQ4_0, "--head q4_0", 32, true, quant::quantize_row_q4_0};
+        case QuantizedHead::kQ6_K: return {format::GgmlType::kQ6_K, "--head q6_k", 256, false, quant::quantize_row_q6_k};
+        default: return {format::GgmlType::kQ8_0, "--head q8_0", 32, true, quant::quantize_row_q8_0};
     }
 }
 
@@ -168,15 +169,23 @@ Status convert_head(Model& model, QuantizedHead to, int threads, std::optional<R
     if (head.cols % target.block_elems != 0)
         return Error(str_cat(target.flag, ": rows of ", head.cols, " values are not a multiple of ", target.block_elems));
     const RowRange range = rows.value_or(RowRange{.begin = 0, .end = head.rows});
-    if (range.begin > range.end || range.end > head.rows || range.begin % 2 != 0)
-        return Error(str_cat(target.flag, ": rows ", range.begin, "..", range.end, " are not whole row pairs of a head of ",
-                             head.rows, " rows"));
+    if (range.begin > range.end || range.end > head.rows)
+        return Error(str_cat(target.flag, ": rows ", range.begin, "..", range.end, " are not rows of a head of ", head.rows,
+                             " rows"));
+    if (target.paired_rows && range.begin % 2 != 0)
+        return Error(str_cat(target.flag, ": rows ", range.begin, "..", range.end, " do not start a row pair"));
     model.quantized_head = to;
     model.quantized_head_first_row = range.begin;
     model.output_q8 = {};
     model.output_q4 = {};
     model.output_q6_k = {};
     if (range.begin == range.end) return {};   // a rank that computes none of the head
+    const size_t n = range.end - range.begin;
+    if (to == QuantizedHead::kQ6_K && head.type == format::GgmlType::kQ6_K) {
+        // Already in the kernels' layout: read in place from the file's bytes, which the model keeps.
+        TERN_ASSIGN_OR_RETURN(model.output_q6_k, quant::borrow_q6_k_rows(head.row(range.begin), n, head.cols));
+        return {};
+    }
     auto source = [&head, target, first = range.begin](size_t r, std::span<std::byte> blocks) -> Status {
         if (head.type == target.type) {
             std::memcpy(blocks.data(), head.row(first + r), blocks.size());
@@ -187,7 +196,6 @@ Status convert_head(Model& model, QuantizedHead to, int threads, std::optional<R
         target.quantize(row.data(), blocks.data(), head.cols);
         return {};
     };
-    const size_t n = range.end - range.begin;
     if (to == QuantizedHead::kQ4_0) {
         TERN_ASSIGN_OR_RETURN(model.output_q4, quant::pair_q4_0_rows(n, head.cols, source, threads));
     } else if (to == QuantizedHead::kQ6_K) {

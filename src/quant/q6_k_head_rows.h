@@ -20,16 +20,24 @@ struct Q6KRows {
 
     size_t rows = 0;
     size_t cols = 0;                  // a multiple of 256
-    AlignedBuffer<std::byte> blocks;  // rows * blocks_per_row() * kBlockBytes
+    AlignedBuffer<std::byte> owned;   // the blocks when built here; empty when borrowed
+    const std::byte* first = nullptr; // owned.data(), or the borrowed bytes (a mapped file's tensor)
 
     size_t blocks_per_row() const { return cols / kBlockElems; }
-    const std::byte* row_blocks(size_t row) const { return blocks.data() + row * blocks_per_row() * kBlockBytes; }
-    size_t bytes() const { return blocks.size_bytes(); }
+    size_t row_bytes() const { return blocks_per_row() * kBlockBytes; }
+    const std::byte* row_blocks(size_t row) const { return first + row * row_bytes(); }
+    size_t bytes() const { return rows * row_bytes(); }
+    bool borrowed() const { return first != nullptr && owned.size() == 0; }
 };
 
 // Calls `source` once for each row (Q6_K blocks in the file layout), from `threads` threads at
 // once. Errors: zero rows, cols not a positive multiple of 256, or what the source reports for
 // the lowest failing row.
 Result<Q6KRows> gather_q6_k_rows(size_t rows, size_t cols, const BlockRowSource& source, int threads = 1);
+
+// Rows that read `blocks` (rows * cols / 256 * 210 bytes, already in this layout, such as a Q6_K
+// tensor of a mapped GGUF file) in place; the caller keeps those bytes alive and unchanged.
+// Errors as gather_q6_k_rows, or a null `blocks`.
+Result<Q6KRows> borrow_q6_k_rows(const std::byte* blocks, size_t rows, size_t cols);
 
 }  // namespace tern::quant

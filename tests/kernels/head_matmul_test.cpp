@@ -203,5 +203,31 @@ TYPED_TEST(HeadMatmul, APartialRowRangeWritesExactlyThoseRows) {
     }
 }
 
+// A Q6_K head read in place from a file's bytes: the kernels give the gathered copy's bits and
+// read nothing past the last row (the bytes end exactly there, which the sanitizer build checks).
+TEST(HeadMatmulQ6K, BorrowedRowsReadInPlaceAsGathered) {
+    std::mt19937 rng(12);
+    for (const HeadCase& c : {HeadCase{1, 1, 1, false}, HeadCase{7, 3, 5, true}, HeadCase{12, 2, 2, false}}) {
+        const std::vector<std::byte> w = random_weights<Q6KFormat>(c.rows, c.blocks, rng, c.extremes);
+        const auto x = random_activations(c.tokens, c.blocks * 8, rng, c.extremes);
+        const quant::Q6KRows gathered = paired<Q6KFormat>(w, c);
+        Result<quant::Q6KRows> borrowed = quant::borrow_q6_k_rows(w.data(), c.rows, c.blocks * 256);
+        ASSERT_TRUE(borrowed.ok()) << borrowed.error().message();
+        EXPECT_TRUE(borrowed.value().borrowed());
+        EXPECT_FALSE(gathered.borrowed());
+        EXPECT_EQ(borrowed.value().row_blocks(c.rows - 1), w.data() + (c.rows - 1) * c.blocks * Q6KFormat::kBlockBytes);
+        EXPECT_EQ(borrowed.value().bytes(), w.size());
+        const std::vector<float> want = run(ref::q6_k_matmul, gathered, x, c);
+        for (Isa isa : isas_supported_here()) {
+            const std::vector<float> got = run(kernel_table(isa).q6_k_matmul, borrowed.value(), x, c);
+            EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float))) << isa_name(isa);
+        }
+    }
+    EXPECT_EQ(quant::borrow_q6_k_rows(nullptr, 2, 256).error().message(), "Q6_K matrix of 2 x 256: no bytes to borrow");
+    const std::byte byte{};
+    EXPECT_FALSE(quant::borrow_q6_k_rows(&byte, 2, 300).ok());
+    EXPECT_FALSE(quant::borrow_q6_k_rows(&byte, 0, 256).ok());
+}
+
 }  // namespace
 }  // namespace tern::kernels
