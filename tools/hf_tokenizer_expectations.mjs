@@ -38,7 +38,9 @@ const texts = [
   "ⅷ Ⅻ ٣٤٥ ๑๒๓ ¼ ²³",
 ];
 
-const names = ["tokenizer-qwen2_5", "tokenizer-qwen3", "tokenizer-deepseek_v3", "tokenizer-llama3", "tokenizer-gemma3"];
+const names = ["tokenizer-qwen2_5", "tokenizer-qwen3", "tokenizer-deepseek_v3", "tokenizer-llama3", "tokenizer-gemma3",
+               "tokenizer-gpt4o", "tokenizer-gpt4", "tokenizer-yi", "tokenizer-internlm2", "tokenizer-chatglm3",
+               "tokenizer-baichuan2"];
 const models = Object.fromEntries(names.map((name) => [name, load(name)]));
 const out = { generator: "tools/hf_tokenizer_expectations.mjs with @lenml/tokenizers 3.7.2", models: {} };
 for (const [name, tok] of Object.entries(models)) {

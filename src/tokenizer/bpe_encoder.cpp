@@ -38,6 +38,7 @@ struct Symbol {
 
 struct BpeEncoder::Regex {
     pcre2_code* code = nullptr;
+    bool matches_only = false;   // the text between matches is dropped (kMatchesOnlyMarker)
     ~Regex() { pcre2_code_free(code); }
 };
 
@@ -61,6 +62,7 @@ Result<std::unique_ptr<BpeEncoder>> BpeEncoder::create(const Vocabulary& vocab) 
     std::vector<std::unique_ptr<Regex>> regexes;
     for (const std::string& pattern : pre.patterns) {
         auto regex = std::make_unique<Regex>();
+        regex->matches_only = pattern.starts_with(kMatchesOnlyMarker);
         int error = 0;
         PCRE2_SIZE offset = 0;
         regex->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
@@ -88,7 +90,8 @@ Result<std::unique_ptr<BpeEncoder>> BpeEncoder::create(const Vocabulary& vocab) 
     return encoder;
 }
 
-// Cuts `text` into the words of one regex: its matches, and the text between them.
+// Cuts `text` into the words of one regex: its matches, and the text between them unless the
+// regex keeps only its matches.
 void BpeEncoder::split(const Regex& regex, std::string_view text, std::vector<std::string_view>& words) const {
     pcre2_match_data* match = pcre2_match_data_create_from_pattern(regex.code, nullptr);
     size_t pos = 0;
@@ -96,14 +99,14 @@ void BpeEncoder::split(const Regex& regex, std::string_view text, std::vector<st
         const int rc = pcre2_match(regex.code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), pos,
                                    PCRE2_NO_UTF_CHECK, match, nullptr);
         if (rc < 0) {   // no match in the rest: it is one word
-            words.push_back(text.substr(pos));
+            if (!regex.matches_only) words.push_back(text.substr(pos));
             break;
         }
         const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match);
-        if (ovector[0] > pos) words.push_back(text.substr(pos, ovector[0] - pos));
+        if (ovector[0] > pos && !regex.matches_only) words.push_back(text.substr(pos, ovector[0] - pos));
         if (ovector[1] == ovector[0]) {   // an empty match isolates nothing; step over one character
             const size_t next = ovector[0] + utf8_sequence_length(static_cast<unsigned char>(text[ovector[0]]));
-            words.push_back(text.substr(ovector[0], std::min(next, text.size()) - ovector[0]));
+            if (!regex.matches_only) words.push_back(text.substr(ovector[0], std::min(next, text.size()) - ovector[0]));
             pos = next;
             continue;
         }

@@ -18,17 +18,20 @@ using nlohmann::json;
 
 constexpr size_t kMaxTokenizerJsonBytes = size_t{512} << 20;
 constexpr size_t kMaxVocab = size_t{1} << 22;
-// A Split step's regex: what tern applies (Hugging Face's default behaviour "Isolated", not
-// inverted); anything else is refused rather than tokenized differently.
+// A Split step's regex as tern applies it: "Isolated" (Hugging Face's default: matches and the
+// text between them become words) as it is, "Removed" inverted (only the matches are words)
+// behind kMatchesOnlyMarker; anything else is refused rather than tokenized differently.
 Result<std::string> split_pattern(const json& step) {
     if (!step.contains("pattern") || !step["pattern"].is_object() || !step["pattern"].contains("Regex") ||
         !step["pattern"]["Regex"].is_string())
         return Error(str_cat("pre_tokenizer Split ", step.dump().substr(0, 120), " has no Regex pattern"));
     const std::string behavior = step.value("behavior", "Isolated");
-    if (behavior != "Isolated" || step.value("invert", false))
-        return Error(str_cat("pre_tokenizer Split with behavior '", behavior, "'",
-                             step.value("invert", false) ? " inverted" : "", " is not supported (Isolated)"));
-    return step["pattern"]["Regex"].get<std::string>();
+    const bool invert = step.value("invert", false);
+    const std::string regex = step["pattern"]["Regex"].get<std::string>();
+    if (behavior == "Isolated" && !invert) return regex;
+    if (behavior == "Removed" && invert) return str_cat(kMatchesOnlyMarker, regex);
+    return Error(str_cat("pre_tokenizer Split with behavior '", behavior, "'", invert ? " inverted" : "",
+                         " is not supported (Isolated, or Removed inverted)"));
 }
 
 // The byte-level pre-tokenizer: Split regexes in turn, then ByteLevel (whose use_regex adds

@@ -19,6 +19,12 @@ constexpr std::string_view kDeepSeekV3Cjk = "[\u4e00-\u9fa5\u3040-\u309f\u30a0-\
 constexpr std::string_view kDeepSeekV3Words =
     R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
+// GPT-4o (tiktoken's o200k): case-aware words with their contractions, up to three digits,
+// punctuation runs keeping a trailing newline or slash. It matches every character, so keeping
+// only its matches (as the tokenizer.json says) and isolating them cut text the same way.
+constexpr std::string_view kGpt4o =
+    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
 struct Entry {
     std::string_view name;
     std::array<std::string_view, 6> aliases;   // GGUF names; empty slots unused
@@ -26,11 +32,12 @@ struct Entry {
     bool ignore_merges;
 };
 
-constexpr std::array<Entry, 4> kEntries = {{
+constexpr std::array<Entry, 5> kEntries = {{
     {"llama3", {"llama3", "llama-bpe", "llama-v3", "falcon3", "falcon_e", ""}, {kLlama3, "", ""}, true},
     {"gpt-2", {"gpt-2", "gpt2", "", "", "", ""}, {kGpt2, "", ""}, false},
     {"qwen2", {"qwen2", "", "", "", "", ""}, {kQwen2, "", ""}, false},
     {"deepseek-v3", {"deepseek-v3", "", "", "", "", ""}, {kDeepSeekV3Digits, kDeepSeekV3Cjk, kDeepSeekV3Words}, false},
+    {"gpt-4o", {"gpt-4o", "", "", "", "", ""}, {kGpt4o, "", ""}, false},
 }};
 
 PreTokenizer make(const Entry& e) {

