@@ -16,7 +16,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from jinja_expectations import hf_environment, render  # noqa: E402
 
 PACKAGES = ["tokenizer-llama3", "tokenizer-llama3_1", "tokenizer-qwen2_5", "tokenizer-qwen3",
-            "tokenizer-deepseek_v3", "tokenizer-gemma3"]
+            "tokenizer-deepseek_v3", "tokenizer-gemma3", "tokenizer-gpt4", "tokenizer-internlm2",
+            "tokenizer-chatglm3"]
 
 CONVERSATIONS = {
     "one_user_turn": ([{"role": "user", "content": "Hello!"}], True),
