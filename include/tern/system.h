@@ -1,8 +1,14 @@
-// What this machine offers tern: the CPU, its SIMD features and the kernels that run here.
+// What this machine offers tern: the CPU, its SIMD features and the kernels that run here, and
+// how fast those kernels stream weights on it.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "tern/status.h"
 
 namespace tern {
 
@@ -15,8 +21,29 @@ struct SystemInfo {
     int usable_cpus = 0;                    // CPUs this process may run on
     std::vector<std::string> kernels = {};  // kernel ISAs that run here, slowest first
     std::string best_kernels = {};          // what a model load picks (TERN_ISA overrides)
+    std::string amx_prefill = {};           // whether prompts use AMX-INT8 here, or why not
 };
 
 SystemInfo system_info();
+
+// `tern bench --kernels`: every kernel timed on the BitNet b1.58 2B4T shapes (ternary GEMV and
+// GEMM, the LM head in each format, the complex and widely-linear GEMV), against the read
+// bandwidth measured in the same run.
+struct KernelBenchmarkOptions {
+    std::vector<std::string> isas = {};  // e.g. {"avx2", "avx512vnni"}; empty: every ISA that runs here but scalar
+    std::vector<int> threads = {1, 2};
+    size_t gemm_tokens = 128;            // tokens of the GEMM points; 0 skips them
+    bool head = true;                    // the 128256 x 2560 LM head (F16, Q8_0, Q6_K, Q4_0)
+    bool complex = true;                 // iFairy's complex and Fairy2i's widely-linear GEMV
+    double seconds_per_point = 0.3;      // timing budget of one (kernel, shape, threads)
+    size_t stream_mb = 0;                // MiB of weight copies cycled per GEMV; 0: 4x the last-level cache, >= 256
+    std::function<void(std::string_view point)> on_point = {};   // called before each point is timed
+};
+
+// The report as JSON, `tern bench --kernels --json`'s: "cpu", "read_bandwidth_gb_per_s" (per
+// thread count) and "points" (op, isa, kernels, shape, rows, cols, threads, tokens, seconds,
+// weight_bytes, gb_per_s, bandwidth_fraction, seconds_per_token). Errors: an ISA that is unknown
+// or does not run here, a thread count below 1, a time budget that is not positive.
+Result<std::string> benchmark_kernels(const KernelBenchmarkOptions& options = {});
 
 }  // namespace tern

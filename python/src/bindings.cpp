@@ -188,7 +188,20 @@ py::dict system_info_dict() {
     d["usable_cpus"] = info.usable_cpus;
     d["kernels"] = info.kernels;
     d["best_kernels"] = info.best_kernels;
+    d["amx_prefill"] = info.amx_prefill;
     return d;
+}
+
+std::string benchmark_kernels_json(std::vector<std::string> isas, std::vector<int> threads, size_t gemm_tokens, bool head,
+                                   bool complex, double seconds_per_point, size_t stream_mb) {
+    const KernelBenchmarkOptions options{.isas = std::move(isas), .threads = std::move(threads), .gemm_tokens = gemm_tokens,
+                                         .head = head, .complex = complex, .seconds_per_point = seconds_per_point,
+                                         .stream_mb = stream_mb, .on_point = {}};
+    Result<std::string> report = [&] {
+        py::gil_scoped_release released;
+        return benchmark_kernels(options);
+    }();
+    return value_or_raise(std::move(report));
 }
 
 }  // namespace
@@ -201,6 +214,8 @@ PYBIND11_MODULE(_tern, m) {
     py::register_exception<TernError>(m, "Error");
     m.attr("__version__") = kVersion;
     m.def("system_info", &system_info_dict);
+    m.def("benchmark_kernels", &benchmark_kernels_json, py::arg("isas"), py::arg("threads"), py::arg("gemm_tokens"),
+          py::arg("head"), py::arg("complex"), py::arg("seconds_per_point"), py::arg("stream_mb"));
 
     py::class_<CancelToken>(m, "CancelToken")
         .def(py::init<>())

@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Unio
 from . import _tern
 from ._tern import Error
 
-__all__ = ["Error", "Model", "load", "system_info", "benchmark", "__version__"]
+__all__ = ["Error", "Model", "load", "system_info", "benchmark", "benchmark_kernels", "__version__"]
 __version__: str = _tern.__version__
 
 Message = Dict[str, str]
@@ -64,6 +64,22 @@ def benchmark(model: "Model", pp: int = 128, tg: int = 128, threads: Optional[Un
     else:
         thread_counts = list(threads)
     return json.loads(model._model.benchmark(pp, tg, thread_counts, repetitions))
+
+
+def benchmark_kernels(isas: Optional[Sequence[str]] = None, threads: Union[int, Sequence[int]] = (1, 2),
+                      gemm_tokens: int = 128, head: bool = True, complex: bool = True,
+                      seconds_per_point: float = 0.3, stream_mb: int = 0) -> Dict[str, Any]:
+    """Every kernel timed on the BitNet b1.58 2B4T shapes against the read bandwidth measured in
+    the same run: the report `tern bench --kernels --json` prints, as a dict.
+
+    isas: e.g. ["avx2", "avx512vnni"] (default: every ISA that runs here but scalar).
+    gemm_tokens: tokens of the GEMM points (0 skips them). head: the LM head in each format.
+    complex: iFairy's complex and Fairy2i's widely-linear GEMV. stream_mb: MiB of weight copies
+    cycled per GEMV (0: four times the last-level cache, at least 256).
+    """
+    thread_counts = [threads] if isinstance(threads, int) else list(threads)
+    return json.loads(_tern.benchmark_kernels(list(isas or []), thread_counts, gemm_tokens, head, complex,
+                                              seconds_per_point, stream_mb))
 
 
 class Model:

@@ -1,6 +1,7 @@
 // `tern bench --kernels`: times every ternary kernel on the BitNet b1.58 2B4T projection
 // shapes (GEMV for decode, GEMM for prefill) and reports GB/s of weights streamed as a fraction
-// of the read bandwidth measured in the same run.
+// of the read bandwidth measured in the same run, through the public API (tern::benchmark_kernels);
+// `tern bench -m / --synthetic` times a whole model.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -13,21 +14,23 @@
 #include "cli/model_setup.h"
 #include "cli/split_setup.h"
 #include "engine/benchmark_json.h"
-#include "engine/kernel_benchmark.h"
 #include "engine/model_benchmark.h"
 #include "model/synthetic_model.h"
+#include "tern/system.h"
 
 namespace tern::cli {
 namespace {
 
-// " 45.1 GB/s with 1 thread (4 streams; passes 44.0-46.2);" per thread count.
-std::string bandwidth_summary(const std::vector<BandwidthResult>& measured) {
+// " 45.1 GB/s with 1 thread (4 streams; passes 44.0-46.2);" per thread count, from the
+// reports' "read_bandwidth_gb_per_s".
+std::string bandwidth_summary(const nlohmann::json& measured) {
     std::string text;
-    for (const BandwidthResult& bw : measured) {
+    for (const nlohmann::json& bw : measured) {
+        const int threads = bw["threads"].get<int>();
         char line[160];
-        std::snprintf(line, sizeof line, " %.1f GB/s with %d thread%s (%.*s; passes %.1f-%.1f);", bw.gb_per_s, bw.threads,
-                      bw.threads > 1 ? "s" : "", static_cast<int>(bw.method.size()), bw.method.data(), bw.min_gb_per_s,
-                      bw.max_gb_per_s);
+        std::snprintf(line, sizeof line, " %.1f GB/s with %d thread%s (%s; passes %.1f-%.1f);", bw["gb_per_s"].get<double>(),
+                      threads, threads > 1 ? "s" : "", bw["method"].get<std::string>().c_str(),
+                      bw["min_gb_per_s"].get<double>(), bw["max_gb_per_s"].get<double>());
         text += line;
     }
     return text;
@@ -40,50 +43,38 @@ std::string format_seconds(double s) {
     return buf;
 }
 
-// The GEMV point with the same ISA, shape and threads, to express GEMM as a per-token speed-up.
-const engine::KernelBenchPoint* matching_gemv(const engine::KernelBenchReport& report, const engine::KernelBenchPoint& p) {
-    for (const auto& q : report.points) {
-        if (q.op == "gemv" && q.kernels == p.kernels && q.threads == p.threads && q.shape.name == p.shape.name) return &q;
-    }
+// The GEMV point with the same kernels, shape and threads, to express GEMM as a per-token speed-up.
+const nlohmann::json* matching_gemv(const nlohmann::json& points, const nlohmann::json& p) {
+    for (const nlohmann::json& q : points)
+        if (q["op"] == "gemv" && q["kernels"] == p["kernels"] && q["threads"] == p["threads"] && q["shape"] == p["shape"])
+            return &q;
     return nullptr;
 }
 
-void print_table(const engine::KernelBenchReport& report) {
+// `tern bench --kernels`'s table, from tern::benchmark_kernels' report.
+void print_table(const nlohmann::json& points) {
     std::printf("%-12s %-16s %-13s %-11s %3s %11s %11s %8s %12s %9s\n", "op", "kernels", "shape", "rows x cols", "t",
                 "time/call", "weights", "% of bw", "time/token", "vs gemv");
-    for (const auto& p : report.points) {
-        const auto* gemv = p.op == "gemm" ? matching_gemv(report, p) : nullptr;
-        const std::string speedup = gemv ? str_cat(static_cast<int>(gemv->seconds / p.seconds_per_token * 10) / 10.0, "x") : "";
-        std::printf("%-12s %-16s %-13s %-11s %3d %11s %6.1f GB/s %7.0f%% %12s %9s\n", p.op.c_str(),
-                    p.kernels.c_str(), p.shape.name.c_str(),
-                    str_cat(p.shape.rows, "x", p.shape.cols).c_str(), p.threads, format_seconds(p.seconds).c_str(),
-                    p.gb_per_s, 100.0 * p.bandwidth_fraction, format_seconds(p.seconds_per_token).c_str(),
-                    speedup.c_str());
+    for (const nlohmann::json& p : points) {
+        const nlohmann::json* gemv = p["op"] == "gemm" ? matching_gemv(points, p) : nullptr;
+        const double per_token = p["seconds_per_token"].get<double>();
+        const std::string speedup =
+            gemv ? str_cat(static_cast<int>((*gemv)["seconds"].get<double>() / per_token * 10) / 10.0, "x") : "";
+        std::printf("%-12s %-16s %-13s %-11s %3d %11s %6.1f GB/s %7.0f%% %12s %9s\n", p["op"].get<std::string>().c_str(),
+                    p["kernels"].get<std::string>().c_str(), p["shape"].get<std::string>().c_str(),
+                    str_cat(p["rows"].get<size_t>(), "x", p["cols"].get<size_t>()).c_str(), p["threads"].get<int>(),
+                    format_seconds(p["seconds"].get<double>()).c_str(), p["gb_per_s"].get<double>(),
+                    100.0 * p["bandwidth_fraction"].get<double>(), format_seconds(per_token).c_str(), speedup.c_str());
     }
-}
-
-nlohmann::json to_json(const engine::KernelBenchReport& report) {
-    nlohmann::json j;
-    j["cpu"] = detect_cpu_info().model_name;
-    for (const BandwidthResult& bw : report.read_bandwidth) {
-        j["read_bandwidth_gb_per_s"].push_back(engine::bandwidth_json(bw));
-    }
-    j["points"] = nlohmann::json::array();
-    for (const auto& p : report.points) {
-        j["points"].push_back({{"op", p.op}, {"isa", kernels::isa_name(p.isa)}, {"kernels", p.kernels}, {"shape", p.shape.name},
-                               {"rows", p.shape.rows}, {"cols", p.shape.cols}, {"threads", p.threads},
-                               {"tokens", p.tokens}, {"seconds", p.seconds}, {"weight_bytes", p.weight_bytes},
-                               {"gb_per_s", p.gb_per_s}, {"bandwidth_fraction", p.bandwidth_fraction},
-                               {"seconds_per_token", p.seconds_per_token}});
-    }
-    return j;
 }
 
 std::vector<int> default_thread_counts(const std::vector<int>& given) { return given.empty() ? std::vector<int>{1, 2} : given; }
 
 void print_model_report(const LoadedModel& lm, const engine::ModelBenchReport& report, const std::string& split_line) {
+    nlohmann::json bandwidth = nlohmann::json::array();
+    for (const BandwidthResult& bw : report.read_bandwidth) bandwidth.push_back(engine::bandwidth_json(bw));
     std::printf("model: %s\ncpu: %s\nread bandwidth (same run):%s", describe(lm).c_str(), detect_cpu_info().model_name.c_str(),
-                bandwidth_summary(report.read_bandwidth).c_str());
+                bandwidth_summary(bandwidth).c_str());
     if (!split_line.empty()) std::printf("\n%s", split_line.c_str());
     std::printf("\n\n| %-13s | %7s | %-18s | %11s | %9s | %8s |\n", "test", "threads", "t/s", "bytes/token", "GB/s", "% of bw");
     std::printf("|---------------|---------|--------------------|-------------|-----------|----------|\n");
@@ -167,38 +158,26 @@ int run_bench(const BenchOptions& options) {
     }
     if (!options.kernels)
         return report_failure("bench: nothing to measure; pass -m MODEL, --synthetic SHAPE or --kernels");
-    engine::KernelBenchOptions bench;
-    // The scalar reference is the specification, not a contender: timed only when asked for.
-    if (options.isas.empty()) {
-        for (const kernels::Isa isa : kernels::isas_supported_here()) {
-            if (isa != kernels::Isa::kScalar) bench.isas.push_back(isa);
-        }
-        if (bench.isas.empty()) bench.isas.push_back(kernels::Isa::kScalar);
-    }
-    for (const std::string& name : options.isas) {
-        auto isa = kernels::choose_isa(name);
-        if (!isa.ok()) return report_failure(str_cat("--isa ", isa.error().message()));
-        bench.isas.push_back(isa.value());
-    }
-    bench.threads = default_thread_counts(options.threads);
-    bench.gemm_tokens = options.gemm_tokens;
-    bench.seconds_per_point = options.seconds_per_point;
-    bench.float_head = options.float_head;
-    bench.complex = options.complex_kernels;
-    bench.streamed_bytes = options.stream_mb << 20;
-    auto progress = [&](const engine::KernelBenchPoint& p) {
-        if (!options.json) std::fprintf(stderr, "\r%s %s %s t=%d ...   ", p.op.c_str(), p.kernels.c_str(), p.shape.name.c_str(), p.threads);
-    };
-    const engine::KernelBenchReport report = engine::run_kernel_benchmark(bench, progress);
+    KernelBenchmarkOptions bench{.isas = options.isas, .threads = default_thread_counts(options.threads),
+                                 .gemm_tokens = options.gemm_tokens, .head = options.float_head,
+                                 .complex = options.complex_kernels, .seconds_per_point = options.seconds_per_point,
+                                 .stream_mb = options.stream_mb, .on_point = {}};
+    if (!options.json)
+        bench.on_point = [](std::string_view point) {
+            std::fprintf(stderr, "\r%.*s ...   ", static_cast<int>(point.size()), point.data());
+        };
+    const Result<std::string> report = benchmark_kernels(bench);
+    if (!report.ok()) return report_failure(report.error().message());
     if (options.json) {
-        std::printf("%s\n", to_json(report).dump(2).c_str());
+        std::printf("%s\n", report.value().c_str());
         return 0;
     }
+    const nlohmann::json j = nlohmann::json::parse(report.value());
     std::fprintf(stderr, "\r%60s\r", "");
-    std::printf("cpu: %s\nread bandwidth (same run):%s", detect_cpu_info().model_name.c_str(),
-                bandwidth_summary(report.read_bandwidth).c_str());
+    std::printf("cpu: %s\nread bandwidth (same run):%s", j["cpu"].get<std::string>().c_str(),
+                bandwidth_summary(j["read_bandwidth_gb_per_s"]).c_str());
     std::printf("\n\n");
-    print_table(report);
+    print_table(j["points"]);
     return 0;
 }
 

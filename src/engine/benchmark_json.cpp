@@ -47,4 +47,20 @@ nlohmann::json model_report_json(const LoadedModel& lm, const ModelBenchReport& 
     return j;
 }
 
+nlohmann::json kernel_report_json(const KernelBenchReport& report) {
+    nlohmann::json j;
+    j["cpu"] = detect_cpu_info().model_name;
+    j["read_bandwidth_gb_per_s"] = nlohmann::json::array();
+    for (const BandwidthResult& bw : report.read_bandwidth) j["read_bandwidth_gb_per_s"].push_back(bandwidth_json(bw));
+    j["points"] = nlohmann::json::array();
+    for (const auto& p : report.points) {
+        j["points"].push_back({{"op", p.op}, {"isa", kernels::isa_name(p.isa)}, {"kernels", p.kernels}, {"shape", p.shape.name},
+                               {"rows", p.shape.rows}, {"cols", p.shape.cols}, {"threads", p.threads},
+                               {"tokens", p.tokens}, {"seconds", p.seconds}, {"weight_bytes", p.weight_bytes},
+                               {"gb_per_s", p.gb_per_s}, {"bandwidth_fraction", p.bandwidth_fraction},
+                               {"seconds_per_token", p.seconds_per_token}});
+    }
+    return j;
+}
+
 }  // namespace tern::engine

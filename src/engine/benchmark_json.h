@@ -1,9 +1,10 @@
-// `tern bench --json`'s report of a model benchmark, shared by the CLI and the library.
+// `tern bench --json`'s reports (a model, the kernels), shared by the CLI and the library.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include "core/memory_bandwidth.h"
+#include "engine/kernel_benchmark.h"
 #include "engine/model_benchmark.h"
 #include "engine/model_loading.h"
 
@@ -14,5 +15,7 @@ nlohmann::json bandwidth_json(const BandwidthResult& bw);
 nlohmann::json autotune_json(const AutotuneReport& report);
 // The model, its kernels, the machine, the bandwidth measured and every result.
 nlohmann::json model_report_json(const LoadedModel& lm, const ModelBenchReport& report);
+// `tern bench --kernels --json`: the machine, the bandwidth measured and every point.
+nlohmann::json kernel_report_json(const KernelBenchReport& report);
 
 }  // namespace tern::engine

@@ -457,6 +457,33 @@ TEST(LibrarySystem, ReportsTheKernelsThatRunHere) {
     EXPECT_EQ(info.kernels.front(), "scalar");
     EXPECT_NE(std::find(info.kernels.begin(), info.kernels.end(), info.best_kernels), info.kernels.end());
     EXPECT_GE(info.usable_cpus, 1);
+    EXPECT_FALSE(info.amx_prefill.empty());
+}
+
+TEST(LibrarySystem, KernelBenchmarkReportsLikeTernBenchKernelsJson) {
+    std::vector<std::string> timed;
+    tern::Result<std::string> report =
+        tern::benchmark_kernels({.isas = {"scalar"}, .threads = {1}, .gemm_tokens = 0, .head = false, .complex = false,
+                                 .seconds_per_point = 0.001, .stream_mb = 1,
+                                 .on_point = [&](std::string_view point) { timed.emplace_back(point); }});
+    ASSERT_TRUE(report.ok()) << report.error().message();
+    const nlohmann::json j = nlohmann::json::parse(report.value());
+    ASSERT_EQ(j["read_bandwidth_gb_per_s"].size(), 1u);
+    EXPECT_GT(j["read_bandwidth_gb_per_s"][0]["gb_per_s"].get<double>(), 0.0);
+    // The 2B4T projections, one GEMV each, with the scalar kernels in both packings.
+    ASSERT_FALSE(j["points"].empty());
+    EXPECT_EQ(j["points"].size(), timed.size());
+    for (const nlohmann::json& p : j["points"]) {
+        EXPECT_EQ(p["op"], "gemv");
+        EXPECT_EQ(p["isa"], "scalar");
+        EXPECT_EQ(p["threads"], 1);
+        EXPECT_GT(p["seconds"].get<double>(), 0.0);
+    }
+    EXPECT_EQ(timed.front(), "gemv scalar attn_q/o t=1");
+    EXPECT_EQ(tern::benchmark_kernels({.isas = {"avx9"}}).error().message().substr(0, 22), "--isa unknown ISA 'avx");
+    EXPECT_EQ(tern::benchmark_kernels({.threads = {0}}).error().message(), "benchmark_kernels: thread count 0 is below 1");
+    EXPECT_EQ(tern::benchmark_kernels({.seconds_per_point = 0}).error().message(),
+              "benchmark_kernels: seconds per point 0 is not positive");
 }
 
 }  // namespace

@@ -248,6 +248,16 @@ class ModelTest(unittest.TestCase):
         info = tern.system_info()
         self.assertEqual(info["version"], tern.__version__)
         self.assertIn(info["best_kernels"], info["kernels"])
+        self.assertTrue(info["amx_prefill"])
+
+    def test_benchmark_kernels(self) -> None:
+        report = tern.benchmark_kernels(isas=["scalar"], threads=1, gemm_tokens=0, head=False, complex=False,
+                                        seconds_per_point=0.001, stream_mb=1)
+        self.assertEqual({(p["op"], p["isa"], p["threads"]) for p in report["points"]}, {("gemv", "scalar", 1)})
+        self.assertGreater(report["read_bandwidth_gb_per_s"][0]["gb_per_s"], 0)
+        with self.assertRaises(tern.Error) as bad:
+            tern.benchmark_kernels(isas=["avx9"])
+        self.assertTrue(str(bad.exception).startswith("--isa unknown ISA 'avx9'"), str(bad.exception))
 
 
 class CommandLineTest(unittest.TestCase):
