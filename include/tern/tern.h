@@ -4,4 +4,5 @@
 #include "tern/model.h"    // IWYU pragma: export
 #include "tern/status.h"   // IWYU pragma: export
 #include "tern/system.h"   // IWYU pragma: export
+#include "tern/tokenizer.h"  // IWYU pragma: export
 #include "tern/version.h"  // IWYU pragma: export

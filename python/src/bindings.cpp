@@ -217,6 +217,27 @@ PYBIND11_MODULE(_tern, m) {
     m.def("benchmark_kernels", &benchmark_kernels_json, py::arg("isas"), py::arg("threads"), py::arg("gemm_tokens"),
           py::arg("head"), py::arg("complex"), py::arg("seconds_per_point"), py::arg("stream_mb"));
 
+    py::class_<Tokenizer>(m, "Tokenizer")
+        .def_static(
+            "load",
+            [](const std::string& path, const std::string& revision) {
+                std::optional<Result<Tokenizer>> tok;
+                {
+                    py::gil_scoped_release released;
+                    tok.emplace(Tokenizer::load(path, {.revision = revision, .on_download = {}}));
+                }
+                return value_or_raise(std::move(*tok));
+            },
+            py::arg("path"), py::arg("revision") = "main")
+        .def("encode", &Tokenizer::encode, py::arg("text"), py::arg("add_special") = true, py::arg("parse_special") = false)
+        .def(
+            "decode", [](const Tokenizer& tok, const std::vector<int32_t>& ids) { return value_or_raise(tok.decode(ids)); },
+            py::arg("ids"))
+        .def(
+            "piece", [](const Tokenizer& tok, int32_t id, bool special) { return value_or_raise(tok.piece(id, special)); },
+            py::arg("id"), py::arg("special") = true)
+        .def_property_readonly("vocab_size", &Tokenizer::vocab_size);
+
     py::class_<CancelToken>(m, "CancelToken")
         .def(py::init<>())
         .def("cancel", [](CancelToken& t) { t.cancelled.store(true); })

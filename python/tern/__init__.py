@@ -21,7 +21,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Unio
 from . import _tern
 from ._tern import Error
 
-__all__ = ["Error", "Model", "load", "system_info", "benchmark", "benchmark_kernels", "__version__"]
+__all__ = ["Error", "Model", "Tokenizer", "load", "load_tokenizer", "system_info", "benchmark", "benchmark_kernels",
+           "__version__"]
 __version__: str = _tern.__version__
 
 Message = Dict[str, str]
@@ -52,6 +53,35 @@ def load(path: str, threads: Optional[int] = None, ctx: Optional[int] = None, **
     if unknown:
         raise Error(f"load: unknown option {unknown[0]!r} (known: {', '.join(sorted(known))})")
     return Model(_tern.Model.load(str(path), threads=threads or 0, context=ctx or 0, **options))
+
+
+def load_tokenizer(path: str, revision: str = "main") -> "Tokenizer":
+    """A model's tokenizer without its weights: a GGUF file, a model folder, a tokenizer.json or
+    tokenizer.model, or a Hub name (read from, or downloaded into, the Hub cache)."""
+    return Tokenizer(_tern.Tokenizer.load(str(path), revision))
+
+
+class Tokenizer:
+    """A tokenizer on its own. Create it with tern.load_tokenizer()."""
+
+    def __init__(self, tokenizer: "_tern.Tokenizer") -> None:
+        self._tokenizer = tokenizer
+
+    def encode(self, text: str, add_special: bool = True, parse_special: bool = False) -> List[int]:
+        """Token ids of text (with BOS/EOS when the tokenizer adds them and add_special is true;
+        special-token texts in text become their ids only with parse_special)."""
+        return self._tokenizer.encode(text, add_special, parse_special)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self._tokenizer.decode(list(ids))
+
+    def piece(self, id: int, special: bool = True) -> str:
+        """One token's text (a special token's own text only when special is true)."""
+        return self._tokenizer.piece(id, special)
+
+    @property
+    def vocab_size(self) -> int:
+        return self._tokenizer.vocab_size
 
 
 def benchmark(model: "Model", pp: int = 128, tg: int = 128, threads: Optional[Union[int, Sequence[int]]] = None,

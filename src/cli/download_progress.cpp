@@ -28,6 +28,12 @@ hub::ProgressCallback DownloadProgress::callback() {
     };
 }
 
+std::function<void(std::string_view, uint64_t, uint64_t)> DownloadProgress::reporter() {
+    return [this](std::string_view file, uint64_t done, uint64_t total) {
+        report({.path = file, .done = done, .total = total, .waiting = false});
+    };
+}
+
 void DownloadProgress::report(const hub::DownloadProgress& p) {
     if (p.waiting) {
         if (waiting_for_ == p.path) return;   // said once per file

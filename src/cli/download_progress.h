@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <string>
 
 #include "hub/hub_client.h"
@@ -15,6 +17,8 @@ public:
     DownloadProgress();
     // The callback for HubClient; reports at most ten times a second.
     hub::ProgressCallback callback();
+    // The same for the public API's on_download (which has no "waiting for another process").
+    std::function<void(std::string_view file, uint64_t done, uint64_t total)> reporter();
     // Ends the current file's line.
     void finish();
 

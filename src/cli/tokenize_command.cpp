@@ -1,10 +1,11 @@
-// `tern tokenize`: text to token ids with a model's tokenizer, like llama-tokenize.
+// `tern tokenize`: text to token ids with a model's tokenizer, like llama-tokenize, through the
+// public API (tern::Tokenizer).
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "cli/model_setup.h"
+#include "cli/download_progress.h"
 #include "core/mapped_file.h"
-#include "core/str_cat.h"
+#include "tern/tokenizer.h"
 
 namespace tern::cli {
 
@@ -16,7 +17,12 @@ int run_tokenize(const TokenizeOptions& options) {
         if (!read.ok()) return report_failure(read.error().message());
         text = std::move(read).value();
     }
-    Result<tokenizer::Tokenizer> tok = load_tokenizer(options.model);
+    Result<Tokenizer> tok = [&] {
+        DownloadProgress progress;
+        Result<Tokenizer> loaded = Tokenizer::load(options.model, {.revision = "main", .on_download = progress.reporter()});
+        progress.finish();
+        return loaded;
+    }();
     if (!tok.ok()) return report_failure(tok.error().message());
     const std::vector<int32_t> ids = tok.value().encode(text, !options.no_special, !options.no_special);
     if (options.ids_only) {
@@ -24,7 +30,7 @@ int run_tokenize(const TokenizeOptions& options) {
         std::printf("\n");
         return 0;
     }
-    for (int32_t id : ids) std::printf("%6d -> '%s'\n", id, tok.value().piece(id, true).c_str());
+    for (int32_t id : ids) std::printf("%6d -> '%s'\n", id, tok.value().piece(id).value().c_str());
     return 0;
 }
 

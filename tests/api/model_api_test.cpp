@@ -389,6 +389,33 @@ TEST(LibraryModel, PerplexityEqualsTheSumOverLogits) {
     EXPECT_NEAR(ppl.value().perplexity, std::exp(nll / scored), 1e-6 * std::exp(nll / scored));
 }
 
+// The tokenizer alone, from the GGUF and from the Hugging Face folder (tokenizer.model): the
+// fixture's ids, as the model gives them, and the same ids from both.
+TEST(LibraryTokenizer, LoadsWithoutTheWeightsAndTokenizesAsTheModel) {
+    const nlohmann::json fixture = nlohmann::json::parse(read_text(kDir / "fixture.json"));
+    const std::string prompt = fixture["prompt"].get<std::string>();
+    const std::vector<int32_t> want = fixture["ids"].get<std::vector<int32_t>>();
+    for (const std::filesystem::path& path : {std::filesystem::path(kGguf), kDir / "hf", kDir / "hf" / "tokenizer.model"}) {
+        tern::Result<tern::Tokenizer> tok = tern::Tokenizer::load(path.string());
+        ASSERT_TRUE(tok.ok()) << path << ": " << tok.error().message();
+        EXPECT_EQ(tok.value().vocab_size(), 2048u) << path;
+        EXPECT_EQ(tok.value().encode(prompt), want) << path;
+        EXPECT_EQ(tok.value().encode(prompt, false).size() + 1, want.size()) << path;   // no BOS
+        tern::Result<std::string> text = tok.value().decode(std::span(want).subspan(1));
+        ASSERT_TRUE(text.ok()) << text.error().message();
+        EXPECT_NE(text.value().find(prompt), std::string::npos) << text.value();
+        EXPECT_EQ(tok.value().piece(want[0]).value(), "<s>");
+        EXPECT_EQ(tok.value().piece(want[0], false).value(), "");
+        const std::vector<int32_t> bad = {5, -1};
+        EXPECT_EQ(tok.value().decode(bad).error().message(), "token 1 is id -1, outside the vocabulary of 2048");
+        EXPECT_EQ(tok.value().piece(2048).error().message(), "token 0 is id 2048, outside the vocabulary of 2048");
+    }
+    const tern::Result<tern::Tokenizer> missing = tern::Tokenizer::load("/nonexistent/tokenizer.json");
+    ASSERT_FALSE(missing.ok());
+    EXPECT_EQ(missing.error().message().find('\n'), std::string::npos);
+    EXPECT_NE(missing.error().message().find("/nonexistent/tokenizer.json"), std::string::npos);
+}
+
 TEST(LibraryModel, ChatRendersTheConversationWithTheModelsTemplate) {
     const tern::Model model = load();
     const std::vector<tern::ChatMessage> messages = {{"system", "You tell stories."}, {"user", "A story about a fox."}};
@@ -462,24 +489,25 @@ TEST(LibrarySystem, ReportsTheKernelsThatRunHere) {
 
 TEST(LibrarySystem, KernelBenchmarkReportsLikeTernBenchKernelsJson) {
     std::vector<std::string> timed;
+    const std::string best = tern::system_info().best_kernels;   // fast under emulation too, unlike scalar
     tern::Result<std::string> report =
-        tern::benchmark_kernels({.isas = {"scalar"}, .threads = {1}, .gemm_tokens = 0, .head = false, .complex = false,
+        tern::benchmark_kernels({.isas = {best}, .threads = {1}, .gemm_tokens = 0, .head = false, .complex = false,
                                  .seconds_per_point = 0.001, .stream_mb = 1,
                                  .on_point = [&](std::string_view point) { timed.emplace_back(point); }});
     ASSERT_TRUE(report.ok()) << report.error().message();
     const nlohmann::json j = nlohmann::json::parse(report.value());
     ASSERT_EQ(j["read_bandwidth_gb_per_s"].size(), 1u);
     EXPECT_GT(j["read_bandwidth_gb_per_s"][0]["gb_per_s"].get<double>(), 0.0);
-    // The 2B4T projections, one GEMV each, with the scalar kernels in both packings.
+    // The 2B4T projections, one GEMV each, with the ISA's kernels in each packing they have.
     ASSERT_FALSE(j["points"].empty());
     EXPECT_EQ(j["points"].size(), timed.size());
     for (const nlohmann::json& p : j["points"]) {
         EXPECT_EQ(p["op"], "gemv");
-        EXPECT_EQ(p["isa"], "scalar");
+        EXPECT_EQ(p["isa"], best);
         EXPECT_EQ(p["threads"], 1);
         EXPECT_GT(p["seconds"].get<double>(), 0.0);
     }
-    EXPECT_EQ(timed.front(), "gemv scalar attn_q/o t=1");
+    EXPECT_EQ(timed.front(), "gemv " + best + " attn_q/o t=1");
     EXPECT_EQ(tern::benchmark_kernels({.isas = {"avx9"}}).error().message().substr(0, 22), "--isa unknown ISA 'avx");
     EXPECT_EQ(tern::benchmark_kernels({.threads = {0}}).error().message(), "benchmark_kernels: thread count 0 is below 1");
     EXPECT_EQ(tern::benchmark_kernels({.seconds_per_point = 0}).error().message(),
