@@ -58,6 +58,15 @@ TEST(HfTokenizerFamilies, RealFilesTokenizeAsTransformersJsDoes) {
     EXPECT_EQ(checked, 11u * 24u);
 }
 
+// The tokenizer of a GGUF file holding `vocab` as tern writes it.
+Result<Tokenizer> through_gguf(const Vocabulary& vocab) {
+    format::GgufWriter writer;
+    model::write_vocabulary_metadata(writer, vocab);
+    const std::vector<std::byte> bytes = writer.write_to_buffer();
+    TERN_ASSIGN_OR_RETURN(const format::GgufContents gguf, format::parse_gguf(bytes, "vocab.gguf"));
+    return Tokenizer::from_gguf(gguf);
+}
+
 // A converted GGUF carries a tokenizer.json pre-tokenizer that llama.cpp has no name for
 // (tern's own keys) and the NFC flag, so it tokenizes as the folder does.
 TEST(HfTokenizerFamilies, GgufWrittenFromTokenizerJsonTokenizesTheSame) {
@@ -68,12 +77,7 @@ TEST(HfTokenizerFamilies, GgufWrittenFromTokenizerJsonTokenizesTheSame) {
     auto vocab = vocabulary_from_hf_folder(dir.string());
     ASSERT_TRUE(vocab.ok()) << vocab.error().message();
     vocab.value().normalize_nfc = true;   // DeepSeek's has none; exercise the key too
-    format::GgufWriter writer;
-    model::write_vocabulary_metadata(writer, vocab.value());
-    const std::vector<std::byte> bytes = writer.write_to_buffer();
-    auto gguf = format::parse_gguf(bytes, "vocab.gguf");
-    ASSERT_TRUE(gguf.ok()) << gguf.error().message();
-    auto from_gguf = Tokenizer::from_gguf(gguf.value());
+    auto from_gguf = through_gguf(vocab.value());
     ASSERT_TRUE(from_gguf.ok()) << from_gguf.error().message();
     auto from_json = Tokenizer::from_vocabulary(std::move(vocab).value());
     ASSERT_TRUE(from_json.ok());
@@ -97,12 +101,7 @@ TEST(HfTokenizerFamilies, Gpt4oFromItsFileFromTernsGgufAndByNameAgree) {
     ASSERT_TRUE(vocab.ok()) << vocab.error().message();
     ASSERT_EQ(vocab.value().pre_patterns.size(), 1u);
     EXPECT_EQ(vocab.value().pre_patterns[0], str_cat(kMatchesOnlyMarker, pre_tokenizer_by_name("gpt-4o")->patterns[0]));
-    format::GgufWriter writer;
-    model::write_vocabulary_metadata(writer, vocab.value());
-    const std::vector<std::byte> bytes = writer.write_to_buffer();
-    auto gguf = format::parse_gguf(bytes, "vocab.gguf");
-    ASSERT_TRUE(gguf.ok()) << gguf.error().message();
-    auto from_gguf = Tokenizer::from_gguf(gguf.value());
+    auto from_gguf = through_gguf(vocab.value());
     ASSERT_TRUE(from_gguf.ok()) << from_gguf.error().message();
     Vocabulary named = vocab.value();
     named.pre = "gpt-4o";
