@@ -26,10 +26,6 @@ if [[ $build == --one ]]; then   # internal: --one BUILD_DIR CPU PROGRAM, one em
     elif [[ $program == tern_engine_tests ]]; then
         filter='Forward.*:Architectures/*:ComplexForward.*:RecurrentForward.*:Shipped*.GreedyDecodingTellsPyTorchsStory'
         filter+=':ShippedModel.GreedyGenerationMatchesTheGoldenContinuation'
-    elif [[ $program == tern_api_tests ]]; then
-        # The kernel benchmark through the API (a read-bandwidth probe over 256 MiB and the 2B4T
-        # shapes: over six minutes emulated); Cli.BenchKernels* run the same engine path here.
-        filter='-LibrarySystem.KernelBenchmark*'
     fi
     start=$SECONDS
     status=0
