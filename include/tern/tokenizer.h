@@ -38,7 +38,6 @@ public:
 private:
     struct Impl;
     explicit Tokenizer(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
-    Status check_id(int32_t id, size_t index) const;
     std::shared_ptr<const Impl> impl_;
 };
 

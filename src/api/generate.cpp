@@ -129,10 +129,8 @@ Result<Generation> Model::generate(std::string_view prompt, const GenerateOption
 }
 
 Result<Generation> Model::generate(std::span<const int32_t> prompt_ids, const GenerateOptions& options) const {
-    const size_t n_vocab = state_->model().hp.n_vocab;
-    for (size_t i = 0; i < prompt_ids.size(); ++i)
-        if (prompt_ids[i] < 0 || static_cast<size_t>(prompt_ids[i]) >= n_vocab)
-            return Error(str_cat("generate: token ", i, " is id ", prompt_ids[i], ", outside the vocabulary of ", n_vocab));
+    if (Status ids = api::check_token_ids(prompt_ids, state_->model().hp.n_vocab); !ids.ok())
+        return ids.error().within("generate");
     return generate_from(*state_, prompt_ids, options, draft_state(options));
 }
 

@@ -51,6 +51,13 @@ bool TextSink::show(const std::string& text) {
     return true;
 }
 
+Status check_token_ids(std::span<const int32_t> ids, size_t n_vocab) {
+    for (size_t i = 0; i < ids.size(); ++i)
+        if (ids[i] < 0 || static_cast<size_t>(ids[i]) >= n_vocab)
+            return Error(str_cat("token ", i, " is id ", ids[i], ", outside the vocabulary of ", n_vocab));
+    return {};
+}
+
 Status check_prompt_fits(std::string_view what, size_t tokens, size_t context) {
     if (tokens == 0) return Error(str_cat(what, " is empty"));
     if (tokens >= context)

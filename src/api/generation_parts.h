@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,9 @@ bool cancelled(const GenerateOptions& options);
 // A prompt must hold a token and leave room in the context for one more; `what` names it in
 // the error ("generate: the prompt", "generate_batch: prompt 2").
 Status check_prompt_fits(std::string_view what, size_t tokens, size_t context);
+
+// Every id inside [0, n_vocab); else "token I is id X, outside the vocabulary of N" for the first.
+Status check_token_ids(std::span<const int32_t> ids, size_t n_vocab);
 
 using TextCallback = std::function<bool(std::string_view piece)>;
 

@@ -2,6 +2,7 @@
 // generate.cpp, sessions in session.cpp).
 #include <algorithm>
 
+#include "api/generation_parts.h"
 #include "api/model_state.h"
 #include "core/cpu_info.h"
 #include "core/str_cat.h"
@@ -78,10 +79,7 @@ Result<std::vector<int32_t>> Model::tokenize(std::string_view text, bool add_spe
 
 Result<std::string> Model::detokenize(std::span<const int32_t> ids) const {
     TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, state_->tokenizer());
-    const size_t n_vocab = state_->model().hp.n_vocab;
-    for (size_t i = 0; i < ids.size(); ++i)
-        if (ids[i] < 0 || static_cast<size_t>(ids[i]) >= n_vocab)
-            return Error(str_cat("token ", i, " is id ", ids[i], ", outside the vocabulary of ", n_vocab));
+    TERN_TRY(api::check_token_ids(ids, state_->model().hp.n_vocab));
     return tok->decode(ids);
 }
 

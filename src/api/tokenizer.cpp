@@ -1,7 +1,7 @@
 // tern::Tokenizer: the engine's tokenizer behind the public handle, ids checked at the boundary.
 #include "tern/tokenizer.h"
 
-#include "core/str_cat.h"
+#include "api/generation_parts.h"
 #include "engine/model_loading.h"
 #include "hub/pull.h"
 #include "tokenizer/tokenizer.h"
@@ -28,19 +28,13 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
     return impl_->tokenizer.encode(text, add_special, parse_special);
 }
 
-Status Tokenizer::check_id(int32_t id, size_t index) const {
-    if (id < 0 || static_cast<size_t>(id) >= vocab_size())
-        return Error(str_cat("token ", index, " is id ", id, ", outside the vocabulary of ", vocab_size()));
-    return {};
-}
-
 Result<std::string> Tokenizer::decode(std::span<const int32_t> ids) const {
-    for (size_t i = 0; i < ids.size(); ++i) TERN_TRY(check_id(ids[i], i));
+    TERN_TRY(api::check_token_ids(ids, vocab_size()));
     return impl_->tokenizer.decode(ids);
 }
 
 Result<std::string> Tokenizer::piece(int32_t id, bool special) const {
-    TERN_TRY(check_id(id, 0));
+    TERN_TRY(api::check_token_ids(std::span(&id, 1), vocab_size()));
     return impl_->tokenizer.piece(id, special);
 }
 

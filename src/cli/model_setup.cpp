@@ -24,11 +24,6 @@ ModelRequest with_progress_line(ModelRequest request, const std::string& what) {
 
 }  // namespace
 
-Result<tokenizer::Tokenizer> load_tokenizer(const std::string& model) {
-    TERN_ASSIGN_OR_RETURN(const std::string path, local_model_path(model));
-    return engine::load_tokenizer(path);
-}
-
 namespace {
 
 // A kernel found here but refused at load (AMX that disagreed on its sample) is said once.

@@ -25,8 +25,6 @@ using engine::ModelRequest;
 Result<LoadedModel> load_model_for_run(const std::string& model, const ModelRequest& request);
 Result<LoadedModel> load_synthetic_model(const std::string& shape, const std::string& ternary_type,
                                          const ModelRequest& request);
-// Only the tokenizer (for `tern tokenize`): of a GGUF file, a tokenizer file or a folder.
-Result<tokenizer::Tokenizer> load_tokenizer(const std::string& model);
 // load_model_for_run(), then the chat template: --chat-template's built-in name or Jinja file,
 // else the model's own (a warning on stderr when it does not parse and a built-in replaces it).
 Result<ChatModel> load_chat_model(const std::string& model, const ModelRequest& request,
