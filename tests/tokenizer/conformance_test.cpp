@@ -2,12 +2,15 @@
 // exactly the expected ids with add_special = false and parse_special = false.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 #include <sstream>
 
 #include "format/gguf_reader.h"
 #include "testing/test_files.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/vocabulary.h"
 
 namespace tern::tokenizer {
 namespace {
@@ -67,6 +70,37 @@ INSTANTIATE_TEST_SUITE_P(LlamaCpp, Conformance, ::testing::Values("ggml-vocab-ll
                                  if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                              return n;
                          });
+
+// llama.cpp's other BPE pre-tokenizer names, run by llama.cpp itself on the GPT-2 vocabulary
+// with tokenizer.ggml.pre set to each (tests/tokenizer/data/llama_cpp_pre_tokenizers.json says
+// how): tern gives the same ids for every name on ordinary and hostile text.
+TEST(LlamaCppPreTokenizers, EveryNameTokenizesAsLlamaCppDoes) {
+    const auto shared = testing::shared_dir();
+    if (!shared) GTEST_SKIP() << "SKIPPED: ../shared is absent, llama.cpp pre-tokenizer names not checked";
+    const nlohmann::json expected = nlohmann::json::parse(
+        read_text(std::filesystem::path(TERN_SOURCE_DIR) / "tests" / "tokenizer" / "data" / "llama_cpp_pre_tokenizers.json"));
+    auto file = format::GgufFile::open((*shared / "data" / "tokenizer" / expected["vocabulary"].get<std::string>()).string());
+    ASSERT_TRUE(file.ok()) << file.error().message();
+    const auto inputs = expected["inputs"].get<std::vector<std::string>>();
+    ASSERT_GT(inputs.size(), 80u);
+    size_t names = 0;
+    for (const nlohmann::json& group : expected["groups"]) {
+        const auto want = group["ids"].get<std::vector<std::vector<int32_t>>>();
+        ASSERT_EQ(want.size(), inputs.size());
+        for (const std::string name : group["names"]) {
+            Result<Vocabulary> vocab = vocabulary_from_gguf(file.value().contents());
+            ASSERT_TRUE(vocab.ok()) << vocab.error().message();
+            vocab.value().pre = name;
+            Result<Tokenizer> tokenizer = Tokenizer::from_vocabulary(std::move(vocab).value());
+            ASSERT_TRUE(tokenizer.ok()) << name << ": " << tokenizer.error().message();
+            for (size_t i = 0; i < inputs.size(); ++i)
+                EXPECT_EQ(tokenizer.value().encode(inputs[i], false, false), want[i]) << name << ", input " << i << ": '"
+                                                                                     << inputs[i] << "'";
+            ++names;
+        }
+    }
+    EXPECT_EQ(names, 19u);
+}
 
 }  // namespace
 }  // namespace tern::tokenizer

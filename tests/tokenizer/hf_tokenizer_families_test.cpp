@@ -120,7 +120,9 @@ TEST(HfTokenizerFamilies, GgufNamesReachTheSamePreTokenizers) {
     for (const char* name : {"llama-bpe", "llama3", "falcon3", "gpt-2", "qwen2", "deepseek-v3"}) {
         EXPECT_TRUE(pre_tokenizer_by_name(name).has_value()) << name;
     }
-    EXPECT_FALSE(pre_tokenizer_by_name("starcoder").has_value());
+    EXPECT_FALSE(pre_tokenizer_by_name("bloom").has_value());   // llama.cpp names one tern does not read
+    EXPECT_EQ(pre_tokenizer_by_name("refact")->name, "starcoder");
+    EXPECT_EQ(pre_tokenizer_by_name("deepseek-llm")->patterns.size(), 6u);
     EXPECT_EQ(pre_tokenizer_by_name("gpt-4o")->patterns.size(), 1u);
     EXPECT_EQ(pre_tokenizer_by_name("qwen2")->patterns.size(), 1u);
     EXPECT_EQ(pre_tokenizer_by_name("deepseek-v3")->patterns.size(), 3u);
