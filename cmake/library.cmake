@@ -6,7 +6,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 add_library(tern_shared SHARED $<TARGET_OBJECTS:tern_api_objects>)
-target_link_libraries(tern_shared PRIVATE tern_lib tern_hub)
+target_link_libraries(tern_shared PRIVATE tern_lib tern_hub tern_distributed)
 target_include_directories(tern_shared INTERFACE $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
                                                  $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_compile_features(tern_shared INTERFACE cxx_std_20)

@@ -16,7 +16,7 @@ if(TERN_SANITIZE)
 endif()
 
 pybind11_add_module(tern_python MODULE NO_EXTRAS python/src/bindings.cpp $<TARGET_OBJECTS:tern_api_objects>)
-target_link_libraries(tern_python PRIVATE tern_lib tern_hub)
+target_link_libraries(tern_python PRIVATE tern_lib tern_hub tern_distributed)
 target_include_directories(tern_python PRIVATE ${PROJECT_SOURCE_DIR}/include)
 set(TERN_PYTHON_PACKAGE_DIR "${PROJECT_BINARY_DIR}/python/tern")
 set_target_properties(tern_python PROPERTIES OUTPUT_NAME _tern LIBRARY_OUTPUT_DIRECTORY "${TERN_PYTHON_PACKAGE_DIR}")

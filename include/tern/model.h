@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -47,6 +48,15 @@ struct LoadOptions {
     // Set (from any thread) to stop a Hub download: load() then fails with a one-line error and
     // the partial file stays in the cache, so the next load resumes it.
     const std::atomic<bool>* cancel = nullptr;
+    // Called on the loading thread as the weights are read and repacked: bytes done, total.
+    std::function<void(uint64_t done, uint64_t total)> on_progress = {};
+    // Under mpirun, a model split over the job's processes (ranks): "rows" (each rank holds and
+    // computes its share of every layer's rows, tensor parallel) or "layers" (each rank its
+    // contiguous layers, pipeline); the logits are bit for bit those of one process. Every rank
+    // calls load() with the same path and options; on rank 0 (ModelInfo::rank) the Model is used
+    // as usual, every other rank calls follow(). One split model per process.
+    std::string split = {};
+    double split_wait_seconds = 60;   // a wait for the other ranks longer than this ends the job
 };
 
 struct ModelInfo {
@@ -64,6 +74,12 @@ struct ModelInfo {
     bool has_tokenizer = false;
     std::string chat_template = {};  // the template chat() uses ("" without a tokenizer)
     double load_seconds = 0;
+    // What a careful user should know: a kernel that disagreed on its load-time check and is
+    // not used, a chat template that did not parse and was replaced by a built-in one.
+    std::vector<std::string> warnings = {};
+    std::string split = {};          // LoadOptions::split
+    size_t rank = 0;                 // under a split: this process's rank, of `ranks`
+    size_t ranks = 1;
 };
 
 struct SamplingOptions {
@@ -71,7 +87,12 @@ struct SamplingOptions {
     int top_k = 40;               // 0: off
     float top_p = 0.95f;          // 1: off
     float min_p = 0.05f;          // 0: off
-    float repeat_penalty = 1.0f;  // 1: off
+    float repeat_penalty = 1.0f;  // 1: off; > 1 discourages tokens seen in the last penalty_last_n
+    float frequency_penalty = 0;  // subtracted once per occurrence in that window
+    float presence_penalty = 0;   // subtracted once when present in that window
+    int penalty_last_n = 64;      // 0: penalties off
+    float typical_p = 1.0f;       // locally typical sampling; 1: off
+    std::map<int32_t, float> logit_bias = {};   // added to a token's logit before sampling
     uint64_t seed = 0;
 };
 
@@ -102,6 +123,13 @@ struct GenerateOptions {
     std::function<bool(std::string_view piece)> on_text = {};
     // Set from any thread to stop after the current token (FinishReason::kCancelled).
     const std::atomic<bool>* cancel = nullptr;
+    // Called with each generated token id as it is produced (before its text, which may wait for
+    // the next tokens to form whole characters); returning false stops as on_text does. For a
+    // model without a tokenizer this is how tokens stream.
+    std::function<bool(int32_t token)> on_token = {};
+    // The prompt's text goes first to on_text and into Generation::text, as OpenAI's `echo`
+    // (decoded from its tokens, without the leading space SentencePiece adds).
+    bool echo = false;
 };
 
 struct Generation {
@@ -114,6 +142,7 @@ struct Generation {
     double generate_seconds = 0;
     size_t draft_tokens = 0;      // speculative decoding: guesses checked
     size_t accepted_tokens = 0;   // and those that held
+    size_t steps = 0;             // forward steps that generated (one per token without drafting)
 };
 
 struct ChatMessage {
@@ -131,6 +160,7 @@ struct Perplexity {
     double uncertainty = 0;  // standard error, in perplexity units
     size_t chunks = 0;
     size_t scored_tokens = 0;
+    size_t text_tokens = 0;  // the whole text's
 };
 
 struct BenchmarkOptions {
@@ -175,13 +205,21 @@ public:
     Result<std::vector<float>> logits(std::span<const int32_t> ids, bool all_tokens = false) const;
 
     // llama-perplexity's protocol on `text` (see PerplexityOptions).
-    Result<Perplexity> perplexity(std::string_view text, const PerplexityOptions& options = {}) const;
+    // on_chunk sees the estimate after each chunk.
+    Result<Perplexity> perplexity(std::string_view text, const PerplexityOptions& options = {},
+                                  const std::function<void(const Perplexity& so_far)>& on_chunk = {}) const;
 
     // `tern bench --json`'s report (pp and tg tokens/s, bytes per token, bandwidth) as JSON text.
     Result<std::string> benchmark(const BenchmarkOptions& options = {}) const;
 
     // An empty sequence of up to `context` tokens (0: the model's context, see LoadOptions).
     Result<Session> new_session(size_t context = 0) const;
+
+    // Under a split, on every rank but 0: computes this rank's share of rank 0's work until rank
+    // 0's Model is gone (its last handle and session), then returns. A failure here ends the
+    // whole job (rank 0 may be waiting on this rank) after one line on stderr naming the rank.
+    // Errors: not a follower (no split, or rank 0).
+    Status follow() const;
 
     struct State;  // defined by the library
 

@@ -52,6 +52,7 @@ private:
 
 Result<Generation> generate_from(Model::State& state, std::span<const int32_t> prompt, const GenerateOptions& options,
                                  Model::State* draft_state) {
+    TERN_TRY(state.on_leader("generate"));
     TERN_TRY(api::check_prompt_fits("generate: the prompt", prompt.size(), state.context));
     if (options.max_draft < 1 || options.max_draft > 16)
         return Error(str_cat("generate: max_draft ", options.max_draft, " is outside 1-16"));
@@ -61,7 +62,8 @@ Result<Generation> generate_from(Model::State& state, std::span<const int32_t> p
     TERN_ASSIGN_OR_RETURN(std::unique_ptr<engine::Drafter> drafter, make_drafter(options, state, draft_state, n_ctx));
     Generation out;
     out.prompt_tokens = prompt.size();
-    engine::InferenceSession session(state.model(), state.loaded.kernels, state.pool, n_ctx, 1, state.kv_type);
+    engine::InferenceSession session(state.model(), state.loaded.kernels, state.pool, n_ctx, 1, state.kv_type,
+                                     state.model_split());
     const auto prompt_start = std::chrono::steady_clock::now();
     TERN_TRY(session.evaluate(prompt));
     out.prompt_seconds = api::seconds_since(prompt_start);
@@ -72,9 +74,10 @@ Result<Generation> generate_from(Model::State& state, std::span<const int32_t> p
     const tokenizer::Vocabulary* vocab = state.loaded.tokenizer ? &state.loaded.tokenizer->vocab() : nullptr;
     if (vocab != nullptr) speculative.ends_generation = [vocab](int32_t id) { return vocab->is_end_of_generation(id); };
     engine::SpeculativeGenerator generator(session, sampler, drafter.get(), prompt, 0, speculative);
-    TextSink sink(state, options.stop, options.on_text, out);
+    TextSink sink(state, options.stop, options.on_text, out, options.on_token);
     out.finish = FinishReason::kLength;
-    bool ended = false;
+    const bool add_space_prefix = vocab != nullptr && vocab->add_space_prefix;
+    bool ended = options.echo && !sink.echo(prompt, add_space_prefix);
     while (!ended && out.generated_tokens < options.max_tokens) {
         if (api::cancelled(options)) {
             out.finish = FinishReason::kCancelled;
@@ -99,6 +102,7 @@ Result<Generation> generate_from(Model::State& state, std::span<const int32_t> p
     out.generate_seconds = api::seconds_since(generate_start);
     out.draft_tokens = generator.stats().drafted;
     out.accepted_tokens = generator.stats().accepted;
+    out.steps = generator.stats().steps + (generator.stats().emitted > 0 ? 1 : 0);
     return out;
 }
 

@@ -61,6 +61,7 @@ Result<std::vector<std::vector<int32_t>>> tokenize_prompts(const Model::State& s
     if (!options.draft.empty() || options.draft_model != nullptr)
         return Error("generate_batch: speculative decoding (draft, draft_model) runs one prompt at a time");
     if (options.on_text) return Error("generate_batch: options.on_text is for one prompt; pass on_text(index, piece)");
+    if (options.on_token || options.echo) return Error("generate_batch: options.on_token and echo are for one prompt");
     TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, state.tokenizer());
     std::vector<std::vector<int32_t>> out;
     for (size_t i = 0; i < prompts.size(); ++i) {
@@ -75,6 +76,7 @@ Result<std::vector<std::vector<int32_t>>> tokenize_prompts(const Model::State& s
 Result<std::vector<Generation>> Model::generate_batch(
     std::span<const std::string> prompts, const GenerateOptions& options,
     const std::function<bool(size_t index, std::string_view piece)>& on_text) const {
+    TERN_TRY(state_->on_leader("generate_batch"));
     if (prompts.empty()) return std::vector<Generation>();
     State& state = *state_;
     TERN_ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> prompt_ids, tokenize_prompts(state, prompts, options));
@@ -92,7 +94,8 @@ Result<std::vector<Generation>> Model::generate_batch(
         members.back()->done = options.max_tokens == 0;
     }
     std::lock_guard lock(state.compute);
-    engine::InferenceSession session(state.model(), state.loaded.kernels, state.pool, n_ctx, prompts.size(), state.kv_type);
+    engine::InferenceSession session(state.model(), state.loaded.kernels, state.pool, n_ctx, prompts.size(), state.kv_type,
+                                     state.model_split());
     const auto prompt_start = std::chrono::steady_clock::now();
     TERN_TRY(session.evaluate_batch(batch));
     const double prompt_seconds = api::seconds_since(prompt_start);

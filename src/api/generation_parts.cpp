@@ -11,6 +11,11 @@ sampling::SamplerOptions sampler_options(const SamplingOptions& s) {
     o.top_p = s.top_p;
     o.min_p = s.min_p;
     o.repeat_penalty = s.repeat_penalty;
+    o.frequency_penalty = s.frequency_penalty;
+    o.presence_penalty = s.presence_penalty;
+    o.penalty_last_n = s.penalty_last_n;
+    o.typical_p = s.typical_p;
+    o.logit_bias = s.logit_bias;
     o.seed = s.seed;
     return o;
 }
@@ -24,18 +29,32 @@ bool cancelled(const GenerateOptions& options) {
 }
 
 TextSink::TextSink(const Model::State& state, const std::vector<std::string>& stop, TextCallback on_text,
-                   Generation& out)
-    : on_text_(std::move(on_text)), out_(out), stops_(stop) {
-    if (state.loaded.tokenizer) decoder_.emplace(*state.loaded.tokenizer);
+                   Generation& out, TokenCallback on_token)
+    : on_text_(std::move(on_text)), on_token_(std::move(on_token)), out_(out), stops_(stop) {
+    if (state.loaded.tokenizer) {
+        tokenizer_ = &*state.loaded.tokenizer;
+        decoder_.emplace(*tokenizer_);
+    }
 }
 
 bool TextSink::push(int32_t token) {
     out_.tokens.push_back(token);
+    if (on_token_ && !on_token_(token)) {
+        out_.finish = FinishReason::kCancelled;
+        return false;
+    }
     if (!decoder_) return true;
     const bool go_on = show(stops_.push(decoder_->push(token)));
     if (!stops_.stopped()) return go_on;
     out_.finish = FinishReason::kStop;
     return false;
+}
+
+bool TextSink::echo(std::span<const int32_t> prompt, bool strip_space_prefix) {
+    if (tokenizer_ == nullptr) return true;
+    std::string text = tokenizer_->decode(prompt);
+    if (strip_space_prefix && text.starts_with(' ')) text.erase(0, 1);
+    return show(text);
 }
 
 void TextSink::finish() {

@@ -30,12 +30,17 @@ Status check_prompt_fits(std::string_view what, size_t tokens, size_t context);
 Status check_token_ids(std::span<const int32_t> ids, size_t n_vocab);
 
 using TextCallback = std::function<bool(std::string_view piece)>;
+using TokenCallback = std::function<bool(int32_t token)>;
 
 // One generation's tokens and text. Text reaches `on_text` as soon as it forms whole characters
 // and cannot be the start of a stop string.
 class TextSink {
 public:
-    TextSink(const Model::State& state, const std::vector<std::string>& stop, TextCallback on_text, Generation& out);
+    TextSink(const Model::State& state, const std::vector<std::string>& stop, TextCallback on_text, Generation& out,
+             TokenCallback on_token = {});
+    // The prompt's text, shown before the generated text (GenerateOptions::echo); SentencePiece's
+    // space in front of the first word is not part of what the user typed. False: stop.
+    bool echo(std::span<const int32_t> prompt, bool strip_space_prefix);
     // False when the generation must end here (a stop string, or the callback said so; then
     // out.finish says which).
     bool push(int32_t token);
@@ -47,8 +52,10 @@ private:
     bool show(const std::string& text);
 
     TextCallback on_text_;
+    TokenCallback on_token_;
     Generation& out_;
     sampling::StopMatcher stops_;
+    const tokenizer::Tokenizer* tokenizer_ = nullptr;   // null: the model has none
     std::optional<tokenizer::StreamingDecoder> decoder_;
 };
 

@@ -1,6 +1,7 @@
 // tern::Model: loading, tokenizing, logits, perplexity and the benchmark (generation is in
 // generate.cpp, sessions in session.cpp).
 #include <algorithm>
+#include <cstdio>
 
 #include "api/generation_parts.h"
 #include "api/model_state.h"
@@ -37,37 +38,91 @@ ModelInfo describe_model(const std::string& path, const Model::State& state, int
 
 }  // namespace
 
+namespace {
+
+struct LoadedState {
+    engine::LoadedModel loaded;
+    std::optional<tokenizer::ChatTemplate> chat_template;
+    std::string template_warning;
+};
+
+// Everything of a load that can fail. Under a split every rank goes through all of it before
+// the ranks compare notes, so no rank waits for one that stopped early.
+Result<LoadedState> load_weights(const std::string& path, const LoadOptions& options,
+                                 const engine::ModelRequest& request) {
+    TERN_ASSIGN_OR_RETURN(engine::LoadedModel loaded, engine::load_model(path, request));
+    const size_t trained = loaded.model.hp.n_ctx_train;
+    if (options.context > trained)
+        return Error(str_cat(path, ": context ", options.context, " exceeds the model's ", trained, " tokens"));
+    LoadedState out{.loaded = std::move(loaded), .chat_template = {}, .template_warning = {}};
+    if (out.loaded.tokenizer || !options.chat_template.empty()) {
+        TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, out.loaded.require_tokenizer());
+        TERN_ASSIGN_OR_RETURN(engine::PickedTemplate picked,
+                              engine::pick_chat_template(out.loaded.model.arch->name, tok->vocab(), options.chat_template));
+        out.chat_template = std::move(picked.chat_template);
+        out.template_warning = std::move(picked.warning);
+    }
+    return out;
+}
+
+Result<std::unique_ptr<engine::SplitJob>> join_split(const LoadOptions& options) {
+    if (options.split.empty()) return std::unique_ptr<engine::SplitJob>();
+    return engine::SplitJob::start(options.split, options.split_wait_seconds, "split");
+}
+
+}  // namespace
+
 Result<Model> Model::load(const std::string& source, const LoadOptions& options) {
     if (options.threads < 0) return Error(str_cat("threads ", options.threads, " is negative"));
+    TERN_ASSIGN_OR_RETURN(const kernels::KvType kv_type, parse_kv_type(options.kv_type));
+    TERN_ASSIGN_OR_RETURN(std::unique_ptr<engine::SplitJob> job, join_split(options));
+    const int threads = job ? job->threads(options.threads) : options.threads > 0 ? options.threads : default_threads();
     hub::ProgressCallback progress;
     if (options.on_download || options.cancel != nullptr)
         progress = [&](const hub::DownloadProgress& p) {
             if (options.on_download) options.on_download(p.path, p.done, p.total);
             return options.cancel == nullptr || !options.cancel->load();
         };
-    TERN_ASSIGN_OR_RETURN(const std::string path, hub::local_model_path(source, options.revision, progress));
-    const int threads = options.threads > 0 ? options.threads : default_threads();
-    TERN_ASSIGN_OR_RETURN(const kernels::KvType kv_type, parse_kv_type(options.kv_type));
-    const engine::ModelRequest request{.isa = options.isa, .threads = threads, .head = options.head,
-                                       .packing = options.packing, .weights = options.weights,
-                                       .activations = options.activations, .progress = {}};
-    TERN_ASSIGN_OR_RETURN(engine::LoadedModel loaded, engine::load_model(path, request));
-    const size_t trained = loaded.model.hp.n_ctx_train;
-    if (options.context > trained)
-        return Error(str_cat(path, ": context ", options.context, " exceeds the model's ", trained, " tokens"));
-    std::optional<tokenizer::ChatTemplate> chat_template;
-    if (loaded.tokenizer || !options.chat_template.empty()) {
-        TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, loaded.require_tokenizer());
-        TERN_ASSIGN_OR_RETURN(engine::PickedTemplate picked,
-                              engine::pick_chat_template(loaded.model.arch->name, tok->vocab(), options.chat_template));
-        chat_template = std::move(picked.chat_template);
-    }
-    auto state = std::make_shared<State>(std::move(loaded), threads);
-    state->chat_template = std::move(chat_template);
+    engine::ModelRequest request{.isa = options.isa, .threads = threads, .head = options.head,
+                                 .packing = options.packing, .weights = options.weights,
+                                 .activations = options.activations, .progress = {}};
+    if (options.on_progress) request.progress = [&](size_t done, size_t total) { options.on_progress(done, total); };
+    if (job) request = job->for_this_rank(std::move(request));
+    Result<std::string> path = hub::local_model_path(source, options.revision, progress);
+    Result<LoadedState> loaded = path.ok() ? load_weights(path.value(), options, request) : Result<LoadedState>(path.error());
+    if (job) TERN_TRY(job->keep_share(loaded.ok() ? Status{} : Status(loaded.error()),
+                                      loaded.ok() ? &loaded.value().loaded.model : nullptr));
+    if (!loaded.ok()) return loaded.error();
+    LoadedState& parts = loaded.value();
+    auto state = std::make_shared<State>(std::move(job), std::move(parts.loaded), threads);
+    state->chat_template = std::move(parts.chat_template);
     state->kv_type = kv_type;
-    state->context = options.context > 0 ? options.context : trained;
-    state->info = describe_model(path, *state, threads);
+    state->context = options.context > 0 ? options.context : state->model().hp.n_ctx_train;
+    state->info = describe_model(path.value(), *state, threads);
+    if (!state->loaded.kernel_warning.empty()) state->info.warnings.push_back(state->loaded.kernel_warning);
+    if (!parts.template_warning.empty()) state->info.warnings.push_back(parts.template_warning);
+    if (state->split) {
+        state->info.split = options.split;
+        state->info.rank = state->split->rank();
+        state->info.ranks = state->split->ranks();
+    }
     return Model(std::move(state));
+}
+
+Status Model::State::on_leader(std::string_view call) const {
+    if (split && !split->leader())
+        return Error(str_cat(call, ": rank ", split->rank(), " of a split only follows rank 0 (call follow())"));
+    return {};
+}
+
+Status Model::follow() const {
+    if (!state_->split) return Error("follow: the model is not split (LoadOptions::split)");
+    if (state_->split->leader()) return Error("follow: rank 0 leads; only the other ranks follow");
+    std::lock_guard lock(state_->compute);
+    const Status followed = state_->split->follow(state_->loaded, state_->pool);
+    if (followed.ok()) return {};
+    std::fprintf(stderr, "tern: rank %zu: %s\n", state_->split->rank(), followed.error().message().c_str());
+    state_->split->abort(1);
 }
 
 const ModelInfo& Model::info() const { return state_->info; }
@@ -84,18 +139,30 @@ Result<std::string> Model::detokenize(std::span<const int32_t> ids) const {
 }
 
 Result<std::vector<float>> Model::logits(std::span<const int32_t> ids, bool all_tokens) const {
+    TERN_TRY(state_->on_leader("logits"));
     if (ids.empty()) return Error("logits: no token ids given");
     if (ids.size() > state_->context)
         return Error(str_cat("logits: ", ids.size(), " tokens exceed the context of ", state_->context));
     std::lock_guard lock(state_->compute);
     engine::InferenceSession session(state_->model(), state_->loaded.kernels, state_->pool, ids.size(), 1,
-                                     state_->kv_type);
+                                     state_->kv_type, state_->model_split());
     TERN_TRY(session.evaluate(ids, all_tokens));
     const std::span<const float> out = all_tokens ? session.logits() : session.last_logits();
     return std::vector<float>(out.begin(), out.end());
 }
 
-Result<Perplexity> Model::perplexity(std::string_view text, const PerplexityOptions& options) const {
+namespace {
+
+Perplexity public_perplexity(const engine::PerplexityResult& r, size_t text_tokens) {
+    return Perplexity{.perplexity = r.perplexity, .uncertainty = r.uncertainty, .chunks = r.chunks,
+                      .scored_tokens = r.scored_tokens, .text_tokens = text_tokens};
+}
+
+}  // namespace
+
+Result<Perplexity> Model::perplexity(std::string_view text, const PerplexityOptions& options,
+                                     const std::function<void(const Perplexity& so_far)>& on_chunk) const {
+    TERN_TRY(state_->on_leader("perplexity"));
     TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, state_->tokenizer());
     const size_t window = std::min(options.window, state_->context);
     if (window < 2) return Error(str_cat("perplexity: a window of ", window, " tokens is too short (at least 2)"));
@@ -103,16 +170,19 @@ Result<Perplexity> Model::perplexity(std::string_view text, const PerplexityOpti
     const tokenizer::Vocabulary& vocab = tok->vocab();
     std::lock_guard lock(state_->compute);
     engine::InferenceSession session(state_->model(), state_->loaded.kernels, state_->pool, window, 1,
-                                     state_->kv_type);
+                                     state_->kv_type, state_->model_split());
+    std::function<void(const engine::PerplexityResult&)> on_engine_chunk;
+    if (on_chunk)
+        on_engine_chunk = [&](const engine::PerplexityResult& r) { on_chunk(public_perplexity(r, tokens.size())); };
     Result<engine::PerplexityResult> result = engine::compute_perplexity(
-        session, tokens, window, vocab.add_bos ? vocab.bos : -1, options.max_chunks, {});
+        session, tokens, window, vocab.add_bos ? vocab.bos : -1, options.max_chunks, on_engine_chunk);
     if (!result.ok()) return result.error().within("perplexity");
-    const engine::PerplexityResult& r = result.value();
-    return Perplexity{.perplexity = r.perplexity, .uncertainty = r.uncertainty, .chunks = r.chunks,
-                      .scored_tokens = r.scored_tokens};
+    return public_perplexity(result.value(), tokens.size());
 }
 
 Result<std::string> Model::benchmark(const BenchmarkOptions& options) const {
+    TERN_TRY(state_->on_leader("benchmark"));
+    if (state_->split) return Error("benchmark: not of a split model (tern bench --split measures one)");
     if (options.repetitions < 1) return Error(str_cat("benchmark: repetitions ", options.repetitions, " is below 1"));
     for (const int t : options.threads)
         if (t < 1) return Error(str_cat("benchmark: thread count ", t, " is below 1"));
@@ -127,6 +197,7 @@ Result<std::string> Model::benchmark(const BenchmarkOptions& options) const {
 }
 
 Result<Session> Model::new_session(size_t context) const {
+    TERN_TRY(state_->on_leader("new_session"));
     if (context > state_->context)
         return Error(str_cat("session: context ", context, " exceeds the model's ", state_->context, " tokens"));
     return Session::create(state_, context > 0 ? context : state_->context);

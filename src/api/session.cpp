@@ -8,7 +8,7 @@ namespace tern {
 struct Session::Impl {
     Impl(std::shared_ptr<Model::State> model_state, size_t context)
         : state(std::move(model_state)),
-          session(state->model(), state->loaded.kernels, state->pool, context, 1, state->kv_type) {}
+          session(state->model(), state->loaded.kernels, state->pool, context, 1, state->kv_type, state->model_split()) {}
 
     std::shared_ptr<Model::State> state;   // keeps the weights alive as long as the session
     engine::InferenceSession session;

@@ -102,7 +102,7 @@ int run_model_bench(const BenchOptions& options) {
     if (options.isas.size() > 1) return report_failure("bench: a model benchmark takes one --isa");
     if (!options.split.kind.empty() && options.threads.size() > 1)
         return report_failure("bench: under --split each rank keeps one thread count for the whole run: give -t N");
-    Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
+    Result<std::unique_ptr<SplitRun>> split = start_split(options.split);
     if (!split.ok()) return report_failure(str_cat("bench: ", split.error().message()));
     const std::unique_ptr<SplitRun>& job = split.value();
     const std::vector<int> thread_counts =

@@ -93,7 +93,7 @@ std::optional<Reply> generate_reply(engine::InferenceSession& session, const eng
 }  // namespace
 
 int run_chat(const ChatOptions& options) {
-    Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
+    Result<std::unique_ptr<SplitRun>> split = start_split(options.split);
     if (!split.ok()) return report_failure(split.error().message());
     const std::unique_ptr<SplitRun>& job = split.value();
     const int threads = thread_count(job, options.threads);

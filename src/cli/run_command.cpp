@@ -1,21 +1,17 @@
 // `tern run`: loads a model, evaluates the prompt in one batch (GEMM kernels), then samples
 // token by token (GEMV kernels), streaming text as soon as it forms whole characters. The
 // prompt is text (-p, --file) or, for models without a tokenizer tern reads, token ids (--ids).
+// Everything goes through the public library (include/tern/model.h).
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "cli/commands.h"
-#include "cli/draft_setup.h"
-#include "cli/model_setup.h"
-#include "cli/split_setup.h"
-#include "core/str_cat.h"
-#include "core/thread_pool.h"
+#include "cli/library_model.h"
 #include "core/mapped_file.h"
-#include "engine/inference_session.h"
-#include "sampling/sampler.h"
+#include "core/str_cat.h"
 
 namespace tern::cli {
 namespace {
@@ -40,7 +36,7 @@ Result<std::vector<int32_t>> parse_ids(const std::string& text) {
     return ids;
 }
 
-Result<std::vector<int32_t>> prompt_tokens(const RunOptions& options, const LoadedModel& lm) {
+Result<std::vector<int32_t>> prompt_tokens(const RunOptions& options, const Model& model) {
     const int given = !options.ids.empty() + !options.prompt.empty() + !options.prompt_file.empty();
     if (given != 1) return Error("give exactly one of -p PROMPT, -f FILE or --ids IDS");
     if (!options.ids.empty()) return parse_ids(options.ids);
@@ -48,40 +44,26 @@ Result<std::vector<int32_t>> prompt_tokens(const RunOptions& options, const Load
     if (!options.prompt_file.empty()) {
         TERN_ASSIGN_OR_RETURN(text, read_text_file(options.prompt_file, size_t{64} << 20));
     }
-    TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, lm.require_tokenizer());
-    std::vector<int32_t> ids = tok->encode(text, /*add_special=*/true, /*parse_special=*/true);
+    TERN_ASSIGN_OR_RETURN(std::vector<int32_t> ids, model.tokenize(text, /*add_special=*/true, /*parse_special=*/true));
     if (ids.empty()) return Error("the prompt is empty");
     return ids;
 }
 
-// Prints generated tokens: as text when there is a tokenizer, else as ids.
-class TokenPrinter {
-public:
-    explicit TokenPrinter(const LoadedModel& lm) {
-        if (lm.tokenizer) decoder_.emplace(*lm.tokenizer);
-    }
-    void print(int32_t id) {
-        if (decoder_) {
-            std::fputs(decoder_->push(id).c_str(), stdout);
-        } else {
-            std::printf("%s%d", first_ ? "" : " ", id);
-        }
-        first_ = false;
-        std::fflush(stdout);
-    }
-    void finish() {
-        if (decoder_) std::fputs(decoder_->flush().c_str(), stdout);
-        std::printf("\n");
-        std::fflush(stdout);   // before the speed line on stderr
-    }
+SamplingOptions sampling_from(const sampling::SamplerOptions& s) {
+    return SamplingOptions{.temperature = s.temperature, .top_k = s.top_k, .top_p = s.top_p, .min_p = s.min_p,
+                           .repeat_penalty = s.repeat_penalty, .frequency_penalty = s.frequency_penalty,
+                           .presence_penalty = s.presence_penalty, .penalty_last_n = s.penalty_last_n,
+                           .typical_p = s.typical_p, .logit_bias = s.logit_bias, .seed = s.seed};
+}
 
-private:
-    std::optional<tokenizer::StreamingDecoder> decoder_;
-    bool first_ = true;
-};
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+// A draft model for --draft MODEL: loaded like the model, unsplit (only rank 0 drafts).
+Result<std::optional<Model>> load_draft(const RunOptions& options, const LoadOptions& target) {
+    if (options.draft.source.empty() || options.draft.source == "ngram") return std::optional<Model>();
+    LoadOptions draft = target;
+    draft.split.clear();
+    Result<Model> loaded = load_for_command(options.draft.source, draft);
+    if (!loaded.ok()) return loaded.error().within("--draft");
+    return std::optional<Model>(std::move(loaded).value());
 }
 
 }  // namespace
@@ -89,65 +71,54 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 int default_thread_count() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
 int run_run(const RunOptions& options) {
-    Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
-    if (!split.ok()) return report_failure(split.error().message());
-    const std::unique_ptr<SplitRun>& job = split.value();
-    const int threads = thread_count(job, options.threads);
-    const ModelRequest request = {.isa = options.isa, .threads = threads, .head = options.head, .packing = options.packing,
-                                  .weights = options.weights, .activations = options.activations};
-    Result<LoadedModel> loaded = load_model_for_run(options.model, for_this_rank(job, request));
-    if (const std::optional<int> done = settle_split(job, loaded, threads)) return *done;
+    LoadOptions load = load_options_from(options);
+    load.context = options.n_ctx;
+    Result<Model> loaded = load_for_command(options.model, load);
     if (!loaded.ok()) return report_failure(loaded.error().message());
-    const LoadedModel& lm = loaded.value();
-    Result<std::vector<int32_t>> prompt = prompt_tokens(options, lm);
+    const Model& model = loaded.value();
+    if (model.info().rank > 0) return follow_rank_zero(model);
+    Result<std::vector<int32_t>> prompt = prompt_tokens(options, model);
     if (!prompt.ok()) return report_failure(prompt.error().message());
-    std::fprintf(stderr, "%s: %s; loaded in %.2f s\n", options.model.c_str(), describe(lm).c_str(), lm.load_seconds);
-
-    ThreadPool pool(threads);
-    const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : lm.model.hp.n_ctx_train;
-    engine::InferenceSession session(lm.model, lm.kernels, pool, n_ctx, 1, options.kv_type, model_split_of(job));
+    std::fprintf(stderr, "%s: %s; loaded in %.2f s\n", options.model.c_str(), model.info().description.c_str(),
+                 model.info().load_seconds);
+    const size_t n_ctx = model.info().context;
     if (prompt.value().size() + options.n_predict > n_ctx)
         return report_failure(str_cat("prompt (", prompt.value().size(), " tokens) + -n ", options.n_predict,
                                       " exceeds the context of ", n_ctx, " tokens"));
-    Result<DraftSetup> draft = make_draft_setup(options.draft, lm, pool, n_ctx, request);
-    if (!draft.ok()) return report_failure(draft.error().message());
-    const auto prompt_start = std::chrono::steady_clock::now();
-    if (Status s = session.evaluate(prompt.value()); !s.ok()) return report_failure(s.error().message());
-    const double prompt_seconds = seconds_since(prompt_start);
+    Result<std::optional<Model>> draft_model = load_draft(options, load);
+    if (!draft_model.ok()) return report_failure(draft_model.error().message());
 
-    TokenPrinter printer(lm);
-    if (!options.no_echo && lm.tokenizer) {
-        std::string echo = lm.tokenizer->decode(prompt.value());
-        // SentencePiece adds a space in front of the text; it is not part of what the user typed.
-        if (lm.tokenizer->vocab().add_space_prefix && echo.starts_with(' ')) echo.erase(0, 1);
-        std::fputs(echo.c_str(), stdout);
+    GenerateOptions generate{.max_tokens = options.n_predict, .sampling = sampling_from(options.sampler)};
+    generate.draft = options.draft.source == "ngram" ? "ngram" : "";
+    if (draft_model.value()) generate.draft_model = &*draft_model.value();
+    generate.max_draft = options.draft.max_tokens;
+    generate.adapt_draft = !options.draft.fixed;
+    generate.echo = !options.no_echo;
+    generate.on_text = [](std::string_view piece) {
+        std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
-    }
-    sampling::Sampler sampler(options.sampler);
-    const auto gen_start = std::chrono::steady_clock::now();
-    // Penalties see the whole sequence, prompt included.
-    engine::SpeculativeGenerator generator(session, sampler, draft.value().drafter.get(), prompt.value(), 0,
-                                           draft.value().generator_options);
-    size_t generated = 0;
-    for (bool ended = false; !ended && generated < options.n_predict;) {
-        Result<std::span<const int32_t>> step = generator.next(options.n_predict - generated);
-        if (!step.ok()) return report_failure(step.error().message());
-        for (const int32_t next : step.value()) {
-            if (lm.tokenizer && lm.tokenizer->vocab().is_end_of_generation(next)) {
-                ended = true;
-                break;
-            }
-            printer.print(next);
-            ++generated;
-        }
-    }
-    printer.finish();
-    const double gen_seconds = seconds_since(gen_start);
+        return true;
+    };
+    if (!model.info().has_tokenizer)   // the ids themselves, as they come
+        generate.on_token = [first = true](int32_t id) mutable {
+            std::printf("%s%d", first ? "" : " ", id);
+            std::fflush(stdout);
+            first = false;
+            return true;
+        };
+    Result<Generation> out = model.generate(prompt.value(), generate);
+    if (!out.ok()) return report_failure(out.error().message());
+    std::printf("\n");
+    std::fflush(stdout);   // before the speed line on stderr
+    const Generation& g = out.value();
     std::fprintf(stderr, "prompt: %zu tokens in %.1f ms (%.1f tok/s); generation: %zu tokens in %.1f ms (%.1f tok/s)\n",
-                 prompt.value().size(), prompt_seconds * 1e3, prompt.value().size() / prompt_seconds, generated,
-                 gen_seconds * 1e3, generated > 0 ? generated / gen_seconds : 0.0);
-    if (const std::string line = describe_speculation(draft.value(), generator.stats()); !line.empty())
-        std::fprintf(stderr, "%s\n", line.c_str());
+                 g.prompt_tokens, g.prompt_seconds * 1e3, g.prompt_tokens / g.prompt_seconds, g.generated_tokens,
+                 g.generate_seconds * 1e3, g.generated_tokens > 0 ? g.generated_tokens / g.generate_seconds : 0.0);
+    if (!options.draft.source.empty())
+        std::fprintf(stderr, "speculative: %zu guesses checked, %zu held (%d %%), %zu tokens in %zu steps\n",
+                     g.draft_tokens, g.accepted_tokens,
+                     static_cast<int>(100.0 * g.accepted_tokens / std::max<size_t>(g.draft_tokens, 1) + 0.5),
+                     g.generated_tokens, g.steps);
     return 0;
 }
 

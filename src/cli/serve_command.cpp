@@ -93,7 +93,7 @@ int run_serve(const ServeOptions& options) {
     const bool draft_model = !options.draft.source.empty() && options.draft.source != "ngram";
     if (draft_model && !options.split.kind.empty())
         return report_failure("--draft MODEL and --split: a draft model runs in one process only (--draft ngram works)");
-    Result<std::unique_ptr<SplitRun>> split = SplitRun::start(options.split);
+    Result<std::unique_ptr<SplitRun>> split = start_split(options.split);
     if (!split.ok()) return report_failure(split.error().message());
     const std::unique_ptr<SplitRun>& job = split.value();
     const int threads = thread_count(job, options.threads);

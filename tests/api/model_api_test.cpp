@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -86,6 +87,56 @@ TEST(LibraryModel, GreedyGenerationTellsTheGoldenStoryAndStreamsIt) {
     EXPECT_EQ(out.value().generated_tokens, c["golden_tokens"].get<size_t>());
     EXPECT_EQ(out.value().tokens.size(), out.value().generated_tokens);
     EXPECT_EQ(tern::finish_reason_name(out.value().finish), "length");
+}
+
+// echo puts the prompt's text first (as the user typed it: SentencePiece's leading space
+// dropped); on_token streams exactly the ids that make the text.
+TEST(LibraryModel, EchoAndTokenStreamAgreeWithThePlainGeneration) {
+    const tern::Model model = load();
+    const nlohmann::json c = card();
+    const std::string prompt = c["golden_prompt"].get<std::string>();
+    const tern::Generation plain = model.generate(prompt, greedy(24)).value();
+    tern::GenerateOptions options = greedy(24);
+    options.echo = true;
+    std::string streamed;
+    std::vector<int32_t> ids;
+    options.on_text = [&](std::string_view piece) {
+        streamed += piece;
+        return true;
+    };
+    options.on_token = [&](int32_t id) {
+        ids.push_back(id);
+        return true;
+    };
+    const tern::Generation echoed = model.generate(prompt, options).value();
+    EXPECT_EQ(echoed.text, prompt + plain.text);
+    EXPECT_EQ(streamed, echoed.text);
+    EXPECT_EQ(ids, plain.tokens);
+    EXPECT_EQ(echoed.steps, 24u);   // one forward step per token without drafting
+    size_t calls = 0;
+    options.on_token = [&](int32_t) { return ++calls < 7; };   // false at the seventh token
+    const tern::Generation stopped = model.generate(prompt, options).value();
+    EXPECT_EQ(stopped.finish, tern::FinishReason::kCancelled);
+    EXPECT_EQ(stopped.tokens.size(), 7u);
+}
+
+// A logit bias of +100 on one token makes greedy decoding pick it every time; the penalties
+// then see it in their window (a presence penalty alone does not outweigh that bias).
+TEST(LibraryModel, LogitBiasAndPenaltiesReachTheSampler) {
+    const tern::Model model = load();
+    tern::GenerateOptions options = greedy(6);
+    options.sampling.logit_bias = {{42, 100.0f}};
+    options.sampling.presence_penalty = 1.0f;
+    const tern::Generation biased = model.generate("Once upon a time", options).value();
+    EXPECT_EQ(biased.tokens, std::vector<int32_t>(6, 42));
+    tern::GenerateOptions penalised = greedy(40);
+    const tern::Generation plain = model.generate("Once upon a time", penalised).value();
+    penalised.sampling.frequency_penalty = 5.0f;
+    penalised.sampling.penalty_last_n = 64;
+    const tern::Generation varied = model.generate("Once upon a time", penalised).value();
+    EXPECT_NE(varied.tokens, plain.tokens);
+    std::set<int32_t> distinct(varied.tokens.begin(), varied.tokens.end());
+    EXPECT_GT(distinct.size(), std::set<int32_t>(plain.tokens.begin(), plain.tokens.end()).size());
 }
 
 TEST(LibraryModel, NgramDraftingKeepsTheText) {
@@ -386,7 +437,16 @@ TEST(LibraryModel, PerplexityEqualsTheSumOverLogits) {
     const size_t scored = chunks * (window - 1 - window / 2);
     EXPECT_EQ(ppl.value().chunks, chunks);
     EXPECT_EQ(ppl.value().scored_tokens, scored);
+    EXPECT_EQ(ppl.value().text_tokens, tokens.size());
     EXPECT_NEAR(ppl.value().perplexity, std::exp(nll / scored), 1e-6 * std::exp(nll / scored));
+    std::vector<tern::Perplexity> seen;
+    const tern::Perplexity again =
+        model.perplexity(text, {.window = window, .max_chunks = 0}, [&](const tern::Perplexity& p) { seen.push_back(p); })
+            .value();
+    ASSERT_EQ(seen.size(), chunks);
+    for (size_t c = 0; c < chunks; ++c) EXPECT_EQ(seen[c].chunks, c + 1);
+    EXPECT_EQ(seen.back().perplexity, again.perplexity);
+    EXPECT_EQ(again.perplexity, ppl.value().perplexity);
 }
 
 // The tokenizer alone, from the GGUF and from the Hugging Face folder (tokenizer.model): the
@@ -475,6 +535,12 @@ TEST(LibraryModel, BadInputGetsOneLineErrors) {
     EXPECT_EQ(model.new_session(4096).error().message(), "session: context 4096 exceeds the model's 256 tokens");
     EXPECT_EQ(model.perplexity("tiny", {.window = 1, .max_chunks = 0}).error().message(),
               "perplexity: a window of 1 tokens is too short (at least 2)");
+    EXPECT_EQ(tern::Model::load(kGguf, {.split = "cols"}).error().message(),
+              "split: 'cols' is not a split (expected rows or layers)");
+    EXPECT_EQ(model.follow().error().message(), "follow: the model is not split (LoadOptions::split)");
+    EXPECT_EQ(model.info().rank, 0u);
+    EXPECT_EQ(model.info().ranks, 1u);
+    EXPECT_TRUE(model.info().warnings.empty());
 }
 
 TEST(LibrarySystem, ReportsTheKernelsThatRunHere) {

@@ -97,7 +97,7 @@ TEST_F(ModelCommands, RunErrorsAreOneLine) {
     };
     const Case cases[] = {
         {"run -m " + model_ + " --ids '1 x'", "tern: --ids: 'x' is not a token id (a non-negative integer)\n"},
-        {"run -m " + model_ + " --ids '1 300'", "tern: token 1 has id 300, outside the vocabulary [0, 300)\n"},
+        {"run -m " + model_ + " --ids '1 300'", "tern: generate: token 1 is id 300, outside the vocabulary of 300\n"},
         {"run -m " + model_ + " --ids 1 -p hi", "tern: give exactly one of -p PROMPT, -f FILE or --ids IDS\n"},
         {"run -m " + model_ + " --ids 1 -n 200", "tern: prompt (1 tokens) + -n 200 exceeds the context of 128 tokens\n"},
         {"run -m /nonexistent.gguf --ids 1", ""},
