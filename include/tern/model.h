@@ -170,7 +170,13 @@ struct BenchmarkOptions {
     int repetitions = 3;
 };
 
+struct ChatOptions {
+    std::string system = {};  // the system prompt ("" : none)
+    size_t context = 0;       // tokens the conversation holds at most; 0: the model's context
+};
+
 class Session;
+class Chat;
 
 class Model {
 public:
@@ -215,6 +221,9 @@ public:
     // An empty sequence of up to `context` tokens (0: the model's context, see LoadOptions).
     Result<Session> new_session(size_t context = 0) const;
 
+    // A conversation kept in one KV cache across turns (see Chat).
+    Result<Chat> new_chat(const ChatOptions& options = {}) const;
+
     // Under a split, on every rank but 0: computes this rank's share of rank 0's work until rank
     // 0's Model is gone (its last handle and session), then returns. A failure here ends the
     // whole job (rank 0 may be waiting on this rank) after one line on stderr naming the rank.
@@ -224,6 +233,7 @@ public:
     struct State;  // defined by the library
 
 private:
+    friend class Chat;
     explicit Model(std::shared_ptr<State> state) : state_(std::move(state)) {}
     static State* draft_state(const GenerateOptions& options);   // behind options.draft_model
     std::shared_ptr<State> state_;
@@ -250,6 +260,39 @@ private:
     struct Impl;
     explicit Session(std::unique_ptr<Impl> impl);
     static Result<Session> create(std::shared_ptr<Model::State> state, size_t context);
+    std::unique_ptr<Impl> impl_;
+};
+
+// A conversation with the model, kept in one KV cache (or recurrent state) across turns, so a
+// reply costs only the new message's tokens, not the whole history's. With a Jinja chat
+// template the conversation is rendered again each turn and only what changed is evaluated;
+// with a built-in format only the new turn is. When a message and the room for its reply
+// (GenerateOptions::max_tokens, at most half the context) no longer fit, the conversation
+// restarts from the system prompt and restarted() says so. Successive replies with the same
+// SamplingOptions continue one random stream, so a conversation is reproducible from its seed.
+// `tern chat` is this class. A Chat keeps its Model's state alive; it must not be used from
+// two threads at once (its computations take the Model's lock, as every call does).
+class Chat {
+public:
+    Chat(Chat&&) noexcept;
+    Chat& operator=(Chat&&) noexcept;
+    ~Chat();
+
+    // The assistant's reply to `message`, streamed through options.on_text. Penalties see the
+    // reply only; drafting (options.draft or draft_model) guesses from the whole conversation.
+    // FinishReason::kLength with fewer than max_tokens means the context is full.
+    // Errors: the message cannot fit even after a restart, the template refuses it, a bad option.
+    Result<Generation> send(std::string_view message, const GenerateOptions& options = {});
+    // Starts over from the system prompt.
+    Status reset();
+    bool restarted() const;   // the last send() restarted the conversation to make room
+    size_t size() const;      // tokens in the cache
+    size_t context() const;   // tokens it can hold
+
+private:
+    friend class Model;
+    struct Impl;
+    explicit Chat(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
 

@@ -5,9 +5,7 @@
 
 #include "api/generation_parts.h"
 #include "core/str_cat.h"
-#include "engine/draft_model_drafter.h"
 #include "engine/inference_session.h"
-#include "engine/prompt_lookup_drafter.h"
 #include "engine/speculative_generator.h"
 #include "tokenizer/chat_template.h"
 
@@ -15,40 +13,6 @@ namespace tern {
 namespace {
 
 using api::TextSink;
-
-// Where guesses come from: nothing, earlier text ("ngram"), or a draft model drafting on its
-// own pool into a cache as long as the target's.
-Result<std::unique_ptr<engine::Drafter>> make_drafter(const GenerateOptions& options, const Model::State& target,
-                                                      Model::State* draft_state, size_t n_ctx) {
-    if (draft_state != nullptr) {
-        if (!options.draft.empty()) return Error(str_cat("generate: draft '", options.draft, "' and a draft model are both set"));
-        if (Status same = engine::check_same_vocabulary(draft_state->loaded, target.loaded); !same.ok())
-            return same.error().within("draft_model");
-        return std::unique_ptr<engine::Drafter>(std::make_unique<engine::DraftModelDrafter>(
-            draft_state->model(), draft_state->loaded.kernels, draft_state->pool, n_ctx));
-    }
-    if (options.draft.empty()) return std::unique_ptr<engine::Drafter>();
-    if (options.draft == "ngram") return std::unique_ptr<engine::Drafter>(std::make_unique<engine::PromptLookupDrafter>());
-    return Error(str_cat("draft '", options.draft, "' is not supported (\"\" or \"ngram\")"));
-}
-
-// The target's computations, and the draft model's when there is one (each has its own pool
-// and lock; both are taken at once, so two calls drafting with each other cannot deadlock).
-class ComputeLocks {
-public:
-    ComputeLocks(Model::State& target, Model::State* draft) : target_(target.compute, std::defer_lock) {
-        if (draft == nullptr || draft == &target) {
-            target_.lock();
-            return;
-        }
-        draft_ = std::unique_lock(draft->compute, std::defer_lock);
-        std::lock(target_, draft_);
-    }
-
-private:
-    std::unique_lock<std::mutex> target_;
-    std::unique_lock<std::mutex> draft_;
-};
 
 Result<Generation> generate_from(Model::State& state, std::span<const int32_t> prompt, const GenerateOptions& options,
                                  Model::State* draft_state) {
@@ -58,8 +22,8 @@ Result<Generation> generate_from(Model::State& state, std::span<const int32_t> p
         return Error(str_cat("generate: max_draft ", options.max_draft, " is outside 1-16"));
     // Sized for this call: a short reply does not allocate the model's whole context.
     const size_t n_ctx = std::min(state.context, prompt.size() + std::max<size_t>(options.max_tokens, 1));
-    ComputeLocks locks(state, draft_state);
-    TERN_ASSIGN_OR_RETURN(std::unique_ptr<engine::Drafter> drafter, make_drafter(options, state, draft_state, n_ctx));
+    api::ComputeLocks locks(state, draft_state);
+    TERN_ASSIGN_OR_RETURN(std::unique_ptr<engine::Drafter> drafter, api::make_drafter(options, state, draft_state, n_ctx));
     Generation out;
     out.prompt_tokens = prompt.size();
     engine::InferenceSession session(state.model(), state.loaded.kernels, state.pool, n_ctx, 1, state.kv_type,

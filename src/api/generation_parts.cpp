@@ -1,6 +1,8 @@
 #include "api/generation_parts.h"
 
 #include "core/str_cat.h"
+#include "engine/draft_model_drafter.h"
+#include "engine/prompt_lookup_drafter.h"
 
 namespace tern::api {
 
@@ -18,6 +20,29 @@ sampling::SamplerOptions sampler_options(const SamplingOptions& s) {
     o.logit_bias = s.logit_bias;
     o.seed = s.seed;
     return o;
+}
+
+Result<std::unique_ptr<engine::Drafter>> make_drafter(const GenerateOptions& options, const Model::State& target,
+                                                      Model::State* draft_state, size_t n_ctx) {
+    if (draft_state != nullptr) {
+        if (!options.draft.empty()) return Error(str_cat("generate: draft '", options.draft, "' and a draft model are both set"));
+        if (Status same = engine::check_same_vocabulary(draft_state->loaded, target.loaded); !same.ok())
+            return same.error().within("draft_model");
+        return std::unique_ptr<engine::Drafter>(std::make_unique<engine::DraftModelDrafter>(
+            draft_state->model(), draft_state->loaded.kernels, draft_state->pool, n_ctx));
+    }
+    if (options.draft.empty()) return std::unique_ptr<engine::Drafter>();
+    if (options.draft == "ngram") return std::unique_ptr<engine::Drafter>(std::make_unique<engine::PromptLookupDrafter>());
+    return Error(str_cat("draft '", options.draft, "' is not supported (\"\" or \"ngram\")"));
+}
+
+ComputeLocks::ComputeLocks(Model::State& target, Model::State* draft) : target_(target.compute, std::defer_lock) {
+    if (draft == nullptr || draft == &target) {
+        target_.lock();
+        return;
+    }
+    draft_ = std::unique_lock(draft->compute, std::defer_lock);
+    std::lock(target_, draft_);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {

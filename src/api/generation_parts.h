@@ -4,12 +4,15 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "api/model_state.h"
+#include "engine/drafter.h"
 #include "sampling/sampler.h"
 #include "sampling/stop_matcher.h"
 #include "tokenizer/tokenizer.h"
@@ -28,6 +31,22 @@ Status check_prompt_fits(std::string_view what, size_t tokens, size_t context);
 
 // Every id inside [0, n_vocab); else "token I is id X, outside the vocabulary of N" for the first.
 Status check_token_ids(std::span<const int32_t> ids, size_t n_vocab);
+
+// Where guesses come from: nothing, earlier text ("ngram"), or a draft model drafting on its
+// own pool into a cache of n_ctx tokens. Errors: both set, an unknown draft, another vocabulary.
+Result<std::unique_ptr<engine::Drafter>> make_drafter(const GenerateOptions& options, const Model::State& target,
+                                                      Model::State* draft_state, size_t n_ctx);
+
+// The target's computations, and the draft model's when there is one (each has its own pool
+// and lock; both are taken at once, so two calls drafting with each other cannot deadlock).
+class ComputeLocks {
+public:
+    ComputeLocks(Model::State& target, Model::State* draft);
+
+private:
+    std::unique_lock<std::mutex> target_;
+    std::unique_lock<std::mutex> draft_;
+};
 
 using TextCallback = std::function<bool(std::string_view piece)>;
 using TokenCallback = std::function<bool(int32_t token)>;

@@ -37,6 +37,28 @@ Result<Model> load_for_command(const std::string& model, LoadOptions options) {
     return loaded;
 }
 
+SamplingOptions sampling_from(const sampling::SamplerOptions& s) {
+    return SamplingOptions{.temperature = s.temperature, .top_k = s.top_k, .top_p = s.top_p, .min_p = s.min_p,
+                           .repeat_penalty = s.repeat_penalty, .frequency_penalty = s.frequency_penalty,
+                           .presence_penalty = s.presence_penalty, .penalty_last_n = s.penalty_last_n,
+                           .typical_p = s.typical_p, .logit_bias = s.logit_bias, .seed = s.seed};
+}
+
+Result<std::optional<Model>> load_draft_model(const DraftOptions& draft, LoadOptions target) {
+    if (draft.source.empty() || draft.source == "ngram") return std::optional<Model>();
+    target.split.clear();
+    Result<Model> loaded = load_for_command(draft.source, target);
+    if (!loaded.ok()) return loaded.error().within("--draft");
+    return std::optional<Model>(std::move(loaded).value());
+}
+
+void apply_draft(const DraftOptions& draft, const std::optional<Model>& draft_model, GenerateOptions& options) {
+    options.draft = draft.source == "ngram" ? "ngram" : "";
+    options.draft_model = draft_model ? &*draft_model : nullptr;
+    options.max_draft = draft.max_tokens;
+    options.adapt_draft = !draft.fixed;
+}
+
 int follow_rank_zero(const Model& model) {
     std::signal(SIGINT, SIG_IGN);
     std::signal(SIGTERM, SIG_IGN);

@@ -3,6 +3,7 @@
 // stderr; warnings go to stderr; under --split the followers run here to the end.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "cli/commands.h"
@@ -28,6 +29,16 @@ LoadOptions load_options_from(const Flags& flags) {
 
 // Model::load with the progress lines and warnings of a terminal program.
 Result<Model> load_for_command(const std::string& model, LoadOptions options);
+
+// -s, --temp, --top-k, ... as the library's sampling options.
+SamplingOptions sampling_from(const sampling::SamplerOptions& sampler);
+
+// --draft MODEL: the draft model, loaded like the model but unsplit (only rank 0 drafts);
+// nullopt for plain decoding or --draft ngram.
+Result<std::optional<Model>> load_draft_model(const DraftOptions& draft, LoadOptions target);
+
+// --draft, --draft-max and --draft-fixed as generation options (draft_model must outlive them).
+void apply_draft(const DraftOptions& draft, const std::optional<Model>& draft_model, GenerateOptions& options);
 
 // Under --split, every rank but 0: follows rank 0 to the end (SIGINT and SIGTERM ignored: the
 // leader decides when the job ends, and mpirun signals every rank). The exit code.

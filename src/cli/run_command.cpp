@@ -4,7 +4,6 @@
 // Everything goes through the public library (include/tern/model.h).
 #include <algorithm>
 #include <cstdio>
-#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -49,23 +48,6 @@ Result<std::vector<int32_t>> prompt_tokens(const RunOptions& options, const Mode
     return ids;
 }
 
-SamplingOptions sampling_from(const sampling::SamplerOptions& s) {
-    return SamplingOptions{.temperature = s.temperature, .top_k = s.top_k, .top_p = s.top_p, .min_p = s.min_p,
-                           .repeat_penalty = s.repeat_penalty, .frequency_penalty = s.frequency_penalty,
-                           .presence_penalty = s.presence_penalty, .penalty_last_n = s.penalty_last_n,
-                           .typical_p = s.typical_p, .logit_bias = s.logit_bias, .seed = s.seed};
-}
-
-// A draft model for --draft MODEL: loaded like the model, unsplit (only rank 0 drafts).
-Result<std::optional<Model>> load_draft(const RunOptions& options, const LoadOptions& target) {
-    if (options.draft.source.empty() || options.draft.source == "ngram") return std::optional<Model>();
-    LoadOptions draft = target;
-    draft.split.clear();
-    Result<Model> loaded = load_for_command(options.draft.source, draft);
-    if (!loaded.ok()) return loaded.error().within("--draft");
-    return std::optional<Model>(std::move(loaded).value());
-}
-
 }  // namespace
 
 int default_thread_count() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
@@ -85,14 +67,11 @@ int run_run(const RunOptions& options) {
     if (prompt.value().size() + options.n_predict > n_ctx)
         return report_failure(str_cat("prompt (", prompt.value().size(), " tokens) + -n ", options.n_predict,
                                       " exceeds the context of ", n_ctx, " tokens"));
-    Result<std::optional<Model>> draft_model = load_draft(options, load);
+    Result<std::optional<Model>> draft_model = load_draft_model(options.draft, load);
     if (!draft_model.ok()) return report_failure(draft_model.error().message());
 
     GenerateOptions generate{.max_tokens = options.n_predict, .sampling = sampling_from(options.sampler)};
-    generate.draft = options.draft.source == "ngram" ? "ngram" : "";
-    if (draft_model.value()) generate.draft_model = &*draft_model.value();
-    generate.max_draft = options.draft.max_tokens;
-    generate.adapt_draft = !options.draft.fixed;
+    apply_draft(options.draft, draft_model.value(), generate);
     generate.echo = !options.no_echo;
     generate.on_text = [](std::string_view piece) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);

@@ -488,6 +488,50 @@ TEST(LibraryModel, ChatRendersTheConversationWithTheModelsTemplate) {
     EXPECT_EQ(model.chat({}).error().message(), "chat: no messages");
 }
 
+// A Chat keeps the conversation in its cache: its first reply is the stateless chat()'s, a
+// second conversation with the same seed says the same things turn by turn, reset() starts
+// over, and a small context restarts the conversation rather than failing. (With a built-in
+// format a Chat tokenizes turn by turn, so after a system prompt a SentencePiece vocabulary
+// starts the user's turn with its word-start space, where chat() renders one string: the first
+// replies are compared without one.)
+TEST(LibraryModel, ChatKeepsTheConversationAcrossTurns) {
+    const tern::Model model = load();
+    const std::string system = "You tell stories.";
+    const std::vector<std::string> turns = {"A story about a fox.", "And then?", "Who else came?", "The end?"};
+    tern::Chat chat = model.new_chat().value();
+    const tern::Generation first = chat.send(turns[0], greedy(20)).value();
+    const std::vector<tern::ChatMessage> messages = {{"user", turns[0]}};
+    EXPECT_EQ(first.text, model.chat(messages, greedy(20)).value().text);
+    EXPECT_GT(chat.size(), first.prompt_tokens);
+
+    tern::GenerateOptions sampled;
+    sampled.max_tokens = 24;
+    sampled.sampling.seed = 5;
+    std::vector<std::string> said[2];
+    for (int run = 0; run < 2; ++run) {
+        tern::Chat fresh = model.new_chat({.system = system, .context = 0}).value();
+        for (const std::string& turn : turns) said[run].push_back(fresh.send(turn, sampled).value().text);
+    }
+    EXPECT_EQ(said[0], said[1]);
+    EXPECT_NE(said[0][1], said[0][2]);
+
+    ASSERT_TRUE(chat.reset().ok());
+    EXPECT_EQ(chat.send(turns[0], greedy(20)).value().text, first.text);
+
+    tern::Chat small = model.new_chat({.system = "", .context = 64}).value();
+    bool restarted = false;
+    for (int i = 0; i < 6; ++i) {
+        tern::Result<tern::Generation> out = small.send("Tell me about the big red ball and the dog.", greedy(16));
+        ASSERT_TRUE(out.ok()) << out.error().message();
+        restarted = restarted || small.restarted();
+        EXPECT_LE(small.size(), small.context());
+    }
+    EXPECT_TRUE(restarted);
+    EXPECT_EQ(small.send(std::string(400, 'a'), greedy(8)).error().message().substr(0, 18), "chat: the message ");
+    EXPECT_EQ(model.new_chat({.system = "", .context = 4096}).error().message(),
+              "chat: context 4096 exceeds the model's 256 tokens");
+}
+
 TEST(LibraryModel, ThreadsTakeTurnsAndGetTheirOwnAnswers) {
     const tern::Model model = load();
     const nlohmann::json c = card();

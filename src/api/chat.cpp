@@ -1,0 +1,162 @@
+// tern::Chat: a conversation in one KV cache across turns (engine/conversation.h), each reply
+// streamed like generate()'s, with the sampler's random stream and the drafter kept between
+// turns.
+#include <chrono>
+#include <optional>
+
+#include "api/generation_parts.h"
+#include "core/str_cat.h"
+#include "engine/conversation.h"
+#include "engine/inference_session.h"
+#include "engine/speculative_generator.h"
+
+namespace tern {
+namespace {
+
+bool same_sampling(const SamplingOptions& a, const SamplingOptions& b) {
+    return a.temperature == b.temperature && a.top_k == b.top_k && a.top_p == b.top_p && a.min_p == b.min_p &&
+           a.repeat_penalty == b.repeat_penalty && a.frequency_penalty == b.frequency_penalty &&
+           a.presence_penalty == b.presence_penalty && a.penalty_last_n == b.penalty_last_n &&
+           a.typical_p == b.typical_p && a.logit_bias == b.logit_bias && a.seed == b.seed;
+}
+
+}  // namespace
+
+struct Chat::Impl {
+    Impl(std::shared_ptr<Model::State> model_state, const tokenizer::Tokenizer& tok, std::string system, size_t context)
+        : state(std::move(model_state)),
+          session(state->model(), state->loaded.kernels, state->pool, context, 1, state->kv_type, state->model_split()),
+          conversation(session, tok, *state->chat_template, std::move(system)) {}
+
+    sampling::Sampler& sampler_for(const SamplingOptions& options) {
+        if (!sampler || !same_sampling(options, sampling)) {
+            sampler.emplace(api::sampler_options(options));
+            sampling = options;
+        }
+        return *sampler;
+    }
+
+    // The drafter a send asks for: kept while the same source is asked for again, so a draft
+    // model's cache follows the conversation rather than starting over each turn.
+    Result<engine::Drafter*> drafter_for(const GenerateOptions& options, Model::State* draft_state) {
+        const std::string source = draft_state != nullptr ? "model" : options.draft;
+        if (!drafter || source != drafter_source || draft_state != drafter_model) {
+            TERN_ASSIGN_OR_RETURN(drafter, api::make_drafter(options, *state, draft_state, session.n_ctx()));
+            drafter_source = source;
+            drafter_model = draft_state;
+        }
+        return drafter.get();
+    }
+
+    Result<Generation> reply(const GenerateOptions& options, engine::Drafter* drafter_now, Generation& out);
+
+    std::shared_ptr<Model::State> state;   // keeps the weights alive as long as the chat
+    engine::InferenceSession session;
+    engine::Conversation conversation;
+    std::optional<sampling::Sampler> sampler;
+    SamplingOptions sampling;
+    std::unique_ptr<engine::Drafter> drafter;
+    std::string drafter_source;
+    Model::State* drafter_model = nullptr;
+    bool restarted = false;
+};
+
+Result<Generation> Chat::Impl::reply(const GenerateOptions& options, engine::Drafter* drafter_now, Generation& out) {
+    const tokenizer::Vocabulary& vocab = state->loaded.tokenizer->vocab();
+    engine::SpeculativeOptions speculative{.max_draft = options.max_draft, .adaptive = options.adapt_draft};
+    speculative.ends_generation = [&vocab](int32_t id) { return vocab.is_end_of_generation(id); };
+    const std::span<const int32_t> context = conversation.cached_tokens();
+    engine::SpeculativeGenerator generator(session, sampler_for(options.sampling), drafter_now, context, context.size(),
+                                           speculative);
+    api::TextSink sink(*state, options.stop, options.on_text, out, options.on_token);
+    std::vector<int32_t> evaluated;   // the reply's tokens now in the cache
+    int32_t last = -1;                // the reply's last token, not yet in the cache (-1: none)
+    bool ended = false;               // an end-of-generation token: it stays out of the cache
+    out.finish = FinishReason::kLength;
+    while (!ended && out.generated_tokens < options.max_tokens) {
+        if (api::cancelled(options)) {
+            out.finish = FinishReason::kCancelled;
+            break;
+        }
+        if (generator.context_full()) break;
+        TERN_ASSIGN_OR_RETURN(const std::span<const int32_t> step, generator.next(options.max_tokens - out.generated_tokens));
+        for (const int32_t token : step) {
+            if (vocab.is_end_of_generation(token)) {
+                // A step ends at the end token, so every token before it is in the cache.
+                if (last >= 0) evaluated.push_back(last);
+                last = -1;
+                out.finish = FinishReason::kStop;
+                ended = true;
+                break;
+            }
+            ++out.generated_tokens;
+            if (last >= 0) evaluated.push_back(last);
+            last = token;
+            if (!sink.push(token)) break;
+        }
+        if (sink.stopped() || out.finish == FinishReason::kCancelled) break;
+    }
+    if (out.finish != FinishReason::kCancelled) sink.finish();
+    // The reply's last token is evaluated too, so the next turn follows the whole reply.
+    if (!ended && last >= 0 && !generator.context_full()) {
+        TERN_TRY(generator.commit_last());
+        evaluated.push_back(last);
+    }
+    out.draft_tokens = generator.stats().drafted;
+    out.accepted_tokens = generator.stats().accepted;
+    out.steps = generator.stats().steps + (generator.stats().emitted > 0 ? 1 : 0);
+    TERN_TRY(conversation.end_reply(out.text, evaluated));
+    return out;
+}
+
+Result<Chat> Model::new_chat(const ChatOptions& options) const {
+    TERN_TRY(state_->on_leader("new_chat"));
+    TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, state_->tokenizer());
+    if (options.context > state_->context)
+        return Error(str_cat("chat: context ", options.context, " exceeds the model's ", state_->context, " tokens"));
+    const size_t context = options.context > 0 ? options.context : state_->context;
+    auto impl = std::make_unique<Chat::Impl>(state_, *tok, options.system, context);
+    std::lock_guard lock(state_->compute);
+    TERN_TRY(impl->conversation.reset());
+    return Chat(std::move(impl));
+}
+
+Chat::Chat(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Chat::Chat(Chat&&) noexcept = default;
+Chat& Chat::operator=(Chat&&) noexcept = default;
+Chat::~Chat() = default;
+
+Result<Generation> Chat::send(std::string_view message, const GenerateOptions& options) {
+    if (options.max_draft < 1 || options.max_draft > 16)
+        return Error(str_cat("chat: max_draft ", options.max_draft, " is outside 1-16"));
+    if (options.echo) return Error("chat: echo is for generate (a chat's prompt is the conversation)");
+    Model::State* draft_state = Model::draft_state(options);
+    api::ComputeLocks locks(*impl_->state, draft_state);
+    TERN_ASSIGN_OR_RETURN(engine::Drafter * drafter, impl_->drafter_for(options, draft_state));
+    Generation out;
+    const size_t before = impl_->session.n_past();
+    const auto prompt_start = std::chrono::steady_clock::now();
+    const size_t reply_room = std::min(options.max_tokens, impl_->session.n_ctx() / 2);
+    Result<bool> added = impl_->conversation.add_user_message(message, reply_room);
+    if (!added.ok()) return added.error().within("chat");
+    impl_->restarted = added.value();
+    out.prompt_seconds = api::seconds_since(prompt_start);
+    const size_t after = impl_->session.n_past();
+    out.prompt_tokens = after > before && !impl_->restarted ? after - before : after;
+    const auto generate_start = std::chrono::steady_clock::now();
+    TERN_TRY(impl_->reply(options, drafter, out));
+    out.generate_seconds = api::seconds_since(generate_start);
+    return out;
+}
+
+Status Chat::reset() {
+    std::lock_guard lock(impl_->state->compute);
+    impl_->restarted = false;
+    return impl_->conversation.reset();
+}
+
+bool Chat::restarted() const { return impl_->restarted; }
+size_t Chat::size() const { return impl_->session.n_past(); }
+size_t Chat::context() const { return impl_->session.n_ctx(); }
+
+}  // namespace tern
