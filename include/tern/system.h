@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -22,9 +23,33 @@ struct SystemInfo {
     std::vector<std::string> kernels = {};  // kernel ISAs that run here, slowest first
     std::string best_kernels = {};          // what a model load picks (TERN_ISA overrides)
     std::string amx_prefill = {};           // whether prompts use AMX-INT8 here, or why not
+    int physical_cores = 0;                 // 0: unknown
+    std::string caches = {};                // "L1d 48 KiB, L1i 32 KiB, L2 1 MiB, L3 32 MiB (shared by 2 CPUs)"
+    std::string isa_override = {};          // the TERN_ISA environment variable ("" when unset)
+    std::string isa_error = {};             // why TERN_ISA cannot be used ("" when it can, or is unset)
+    // The kernel tables a model load times against each other (none when TERN_ISA forces one):
+    // for the ternary GEMV and GEMM, and for the complex (iFairy) and widely-linear (Fairy2i) ones.
+    std::vector<std::string> autotuned_kernels = {};
+    std::vector<std::string> autotuned_complex_kernels = {};
+    bool mpi = false;                       // built with MPI: LoadOptions::split works under mpirun
+    std::string mpi_version = {};           // "Open MPI v4.1.4, ...", or why there is none
 };
 
 SystemInfo system_info();
+
+// The memory read bandwidth that bounds decode speed, measured now: the median pass of the
+// fastest of several read loops (one or several streams per thread, with and without
+// non-temporal prefetch) over a buffer at least four times the largest cache.
+struct MemoryBandwidth {
+    double gb_per_s = 0;       // 1e9 bytes per second
+    double min_gb_per_s = 0;   // that loop's slowest and fastest passes
+    double max_gb_per_s = 0;
+    std::string method = {};   // that loop, e.g. "4 streams + prefetchnta"
+    uint64_t buffer_bytes = 0;
+    int threads = 0;
+};
+// Errors: threads below 1, seconds not positive.
+Result<MemoryBandwidth> measure_memory_bandwidth(int threads, double seconds = 0.4);
 
 // `tern bench --kernels`: every kernel timed on the BitNet b1.58 2B4T shapes (ternary GEMV and
 // GEMM, the LM head in each format, the complex and widely-linear GEMV), against the read

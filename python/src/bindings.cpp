@@ -189,6 +189,14 @@ py::dict system_info_dict() {
     d["kernels"] = info.kernels;
     d["best_kernels"] = info.best_kernels;
     d["amx_prefill"] = info.amx_prefill;
+    d["physical_cores"] = info.physical_cores;
+    d["caches"] = info.caches;
+    d["isa_override"] = info.isa_override;
+    d["isa_error"] = info.isa_error;
+    d["autotuned_kernels"] = info.autotuned_kernels;
+    d["autotuned_complex_kernels"] = info.autotuned_complex_kernels;
+    d["mpi"] = info.mpi;
+    d["mpi_version"] = info.mpi_version;
     return d;
 }
 

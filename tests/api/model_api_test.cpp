@@ -595,6 +595,25 @@ TEST(LibrarySystem, ReportsTheKernelsThatRunHere) {
     EXPECT_NE(std::find(info.kernels.begin(), info.kernels.end(), info.best_kernels), info.kernels.end());
     EXPECT_GE(info.usable_cpus, 1);
     EXPECT_FALSE(info.amx_prefill.empty());
+    EXPECT_FALSE(info.caches.empty());
+    EXPECT_TRUE(info.isa_error.empty()) << info.isa_error;
+    EXPECT_FALSE(info.mpi_version.empty());
+    if (info.isa_override.empty()) {   // the load-time race includes the best table itself
+        EXPECT_NE(std::find(info.autotuned_kernels.begin(), info.autotuned_kernels.end(), info.best_kernels),
+                  info.autotuned_kernels.end());
+        EXPECT_GE(info.autotuned_complex_kernels.size(), info.autotuned_kernels.size());
+    } else {
+        EXPECT_TRUE(info.autotuned_kernels.empty());
+        EXPECT_EQ(info.amx_prefill, "off: the ISA is forced, its own kernels run");
+    }
+    const tern::MemoryBandwidth read = tern::measure_memory_bandwidth(1, 0.05).value();
+    EXPECT_GT(read.gb_per_s, 0.0);
+    EXPECT_LE(read.min_gb_per_s, read.gb_per_s);
+    EXPECT_GE(read.max_gb_per_s, read.gb_per_s);
+    EXPECT_FALSE(read.method.empty());
+    EXPECT_GE(read.buffer_bytes, uint64_t{256} << 20);
+    EXPECT_EQ(tern::measure_memory_bandwidth(0).error().message(), "measure_memory_bandwidth: threads 0 is below 1");
+    EXPECT_EQ(tern::measure_memory_bandwidth(1, 0).error().message(), "measure_memory_bandwidth: seconds 0 is not positive");
 }
 
 TEST(LibrarySystem, KernelBenchmarkReportsLikeTernBenchKernelsJson) {

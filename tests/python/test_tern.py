@@ -249,6 +249,9 @@ class ModelTest(unittest.TestCase):
         self.assertEqual(info["version"], tern.__version__)
         self.assertIn(info["best_kernels"], info["kernels"])
         self.assertTrue(info["amx_prefill"])
+        self.assertTrue(info["caches"])
+        self.assertEqual(info["isa_error"], "")
+        self.assertIsInstance(info["mpi"], bool)
 
     def test_tokenizer_alone_matches_the_model(self) -> None:
         text = "Once upon a time, there was a fox."
