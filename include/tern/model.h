@@ -166,8 +166,13 @@ struct Perplexity {
 struct BenchmarkOptions {
     size_t prompt_tokens = 128;     // pp<N>; 0 skips it
     size_t generate_tokens = 128;   // tg<N>; 0 skips it
-    std::vector<int> threads = {};  // empty: the model's thread count
+    std::vector<int> threads = {};  // empty: the model's thread count (one count under a split)
     int repetitions = 3;
+    std::vector<size_t> sequences = {1};   // tg with each count of sequences decoded together (tg<N>x<S>)
+    std::vector<size_t> depths = {0};      // tg after each of these context lengths (tg<N>@d<D>)
+    // Called before each test is timed: its name ("pp128", "tg128x4") and thread count; and with
+    // "read bandwidth" before the bandwidth the report compares against is measured.
+    std::function<void(std::string_view test, int threads)> on_test = {};
 };
 
 struct ChatOptions {
@@ -183,6 +188,11 @@ public:
     // A GGUF file, a folder holding a Hugging Face checkpoint (safetensors, config.json and the
     // tokenizer files), or a Hub name (see LoadOptions::revision).
     static Result<Model> load(const std::string& path, const LoadOptions& options = {});
+    // A model of a named shape ("tiny", "2b4t", "8b", "ifairy-700m", "hgrn-370m", ... as `tern
+    // synth --help` lists) with random weights of a ternary type ("i2_s", "tq2_0", "tq1_0"),
+    // built in memory: for benchmarks (`tern bench --synthetic`); its text is noise.
+    static Result<Model> synthetic(const std::string& shape, const std::string& ternary_type = "i2_s",
+                                   const LoadOptions& options = {});
 
     const ModelInfo& info() const;
 
@@ -215,7 +225,8 @@ public:
     Result<Perplexity> perplexity(std::string_view text, const PerplexityOptions& options = {},
                                   const std::function<void(const Perplexity& so_far)>& on_chunk = {}) const;
 
-    // `tern bench --json`'s report (pp and tg tokens/s, bytes per token, bandwidth) as JSON text.
+    // `tern bench --json`'s report (pp and tg tokens/s, bytes per token by component, the read
+    // bandwidth measured in the same run, and under a split its kind and ranks) as JSON text.
     Result<std::string> benchmark(const BenchmarkOptions& options = {}) const;
 
     // An empty sequence of up to `context` tokens (0: the model's context, see LoadOptions).

@@ -42,19 +42,19 @@ namespace {
 
 struct LoadedState {
     engine::LoadedModel loaded;
+    std::string path;   // or what was built, for ModelInfo::path
     std::optional<tokenizer::ChatTemplate> chat_template;
     std::string template_warning;
 };
 
-// Everything of a load that can fail. Under a split every rank goes through all of it before
-// the ranks compare notes, so no rank waits for one that stopped early.
-Result<LoadedState> load_weights(const std::string& path, const LoadOptions& options,
-                                 const engine::ModelRequest& request) {
-    TERN_ASSIGN_OR_RETURN(engine::LoadedModel loaded, engine::load_model(path, request));
-    const size_t trained = loaded.model.hp.n_ctx_train;
+// Reads or builds the weights for a request (this rank's share of them under a split).
+using WeightSource = std::function<Result<LoadedState>(const engine::ModelRequest& request)>;
+
+// The chat template and the context check: the rest of a load that can fail.
+Status finish_loading(LoadedState& out, const LoadOptions& options) {
+    const size_t trained = out.loaded.model.hp.n_ctx_train;
     if (options.context > trained)
-        return Error(str_cat(path, ": context ", options.context, " exceeds the model's ", trained, " tokens"));
-    LoadedState out{.loaded = std::move(loaded), .chat_template = {}, .template_warning = {}};
+        return Error(str_cat(out.path, ": context ", options.context, " exceeds the model's ", trained, " tokens"));
     if (out.loaded.tokenizer || !options.chat_template.empty()) {
         TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, out.loaded.require_tokenizer());
         TERN_ASSIGN_OR_RETURN(engine::PickedTemplate picked,
@@ -62,7 +62,7 @@ Result<LoadedState> load_weights(const std::string& path, const LoadOptions& opt
         out.chat_template = std::move(picked.chat_template);
         out.template_warning = std::move(picked.warning);
     }
-    return out;
+    return {};
 }
 
 Result<std::unique_ptr<engine::SplitJob>> join_split(const LoadOptions& options) {
@@ -70,35 +70,31 @@ Result<std::unique_ptr<engine::SplitJob>> join_split(const LoadOptions& options)
     return engine::SplitJob::start(options.split, options.split_wait_seconds, "split");
 }
 
-}  // namespace
-
-Result<Model> Model::load(const std::string& source, const LoadOptions& options) {
+// A model's shared state from its weights. Under a split every rank goes through everything
+// that can fail before the ranks compare notes, so no rank waits for one that stopped early.
+Result<std::shared_ptr<Model::State>> assemble(const LoadOptions& options, const WeightSource& weights) {
     if (options.threads < 0) return Error(str_cat("threads ", options.threads, " is negative"));
     TERN_ASSIGN_OR_RETURN(const kernels::KvType kv_type, parse_kv_type(options.kv_type));
     TERN_ASSIGN_OR_RETURN(std::unique_ptr<engine::SplitJob> job, join_split(options));
     const int threads = job ? job->threads(options.threads) : options.threads > 0 ? options.threads : default_threads();
-    hub::ProgressCallback progress;
-    if (options.on_download || options.cancel != nullptr)
-        progress = [&](const hub::DownloadProgress& p) {
-            if (options.on_download) options.on_download(p.path, p.done, p.total);
-            return options.cancel == nullptr || !options.cancel->load();
-        };
     engine::ModelRequest request{.isa = options.isa, .threads = threads, .head = options.head,
                                  .packing = options.packing, .weights = options.weights,
                                  .activations = options.activations, .progress = {}};
     if (options.on_progress) request.progress = [&](size_t done, size_t total) { options.on_progress(done, total); };
     if (job) request = job->for_this_rank(std::move(request));
-    Result<std::string> path = hub::local_model_path(source, options.revision, progress);
-    Result<LoadedState> loaded = path.ok() ? load_weights(path.value(), options, request) : Result<LoadedState>(path.error());
+    Result<LoadedState> loaded = weights(request);
+    if (loaded.ok()) {
+        if (Status finished = finish_loading(loaded.value(), options); !finished.ok()) loaded = finished.error();
+    }
     if (job) TERN_TRY(job->keep_share(loaded.ok() ? Status{} : Status(loaded.error()),
                                       loaded.ok() ? &loaded.value().loaded.model : nullptr));
     if (!loaded.ok()) return loaded.error();
     LoadedState& parts = loaded.value();
-    auto state = std::make_shared<State>(std::move(job), std::move(parts.loaded), threads);
+    auto state = std::make_shared<Model::State>(std::move(job), std::move(parts.loaded), threads);
     state->chat_template = std::move(parts.chat_template);
     state->kv_type = kv_type;
     state->context = options.context > 0 ? options.context : state->model().hp.n_ctx_train;
-    state->info = describe_model(path.value(), *state, threads);
+    state->info = describe_model(parts.path, *state, threads);
     if (!state->loaded.kernel_warning.empty()) state->info.warnings.push_back(state->loaded.kernel_warning);
     if (!parts.template_warning.empty()) state->info.warnings.push_back(parts.template_warning);
     if (state->split) {
@@ -106,6 +102,37 @@ Result<Model> Model::load(const std::string& source, const LoadOptions& options)
         state->info.rank = state->split->rank();
         state->info.ranks = state->split->ranks();
     }
+    return state;
+}
+
+}  // namespace
+
+Result<Model> Model::load(const std::string& source, const LoadOptions& options) {
+    hub::ProgressCallback progress;
+    if (options.on_download || options.cancel != nullptr)
+        progress = [&](const hub::DownloadProgress& p) {
+            if (options.on_download) options.on_download(p.path, p.done, p.total);
+            return options.cancel == nullptr || !options.cancel->load();
+        };
+    TERN_ASSIGN_OR_RETURN(std::shared_ptr<State> state,
+                          assemble(options, [&](const engine::ModelRequest& request) -> Result<LoadedState> {
+                              TERN_ASSIGN_OR_RETURN(std::string path,
+                                                    hub::local_model_path(source, options.revision, progress));
+                              TERN_ASSIGN_OR_RETURN(engine::LoadedModel loaded, engine::load_model(path, request));
+                              return LoadedState{.loaded = std::move(loaded), .path = std::move(path),
+                                                 .chat_template = {}, .template_warning = {}};
+                          }));
+    return Model(std::move(state));
+}
+
+Result<Model> Model::synthetic(const std::string& shape, const std::string& ternary_type, const LoadOptions& options) {
+    TERN_ASSIGN_OR_RETURN(std::shared_ptr<State> state,
+                          assemble(options, [&](const engine::ModelRequest& request) -> Result<LoadedState> {
+                              TERN_ASSIGN_OR_RETURN(engine::LoadedModel loaded,
+                                                    engine::build_synthetic_model(shape, ternary_type, request));
+                              return LoadedState{.loaded = std::move(loaded), .path = "synthetic " + shape,
+                                                 .chat_template = {}, .template_warning = {}};
+                          }));
     return Model(std::move(state));
 }
 
@@ -182,18 +209,31 @@ Result<Perplexity> Model::perplexity(std::string_view text, const PerplexityOpti
 
 Result<std::string> Model::benchmark(const BenchmarkOptions& options) const {
     TERN_TRY(state_->on_leader("benchmark"));
-    if (state_->split) return Error("benchmark: not of a split model (tern bench --split measures one)");
     if (options.repetitions < 1) return Error(str_cat("benchmark: repetitions ", options.repetitions, " is below 1"));
     for (const int t : options.threads)
         if (t < 1) return Error(str_cat("benchmark: thread count ", t, " is below 1"));
+    for (const size_t n : options.sequences)
+        if (n < 1 || n > 64) return Error(str_cat("benchmark: ", n, " sequences is outside 1-64"));
+    for (const size_t depth : options.depths)
+        if (depth > (size_t{1} << 20)) return Error(str_cat("benchmark: depth ", depth, " is beyond 1048576 tokens"));
+    if (options.sequences.empty() || options.depths.empty())
+        return Error("benchmark: sequences and depths need at least one value each");
+    // The followers keep one pool for the whole job.
+    if (state_->split && options.threads.size() > 1)
+        return Error("benchmark: a split model keeps one thread count for the whole run");
     engine::ModelBenchOptions bench{
         .threads = options.threads.empty() ? std::vector<int>{state_->pool.size()} : options.threads,
-        .n_prompt = options.prompt_tokens, .n_gen = options.generate_tokens, .sequences = {1}, .depths = {0},
-        .repetitions = options.repetitions, .kv_type = state_->kv_type};
+        .n_prompt = options.prompt_tokens, .n_gen = options.generate_tokens, .sequences = options.sequences,
+        .depths = options.depths, .repetitions = options.repetitions, .kv_type = state_->kv_type,
+        .split = state_->model_split()};
+    engine::ModelBenchProgress progress;
+    if (options.on_test) progress = [&](const std::string& test, int threads) { options.on_test(test, threads); };
     std::lock_guard lock(state_->compute);   // the benchmark's own pools must not share the cores
     const engine::ModelBenchReport report =
-        engine::run_model_benchmark(state_->model(), state_->loaded.kernels, bench, {});
-    return engine::model_report_json(state_->loaded, report).dump(2);
+        engine::run_model_benchmark(state_->model(), state_->loaded.kernels, bench, progress);
+    nlohmann::json j = engine::model_report_json(state_->loaded, report);
+    if (state_->split) j["split"] = {{"kind", state_->info.split}, {"ranks", state_->info.ranks}};
+    return j.dump(2);
 }
 
 Result<Session> Model::new_session(size_t context) const {

@@ -9,12 +9,8 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "core/cpu_info.h"
+#include "cli/library_model.h"
 #include "core/str_cat.h"
-#include "cli/model_setup.h"
-#include "cli/split_setup.h"
-#include "engine/benchmark_json.h"
-#include "engine/model_benchmark.h"
 #include "model/synthetic_model.h"
 #include "tern/system.h"
 
@@ -70,30 +66,43 @@ void print_table(const nlohmann::json& points) {
 
 std::vector<int> default_thread_counts(const std::vector<int>& given) { return given.empty() ? std::vector<int>{1, 2} : given; }
 
-void print_model_report(const LoadedModel& lm, const engine::ModelBenchReport& report, const std::string& split_line) {
-    nlohmann::json bandwidth = nlohmann::json::array();
-    for (const BandwidthResult& bw : report.read_bandwidth) bandwidth.push_back(engine::bandwidth_json(bw));
-    std::printf("model: %s\ncpu: %s\nread bandwidth (same run):%s", describe(lm).c_str(), detect_cpu_info().model_name.c_str(),
-                bandwidth_summary(bandwidth).c_str());
+// `tern bench -m`'s tables, from tern::Model::benchmark's report.
+void print_model_report(const nlohmann::json& j, const std::string& split_line) {
+    std::printf("model: %s\ncpu: %s\nread bandwidth (same run):%s", j["description"].get<std::string>().c_str(),
+                j["cpu"].get<std::string>().c_str(), bandwidth_summary(j["read_bandwidth_gb_per_s"]).c_str());
     if (!split_line.empty()) std::printf("\n%s", split_line.c_str());
     std::printf("\n\n| %-13s | %7s | %-18s | %11s | %9s | %8s |\n", "test", "threads", "t/s", "bytes/token", "GB/s", "% of bw");
     std::printf("|---------------|---------|--------------------|-------------|-----------|----------|\n");
-    for (const auto& r : report.results) {
-        const std::string speed = str_cat(static_cast<long>(r.tokens_per_s * 100) / 100.0, " ± ",
-                                          static_cast<long>(r.stddev * 100) / 100.0);
-        if (r.bytes_per_token > 0)
-            std::printf("| %-13s | %7d | %-18s | %8.1f MB | %9.1f | %7.0f%% |\n", r.test.c_str(), r.threads, speed.c_str(),
-                        r.bytes_per_token / 1e6, r.gb_per_s, 100 * r.bandwidth_fraction);
+    for (const nlohmann::json& r : j["results"]) {
+        const std::string speed = str_cat(static_cast<long>(r["tokens_per_s"].get<double>() * 100) / 100.0, " ± ",
+                                          static_cast<long>(r["stddev"].get<double>() * 100) / 100.0);
+        const std::string test = r["test"].get<std::string>();
+        if (r["bytes_per_token"].get<double>() > 0)
+            std::printf("| %-13s | %7d | %-18s | %8.1f MB | %9.1f | %7.0f%% |\n", test.c_str(), r["threads"].get<int>(),
+                        speed.c_str(), r["bytes_per_token"].get<double>() / 1e6, r["gb_per_s"].get<double>(),
+                        100 * r["bandwidth_fraction"].get<double>());
         else
-            std::printf("| %-13s | %7d | %-18s | %11s | %9s | %8s |\n", r.test.c_str(), r.threads, speed.c_str(), "", "", "");
+            std::printf("| %-13s | %7d | %-18s | %11s | %9s | %8s |\n", test.c_str(), r["threads"].get<int>(), speed.c_str(),
+                        "", "", "");
     }
-    for (const auto& r : report.results)
-        if (r.bytes_per_token > 0)
-            std::printf("\n%s bytes/token: projections %.1f MB + head %.1f MB + %s %.1f MB", r.test.c_str(),
-                        r.projection_bytes_per_token / 1e6, r.head_bytes_per_token / 1e6,
-                        lm.model.recurrent() ? "state" : "KV cache", r.kv_bytes_per_token / 1e6);
-    std::printf("\n\npeak RSS %.1f MB; KV cache %s; model loaded in %.2f s\n", report.peak_rss_bytes / 1e6,
-                kernels::kv_type_name(report.kv_type), lm.load_seconds);
+    for (const nlohmann::json& r : j["results"])
+        if (r["bytes_per_token"].get<double>() > 0)
+            std::printf("\n%s bytes/token: projections %.1f MB + head %.1f MB + %s %.1f MB", r["test"].get<std::string>().c_str(),
+                        r["projection_bytes_per_token"].get<double>() / 1e6, r["head_bytes_per_token"].get<double>() / 1e6,
+                        j["recurrent"].get<bool>() ? "state" : "KV cache", r["kv_bytes_per_token"].get<double>() / 1e6);
+    std::printf("\n\npeak RSS %.1f MB; KV cache %s; model loaded in %.2f s\n", j["peak_rss_bytes"].get<double>() / 1e6,
+                j["kv_type"].get<std::string>().c_str(), j["load_seconds"].get<double>());
+}
+
+// A synthetic model is measured as the targets are stated: 2-bit ternary with a Q8_0 head.
+// (A family that computes its own head, HGRN-Bit's ternary one, keeps it.)
+std::string head_to_measure(const BenchOptions& options) {
+    if (!options.head.empty()) return options.head == "file" ? "keep" : options.head;
+    if (options.synthetic.empty()) return "";
+    const model::SyntheticShape* shape = model::find_synthetic_shape(options.synthetic);
+    const model::Architecture* arch = shape != nullptr ? model::find_gguf_architecture(shape->gguf_arch) : nullptr;
+    const bool own_head = arch != nullptr && arch->family == model::ModelFamily::kGatedRecurrent;
+    return own_head ? "" : "q8_0";
 }
 
 int run_model_bench(const BenchOptions& options) {
@@ -102,50 +111,47 @@ int run_model_bench(const BenchOptions& options) {
     if (options.isas.size() > 1) return report_failure("bench: a model benchmark takes one --isa");
     if (!options.split.kind.empty() && options.threads.size() > 1)
         return report_failure("bench: under --split each rank keeps one thread count for the whole run: give -t N");
-    Result<std::unique_ptr<SplitRun>> split = start_split(options.split);
-    if (!split.ok()) return report_failure(str_cat("bench: ", split.error().message()));
-    const std::unique_ptr<SplitRun>& job = split.value();
-    const std::vector<int> thread_counts =
-        job ? std::vector<int>{thread_count(job, options.threads.empty() ? 0 : options.threads.front())}
-            : default_thread_counts(options.threads);
-    const std::string isa = options.isas.empty() ? "" : options.isas.front();
-    const int load_threads = *std::max_element(thread_counts.begin(), thread_counts.end());
-    // A synthetic model is measured as the targets are stated: 2-bit ternary with a Q8_0 head.
-    // (A family that computes its own head, HGRN-Bit's ternary one, keeps it.)
-    const model::SyntheticShape* shape = model::find_synthetic_shape(options.synthetic);
-    const model::Architecture* arch = shape != nullptr ? model::find_gguf_architecture(shape->gguf_arch) : nullptr;
-    const bool own_head = arch != nullptr && arch->family == model::ModelFamily::kGatedRecurrent;
-    const std::string head = options.head.empty() && !options.synthetic.empty() && !own_head ? "q8_0" : options.head;
-    const ModelRequest request = for_this_rank(
-        job, {.isa = isa, .threads = load_threads, .head = head == "file" ? "keep" : head, .packing = options.packing,
-              .weights = options.weights, .activations = options.activations});
-    Result<LoadedModel> loaded = options.model.empty()
-                                     ? load_synthetic_model(options.synthetic, options.synthetic_type, request)
-                                     : load_model_for_run(options.model, request);
-    if (const std::optional<int> done = settle_split(job, loaded, load_threads)) return *done;
+    const std::vector<int> thread_counts = options.split.kind.empty() ? default_thread_counts(options.threads)
+                                                                      : options.threads;
+    LoadOptions load;
+    load.threads = thread_counts.empty() ? 0 : *std::max_element(thread_counts.begin(), thread_counts.end());
+    load.isa = options.isas.empty() ? "" : options.isas.front();
+    load.head = head_to_measure(options);
+    load.packing = options.packing;
+    load.weights = options.weights;
+    load.activations = options.activations;
+    load.kv_type = kernels::kv_type_name(options.kv_type);
+    load.split = options.split.kind;
+    load.split_wait_seconds = options.split.wait_limit_seconds;
+    Result<Model> loaded = options.model.empty() ? Model::synthetic(options.synthetic, options.synthetic_type, load)
+                                                 : load_for_command(options.model, load);
     if (!loaded.ok()) return report_failure(str_cat("bench: ", loaded.error().message()));
-    engine::ModelBenchOptions bench{.threads = thread_counts, .n_prompt = options.n_prompt,
-                                    .n_gen = options.n_gen, .sequences = options.sequences, .depths = options.depths,
-                                    .repetitions = options.repetitions, .kv_type = options.kv_type,
-                                    .split = model_split_of(job)};
-    auto progress = [&](const std::string& test, int threads) {
-        if (!options.json) std::fprintf(stderr, "\r%s t=%d ...   ", test.c_str(), threads);
-    };
-    const engine::ModelBenchReport report =
-        engine::run_model_benchmark(loaded.value().model, loaded.value().kernels, bench, progress);
-    const size_t ranks = job ? job->split().comm->size() : 1;
-    const std::string split_line =
-        job ? str_cat("split by ", options.split.kind, " over ", ranks, " ranks, ", thread_counts.front(),
-                      " threads each: bytes per token, bandwidth and peak RSS are rank 0's")
-            : "";
+    const Model& model = loaded.value();
+    if (model.info().rank > 0) return follow_rank_zero(model);
+    for (const std::string& warning : options.model.empty() ? model.info().warnings : std::vector<std::string>{})
+        std::fprintf(stderr, "tern: warning: %s\n", warning.c_str());
+    BenchmarkOptions bench{.prompt_tokens = options.n_prompt, .generate_tokens = options.n_gen,
+                           .threads = options.split.kind.empty() ? thread_counts : std::vector<int>{},
+                           .repetitions = options.repetitions, .sequences = options.sequences,
+                           .depths = options.depths, .on_test = {}};
+    if (!options.json)
+        bench.on_test = [](std::string_view test, int threads) {
+            std::fprintf(stderr, "\r%.*s t=%d ...   ", static_cast<int>(test.size()), test.data(), threads);
+        };
+    const Result<std::string> report = model.benchmark(bench);
+    if (!report.ok()) return report_failure(report.error().message());
     if (options.json) {
-        nlohmann::json j = engine::model_report_json(loaded.value(), report);
-        if (job) j["split"] = {{"kind", options.split.kind}, {"ranks", ranks}};
-        std::printf("%s\n", j.dump(2).c_str());
+        std::printf("%s\n", report.value().c_str());
         return 0;
     }
+    const nlohmann::json j = nlohmann::json::parse(report.value());
+    const std::string split_line =
+        model.info().ranks > 1 || !options.split.kind.empty()
+            ? str_cat("split by ", options.split.kind, " over ", model.info().ranks, " ranks, ", model.info().threads,
+                      " threads each: bytes per token, bandwidth and peak RSS are rank 0's")
+            : "";
     std::fprintf(stderr, "\r%40s\r", "");
-    print_model_report(loaded.value(), report, split_line);
+    print_model_report(j, split_line);
     return 0;
 }
 

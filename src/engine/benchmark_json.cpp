@@ -26,6 +26,8 @@ nlohmann::json model_report_json(const LoadedModel& lm, const ModelBenchReport& 
     nlohmann::json j;
     j["model"] = lm.model.source;
     j["architecture"] = lm.model.arch->name;
+    j["description"] = describe(lm);
+    j["recurrent"] = lm.model.recurrent();
     j["ternary_type"] = lm.model.ternary_type;
     j["isa"] = kernels::isa_name(lm.kernels.isa);
     j["kernels"] = lm.kernels.name;

@@ -148,7 +148,7 @@ Result<LoadedModel> build_synthetic_model(const std::string& shape_name, const s
     const auto start = std::chrono::steady_clock::now();
     const model::SyntheticShape* shape = model::find_synthetic_shape(shape_name);
     if (shape == nullptr)
-        return Error(str_cat("--synthetic '", shape_name, "' is not a known shape (", model::synthetic_shape_names(), ")"));
+        return Error(str_cat("synthetic shape '", shape_name, "' is not known (", model::synthetic_shape_names(), ")"));
     const std::optional<format::GgmlType> type = format::ggml_type_from_name(ternary_type);
     if (!type) return Error(str_cat("--type '", ternary_type, "' is not a ggml type name"));
     LoadedModel loaded;

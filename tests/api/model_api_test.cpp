@@ -560,6 +560,32 @@ TEST(LibraryModel, BenchmarkReportsLikeTernBenchJson) {
     EXPECT_EQ(j["results"][1]["test"], "tg8");
     EXPECT_GT(j["results"][1]["tokens_per_s"].get<double>(), 0.0);
     EXPECT_EQ(j["architecture"], "bitnet-b1.58");
+    EXPECT_EQ(j["description"], model.info().description);
+}
+
+// A synthetic model of a named shape, measured with sequences decoded together and at a depth.
+TEST(LibraryModel, SyntheticModelBenchmarksBatchesAndDepths) {
+    tern::Result<tern::Model> tiny = tern::Model::synthetic("tiny", "tq2_0", {.threads = 1});
+    ASSERT_TRUE(tiny.ok()) << tiny.error().message();
+    EXPECT_EQ(tiny.value().info().path, "synthetic tiny");
+    EXPECT_NE(tiny.value().info().description.find("TQ2_0"), std::string::npos) << tiny.value().info().description;
+    std::vector<std::string> announced;
+    tern::BenchmarkOptions options{.prompt_tokens = 0, .generate_tokens = 4, .threads = {1}, .repetitions = 1,
+                                   .sequences = {1, 3}, .depths = {0, 16}, .on_test = {}};
+    options.on_test = [&](std::string_view test, int threads) {
+        EXPECT_EQ(threads, 1);
+        announced.emplace_back(test);
+    };
+    const nlohmann::json j = nlohmann::json::parse(tiny.value().benchmark(options).value());
+    std::vector<std::string> tests;
+    for (const nlohmann::json& r : j["results"]) tests.push_back(r["test"].get<std::string>());
+    EXPECT_EQ(tests, (std::vector<std::string>{"tg4", "tg4x3", "tg4@d16", "tg4x3@d16"}));
+    tests.push_back("read bandwidth");   // measured after the tests, in the same run
+    EXPECT_EQ(announced, tests);
+    EXPECT_FALSE(j["recurrent"].get<bool>());
+    options.sequences = {0};
+    EXPECT_EQ(tiny.value().benchmark(options).error().message(), "benchmark: 0 sequences is outside 1-64");
+    EXPECT_EQ(tern::Model::synthetic("huge").error().message().substr(0, 24), "synthetic shape 'huge' i");
 }
 
 TEST(LibraryModel, BadInputGetsOneLineErrors) {

@@ -168,7 +168,7 @@ TEST_F(ModelCommands, BenchSyntheticJson) {
     }
     const TernRun bad = run_tern("bench --synthetic huge");
     EXPECT_EQ(bad.exit_code, 1);
-    EXPECT_TRUE(bad.err.ends_with("tern: bench: --synthetic 'huge' is not a known shape (2b4t, large, 3b, 8b, ifairy-700m, ifairy-tiny, fairy2i-7b, fairy2i-tiny, mmfree-370m, mmfree-1.3b, mmfree-2.7b, mmfree-tiny, tiny)\n"))
+    EXPECT_TRUE(bad.err.ends_with("tern: bench: synthetic shape 'huge' is not known (2b4t, large, 3b, 8b, ifairy-700m, ifairy-tiny, fairy2i-7b, fairy2i-tiny, mmfree-370m, mmfree-1.3b, mmfree-2.7b, mmfree-tiny, tiny)\n"))
         << bad.err;
 }
 
