@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -54,6 +55,7 @@ py::dict info_dict(const ModelInfo& info) {
     d["has_tokenizer"] = info.has_tokenizer;
     d["chat_template"] = info.chat_template;
     d["load_seconds"] = info.load_seconds;
+    d["warnings"] = info.warnings;
     return d;
 }
 
@@ -68,6 +70,7 @@ py::dict generation_dict(const Generation& g) {
     d["generate_seconds"] = g.generate_seconds;
     d["draft_tokens"] = g.draft_tokens;
     d["accepted_tokens"] = g.accepted_tokens;
+    d["steps"] = g.steps;
     return d;
 }
 
@@ -77,7 +80,12 @@ GenerateOptions generate_options(const py::kwargs& kw) {
     o.max_tokens = kw["max_tokens"].cast<size_t>();
     o.sampling = {.temperature = kw["temperature"].cast<float>(), .top_k = kw["top_k"].cast<int>(),
                   .top_p = kw["top_p"].cast<float>(), .min_p = kw["min_p"].cast<float>(),
-                  .repeat_penalty = kw["repeat_penalty"].cast<float>(), .seed = kw["seed"].cast<uint64_t>()};
+                  .repeat_penalty = kw["repeat_penalty"].cast<float>(),
+                  .frequency_penalty = kw["frequency_penalty"].cast<float>(),
+                  .presence_penalty = kw["presence_penalty"].cast<float>(),
+                  .penalty_last_n = kw["penalty_last_n"].cast<int>(), .typical_p = kw["typical_p"].cast<float>(),
+                  .logit_bias = kw["logit_bias"].cast<std::map<int32_t, float>>(), .seed = kw["seed"].cast<uint64_t>()};
+    o.echo = kw["echo"].cast<bool>();
     o.stop = kw["stop"].cast<std::vector<std::string>>();
     o.draft = kw["draft"].cast<std::string>();
     o.draft_model = kw["draft_model"].is_none() ? nullptr : kw["draft_model"].cast<const Model*>();
@@ -251,6 +259,28 @@ PYBIND11_MODULE(_tern, m) {
         .def("cancel", [](CancelToken& t) { t.cancelled.store(true); })
         .def_property_readonly("cancelled", [](const CancelToken& t) { return t.cancelled.load(); });
 
+    py::class_<Chat>(m, "Chat")
+        .def(
+            "send",
+            [](Chat& chat, const std::string& message, const TextCallback& on_text, CancelToken* cancel,
+               const py::kwargs& kw) {
+                return run_generation([&](const GenerateOptions& o) { return chat.send(message, o); },
+                                      generate_options(kw), on_text, cancel);
+            },
+            py::arg("message"), py::arg("on_text") = py::none(), py::arg("cancel") = py::none())
+        .def("reset",
+             [](Chat& chat) {
+                 Status reset;
+                 {
+                     py::gil_scoped_release released;
+                     reset = chat.reset();
+                 }
+                 if (!reset.ok()) throw TernError(reset.error().message());
+             })
+        .def_property_readonly("restarted", &Chat::restarted)
+        .def_property_readonly("size", &Chat::size)
+        .def_property_readonly("context", &Chat::context);
+
     py::class_<Model>(m, "Model")
         .def_static(
             "load",
@@ -327,6 +357,12 @@ PYBIND11_MODULE(_tern, m) {
             },
             py::arg("messages"), py::arg("on_text") = py::none(), py::arg("cancel") = py::none())
         .def(
+            "new_chat",
+            [](const Model& model, const std::string& system, size_t context) {
+                return value_or_raise(model.new_chat({.system = system, .context = context}));
+            },
+            py::arg("system") = "", py::arg("context") = 0)
+        .def(
             "logits",
             [](const Model& model, const std::vector<int32_t>& ids, bool all_tokens) {
                 std::optional<Result<std::vector<float>>> out;
@@ -354,6 +390,7 @@ PYBIND11_MODULE(_tern, m) {
                 d["uncertainty"] = p.uncertainty;
                 d["chunks"] = p.chunks;
                 d["scored_tokens"] = p.scored_tokens;
+                d["text_tokens"] = p.text_tokens;
                 return d;
             },
             py::arg("text"), py::arg("window") = 512, py::arg("max_chunks") = 0)

@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Unio
 from . import _tern
 from ._tern import Error
 
-__all__ = ["Error", "Model", "Tokenizer", "load", "load_tokenizer", "system_info", "benchmark", "benchmark_kernels",
+__all__ = ["Error", "Chat", "Model", "Tokenizer", "load", "load_tokenizer", "system_info", "benchmark", "benchmark_kernels",
            "__version__"]
 __version__: str = _tern.__version__
 
@@ -153,7 +153,8 @@ class Model:
     def generate(self, prompt: Prompt, max_tokens: int = 256, temperature: float = 0.8, top_p: float = 0.95,
                  top_k: int = 40, min_p: float = 0.05, seed: int = 0, stop: Optional[Sequence[str]] = None,
                  stream: bool = False, repeat_penalty: float = 1.0, draft: Draft = None,
-                 max_draft: int = 8, adapt_draft: bool = True) -> Union[str, Iterator[str]]:
+                 max_draft: int = 8, adapt_draft: bool = True, echo: bool = False,
+                 **sampling: Any) -> Union[str, Iterator[str]]:
         """Continues a prompt (text, or a list of token ids).
 
         temperature 0 is greedy; a seed makes sampling repeatable. The text ends before the
@@ -161,11 +162,14 @@ class Model:
         the same vocabulary> lets that model guess; either way the text is the same as without,
         often sooner (max_draft guesses per step at most; adapt_draft=False always checks
         max_draft, instead of fewer while few guesses hold). stream=True returns an iterator of
-        text pieces as they form.
+        text pieces as they form. echo=True puts the prompt's text first.
+        sampling: frequency_penalty, presence_penalty (subtracted per occurrence / once, over the
+        last penalty_last_n tokens, 64), typical_p (1: off), logit_bias ({token id: bias}).
         """
         prompt_arg: Union[str, List[int]] = prompt if isinstance(prompt, str) else list(prompt)
         options = self._options(max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, stop, draft,
-                                max_draft, adapt_draft)
+                                max_draft, adapt_draft, **sampling)
+        options["echo"] = bool(echo)
         return self._run(lambda **kw: self._model.generate(prompt_arg, **kw, **options), stream)
 
     def generate_batch(self, prompts: Sequence[str], max_tokens: int = 256, temperature: float = 0.8,
@@ -189,18 +193,28 @@ class Model:
     def chat(self, messages: Sequence[Message], max_tokens: int = 256, temperature: float = 0.8,
              top_p: float = 0.95, top_k: int = 40, min_p: float = 0.05, seed: int = 0,
              stop: Optional[Sequence[str]] = None, stream: bool = False, repeat_penalty: float = 1.0,
-             draft: Draft = None, max_draft: int = 8, adapt_draft: bool = True) -> Union[str, Iterator[str]]:
+             draft: Draft = None, max_draft: int = 8, adapt_draft: bool = True,
+             **sampling: Any) -> Union[str, Iterator[str]]:
         """The assistant's reply to OpenAI-style messages ({"role": "system"|"user"|"assistant",
         "content": ...}), rendered with the model's chat template. Options as in generate()."""
         message_list = list(messages)
         options = self._options(max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, stop, draft,
-                                max_draft, adapt_draft)
+                                max_draft, adapt_draft, **sampling)
         return self._run(lambda **kw: self._model.chat(message_list, **kw, **options), stream)
+
+    def new_chat(self, system: str = "", context: int = 0) -> "Chat":
+        """A conversation kept in the model's cache across turns (Chat.send), so each reply costs
+        only the new message; context: tokens it holds (default: the model's)."""
+        return Chat(self, self._model.new_chat(system, context))
 
     @staticmethod
     def _options(max_tokens: int, temperature: float, top_p: float, top_k: int, min_p: float,
                  repeat_penalty: float, seed: int, stop: Optional[Sequence[str]], draft: Draft,
-                 max_draft: int, adapt_draft: bool = True) -> Dict[str, Any]:
+                 max_draft: int, adapt_draft: bool = True, frequency_penalty: float = 0.0,
+                 presence_penalty: float = 0.0, penalty_last_n: int = 64, typical_p: float = 1.0,
+                 logit_bias: Optional[Dict[int, float]] = None, **unknown: Any) -> Dict[str, Any]:
+        if unknown:
+            raise Error(f"unknown option {sorted(unknown)[0]!r}")
         if max_tokens < 0:
             raise Error(f"max_tokens {max_tokens} is negative")
         if isinstance(stop, str):
@@ -208,19 +222,23 @@ class Model:
         if draft is not None and not isinstance(draft, (str, Model)):
             raise Error(f"draft must be \"ngram\" or a tern.Model, not {type(draft).__name__}")
         return {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k,
-                "min_p": min_p, "repeat_penalty": repeat_penalty, "seed": seed, "stop": list(stop or []),
+                "min_p": min_p, "repeat_penalty": repeat_penalty, "frequency_penalty": frequency_penalty,
+                "presence_penalty": presence_penalty, "penalty_last_n": penalty_last_n, "typical_p": typical_p,
+                "logit_bias": {int(k): float(v) for k, v in (logit_bias or {}).items()}, "echo": False,
+                "seed": seed, "stop": list(stop or []),
                 "draft": draft if isinstance(draft, str) else "",
                 "draft_model": draft._model if isinstance(draft, Model) else None, "max_draft": max_draft,
                 "adapt_draft": bool(adapt_draft)}
 
-    def _run(self, call: Any, stream: bool) -> Union[str, Iterator[str]]:
+    def _run(self, call: Any, stream: bool, holder: Any = None) -> Union[str, Iterator[str]]:
+        holder = holder if holder is not None else self
         if stream:
-            return self._stream(call)
+            return self._stream(call, holder)
         result = call()
-        self.last_generation = result
+        holder.last_generation = result
         return result["text"]
 
-    def _stream(self, call: Any) -> Iterator[str]:
+    def _stream(self, call: Any, holder: Any) -> Iterator[str]:
         # The generation runs on its own thread and hands pieces over a queue; leaving the loop
         # early (break, an exception, Ctrl-C) cancels it within a token.
         pieces: "queue.Queue[Any]" = queue.Queue()
@@ -253,4 +271,41 @@ class Model:
             thread.join()
         if "error" in outcome:
             raise outcome["error"]
-        self.last_generation = outcome["result"]
+        holder.last_generation = outcome["result"]
+
+
+class Chat:
+    """A conversation with a model, kept in its cache across turns. Create it with
+    Model.new_chat(); each send() returns (or with stream=True streams) the assistant's reply."""
+
+    def __init__(self, model: Model, chat: "_tern.Chat") -> None:
+        self._model = model   # the handle the replies' counts are kept on
+        self._chat = chat
+        self.last_generation: Optional[Dict[str, Any]] = None
+
+    def send(self, message: str, max_tokens: int = 256, temperature: float = 0.8, top_p: float = 0.95,
+             top_k: int = 40, min_p: float = 0.05, seed: int = 0, stop: Optional[Sequence[str]] = None,
+             stream: bool = False, repeat_penalty: float = 1.0, draft: Draft = None, max_draft: int = 8,
+             adapt_draft: bool = True, **sampling: Any) -> Union[str, Iterator[str]]:
+        """The reply to the user's message (options as in Model.generate). Replies with the same
+        sampling options continue one random stream, so a conversation repeats for a seed."""
+        options = Model._options(max_tokens, temperature, top_p, top_k, min_p, repeat_penalty, seed, stop, draft,
+                                 max_draft, adapt_draft, **sampling)
+        return self._model._run(lambda **kw: self._chat.send(message, **kw, **options), stream, holder=self)
+
+    def reset(self) -> None:
+        """Starts over from the system prompt."""
+        self._chat.reset()
+
+    @property
+    def restarted(self) -> bool:
+        """Whether the last send() restarted the conversation to fit the context."""
+        return self._chat.restarted
+
+    @property
+    def size(self) -> int:
+        return self._chat.size
+
+    @property
+    def context(self) -> int:
+        return self._chat.context

@@ -41,7 +41,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _chat(args: argparse.Namespace) -> int:
     model = tern.load(args.model, threads=args.threads, ctx=args.ctx)
-    messages: List[dict] = [{"role": "system", "content": args.system}] if args.system else []
+    chat = model.new_chat(system=args.system)   # earlier turns stay in the model's cache
     print("tern chat: an empty line or end of input quits", file=sys.stderr)
     while True:
         try:
@@ -50,13 +50,9 @@ def _chat(args: argparse.Namespace) -> int:
             break
         if not line.strip():
             break
-        messages.append({"role": "user", "content": line})
-        reply = ""
-        for piece in model.chat(messages, stream=True, **_sampling(args)):
-            reply += piece
+        for piece in chat.send(line, stream=True, **_sampling(args)):
             print(piece, end="", flush=True)
         print()
-        messages.append({"role": "assistant", "content": reply})
     return 0
 
 

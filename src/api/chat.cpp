@@ -37,13 +37,15 @@ struct Chat::Impl {
     }
 
     // The drafter a send asks for: kept while the same source is asked for again, so a draft
-    // model's cache follows the conversation rather than starting over each turn.
-    Result<engine::Drafter*> drafter_for(const GenerateOptions& options, Model::State* draft_state) {
-        const std::string source = draft_state != nullptr ? "model" : options.draft;
+    // model's cache follows the conversation rather than starting over each turn. The draft
+    // model's state is held with it, since its caller may let the model go between turns.
+    Result<engine::Drafter*> drafter_for(const GenerateOptions& options, std::shared_ptr<Model::State> draft_state) {
+        const std::string source = draft_state ? "model" : options.draft;
         if (!drafter || source != drafter_source || draft_state != drafter_model) {
-            TERN_ASSIGN_OR_RETURN(drafter, api::make_drafter(options, *state, draft_state, session.n_ctx()));
+            drafter.reset();
+            TERN_ASSIGN_OR_RETURN(drafter, api::make_drafter(options, *state, draft_state.get(), session.n_ctx()));
             drafter_source = source;
-            drafter_model = draft_state;
+            drafter_model = std::move(draft_state);
         }
         return drafter.get();
     }
@@ -55,9 +57,9 @@ struct Chat::Impl {
     engine::Conversation conversation;
     std::optional<sampling::Sampler> sampler;
     SamplingOptions sampling;
+    std::shared_ptr<Model::State> drafter_model;   // declared before the drafter, which uses it
     std::unique_ptr<engine::Drafter> drafter;
     std::string drafter_source;
-    Model::State* drafter_model = nullptr;
     bool restarted = false;
 };
 
@@ -130,9 +132,9 @@ Result<Generation> Chat::send(std::string_view message, const GenerateOptions& o
     if (options.max_draft < 1 || options.max_draft > 16)
         return Error(str_cat("chat: max_draft ", options.max_draft, " is outside 1-16"));
     if (options.echo) return Error("chat: echo is for generate (a chat's prompt is the conversation)");
-    Model::State* draft_state = Model::draft_state(options);
-    api::ComputeLocks locks(*impl_->state, draft_state);
-    TERN_ASSIGN_OR_RETURN(engine::Drafter * drafter, impl_->drafter_for(options, draft_state));
+    std::shared_ptr<Model::State> draft_state = options.draft_model ? options.draft_model->state_ : nullptr;
+    api::ComputeLocks locks(*impl_->state, draft_state.get());
+    TERN_ASSIGN_OR_RETURN(engine::Drafter * drafter, impl_->drafter_for(options, std::move(draft_state)));
     Generation out;
     const size_t before = impl_->session.n_past();
     const auto prompt_start = std::chrono::steady_clock::now();

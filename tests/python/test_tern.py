@@ -208,6 +208,37 @@ class ModelTest(unittest.TestCase):
                                            temperature=0, stream=True))
         self.assertEqual(streamed, reply)
 
+    def test_a_chat_keeps_the_conversation_and_repeats_for_a_seed(self) -> None:
+        turns = ["A story about a fox.", "And then?", "Who else came?"]
+        chat = self.model.new_chat()
+        first = chat.send(turns[0], max_tokens=20, temperature=0)
+        self.assertEqual(first, self.model.chat([{"role": "user", "content": turns[0]}], max_tokens=20, temperature=0))
+        self.assertGreater(chat.size, chat.last_generation["prompt_tokens"])
+        said = []
+        for _ in range(2):
+            fresh = self.model.new_chat(system="You tell stories.")
+            said.append([fresh.send(turn, max_tokens=16, seed=9) for turn in turns])
+        self.assertEqual(said[0], said[1])
+        streamed = self.model.new_chat(system="You tell stories.")
+        self.assertEqual(["".join(streamed.send(turn, max_tokens=16, seed=9, stream=True)) for turn in turns], said[0])
+        chat.reset()
+        self.assertEqual(chat.send(turns[0], max_tokens=20, temperature=0), first)
+        self.assertFalse(chat.restarted)
+        with self.assertRaises(tern.Error):
+            self.model.new_chat(context=1 << 20)
+
+    def test_echo_and_sampler_options(self) -> None:
+        plain = self.model.generate("Once upon a time", max_tokens=12, temperature=0)
+        self.assertEqual(self.model.generate("Once upon a time", max_tokens=12, temperature=0, echo=True),
+                         "Once upon a time" + plain)
+        self.model.generate("Once upon a time", max_tokens=5, temperature=0, logit_bias={42: 100.0})
+        self.assertEqual(self.model.last_generation["tokens"], [42] * 5)
+        self.assertEqual(self.model.last_generation["steps"], 5)
+        varied = self.model.generate("Once upon a time", max_tokens=40, temperature=0, frequency_penalty=5.0)
+        self.assertNotEqual(varied, self.model.generate("Once upon a time", max_tokens=40, temperature=0))
+        with self.assertRaises(tern.Error):
+            self.model.generate("Once", max_tokens=2, frequency_penalti=1.0)
+
     def test_errors_are_tern_errors_with_one_line(self) -> None:
         with self.assertRaises(tern.Error) as missing:
             tern.load("/nonexistent/model.gguf")
