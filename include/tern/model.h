@@ -182,6 +182,8 @@ struct ChatOptions {
 
 class Session;
 class Chat;
+class Batcher;
+struct BatcherOptions;
 
 class Model {
 public:
@@ -215,6 +217,9 @@ public:
         const std::function<bool(size_t index, std::string_view piece)>& on_text = {}) const;
     // The assistant's reply to a conversation, rendered with the model's chat template.
     Result<Generation> chat(std::span<const ChatMessage> messages, const GenerateOptions& options = {}) const;
+    // The token ids chat() evaluates for a conversation: the template's rendering, with the
+    // assistant's turn begun. Errors: no tokenizer, an unknown role, the template refuses it.
+    Result<std::vector<int32_t>> chat_prompt(std::span<const ChatMessage> messages) const;
 
     // Logits after evaluating `ids` from an empty context: [n_vocab] for the last token, or
     // [ids.size()][n_vocab] with all_tokens.
@@ -235,6 +240,9 @@ public:
     // A conversation kept in one KV cache across turns (see Chat).
     Result<Chat> new_chat(const ChatOptions& options = {}) const;
 
+    // Continuous batching of many requests on this model (tern/batcher.h).
+    Result<Batcher> new_batcher(const BatcherOptions& options) const;
+
     // Under a split, on every rank but 0: computes this rank's share of rank 0's work until rank
     // 0's Model is gone (its last handle and session), then returns. A failure here ends the
     // whole job (rank 0 may be waiting on this rank) after one line on stderr naming the rank.
@@ -245,6 +253,7 @@ public:
 
 private:
     friend class Chat;
+    friend class Batcher;
     explicit Model(std::shared_ptr<State> state) : state_(std::move(state)) {}
     static State* draft_state(const GenerateOptions& options);   // behind options.draft_model
     std::shared_ptr<State> state_;

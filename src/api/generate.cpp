@@ -102,7 +102,7 @@ Result<Generation> Model::generate(std::span<const int32_t> prompt_ids, const Ge
     return generate_from(*state_, prompt_ids, options, draft_state(options));
 }
 
-Result<Generation> Model::chat(std::span<const ChatMessage> messages, const GenerateOptions& options) const {
+Result<std::vector<int32_t>> Model::chat_prompt(std::span<const ChatMessage> messages) const {
     TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, state_->tokenizer());
     if (messages.empty()) return Error("chat: no messages");
     std::vector<tokenizer::ChatMessage> conversation;
@@ -112,7 +112,11 @@ Result<Generation> Model::chat(std::span<const ChatMessage> messages, const Gene
     }
     Result<std::vector<tokenizer::ChatSegment>> segments = state_->chat_template->conversation(conversation);
     if (!segments.ok()) return segments.error().within("chat");
-    const std::vector<int32_t> ids = tokenizer::encode_segments(*tok, segments.value(), /*add_bos=*/true);
+    return tokenizer::encode_segments(*tok, segments.value(), tok->vocab().add_bos);
+}
+
+Result<Generation> Model::chat(std::span<const ChatMessage> messages, const GenerateOptions& options) const {
+    TERN_ASSIGN_OR_RETURN(const std::vector<int32_t> ids, chat_prompt(messages));
     return generate_from(*state_, ids, options, draft_state(options));
 }
 

@@ -23,7 +23,7 @@ struct InspectOptions {
 };
 int run_inspect(const InspectOptions& options);
 
-// --split, --split-timeout (cli/split_setup.h).
+// --split, --split-timeout (LoadOptions::split).
 struct SplitOptions {
     std::string kind;              // "", "rows" or "layers" (under mpirun)
     double wait_limit_seconds = 60;  // a wait for the other ranks longer than this ends the job
@@ -57,7 +57,7 @@ struct BenchOptions {
 };
 int run_bench(const BenchOptions& options);
 
-// --draft, --draft-max, --draft-fixed (cli/draft_setup.h).
+// --draft, --draft-max, --draft-fixed (cli/library_model.h).
 struct DraftOptions {
     std::string source;     // "": plain decoding; "ngram": prompt lookup; else a draft model
     size_t max_tokens = 8;  // --draft-max

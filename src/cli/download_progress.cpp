@@ -73,11 +73,4 @@ void DownloadProgress::finish() {
     file_.clear();
 }
 
-Result<std::string> local_model_path(const std::string& model) {
-    DownloadProgress progress;
-    Result<std::string> path = hub::local_model_path(model, "main", progress.callback());
-    progress.finish();
-    return path;
-}
-
 }  // namespace tern::cli

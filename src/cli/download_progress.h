@@ -35,8 +35,4 @@ private:
     std::chrono::steady_clock::time_point last_draw_;
 };
 
-// `-m` for every command: an existing path as is, ORG/NAME[:FILE] from the Hub cache, fetched
-// first when it is not there (HF_ENDPOINT, HF_HOME, HF_HUB_CACHE, HF_TOKEN, HF_HUB_OFFLINE).
-Result<std::string> local_model_path(const std::string& model);
-
 }  // namespace tern::cli

@@ -98,7 +98,7 @@ void add_sampling_options(CLI::App* command, sampling::SamplerOptions& sampler) 
     command->add_option("-s,--seed", sampler.seed, "Random seed")->capture_default_str();
 }
 
-// --split and --split-timeout (cli/split_setup.h runs them).
+// --split and --split-timeout (LoadOptions::split, cli/library_model.h).
 void add_split_option(CLI::App* command, SplitOptions& split) {
     command->add_option("--split", split.kind,
                         "Under mpirun: split the model over the ranks (logits bit-identical to one process). rows: "
@@ -111,7 +111,7 @@ void add_split_option(CLI::App* command, SplitOptions& split) {
         ->capture_default_str()->check(CLI::Range(0.1, 86400.0));
 }
 
-// --draft, --draft-max and --draft-fixed (cli/draft_setup.h runs them).
+// --draft, --draft-max and --draft-fixed (cli/library_model.h turns them into GenerateOptions).
 void add_draft_options(CLI::App* command, DraftOptions& options) {
     command->add_option("--draft", options.source,
                         "Speculative decoding: 'ngram' (guess from earlier text) or a draft model with the same "

@@ -1,5 +1,5 @@
-// `tern serve`: the OpenAI-compatible HTTP server (src/server). Loads the model, starts the
-// batch scheduler with --parallel KV cache slots, prints the address it listens on, and
+// `tern serve`: the OpenAI-compatible HTTP server (src/server) over the public library. Loads
+// the model, starts a tern::Batcher with --parallel KV cache slots, prints the address it listens on, and
 // serves until SIGINT/SIGTERM: then it refuses new requests (503), lets those in flight
 // finish for up to --timeout seconds, ends the rest with an error, and exits 0.
 #include <sys/resource.h>
@@ -11,14 +11,13 @@
 #include <thread>
 
 #include "cli/commands.h"
-#include "cli/draft_setup.h"
-#include "cli/model_setup.h"
-#include "cli/split_setup.h"
+#include "cli/library_model.h"
 #include "cli/signal_flag.h"
 #include "core/mapped_file.h"
 #include "core/str_cat.h"
-#include "server/batch_scheduler.h"
 #include "server/http_server.h"
+#include "server/server_metrics.h"
+#include "tern/batcher.h"
 
 namespace tern::cli {
 namespace {
@@ -93,43 +92,40 @@ int run_serve(const ServeOptions& options) {
     const bool draft_model = !options.draft.source.empty() && options.draft.source != "ngram";
     if (draft_model && !options.split.kind.empty())
         return report_failure("--draft MODEL and --split: a draft model runs in one process only (--draft ngram works)");
-    Result<std::unique_ptr<SplitRun>> split = start_split(options.split);
-    if (!split.ok()) return report_failure(split.error().message());
-    const std::unique_ptr<SplitRun>& job = split.value();
-    const int threads = thread_count(job, options.threads);
-    const ModelRequest request = {.isa = options.isa, .threads = threads, .head = options.head,
-                                  .packing = options.packing, .weights = options.weights,
-                                  .activations = options.activations};
-    Result<ChatModel> loaded = load_chat_model(options.model, for_this_rank(job, request), options.chat_template);
-    if (const std::optional<int> done = settle_split(job, loaded, threads)) return *done;
+    LoadOptions load = load_options_from(options);
+    load.chat_template = options.chat_template;
+    Result<Model> loaded = load_for_command(options.model, load);
     if (!loaded.ok()) return report_failure(loaded.error().message());
-    const LoadedModel& lm = loaded.value().loaded;
-    const tokenizer::Tokenizer& tok = loaded.value().tokenizer();
-    const tokenizer::ChatTemplate chat_template = loaded.value().chat_template;
-    const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(lm.model.hp.n_ctx_train, kDefaultMaxContext);
+    const Model& model = loaded.value();
+    if (model.info().rank > 0) return follow_rank_zero(model);
+    if (!model.info().has_tokenizer) return report_failure(model.tokenize("").error().message());
+    const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(model.info().n_ctx_train, kDefaultMaxContext);
     if (n_ctx < 2) return report_failure("--ctx must be at least 2 tokens");
-    std::optional<LoadedModel> draft;
-    if (draft_model) {
-        Result<LoadedModel> loaded_draft = load_draft_model(options.draft.source, lm, request);
-        if (!loaded_draft.ok()) return report_failure(loaded_draft.error().message());
-        draft.emplace(std::move(loaded_draft).value());
-    }
+    Result<std::optional<Model>> draft = load_draft_model(options.draft, load);
+    if (!draft.ok()) return report_failure(draft.error().message());
 
     server::ServerMetrics metrics;
-    server::BatchScheduler scheduler(lm.model, lm.kernels, tok,
-                                     {.n_slots = options.parallel, .n_ctx = n_ctx, .max_queue = options.queue,
-                                      .threads = threads, .kv_type = options.kv_type, .metrics = &metrics,
-                                      .max_draft = options.draft.source.empty() ? 0 : options.draft.max_tokens,
-                                      .adaptive_draft = !options.draft.fixed,
-                                      .model_split = model_split_of(job),
-                                      .draft_model = draft ? &draft->model : nullptr,
-                                      .draft_kernels = draft ? &draft->kernels : nullptr});
-    server::HttpServer http(scheduler, tok, chat_template,
+    BatcherOptions batching{.slots = options.parallel, .context = n_ctx, .max_queue = options.queue,
+                            .max_draft = options.draft.source.empty() ? 0 : options.draft.max_tokens,
+                            .adapt_draft = !options.draft.fixed,
+                            .draft_model = draft.value() ? &*draft.value() : nullptr};
+    batching.on_prompt = [&metrics](size_t tokens) { metrics.count_prompt_tokens(tokens); };
+    batching.on_token = [&metrics](bool first, double seconds) {
+        const std::chrono::duration<double> since(seconds);
+        if (first) metrics.observe_time_to_first_token(since);
+        else metrics.observe_time_between_tokens(since);
+        metrics.count_completion_token();
+    };
+    batching.on_guesses = [&metrics](size_t checked, size_t held) { metrics.count_guesses(checked, held); };
+    Result<Batcher> started = model.new_batcher(batching);
+    if (!started.ok()) return report_failure(started.error().message());
+    Batcher& batcher = started.value();
+    server::HttpServer http(batcher, model,
                             {.host = options.host, .port = options.port, .api_keys = api_keys.value(),
                              .tls_cert = options.ssl_cert, .tls_key = options.ssl_key,
                              .model_name = model_id(options), .max_body_bytes = options.max_body_mb << 20,
                              .io_timeout_seconds = options.timeout, .http_threads = 0, .web_ui = !options.no_web_ui,
-                             .n_ctx_train = lm.model.hp.n_ctx_train, .metrics = &metrics,
+                             .n_ctx_train = model.info().n_ctx_train, .metrics = &metrics,
                              .max_connections_per_client = options.max_connections_per_client,
                              .max_connections = options.max_connections, .keep_alive_seconds = options.keep_alive});
     raise_descriptor_limit();
@@ -137,10 +133,9 @@ int run_serve(const ServeOptions& options) {
     if (!port.ok()) return report_failure(port.error().message());
     install_stop_handlers();
     std::printf("tern serve: %s; chat template '%s'; %zu slots x %zu tokens (KV cache %s, %.0f MiB); %d threads\n",
-                describe(lm).c_str(), std::string(chat_template.name).c_str(), options.parallel, n_ctx,
-                kernels::kv_type_name(options.kv_type), static_cast<double>(scheduler.kv_cache_bytes()) / (1 << 20),
-                threads);
-    if (draft) std::printf("tern serve: draft model %s\n", describe(*draft).c_str());
+                model.info().description.c_str(), model.info().chat_template.c_str(), options.parallel, n_ctx,
+                load.kv_type.c_str(), static_cast<double>(batcher.kv_cache_bytes()) / (1 << 20), model.info().threads);
+    if (draft.value()) std::printf("tern serve: draft model %s\n", draft.value()->info().description.c_str());
     std::printf("tern serve: listening on %s://%s:%d%s%s\n", options.ssl_cert.empty() ? "http" : "https",
                 options.host.c_str(), port.value(), api_keys.value().empty() ? "" : " (API key required)",
                 options.no_web_ui ? "" : "; chat page at /");
@@ -150,7 +145,7 @@ int run_serve(const ServeOptions& options) {
     http.serve();
     serving_done.store(true);
     watcher.join();
-    scheduler.shutdown();
+    batcher.shutdown();
     std::printf("tern serve: stopped\n");
     return 0;
 }

@@ -202,10 +202,4 @@ Result<PickedTemplate> pick_chat_template(std::string_view architecture, const t
     return PickedTemplate{tokenizer::choose_chat_template(architecture, vocab), {}};
 }
 
-Result<ChatModel> chat_model_from(LoadedModel loaded, const std::string& template_name) {
-    TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, loaded.require_tokenizer());
-    TERN_ASSIGN_OR_RETURN(PickedTemplate picked, pick_chat_template(loaded.model.arch->name, tok->vocab(), template_name));
-    return ChatModel{std::move(loaded), std::move(picked.chat_template), std::move(picked.warning)};
-}
-
 }  // namespace tern::engine

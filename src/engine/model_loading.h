@@ -61,16 +61,6 @@ Result<tokenizer::Tokenizer> load_tokenizer(const std::string& path);
 // then what autotuning picked, if it ran.
 std::string describe(const LoadedModel& loaded);
 
-// A model to converse with: its tokenizer is required, and its chat template is the one named
-// by the request, or the model's own when the name is empty.
-struct ChatModel {
-    LoadedModel loaded;
-    tokenizer::ChatTemplate chat_template;
-    std::string template_warning;   // why the model's own template was replaced; "" when it was not
-
-    const tokenizer::Tokenizer& tokenizer() const { return *loaded.tokenizer; }
-};
-
 struct PickedTemplate {
     tokenizer::ChatTemplate chat_template;
     std::string warning;   // set when the model's own Jinja template did not parse
@@ -80,7 +70,5 @@ struct PickedTemplate {
 // parse), else the closest built-in format.
 Result<PickedTemplate> pick_chat_template(std::string_view architecture, const tokenizer::Vocabulary& vocab,
                                           const std::string& requested);
-// The model is loaded with load_model(); the template comes from pick_chat_template().
-Result<ChatModel> chat_model_from(LoadedModel loaded, const std::string& template_name);
 
 }  // namespace tern::engine

@@ -6,12 +6,12 @@
 #include <limits>
 
 #include "core/str_cat.h"
+#include "tokenizer/chat_template.h"
 
 namespace tern::server {
 namespace {
 
 using nlohmann::json;
-using Role = tokenizer::ChatMessage::Role;
 
 constexpr size_t kMaxStopStrings = 16;
 
@@ -66,21 +66,21 @@ std::string message_content(const json& content, size_t index) {
     return text;
 }
 
-std::vector<tokenizer::ChatMessage> parse_messages(const json& body) {
+std::vector<ChatMessage> parse_messages(const json& body) {
     const json* messages = field(body, "messages");
     if (messages == nullptr) invalid("messages", "'messages' is required");
     if (!messages->is_array() || messages->empty()) invalid("messages", "'messages' must be a non-empty array");
-    std::vector<tokenizer::ChatMessage> out;
+    std::vector<ChatMessage> out;
     for (size_t i = 0; i < messages->size(); ++i) {
         const json& m = (*messages)[i];
         const std::string param = str_cat("messages[", i, "]");
         if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
             invalid(param, str_cat("'", param, "' must be an object with a string 'role'"));
         const std::string role = m["role"].get<std::string>();
-        const std::optional<Role> r = tokenizer::chat_role_from_name(role);
-        if (!r) invalid(param + ".role", str_cat("role '", role, "' is not supported (", tokenizer::kChatRoleNames, ")"));
+        if (!tokenizer::chat_role_from_name(role))
+            invalid(param + ".role", str_cat("role '", role, "' is not supported (", tokenizer::kChatRoleNames, ")"));
         const json* content = field(m, "content");
-        out.push_back({*r, content == nullptr ? std::string() : message_content(*content, i)});
+        out.push_back({role, content == nullptr ? std::string() : message_content(*content, i)});
     }
     return out;
 }
@@ -127,7 +127,7 @@ void parse_stop(const json& body, CompletionRequest& request) {
         if (s.empty()) invalid("stop", "stop strings must not be empty");
 }
 
-void parse_logit_bias(const json& body, sampling::SamplerOptions& sampler) {
+void parse_logit_bias(const json& body, SamplingOptions& sampler) {
     const json* bias = field(body, "logit_bias");
     if (bias == nullptr) return;
     if (!bias->is_object()) invalid("logit_bias", "'logit_bias' must be an object mapping token ids to numbers");
@@ -163,7 +163,7 @@ void refuse_unsupported(const json& body) {
 }
 
 void parse_sampling(const json& body, CompletionRequest& request) {
-    sampling::SamplerOptions& s = request.sampler;
+    SamplingOptions& s = request.sampler;
     if (field(body, "temperature")) s.temperature = static_cast<float>(number(body, "temperature", 0, 2));
     if (field(body, "top_p")) s.top_p = static_cast<float>(number(body, "top_p", 0, 1));
     if (field(body, "top_k")) s.top_k = static_cast<int>(integer(body, "top_k", 0, INT32_MAX));

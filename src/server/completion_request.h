@@ -12,9 +12,8 @@
 #include <variant>
 #include <vector>
 
-#include "sampling/sampler.h"
 #include "server/api_error.h"
-#include "tokenizer/chat_template.h"
+#include "tern/model.h"
 
 namespace tern::server {
 
@@ -23,11 +22,11 @@ enum class Endpoint { kChat, kCompletion };
 struct CompletionRequest {
     Endpoint endpoint = Endpoint::kChat;
     std::string model;
-    std::vector<tokenizer::ChatMessage> messages;   // chat
+    std::vector<ChatMessage> messages;              // chat (roles checked)
     std::string prompt;                             // completion, as text ...
     std::optional<std::vector<int32_t>> prompt_ids; // ... or as token ids
     std::optional<size_t> max_tokens;               // absent: until the context is full
-    sampling::SamplerOptions sampler;
+    SamplingOptions sampler;
     bool seeded = false;                            // false: the server draws a seed
     std::vector<std::string> stop;
     bool stream = false;

@@ -10,10 +10,10 @@ namespace tern::server {
 
 namespace {
 
-FrontOptions front_options(const ServerOptions& options, const SchedulerLoad& load) {
+FrontOptions front_options(const ServerOptions& options, const BatcherLoad& load) {
     // A completion holds a worker while it runs or waits in the queue; with one for each of
     // those and spares for tokenizing, a full server answers 503 rather than making requests wait.
-    const size_t workers = options.http_threads != 0 ? options.http_threads : load.n_slots + load.max_queue + 4;
+    const size_t workers = options.http_threads != 0 ? options.http_threads : load.slots + load.max_queue + 4;
     return {.host = options.host, .port = options.port, .tls_cert = options.tls_cert, .tls_key = options.tls_key,
             .max_body_bytes = options.max_body_bytes,
             .io_timeout = std::chrono::seconds(options.io_timeout_seconds),
@@ -24,13 +24,12 @@ FrontOptions front_options(const ServerOptions& options, const SchedulerLoad& lo
 
 }  // namespace
 
-HttpServer::HttpServer(BatchScheduler& scheduler, const tokenizer::Tokenizer& tokenizer,
-                       tokenizer::ChatTemplate chat_template, ServerOptions options)
-    : scheduler_(scheduler),
+HttpServer::HttpServer(Batcher& batcher, const Model& model, ServerOptions options)
+    : batcher_(batcher),
       options_(std::move(options)),
-      handlers_(std::make_unique<RequestHandlers>(scheduler, tokenizer, chat_template, options_, options_.metrics)) {
+      handlers_(std::make_unique<RequestHandlers>(batcher, model, options_, options_.metrics)) {
     handlers_->install(router_);
-    front_ = std::make_unique<HttpFront>(router_, front_options(options_, scheduler.load()));
+    front_ = std::make_unique<HttpFront>(router_, front_options(options_, batcher.load()));
 }
 
 HttpServer::~HttpServer() = default;
@@ -44,14 +43,14 @@ void HttpServer::stop() { front_->stop(); }
 size_t HttpServer::open_connections() const { return front_->open_connections(); }
 
 void HttpServer::shut_down_gracefully(std::chrono::milliseconds grace) {
-    scheduler_.begin_drain();
+    batcher_.begin_drain();
     auto wait_for = [](std::chrono::milliseconds limit, const auto& done) {
         const auto deadline = std::chrono::steady_clock::now() + limit;
         while (!done() && std::chrono::steady_clock::now() < deadline)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
     };
     wait_for(grace, [&] { return handlers_->in_flight() == 0; });
-    scheduler_.shutdown();
+    batcher_.shutdown();
     // The requests just ended write their error; a client too slow to take it is cut off.
     wait_for(std::chrono::milliseconds(1000), [&] { return handlers_->in_flight() == 0; });
     stop();

@@ -12,11 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "server/batch_scheduler.h"
 #include "server/http_router.h"
+#include "tern/batcher.h"
+#include "tern/model.h"
 #include "tern/status.h"
-#include "tokenizer/chat_template.h"
-#include "tokenizer/tokenizer.h"
 
 namespace tern::server {
 
@@ -36,7 +35,7 @@ struct ServerOptions {
     size_t http_threads = 0;               // workers for completions; 0: one per slot and queued request, and spares
     bool web_ui = true;                    // the chat page at /
     size_t n_ctx_train = 0;                // reported by /v1/models beside the per-request context
-    ServerMetrics* metrics = nullptr;      // GET /metrics when set (the scheduler's, outliving the server)
+    ServerMetrics* metrics = nullptr;      // GET /metrics when set (fed by the batcher, outliving the server)
     size_t max_connections_per_client = 0; // 0: no cap per client address
     size_t max_connections = 0;            // 0: what the descriptor limit allows
     int keep_alive_seconds = 5;            // an idle connection between requests is closed after this
@@ -44,8 +43,9 @@ struct ServerOptions {
 
 class HttpServer {
 public:
-    HttpServer(BatchScheduler& scheduler, const tokenizer::Tokenizer& tokenizer, tokenizer::ChatTemplate chat_template,
-               ServerOptions options);
+    // The model (with a tokenizer) answers /tokenize and renders chat prompts; the batcher,
+    // made from it, generates. Both outlive the server.
+    HttpServer(Batcher& batcher, const Model& model, ServerOptions options);
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
@@ -63,7 +63,7 @@ public:
     size_t open_connections() const;
 
 private:
-    BatchScheduler& scheduler_;
+    Batcher& batcher_;
     ServerOptions options_;
     std::unique_ptr<RequestHandlers> handlers_;
     HttpRouter router_;

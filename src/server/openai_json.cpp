@@ -26,10 +26,10 @@ json usage_json(size_t prompt_tokens, size_t completion_tokens) {
             {"total_tokens", prompt_tokens + completion_tokens}};
 }
 
-std::string finish_reason_name(FinishReason reason) { return reason == FinishReason::kStop ? "stop" : "length"; }
+std::string openai_finish_reason(FinishReason reason) { return reason == FinishReason::kStop ? "stop" : "length"; }
 
-json completion_json(const ResponseIdentity& who, const std::string& text, const GenerationUpdate& end) {
-    json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish_reason_name(end.reason)}};
+json completion_json(const ResponseIdentity& who, const std::string& text, const BatchUpdate& end) {
+    json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", openai_finish_reason(end.finish)}};
     if (who.endpoint == Endpoint::kChat)
         choice["message"] = {{"role", "assistant"}, {"content", text}, {"refusal", nullptr}};
     else
@@ -43,7 +43,7 @@ json completion_json(const ResponseIdentity& who, const std::string& text, const
 json chunk_json(const ResponseIdentity& who, const std::string& text, bool first, const FinishReason* finish,
                 bool with_usage_field) {
     json choice = {{"index", 0}, {"logprobs", nullptr},
-                   {"finish_reason", finish ? json(finish_reason_name(*finish)) : json(nullptr)}};
+                   {"finish_reason", finish ? json(openai_finish_reason(*finish)) : json(nullptr)}};
     if (who.endpoint == Endpoint::kChat) {
         json delta = json::object();
         if (first) delta["role"] = "assistant";
@@ -58,7 +58,7 @@ json chunk_json(const ResponseIdentity& who, const std::string& text, bool first
     return body;
 }
 
-json usage_chunk_json(const ResponseIdentity& who, const GenerationUpdate& end) {
+json usage_chunk_json(const ResponseIdentity& who, const BatchUpdate& end) {
     json body = envelope(who, true);
     body["choices"] = json::array();
     body["usage"] = usage_json(end.prompt_tokens, end.completion_tokens);

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "server/completion_request.h"
-#include "server/generation_channel.h"
+#include "tern/batcher.h"
 
 namespace tern::server {
 
@@ -22,10 +22,10 @@ struct ResponseIdentity {
 };
 
 nlohmann::json usage_json(size_t prompt_tokens, size_t completion_tokens);
-std::string finish_reason_name(FinishReason reason);
+std::string openai_finish_reason(FinishReason reason);
 
 // The whole answer of a non-streaming request.
-nlohmann::json completion_json(const ResponseIdentity& who, const std::string& text, const GenerationUpdate& end);
+nlohmann::json completion_json(const ResponseIdentity& who, const std::string& text, const BatchUpdate& end);
 
 // One streamed chunk: `text` as the delta (with the assistant role on a chat stream's first
 // chunk), or the closing chunk with its finish reason. `with_usage_field` adds "usage": null
@@ -33,7 +33,7 @@ nlohmann::json completion_json(const ResponseIdentity& who, const std::string& t
 nlohmann::json chunk_json(const ResponseIdentity& who, const std::string& text, bool first,
                           const FinishReason* finish, bool with_usage_field);
 // The extra chunk with empty choices and the usage (stream_options.include_usage).
-nlohmann::json usage_chunk_json(const ResponseIdentity& who, const GenerationUpdate& end);
+nlohmann::json usage_chunk_json(const ResponseIdentity& who, const BatchUpdate& end);
 
 // What /v1/models says about the model beyond OpenAI's fields, under "meta" as llama.cpp does.
 struct ModelMeta {

@@ -8,6 +8,7 @@
 
 #include "core/str_cat.h"
 #include "server/openai_json.h"
+#include "server/server_metrics.h"
 #include "server/web_ui.h"
 
 namespace tern::server {
@@ -59,7 +60,7 @@ private:
 // Streams one request's text as server-sent events until the end, an error, or the client
 // leaving (which cancels the generation).
 struct EventStream {
-    std::shared_ptr<GenerationChannel> channel;
+    std::shared_ptr<BatchStream> channel;
     std::shared_ptr<ClientPresence> client;
     ResponseIdentity who;
     bool include_usage = false;
@@ -76,7 +77,7 @@ struct EventStream {
         bool first = true;
         for (;;) {
             if (client->gone()) return false;
-            const std::optional<GenerationUpdate> update = channel->next(kKeepAlive);
+            const std::optional<BatchUpdate> update = channel->next(kKeepAlive);
             if (!update) {
                 if (!sink.write(": keep-alive\n\n")) return false;
                 continue;
@@ -88,7 +89,7 @@ struct EventStream {
                 first = false;
             }
             if (!update->finished) continue;
-            std::string tail = data(chunk_json(who, "", first, &update->reason, include_usage));
+            std::string tail = data(chunk_json(who, "", first, &update->finish, include_usage));
             if (include_usage) tail += data(usage_chunk_json(who, *update));
             tail += "data: [DONE]\n\n";
             return sink.write(tail);
@@ -103,10 +104,9 @@ struct RequestHandlers::Prompt {
     std::optional<ApiError> error;
 };
 
-RequestHandlers::RequestHandlers(BatchScheduler& scheduler, const tokenizer::Tokenizer& tokenizer,
-                                 tokenizer::ChatTemplate chat_template, const ServerOptions& options,
+RequestHandlers::RequestHandlers(Batcher& batcher, const Model& model, const ServerOptions& options,
                                  ServerMetrics* metrics)
-    : scheduler_(scheduler), tokenizer_(tokenizer), chat_template_(chat_template), options_(options), metrics_(metrics),
+    : batcher_(batcher), model_(model), options_(options), metrics_(metrics),
       created_(unix_seconds()) {}
 
 void RequestHandlers::install(HttpRouter& router) {
@@ -147,15 +147,15 @@ bool RequestHandlers::authorized(const HttpRequest& req, HttpResponse& res) cons
 }
 
 void RequestHandlers::health(HttpResponse& res) const {
-    const SchedulerLoad load = scheduler_.load();
-    send_json(res, 200, {{"status", "ok"}, {"slots_idle", load.n_slots - load.active},
+    const BatcherLoad load = batcher_.load();
+    send_json(res, 200, {{"status", "ok"}, {"slots_idle", load.slots - load.active},
                          {"slots_processing", load.active}, {"requests_queued", load.queued}});
 }
 
 void RequestHandlers::models(const HttpRequest& req, HttpResponse& res) const {
     if (!authorized(req, res)) return;
-    const ModelMeta meta{.n_ctx = scheduler_.n_ctx(), .n_ctx_train = options_.n_ctx_train,
-                         .n_vocab = tokenizer_.vocab().size()};
+    const ModelMeta meta{.n_ctx = batcher_.context(), .n_ctx_train = options_.n_ctx_train,
+                         .n_vocab = model_.info().n_vocab};
     if (!req.matches.empty()) {
         const std::string& id = req.matches[0];
         if (id != options_.model_name)
@@ -169,22 +169,22 @@ void RequestHandlers::models(const HttpRequest& req, HttpResponse& res) const {
 RequestHandlers::Prompt RequestHandlers::prompt_tokens(const CompletionRequest& request) const {
     Prompt prompt;
     if (request.endpoint == Endpoint::kChat) {
-        Result<std::vector<tokenizer::ChatSegment>> segments = chat_template_.conversation(request.messages);
-        if (!segments.ok()) {
-            prompt.error = ApiError{.status = 400, .message = segments.error().message(), .param = "messages"};
+        Result<std::vector<int32_t>> rendered = model_.chat_prompt(request.messages);
+        if (!rendered.ok()) {
+            prompt.error = ApiError{.status = 400, .message = rendered.error().message(), .param = "messages"};
             return prompt;
         }
-        prompt.tokens = tokenizer::encode_segments(tokenizer_, segments.value(), tokenizer_.vocab().add_bos);
+        prompt.tokens = std::move(rendered).value();
     } else if (request.prompt_ids) {
         prompt.tokens = *request.prompt_ids;
         for (int32_t id : prompt.tokens)
-            if (static_cast<size_t>(id) >= tokenizer_.vocab().size())
+            if (static_cast<size_t>(id) >= model_.info().n_vocab)
                 prompt.error = ApiError{.status = 400, .message = str_cat("token id ", id, " is outside the vocabulary of ",
-                                                                          tokenizer_.vocab().size()), .param = "prompt"};
+                                                                          model_.info().n_vocab), .param = "prompt"};
     } else {
-        prompt.tokens = tokenizer_.encode(request.prompt, /*add_special=*/true, /*parse_special=*/true);
+        prompt.tokens = model_.tokenize(request.prompt, /*add_special=*/true, /*parse_special=*/true).value();
     }
-    const size_t n_ctx = scheduler_.n_ctx();
+    const size_t n_ctx = batcher_.context();
     if (!prompt.error && prompt.tokens.empty())
         prompt.error = ApiError{.status = 400, .message = "the prompt is empty",
                                 .param = request.endpoint == Endpoint::kChat ? "messages" : "prompt"};
@@ -205,15 +205,18 @@ void RequestHandlers::completions(const HttpRequest& req, HttpResponse& res, End
     Prompt prompt = prompt_tokens(request);
     if (prompt.error) return send_error(res, *prompt.error);
     if (!request.seeded) request.sampler.seed = std::random_device{}() * uint64_t{0x100000001} ^ unix_seconds();
-    std::shared_ptr<GenerationChannel> channel = scheduler_.submit(
-        {.prompt = std::move(prompt.tokens), .max_tokens = request.max_tokens.value_or(0), .sampler = request.sampler,
+    Result<std::shared_ptr<BatchStream>> submitted = batcher_.submit(
+        {.prompt = std::move(prompt.tokens), .max_tokens = request.max_tokens.value_or(0), .sampling = request.sampler,
          .stop = request.stop, .ignore_eos = request.ignore_eos});
+    if (!submitted.ok())   // the prompt was checked above: a bug if it comes to this
+        return send_error(res, {.status = 500, .message = submitted.error().message(), .type = "server_error"});
+    std::shared_ptr<BatchStream> channel = std::move(submitted).value();
     if (!channel) {
-        const SchedulerLoad load = scheduler_.load();
+        const BatcherLoad load = batcher_.load();
         if (load.draining)
             return send_error(res, {.status = 503, .message = "the server is shutting down", .type = "server_error"});
         res.set_header("Retry-After", "1");
-        return send_error(res, {.status = 503, .message = str_cat("all ", load.n_slots, " slots are busy and ",
+        return send_error(res, {.status = 503, .message = str_cat("all ", load.slots, " slots are busy and ",
                                                                   load.queued, " requests are waiting; try again later"),
                                 .code = "server_busy", .type = "server_error"});
     }
@@ -225,7 +228,7 @@ void RequestHandlers::completions(const HttpRequest& req, HttpResponse& res, End
     req.client->on_gone([channel] { channel->cancel(); });
     if (!request.stream) {
         const InFlight counted(in_flight_);
-        std::optional<GenerationUpdate> finished;
+        std::optional<BatchUpdate> finished;
         while (!(finished = channel->wait_all_for(kStopWatchInterval))) {
             if (req.client->gone()) {
                 channel->cancel();
@@ -233,7 +236,7 @@ void RequestHandlers::completions(const HttpRequest& req, HttpResponse& res, End
                 return;
             }
         }
-        const GenerationUpdate& end = *finished;
+        const BatchUpdate& end = *finished;
         if (!end.error.empty())
             return send_error(res, {.status = 503, .message = end.error, .type = "server_error"});
         return send_json(res, 200, completion_json(who, end.text, end));
@@ -248,9 +251,9 @@ void RequestHandlers::completions(const HttpRequest& req, HttpResponse& res, End
 
 void RequestHandlers::metrics(const HttpRequest& req, HttpResponse& res) const {
     if (!authorized(req, res)) return;
-    const SchedulerLoad load = scheduler_.load();
-    const ServingGauges gauges{.slots_total = load.n_slots, .slots_busy = load.active, .requests_queued = load.queued,
-                               .kv_cells_used = scheduler_.kv_cells_used(), .kv_cells_total = load.n_slots * scheduler_.n_ctx()};
+    const BatcherLoad load = batcher_.load();
+    const ServingGauges gauges{.slots_total = load.slots, .slots_busy = load.active, .requests_queued = load.queued,
+                               .kv_cells_used = load.kv_cells_used, .kv_cells_total = load.slots * batcher_.context()};
     res.set_content(metrics_->prometheus_text(gauges), "text/plain; version=0.0.4; charset=utf-8");
 }
 
@@ -263,7 +266,7 @@ void RequestHandlers::tokenize(const HttpRequest& req, HttpResponse& res) const 
     if (!add_special.is_boolean())
         return send_error(res, {.status = 400, .message = "'add_special' must be true or false", .param = "add_special"});
     const std::vector<int32_t> ids =
-        tokenizer_.encode(body["content"].get<std::string>(), add_special.get<bool>(), /*parse_special=*/true);
+        model_.tokenize(body["content"].get<std::string>(), add_special.get<bool>(), /*parse_special=*/true).value();
     send_json(res, 200, {{"tokens", ids}});
 }
 
@@ -275,13 +278,13 @@ void RequestHandlers::detokenize(const HttpRequest& req, HttpResponse& res) cons
     std::vector<int32_t> ids;
     for (const json& v : body["tokens"]) {
         if (!v.is_number_integer() || v.get<int64_t>() < 0 ||
-            v.get<int64_t>() >= static_cast<int64_t>(tokenizer_.vocab().size()))
+            v.get<int64_t>() >= static_cast<int64_t>(model_.info().n_vocab))
             return send_error(res, {.status = 400,
-                                    .message = str_cat("'tokens' must hold ids in [0, ", tokenizer_.vocab().size(), ")"),
+                                    .message = str_cat("'tokens' must hold ids in [0, ", model_.info().n_vocab, ")"),
                                     .param = "tokens"});
         ids.push_back(static_cast<int32_t>(v.get<int64_t>()));
     }
-    send_json(res, 200, {{"content", tokenizer_.decode(ids)}});
+    send_json(res, 200, {{"content", model_.detokenize(ids).value()}});
 }
 
 }  // namespace tern::server

@@ -1,27 +1,25 @@
 // The routes of tern serve: each turns an HTTP request into a response or an OpenAI-style
 // error (api_error.h). Completion requests are parsed (completion_request.h), tokenized with
-// the model's chat template, and handed to the batch scheduler; their text comes back as one
-// JSON body or as server-sent events.
+// the model's chat template, and handed to the batcher (tern/batcher.h); their text comes back
+// as one JSON body or as server-sent events. Only the public library is used.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <string>
 
-#include "server/batch_scheduler.h"
 #include "server/completion_request.h"
 #include "server/http_message.h"
 #include "server/http_router.h"
 #include "server/http_server.h"
-#include "tokenizer/chat_template.h"
-#include "tokenizer/tokenizer.h"
+#include "tern/batcher.h"
+#include "tern/model.h"
 
 namespace tern::server {
 
 class RequestHandlers {
 public:
-    RequestHandlers(BatchScheduler& scheduler, const tokenizer::Tokenizer& tokenizer,
-                    tokenizer::ChatTemplate chat_template, const ServerOptions& options, ServerMetrics* metrics);
+    RequestHandlers(Batcher& batcher, const Model& model, const ServerOptions& options, ServerMetrics* metrics);
     void install(HttpRouter& router);
     // Completion requests whose response is not yet fully written.
     size_t in_flight() const { return in_flight_.load(); }
@@ -38,9 +36,8 @@ private:
     struct Prompt;
     Prompt prompt_tokens(const CompletionRequest& request) const;
 
-    BatchScheduler& scheduler_;
-    const tokenizer::Tokenizer& tokenizer_;
-    tokenizer::ChatTemplate chat_template_;
+    Batcher& batcher_;
+    const Model& model_;
     const ServerOptions& options_;
     ServerMetrics* metrics_;   // null: GET /metrics is not served
     int64_t created_;   // the model's "created": when the server started

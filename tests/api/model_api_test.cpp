@@ -46,6 +46,13 @@ tern::Model load(const tern::LoadOptions& options = {.threads = 2}) {
     return std::move(model).value();
 }
 
+// Polls `done` for up to five seconds.
+template <class Done>
+bool wait_for(const Done& done) {
+    for (int i = 0; i < 500 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return done();
+}
+
 tern::GenerateOptions greedy(size_t max_tokens) {
     tern::GenerateOptions options;
     options.max_tokens = max_tokens;
@@ -530,6 +537,59 @@ TEST(LibraryModel, ChatKeepsTheConversationAcrossTurns) {
     EXPECT_EQ(small.send(std::string(400, 'a'), greedy(8)).error().message().substr(0, 18), "chat: the message ");
     EXPECT_EQ(model.new_chat({.system = "", .context = 4096}).error().message(),
               "chat: context 4096 exceeds the model's 256 tokens");
+}
+
+// Continuous batching: requests submitted together (more than the slots, so some wait) each
+// get the text generate() gives them alone; a full batcher says so with a null stream; a
+// cancelled request ends; bad prompts are one-line errors.
+TEST(LibraryModel, BatcherGivesEachRequestItsOwnText) {
+    const tern::Model model = load();
+    size_t prompts_admitted = 0, tokens_seen = 0;
+    tern::BatcherOptions options{.slots = 2, .context = 128, .max_queue = 2};
+    options.on_prompt = [&](size_t) { ++prompts_admitted; };
+    options.on_token = [&](bool, double seconds) {
+        EXPECT_GE(seconds, 0.0);
+        ++tokens_seen;
+    };
+    tern::Batcher batcher = model.new_batcher(options).value();
+    EXPECT_EQ(batcher.context(), 128u);
+    const std::vector<std::string> prompts = {"Once upon a time", "The little dog", "Tom and Sam", "A big red ball"};
+    std::vector<std::shared_ptr<tern::BatchStream>> streams;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        tern::BatchRequest request{.prompt = model.tokenize(prompts[i]).value(), .max_tokens = 12 + i, .sampling = {},
+                                   .stop = {}, .ignore_eos = false};
+        request.sampling.seed = 3 + i;
+        streams.push_back(batcher.submit(std::move(request)).value());
+        ASSERT_NE(streams.back(), nullptr) << i;
+    }
+    tern::BatchRequest extra{.prompt = model.tokenize("One more").value(), .max_tokens = 4};
+    EXPECT_EQ(batcher.submit(extra).value(), nullptr);   // 2 slots + 2 queued are taken
+    size_t completion_tokens = 0;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        const tern::BatchUpdate end = streams[i]->wait_all();
+        EXPECT_TRUE(end.finished);
+        EXPECT_TRUE(end.error.empty()) << end.error;
+        tern::GenerateOptions alone;
+        alone.max_tokens = 12 + i;
+        alone.sampling.seed = 3 + i;
+        EXPECT_EQ(end.text, model.generate(prompts[i], alone).value().text) << prompts[i];
+        completion_tokens += end.completion_tokens;
+    }
+    EXPECT_EQ(prompts_admitted, prompts.size());
+    EXPECT_EQ(tokens_seen, completion_tokens);
+
+    std::shared_ptr<tern::BatchStream> cancelled =
+        batcher.submit({.prompt = model.tokenize("Once").value(), .max_tokens = 0}).value();
+    cancelled->cancel();
+    EXPECT_TRUE(cancelled->cancelled());
+    ASSERT_TRUE(wait_for([&] { return batcher.load().active == 0 && batcher.load().queued == 0; }));
+    EXPECT_EQ(batcher.submit({.prompt = {}}).error().message(), "batcher: the prompt is empty");
+    EXPECT_EQ(batcher.submit({.prompt = {1, 5000}}).error().message(),
+              "batcher: token 1 is id 5000, outside the vocabulary of 2048");
+    batcher.begin_drain();
+    EXPECT_TRUE(batcher.load().draining);
+    EXPECT_EQ(batcher.submit(extra).value(), nullptr);
+    EXPECT_EQ(model.new_batcher({.slots = 0}).error().message(), "batcher: 0 slots is outside 1-256");
 }
 
 TEST(LibraryModel, ThreadsTakeTurnsAndGetTheirOwnAnswers) {

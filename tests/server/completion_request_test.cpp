@@ -29,8 +29,8 @@ TEST(CompletionRequest, ChatWithEverySupportedParameter) {
         "stream_options": {"include_usage": true}, "logit_bias": {"12": 5, "13": -100}, "n": 1, "user": "u"})");
     ASSERT_EQ(r.messages.size(), 4u);
     EXPECT_EQ(r.messages[1].content, "Hi there");
-    EXPECT_EQ(r.messages[2].role, tokenizer::ChatMessage::Role::kAssistant);
-    EXPECT_EQ(r.messages[3].role, tokenizer::ChatMessage::Role::kSystem);
+    EXPECT_EQ(r.messages[2].role, "assistant");
+    EXPECT_EQ(r.messages[3].role, "developer");   // the chat template reads it as a system message
     EXPECT_EQ(r.max_tokens, 7u);
     EXPECT_EQ(r.sampler.temperature, 0.0f);
     EXPECT_EQ(r.sampler.top_p, 0.5f);
@@ -53,7 +53,7 @@ TEST(CompletionRequest, DefaultsAndPromptForms) {
     EXPECT_FALSE(r.max_tokens);
     EXPECT_FALSE(r.seeded);
     EXPECT_FALSE(r.stream);
-    EXPECT_EQ(r.sampler.temperature, sampling::SamplerOptions{}.temperature);
+    EXPECT_EQ(r.sampler.temperature, SamplingOptions{}.temperature);
     EXPECT_EQ(ok(R"({"prompt": ["Once"]})", Endpoint::kCompletion).prompt, "Once");
     EXPECT_EQ(*ok(R"({"prompt": [1, 2, 3]})", Endpoint::kCompletion).prompt_ids, (std::vector<int32_t>{1, 2, 3}));
     EXPECT_EQ(*ok(R"({"prompt": [[4]]})", Endpoint::kCompletion).prompt_ids, (std::vector<int32_t>{4}));

@@ -21,13 +21,12 @@
 #include <thread>
 
 #include "format/gguf_reader.h"
-#include "kernels/dispatch.h"
-#include "model/gguf_model_loader.h"
-#include "server/batch_scheduler.h"
 #include "server/http_server.h"
 #include "server/raw_socket.h"
+#include "server/server_metrics.h"
+#include "tern/batcher.h"
 #include "testing/test_files.h"
-#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
 
 namespace tern::server {
 namespace {
@@ -37,31 +36,34 @@ using namespace std::chrono_literals;
 
 const std::filesystem::path kDir = std::filesystem::path(TERN_SOURCE_DIR) / "models" / "tinystories";
 
+// A shipped model as the server gets it (through the public library, with the plain chat
+// format), and its tokenizer for the tests' own expectations.
 struct ShippedModel {
-    model::Model model;
+    std::string path;
+    tern::Model model;
     tokenizer::Tokenizer tokenizer;
 };
 
+tern::Model load_model(const std::string& path, const std::string& chat_template, const std::string& kv_type = "f32") {
+    Result<tern::Model> model = tern::Model::load(path, {.threads = 2, .kv_type = kv_type, .chat_template = chat_template});
+    EXPECT_TRUE(model.ok()) << model.error().message();
+    return std::move(model).value();
+}
+
+const ShippedModel* load_shipped(const std::string& path) {
+    auto file = format::GgufFile::open(path);
+    auto tok = tokenizer::Tokenizer::from_gguf(file.value().contents());
+    return new ShippedModel{path, load_model(path, "plain"), std::move(tok).value()};
+}
+
 const ShippedModel& shipped() {
-    static const ShippedModel* loaded = [] {
-        const std::string path = (kDir / "tinystories-bitnet.gguf").string();
-        const kernels::KernelTable& table = kernels::kernel_table(kernels::best_isa_here());
-        auto m = model::load_gguf_model(path, {.layout = table.ternary_layout, .head = model::HeadConversion::kKeep, .threads = 1,
-                                               .progress = {}});
-        auto file = format::GgufFile::open(path);
-        auto tok = tokenizer::Tokenizer::from_gguf(file.value().contents());
-        return new ShippedModel{std::move(m).value(), std::move(tok).value()};
-    }();
+    static const ShippedModel* loaded = load_shipped((kDir / "tinystories-bitnet.gguf").string());
     return *loaded;
 }
 
 // A model that ships beside it, models/NAME/NAME.gguf: the same server, another layer stack.
 const ShippedModel* load_shipped_beside(const std::string& name) {
-    const std::string path = (kDir.parent_path() / name / (name + ".gguf")).string();
-    auto m = model::load_gguf_model(path, {.threads = 1, .progress = {}});
-    auto file = format::GgufFile::open(path);
-    auto tok = tokenizer::Tokenizer::from_gguf(file.value().contents());
-    return new ShippedModel{std::move(m).value(), std::move(tok).value()};
+    return load_shipped((kDir.parent_path() / name / (name + ".gguf")).string());
 }
 
 // The complex (iFairy) model.
@@ -86,9 +88,10 @@ struct Config {
     std::string tls_key = {};
     size_t max_body = size_t{1} << 20;
     int io_timeout = 10;
-    kernels::KvType kv_type = kernels::KvType::kF32;
     bool web_ui = true;
-    std::optional<tokenizer::ChatTemplate> chat_template = {};
+    // Either set: the model loaded again with them.
+    std::string chat_template = {};   // a Jinja file
+    std::string kv_type = {};         // "f16"
     size_t max_draft = 0;   // speculative decoding (every guess checked) when > 0
     const ShippedModel* draft = nullptr;   // guesses from this model instead of prompt lookup
 };
@@ -97,30 +100,29 @@ struct Config {
 class RunningServer {
 public:
     explicit RunningServer(const Config& config = {})
-        : scheduler_(config.model->model, kernels::kernel_table(kernels::best_isa_here()), config.model->tokenizer,
-                     {.n_slots = config.slots, .n_ctx = config.n_ctx, .max_queue = config.queue, .threads = 2,
-                      .kv_type = config.kv_type, .metrics = &metrics_, .max_draft = config.max_draft,
-                      .adaptive_draft = false, .model_split = nullptr,
-                      .draft_model = config.draft != nullptr ? &config.draft->model : nullptr,
-                      .draft_kernels = &kernels::kernel_table(kernels::best_isa_here())}),
-          http_(scheduler_, config.model->tokenizer,
-                config.chat_template ? *config.chat_template : *tokenizer::chat_template_by_name("plain"),
+        : own_model_(config.chat_template.empty() && config.kv_type.empty()
+                         ? std::nullopt
+                         : std::optional(load_model(config.model->path,
+                                                    config.chat_template.empty() ? "plain" : config.chat_template,
+                                                    config.kv_type.empty() ? "f32" : config.kv_type))),
+          batcher_(make_batcher(config)),
+          http_(batcher_, model(config),
                 {.host = "127.0.0.1", .port = 0, .api_keys = config.api_keys, .tls_cert = config.tls_cert,
                  .tls_key = config.tls_key, .model_name = "tinystories",
                  .max_body_bytes = config.max_body, .io_timeout_seconds = config.io_timeout, .http_threads = 0,
-                 .web_ui = config.web_ui, .n_ctx_train = config.model->model.hp.n_ctx_train, .metrics = &metrics_}) {
+                 .web_ui = config.web_ui, .n_ctx_train = config.model->model.info().n_ctx_train, .metrics = &metrics_}) {
         Result<int> port = http_.bind();
         EXPECT_TRUE(port.ok());
         port_ = port.ok() ? port.value() : 0;
         thread_ = std::thread([this] { http_.serve(); });
     }
     ~RunningServer() {
-        scheduler_.shutdown();
+        batcher_.shutdown();
         http_.stop();
         thread_.join();
     }
     int port() const { return port_; }
-    size_t kv_cache_bytes() const { return scheduler_.kv_cache_bytes(); }
+    size_t kv_cache_bytes() const { return batcher_.kv_cache_bytes(); }
     size_t open_connections() const { return http_.open_connections(); }
     httplib::Client client() const {
         httplib::Client c("127.0.0.1", port_);
@@ -133,8 +135,27 @@ public:
     }
 
 private:
-    ServerMetrics metrics_;   // before the scheduler and the server, which use it
-    BatchScheduler scheduler_;
+    const tern::Model& model(const Config& config) const { return own_model_ ? *own_model_ : config.model->model; }
+
+    tern::Batcher make_batcher(const Config& config) {
+        tern::BatcherOptions options{.slots = config.slots, .context = config.n_ctx, .max_queue = config.queue,
+                                     .max_draft = config.max_draft, .adapt_draft = false,
+                                     .draft_model = config.draft != nullptr ? &config.draft->model : nullptr};
+        options.on_prompt = [this](size_t tokens) { metrics_.count_prompt_tokens(tokens); };
+        options.on_token = [this](bool first, double seconds) {
+            if (first) metrics_.observe_time_to_first_token(std::chrono::duration<double>(seconds));
+            else metrics_.observe_time_between_tokens(std::chrono::duration<double>(seconds));
+            metrics_.count_completion_token();
+        };
+        options.on_guesses = [this](size_t checked, size_t held) { metrics_.count_guesses(checked, held); };
+        Result<tern::Batcher> batcher = model(config).new_batcher(options);
+        EXPECT_TRUE(batcher.ok()) << batcher.error().message();
+        return std::move(batcher).value();
+    }
+
+    ServerMetrics metrics_;   // before the batcher and the server, which use it
+    std::optional<tern::Model> own_model_;
+    tern::Batcher batcher_;
     HttpServer http_;
     int port_ = 0;
     std::thread thread_;
@@ -236,7 +257,7 @@ TEST(Server, HealthModelsTokenizeAndDetokenize) {
     EXPECT_EQ(list["data"][0]["id"], "tinystories");
     EXPECT_EQ(list["data"][0]["object"], "model");
     EXPECT_EQ(list["data"][0]["meta"]["n_ctx"], 256);   // what the chat page shows
-    EXPECT_EQ(list["data"][0]["meta"]["n_ctx_train"], shipped().model.hp.n_ctx_train);
+    EXPECT_EQ(list["data"][0]["meta"]["n_ctx_train"], shipped().model.info().n_ctx_train);
     EXPECT_EQ(list["data"][0]["meta"]["n_vocab"], shipped().tokenizer.vocab().size());
     EXPECT_EQ(server.client().Get("/v1/models/tinystories")->status, 200);
     auto missing = server.client().Get("/v1/models/gpt-4");
@@ -277,7 +298,7 @@ TEST(Server, GreedyCompletionReproducesTheGoldenStory) {
 // (Its greedy story departs from the f32 golden one at character 204 of 60 tokens, so only the
 // first 20 tokens are held to it.)
 TEST(Server, F16KvCacheServesInHalfTheMemory) {
-    RunningServer f16({.kv_type = kernels::KvType::kF16});
+    RunningServer f16({.kv_type = "f16"});
     EXPECT_EQ(f16.kv_cache_bytes() * 2, RunningServer().kv_cache_bytes());
     auto res = post(f16, "/v1/completions", {{"prompt", kGoldenPrompt}, {"max_tokens", 20}, {"temperature", 0}});
     ASSERT_TRUE(res);
@@ -532,13 +553,13 @@ TEST(Server, ChatPageIsPublicAndLockedDownWhileTheApiKeepsItsKey) {
 
 TEST(Server, JinjaTemplateRendersChatsAndItsRefusalIsA400) {
     // The plain format as Jinja, refusing system messages as some real templates do.
-    auto jinja = tokenizer::jinja_chat_template(
-        "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not supported') }}"
-        "{% elif m.role == 'user' %}User: {{ m.content }}\n{% else %}Assistant:{{ m.content }}\n{% endif %}{% endfor %}"
-        "{% if add_generation_prompt %}Assistant:{% endif %}",
-        shipped().tokenizer.vocab(), "test jinja");
-    ASSERT_TRUE(jinja.ok()) << jinja.error().message();
-    RunningServer with_jinja({.chat_template = jinja.value()});
+    tern::testing::TempDir dir;
+    tern::testing::write_file(
+        dir / "refuses-system.jinja",
+        std::string("{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not supported') }}"
+                    "{% elif m.role == 'user' %}User: {{ m.content }}\n{% else %}Assistant:{{ m.content }}\n{% endif %}{% endfor %}"
+                    "{% if add_generation_prompt %}Assistant:{% endif %}"));
+    RunningServer with_jinja({.chat_template = (dir / "refuses-system.jinja").string()});
     RunningServer with_plain;
     const json request = {{"messages", {{{"role", "user"}, {"content", "Tell me a story"}}}}, {"max_tokens", 12},
                           {"temperature", 0}};
@@ -617,15 +638,14 @@ TEST(Server, ServesHttpsWithACertificateAndAcceptsAnyOfSeveralKeys) {
 TEST(Server, AnUnusableCertificateIsAClearBindError) {
     tern::testing::TempDir dir;
     tern::testing::write_file(dir / "cert.pem", std::string("not a certificate"));
-    server::BatchScheduler scheduler(shipped().model, kernels::kernel_table(kernels::best_isa_here()), shipped().tokenizer,
-                                     {.n_slots = 1, .n_ctx = 64, .max_queue = 1, .threads = 1});
-    server::HttpServer http(scheduler, shipped().tokenizer, *tokenizer::chat_template_by_name("plain"),
+    tern::Batcher batcher = shipped().model.new_batcher({.slots = 1, .context = 64, .max_queue = 1}).value();
+    server::HttpServer http(batcher, shipped().model,
                             {.host = "127.0.0.1", .port = 0, .api_keys = {}, .tls_cert = (dir / "cert.pem").string(),
                              .tls_key = (dir / "cert.pem").string()});
     Result<int> port = http.bind();
     ASSERT_FALSE(port.ok());
     EXPECT_NE(port.error().message().find("cannot use the TLS certificate"), std::string::npos) << port.error().message();
-    scheduler.shutdown();
+    batcher.shutdown();
 }
 
 TEST(Server, MetricsCountRequestsTokensAndLatencies) {

@@ -1,8 +1,10 @@
-#include "server/generation_channel.h"
+// tern::BatchStream (tern/batcher.h): kept with the scheduler that produces it, in the engine
+// library, so that programs linking the engine alone (the tests) have it too.
+#include "tern/batcher.h"
 
-namespace tern::server {
+namespace tern {
 
-void GenerationChannel::push_text(const std::string& text) {
+void BatchStream::push_text(const std::string& text) {
     if (text.empty()) return;
     {
         std::lock_guard lock(mutex_);
@@ -11,18 +13,18 @@ void GenerationChannel::push_text(const std::string& text) {
     changed_.notify_all();
 }
 
-void GenerationChannel::finish(FinishReason reason, size_t prompt_tokens, size_t completion_tokens) {
+void BatchStream::finish(FinishReason reason, size_t prompt_tokens, size_t completion_tokens) {
     {
         std::lock_guard lock(mutex_);
         pending_.finished = true;
-        pending_.reason = reason;
+        pending_.finish = reason;
         pending_.prompt_tokens = prompt_tokens;
         pending_.completion_tokens = completion_tokens;
     }
     changed_.notify_all();
 }
 
-void GenerationChannel::fail(std::string error) {
+void BatchStream::fail(std::string error) {
     {
         std::lock_guard lock(mutex_);
         pending_.finished = true;
@@ -31,25 +33,29 @@ void GenerationChannel::fail(std::string error) {
     changed_.notify_all();
 }
 
-std::optional<GenerationUpdate> GenerationChannel::next(std::chrono::milliseconds timeout) {
+std::optional<BatchUpdate> BatchStream::next(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
     if (!changed_.wait_for(lock, timeout, [&] { return pending_.finished || !pending_.text.empty(); }))
         return std::nullopt;
-    GenerationUpdate update = pending_;
+    BatchUpdate update = pending_;
     pending_.text.clear();
     return update;
 }
 
-GenerationUpdate GenerationChannel::wait_all() {
+BatchUpdate BatchStream::wait_all() {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return pending_.finished; });
     return pending_;
 }
 
-std::optional<GenerationUpdate> GenerationChannel::wait_all_for(std::chrono::milliseconds timeout) {
+std::optional<BatchUpdate> BatchStream::wait_all_for(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
     if (!changed_.wait_for(lock, timeout, [&] { return pending_.finished; })) return std::nullopt;
     return pending_;
 }
 
-}  // namespace tern::server
+void BatchStream::cancel() { cancelled_.store(true); }
+
+bool BatchStream::cancelled() const { return cancelled_.load(); }
+
+}  // namespace tern

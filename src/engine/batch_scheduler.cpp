@@ -1,10 +1,10 @@
-#include "server/batch_scheduler.h"
+#include "engine/batch_scheduler.h"
 
 #include <algorithm>
 
 #include "sampling/stop_matcher.h"
 
-namespace tern::server {
+namespace tern::engine {
 
 struct BatchScheduler::Sequence {
     Sequence(Queued queued, size_t slot, size_t n_ctx, const tokenizer::Tokenizer& tokenizer, bool adaptive_draft)
@@ -20,7 +20,7 @@ struct BatchScheduler::Sequence {
           last_event(queued.submitted) {}
 
     GenerationJob job;
-    std::shared_ptr<GenerationChannel> channel;
+    std::shared_ptr<BatchStream> channel;
     size_t slot;
     sampling::Sampler sampler;
     tokenizer::StreamingDecoder decoder;
@@ -38,13 +38,15 @@ struct BatchScheduler::Sequence {
 };
 
 BatchScheduler::BatchScheduler(const model::Model& model, const kernels::KernelTable& table,
-                               const tokenizer::Tokenizer& tokenizer, const SchedulerOptions& options)
+                               const tokenizer::Tokenizer& tokenizer, ThreadPool& pool, std::mutex& compute,
+                               const SchedulerOptions& options)
     : tokenizer_(tokenizer),
-      pool_(options.threads),
+      pool_(pool),
+      compute_(compute),
       session_(model, table, pool_, options.n_ctx, std::max<size_t>(1, options.n_slots), options.kv_type,
                options.model_split),
       max_queue_(options.max_queue),
-      metrics_(options.metrics),
+      observer_(options.observer),
       max_draft_(std::min(options.max_draft, engine::DraftLengthPolicy::kMaxRows - 1)),
       adaptive_draft_(options.adaptive_draft) {
     for (size_t slot = session_.n_slots(); slot-- > 0;) free_slots_.push_back(slot);
@@ -58,8 +60,8 @@ BatchScheduler::BatchScheduler(const model::Model& model, const kernels::KernelT
 
 BatchScheduler::~BatchScheduler() { shutdown(); }
 
-std::shared_ptr<GenerationChannel> BatchScheduler::submit(GenerationJob job) {
-    auto channel = std::make_shared<GenerationChannel>();
+std::shared_ptr<BatchStream> BatchScheduler::submit(GenerationJob job) {
+    auto channel = std::make_shared<BatchStream>();
     {
         std::lock_guard lock(mutex_);
         if (stopping_ || draining_ || active_count_ + queue_.size() >= session_.n_slots() + max_queue_) return nullptr;
@@ -97,6 +99,7 @@ void BatchScheduler::run() {
             if (stopping_) break;
         }
         drop_cancelled();
+        std::lock_guard compute(compute_);   // other calls on the model go between steps
         admit_waiting();
         if (!active_.empty()) step();
     }
@@ -114,7 +117,7 @@ void BatchScheduler::admit_waiting() {
             const size_t slot = free_slots_.back();
             free_slots_.pop_back();
             admitted.push_back(slot);
-            if (metrics_ != nullptr) metrics_->count_prompt_tokens(queued.job.prompt.size());
+            if (observer_.on_prompt) observer_.on_prompt(queued.job.prompt.size());
             active_.push_back(
                 std::make_unique<Sequence>(std::move(queued), slot, session_.n_ctx(), tokenizer_, adaptive_draft_));
         }
@@ -224,18 +227,16 @@ void BatchScheduler::take_decode_rows(const RowGroup& group, double step_seconds
     const size_t checked = std::min(seq.guesses.size(), taken);
     if (timed) seq.draft_policy.time_step(group.n_rows, step_seconds);
     seq.draft_policy.count_guesses(checked, held);
-    if (metrics_ != nullptr && checked > 0) metrics_->count_guesses(checked, held);
+    if (observer_.on_guesses && checked > 0) observer_.on_guesses(checked, held);
 }
 
 void BatchScheduler::take_token(Sequence& seq, int32_t token, size_t n_past) {
     if (!seq.job.ignore_eos && tokenizer_.vocab().is_end_of_generation(token)) return finish(seq, FinishReason::kStop);
     seq.history.push_back(token);
     ++seq.generated;
-    if (metrics_ != nullptr) {
+    if (observer_.on_token) {
         const auto now = std::chrono::steady_clock::now();
-        if (seq.generated == 1) metrics_->observe_time_to_first_token(now - seq.last_event);
-        else metrics_->observe_time_between_tokens(now - seq.last_event);
-        metrics_->count_completion_token();
+        observer_.on_token(seq.generated == 1, std::chrono::duration<double>(now - seq.last_event).count());
         seq.last_event = now;
     }
     seq.channel->push_text(seq.stops.push(seq.decoder.push(token)));
@@ -276,4 +277,4 @@ void BatchScheduler::fail_all(const std::string& error) {
     kv_cells_used_ = 0;
 }
 
-}  // namespace tern::server
+}  // namespace tern::engine

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,11 +26,10 @@
 #include "kernels/dispatch.h"
 #include "model/model.h"
 #include "sampling/sampler.h"
-#include "server/generation_channel.h"
-#include "server/server_metrics.h"
+#include "tern/batcher.h"
 #include "tokenizer/tokenizer.h"
 
-namespace tern::server {
+namespace tern::engine {
 
 struct GenerationJob {
     std::vector<int32_t> prompt;   // non-empty, shorter than the context
@@ -39,13 +39,19 @@ struct GenerationJob {
     bool ignore_eos = false;       // generate on through end-of-generation tokens
 };
 
+// What the scheduler reports as it goes (each may be empty), on its own thread.
+struct SchedulerObserver {
+    std::function<void(size_t prompt_tokens)> on_prompt;           // a request admitted to a slot
+    std::function<void(bool first, double seconds)> on_token;      // since submission, or the previous token
+    std::function<void(size_t checked, size_t held)> on_guesses;   // a request's guesses in a step
+};
+
 struct SchedulerOptions {
     size_t n_slots = 4;     // requests generating at once
     size_t n_ctx = 0;       // per slot; 0: the model's training context
     size_t max_queue = 16;  // requests waiting for a slot beyond which submit() refuses
-    int threads = 1;
     kernels::KvType kv_type = kernels::KvType::kF32;
-    ServerMetrics* metrics = nullptr;   // tokens and latencies, when set (outlives the scheduler)
+    SchedulerObserver observer = {};
     // Speculative decoding with prompt-lookup guesses (engine/speculative_generator.h has the
     // why): up to this many guesses checked per request and step; 0: off. Text is unchanged.
     size_t max_draft = 0;
@@ -69,14 +75,16 @@ struct SchedulerLoad {
 
 class BatchScheduler {
 public:
+    // Steps run on `pool`, each holding `compute` (the model's lock, shared with its other
+    // computations); both outlive the scheduler.
     BatchScheduler(const model::Model& model, const kernels::KernelTable& table, const tokenizer::Tokenizer& tokenizer,
-                   const SchedulerOptions& options);
+                   ThreadPool& pool, std::mutex& compute, const SchedulerOptions& options);
     ~BatchScheduler();
     BatchScheduler(const BatchScheduler&) = delete;
     BatchScheduler& operator=(const BatchScheduler&) = delete;
 
     // Queues a request; nullptr when every slot is busy and the queue is full, or draining.
-    std::shared_ptr<GenerationChannel> submit(GenerationJob job);
+    std::shared_ptr<BatchStream> submit(GenerationJob job);
     // Refuses new requests from now on; those running and queued go on.
     void begin_drain();
     // Ends every running and queued request with an error and stops the thread.
@@ -91,7 +99,7 @@ public:
 private:
     struct Queued {
         GenerationJob job;
-        std::shared_ptr<GenerationChannel> channel;
+        std::shared_ptr<BatchStream> channel;
         std::chrono::steady_clock::time_point submitted;
     };
     struct Sequence;
@@ -116,10 +124,11 @@ private:
     void finish(Sequence& seq, FinishReason reason);
 
     const tokenizer::Tokenizer& tokenizer_;
-    ThreadPool pool_;
+    ThreadPool& pool_;
+    std::mutex& compute_;
     engine::InferenceSession session_;
     size_t max_queue_;
-    ServerMetrics* metrics_;
+    SchedulerObserver observer_;
     std::atomic<size_t> kv_cells_used_{0};
 
     mutable std::mutex mutex_;               // guards queue_, stopping_, active_count_
@@ -143,4 +152,4 @@ private:
     std::thread thread_;
 };
 
-}  // namespace tern::server
+}  // namespace tern::engine
