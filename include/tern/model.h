@@ -45,6 +45,8 @@ struct LoadOptions {
     std::string revision = "main";
     // Called on the loading thread as a Hub download goes: the file, its bytes so far, its size.
     std::function<void(std::string_view file, uint64_t done, uint64_t total)> on_download = {};
+    // Called (about every 50 ms) while another process downloads the same file and this one waits.
+    std::function<void(std::string_view file)> on_download_wait = {};
     // Set (from any thread) to stop a Hub download: load() then fails with a one-line error and
     // the partial file stays in the cache, so the next load resumes it.
     const std::atomic<bool>* cancel = nullptr;

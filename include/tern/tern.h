@@ -2,6 +2,7 @@
 #pragma once
 
 #include "tern/batcher.h"  // IWYU pragma: export
+#include "tern/hub.h"      // IWYU pragma: export
 #include "tern/model.h"    // IWYU pragma: export
 #include "tern/status.h"   // IWYU pragma: export
 #include "tern/system.h"   // IWYU pragma: export

@@ -109,9 +109,10 @@ Result<std::shared_ptr<Model::State>> assemble(const LoadOptions& options, const
 
 Result<Model> Model::load(const std::string& source, const LoadOptions& options) {
     hub::ProgressCallback progress;
-    if (options.on_download || options.cancel != nullptr)
+    if (options.on_download || options.on_download_wait || options.cancel != nullptr)
         progress = [&](const hub::DownloadProgress& p) {
-            if (options.on_download) options.on_download(p.path, p.done, p.total);
+            if (p.waiting && options.on_download_wait) options.on_download_wait(p.path);
+            if (!p.waiting && options.on_download) options.on_download(p.path, p.done, p.total);
             return options.cancel == nullptr || !options.cancel->load();
         };
     TERN_ASSIGN_OR_RETURN(std::shared_ptr<State> state,

@@ -4,7 +4,6 @@
 
 #include <cstdio>
 
-#include "hub/pull.h"
 
 namespace tern::cli {
 namespace {
@@ -32,6 +31,10 @@ std::function<void(std::string_view, uint64_t, uint64_t)> DownloadProgress::repo
     return [this](std::string_view file, uint64_t done, uint64_t total) {
         report({.path = file, .done = done, .total = total, .waiting = false});
     };
+}
+
+std::function<void(std::string_view)> DownloadProgress::wait_reporter() {
+    return [this](std::string_view file) { report({.path = file, .done = 0, .total = 0, .waiting = true}); };
 }
 
 void DownloadProgress::report(const hub::DownloadProgress& p) {

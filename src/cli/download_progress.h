@@ -17,8 +17,9 @@ public:
     DownloadProgress();
     // The callback for HubClient; reports at most ten times a second.
     hub::ProgressCallback callback();
-    // The same for the public API's on_download (which has no "waiting for another process").
+    // The same for the public API's on_download and on_download_wait / on_wait.
     std::function<void(std::string_view file, uint64_t done, uint64_t total)> reporter();
+    std::function<void(std::string_view file)> wait_reporter();
     // Ends the current file's line.
     void finish();
 

@@ -29,6 +29,7 @@ Result<Model> load_for_command(const std::string& model, LoadOptions options) {
     show_repacking(options, model);
     DownloadProgress downloads;
     options.on_download = downloads.reporter();
+    options.on_download_wait = downloads.wait_reporter();
     Result<Model> loaded = Model::load(model, options);
     downloads.finish();
     if (loaded.ok())

@@ -1,27 +1,25 @@
 // `tern pull ORG/NAME[:FILE or glob] [--revision R]`: fetches a model from the Hugging Face
-// Hub into the cache huggingface_hub shares, and prints the path to give -m.
+// Hub into the cache huggingface_hub shares (tern::pull), and prints the path to give -m.
 #include <cstdio>
-#include <cstdlib>
 
 #include "cli/commands.h"
 #include "cli/download_progress.h"
-#include "hub/pull.h"
+#include "tern/hub.h"
 
 namespace tern::cli {
 
 int run_pull(const PullOptions& options) {
-    Result<hub::RepoSpec> spec = hub::parse_repo_spec(options.spec);
-    if (!spec.ok()) return report_failure(spec.error().message());
-    const hub::HubSettings settings = hub::HubSettings::from_environment([](const char* name) { return std::getenv(name); });
     DownloadProgress progress;
-    Result<hub::PulledRepo> pulled = hub::pull(hub::HubClient(settings), spec.value(), options.revision, progress.callback());
+    Result<PulledModel> pulled = pull(options.spec, {.revision = options.revision, .on_download = progress.reporter(),
+                                                     .on_wait = progress.wait_reporter(), .cancel = nullptr});
     progress.finish();
     if (!pulled.ok()) return report_failure(pulled.error().message());
-    const hub::PulledRepo& repo = pulled.value();
-    std::fprintf(stderr, "tern pull: %s@%.12s: %zu file%s (%zu downloaded, %zu already cached)\n", spec.value().repo_id.c_str(),
-                 repo.commit.c_str(), repo.files.size(), repo.files.size() == 1 ? "" : "s", repo.fetched.size(),
-                 repo.files.size() - repo.fetched.size());
-    std::printf("%s\n", repo.model_path().c_str());
+    const PulledModel& model = pulled.value();
+    const size_t n = model.files.size();
+    std::fprintf(stderr, "tern pull: %s@%.12s: %zu file%s (%zu downloaded, %zu already cached)\n",
+                 options.spec.substr(0, options.spec.find(':')).c_str(), model.commit.c_str(), n, n == 1 ? "" : "s",
+                 model.downloaded, n - model.downloaded);
+    std::printf("%s\n", model.path.c_str());
     return 0;
 }
 

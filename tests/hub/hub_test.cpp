@@ -19,6 +19,7 @@
 #include "hub/pull.h"
 #include "hub/repo_spec.h"
 #include "testing/test_files.h"
+#include "tern/hub.h"
 #include "tern/model.h"
 
 namespace tern::hub {
@@ -510,6 +511,47 @@ TEST_F(Pull, TheLibraryLoadsAHubNameThroughTheSharedCache) {
     Result<tern::Model> unknown_revision = tern::Model::load("org/tinystories", {.threads = 1, .revision = "v9"});
     ASSERT_FALSE(unknown_revision.ok());
     EXPECT_NE(unknown_revision.error().message().find("404"), std::string::npos) << unknown_revision.error().message();
+}
+
+// tern::pull, the library's `tern pull`: the same cache, progress and a wait for another
+// process reported through the public callbacks, one-line refusals.
+TEST_F(Pull, TheLibraryPullsIntoTheSharedCache) {
+    ScopedEnvironment env;
+    env.set("HF_ENDPOINT", hub_.endpoint());
+    env.set("HF_HOME", (dir_ / "home").string());
+    for (const char* name : {"HF_HUB_CACHE", "HF_TOKEN", "HF_HUB_OFFLINE"}) env.unset(name);
+    const HubFile& f = hub_.file("org/gguf-model", "model-q8.gguf");
+    const std::filesystem::path root = dir_ / "home" / "hub" / "models--org--gguf-model";
+    std::optional<DownloadLock> other =
+        DownloadLock::acquire(dir_ / "home" / "hub" / ".locks" / "models--org--gguf-model" / (f.etag + ".lock"), {}).value();
+    std::atomic<bool> waited{false};
+    std::vector<uint64_t> reported;
+    Result<tern::PulledModel> pulled = Error("not run");
+    std::thread puller([&] {
+        pulled = tern::pull("org/gguf-model", {.revision = "main",
+                                               .on_download = [&](std::string_view, uint64_t done, uint64_t) { reported.push_back(done); },
+                                               .on_wait = [&](std::string_view file) {
+                                                   EXPECT_EQ(file, "model-q8.gguf");
+                                                   waited = true;
+                                               },
+                                               .cancel = nullptr});
+    });
+    for (int i = 0; i < 1000 && !waited; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(waited);
+    other.reset();   // the other process gives up: this one downloads the blob itself
+    puller.join();
+    ASSERT_TRUE(pulled.ok()) << pulled.error().message();
+    EXPECT_EQ(pulled.value().path, (root / "snapshots" / kCommit / "model-q8.gguf").string());
+    EXPECT_EQ(pulled.value().commit, kCommit);
+    EXPECT_EQ(pulled.value().files, std::vector<std::string>{"model-q8.gguf"});
+    EXPECT_EQ(pulled.value().downloaded, 1u);
+    ASSERT_FALSE(reported.empty());
+    EXPECT_EQ(reported.back(), f.bytes.size());
+    EXPECT_EQ(read(pulled.value().path), f.bytes);
+    EXPECT_EQ(tern::pull("org/gguf-model").value().downloaded, 0u);   // cached now
+    Result<tern::PulledModel> bad = tern::pull("not a repo");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().message().find('\n'), std::string::npos);
 }
 
 }  // namespace
