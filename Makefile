@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 
 DEB_PACKAGES      := cmake g++ make pkg-config libgtest-dev libgmock-dev libbenchmark-dev \
                      nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libcpp-httplib-dev libssl-dev libboost-dev libsentencepiece-dev python3 \
-                     python3-dev python3-pybind11 python3-numpy python3-venv python3-setuptools python3-wheel \
+                     python3-dev python3-pybind11 python3-numpy python3-pytest python3-venv python3-setuptools python3-wheel \
                      libopenmpi-dev openmpi-bin
 DEB_PACKAGES_FUZZ := clang libclang-rt-14-dev
 # The browser test of the chat page (tern serve's /): Debian's chromium, never a downloaded one.

@@ -2,7 +2,7 @@
 logits fixture, perplexity summed in NumPy from the logits it returns, streaming, cancellation
 by Ctrl-C and by leaving a stream, errors, threads, and `python -m tern`.
 
-Run by ctest with PYTHONPATH=<build>/python and TERN_SOURCE_DIR set.
+Run by ctest with PYTHONPATH=<build>/python and TERN_SOURCE_DIR set, under pytest.
 """
 
 import json
@@ -336,4 +336,11 @@ class CommandLineTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    # Under pytest (Debian's python3-pytest, which `make deps` installs) when it is there, else
+    # the standard library's runner: the same tests either way.
+    try:
+        import pytest
+    except ImportError:
+        print("pytest is missing (Debian: python3-pytest): running the tests with unittest", file=sys.stderr)
+        unittest.main()
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
