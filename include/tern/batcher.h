@@ -4,9 +4,10 @@
 // this class under an HTTP front. A request's text does not depend on what it is batched with:
 // it is what Model::generate gives its prompt and seed.
 //
-// Threads: the Batcher runs its own thread, which takes the Model's lock for each step (other
-// calls on the Model interleave between steps). submit(), load() and the streams may be used
-// from any thread.
+// Threads: the Batcher runs its own thread, which takes the Model's lock for each step, so
+// other calls on the Model run between steps; while the batcher stays busy they compete for
+// that lock with its next step and may wait a while (for steady work beside a busy batcher,
+// load the model a second time). submit(), load() and the streams may be used from any thread.
 #pragma once
 
 #include <atomic>

@@ -28,6 +28,7 @@ namespace tern {
 struct LoadOptions {
     int threads = 0;                   // threads of the model's pool; 0: every CPU this process may use
     size_t context = 0;                // tokens a Session holds at most; 0: the model's training context
+                                       // (more is allowed, with a warning in ModelInfo::warnings)
     std::string isa = {};              // "" = the best kernels this CPU runs, timed on the model; else
                                        // "scalar", "avx2", "avx512" or "avx512vnni"
     std::string head = {};             // LM head: "" or "auto" converts a 16/32-bit head of 32 MiB or
@@ -303,7 +304,8 @@ public:
     // The assistant's reply to `message`, streamed through options.on_text. Penalties see the
     // reply only; drafting (options.draft or draft_model) guesses from the whole conversation.
     // FinishReason::kLength with fewer than max_tokens means the context is full.
-    // Errors: the message cannot fit even after a restart, the template refuses it, a bad option.
+    // Errors: the message cannot fit even after a restart, the template refuses it, a bad option
+    // (the conversation is as it was); an engine failure while replying (it restarts).
     Result<Generation> send(std::string_view message, const GenerateOptions& options = {});
     // Starts over from the system prompt.
     Status reset();

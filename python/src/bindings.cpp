@@ -359,7 +359,13 @@ PYBIND11_MODULE(_tern, m) {
         .def(
             "new_chat",
             [](const Model& model, const std::string& system, size_t context) {
-                return value_or_raise(model.new_chat({.system = system, .context = context}));
+                // Without the GIL: the model may be busy with a stream whose callbacks need it.
+                std::optional<Result<Chat>> chat;
+                {
+                    py::gil_scoped_release released;
+                    chat.emplace(model.new_chat({.system = system, .context = context}));
+                }
+                return value_or_raise(std::move(*chat));
             },
             py::arg("system") = "", py::arg("context") = 0)
         .def(

@@ -41,7 +41,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _chat(args: argparse.Namespace) -> int:
     model = tern.load(args.model, threads=args.threads, ctx=args.ctx)
-    chat = model.new_chat(system=args.system)   # earlier turns stay in the model's cache
+    # Earlier turns stay in the model's cache, sized as tern serve sizes a slot unless --ctx says.
+    chat = model.new_chat(system=args.system, context=args.ctx or min(model.info["context"], 4096))
     print("tern chat: an empty line or end of input quits", file=sys.stderr)
     while True:
         try:

@@ -2,6 +2,8 @@
 // Model's weights, pool and lock.
 #include "tern/batcher.h"
 
+#include <optional>
+
 #include "api/generation_parts.h"
 #include "core/str_cat.h"
 #include "engine/batch_scheduler.h"
@@ -14,16 +16,24 @@ constexpr size_t kMaxBatcherContext = size_t{1} << 20;
 }  // namespace
 
 struct Batcher::Impl {
+    // The scheduler's session is made and destroyed under the model's lock: under a split its
+    // creation and end are messages to the other ranks.
     Impl(std::shared_ptr<Model::State> model_state, std::shared_ptr<Model::State> draft_state,
          const engine::SchedulerOptions& options)
-        : state(std::move(model_state)),
-          draft(std::move(draft_state)),
-          scheduler(state->model(), state->loaded.kernels, *state->loaded.tokenizer, state->pool, state->compute,
-                    options) {}
+        : state(std::move(model_state)), draft(std::move(draft_state)) {
+        std::lock_guard lock(state->compute);
+        scheduler.emplace(state->model(), state->loaded.kernels, *state->loaded.tokenizer, state->pool, state->compute,
+                          options);
+    }
+    ~Impl() {
+        scheduler->shutdown();   // its thread takes the lock for each step: stopped first
+        std::lock_guard lock(state->compute);
+        scheduler.reset();
+    }
 
     std::shared_ptr<Model::State> state;   // the weights, kept as long as the batcher
     std::shared_ptr<Model::State> draft;   // the draft model's, when there is one
-    engine::BatchScheduler scheduler;
+    std::optional<engine::BatchScheduler> scheduler;
 };
 
 Result<Batcher> Model::new_batcher(const BatcherOptions& options) const {
@@ -53,27 +63,27 @@ Result<Batcher> Model::new_batcher(const BatcherOptions& options) const {
 Batcher::Batcher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Batcher::Batcher(Batcher&&) noexcept = default;
 Batcher& Batcher::operator=(Batcher&&) noexcept = default;
-Batcher::~Batcher() = default;   // the scheduler's destructor shuts it down
+Batcher::~Batcher() = default;   // Impl's destructor shuts the scheduler down
 
 Result<std::shared_ptr<BatchStream>> Batcher::submit(BatchRequest request) {
     TERN_TRY(api::check_prompt_fits("batcher: the prompt", request.prompt.size(), context()));
     if (Status ids = api::check_token_ids(request.prompt, impl_->state->model().hp.n_vocab); !ids.ok())
         return ids.error().within("batcher");
-    return impl_->scheduler.submit({.prompt = std::move(request.prompt), .max_tokens = request.max_tokens,
+    return impl_->scheduler->submit({.prompt = std::move(request.prompt), .max_tokens = request.max_tokens,
                                     .sampler = api::sampler_options(request.sampling), .stop = std::move(request.stop),
                                     .ignore_eos = request.ignore_eos});
 }
 
-void Batcher::begin_drain() { impl_->scheduler.begin_drain(); }
-void Batcher::shutdown() { impl_->scheduler.shutdown(); }
+void Batcher::begin_drain() { impl_->scheduler->begin_drain(); }
+void Batcher::shutdown() { impl_->scheduler->shutdown(); }
 
 BatcherLoad Batcher::load() const {
-    const engine::SchedulerLoad load = impl_->scheduler.load();
+    const engine::SchedulerLoad load = impl_->scheduler->load();
     return {.slots = load.n_slots, .active = load.active, .queued = load.queued, .max_queue = load.max_queue,
-            .draining = load.draining, .kv_cells_used = impl_->scheduler.kv_cells_used()};
+            .draining = load.draining, .kv_cells_used = impl_->scheduler->kv_cells_used()};
 }
 
-size_t Batcher::context() const { return impl_->scheduler.n_ctx(); }
-size_t Batcher::kv_cache_bytes() const { return impl_->scheduler.kv_cache_bytes(); }
+size_t Batcher::context() const { return impl_->scheduler->n_ctx(); }
+size_t Batcher::kv_cache_bytes() const { return impl_->scheduler->kv_cache_bytes(); }
 
 }  // namespace tern

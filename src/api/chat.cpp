@@ -23,6 +23,8 @@ bool same_sampling(const SamplingOptions& a, const SamplingOptions& b) {
 }  // namespace
 
 struct Chat::Impl {
+    // Made and destroyed under the model's lock (see new_chat and the destructor): under a
+    // split, a session's creation and end are messages to the other ranks.
     Impl(std::shared_ptr<Model::State> model_state, const tokenizer::Tokenizer& tok, std::string system, size_t context)
         : state(std::move(model_state)),
           session(state->model(), state->loaded.kernels, state->pool, context, 1, state->kv_type, state->model_split()),
@@ -117,16 +119,32 @@ Result<Chat> Model::new_chat(const ChatOptions& options) const {
     if (options.context > state_->context)
         return Error(str_cat("chat: context ", options.context, " exceeds the model's ", state_->context, " tokens"));
     const size_t context = options.context > 0 ? options.context : state_->context;
+    std::unique_lock lock(state_->compute);
     auto impl = std::make_unique<Chat::Impl>(state_, *tok, options.system, context);
-    std::lock_guard lock(state_->compute);
-    TERN_TRY(impl->conversation.reset());
+    const Status started = impl->conversation.reset();
+    if (!started.ok()) {
+        impl.reset();   // under the lock, as every Chat ends
+        return started.error();
+    }
+    lock.unlock();
     return Chat(std::move(impl));
 }
 
 Chat::Chat(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Chat::Chat(Chat&&) noexcept = default;
-Chat& Chat::operator=(Chat&&) noexcept = default;
-Chat::~Chat() = default;
+Chat& Chat::operator=(Chat&& other) noexcept {
+    if (this != &other) {
+        Chat ended(std::move(*this));   // ends under the model's lock, as ~Chat does
+        impl_ = std::move(other.impl_);
+    }
+    return *this;
+}
+Chat::~Chat() {
+    if (!impl_) return;   // moved from
+    const std::shared_ptr<Model::State> state = impl_->state;
+    std::lock_guard lock(state->compute);
+    impl_.reset();
+}
 
 Result<Generation> Chat::send(std::string_view message, const GenerateOptions& options) {
     if (options.max_draft < 1 || options.max_draft > 16)
@@ -146,7 +164,12 @@ Result<Generation> Chat::send(std::string_view message, const GenerateOptions& o
     const size_t after = impl_->session.n_past();
     out.prompt_tokens = after > before && !impl_->restarted ? after - before : after;
     const auto generate_start = std::chrono::steady_clock::now();
-    TERN_TRY(impl_->reply(options, drafter, out));
+    if (Result<Generation> replied = impl_->reply(options, drafter, out); !replied.ok()) {
+        // The cache holds part of a reply the conversation does not record: start over rather
+        // than continue from a state no rendering matches.
+        impl_->restarted = impl_->conversation.reset().ok();
+        return replied.error().within("chat (the conversation restarted)");
+    }
     out.generate_seconds = api::seconds_since(generate_start);
     return out;
 }

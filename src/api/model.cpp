@@ -45,7 +45,10 @@ struct LoadedState {
     std::string path;   // or what was built, for ModelInfo::path
     std::optional<tokenizer::ChatTemplate> chat_template;
     std::string template_warning;
+    std::string context_warning;
 };
+
+constexpr size_t kMaxContext = size_t{1} << 22;
 
 // Reads or builds the weights for a request (this rank's share of them under a split).
 using WeightSource = std::function<Result<LoadedState>(const engine::ModelRequest& request)>;
@@ -53,8 +56,12 @@ using WeightSource = std::function<Result<LoadedState>(const engine::ModelReques
 // The chat template and the context check: the rest of a load that can fail.
 Status finish_loading(LoadedState& out, const LoadOptions& options) {
     const size_t trained = out.loaded.model.hp.n_ctx_train;
+    if (options.context > kMaxContext)
+        return Error(str_cat(out.path, ": context ", options.context, " is beyond ", kMaxContext, " tokens"));
+    // As llama.cpp's -c allows: positions past the training context are extrapolated.
     if (options.context > trained)
-        return Error(str_cat(out.path, ": context ", options.context, " exceeds the model's ", trained, " tokens"));
+        out.context_warning = str_cat("context ", options.context, " is more than the ", trained,
+                                      " tokens the model was trained on; text past them may degrade");
     if (out.loaded.tokenizer || !options.chat_template.empty()) {
         TERN_ASSIGN_OR_RETURN(const tokenizer::Tokenizer* tok, out.loaded.require_tokenizer());
         TERN_ASSIGN_OR_RETURN(engine::PickedTemplate picked,
@@ -97,6 +104,7 @@ Result<std::shared_ptr<Model::State>> assemble(const LoadOptions& options, const
     state->info = describe_model(parts.path, *state, threads);
     if (!state->loaded.kernel_warning.empty()) state->info.warnings.push_back(state->loaded.kernel_warning);
     if (!parts.template_warning.empty()) state->info.warnings.push_back(parts.template_warning);
+    if (!parts.context_warning.empty()) state->info.warnings.push_back(parts.context_warning);
     if (state->split) {
         state->info.split = options.split;
         state->info.rank = state->split->rank();
@@ -121,7 +129,7 @@ Result<Model> Model::load(const std::string& source, const LoadOptions& options)
                                                     hub::local_model_path(source, options.revision, progress));
                               TERN_ASSIGN_OR_RETURN(engine::LoadedModel loaded, engine::load_model(path, request));
                               return LoadedState{.loaded = std::move(loaded), .path = std::move(path),
-                                                 .chat_template = {}, .template_warning = {}};
+                                                 .chat_template = {}, .template_warning = {}, .context_warning = {}};
                           }));
     return Model(std::move(state));
 }
@@ -132,7 +140,7 @@ Result<Model> Model::synthetic(const std::string& shape, const std::string& tern
                               TERN_ASSIGN_OR_RETURN(engine::LoadedModel loaded,
                                                     engine::build_synthetic_model(shape, ternary_type, request));
                               return LoadedState{.loaded = std::move(loaded), .path = "synthetic " + shape,
-                                                 .chat_template = {}, .template_warning = {}};
+                                                 .chat_template = {}, .template_warning = {}, .context_warning = {}};
                           }));
     return Model(std::move(state));
 }

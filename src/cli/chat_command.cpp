@@ -25,7 +25,7 @@ static_assert(std::atomic<bool>::is_always_lock_free);
 void on_sigint(int) { g_interrupted.store(true, std::memory_order_relaxed); }
 
 // Streams one reply, after a note when the conversation had to restart to make room for it.
-// False on an error (reported; the conversation stays as it was before the message).
+// False on an error (reported; the conversation goes on, as Chat::send leaves it).
 bool reply(Chat& chat, const std::string& message, GenerateOptions options) {
     bool noted = false;
     const auto note_restart = [&] {
@@ -64,7 +64,7 @@ int run_chat(const ChatOptions& options) {
     Result<Chat> started = model.new_chat({.system = options.system, .context = 0});
     if (!started.ok()) return report_failure(started.error().message());
     Chat& chat = started.value();
-    Result<std::optional<Model>> draft_model = load_draft_model(options.draft, load);
+    Result<std::optional<Model>> draft_model = load_draft_model(options.draft, model, load);
     if (!draft_model.ok()) return report_failure(draft_model.error().message());
     GenerateOptions generate{.max_tokens = options.max_reply, .sampling = sampling_from(options.sampler)};
     apply_draft(options.draft, draft_model.value(), generate);

@@ -45,10 +45,13 @@ SamplingOptions sampling_from(const sampling::SamplerOptions& s) {
                            .typical_p = s.typical_p, .logit_bias = s.logit_bias, .seed = s.seed};
 }
 
-Result<std::optional<Model>> load_draft_model(const DraftOptions& draft, LoadOptions target) {
+Result<std::optional<Model>> load_draft_model(const DraftOptions& draft, const Model& target, LoadOptions options) {
     if (draft.source.empty() || draft.source == "ngram") return std::optional<Model>();
-    target.split.clear();
-    Result<Model> loaded = load_for_command(draft.source, target);
+    options.split.clear();
+    options.context = 0;
+    options.chat_template.clear();
+    options.threads = target.info().threads;
+    Result<Model> loaded = load_for_command(draft.source, options);
     if (!loaded.ok()) return loaded.error().within("--draft");
     return std::optional<Model>(std::move(loaded).value());
 }

@@ -33,9 +33,10 @@ Result<Model> load_for_command(const std::string& model, LoadOptions options);
 // -s, --temp, --top-k, ... as the library's sampling options.
 SamplingOptions sampling_from(const sampling::SamplerOptions& sampler);
 
-// --draft MODEL: the draft model, loaded like the model but unsplit (only rank 0 drafts);
-// nullopt for plain decoding or --draft ngram.
-Result<std::optional<Model>> load_draft_model(const DraftOptions& draft, LoadOptions target);
+// --draft MODEL: the draft model, loaded like the model (same kernels, head, packing) but
+// unsplit (only rank 0 drafts), on the target's thread count, with its own context and no chat
+// template; nullopt for plain decoding or --draft ngram.
+Result<std::optional<Model>> load_draft_model(const DraftOptions& draft, const Model& target, LoadOptions options);
 
 // --draft, --draft-max and --draft-fixed as generation options (draft_model must outlive them).
 void apply_draft(const DraftOptions& draft, const std::optional<Model>& draft_model, GenerateOptions& options);

@@ -67,7 +67,7 @@ int run_run(const RunOptions& options) {
     if (prompt.value().size() + options.n_predict > n_ctx)
         return report_failure(str_cat("prompt (", prompt.value().size(), " tokens) + -n ", options.n_predict,
                                       " exceeds the context of ", n_ctx, " tokens"));
-    Result<std::optional<Model>> draft_model = load_draft_model(options.draft, load);
+    Result<std::optional<Model>> draft_model = load_draft_model(options.draft, model, load);
     if (!draft_model.ok()) return report_failure(draft_model.error().message());
 
     GenerateOptions generate{.max_tokens = options.n_predict, .sampling = sampling_from(options.sampler)};

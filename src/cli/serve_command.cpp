@@ -101,7 +101,7 @@ int run_serve(const ServeOptions& options) {
     if (!model.info().has_tokenizer) return report_failure(model.tokenize("").error().message());
     const size_t n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(model.info().n_ctx_train, kDefaultMaxContext);
     if (n_ctx < 2) return report_failure("--ctx must be at least 2 tokens");
-    Result<std::optional<Model>> draft = load_draft_model(options.draft, load);
+    Result<std::optional<Model>> draft = load_draft_model(options.draft, model, load);
     if (!draft.ok()) return report_failure(draft.error().message());
 
     server::ServerMetrics metrics;

@@ -107,7 +107,7 @@ void BatchScheduler::run() {
 }
 
 void BatchScheduler::admit_waiting() {
-    std::vector<size_t> admitted;
+    std::vector<size_t> admitted, prompt_sizes;
     {
         std::lock_guard lock(mutex_);
         while (!queue_.empty() && !free_slots_.empty()) {
@@ -117,15 +117,17 @@ void BatchScheduler::admit_waiting() {
             const size_t slot = free_slots_.back();
             free_slots_.pop_back();
             admitted.push_back(slot);
-            if (observer_.on_prompt) observer_.on_prompt(queued.job.prompt.size());
+            prompt_sizes.push_back(queued.job.prompt.size());
             active_.push_back(
                 std::make_unique<Sequence>(std::move(queued), slot, session_.n_ctx(), tokenizer_, adaptive_draft_));
         }
         active_count_ = active_.size();
     }
     // Outside the lock: split over ranks, a truncation is a message to the other ranks, and
-    // submit() and load() should not wait for it.
+    // submit() and load() should not wait for it (nor for the observer, which may call them).
     for (const size_t slot : admitted) session_.truncate(0, slot);
+    if (observer_.on_prompt)
+        for (const size_t n : prompt_sizes) observer_.on_prompt(n);
 }
 
 void BatchScheduler::drop_cancelled() {

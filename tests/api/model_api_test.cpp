@@ -655,8 +655,13 @@ TEST(LibraryModel, BadInputGetsOneLineErrors) {
     EXPECT_EQ(missing.error().message().find('\n'), std::string::npos);
     EXPECT_EQ(tern::Model::load(kGguf, {.kv_type = "f8"}).error().message(), "kv_type 'f8' is not supported (f32 or f16)");
     EXPECT_EQ(tern::Model::load(kGguf, {.isa = "sse9"}).ok(), false);
-    EXPECT_EQ(tern::Model::load(kGguf, {.context = 1 << 20}).error().message(),
-              kGguf + ": context 1048576 exceeds the model's 256 tokens");
+    EXPECT_EQ(tern::Model::load(kGguf, {.context = 1 << 23}).error().message(),
+              kGguf + ": context 8388608 is beyond 4194304 tokens");
+    const tern::Model longer = tern::Model::load(kGguf, {.threads = 1, .context = 512}).value();
+    EXPECT_EQ(longer.info().context, 512u);
+    EXPECT_EQ(longer.info().warnings,
+              std::vector<std::string>{"context 512 is more than the 256 tokens the model was trained on; text past them "
+                                       "may degrade"});
     const tern::Model model = load();
     const std::vector<int32_t> out_of_vocab = {1, 4096};
     EXPECT_EQ(model.generate(std::span<const int32_t>(out_of_vocab)).error().message(),
