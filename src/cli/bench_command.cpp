@@ -20,6 +20,7 @@ namespace {
 // " 45.1 GB/s with 1 thread (4 streams; passes 44.0-46.2);" per thread count, from the
 // reports' "read_bandwidth_gb_per_s".
 std::string bandwidth_summary(const nlohmann::json& measured) {
+    if (measured.empty()) return " not measured (no decode test)";
     std::string text;
     for (const nlohmann::json& bw : measured) {
         const int threads = bw["threads"].get<int>();

@@ -36,6 +36,7 @@ nlohmann::json model_report_json(const LoadedModel& lm, const ModelBenchReport& 
     j["peak_rss_bytes"] = report.peak_rss_bytes;
     j["kv_type"] = kernels::kv_type_name(report.kv_type);
     j["load_seconds"] = lm.load_seconds;
+    j["read_bandwidth_gb_per_s"] = nlohmann::json::array();   // empty when no decode test asked for it (-n 0)
     for (const BandwidthResult& bw : report.read_bandwidth) j["read_bandwidth_gb_per_s"].push_back(bandwidth_json(bw));
     j["results"] = nlohmann::json::array();
     for (const auto& r : report.results)

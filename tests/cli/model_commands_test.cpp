@@ -154,6 +154,10 @@ TEST_F(ModelCommands, BenchSyntheticJson) {
                      tg["bytes_per_token"].get<double>());
     EXPECT_NE(run_tern("bench --synthetic tiny -p 0 -n 8 -r 1 -t 1").out.find("tg8 bytes/token: projections "),
               std::string::npos);
+    const TernRun prompt_only = run_tern("bench --synthetic tiny -p 16 -n 0 -r 1 -t 1");   // no decode, no bandwidth probe
+    ASSERT_EQ(prompt_only.exit_code, 0) << prompt_only.err;
+    EXPECT_NE(prompt_only.out.find("read bandwidth (same run): not measured (no decode test)"), std::string::npos) << prompt_only.out;
+    EXPECT_NE(prompt_only.out.find("| pp16 "), std::string::npos) << prompt_only.out;
     EXPECT_GT(j["peak_rss_bytes"].get<double>(), 0.0);
     if (kernels::best_isa_here() == kernels::Isa::kAvx512Vnni) {   // avx2 and avx512vnni both read its layout
         const auto& tuned = j["autotune"];
