@@ -3,6 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
 #include <queue>
 
 #include "core/str_cat.h"
@@ -91,28 +92,30 @@ Result<std::unique_ptr<BpeEncoder>> BpeEncoder::create(const Vocabulary& vocab) 
 }
 
 // Cuts `text` into the words of one regex: its matches, and the text between them unless the
-// regex keeps only its matches.
+// regex keeps only its matches. An empty match (a lookahead such as SuperBPE's) is a cut with no
+// word of its own, as in Hugging Face's Split and llama.cpp.
 void BpeEncoder::split(const Regex& regex, std::string_view text, std::vector<std::string_view>& words) const {
     pcre2_match_data* match = pcre2_match_data_create_from_pattern(regex.code, nullptr);
-    size_t pos = 0;
-    while (pos < text.size()) {
-        const int rc = pcre2_match(regex.code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), pos,
+    size_t start = 0;   // the first byte not yet in a word
+    size_t from = 0;    // where the next search begins
+    const auto keep_between = [&](size_t end) {
+        if (end > start && !regex.matches_only) words.push_back(text.substr(start, end - start));
+    };
+    while (from < text.size()) {
+        const int rc = pcre2_match(regex.code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), from,
                                    PCRE2_NO_UTF_CHECK, match, nullptr);
-        if (rc < 0) {   // no match in the rest: it is one word
-            if (!regex.matches_only) words.push_back(text.substr(pos));
-            break;
-        }
+        if (rc < 0) break;   // no match in the rest
         const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match);
-        if (ovector[0] > pos && !regex.matches_only) words.push_back(text.substr(pos, ovector[0] - pos));
-        if (ovector[1] == ovector[0]) {   // an empty match isolates nothing; step over one character
-            const size_t next = ovector[0] + utf8_sequence_length(static_cast<unsigned char>(text[ovector[0]]));
-            if (!regex.matches_only) words.push_back(text.substr(ovector[0], std::min(next, text.size()) - ovector[0]));
-            pos = next;
+        keep_between(ovector[0]);
+        start = std::max(start, static_cast<size_t>(ovector[0]));
+        if (ovector[1] == ovector[0]) {
+            from = ovector[0] + utf8_sequence_length(static_cast<unsigned char>(text[std::min(ovector[0], text.size() - 1)]));
             continue;
         }
         words.push_back(text.substr(ovector[0], ovector[1] - ovector[0]));
-        pos = ovector[1];
+        start = from = ovector[1];
     }
+    keep_between(text.size());
     pcre2_match_data_free(match);
 }
 

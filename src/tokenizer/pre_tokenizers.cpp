@@ -57,27 +57,114 @@ constexpr std::string_view kDigitRuns = R"(\p{N}+)";
 constexpr std::string_view kDeepSeekCoderLetters = R"(\s?\p{L}+)";
 constexpr std::string_view kDeepSeekCoderPunctuation = R"(\s?\p{P}+)";
 
+// Jais 2: Llama 3's, with runs of blanks cut into powers of two before the text they precede.
+constexpr std::string_view kJais2 =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s{512}(?!\S)|\s{256}(?!\S)|\s{128}(?!\S)|\s{64}(?!\S)|\s{32}(?!\S)|\s{16}(?!\S)|\s{8}(?!\S)|\s{4}(?!\S)|\s{1,2}(?!\S)|\s{1})";
+// Qwen 3.5: Qwen 2's, with combining marks kept in words and out of punctuation runs.
+constexpr std::string_view kQwen35 =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// Tekken (Mistral NeMo and later): GPT-4o's case-aware words without contractions, one digit at a time.
+constexpr std::string_view kTekken =
+    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// Youtu: Hangul, CJK punctuation, Bopomofo and CJK/kana runs first, then Tekken's words with contractions.
+constexpr std::string_view kYoutuCjk =
+    "[\uac00-\ud7a3\u3131-\u318e]+|[\uff01\u2026\u201c\u201d\u2018\u2019\u2014\uff1a\uff1b\uff0c\u3001-\u303f\ufe30-\ufe4f]+|"
+    "[\u3105-\u312f]+|[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+";
+constexpr std::string_view kYoutuWords =
+    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// BLOOM, Poro, GPT-3 Finnish, Viking: a word is an optional space and a run of anything but
+// blanks, parentheses, the bar and sentence punctuation of several scripts.
+constexpr std::string_view kBloom = " ?[^(\\s|.,!?\u2026\u3002\uff0c\u3001\u0964\u06d4\u060c)]+";
+// Chameleon: its sentinel and image tokens, tabs, newlines and runs of 2 or 4 spaces, digits,
+// single punctuation marks, then GPT-2's words.
+constexpr std::string_view kChameleonSentinel = "<sentinel:[0-9]+>";
+constexpr std::string_view kChameleonImage = "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z";
+constexpr std::string_view kChameleonBlanks = "([\\t\\n]|    |  )";
+constexpr std::string_view kChameleonPunctuation = R"([\p{P}!-/:-@\[-`{-~])";
+// Tiny Aya: digits in groups of three counted from the right, then GPT-4o's words.
+constexpr std::string_view kTinyAyaDigits = R"(\d{1,3}(?=(?:\d{3})*\b))";
+// Kimi K2: runs of Han, then GPT-4o's words with Han left out of the letter classes.
+constexpr std::string_view kKimiK2 =
+    R"(\p{Han}+|[^\r\n\p{L}\p{N}]?(?:(?!\p{Han})[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}])*(?:(?!\p{Han})[\p{Ll}\p{Lm}\p{Lo}\p{M}])+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?(?:(?!\p{Han})[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}])+(?:(?!\p{Han})[\p{Ll}\p{Lm}\p{Lo}\p{M}])*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// SuperBPE: digit runs, each cut before every group of three digits that ends it (an empty
+// match: a cut, no word of its own).
+constexpr std::string_view kDigitTriplesFromTheRight = R"((?=(\d{3})+(?!\d)))";
+// Ling (BailingMoE), LLaDA-MoE: Qwen 2's with its possessive quantifiers, and one line break at a time.
+constexpr std::string_view kBailingMoe =
+    R"('(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+)";
+// Seed-Coder: Qwen 2's, with line breaks kept out of punctuation runs.
+constexpr std::string_view kSeedCoder =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1}| ?[^\s\p{L}\p{N}\r\n]+|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// AFMoE: digit runs in groups of three counted from the right, runs of CJK, kana, Thai, Lao,
+// Khmer, Myanmar and Hangul, then DeepSeek V3's words.
+constexpr std::string_view kAfmoeDigits = R"(\p{N}{1,3}(?=(?:\p{N}{3})*(?!\p{N})))";
+// The script ranges are llama.cpp's as its source spells them: the third and seventh start at
+// U+8C48 and U+0E40 (U+F900 and U+0E00 look meant), so they take in more than CJK compatibility
+// ideographs and Thai; tern cuts as llama.cpp does.
+constexpr std::string_view kAfmoeScripts =
+    "[\u4e00-\u9fff\u3400-\u4dbf\u8c48-\ufaff\u3040-\u309f\u30a0-\u30ff\uff65-\uff9f\u2f00-\u2fdf\u0e40-\u0e7f"
+    "\u0e80-\u0eff\u1780-\u17ff\u1000-\u109f\uaa60-\uaa7f\ua9e0-\ua9ff\uac00-\ud7af\u1100-\u11ff]+";
+// EXAONE MoE: words may span single spaces between letters; one line break at a time.
+constexpr std::string_view kExaoneMoe =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+)";
+// llama.cpp's "default": punctuation runs, GPT-2's words, digit runs, runs of three ASCII digits.
+constexpr std::string_view kDefaultPunctuation = R"([\p{P}\$\+<=>\^~\|]+)";
+
 struct Entry {
     std::string_view name;
-    std::array<std::string_view, 8> aliases;   // GGUF names; empty slots unused
+    std::array<std::string_view, 24> aliases;   // GGUF names; empty slots unused
     std::array<std::string_view, 6> patterns;
     bool ignore_merges;
 };
 
-constexpr std::array<Entry, 9> kEntries = {{
-    {"llama3", {"llama3", "llama-bpe", "llama-v3", "falcon3", "falcon_e"}, {kLlama3}, true},
-    {"gpt-2", {"gpt-2", "gpt2", "mpt", "olmo", "phi-2", "jais"}, {kGpt2}, false},
-    {"qwen2", {"qwen2", "stablelm2", "megrez", "deepseek-r1-qwen"}, {kQwen2}, false},
-    {"deepseek-v3", {"deepseek-v3"}, {kDeepSeekV3Digits, kDeepSeekV3Cjk, kDeepSeekV3Words}, false},
-    {"gpt-4o", {"gpt-4o"}, {kGpt4o}, false},
+// llama.cpp's names (its llama-vocab.cpp), grouped by the rules they stand for.
+constexpr std::array kEntries = std::to_array<Entry>({
+    {"llama3",
+     {"llama3", "llama-bpe", "llama-v3", "falcon3", "falcon_e", "laguna", "falcon-h1", "pixtral", "midm-2.0", "lfm2",
+      "jina-v5-nano"},
+     {kLlama3},
+     true},
+    // Llama 3's regex, merging every word.
+    {"dbrx", {"dbrx", "smaug-bpe", "chatglm-bpe", "glm4"}, {kLlama3}, false},
+    {"gpt-2",
+     {"gpt-2", "gpt2", "mpt", "olmo", "phi-2", "jais", "jina-es", "jina-de", "jina-v2-es", "jina-v2-de", "jina-v1-en",
+      "jina-v2-code", "roberta-bpe", "gigachat", "a.x-4.0", "mellum", "modern-bert", "exaone4", "trillion",
+      "granite-docling"},
+     {kGpt2},
+     false},
+    {"qwen2",
+     {"qwen2", "stablelm2", "megrez", "deepseek-r1-qwen", "hunyuan", "solar-open", "kormo", "openpangu", "f2llmv2",
+      "grok-2"},
+     {kQwen2},
+     false},
+    {"qwen35", {"qwen35"}, {kQwen35}, false},
+    {"deepseek-v3", {"deepseek-v3", "hunyuan-dense", "joyai-llm"}, {kDeepSeekV3Digits, kDeepSeekV3Cjk, kDeepSeekV3Words}, false},
+    {"gpt-4o", {"gpt-4o", "llama4", "kanana2", "minimax-m2"}, {kGpt4o}, false},
     {"falcon", {"falcon"}, {kFalconPunctuation, kGpt2Words, kThreeAsciiDigits}, false},
-    {"starcoder", {"starcoder", "refact", "smollm", "codeshell", "exaone", "command-r", "minerva-7b"},
-     {kEachDigit, kGpt2Words}, false},
+    {"starcoder",
+     {"starcoder", "refact", "smollm", "codeshell", "exaone", "command-r", "cohere2_moe", "minerva-7b", "mellum2"},
+     {kEachDigit, kGpt2Words},
+     false},
     {"deepseek-llm", {"deepseek-llm"},
      {kLineBreak, kDeepSeekLlmLetters, kDeepSeekLlmPunctuation, kTrailingSpace, kCjkHangul, kDigitRuns}, false},
     {"deepseek-coder", {"deepseek-coder"},
      {kLineBreak, kDeepSeekCoderLetters, kDeepSeekCoderPunctuation, kCjkHangul, kEachDigit}, false},
-}};
+    {"jais-2", {"jais-2"}, {kJais2}, false},
+    {"tekken", {"tekken"}, {kTekken}, true},
+    {"youtu", {"youtu"}, {kYoutuCjk, kYoutuWords}, true},
+    {"bloom", {"bloom", "poro-chat", "gpt3-finnish"}, {kBloom}, false},
+    {"viking", {"viking"}, {kBloom, kEachDigit}, false},
+    {"chameleon", {"chameleon"},
+     {kChameleonSentinel, kChameleonImage, kChameleonBlanks, kEachDigit, kChameleonPunctuation, kGpt2Words}, false},
+    {"tiny_aya", {"tiny_aya"}, {kTinyAyaDigits, kGpt4o}, false},
+    {"kimi-k2", {"kimi-k2"}, {kKimiK2}, false},
+    {"superbpe", {"superbpe"}, {kDigitRuns, kDigitTriplesFromTheRight}, false},
+    {"bailingmoe", {"bailingmoe", "bailingmoe2", "llada-moe"}, {kBailingMoe}, false},
+    {"seed-coder", {"seed-coder"}, {kSeedCoder}, false},
+    {"afmoe", {"afmoe"}, {kAfmoeDigits, kAfmoeScripts, kDeepSeekV3Words}, false},
+    {"exaone-moe", {"exaone-moe"}, {kExaoneMoe}, false},
+    {"default", {"default"}, {kDefaultPunctuation, kGpt2Words, kDigitRuns, kThreeAsciiDigits}, false},
+});
 
 PreTokenizer make(const Entry& e) {
     PreTokenizer p{.name = std::string(e.name), .patterns = {}, .ignore_merges = e.ignore_merges};

@@ -13,7 +13,7 @@
 namespace tern::tokenizer {
 
 struct PreTokenizer {
-    std::string name;                    // "llama3", "gpt-2", "qwen2", "deepseek-v3", "gpt-4o", or "tokenizer.json"
+    std::string name;                    // its group ("llama3", "gpt-2", "qwen2", ...), or "tokenizer.json"
     std::vector<std::string> patterns;   // PCRE2 syntax, applied in order
     bool ignore_merges = false;
 };
