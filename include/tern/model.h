@@ -97,6 +97,8 @@ struct SamplingOptions {
     float typical_p = 1.0f;       // locally typical sampling; 1: off
     std::map<int32_t, float> logit_bias = {};   // added to a token's logit before sampling
     uint64_t seed = 0;
+
+    bool operator==(const SamplingOptions&) const = default;
 };
 
 enum class FinishReason {

@@ -11,16 +11,6 @@
 #include "engine/speculative_generator.h"
 
 namespace tern {
-namespace {
-
-bool same_sampling(const SamplingOptions& a, const SamplingOptions& b) {
-    return a.temperature == b.temperature && a.top_k == b.top_k && a.top_p == b.top_p && a.min_p == b.min_p &&
-           a.repeat_penalty == b.repeat_penalty && a.frequency_penalty == b.frequency_penalty &&
-           a.presence_penalty == b.presence_penalty && a.penalty_last_n == b.penalty_last_n &&
-           a.typical_p == b.typical_p && a.logit_bias == b.logit_bias && a.seed == b.seed;
-}
-
-}  // namespace
 
 struct Chat::Impl {
     // Made and destroyed under the model's lock (see new_chat and the destructor): under a
@@ -31,7 +21,7 @@ struct Chat::Impl {
           conversation(session, tok, *state->chat_template, std::move(system)) {}
 
     sampling::Sampler& sampler_for(const SamplingOptions& options) {
-        if (!sampler || !same_sampling(options, sampling)) {
+        if (!sampler || options != sampling) {
             sampler.emplace(api::sampler_options(options));
             sampling = options;
         }
@@ -75,40 +65,18 @@ Result<Generation> Chat::Impl::reply(const GenerateOptions& options, engine::Dra
     api::TextSink sink(*state, options.stop, options.on_text, out, options.on_token);
     std::vector<int32_t> evaluated;   // the reply's tokens now in the cache
     int32_t last = -1;                // the reply's last token, not yet in the cache (-1: none)
-    bool ended = false;               // an end-of-generation token: it stays out of the cache
     out.finish = FinishReason::kLength;
-    while (!ended && out.generated_tokens < options.max_tokens) {
-        if (api::cancelled(options)) {
-            out.finish = FinishReason::kCancelled;
-            break;
-        }
-        if (generator.context_full()) break;
-        TERN_ASSIGN_OR_RETURN(const std::span<const int32_t> step, generator.next(options.max_tokens - out.generated_tokens));
-        for (const int32_t token : step) {
-            if (vocab.is_end_of_generation(token)) {
-                // A step ends at the end token, so every token before it is in the cache.
-                if (last >= 0) evaluated.push_back(last);
-                last = -1;
-                out.finish = FinishReason::kStop;
-                ended = true;
-                break;
-            }
-            ++out.generated_tokens;
-            if (last >= 0) evaluated.push_back(last);
-            last = token;
-            if (!sink.push(token)) break;
-        }
-        if (sink.stopped() || out.finish == FinishReason::kCancelled) break;
-    }
-    if (out.finish != FinishReason::kCancelled) sink.finish();
-    // The reply's last token is evaluated too, so the next turn follows the whole reply.
-    if (!ended && last >= 0 && !generator.context_full()) {
+    TERN_ASSIGN_OR_RETURN(const bool end_token, api::decode_reply(generator, &vocab, sink, options, out, [&](int32_t token) {
+                              if (last >= 0) evaluated.push_back(last);
+                              last = token;
+                          }));
+    // A step ends at an end token (which stays out of the cache), so every token before it is in
+    // the cache; otherwise the last one is evaluated too, so the next turn follows the whole reply.
+    if (last >= 0 && end_token) evaluated.push_back(last);
+    if (last >= 0 && !end_token && !generator.context_full()) {
         TERN_TRY(generator.commit_last());
         evaluated.push_back(last);
     }
-    out.draft_tokens = generator.stats().drafted;
-    out.accepted_tokens = generator.stats().accepted;
-    out.steps = generator.stats().steps + (generator.stats().emitted > 0 ? 1 : 0);
     TERN_TRY(conversation.end_reply(out.text, evaluated));
     return out;
 }

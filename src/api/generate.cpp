@@ -41,32 +41,9 @@ Result<Generation> generate_from(Model::State& state, std::span<const int32_t> p
     TextSink sink(state, options.stop, options.on_text, out, options.on_token);
     out.finish = FinishReason::kLength;
     const bool add_space_prefix = vocab != nullptr && vocab->add_space_prefix;
-    bool ended = options.echo && !sink.echo(prompt, add_space_prefix);
-    while (!ended && out.generated_tokens < options.max_tokens) {
-        if (api::cancelled(options)) {
-            out.finish = FinishReason::kCancelled;
-            break;
-        }
-        if (generator.context_full()) break;
-        TERN_ASSIGN_OR_RETURN(const std::span<const int32_t> step, generator.next(options.max_tokens - out.generated_tokens));
-        for (const int32_t token : step) {
-            if (vocab != nullptr && vocab->is_end_of_generation(token)) {
-                out.finish = FinishReason::kStop;
-                ended = true;
-                break;
-            }
-            ++out.generated_tokens;
-            if (!sink.push(token)) {
-                ended = true;
-                break;
-            }
-        }
-    }
-    if (out.finish != FinishReason::kCancelled) sink.finish();
+    if (options.echo) sink.echo(prompt, add_space_prefix);
+    TERN_TRY(api::decode_reply(generator, vocab, sink, options, out));
     out.generate_seconds = api::seconds_since(generate_start);
-    out.draft_tokens = generator.stats().drafted;
-    out.accepted_tokens = generator.stats().accepted;
-    out.steps = generator.stats().steps + (generator.stats().emitted > 0 ? 1 : 0);
     return out;
 }
 

@@ -109,4 +109,37 @@ Status check_prompt_fits(std::string_view what, size_t tokens, size_t context) {
     return {};
 }
 
+Result<bool> decode_reply(engine::SpeculativeGenerator& generator, const tokenizer::Vocabulary* vocab, TextSink& sink,
+                          const GenerateOptions& options, Generation& out, const std::function<void(int32_t)>& on_kept) {
+    bool end_token = false;
+    bool go_on = out.finish != FinishReason::kCancelled;
+    while (go_on && out.generated_tokens < options.max_tokens) {
+        if (cancelled(options)) {
+            out.finish = FinishReason::kCancelled;
+            break;
+        }
+        if (generator.context_full()) break;
+        TERN_ASSIGN_OR_RETURN(const std::span<const int32_t> step, generator.next(options.max_tokens - out.generated_tokens));
+        for (const int32_t token : step) {
+            if (vocab != nullptr && vocab->is_end_of_generation(token)) {
+                out.finish = FinishReason::kStop;
+                end_token = true;
+                go_on = false;
+                break;
+            }
+            ++out.generated_tokens;
+            if (on_kept) on_kept(token);
+            if (!sink.push(token)) {
+                go_on = false;
+                break;
+            }
+        }
+    }
+    if (out.finish != FinishReason::kCancelled) sink.finish();
+    out.draft_tokens = generator.stats().drafted;
+    out.accepted_tokens = generator.stats().accepted;
+    out.steps = generator.stats().steps + (generator.stats().emitted > 0 ? 1 : 0);
+    return end_token;
+}
+
 }  // namespace tern::api

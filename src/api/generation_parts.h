@@ -1,5 +1,6 @@
-// What generate() and generate_batch() share: the sampler settings, the text of one generation
-// as it forms (held back while it could begin a stop string, cut at one), and the timer.
+// What generate(), Chat::send and generate_batch() share: the sampler settings, the text of one
+// generation as it forms (held back while it could begin a stop string, cut at one), the
+// decoding loop, and the timer.
 #pragma once
 
 #include <chrono>
@@ -13,6 +14,7 @@
 
 #include "api/model_state.h"
 #include "engine/drafter.h"
+#include "engine/speculative_generator.h"
 #include "sampling/sampler.h"
 #include "sampling/stop_matcher.h"
 #include "tokenizer/tokenizer.h"
@@ -77,5 +79,14 @@ private:
     const tokenizer::Tokenizer* tokenizer_ = nullptr;   // null: the model has none
     std::optional<tokenizer::StreamingDecoder> decoder_;
 };
+
+// The decoding loop of generate() and Chat::send: steps of the generator until an
+// end-of-generation token (kept out of the reply), max_tokens, a stop string, cancellation or a
+// full context. Each kept token goes to `on_kept`, then to the sink. Starts from out.finish as
+// the caller left it (kCancelled: an echo was refused, nothing is decoded); sets out.finish, the
+// counts and the drafting statistics. True when an end-of-generation token ended the reply.
+Result<bool> decode_reply(engine::SpeculativeGenerator& generator, const tokenizer::Vocabulary* vocab, TextSink& sink,
+                          const GenerateOptions& options, Generation& out,
+                          const std::function<void(int32_t)>& on_kept = {});
 
 }  // namespace tern::api

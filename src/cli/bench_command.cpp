@@ -118,12 +118,7 @@ int run_model_bench(const BenchOptions& options) {
     load.threads = thread_counts.empty() ? 0 : *std::max_element(thread_counts.begin(), thread_counts.end());
     load.isa = options.isas.empty() ? "" : options.isas.front();
     load.head = head_to_measure(options);
-    load.packing = options.packing;
-    load.weights = options.weights;
-    load.activations = options.activations;
-    load.kv_type = kernels::kv_type_name(options.kv_type);
-    load.split = options.split.kind;
-    load.split_wait_seconds = options.split.wait_limit_seconds;
+    copy_model_flags(options, load);
     Result<Model> loaded = options.model.empty() ? Model::synthetic(options.synthetic, options.synthetic_type, load)
                                                  : load_for_command(options.model, load);
     if (!loaded.ok()) return report_failure(str_cat("bench: ", loaded.error().message()));

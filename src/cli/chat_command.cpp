@@ -66,7 +66,7 @@ int run_chat(const ChatOptions& options) {
     Chat& chat = started.value();
     Result<std::optional<Model>> draft_model = load_draft_model(options.draft, model, load);
     if (!draft_model.ok()) return report_failure(draft_model.error().message());
-    GenerateOptions generate{.max_tokens = options.max_reply, .sampling = sampling_from(options.sampler)};
+    GenerateOptions generate{.max_tokens = options.max_reply, .sampling = options.sampler};
     apply_draft(options.draft, draft_model.value(), generate);
     generate.cancel = &g_interrupted;
     const bool interactive = isatty(STDIN_FILENO);

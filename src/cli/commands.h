@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "kernels/attention.h"
-#include "sampling/sampler.h"
+#include "tern/model.h"
 
 namespace tern::cli {
 
@@ -69,7 +69,7 @@ struct RunOptions {
     std::string prompt;
     std::string prompt_file;
     std::string ids;
-    sampling::SamplerOptions sampler;
+    SamplingOptions sampler;
     bool no_echo = false;
     std::string head;
     std::string packing = "2bit";
@@ -160,7 +160,7 @@ struct ChatOptions {
     size_t max_reply = 512;
     int threads = 0;
     size_t n_ctx = 0;
-    sampling::SamplerOptions sampler;
+    SamplingOptions sampler;
     std::string isa;
     std::string head;
     std::string packing = "2bit";

@@ -20,13 +20,6 @@ std::string bytes_text(double bytes) {
 
 DownloadProgress::DownloadProgress() : terminal_(isatty(STDERR_FILENO) != 0) {}
 
-hub::ProgressCallback DownloadProgress::callback() {
-    return [this](const hub::DownloadProgress& p) {
-        report(p);
-        return true;
-    };
-}
-
 std::function<void(std::string_view, uint64_t, uint64_t)> DownloadProgress::reporter() {
     return [this](std::string_view file, uint64_t done, uint64_t total) {
         report({.path = file, .done = done, .total = total, .waiting = false});

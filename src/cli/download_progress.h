@@ -15,9 +15,7 @@ namespace tern::cli {
 class DownloadProgress {
 public:
     DownloadProgress();
-    // The callback for HubClient; reports at most ten times a second.
-    hub::ProgressCallback callback();
-    // The same for the public API's on_download and on_download_wait / on_wait.
+    // Callbacks for the public API's on_download and on_download_wait; at most ten lines a second.
     std::function<void(std::string_view file, uint64_t done, uint64_t total)> reporter();
     std::function<void(std::string_view file)> wait_reporter();
     // Ends the current file's line.

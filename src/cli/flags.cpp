@@ -54,7 +54,7 @@ void add_kv_type_option(CLI::App* command, kernels::KvType& kv_type) {
 }
 
 // --temp, --top-k, --top-p, --min-p, --typical, the penalties, --logit-bias and -s/--seed.
-void add_sampling_options(CLI::App* command, sampling::SamplerOptions& sampler) {
+void add_sampling_options(CLI::App* command, SamplingOptions& sampler) {
     command->add_option("--temp", sampler.temperature, "Temperature (0: greedy)")
         ->check(CLI::Range(0.0, 100.0))
         ->capture_default_str();

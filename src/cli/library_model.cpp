@@ -38,13 +38,6 @@ Result<Model> load_for_command(const std::string& model, LoadOptions options) {
     return loaded;
 }
 
-SamplingOptions sampling_from(const sampling::SamplerOptions& s) {
-    return SamplingOptions{.temperature = s.temperature, .top_k = s.top_k, .top_p = s.top_p, .min_p = s.min_p,
-                           .repeat_penalty = s.repeat_penalty, .frequency_penalty = s.frequency_penalty,
-                           .presence_penalty = s.presence_penalty, .penalty_last_n = s.penalty_last_n,
-                           .typical_p = s.typical_p, .logit_bias = s.logit_bias, .seed = s.seed};
-}
-
 Result<std::optional<Model>> load_draft_model(const DraftOptions& draft, const Model& target, LoadOptions options) {
     if (draft.source.empty() || draft.source == "ngram") return std::optional<Model>();
     options.split.clear();

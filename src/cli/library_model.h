@@ -11,27 +11,31 @@
 
 namespace tern::cli {
 
-// The flags every model-running command has (RunOptions, PerplexityOptions, ChatOptions, ...).
+// The flags every model-running command has, bench included: packing, the complex families'
+// weights and activations, the KV cache type and the split.
 template <class Flags>
-LoadOptions load_options_from(const Flags& flags) {
-    LoadOptions load;
-    load.threads = flags.threads;
-    load.isa = flags.isa;
-    load.head = flags.head;
+void copy_model_flags(const Flags& flags, LoadOptions& load) {
     load.packing = flags.packing;
     load.weights = flags.weights;
     load.activations = flags.activations;
     load.kv_type = kernels::kv_type_name(flags.kv_type);
     load.split = flags.split.kind;
     load.split_wait_seconds = flags.split.wait_limit_seconds;
+}
+
+// RunOptions, PerplexityOptions, ChatOptions, ... (one thread count, ISA and head each).
+template <class Flags>
+LoadOptions load_options_from(const Flags& flags) {
+    LoadOptions load;
+    load.threads = flags.threads;
+    load.isa = flags.isa;
+    load.head = flags.head;
+    copy_model_flags(flags, load);
     return load;
 }
 
 // Model::load with the progress lines and warnings of a terminal program.
 Result<Model> load_for_command(const std::string& model, LoadOptions options);
-
-// -s, --temp, --top-k, ... as the library's sampling options.
-SamplingOptions sampling_from(const sampling::SamplerOptions& sampler);
 
 // --draft MODEL: the draft model, loaded like the model (same kernels, head, packing) but
 // unsplit (only rank 0 drafts), on the target's thread count, with its own context and no chat

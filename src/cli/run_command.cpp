@@ -70,7 +70,7 @@ int run_run(const RunOptions& options) {
     Result<std::optional<Model>> draft_model = load_draft_model(options.draft, model, load);
     if (!draft_model.ok()) return report_failure(draft_model.error().message());
 
-    GenerateOptions generate{.max_tokens = options.n_predict, .sampling = sampling_from(options.sampler)};
+    GenerateOptions generate{.max_tokens = options.n_predict, .sampling = options.sampler};
     apply_draft(options.draft, draft_model.value(), generate);
     generate.echo = !options.no_echo;
     generate.on_text = [](std::string_view piece) {
