@@ -82,7 +82,8 @@ start_server() {
     shift
     "$mpirun" -n "$ranks" "$tern" serve -m "$model" --port 0 --alias "$name$$" "$@" >"$work/$name.out" 2>&1 &
     launcher=$!
-    for _ in $(seq 100); do grep -q "listening on" "$work/$name.out" && break; sleep 0.1; done
+    # Up to 30 s: under a loaded machine (ctest -j, sanitizers) two ranks take a while to load.
+    for _ in $(seq 300); do grep -q "listening on" "$work/$name.out" && break; sleep 0.1; done
     port=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$work/$name.out" | head -1)
     victim=""
     for pid in $(pgrep -f "alias $name$$" || true); do
