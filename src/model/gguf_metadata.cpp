@@ -29,7 +29,8 @@ void write_hparams_metadata(format::GgufWriter& w, std::string_view gguf_arch, s
 
 void write_vocabulary_metadata(format::GgufWriter& w, const tokenizer::Vocabulary& vocab) {
     const bool spm = vocab.kind == tokenizer::VocabKind::kSpm;
-    (void)w.add_metadata("tokenizer.ggml.model", GgufValue::string(spm ? "llama" : "gpt2"));
+    const char* model = spm ? "llama" : vocab.pre == "gemma4" ? "gemma4" : "gpt2";   // as llama.cpp names them
+    (void)w.add_metadata("tokenizer.ggml.model", GgufValue::string(model));
     if (!vocab.pre.empty()) (void)w.add_metadata("tokenizer.ggml.pre", GgufValue::string(vocab.pre));
     // A tokenizer.json pre-tokenizer is carried as it was read (llama.cpp knows only names).
     if (!vocab.pre_patterns.empty()) {

@@ -28,6 +28,17 @@ struct Bigram {
     bool operator<(const Bigram& o) const { return rank > o.rank || (rank == o.rank && left > o.left); }
 };
 
+// Spaces as SentencePiece writes them (U+2581).
+std::string escape_spaces(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        if (c == ' ') out += "\xe2\x96\x81";
+        else out += c;
+    }
+    return out;
+}
+
 struct Symbol {
     int prev;
     int next;
@@ -44,8 +55,12 @@ struct BpeEncoder::Regex {
 };
 
 BpeEncoder::BpeEncoder(std::string pre, std::vector<std::unique_ptr<Regex>> regexes, bool ignore_merges,
-                       bool normalize_nfc)
-    : pre_(std::move(pre)), regexes_(std::move(regexes)), ignore_merges_(ignore_merges), normalize_nfc_(normalize_nfc) {}
+                       bool normalize_nfc, bool sentencepiece_alphabet)
+    : pre_(std::move(pre)),
+      regexes_(std::move(regexes)),
+      ignore_merges_(ignore_merges),
+      normalize_nfc_(normalize_nfc),
+      sentencepiece_alphabet_(sentencepiece_alphabet) {}
 
 BpeEncoder::~BpeEncoder() = default;
 
@@ -78,7 +93,7 @@ Result<std::unique_ptr<BpeEncoder>> BpeEncoder::create(const Vocabulary& vocab) 
         regexes.push_back(std::move(regex));
     }
     std::unique_ptr<BpeEncoder> encoder(
-        new BpeEncoder(pre.name, std::move(regexes), pre.ignore_merges, vocab.normalize_nfc));
+        new BpeEncoder(pre.name, std::move(regexes), pre.ignore_merges, vocab.normalize_nfc, pre.sentencepiece_alphabet));
     encoder->rank_.reserve(vocab.merges.size());
     for (size_t i = 0; i < vocab.merges.size(); ++i) {
         const std::string& merge = vocab.merges[i];
@@ -122,6 +137,7 @@ void BpeEncoder::split(const Regex& regex, std::string_view text, std::vector<st
 void BpeEncoder::encode(const Vocabulary& vocab, std::string_view text, std::vector<int32_t>& out) const {
     std::string clean = sanitize_utf8(text);
     if (normalize_nfc_) clean = nfc(clean);
+    if (sentencepiece_alphabet_) clean = escape_spaces(clean);
     std::vector<std::string_view> words = {clean}, next;
     for (const auto& regex : regexes_) {
         next.clear();
@@ -133,8 +149,17 @@ void BpeEncoder::encode(const Vocabulary& vocab, std::string_view text, std::vec
 
 void BpeEncoder::encode_word(const Vocabulary& vocab, std::string_view word, std::vector<int32_t>& out) const {
     std::string mapped;
-    mapped.reserve(word.size() * 2);
-    for (unsigned char b : word) mapped += byte_to_unicode()[b];
+    if (sentencepiece_alphabet_) {
+        mapped = word;
+        // Gemma 4's merges do not build its line-break tokens: a run that is a token is taken whole.
+        if (const int32_t id = vocab.find(word); id >= 0 && word.find_first_not_of('\n') == std::string_view::npos) {
+            out.push_back(id);
+            return;
+        }
+    } else {
+        mapped.reserve(word.size() * 2);
+        for (unsigned char b : word) mapped += byte_to_unicode()[b];
+    }
     if (ignore_merges_) {
         if (const int32_t id = vocab.find(mapped); id >= 0) {
             out.push_back(id);
@@ -179,8 +204,14 @@ void BpeEncoder::encode_word(const Vocabulary& vocab, std::string_view word, std
             out.push_back(id);
             continue;
         }
-        // A symbol that is no token: emit its characters one by one (each byte is a token in
-        // every real byte-level vocabulary), else the unknown token.
+        // A symbol that is no token: SentencePiece's alphabet falls back to its byte tokens
+        // (none: nothing, as llama.cpp); GPT-2's emits the characters one by one (each byte is a
+        // token in every real byte-level vocabulary), else the unknown token.
+        if (sentencepiece_alphabet_) {
+            for (unsigned char b : piece)
+                if (vocab.byte_tokens[b] >= 0) out.push_back(vocab.byte_tokens[b]);
+            continue;
+        }
         for (size_t p = 0; p < piece.size();) {
             const size_t len = utf8_sequence_length(static_cast<unsigned char>(piece[p]));
             const int32_t id = vocab.find(piece.substr(p, len));

@@ -28,10 +28,13 @@ public:
     void encode(const Vocabulary& vocab, std::string_view text, std::vector<int32_t>& out) const;
     // "llama3", "gpt-2", "qwen2", ...: the pre-tokenizer in use (for messages and tests).
     const std::string& pre_tokenizer() const { return pre_; }
+    // Tokens are SentencePiece pieces (U+2581 for a space, <0xXX> bytes), not GPT-2's alphabet.
+    bool sentencepiece_alphabet() const { return sentencepiece_alphabet_; }
 
 private:
     struct Regex;
-    BpeEncoder(std::string pre, std::vector<std::unique_ptr<Regex>> regexes, bool ignore_merges, bool normalize_nfc);
+    BpeEncoder(std::string pre, std::vector<std::unique_ptr<Regex>> regexes, bool ignore_merges, bool normalize_nfc,
+               bool sentencepiece_alphabet);
     void split(const Regex& regex, std::string_view text, std::vector<std::string_view>& words) const;
     void encode_word(const Vocabulary& vocab, std::string_view word, std::vector<int32_t>& out) const;
 
@@ -39,6 +42,7 @@ private:
     std::vector<std::unique_ptr<Regex>> regexes_;   // applied in turn (tokenizer/pre_tokenizers.h)
     bool ignore_merges_;
     bool normalize_nfc_;
+    bool sentencepiece_alphabet_;
     std::unordered_map<std::string, int32_t> rank_;   // "left right" -> rank
 };
 

@@ -107,6 +107,9 @@ constexpr std::string_view kAfmoeScripts =
 // EXAONE MoE: words may span single spaces between letters; one line break at a time.
 constexpr std::string_view kExaoneMoe =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+)";
+// Gemma 4: no word splitting beyond runs of line breaks and of other text (its BPE runs over
+// SentencePiece's alphabet, PreTokenizer::sentencepiece_alphabet).
+constexpr std::string_view kLinesAndLineBreaks = "[^\n]+|[\n]+";
 // llama.cpp's "default": punctuation runs, GPT-2's words, digit runs, runs of three ASCII digits.
 constexpr std::string_view kDefaultPunctuation = R"([\p{P}\$\+<=>\^~\|]+)";
 
@@ -115,6 +118,7 @@ struct Entry {
     std::array<std::string_view, 24> aliases;   // GGUF names; empty slots unused
     std::array<std::string_view, 6> patterns;
     bool ignore_merges;
+    bool sentencepiece_alphabet = false;
 };
 
 // llama.cpp's names (its llama-vocab.cpp), grouped by the rules they stand for.
@@ -164,10 +168,12 @@ constexpr std::array kEntries = std::to_array<Entry>({
     {"afmoe", {"afmoe"}, {kAfmoeDigits, kAfmoeScripts, kDeepSeekV3Words}, false},
     {"exaone-moe", {"exaone-moe"}, {kExaoneMoe}, false},
     {"default", {"default"}, {kDefaultPunctuation, kGpt2Words, kDigitRuns, kThreeAsciiDigits}, false},
+    {"gemma4", {"gemma4"}, {kLinesAndLineBreaks}, false, true},
 });
 
 PreTokenizer make(const Entry& e) {
-    PreTokenizer p{.name = std::string(e.name), .patterns = {}, .ignore_merges = e.ignore_merges};
+    PreTokenizer p{.name = std::string(e.name), .patterns = {}, .ignore_merges = e.ignore_merges,
+                   .sentencepiece_alphabet = e.sentencepiece_alphabet};
     for (std::string_view pattern : e.patterns)
         if (!pattern.empty()) p.patterns.emplace_back(pattern);
     return p;

@@ -16,6 +16,10 @@ struct PreTokenizer {
     std::string name;                    // its group ("llama3", "gpt-2", "qwen2", ...), or "tokenizer.json"
     std::vector<std::string> patterns;   // PCRE2 syntax, applied in order
     bool ignore_merges = false;
+    // BPE over SentencePiece's alphabet rather than GPT-2's bytes (Gemma 4): spaces become U+2581
+    // before the split, words stay UTF-8, and a symbol that is no token falls back to <0xXX>
+    // byte tokens; a word of line breaks that is itself a token is taken whole.
+    bool sentencepiece_alphabet = false;
 };
 
 // The pre-tokenizer a GGUF names (llama.cpp's names, aliases included); nothing if unknown.

@@ -155,7 +155,7 @@ std::string Tokenizer::piece(int32_t id, bool special) const {
             if (const int value = byte_token_value(text); value >= 0) return std::string(1, static_cast<char>(value));
             return text;
         default:
-            if (bpe_) {
+            if (bpe_ && !bpe_->sentencepiece_alphabet()) {
                 std::string bytes;
                 unmap_bytes(text, bytes);
                 return bytes;

@@ -81,13 +81,16 @@ Result<Vocabulary> vocabulary_from_gguf(const format::GgufContents& gguf) {
         vocab.kind = VocabKind::kSpm;
         vocab.bos = 1, vocab.eos = 2, vocab.unk = 0;
         vocab.add_bos = true, vocab.add_space_prefix = true;
-    } else if (*model->as_string() == "gpt2") {
+    } else if (*model->as_string() == "gpt2" || *model->as_string() == "gemma4") {
         vocab.kind = VocabKind::kBpe;
     } else {
-        return Error(str_cat("tokenizer.ggml.model '", *model->as_string(), "' is not supported (llama or gpt2)"));
+        return Error(str_cat("tokenizer.ggml.model '", *model->as_string(), "' is not supported (llama, gpt2 or gemma4)"));
     }
     if (const GgufValue* pre = gguf.find("tokenizer.ggml.pre"); pre != nullptr && pre->as_string())
         vocab.pre = *pre->as_string();
+    // Gemma 4's tokenizer is BPE over SentencePiece's alphabet, whatever the file's pre says.
+    const bool gemma4 = *model->as_string() == "gemma4";
+    if (gemma4) vocab.pre = "gemma4";
     // tern's own keys for a tokenizer.json pre-tokenizer that has no llama.cpp name.
     TERN_ASSIGN_OR_RETURN(const GgufValue* patterns,
                           array_of(gguf, "tern.tokenizer.pre_patterns", GgufType::kString, false));
@@ -126,6 +129,7 @@ Result<Vocabulary> vocabulary_from_gguf(const format::GgufContents& gguf) {
     TERN_TRY(read_id(gguf, "tokenizer.ggml.eot_token_id", n, vocab.eot));
     read_flag(gguf, "tokenizer.ggml.add_bos_token", vocab.add_bos);
     vocab.add_bos_given = gguf.find("tokenizer.ggml.add_bos_token") != nullptr;
+    if (gemma4) vocab.add_bos = true;   // Gemma 4 needs its BOS; llama.cpp overrides files that say otherwise
     read_flag(gguf, "tokenizer.ggml.add_eos_token", vocab.add_eos);
     read_flag(gguf, "tokenizer.ggml.add_space_prefix", vocab.add_space_prefix);
     if (const GgufValue* chat = gguf.find("tokenizer.chat_template"); chat != nullptr && chat->as_string())

@@ -118,5 +118,33 @@ TEST(LlamaCppPreTokenizers, EveryNameTokenizesAsLlamaCppDoes) {
     EXPECT_EQ(departed, departures.size());
 }
 
+// Gemma 4's tokenizer (tokenizer.ggml.model gemma4): BPE over SentencePiece's alphabet, run by
+// llama.cpp itself on a small vocabulary of that form kept beside the test; decoding gives the
+// text back.
+TEST(LlamaCppGemma4Tokenizer, TokenizesAsLlamaCppDoesAndDecodesBack) {
+    const std::filesystem::path data = std::filesystem::path(TERN_SOURCE_DIR) / "tests" / "tokenizer" / "data";
+    const nlohmann::json expected = nlohmann::json::parse(read_text(data / "llama_cpp_gemma4.json"));
+    auto file = format::GgufFile::open((data / expected["vocabulary"].get<std::string>()).string());
+    ASSERT_TRUE(file.ok()) << file.error().message();
+    Result<Tokenizer> tokenizer = Tokenizer::from_gguf(file.value().contents());
+    ASSERT_TRUE(tokenizer.ok()) << tokenizer.error().message();
+    EXPECT_TRUE(tokenizer.value().vocab().add_bos);   // forced, as llama.cpp does, though the file says false
+    const auto inputs = expected["inputs"].get<std::vector<std::string>>();
+    const auto want = expected["ids"].get<std::vector<std::vector<int32_t>>>();
+    ASSERT_EQ(want.size(), inputs.size());
+    ASSERT_GT(inputs.size(), 90u);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        const std::vector<int32_t> ids = tokenizer.value().encode(inputs[i], false, false);
+        EXPECT_EQ(ids, want[i]) << "input " << i << ": '" << inputs[i] << "'";
+        // A typed U+2581 comes back as a space, as in every SentencePiece alphabet.
+        if (inputs[i].find("\xe2\x96\x81") == std::string::npos) {
+            EXPECT_EQ(tokenizer.value().decode(ids), inputs[i]) << "input " << i;
+        }
+    }
+    const std::vector<int32_t> with_bos = tokenizer.value().encode("hi", true, false);
+    ASSERT_FALSE(with_bos.empty());
+    EXPECT_EQ(with_bos.front(), tokenizer.value().vocab().bos);
+}
+
 }  // namespace
 }  // namespace tern::tokenizer

@@ -120,10 +120,9 @@ TEST(HfTokenizerFamilies, GgufNamesReachTheSamePreTokenizers) {
     for (const char* name : {"llama-bpe", "llama3", "falcon3", "gpt-2", "qwen2", "deepseek-v3"}) {
         EXPECT_TRUE(pre_tokenizer_by_name(name).has_value()) << name;
     }
-    // gemma4 is a tokenizer of its own in llama.cpp (raw UTF-8 BPE over escaped spaces), not a
-    // pre-tokenizer of the byte-level one; names llama.cpp does not know are refused too.
-    EXPECT_FALSE(pre_tokenizer_by_name("gemma4").has_value());
-    EXPECT_FALSE(pre_tokenizer_by_name("llama-3").has_value());
+    EXPECT_TRUE(pre_tokenizer_by_name("gemma4")->sentencepiece_alphabet);   // and no other
+    EXPECT_FALSE(pre_tokenizer_by_name("gpt-2")->sentencepiece_alphabet);
+    EXPECT_FALSE(pre_tokenizer_by_name("llama-3").has_value());   // a name llama.cpp does not know
     EXPECT_EQ(pre_tokenizer_by_name("poro-chat")->name, "bloom");
     EXPECT_FALSE(pre_tokenizer_by_name("dbrx")->ignore_merges);   // Llama 3's regex, merging every word
     EXPECT_EQ(pre_tokenizer_by_name("refact")->name, "starcoder");
