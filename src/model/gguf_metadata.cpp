@@ -37,7 +37,14 @@ void write_vocabulary_metadata(format::GgufWriter& w, const tokenizer::Vocabular
         (void)w.add_metadata("tern.tokenizer.pre_patterns", GgufValue::string_array(vocab.pre_patterns));
         (void)w.add_metadata("tern.tokenizer.pre_ignore_merges", GgufValue::boolean(vocab.pre_ignore_merges));
     }
-    if (vocab.normalize_nfc) (void)w.add_metadata("tern.tokenizer.normalize_nfc", GgufValue::boolean(true));
+    const tokenizer::TextNormalization& norm = vocab.normalization;
+    for (const auto& [key, on] : {std::pair{"tern.tokenizer.normalize_nfc", norm.nfc}, {"tern.tokenizer.normalize_nfkc", norm.nfkc},
+                                  {"tern.tokenizer.strip_left", norm.strip_left}, {"tern.tokenizer.strip_right", norm.strip_right}})
+        if (on) (void)w.add_metadata(key, GgufValue::boolean(true));
+    for (const auto& [key, ids] : {std::pair{"tern.tokenizer.lstrip_tokens", &vocab.lstrip_tokens},
+                                   {"tern.tokenizer.rstrip_tokens", &vocab.rstrip_tokens}})
+        if (!ids->empty())
+            (void)w.add_metadata(key, GgufValue::array<int32_t>(format::GgufType::kInt32, std::span<const int32_t>(*ids)));
     (void)w.add_metadata("tokenizer.ggml.tokens", GgufValue::string_array(vocab.tokens));
     (void)w.add_metadata("tokenizer.ggml.scores",
                          GgufValue::array<float>(format::GgufType::kFloat32, std::span<const float>(vocab.scores)));

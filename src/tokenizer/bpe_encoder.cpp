@@ -55,11 +55,11 @@ struct BpeEncoder::Regex {
 };
 
 BpeEncoder::BpeEncoder(std::string pre, std::vector<std::unique_ptr<Regex>> regexes, bool ignore_merges,
-                       bool normalize_nfc, bool sentencepiece_alphabet)
+                       TextNormalization normalization, bool sentencepiece_alphabet)
     : pre_(std::move(pre)),
       regexes_(std::move(regexes)),
       ignore_merges_(ignore_merges),
-      normalize_nfc_(normalize_nfc),
+      normalization_(normalization),
       sentencepiece_alphabet_(sentencepiece_alphabet) {}
 
 BpeEncoder::~BpeEncoder() = default;
@@ -93,7 +93,7 @@ Result<std::unique_ptr<BpeEncoder>> BpeEncoder::create(const Vocabulary& vocab) 
         regexes.push_back(std::move(regex));
     }
     std::unique_ptr<BpeEncoder> encoder(
-        new BpeEncoder(pre.name, std::move(regexes), pre.ignore_merges, vocab.normalize_nfc, pre.sentencepiece_alphabet));
+        new BpeEncoder(pre.name, std::move(regexes), pre.ignore_merges, vocab.normalization, pre.sentencepiece_alphabet));
     encoder->rank_.reserve(vocab.merges.size());
     for (size_t i = 0; i < vocab.merges.size(); ++i) {
         const std::string& merge = vocab.merges[i];
@@ -136,7 +136,7 @@ void BpeEncoder::split(const Regex& regex, std::string_view text, std::vector<st
 
 void BpeEncoder::encode(const Vocabulary& vocab, std::string_view text, std::vector<int32_t>& out) const {
     std::string clean = sanitize_utf8(text);
-    if (normalize_nfc_) clean = nfc(clean);
+    if (normalization_.any()) clean = normalization_.apply(clean);
     if (sentencepiece_alphabet_) clean = escape_spaces(clean);
     std::vector<std::string_view> words = {clean}, next;
     for (const auto& regex : regexes_) {

@@ -33,15 +33,15 @@ public:
 
 private:
     struct Regex;
-    BpeEncoder(std::string pre, std::vector<std::unique_ptr<Regex>> regexes, bool ignore_merges, bool normalize_nfc,
-               bool sentencepiece_alphabet);
+    BpeEncoder(std::string pre, std::vector<std::unique_ptr<Regex>> regexes, bool ignore_merges,
+               TextNormalization normalization, bool sentencepiece_alphabet);
     void split(const Regex& regex, std::string_view text, std::vector<std::string_view>& words) const;
     void encode_word(const Vocabulary& vocab, std::string_view word, std::vector<int32_t>& out) const;
 
     std::string pre_;
     std::vector<std::unique_ptr<Regex>> regexes_;   // applied in turn (tokenizer/pre_tokenizers.h)
     bool ignore_merges_;
-    bool normalize_nfc_;
+    TextNormalization normalization_;
     bool sentencepiece_alphabet_;
     std::unordered_map<std::string, int32_t> rank_;   // "left right" -> rank
 };

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <unordered_map>
@@ -34,6 +35,8 @@ Result<std::string> split_pattern(const json& step) {
                          " is not supported (Isolated, or Removed inverted)"));
 }
 
+constexpr std::string_view kPunctuationClass = R"([\p{P}!-/:-@\[-`{-~])";
+
 // The byte-level pre-tokenizer: Split regexes in turn, then ByteLevel (whose use_regex adds
 // GPT-2's pattern). Named after a known one when the patterns are exactly its own.
 Status read_pre_tokenizer(const json& pre, Vocabulary& vocab) {
@@ -46,13 +49,24 @@ Status read_pre_tokenizer(const json& pre, Vocabulary& vocab) {
         if (type == "Split") {
             TERN_ASSIGN_OR_RETURN(std::string pattern, split_pattern(step));
             patterns.push_back(std::move(pattern));
+        } else if (type == "Digits") {
+            // Hugging Face's Digits isolates characters that are numeric (char::is_numeric: \p{N}).
+            patterns.emplace_back(step.value("individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)");
+        } else if (type == "Punctuation") {
+            // ASCII punctuation and Unicode's P categories (char::is_ascii_punctuation or
+            // is_punctuation); "Isolated" (the default) cuts each mark alone, "Contiguous" runs.
+            const std::string behavior = step.value("behavior", "Isolated");
+            if (behavior != "Isolated" && behavior != "Contiguous" && behavior != "isolated" && behavior != "contiguous")
+                return Error(str_cat("pre_tokenizer Punctuation with behavior '", behavior,
+                                     "' is not supported (Isolated, Contiguous)"));
+            patterns.emplace_back(str_cat(kPunctuationClass, behavior == "Isolated" || behavior == "isolated" ? "" : "+"));
         } else if (type == "ByteLevel") {
             byte_level = true;
             if (step.value("add_prefix_space", false))
                 return Error("pre_tokenizer ByteLevel with add_prefix_space is not supported");
             if (step.value("use_regex", true)) patterns.emplace_back(gpt2_pattern());
         } else {
-            return Error(str_cat("pre_tokenizer step '", type, "' is not supported (Split, ByteLevel)"));
+            return Error(str_cat("pre_tokenizer step '", type, "' is not supported (Split, Digits, Punctuation, ByteLevel)"));
         }
     }
     if (!byte_level) return Error("pre_tokenizer has no ByteLevel step (byte-level BPE needs one)");
@@ -63,17 +77,30 @@ Status read_pre_tokenizer(const json& pre, Vocabulary& vocab) {
     return {};
 }
 
-// NFC, or nothing (an empty Sequence); other normalisers are refused for byte-level BPE.
+// NFC, NFKC, Strip, or a Sequence of them (nothing: an empty one); other normalisers are
+// refused for byte-level BPE.
+Status read_normalizer_step(const json& norm, TextNormalization& out) {
+    const std::string type = norm.is_object() ? norm.value("type", "") : "";
+    if (type == "NFC") {
+        out.nfc = true;
+    } else if (type == "NFKC") {
+        out.nfkc = true;
+    } else if (type == "Strip") {
+        out.strip_left = out.strip_left || norm.value("strip_left", true);
+        out.strip_right = out.strip_right || norm.value("strip_right", true);
+    } else if (type == "Sequence" && norm.contains("normalizers") && norm["normalizers"].is_array()) {
+        for (const json& step : norm["normalizers"]) TERN_TRY(read_normalizer_step(step, out));
+    } else {
+        return Error(str_cat("normalizer ", norm.dump().substr(0, 120),
+                             " is not supported for byte-level BPE (NFC, NFKC, Strip, Sequence)"));
+    }
+    return {};
+}
+
 Status read_normalizer(const json& doc, Vocabulary& vocab) {
     const json& norm = doc.contains("normalizer") ? doc["normalizer"] : json();
     if (norm.is_null()) return {};
-    const std::string type = norm.is_object() ? norm.value("type", "") : "";
-    if (type == "NFC") {
-        vocab.normalize_nfc = true;
-        return {};
-    }
-    if (type == "Sequence" && norm.value("normalizers", json::array()).empty()) return {};
-    return Error(str_cat("normalizer ", norm.dump().substr(0, 120), " is not supported for byte-level BPE (NFC)"));
+    return read_normalizer_step(norm, vocab.normalization);
 }
 
 std::string token_text(const json& j) {   // "<s>" or {"content": "<s>", ...}
@@ -117,6 +144,12 @@ Status read_added_tokens(const json& added, Vocabulary& vocab) {
         }
         vocab.tokens[id] = token_text(t);
         vocab.types[id] = t.value("special", false) ? TokenType::kControl : TokenType::kUserDefined;
+        if (t.value("lstrip", false)) vocab.lstrip_tokens.push_back(static_cast<int32_t>(id));
+        if (t.value("rstrip", false)) vocab.rstrip_tokens.push_back(static_cast<int32_t>(id));
+    }
+    for (std::vector<int32_t>* ids : {&vocab.lstrip_tokens, &vocab.rstrip_tokens}) {
+        std::sort(ids->begin(), ids->end());
+        ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
     }
     return {};
 }

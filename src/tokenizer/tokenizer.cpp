@@ -5,6 +5,7 @@
 #include "core/str_cat.h"
 #include "tokenizer/byte_unicode.h"
 #include "tokenizer/spm_encoder.h"
+#include "tokenizer/unicode_normalization.h"
 #include "tokenizer/utf8.h"
 
 namespace tern::tokenizer {
@@ -85,6 +86,9 @@ std::vector<Tokenizer::Fragment> Tokenizer::split_specials(std::string_view text
     for (int32_t id : specials_longest_first_) {
         if (!parse_special && vocab_.types[id] != TokenType::kUserDefined) continue;
         const std::string& special = vocab_.tokens[id];
+        // Added tokens that take the white space beside them into their match.
+        const bool lstrip = std::binary_search(vocab_.lstrip_tokens.begin(), vocab_.lstrip_tokens.end(), id);
+        const bool rstrip = std::binary_search(vocab_.rstrip_tokens.begin(), vocab_.rstrip_tokens.end(), id);
         std::vector<Fragment> split;
         for (Fragment& f : fragments) {
             if (f.id >= 0 || f.text.find(special) == std::string::npos) {
@@ -93,9 +97,10 @@ std::vector<Tokenizer::Fragment> Tokenizer::split_specials(std::string_view text
             }
             std::string_view rest = f.text;
             for (size_t at; (at = rest.find(special)) != std::string_view::npos;) {
-                if (at > 0) split.push_back({-1, std::string(rest.substr(0, at))});
+                const std::string_view before = strip_white_space(rest.substr(0, at), false, lstrip);
+                if (!before.empty()) split.push_back({-1, std::string(before)});
                 split.push_back({id, {}});
-                rest.remove_prefix(at + special.size());
+                rest = strip_white_space(rest.substr(at + special.size()), rstrip, false);
             }
             if (!rest.empty()) split.push_back({-1, std::string(rest)});
         }

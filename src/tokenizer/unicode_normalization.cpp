@@ -4,19 +4,66 @@
 
 #include <cstdlib>
 
-namespace tern::tokenizer {
+#include "tokenizer/utf8.h"
 
-std::string nfc(std::string_view valid_utf8) {
+namespace tern::tokenizer {
+namespace {
+
+std::string map_utf8(std::string_view valid_utf8, utf8proc_option_t options) {
     utf8proc_uint8_t* mapped = nullptr;
-    const utf8proc_ssize_t n =
-        utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(valid_utf8.data()),
-                     static_cast<utf8proc_ssize_t>(valid_utf8.size()), &mapped,
-                     static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+    const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(valid_utf8.data()),
+                                            static_cast<utf8proc_ssize_t>(valid_utf8.size()), &mapped, options);
     // Only invalid UTF-8 or memory exhaustion fail; the text is valid, so keep it as it is then.
     if (n < 0) return std::string(valid_utf8);
     std::string out(reinterpret_cast<const char*>(mapped), static_cast<size_t>(n));
     std::free(mapped);
     return out;
+}
+
+bool is_white_space(char32_t c) {
+    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
+           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+// The code point starting at `pos` and its length in bytes (the text is valid UTF-8).
+char32_t code_point_at(std::string_view s, size_t pos, size_t& length) {
+    const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[pos + i]); };
+    length = std::min(utf8_sequence_length(byte(0)), s.size() - pos);
+    if (length == 1) return byte(0);
+    char32_t c = byte(0) & (0x7F >> length);
+    for (size_t i = 1; i < length; ++i) c = (c << 6) | (byte(i) & 0x3F);
+    return c;
+}
+
+}  // namespace
+
+std::string nfc(std::string_view valid_utf8) {
+    return map_utf8(valid_utf8, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+}
+
+std::string nfkc(std::string_view valid_utf8) {
+    return map_utf8(valid_utf8, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT));
+}
+
+std::string_view strip_white_space(std::string_view s, bool left, bool right) {
+    size_t begin = 0, end = s.size(), length = 0;
+    while (left && begin < end && is_white_space(code_point_at(s, begin, length))) begin += length;
+    if (right) {
+        // The last code point's start: step back over continuation bytes.
+        while (end > begin) {
+            size_t start = end - 1;
+            while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+            if (!is_white_space(code_point_at(s, start, length))) break;
+            end = start;
+        }
+    }
+    return s.substr(begin, end - begin);
+}
+
+std::string TextNormalization::apply(std::string_view valid_utf8) const {
+    std::string text = nfkc ? tokenizer::nfkc(valid_utf8) : nfc ? tokenizer::nfc(valid_utf8) : std::string(valid_utf8);
+    if (strip_left || strip_right) text = std::string(strip_white_space(text, strip_left, strip_right));
+    return text;
 }
 
 }  // namespace tern::tokenizer

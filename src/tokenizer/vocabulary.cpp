@@ -34,6 +34,20 @@ Status read_id(const format::GgufContents& gguf, const std::string& key, size_t 
     return {};
 }
 
+// tern's own arrays of token ids (sorted on reading); each id must be inside the vocabulary.
+Status read_ids(const format::GgufContents& gguf, const std::string& key, size_t n_tokens, std::vector<int32_t>& ids) {
+    TERN_ASSIGN_OR_RETURN(const GgufValue* array, array_of(gguf, key, GgufType::kInt32, false));
+    if (array == nullptr) return {};
+    for (uint64_t i = 0; i < array->size(); ++i) {
+        const int32_t id = array->element<int32_t>(i);
+        if (id < 0 || static_cast<size_t>(id) >= n_tokens)
+            return Error(str_cat("metadata '", key, "' element ", i, " is ", id, ", not a token id below ", n_tokens));
+        ids.push_back(id);
+    }
+    std::sort(ids.begin(), ids.end());
+    return {};
+}
+
 void read_flag(const format::GgufContents& gguf, const std::string& key, bool& flag) {
     if (const GgufValue* v = gguf.find(key); v != nullptr && v->as_bool()) flag = *v->as_bool();
 }
@@ -97,7 +111,10 @@ Result<Vocabulary> vocabulary_from_gguf(const format::GgufContents& gguf) {
     if (patterns != nullptr)
         for (uint64_t i = 0; i < patterns->size(); ++i) vocab.pre_patterns.push_back(patterns->string_element(i));
     read_flag(gguf, "tern.tokenizer.pre_ignore_merges", vocab.pre_ignore_merges);
-    read_flag(gguf, "tern.tokenizer.normalize_nfc", vocab.normalize_nfc);
+    read_flag(gguf, "tern.tokenizer.normalize_nfc", vocab.normalization.nfc);
+    read_flag(gguf, "tern.tokenizer.normalize_nfkc", vocab.normalization.nfkc);
+    read_flag(gguf, "tern.tokenizer.strip_left", vocab.normalization.strip_left);
+    read_flag(gguf, "tern.tokenizer.strip_right", vocab.normalization.strip_right);
 
     TERN_ASSIGN_OR_RETURN(const GgufValue* tokens, array_of(gguf, "tokenizer.ggml.tokens", GgufType::kString, true));
     const size_t n = tokens->size();
@@ -127,6 +144,8 @@ Result<Vocabulary> vocabulary_from_gguf(const format::GgufContents& gguf) {
     TERN_TRY(read_id(gguf, "tokenizer.ggml.eos_token_id", n, vocab.eos));
     TERN_TRY(read_id(gguf, "tokenizer.ggml.unknown_token_id", n, vocab.unk));
     TERN_TRY(read_id(gguf, "tokenizer.ggml.eot_token_id", n, vocab.eot));
+    TERN_TRY(read_ids(gguf, "tern.tokenizer.lstrip_tokens", n, vocab.lstrip_tokens));
+    TERN_TRY(read_ids(gguf, "tern.tokenizer.rstrip_tokens", n, vocab.rstrip_tokens));
     read_flag(gguf, "tokenizer.ggml.add_bos_token", vocab.add_bos);
     vocab.add_bos_given = gguf.find("tokenizer.ggml.add_bos_token") != nullptr;
     if (gemma4) vocab.add_bos = true;   // Gemma 4 needs its BOS; llama.cpp overrides files that say otherwise

@@ -11,6 +11,7 @@
 
 #include "format/gguf_reader.h"
 #include "tern/status.h"
+#include "tokenizer/unicode_normalization.h"
 
 namespace tern::tokenizer {
 
@@ -24,10 +25,10 @@ struct Vocabulary {
     VocabKind kind = VocabKind::kSpm;
     std::string pre;                       // BPE pre-tokenizer name ("" when absent)
     // BPE from tokenizer.json: the pre-tokenizer's regexes as the file spells them (empty: by
-    // `pre`'s name), whether whole-word tokens skip the merges, and NFC normalisation first.
+    // `pre`'s name), whether whole-word tokens skip the merges, and the normalizer's steps.
     std::vector<std::string> pre_patterns;
     bool pre_ignore_merges = false;
-    bool normalize_nfc = false;
+    TextNormalization normalization;
     std::vector<std::string> tokens;       // text by id
     std::vector<float> scores;             // SPM merge priority (higher first)
     std::vector<TokenType> types;
@@ -36,6 +37,9 @@ struct Vocabulary {
     bool add_bos = false, add_eos = false, add_space_prefix = false;
     bool add_bos_given = false;            // the file sets add_bos explicitly
     std::vector<int32_t> end_of_generation;   // eos, eot and known end-of-turn tokens
+    // Added tokens that take the white space before (lstrip) or after (rstrip) them into their
+    // match (tokenizer.json added_tokens), sorted.
+    std::vector<int32_t> lstrip_tokens, rstrip_tokens;
     // The model's own Jinja chat template (tokenizer.chat_template; tokenizer_config.json's
     // chat_template), kept so that converted files carry it. tern's chat uses its built-in
     // templates (chat_template.h); "" when the source has none.

