@@ -39,7 +39,8 @@ void write_vocabulary_metadata(format::GgufWriter& w, const tokenizer::Vocabular
     }
     const tokenizer::TextNormalization& norm = vocab.normalization;
     for (const auto& [key, on] : {std::pair{"tern.tokenizer.normalize_nfc", norm.nfc}, {"tern.tokenizer.normalize_nfkc", norm.nfkc},
-                                  {"tern.tokenizer.strip_left", norm.strip_left}, {"tern.tokenizer.strip_right", norm.strip_right}})
+                                  {"tern.tokenizer.strip_left", norm.strip_left}, {"tern.tokenizer.strip_right", norm.strip_right},
+                                  {"tern.tokenizer.strip_first", norm.strip_first}})
         if (on) (void)w.add_metadata(key, GgufValue::boolean(true));
     for (const auto& [key, ids] : {std::pair{"tern.tokenizer.lstrip_tokens", &vocab.lstrip_tokens},
                                    {"tern.tokenizer.rstrip_tokens", &vocab.rstrip_tokens}})

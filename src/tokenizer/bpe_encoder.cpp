@@ -117,9 +117,14 @@ void BpeEncoder::split(const Regex& regex, std::string_view text, std::vector<st
         if (end > start && !regex.matches_only) words.push_back(text.substr(start, end - start));
     };
     while (from < text.size()) {
-        const int rc = pcre2_match(regex.code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), from,
-                                   PCRE2_NO_UTF_CHECK, match, nullptr);
-        if (rc < 0) break;   // no match in the rest
+        int rc = pcre2_match(regex.code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), from,
+                             PCRE2_NO_UTF_CHECK, match, nullptr);
+        // The JIT's fixed stack can run out on long words with nested repeats; the interpreter
+        // keeps its backtracking on the heap.
+        if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+            rc = pcre2_match(regex.code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), from,
+                             PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, match, nullptr);
+        if (rc < 0) break;   // no match in the rest (or a match limit: the rest stays one word)
         const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match);
         keep_between(ovector[0]);
         start = std::max(start, static_cast<size_t>(ovector[0]));

@@ -78,18 +78,24 @@ Status read_pre_tokenizer(const json& pre, Vocabulary& vocab) {
 }
 
 // NFC, NFKC, Strip, or a Sequence of them (nothing: an empty one); other normalisers are
-// refused for byte-level BPE.
-Status read_normalizer_step(const json& norm, TextNormalization& out) {
+// refused for byte-level BPE. Sequences nest at most a few levels (a hostile file could nest
+// them until the stack ran out); a Strip on both sides of the normal form is refused too.
+Status read_normalizer_step(const json& norm, TextNormalization& out, int depth = 0) {
     const std::string type = norm.is_object() ? norm.value("type", "") : "";
-    if (type == "NFC") {
-        out.nfc = true;
-    } else if (type == "NFKC") {
-        out.nfkc = true;
+    const bool composed = out.nfc || out.nfkc;
+    if (type == "NFC" || type == "NFKC") {
+        if (composed && (out.strip_left || out.strip_right) && !out.strip_first)
+            return Error("normalizer Strip between two normal forms is not supported");
+        (type == "NFC" ? out.nfc : out.nfkc) = true;
+        out.strip_first = out.strip_left || out.strip_right;
     } else if (type == "Strip") {
+        if (composed && out.strip_first)
+            return Error("normalizer Strip both before and after NFC/NFKC is not supported");
         out.strip_left = out.strip_left || norm.value("strip_left", true);
         out.strip_right = out.strip_right || norm.value("strip_right", true);
     } else if (type == "Sequence" && norm.contains("normalizers") && norm["normalizers"].is_array()) {
-        for (const json& step : norm["normalizers"]) TERN_TRY(read_normalizer_step(step, out));
+        if (depth >= 8) return Error("normalizer Sequences nest deeper than 8 levels");
+        for (const json& step : norm["normalizers"]) TERN_TRY(read_normalizer_step(step, out, depth + 1));
     } else {
         return Error(str_cat("normalizer ", norm.dump().substr(0, 120),
                              " is not supported for byte-level BPE (NFC, NFKC, Strip, Sequence)"));
@@ -220,9 +226,7 @@ void set_sentencepiece_scores(Vocabulary& vocab) {
     }
 }
 
-}  // namespace
-
-Result<Vocabulary> vocabulary_from_hf_json(std::string_view tokenizer_json, std::string_view config_json) {
+Result<Vocabulary> read_hf_json(std::string_view tokenizer_json, std::string_view config_json) {
     const json doc = json::parse(tokenizer_json, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded() || !doc.is_object()) return Error("tokenizer.json is not a JSON object");
     const json& model = doc.contains("model") ? doc["model"] : json();
@@ -233,12 +237,8 @@ Result<Vocabulary> vocabulary_from_hf_json(std::string_view tokenizer_json, std:
         return Error("tokenizer.json: byte_fallback BPE without a U+2581 normaliser is not supported");
     Vocabulary vocab;
     vocab.kind = spm ? VocabKind::kSpm : VocabKind::kBpe;
-    try {
-        TERN_TRY(read_vocab(model, vocab));
-        TERN_TRY(read_added_tokens(doc.value("added_tokens", json::array()), vocab));
-    } catch (const json::exception& e) {
-        return Error(str_cat("tokenizer.json: ", e.what()));
-    }
+    TERN_TRY(read_vocab(model, vocab));
+    TERN_TRY(read_added_tokens(doc.value("added_tokens", json::array()), vocab));
     for (size_t i = 0; i < vocab.tokens.size(); ++i)
         if (vocab.tokens[i].empty()) vocab.types[i] = TokenType::kUnused;
     if (spm) {
@@ -266,6 +266,17 @@ Result<Vocabulary> vocabulary_from_hf_json(std::string_view tokenizer_json, std:
     if (vocab.eos < 0) vocab.eos = vocab.find(spm ? "</s>" : "<|end_of_text|>");
     index_vocabulary(vocab);   // end-of-generation set with the final eos
     return vocab;
+}
+
+}  // namespace
+
+Result<Vocabulary> vocabulary_from_hf_json(std::string_view tokenizer_json, std::string_view config_json) {
+    // A field of the wrong type anywhere (a hostile or broken file) is one error, not a crash.
+    try {
+        return read_hf_json(tokenizer_json, config_json);
+    } catch (const json::exception& e) {
+        return Error(str_cat("tokenizer.json: ", e.what()));
+    }
 }
 
 Result<Vocabulary> vocabulary_from_hf_json_file(const std::string& path) {

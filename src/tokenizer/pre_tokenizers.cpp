@@ -189,8 +189,9 @@ std::optional<PreTokenizer> pre_tokenizer_by_name(std::string_view name) {
 }
 
 std::optional<PreTokenizer> pre_tokenizer_by_patterns(const std::vector<std::string>& patterns) {
+    // Patterns are all a byte-level file spells; Gemma 4's name also means another alphabet.
     for (const Entry& e : kEntries)
-        if (PreTokenizer p = make(e); p.patterns == patterns) return p;
+        if (PreTokenizer p = make(e); p.patterns == patterns && !p.sentencepiece_alphabet) return p;
     return std::nullopt;
 }
 

@@ -63,8 +63,11 @@ Result<Tokenizer> Tokenizer::from_vocabulary(Vocabulary vocab) {
     std::unique_ptr<BpeEncoder> bpe;
     if (vocab.kind == VocabKind::kBpe) {
         TERN_ASSIGN_OR_RETURN(bpe, BpeEncoder::create(vocab));
-        // Llama-3-family pre-tokenizers add BOS unless the file says otherwise (llama.cpp).
-        if (bpe->pre_tokenizer() == "llama3" && !vocab.add_bos_given) vocab.add_bos = true;
+        // As llama.cpp: Llama 3's, Tekken's and Chameleon's pre-tokenizers add BOS unless the
+        // file says otherwise; Gemma 4's always does (llama.cpp overrides files that say not).
+        const std::string& pre = bpe->pre_tokenizer();
+        if ((pre == "llama3" || pre == "tekken" || pre == "chameleon") && !vocab.add_bos_given) vocab.add_bos = true;
+        if (pre == "gemma4") vocab.add_bos = true;
     }
     return Tokenizer(std::move(vocab), std::move(bpe));
 }

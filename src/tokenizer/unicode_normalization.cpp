@@ -25,13 +25,20 @@ bool is_white_space(char32_t c) {
            c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
-// The code point starting at `pos` and its length in bytes (the text is valid UTF-8).
+// The code point starting at `pos` and its length in bytes; U+FFFD (never white space) for a
+// byte that does not start a well-formed sequence, so stray bytes are never stripped.
 char32_t code_point_at(std::string_view s, size_t pos, size_t& length) {
     const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[pos + i]); };
-    length = std::min(utf8_sequence_length(byte(0)), s.size() - pos);
-    if (length == 1) return byte(0);
-    char32_t c = byte(0) & (0x7F >> length);
-    for (size_t i = 1; i < length; ++i) c = (c << 6) | (byte(i) & 0x3F);
+    const size_t expected = utf8_sequence_length(byte(0));
+    length = 1;
+    if (expected == 1) return byte(0) < 0x80 ? byte(0) : 0xFFFD;
+    if (expected > s.size() - pos) return 0xFFFD;
+    char32_t c = byte(0) & (0x7F >> expected);
+    for (size_t i = 1; i < expected; ++i) {
+        if ((byte(i) & 0xC0) != 0x80) return 0xFFFD;
+        c = (c << 6) | (byte(i) & 0x3F);
+    }
+    length = expected;
     return c;
 }
 
@@ -61,9 +68,11 @@ std::string_view strip_white_space(std::string_view s, bool left, bool right) {
 }
 
 std::string TextNormalization::apply(std::string_view valid_utf8) const {
-    std::string text = nfkc ? tokenizer::nfkc(valid_utf8) : nfc ? tokenizer::nfc(valid_utf8) : std::string(valid_utf8);
-    if (strip_left || strip_right) text = std::string(strip_white_space(text, strip_left, strip_right));
-    return text;
+    const auto compose = [this](std::string_view text) {
+        return nfkc ? tokenizer::nfkc(text) : nfc ? tokenizer::nfc(text) : std::string(text);
+    };
+    if (strip_first) return compose(strip_white_space(valid_utf8, strip_left, strip_right));
+    return std::string(strip_white_space(compose(valid_utf8), strip_left, strip_right));
 }
 
 }  // namespace tern::tokenizer

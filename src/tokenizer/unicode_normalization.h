@@ -21,10 +21,12 @@ struct TextNormalization {
     bool nfkc = false;
     bool strip_left = false;
     bool strip_right = false;
+    // The Strip comes before the normal form in the file's Sequence. The order matters: NFKC
+    // turns some characters into a space and a combining mark (U+00A8 diaeresis, U+203E
+    // overline, ...), which a Strip after it removes and one before it keeps.
+    bool strip_first = false;
 
     bool any() const { return nfc || nfkc || strip_left || strip_right; }
-    // The composition first, then the strip: in every order a Sequence can give them, the
-    // result is the same (NFKC maps white space only to white space).
     std::string apply(std::string_view valid_utf8) const;
     bool operator==(const TextNormalization&) const = default;
 };

@@ -115,6 +115,7 @@ Result<Vocabulary> vocabulary_from_gguf(const format::GgufContents& gguf) {
     read_flag(gguf, "tern.tokenizer.normalize_nfkc", vocab.normalization.nfkc);
     read_flag(gguf, "tern.tokenizer.strip_left", vocab.normalization.strip_left);
     read_flag(gguf, "tern.tokenizer.strip_right", vocab.normalization.strip_right);
+    read_flag(gguf, "tern.tokenizer.strip_first", vocab.normalization.strip_first);
 
     TERN_ASSIGN_OR_RETURN(const GgufValue* tokens, array_of(gguf, "tokenizer.ggml.tokens", GgufType::kString, true));
     const size_t n = tokens->size();
@@ -148,7 +149,6 @@ Result<Vocabulary> vocabulary_from_gguf(const format::GgufContents& gguf) {
     TERN_TRY(read_ids(gguf, "tern.tokenizer.rstrip_tokens", n, vocab.rstrip_tokens));
     read_flag(gguf, "tokenizer.ggml.add_bos_token", vocab.add_bos);
     vocab.add_bos_given = gguf.find("tokenizer.ggml.add_bos_token") != nullptr;
-    if (gemma4) vocab.add_bos = true;   // Gemma 4 needs its BOS; llama.cpp overrides files that say otherwise
     read_flag(gguf, "tokenizer.ggml.add_eos_token", vocab.add_eos);
     read_flag(gguf, "tokenizer.ggml.add_space_prefix", vocab.add_space_prefix);
     if (const GgufValue* chat = gguf.find("tokenizer.chat_template"); chat != nullptr && chat->as_string())

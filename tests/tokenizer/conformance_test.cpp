@@ -10,6 +10,7 @@
 
 #include "format/gguf_reader.h"
 #include "testing/test_files.h"
+#include "tokenizer/pre_tokenizers.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocabulary.h"
 
@@ -100,6 +101,11 @@ TEST(LlamaCppPreTokenizers, EveryNameTokenizesAsLlamaCppDoes) {
             vocab.value().pre = name;
             Result<Tokenizer> tokenizer = Tokenizer::from_vocabulary(std::move(vocab).value());
             ASSERT_TRUE(tokenizer.ok()) << name << ": " << tokenizer.error().message();
+            // BOS by default (the file has no add_bos_token) where llama.cpp adds it: the Llama 3
+            // group, Tekken and Chameleon.
+            const std::string group = pre_tokenizer_by_name(name)->name;
+            EXPECT_EQ(tokenizer.value().vocab().add_bos, group == "llama3" || group == "tekken" || group == "chameleon")
+                << name;
             for (size_t i = 0; i < inputs.size(); ++i) {
                 const auto departure = departures.find({name, i});
                 const std::vector<int32_t> ids = tokenizer.value().encode(inputs[i], false, false);

@@ -190,6 +190,15 @@ TEST(HfTokenizerFamilies, NfcComposesAndKeepsEverythingElse) {
     EXPECT_EQ(strip_white_space("  a  ", false, true), "  a");
     EXPECT_EQ(strip_white_space(" \t\xe2\x80\x83 ", true, true), "");
     EXPECT_EQ(strip_white_space("\xc3\xa9\xe2\x80\x83", false, true), "\xc3\xa9");   // é stays, em space goes
+    EXPECT_EQ(strip_white_space("\x85x\xa0", true, true), "\x85x\xa0");   // stray bytes are not NEL or NBSP
+    EXPECT_EQ(strip_white_space("x\xe2\x80", false, true), "x\xe2\x80");   // a sequence cut short is not white space
+    // NFKC makes U+00A8 (diaeresis) a space and a combining mark: a Strip after it removes the
+    // space, one before it (strip_first) keeps it, as Hugging Face's Sequence in that order does.
+    const TextNormalization nfkc_then_strip{.nfkc = true, .strip_left = true, .strip_right = true};
+    TextNormalization strip_then_nfkc = nfkc_then_strip;
+    strip_then_nfkc.strip_first = true;
+    EXPECT_EQ(nfkc_then_strip.apply("\xc2\xa8" "a "), "\xcc\x88" "a");
+    EXPECT_EQ(strip_then_nfkc.apply("\xc2\xa8" "a "), " \xcc\x88" "a");
 }
 
 }  // namespace

@@ -172,6 +172,22 @@ TEST(HfTokenizerJson, RefusesWhatItCannotReproduce) {
     EXPECT_EQ(refusal(R"({"type": "ByteLevel"})", R"({"type": "Sequence", "normalizers": [{"type": "NFKC"},
                          {"type": "Strip", "strip_left": false, "strip_right": true}]})"),
               "accepted");
+    EXPECT_EQ(refusal(R"({"type": "ByteLevel"})", R"({"type": "Sequence", "normalizers": [{"type": "Strip"},
+                         {"type": "NFKC"}, {"type": "Strip"}]})"),
+              "normalizer Strip both before and after NFC/NFKC is not supported");
+    // Fields of the wrong type and absurd nesting are one-line errors, not crashes.
+    EXPECT_NE(refusal(R"({"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": null},
+                         {"type": "ByteLevel"}]})").find("tokenizer.json: [json.exception.type_error"),
+              std::string::npos);
+    EXPECT_NE(refusal(R"({"type": "ByteLevel"})", R"({"type": "Strip", "strip_left": "yes"})")
+                  .find("tokenizer.json: [json.exception.type_error"),
+              std::string::npos);
+    EXPECT_NE(refusal(R"({"type": "Sequence", "pretokenizers": [{"type": "Punctuation", "behavior": 3},
+                         {"type": "ByteLevel"}]})").find("tokenizer.json: [json.exception.type_error"),
+              std::string::npos);
+    std::string nested = R"({"type": "NFC"})";
+    for (int i = 0; i < 100; ++i) nested = R"({"type": "Sequence", "normalizers": [)" + nested + "]}";
+    EXPECT_EQ(refusal(R"({"type": "ByteLevel"})", nested), "normalizer Sequences nest deeper than 8 levels");
     EXPECT_EQ(refusal(R"({"type": "ByteLevel"})", R"({"type": "NFC"})"), "accepted");
     const std::string bad_merge = R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [7]}})";
     EXPECT_FALSE(vocabulary_from_hf_json(bad_merge, "").ok());
