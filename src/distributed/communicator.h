@@ -5,6 +5,9 @@
 
 #include <cstddef>
 #include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace tern::distributed {
 
@@ -40,6 +43,9 @@ public:
 
     // Each rank's flag; true on every rank when any rank passed true.
     virtual bool any(bool flag) = 0;
+    // Each rank's text, to rank 0 in rank order (the other ranks get an empty list): why a
+    // rank failed, reported by rank 0 before any rank's exit can end the job.
+    virtual std::vector<std::string> gather_text(std::string_view mine) = 0;
 };
 
 }  // namespace tern::distributed

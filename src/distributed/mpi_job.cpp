@@ -117,6 +117,26 @@ public:
         return result != 0;
     }
 
+    std::vector<std::string> gather_text(std::string_view mine) override {
+        TERN_CHECK(mine.size() <= INT_MAX);
+        const WaitWatchdog::Scope waiting(watchdog_.get(), "gathering the ranks' messages");
+        const int length = static_cast<int>(mine.size());
+        const bool root = rank() == 0;
+        std::vector<int> lengths(root ? size() : 0), offsets(root ? size() : 0);
+        MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+        size_t total = 0;
+        for (size_t r = 0; r < lengths.size(); ++r) {
+            TERN_CHECK(total + static_cast<size_t>(lengths[r]) <= INT_MAX);
+            offsets[r] = static_cast<int>(total);
+            total += static_cast<size_t>(lengths[r]);
+        }
+        std::string all(total, '\0');
+        MPI_Gatherv(mine.data(), length, MPI_BYTE, all.data(), lengths.data(), offsets.data(), MPI_BYTE, 0, MPI_COMM_WORLD);
+        std::vector<std::string> texts;
+        for (size_t r = 0; r < lengths.size(); ++r) texts.push_back(all.substr(offsets[r], lengths[r]));
+        return texts;
+    }
+
     [[noreturn]] void abort(int exit_code) override {
         MPI_Abort(MPI_COMM_WORLD, exit_code);
         std::abort();   // MPI_Abort does not return; this tells the compiler so

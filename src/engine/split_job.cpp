@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "core/cpu_info.h"
 #include "core/str_cat.h"
@@ -58,8 +60,16 @@ Status SplitJob::keep_share(const Status& loaded, model::Model* model) {
         job_->watch_waits(wait_limit_);   // every rank is loaded: from here on, waits are short
         return {};
     }
+    // Rank 0 reports why the others failed: a failing rank's own line can be lost when mpirun
+    // ends the job at the first exit, which may be rank 0's.
+    const std::vector<std::string> reasons = job_->gather_text(mine.ok() ? "" : mine.error().message());
     if (!mine.ok()) return leader() ? mine : mine.error().within(str_cat("rank ", rank()));
-    if (leader()) return Error("split: another rank could not load its share of the model (its own line says why)");
+    if (leader()) {
+        for (size_t r = 1; r < reasons.size(); ++r)
+            if (!reasons[r].empty())
+                return Error(str_cat("split: rank ", r, " could not load its share of the model: ", reasons[r]));
+        return Error("split: another rank could not load its share of the model");
+    }
     return Error(str_cat("rank ", rank(), ": stopped: ",
                          leader_failed ? "rank 0 could not load the model" : "another rank could not load its share"));
 }

@@ -51,8 +51,9 @@ expect_error "a complex model" "supports ternary transformers" \
     "$mpirun" -n "$ranks" "$tern" run -m "$work/ifairy.gguf" --ids "1 2 3" -n 2 --split layers
 expect_error "a missing model" "no-such.gguf" "$mpirun" -n "$ranks" "$tern" run -m "$work/no-such.gguf" -p x --split rows
 
-# A rank that cannot load its share names itself, and every rank ends (MPMD: rank 1's file is missing).
-expect_error "a rank that cannot load" "rank 1: .*no-such.gguf" \
+# A rank that cannot load its share is named with the cause by rank 0, whose line cannot be
+# lost when mpirun ends the job at the first exit, and every rank ends (MPMD: rank 1's file is missing).
+expect_error "a rank that cannot load" "split: rank 1 could not load its share of the model: .*no-such.gguf" \
     "$mpirun" -n 1 "$tern" run -m "$model" -p x -n 2 --split rows : -n 1 "$tern" run -m "$work/no-such.gguf" -p x -n 2 --split rows
 
 # tern bench under --split: rank 0 measures while the others compute their shares.
