@@ -81,9 +81,11 @@ private:
             out.push_back(id);
             return;
         }
+        // A vocabulary with neither the byte token nor an unknown token has no id for it: the
+        // byte is dropped (as llama.cpp does) rather than given an id outside the vocabulary.
         for (unsigned char c : piece) {
-            const int32_t id = vocab_.byte_tokens[c];
-            out.push_back(id >= 0 ? id : vocab_.unk);
+            const int32_t id = vocab_.byte_tokens[c] >= 0 ? vocab_.byte_tokens[c] : vocab_.unk;
+            if (id >= 0) out.push_back(id);
         }
     }
 
