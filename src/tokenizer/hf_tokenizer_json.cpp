@@ -215,7 +215,9 @@ void set_sentencepiece_scores(Vocabulary& vocab) {
     for (size_t i = 0; i < vocab.tokens.size(); ++i) id_of.emplace(vocab.tokens[i], static_cast<int32_t>(i));
     for (size_t rank = 0; rank < vocab.merges.size(); ++rank) {
         std::string merged = vocab.merges[rank];
-        merged.erase(merged.find(' '), 1);
+        const size_t space = merged.find(' ');
+        if (space == std::string::npos) continue;   // not "left right": it merges nothing
+        merged.erase(space, 1);
         if (auto it = id_of.find(merged); it != id_of.end() && vocab.scores[it->second] == -INFINITY)
             vocab.scores[it->second] = -static_cast<float>(rank);
     }
