@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <thread>
 #include <vector>
 
@@ -110,6 +111,26 @@ public:
         pending_sends_.clear();
     }
 
+    size_t receive_without_waiting(size_t from, float* data, size_t count) override {
+        TERN_CHECK(count <= INT_MAX);
+        PendingReceive& pending = pending_receives_.emplace_back();
+        pending.ticket = ++last_ticket_;
+        MPI_Irecv(data, static_cast<int>(count), MPI_FLOAT, static_cast<int>(from), kPointToPointTag, MPI_COMM_WORLD,
+                  &pending.request);
+        return pending.ticket;
+    }
+
+    void finish_receives(size_t ticket) override {
+        std::vector<MPI_Request> requests;
+        while (!pending_receives_.empty() && pending_receives_.front().ticket <= ticket) {
+            requests.push_back(pending_receives_.front().request);
+            pending_receives_.pop_front();
+        }
+        if (requests.empty()) return;
+        const WaitWatchdog::Scope waiting(watchdog_.get(), "receiving the logits from the last pipeline rank");
+        MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
+    }
+
     bool any(bool flag) override {
         int mine = flag ? 1 : 0, result = 0;
         const WaitWatchdog::Scope waiting(watchdog_.get(), "agreeing on a flag");
@@ -179,6 +200,12 @@ private:
     std::vector<int> counts_, displacements_;
     std::vector<float> send_, received_;
     std::vector<MPI_Request> pending_sends_;
+    struct PendingReceive {
+        size_t ticket = 0;
+        MPI_Request request = MPI_REQUEST_NULL;
+    };
+    std::deque<PendingReceive> pending_receives_;   // in ticket order
+    size_t last_ticket_ = 0;
     std::unique_ptr<WaitWatchdog> watchdog_;   // null until watch_waits()
 };
 

@@ -33,6 +33,7 @@ struct BatchScheduler::Sequence {
     std::vector<int32_t> guesses;   // checked in this step after `pending`
     size_t counted_cells = 0;       // this request's share of kv_cells_used_
     engine::DraftLengthPolicy draft_policy;
+    bool in_flight = false;         // in a step that has not finished
     bool done = false;
     std::chrono::steady_clock::time_point last_event;   // submission, then the latest token
 };
@@ -48,7 +49,9 @@ BatchScheduler::BatchScheduler(const model::Model& model, const kernels::KernelT
       max_queue_(options.max_queue),
       observer_(options.observer),
       max_draft_(std::min(options.max_draft, engine::DraftLengthPolicy::kMaxRows - 1)),
-      adaptive_draft_(options.adaptive_draft) {
+      adaptive_draft_(options.adaptive_draft),
+      n_lanes_(std::min(options.lanes != 0 ? options.lanes : engine::pipeline_lanes(options.model_split),
+                        session_.n_slots())) {
     for (size_t slot = session_.n_slots(); slot-- > 0;) free_slots_.push_back(slot);
     // Guesses need a model that can rewind its cache; a recurrent one decodes plainly.
     if (options.draft_model != nullptr && options.draft_kernels != nullptr && max_draft_ > 0 && session_.can_rewind())
@@ -101,8 +104,13 @@ void BatchScheduler::run() {
         drop_cancelled();
         std::lock_guard compute(compute_);   // other calls on the model go between steps
         admit_waiting();
-        if (!active_.empty()) step();
+        // One lane: start a step, then finish it. A pipeline keeps a step on every lane while
+        // there is work for it, and finishes the oldest when the lanes are full or nothing else
+        // is ready (its requests are the next to be ready).
+        if (flights_.size() < n_lanes_ && has_ready_work()) start_flight();
+        if (!flights_.empty() && (flights_.size() == n_lanes_ || !has_ready_work())) finish_flight();
     }
+    std::lock_guard compute(compute_);
     fail_all("the server is shutting down");
 }
 
@@ -134,7 +142,7 @@ void BatchScheduler::drop_cancelled() {
     std::lock_guard lock(mutex_);
     std::erase_if(queue_, [](const Queued& q) { return q.channel->cancelled(); });
     for (auto& seq : active_)
-        if (seq->channel->cancelled()) {
+        if (!seq->in_flight && seq->channel->cancelled()) {   // one in a step leaves after it
             seq->done = true;
             free_slots_.push_back(seq->slot);
             kv_cells_used_ -= seq->counted_cells;
@@ -143,39 +151,79 @@ void BatchScheduler::drop_cancelled() {
     active_count_ = active_.size();
 }
 
-// One forward step: the next token of every generating sequence (with its guesses at what
-// follows, when speculating), then prompt chunks of starting ones in the room left
-// (kMaxBatchTokens tokens per step in all).
-void BatchScheduler::step() {
-    batch_.clear();
-    row_groups_.clear();
+bool BatchScheduler::has_ready_work() const {
+    return std::ranges::any_of(active_, [](const auto& seq) { return !seq->in_flight && !seq->done; });
+}
+
+// Requests whose next token a step takes: every decoding request with one lane, a share of
+// them in a pipeline (model_split.h). Prompt chunks then fill any step up to kMaxBatchTokens
+// (micro-batches keep a long one flowing through the pipeline).
+size_t BatchScheduler::decode_budget() const {
+    const auto decoding = static_cast<size_t>(
+        std::ranges::count_if(active_, [](const auto& seq) { return seq->prefilled == seq->job.prompt.size(); }));
+    return n_lanes_ == 1 ? active_.size() : engine::decode_step_share(decoding, n_lanes_);
+}
+
+// Starts a step on a free lane: the next token of generating requests not in a step (with
+// their guesses at what follows, when speculating), then prompt chunks of starting ones in the
+// room left.
+void BatchScheduler::start_flight() {
+    size_t lane = 0;
+    while (std::ranges::any_of(flights_, [&](const Flight& f) { return f.lane == lane; })) ++lane;
+    for (Flight& other : flights_) other.overlapped = true;
+    const bool overlapped = !flights_.empty();
+    Flight& flight = flights_.emplace_back();
+    flight.lane = lane;
+    flight.overlapped = overlapped;
+    const size_t budget = decode_budget();
+    size_t taken = 0;
     for (auto& seq : active_)
-        if (seq->pending >= 0) add_decode_rows(*seq);
-    const size_t decoding = row_groups_.size();
-    bool prefilling = false;
+        if (!seq->in_flight && seq->pending >= 0 && taken++ < budget) {
+            add_decode_rows(flight, *seq);
+            seq->in_flight = true;
+            flight.sequences.push_back(seq.get());
+        }
+    flight.decoding = flight.row_groups.size();
     for (auto& seq : active_) {
+        if (seq->in_flight || seq->done) continue;
         const size_t n_prompt = seq->job.prompt.size();
-        while (seq->prefilled < n_prompt && batch_.size() < engine::kMaxBatchTokens) {
-            prefilling = true;
+        if (seq->prefilled < n_prompt && flight.batch.size() < engine::kMaxBatchTokens) {
+            seq->in_flight = true;
+            flight.sequences.push_back(seq.get());
+        }
+        while (seq->prefilled < n_prompt && flight.batch.size() < engine::kMaxBatchTokens) {
+            flight.prefilling = true;
             const bool last = ++seq->prefilled == n_prompt;
-            batch_.push_back({.token = seq->job.prompt[seq->prefilled - 1], .slot = seq->slot, .logits = last});
-            if (last) row_groups_.push_back({seq.get(), next_logits_row(), 1});
+            flight.batch.push_back({.token = seq->job.prompt[seq->prefilled - 1], .slot = seq->slot, .logits = last});
+            if (last) flight.row_groups.push_back({seq.get(), flight.next_logits_row(), 1});
         }
     }
-    const auto start = std::chrono::steady_clock::now();
-    if (Status s = session_.evaluate_batch(batch_); !s.ok()) {   // a bug: lengths were checked on admission
-        fail_all("internal error: " + s.error().message());
+    flight.started = std::chrono::steady_clock::now();
+    if (flight.batch.empty()) {   // has_ready_work() said there was some: not reached
+        flights_.pop_back();
         return;
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    // A step's time says what its rows cost only when one request decodes alone in it.
-    const bool timed = decoding == 1 && !prefilling;
-    for (size_t g = 0; g < row_groups_.size(); ++g) {
-        if (g < decoding) {
-            take_decode_rows(row_groups_[g], seconds, timed);
+    if (Status s = session_.start_batch(flight.batch, flight.lane); !s.ok()) {   // a bug: lengths were checked on admission
+        flights_.pop_back();
+        fail_all("internal error: " + s.error().message());
+    }
+}
+
+void BatchScheduler::finish_flight() {
+    Flight flight = std::move(flights_.front());
+    flights_.pop_front();
+    session_.finish_batch(flight.lane);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - flight.started).count();
+    for (Sequence* seq : flight.sequences) seq->in_flight = false;
+    // A step's time says what its rows cost only when one request decodes alone in it, and no
+    // other step ran beside it.
+    const bool timed = !flight.overlapped && flight.decoding == 1 && !flight.prefilling;
+    for (size_t g = 0; g < flight.row_groups.size(); ++g) {
+        if (g < flight.decoding) {
+            take_decode_rows(flight, flight.row_groups[g], seconds, timed);
         } else {
-            Sequence& seq = *row_groups_[g].seq;
-            take_token(seq, seq.sampler.sample(session_.logits_row(row_groups_[g].first_row), seq.history),
+            Sequence& seq = *flight.row_groups[g].seq;
+            take_token(seq, seq.sampler.sample(session_.logits_row(flight.row_groups[g].first_row, flight.lane), seq.history),
                        session_.n_past(seq.slot));
         }
     }
@@ -191,11 +239,11 @@ void BatchScheduler::step() {
 
 // The newest token, then as many guesses (prompt lookup, or the slot's draft model) as the
 // policy, the request's length limit, its context and the step's room allow.
-void BatchScheduler::add_decode_rows(Sequence& seq) {
+void BatchScheduler::add_decode_rows(Flight& flight, Sequence& seq) {
     seq.guesses.clear();
     const size_t room = std::min({seq.limit - std::min(seq.limit, seq.generated + 1),
                                   session_.n_ctx() - session_.n_past(seq.slot) - 1,
-                                  engine::kMaxBatchTokens - std::min(engine::kMaxBatchTokens, batch_.size() + 1),
+                                  engine::kMaxBatchTokens - std::min(engine::kMaxBatchTokens, flight.batch.size() + 1),
                                   max_draft_});
     if (room > 0 && session_.can_rewind()) {
         engine::Drafter& drafter = slot_drafters_.empty() ? static_cast<engine::Drafter&>(drafter_) : *slot_drafters_[seq.slot];
@@ -204,21 +252,22 @@ void BatchScheduler::add_decode_rows(Sequence& seq) {
             seq.guesses.clear();
         seq.guesses.resize(std::min(seq.guesses.size(), room));
     }
-    const size_t first_row = next_logits_row();
-    batch_.push_back({.token = seq.pending, .slot = seq.slot, .logits = true});
-    for (int32_t guess : seq.guesses) batch_.push_back({.token = guess, .slot = seq.slot, .logits = true});
-    row_groups_.push_back({&seq, first_row, 1 + seq.guesses.size()});
+    const size_t first_row = flight.next_logits_row();
+    flight.batch.push_back({.token = seq.pending, .slot = seq.slot, .logits = true});
+    for (int32_t guess : seq.guesses) flight.batch.push_back({.token = guess, .slot = seq.slot, .logits = true});
+    flight.row_groups.push_back({&seq, first_row, 1 + seq.guesses.size()});
     seq.pending = -1;
 }
 
 // Samples row after row while the guesses hold; the cache then forgets the guesses that did
 // not, and keeps the newest token pending as after a plain step.
-void BatchScheduler::take_decode_rows(const RowGroup& group, double step_seconds, bool timed) {
+void BatchScheduler::take_decode_rows(const Flight& flight, const RowGroup& group, double step_seconds, bool timed) {
     Sequence& seq = *group.seq;
     const size_t base = session_.n_past(seq.slot) - group.n_rows;
     size_t taken = 0, held = 0;
     for (size_t row = 0; row < group.n_rows; ++row) {
-        take_token(seq, seq.sampler.sample(session_.logits_row(group.first_row + row), seq.history), base + 1 + row);
+        take_token(seq, seq.sampler.sample(session_.logits_row(group.first_row + row, flight.lane), seq.history),
+                   base + 1 + row);
         ++taken;
         if (seq.done || row >= seq.guesses.size() || seq.pending != seq.guesses[row]) break;
         ++held;
@@ -267,6 +316,8 @@ void BatchScheduler::finish(Sequence& seq, FinishReason reason) {
 }
 
 void BatchScheduler::fail_all(const std::string& error) {
+    // Steps in flight are receiving into the session's buffers: let them land first.
+    for (; !flights_.empty(); flights_.pop_front()) session_.finish_batch(flights_.front().lane);
     std::lock_guard lock(mutex_);
     for (auto& seq : active_) {
         seq->channel->fail(error);

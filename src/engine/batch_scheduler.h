@@ -63,6 +63,10 @@ struct SchedulerOptions {
     // on the scheduler's pool in a cache of its own per slot. Both outlive the scheduler.
     const model::Model* draft_model = nullptr;
     const kernels::KernelTable* draft_kernels = nullptr;
+    // Batches in flight at once, each holding other requests: 0 picks one per rank of a pipeline
+    // (--split layers), so that every rank runs its layers on one batch while the others run
+    // theirs on others, and 1 elsewhere (a step computes everything before the next begins).
+    size_t lanes = 0;
 };
 
 struct SchedulerLoad {
@@ -110,17 +114,35 @@ private:
         size_t first_row;
         size_t n_rows;
     };
+    // A step started on a lane of the session and not yet finished: its batch, and the
+    // requests in it (none of them goes into another step until it finishes).
+    struct Flight {
+        size_t lane = 0;
+        std::vector<engine::BatchToken> batch;
+        std::vector<RowGroup> row_groups;   // decoding requests first, then ended prompts
+        size_t decoding = 0;
+        bool prefilling = false;
+        bool overlapped = false;   // another step was in flight beside it
+        std::vector<Sequence*> sequences;
+        std::chrono::steady_clock::time_point started;
+        size_t next_logits_row() const {
+            return row_groups.empty() ? 0 : row_groups.back().first_row + row_groups.back().n_rows;
+        }
+    };
 
     void run();
     void admit_waiting();
     void drop_cancelled();
-    void step();
+    bool has_ready_work() const;
+    size_t decode_budget() const;
+    void start_flight();
+    void finish_flight();
     void fail_all(const std::string& error);
     // `n_past`: the request's cache positions that count once this token is taken (a step's
     // later guesses may sit beyond them).
     void take_token(Sequence& seq, int32_t token, size_t n_past);
-    void add_decode_rows(Sequence& seq);
-    void take_decode_rows(const RowGroup& group, double step_seconds, bool timed);
+    void add_decode_rows(Flight& flight, Sequence& seq);
+    void take_decode_rows(const Flight& flight, const RowGroup& group, double step_seconds, bool timed);
     void finish(Sequence& seq, FinishReason reason);
 
     const tokenizer::Tokenizer& tokenizer_;
@@ -140,13 +162,10 @@ private:
 
     std::vector<std::unique_ptr<Sequence>> active_;   // scheduler thread only
     std::vector<size_t> free_slots_;
-    std::vector<engine::BatchToken> batch_;
-    std::vector<RowGroup> row_groups_;
-    size_t next_logits_row() const {
-        return row_groups_.empty() ? 0 : row_groups_.back().first_row + row_groups_.back().n_rows;
-    }
     size_t max_draft_;
     bool adaptive_draft_;
+    size_t n_lanes_;
+    std::deque<Flight> flights_;   // oldest first; they finish in that order
     engine::PromptLookupDrafter drafter_;
     std::vector<std::unique_ptr<engine::DraftModelDrafter>> slot_drafters_;   // per slot, with a draft model
     std::thread thread_;

@@ -23,6 +23,7 @@ InferenceSession::InferenceSession(const model::Model& model, const kernels::Ker
       n_past_(std::max<size_t>(1, n_slots), 0),
       row_slot_(kMaxBatchTokens),
       row_pos_(kMaxBatchTokens),
+      lanes_(1),
       x_(kMaxBatchTokens * model.hidden_width()),
       h_(kMaxBatchTokens * model.hidden_width()) {
     if (model.quantized_head != model::QuantizedHead::kNone)
@@ -35,21 +36,25 @@ InferenceSession::InferenceSession(const model::Model& model, const kernels::Ker
     }
 }
 
-InferenceSession::~InferenceSession() { leader_sends({.op = SessionCommand::Op::kDestroy, .session = id_}); }
+InferenceSession::~InferenceSession() {
+    for (size_t lane = 0; lane < lanes_.size(); ++lane)   // a receive may still be writing into its buffer
+        if (lanes_[lane].in_flight) finish_batch(lane);
+    leader_sends({.op = SessionCommand::Op::kDestroy, .session = id_});
+}
 
 void InferenceSession::leader_sends(const SessionCommand& command) {
     if (split_ != nullptr && split_->leader()) send_command(*split_, command);
 }
 
-std::span<const float> InferenceSession::logits_row(size_t row) const {
-    TERN_CHECK(row < logits_rows_);
+std::span<const float> InferenceSession::logits_row(size_t row, size_t lane) const {
+    TERN_CHECK(lane < lanes_.size() && row < lanes_[lane].rows && !lanes_[lane].in_flight);
     const size_t v = model_.hp.n_vocab;
-    return {logits_.data() + row * v, v};
+    return {lanes_[lane].logits.data() + row * v, v};
 }
 
 std::span<const float> InferenceSession::last_logits() const {
-    TERN_CHECK(logits_rows_ > 0);
-    return logits_row(logits_rows_ - 1);
+    TERN_CHECK(lanes_[0].rows > 0);
+    return logits_row(lanes_[0].rows - 1);
 }
 
 void InferenceSession::truncate(size_t n, size_t slot) {
@@ -67,10 +72,15 @@ Status InferenceSession::evaluate(std::span<const int32_t> tokens, bool all_logi
 }
 
 Status InferenceSession::evaluate_batch(std::span<const BatchToken> batch) {
+    TERN_TRY(start_batch(batch));
+    finish_batch();
+    return {};
+}
+
+Status InferenceSession::check_batch(std::span<const BatchToken> batch) {
     if (batch.empty()) return Error("evaluate: no tokens given");
     std::vector<size_t>& added = added_per_slot_;
     added.assign(n_past_.size(), 0);
-    size_t rows = 0;
     for (size_t i = 0; i < batch.size(); ++i) {
         const BatchToken& b = batch[i];
         if (b.token < 0 || static_cast<size_t>(b.token) >= model_.hp.n_vocab)
@@ -79,39 +89,47 @@ Status InferenceSession::evaluate_batch(std::span<const BatchToken> batch) {
         if (b.slot >= n_past_.size())
             return Error(str_cat("token ", i, " is for slot ", b.slot, " but the cache has ", n_past_.size(), " slots"));
         ++added[b.slot];
-        rows += b.logits ? 1 : 0;
     }
     for (size_t slot = 0; slot < added.size(); ++slot)
         if (added[slot] > n_ctx_ - n_past_[slot])
             return Error(str_cat("context full: ", n_past_[slot], " tokens in the cache + ", added[slot],
                                  " new > n_ctx ", n_ctx_));
+    return {};
+}
+
+Status InferenceSession::start_batch(std::span<const BatchToken> batch, size_t lane_index) {
+    TERN_TRY(check_batch(batch));
+    if (lane_index >= lanes_.size()) lanes_.resize(lane_index + 1);
+    Lane& lane = lanes_[lane_index];
+    TERN_CHECK(!lane.in_flight);   // its logits buffer may still be receiving
     if (split_ != nullptr && split_->leader()) {
         leader_sends({.op = SessionCommand::Op::kEvaluate, .session = id_, .a = batch.size()});
         split_->comm->broadcast({reinterpret_cast<std::byte*>(const_cast<BatchToken*>(batch.data())), batch.size_bytes()});
     }
-    logits_rows_ = rows;
-    logits_.resize(rows * model_.hp.n_vocab);
+    lane.rows = static_cast<size_t>(std::count_if(batch.begin(), batch.end(), [](const BatchToken& b) { return b.logits; }));
+    lane.logits.resize(lane.rows * model_.hp.n_vocab);
+    lane.in_flight = true;
     size_t logits_row = 0;
     const size_t step_tokens = forward_step_tokens(split_, batch.size(), kMaxBatchTokens);
     for (size_t begin = 0; begin < batch.size(); begin += step_tokens) {
         const std::span<const BatchToken> step = batch.subspan(begin, std::min(step_tokens, batch.size() - begin));
         forward(step);
-        head(step, logits_row);
+        head(step, lane, logits_row);
         for (const BatchToken& b : step) logits_row += b.logits ? 1 : 0;
     }
-    receive_pipeline_logits();
+    // The last rank's logits buffer is the next batch's: they must have left.
+    if (split_ != nullptr && split_->pipelined() && split_->last()) split_->comm->finish_sends();
     return {};
 }
 
-// The pipeline's leader takes the logits only once every micro-batch is on its way, so that it
-// runs its layers on the next micro-batch while the later ranks run theirs on this one.
-void InferenceSession::receive_pipeline_logits() {
-    if (split_ == nullptr || !split_->pipelined()) return;
-    if (split_->last()) split_->comm->finish_sends();
-    const size_t v = model_.hp.n_vocab;
-    for (const PendingLogits& p : pending_logits_)   // one message per micro-batch, in order
-        split_->comm->receive(split_->comm->size() - 1, logits_.data() + p.first_row * v, p.rows * v);
-    pending_logits_.clear();
+// The pipeline's leader waits for the logits only now, so that it runs its layers on the next
+// micro-batch, or the next batch, while the later ranks run theirs on this one.
+void InferenceSession::finish_batch(size_t lane_index) {
+    TERN_CHECK(lane_index < lanes_.size());
+    Lane& lane = lanes_[lane_index];
+    if (lane.receive_ticket != 0) split_->comm->finish_receives(lane.receive_ticket);
+    lane.receive_ticket = 0;
+    lane.in_flight = false;
 }
 
 void InferenceSession::forward(std::span<const BatchToken> batch) {
@@ -141,16 +159,17 @@ void InferenceSession::embed(std::span<const BatchToken> batch) {
 // The final norm and the LM head for the rows of this step that asked for logits. Split by
 // layers, only the last rank has the final hidden states: it computes the logits and sends
 // them to the leader.
-void InferenceSession::head(std::span<const BatchToken> batch, size_t logits_row) {
+void InferenceSession::head(std::span<const BatchToken> batch, Lane& lane, size_t logits_row) {
     const model::Hparams& hp = model_.hp;
     const size_t width = model_.hidden_width();
     const bool pipeline = split_ != nullptr && split_->pipelined();
     size_t n_rows = 0;
     for (const BatchToken& b : batch) n_rows += b.logits ? 1 : 0;
     if (n_rows == 0) return;
-    float* logits = logits_.data() + logits_row * hp.n_vocab;
-    if (pipeline && !split_->last()) {   // the leader receives them after the last micro-batch
-        if (split_->leader()) pending_logits_.push_back({.first_row = logits_row, .rows = n_rows});
+    float* logits = lane.logits.data() + logits_row * hp.n_vocab;
+    if (pipeline && !split_->last()) {   // the leader waits for them in finish_batch()
+        if (split_->leader())
+            lane.receive_ticket = split_->comm->receive_without_waiting(split_->comm->size() - 1, logits, n_rows * hp.n_vocab);
         return;
     }
     size_t row = 0;

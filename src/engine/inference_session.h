@@ -55,11 +55,20 @@ public:
     // evaluate(), checked for every slot before anything is appended.
     Status evaluate_batch(std::span<const BatchToken> batch);
 
-    // [rows][n_vocab]: the rows asked for by the last evaluate() / evaluate_batch(). On the
-    // other ranks of a split job they are incomplete (split by rows: only the rank's columns)
-    // or unset (split by layers, but for the last rank).
-    std::span<const float> logits() const { return {logits_.data(), logits_rows_ * model_.hp.n_vocab}; }
-    std::span<const float> logits_row(size_t row) const;
+    // evaluate_batch() in two halves, so that a pipeline (--split layers) can have several
+    // batches in flight: start_batch() returns once this rank's layers are done, and on the
+    // leader the logits then arrive from the last rank while the caller starts batches of other
+    // slots on other lanes; finish_batch() waits for them. Without a pipeline, start_batch()
+    // computes everything. A lane holds one batch at a time, and batches finish in the order
+    // they started. The same errors as evaluate_batch().
+    Status start_batch(std::span<const BatchToken> batch, size_t lane = 0);
+    void finish_batch(size_t lane = 0);
+
+    // [rows][n_vocab]: the rows asked for by the last batch of the lane (evaluate() and
+    // evaluate_batch() use lane 0). On the other ranks of a split job they are incomplete (split
+    // by rows: only the rank's columns) or unset (split by layers, but for the last rank).
+    std::span<const float> logits() const { return lanes_[0].logits; }
+    std::span<const float> logits_row(size_t row, size_t lane = 0) const;
     std::span<const float> last_logits() const;
     size_t n_past(size_t slot = 0) const { return n_past_[slot]; }
     size_t n_ctx() const { return n_ctx_; }
@@ -73,11 +82,19 @@ public:
     bool can_rewind() const { return layers_->rewindable(); }
 
 private:
+    // A batch's logits rows; in a pipeline, on the leader, the receive of the last of them.
+    struct Lane {
+        std::vector<float> logits;
+        size_t rows = 0;
+        size_t receive_ticket = 0;   // 0: nothing on its way
+        bool in_flight = false;
+    };
+
+    Status check_batch(std::span<const BatchToken> batch);
     void forward(std::span<const BatchToken> batch);
     void embed(std::span<const BatchToken> batch);
-    void head(std::span<const BatchToken> batch, size_t logits_row);
+    void head(std::span<const BatchToken> batch, Lane& lane, size_t logits_row);
     void compute_head(size_t n_rows, float* logits);
-    void receive_pipeline_logits();
     void leader_sends(const SessionCommand& command);
 
     const model::Model& model_;
@@ -93,13 +110,7 @@ private:
     std::vector<size_t> row_pos_;
     std::vector<BatchToken> batch_;   // evaluate()'s tokens as a batch
     std::vector<size_t> added_per_slot_;   // evaluate_batch()'s room check
-    size_t logits_rows_ = 0;
-    std::vector<float> logits_;
-    struct PendingLogits {
-        size_t first_row = 0;
-        size_t rows = 0;
-    };
-    std::vector<PendingLogits> pending_logits_;   // the pipeline leader's, until the batch is sent
+    std::vector<Lane> lanes_;
     // kMaxBatchTokens rows of model_.hidden_width() floats: the hidden states, their final norm.
     AlignedBuffer<float> x_, h_;
     AlignedBuffer<std::byte> head_q8_;   // Q8_0 copy of the final hidden states (Q8_0 head only)

@@ -54,27 +54,37 @@ void fill_context(InferenceSession& session, size_t depth, size_t sequences, siz
 }
 
 // `sequences` slots each generate n tokens in lock-step from `depth` positions of context
-// (filled by fill_context): one batched step per position (one sequence: plain decode).
-double time_generation(InferenceSession& session, size_t n, size_t sequences, size_t depth, size_t n_vocab) {
-    std::vector<BatchToken> step(sequences);
+// (filled by fill_context): one batched step per position (one sequence: plain decode), or in
+// a pipeline, as the server's scheduler runs it, one step per group of sequences with a step
+// in flight on each lane (the oldest finished before its lane starts again).
+double time_generation(InferenceSession& session, size_t n, size_t sequences, size_t depth, size_t n_vocab,
+                       size_t lanes) {
+    const size_t share = decode_step_share(sequences, lanes);
+    std::vector<std::vector<BatchToken>> groups((sequences + share - 1) / share);
     for (size_t s = 0; s < sequences; ++s) {
         if (depth == 0 || session.can_rewind()) session.truncate(depth, s);
-        step[s] = {.token = static_cast<int32_t>((s * 7919 + 1) % n_vocab), .slot = s, .logits = true};
+        groups[s / share].push_back({.token = static_cast<int32_t>((s * 7919 + 1) % n_vocab), .slot = s, .logits = true});
     }
     const auto start = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < n; ++i) {
-        TERN_CHECK(session.evaluate_batch(step).ok());
-        for (BatchToken& b : step) b.token = static_cast<int32_t>((b.token * 31 + 7) % static_cast<int32_t>(n_vocab));
-    }
+    for (size_t i = 0; i < n; ++i)
+        for (size_t lane = 0; lane < groups.size(); ++lane) {
+            if (i > 0) session.finish_batch(lane);
+            for (BatchToken& b : groups[lane])
+                if (i > 0) b.token = static_cast<int32_t>((b.token * 31 + 7) % static_cast<int32_t>(n_vocab));
+            TERN_CHECK(session.start_batch(groups[lane], lane).ok());
+        }
+    for (size_t lane = 0; lane < groups.size() && n > 0; ++lane) session.finish_batch(lane);
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Weights of every projection and the head, read once per step and shared by its sequences,
-// plus per sequence what the token mixer reads: on average depth + (n + 1) / 2 cached
+// Weights of every projection and the head, read once per step and shared by its sequences
+// (`steps` per position: one per group of sequences in a pipeline), plus per sequence what the token mixer reads: on average depth + (n + 1) / 2 cached
 // positions of keys and values per layer, or a recurrent state (its size, whatever the depth).
 void set_decode_bytes_per_token(ModelBenchResult& result, const model::Model& model, const InferenceSession& session,
-                                size_t n_gen, size_t depth, size_t sequences, kernels::KvType kv_type) {
-    const auto shared = [&](size_t bytes) { return static_cast<double>(bytes) / static_cast<double>(sequences); };
+                                size_t n_gen, size_t depth, size_t sequences, size_t steps, kernels::KvType kv_type) {
+    const auto shared = [&](size_t bytes) {
+        return static_cast<double>(bytes) * static_cast<double>(steps) / static_cast<double>(sequences);
+    };
     result.projection_bytes_per_token = shared(model.projection_weight_bytes());
     result.head_bytes_per_token = shared(model.head_weight_bytes());
     if (model.recurrent()) {
@@ -94,17 +104,20 @@ std::string generation_test_name(size_t n_gen, size_t sequences, size_t depth) {
 ModelBenchResult measure_generation(InferenceSession& session, const model::Model& model, const ModelBenchOptions& options,
                                     int threads, size_t sequences, size_t depth) {
     const size_t n_vocab = model.hp.n_vocab;
+    const size_t lanes = pipeline_lanes(options.split);
     fill_context(session, depth, sequences, n_vocab);
-    time_generation(session, std::min<size_t>(options.n_gen, 8), sequences, depth, n_vocab);   // warm-up
+    time_generation(session, std::min<size_t>(options.n_gen, 8), sequences, depth, n_vocab, lanes);   // warm-up
     std::vector<double> speeds;
     for (int r = 0; r < options.repetitions; ++r) {
-        const double seconds = time_generation(session, options.n_gen, sequences, depth, n_vocab);
+        const double seconds = time_generation(session, options.n_gen, sequences, depth, n_vocab, lanes);
         speeds.push_back(static_cast<double>(options.n_gen * sequences) / seconds);
     }
     ModelBenchResult result{.test = generation_test_name(options.n_gen, sequences, depth),
                             .threads = threads, .tokens_per_s = mean(speeds), .stddev = stddev(speeds),
                             .sequences = sequences, .depth = depth};
-    set_decode_bytes_per_token(result, model, session, options.n_gen, depth, sequences, options.kv_type);
+    const size_t share = decode_step_share(sequences, lanes);
+    set_decode_bytes_per_token(result, model, session, options.n_gen, depth, sequences, (sequences + share - 1) / share,
+                               options.kv_type);
     result.gb_per_s = result.bytes_per_token * result.tokens_per_s / 1e9;
     return result;
 }

@@ -17,11 +17,26 @@ std::span<std::byte> bytes_of(T* items, size_t count) {
 
 }  // namespace
 
+namespace {
+
+constexpr size_t kMinMicroBatch = 16;
+
+}  // namespace
+
 size_t forward_step_tokens(const ModelSplit* split, size_t n, size_t max_step) {
-    constexpr size_t kMinMicroBatch = 16;
     if (split == nullptr || !split->pipelined()) return max_step;
     const size_t micro_batches = 2 * split->comm->size();
     return std::clamp((n + micro_batches - 1) / micro_batches, std::min(kMinMicroBatch, max_step), max_step);
+}
+
+size_t pipeline_lanes(const ModelSplit* split) {
+    return split != nullptr && split->pipelined() ? split->comm->size() : 1;
+}
+
+size_t decode_step_share(size_t decoding, size_t lanes) {
+    constexpr size_t kMinShare = 4;
+    if (lanes <= 1 || decoding > kMinMicroBatch) return std::max<size_t>(decoding, 1);
+    return std::max((decoding + lanes - 1) / lanes, kMinShare);
 }
 
 void send_command(ModelSplit& split, const SessionCommand& command) {

@@ -47,6 +47,19 @@ struct ModelSplit {
 // the weights for too little work. Logits do not depend on how a batch is cut.
 size_t forward_step_tokens(const ModelSplit* split, size_t n, size_t max_step);
 
+// Batches kept in flight at once by the server's scheduler and by `bench`'s batched decode:
+// one per rank of a pipeline (--split layers), so that rank 0 starts one group of sequences'
+// step while the later ranks run another's; 1 elsewhere.
+size_t pipeline_lanes(const ModelSplit* split);
+
+// Decoding sequences per step when `lanes` steps may be in flight. The groups fill the gap the
+// micro-batches leave: a step of more than 16 tokens is cut into micro-batches that already keep
+// the ranks busy (one step holds them all); up to 16, the sequences are cut evenly over the
+// lanes, but not below 4 per step: a step re-reads the rank's weights, and below that a step of
+// half the sequences costs about as much as the whole one (measured on the 2B4T shape,
+// docs/distributed.md). One lane: all of them.
+size_t decode_step_share(size_t decoding, size_t lanes);
+
 // What the leader's sessions tell the followers (broadcast as bytes: every rank runs the same
 // binary, so the layout agrees).
 struct SessionCommand {

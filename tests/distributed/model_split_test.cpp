@@ -10,9 +10,13 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "distributed/mpi_job.h"
+#include "engine/batch_scheduler.h"
 #include "engine/inference_session.h"
+#include "engine/model_loading.h"
 #include "engine/model_split.h"
 #include "format/gguf_reader.h"
 #include "kernels/dispatch.h"
@@ -239,6 +243,59 @@ TEST(SplitLayers, ALongPromptInMicroBatches) {
 TEST(SplitLayers, Base3Packing) {
     expect_split_matches_one_process(uneven_model(format::GgmlType::kTQ1_0, false),
                                      {.kind = kLayers, .packing = kernels::Packing::kBase3, .head = model::HeadConversion::kQ8_0});
+}
+
+// The server's scheduler over a pipeline keeps a step in flight on every rank (rank 0 starts
+// one group of requests' step while the later ranks run another's): each request's text is the
+// text one process gives it, greedy and sampled, with prompts of several steps.
+std::vector<std::string> scheduler_texts(const model::Model& m, const kernels::KernelTable& table,
+                                         const tokenizer::Tokenizer& tokenizer, engine::ModelSplit* split) {
+    ThreadPool pool(1);
+    std::mutex compute;
+    engine::BatchScheduler scheduler(m, table, tokenizer, pool, compute,
+                                     {.n_slots = 12, .n_ctx = 96, .max_queue = 4, .model_split = split});
+    const std::vector<std::string> prompts = {"Once upon a time", "The little dog ran to the park and saw a big ball.",
+                                              "Tom and Sam", "Lily had a doll. Lily had a doll. Lily had a"};
+    std::vector<std::shared_ptr<BatchStream>> streams;
+    for (size_t i = 0; i < 12; ++i) {
+        engine::GenerationJob job;
+        job.prompt = tokenizer.encode(prompts[i % prompts.size()], true, false);
+        job.max_tokens = 10 + 3 * i;
+        job.sampler.seed = i;
+        job.sampler.temperature = i % 3 == 0 ? 0.0f : 0.8f;
+        streams.push_back(scheduler.submit(std::move(job)));
+        EXPECT_NE(streams.back(), nullptr);
+    }
+    std::vector<std::string> texts;
+    for (const auto& stream : streams) {
+        const BatchUpdate end = stream->wait_all();
+        EXPECT_TRUE(end.error.empty()) << end.error;
+        texts.push_back(end.text);
+    }
+    return texts;
+}
+
+TEST(SplitLayers, SchedulerRunsAStepOnEveryRankAtOnce) {
+    const Case c{.kind = kLayers, .head = model::HeadConversion::kQ8_0};
+    const ModelBytes bytes = shipped_model();
+    const kernels::KernelTable& table = *kernels::kernel_table(kernels::best_isa_here(), c.packing);
+    ThreadPool pool(1);
+    model::Model split_model = load(bytes, table, c, /*whole=*/false);
+    engine::ModelSplit pipeline{.comm = g_job, .kind = kLayers};
+    pipeline.layers = model::plan_layer_split(split_model, g_job->size()).value();
+    model::keep_layer_share(split_model, pipeline.layers, g_job->rank());
+    if (!g_job->leader()) {
+        const Status followed = engine::follow_leader(split_model, table, pool, pipeline);
+        EXPECT_TRUE(followed.ok()) << followed.error().message();
+        return;
+    }
+    const std::filesystem::path path = std::filesystem::path(TERN_SOURCE_DIR) / "models/tinystories/tinystories-bitnet.gguf";
+    const Result<tokenizer::Tokenizer> tokenizer = engine::load_tokenizer(path.string());
+    ASSERT_TRUE(tokenizer.ok()) << tokenizer.error().message();
+    const std::vector<std::string> split = scheduler_texts(split_model, table, tokenizer.value(), &pipeline);
+    engine::finish_followers(pipeline);
+    const model::Model whole_model = load(bytes, table, c, /*whole=*/true);
+    EXPECT_EQ(split, scheduler_texts(whole_model, table, tokenizer.value(), nullptr));
 }
 
 }  // namespace
