@@ -35,8 +35,6 @@ Result<std::string> split_pattern(const json& step) {
                          " is not supported (Isolated, or Removed inverted)"));
 }
 
-constexpr std::string_view kPunctuationClass = R"([\p{P}!-/:-@\[-`{-~])";
-
 // The byte-level pre-tokenizer: Split regexes in turn, then ByteLevel (whose use_regex adds
 // GPT-2's pattern). Named after a known one when the patterns are exactly its own.
 Status read_pre_tokenizer(const json& pre, Vocabulary& vocab) {
@@ -50,16 +48,14 @@ Status read_pre_tokenizer(const json& pre, Vocabulary& vocab) {
             TERN_ASSIGN_OR_RETURN(std::string pattern, split_pattern(step));
             patterns.push_back(std::move(pattern));
         } else if (type == "Digits") {
-            // Hugging Face's Digits isolates characters that are numeric (char::is_numeric: \p{N}).
-            patterns.emplace_back(step.value("individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)");
+            patterns.emplace_back(step.value("individual_digits", false) ? kEachDigit : kDigitRuns);
         } else if (type == "Punctuation") {
-            // ASCII punctuation and Unicode's P categories (char::is_ascii_punctuation or
-            // is_punctuation); "Isolated" (the default) cuts each mark alone, "Contiguous" runs.
+            // "Isolated" (the default) cuts each mark alone, "Contiguous" runs of them.
             const std::string behavior = step.value("behavior", "Isolated");
             if (behavior != "Isolated" && behavior != "Contiguous" && behavior != "isolated" && behavior != "contiguous")
                 return Error(str_cat("pre_tokenizer Punctuation with behavior '", behavior,
                                      "' is not supported (Isolated, Contiguous)"));
-            patterns.emplace_back(str_cat(kPunctuationClass, behavior == "Isolated" || behavior == "isolated" ? "" : "+"));
+            patterns.emplace_back(str_cat(kPunctuationMark, behavior == "Isolated" || behavior == "isolated" ? "" : "+"));
         } else if (type == "ByteLevel") {
             byte_level = true;
             if (step.value("add_prefix_space", false))

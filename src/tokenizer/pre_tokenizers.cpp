@@ -32,8 +32,8 @@ constexpr std::string_view kGpt4o =
 constexpr std::string_view kFalconPunctuation = R"([\p{P}\$\+<=>\^~\|`]+)";
 constexpr std::string_view kGpt2Words = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))";
 constexpr std::string_view kThreeAsciiDigits = "[0-9][0-9][0-9]";
-// StarCoder, Refact, SmolLM, CodeShell, EXAONE, Command R, Minerva: every digit alone, then GPT-2's words.
-constexpr std::string_view kEachDigit = R"(\p{N})";
+// StarCoder, Refact, SmolLM, CodeShell, EXAONE, Command R, Minerva: every digit alone
+// (kEachDigit), then GPT-2's words.
 // DeepSeek LLM and Coder: line breaks alone, then words (DeepSeek LLM spells its letters out
 // as ranges), punctuation, CJK and Hangul runs, and digits.
 constexpr std::string_view kLineBreak = "[\r\n]";
@@ -53,7 +53,6 @@ constexpr std::string_view kDeepSeekLlmLetters =
 constexpr std::string_view kDeepSeekLlmPunctuation = "\\s?[!-/:-~\uff01-\uff0f\uff1a-\uff5e\u2018-\u201f\u3000-\u3002]+";
 constexpr std::string_view kTrailingSpace = R"(\s+$)";
 constexpr std::string_view kCjkHangul = "[\u4e00-\u9fa5\u0800-\u4e00\uac00-\ud7ff]+";
-constexpr std::string_view kDigitRuns = R"(\p{N}+)";
 constexpr std::string_view kDeepSeekCoderLetters = R"(\s?\p{L}+)";
 constexpr std::string_view kDeepSeekCoderPunctuation = R"(\s?\p{P}+)";
 
@@ -80,7 +79,6 @@ constexpr std::string_view kBloom = " ?[^(\\s|.,!?\u2026\u3002\uff0c\u3001\u0964
 constexpr std::string_view kChameleonSentinel = "<sentinel:[0-9]+>";
 constexpr std::string_view kChameleonImage = "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z";
 constexpr std::string_view kChameleonBlanks = "([\\t\\n]|    |  )";
-constexpr std::string_view kChameleonPunctuation = R"([\p{P}!-/:-@\[-`{-~])";
 // Tiny Aya: digits in groups of three counted from the right, then GPT-4o's words.
 constexpr std::string_view kTinyAyaDigits = R"(\d{1,3}(?=(?:\d{3})*\b))";
 // Kimi K2: runs of Han, then GPT-4o's words with Han left out of the letter classes.
@@ -159,7 +157,7 @@ constexpr std::array kEntries = std::to_array<Entry>({
     {"bloom", {"bloom", "poro-chat", "gpt3-finnish"}, {kBloom}, false},
     {"viking", {"viking"}, {kBloom, kEachDigit}, false},
     {"chameleon", {"chameleon"},
-     {kChameleonSentinel, kChameleonImage, kChameleonBlanks, kEachDigit, kChameleonPunctuation, kGpt2Words}, false},
+     {kChameleonSentinel, kChameleonImage, kChameleonBlanks, kEachDigit, kPunctuationMark, kGpt2Words}, false},
     {"tiny_aya", {"tiny_aya"}, {kTinyAyaDigits, kGpt4o}, false},
     {"kimi-k2", {"kimi-k2"}, {kKimiK2}, false},
     {"superbpe", {"superbpe"}, {kDigitRuns, kDigitTriplesFromTheRight}, false},

@@ -28,6 +28,13 @@ std::optional<PreTokenizer> pre_tokenizer_by_name(std::string_view name);
 // The known one with exactly these patterns (a tokenizer.json that spells out Llama 3's), if any.
 std::optional<PreTokenizer> pre_tokenizer_by_patterns(const std::vector<std::string>& patterns);
 
+// Patterns the named pre-tokenizers share with tokenizer.json's steps: every numeric character
+// alone or in runs (Hugging Face's Digits, char::is_numeric), and one punctuation mark, ASCII's
+// or Unicode's P categories (its Punctuation, and Chameleon's rules).
+inline constexpr std::string_view kEachDigit = R"(\p{N})";
+inline constexpr std::string_view kDigitRuns = R"(\p{N}+)";
+inline constexpr std::string_view kPunctuationMark = R"([\p{P}!-/:-@\[-`{-~])";
+
 // GPT-2's pattern: what a ByteLevel step with use_regex splits by.
 std::string_view gpt2_pattern();
 

@@ -25,23 +25,6 @@ bool is_white_space(char32_t c) {
            c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
-// The code point starting at `pos` and its length in bytes; U+FFFD (never white space) for a
-// byte that does not start a well-formed sequence, so stray bytes are never stripped.
-char32_t code_point_at(std::string_view s, size_t pos, size_t& length) {
-    const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[pos + i]); };
-    const size_t expected = utf8_sequence_length(byte(0));
-    length = 1;
-    if (expected == 1) return byte(0) < 0x80 ? byte(0) : 0xFFFD;
-    if (expected > s.size() - pos) return 0xFFFD;
-    char32_t c = byte(0) & (0x7F >> expected);
-    for (size_t i = 1; i < expected; ++i) {
-        if ((byte(i) & 0xC0) != 0x80) return 0xFFFD;
-        c = (c << 6) | (byte(i) & 0x3F);
-    }
-    length = expected;
-    return c;
-}
-
 }  // namespace
 
 std::string nfc(std::string_view valid_utf8) {
@@ -52,15 +35,16 @@ std::string nfkc(std::string_view valid_utf8) {
     return map_utf8(valid_utf8, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT));
 }
 
+// A stray byte decodes to U+FFFD, which is not white space: it is never stripped.
 std::string_view strip_white_space(std::string_view s, bool left, bool right) {
     size_t begin = 0, end = s.size(), length = 0;
-    while (left && begin < end && is_white_space(code_point_at(s, begin, length))) begin += length;
+    while (left && begin < end && is_white_space(decode_utf8_at(s, begin, length))) begin += length;
     if (right) {
         // The last code point's start: step back over continuation bytes.
         while (end > begin) {
             size_t start = end - 1;
             while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-            if (!is_white_space(code_point_at(s, start, length))) break;
+            if (!is_white_space(decode_utf8_at(s, start, length))) break;
             end = start;
         }
     }

@@ -2,6 +2,21 @@
 
 namespace tern::tokenizer {
 
+char32_t decode_utf8_at(std::string_view s, size_t pos, size_t& length) {
+    const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[pos + i]); };
+    const size_t expected = utf8_sequence_length(byte(0));
+    length = 1;
+    if (expected == 1) return byte(0) < 0x80 ? byte(0) : 0xFFFD;
+    if (expected > s.size() - pos) return 0xFFFD;
+    char32_t c = byte(0) & (0x7F >> expected);
+    for (size_t i = 1; i < expected; ++i) {
+        if ((byte(i) & 0xC0) != 0x80) return 0xFFFD;
+        c = (c << 6) | (byte(i) & 0x3F);
+    }
+    length = expected;
+    return c;
+}
+
 size_t incomplete_utf8_suffix(std::string_view text) {
     // Look back at most 3 bytes for a lead byte whose sequence runs past the end.
     for (size_t back = 1; back <= 3 && back <= text.size(); ++back) {

@@ -21,6 +21,10 @@ size_t incomplete_utf8_suffix(std::string_view text);
 // surrogates and code points above U+10FFFF included) by U+FFFD, as llama.cpp does.
 std::string sanitize_utf8(std::string_view text);
 
+// The code point starting at byte `pos` of `s` (pos < s.size()) and its length in bytes; U+FFFD
+// and length 1 for a byte that does not start a well-formed sequence.
+char32_t decode_utf8_at(std::string_view s, size_t pos, size_t& length);
+
 // Appends code point `cp` (< 0x110000) as UTF-8.
 void append_utf8(std::string& out, char32_t cp);
 

@@ -178,6 +178,27 @@ TEST(Utf8, SanitizeReplacesEveryInvalidSequence) {
     EXPECT_EQ(sanitize_utf8("a\xe2\x82"), "a\xEF\xBF\xBD\xEF\xBF\xBD");          // truncated
 }
 
+TEST(Utf8, DecodesOneCodePointAtATime) {
+    const std::string text = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\xa6\x99";
+    size_t length = 0;
+    EXPECT_EQ(decode_utf8_at(text, 0, length), U'a');
+    EXPECT_EQ(length, 1u);
+    EXPECT_EQ(decode_utf8_at(text, 1, length), U'\u00e9');
+    EXPECT_EQ(length, 2u);
+    EXPECT_EQ(decode_utf8_at(text, 3, length), U'\u20ac');
+    EXPECT_EQ(length, 3u);
+    EXPECT_EQ(decode_utf8_at(text, 6, length), U'\U0001F999');
+    EXPECT_EQ(length, 4u);
+    // A continuation byte, a lead byte cut off by the end or followed by a non-continuation: one
+    // byte of U+FFFD each.
+    EXPECT_EQ(decode_utf8_at(text, 2, length), U'\uFFFD');
+    EXPECT_EQ(length, 1u);
+    EXPECT_EQ(decode_utf8_at("x\xe2\x82", 1, length), U'\uFFFD');
+    EXPECT_EQ(length, 1u);
+    EXPECT_EQ(decode_utf8_at("\xc3" "A", 0, length), U'\uFFFD');
+    EXPECT_EQ(length, 1u);
+}
+
 }  // namespace
 }  // namespace tern::tokenizer
 
