@@ -46,8 +46,8 @@ public:
     ComputeLocks(Model::State& target, Model::State* draft);
 
 private:
-    std::unique_lock<std::mutex> target_;
-    std::unique_lock<std::mutex> draft_;
+    std::unique_lock<FairMutex> target_;
+    std::unique_lock<FairMutex> draft_;
 };
 
 using TextCallback = std::function<bool(std::string_view piece)>;

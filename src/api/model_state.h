@@ -8,6 +8,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/fair_mutex.h"
 #include "core/thread_pool.h"
 #include "engine/model_loading.h"
 #include "engine/split_job.h"
@@ -29,7 +30,7 @@ struct Model::State {
     size_t context = 0;
     ModelInfo info;
     ThreadPool pool;
-    std::mutex compute;   // held by every computation on `pool`
+    FairMutex compute;   // held by every computation on `pool`, taken in the order asked
 
     const model::Model& model() const { return loaded.model; }
     Result<const tokenizer::Tokenizer*> tokenizer() const { return loaded.require_tokenizer(); }

@@ -39,7 +39,7 @@ struct BatchScheduler::Sequence {
 };
 
 BatchScheduler::BatchScheduler(const model::Model& model, const kernels::KernelTable& table,
-                               const tokenizer::Tokenizer& tokenizer, ThreadPool& pool, std::mutex& compute,
+                               const tokenizer::Tokenizer& tokenizer, ThreadPool& pool, FairMutex& compute,
                                const SchedulerOptions& options)
     : tokenizer_(tokenizer),
       pool_(pool),

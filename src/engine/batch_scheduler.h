@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/fair_mutex.h"
 #include "core/thread_pool.h"
 #include "engine/draft_length_policy.h"
 #include "engine/draft_model_drafter.h"
@@ -82,7 +83,7 @@ public:
     // Steps run on `pool`, each holding `compute` (the model's lock, shared with its other
     // computations); both outlive the scheduler.
     BatchScheduler(const model::Model& model, const kernels::KernelTable& table, const tokenizer::Tokenizer& tokenizer,
-                   ThreadPool& pool, std::mutex& compute, const SchedulerOptions& options);
+                   ThreadPool& pool, FairMutex& compute, const SchedulerOptions& options);
     ~BatchScheduler();
     BatchScheduler(const BatchScheduler&) = delete;
     BatchScheduler& operator=(const BatchScheduler&) = delete;
@@ -147,7 +148,7 @@ private:
 
     const tokenizer::Tokenizer& tokenizer_;
     ThreadPool& pool_;
-    std::mutex& compute_;
+    FairMutex& compute_;
     engine::InferenceSession session_;
     size_t max_queue_;
     SchedulerObserver observer_;

@@ -609,6 +609,23 @@ TEST(LibraryModel, ThreadsTakeTurnsAndGetTheirOwnAnswers) {
     for (const std::string& text : texts) EXPECT_EQ(text, golden);
 }
 
+// The model's lock goes to callers in the order they ask: a generation on a model whose batcher
+// is busy runs between two of its steps, not after its last request ends.
+TEST(LibraryModel, AGenerationGoesBetweenABusyBatchersSteps) {
+    const tern::Model model = load();
+    tern::Batcher batcher = model.new_batcher({.slots = 2, .context = 1024}).value();
+    std::vector<std::shared_ptr<tern::BatchStream>> streams;
+    for (const char* prompt : {"Once upon a time", "The little dog"})
+        streams.push_back(batcher.submit({.prompt = model.tokenize(prompt).value(), .max_tokens = 1000,
+                                          .sampling = {}, .stop = {}, .ignore_eos = true})
+                              .value());
+    ASSERT_TRUE(streams[0]->next(std::chrono::seconds(30)).has_value());   // the batcher is stepping
+    const tern::Generation alone = model.generate("Tom and Sam", greedy(4)).value();
+    EXPECT_FALSE(alone.text.empty());
+    EXPECT_GT(batcher.load().active, 0u) << "the generation waited for the batcher to finish";
+    for (const auto& stream : streams) stream->cancel();
+}
+
 TEST(LibraryModel, BenchmarkReportsLikeTernBenchJson) {
     const tern::Model model = load();
     tern::Result<std::string> report = model.benchmark({.prompt_tokens = 8, .generate_tokens = 8, .threads = {1},

@@ -251,7 +251,7 @@ TEST(SplitLayers, Base3Packing) {
 std::vector<std::string> scheduler_texts(const model::Model& m, const kernels::KernelTable& table,
                                          const tokenizer::Tokenizer& tokenizer, engine::ModelSplit* split) {
     ThreadPool pool(1);
-    std::mutex compute;
+    FairMutex compute;
     engine::BatchScheduler scheduler(m, table, tokenizer, pool, compute,
                                      {.n_slots = 12, .n_ctx = 96, .max_queue = 4, .model_split = split});
     const std::vector<std::string> prompts = {"Once upon a time", "The little dog ran to the park and saw a big ball.",

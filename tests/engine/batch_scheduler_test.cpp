@@ -43,7 +43,7 @@ const std::vector<Request> kRequests = {
 std::vector<std::string> texts_with_lanes(const engine::LoadedModel& loaded, size_t lanes, size_t slots,
                                           size_t max_draft) {
     ThreadPool pool(2);
-    std::mutex compute;
+    FairMutex compute;
     engine::BatchScheduler scheduler(loaded.model, loaded.kernels, *loaded.tokenizer, pool, compute,
                                      {.n_slots = slots, .n_ctx = 160, .max_queue = 32, .max_draft = max_draft,
                                       .adaptive_draft = false, .lanes = lanes});
