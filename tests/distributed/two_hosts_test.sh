@@ -53,7 +53,7 @@ done
 on_two_hosts "$tern" perplexity -m "$model" -f "$text" -c 128 --split rows -t 1 >/dev/null 2>"$work/kill.err" &
 launcher=$!
 victim=""
-for _ in $(seq 100); do
+for _ in $(seq 300); do   # up to 30 s: mpirun starts the remote rank slowly on a loaded machine
     victim=$(ip netns pids "$b" 2>/dev/null | while read -r pid; do
         [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = tern ] && echo "$pid"; done | head -1)
     [ -n "$victim" ] && break
