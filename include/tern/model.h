@@ -158,6 +158,9 @@ struct ChatMessage {
 struct PerplexityOptions {
     size_t window = 512;    // tokens per chunk (clipped to the context); the second half is scored
     size_t max_chunks = 0;  // 0: every chunk
+    // Called once the text is tokenized, before the first chunk: its tokens and the chunks that
+    // will be scored.
+    std::function<void(size_t text_tokens, size_t chunks)> on_start = {};
 };
 
 struct Perplexity {

@@ -388,7 +388,7 @@ PYBIND11_MODULE(_tern, m) {
                 std::optional<Result<Perplexity>> out;
                 {
                     py::gil_scoped_release released;
-                    out.emplace(model.perplexity(text, {.window = window, .max_chunks = max_chunks}));
+                    out.emplace(model.perplexity(text, {.window = window, .max_chunks = max_chunks, .on_start = {}}));
                 }
                 const Perplexity p = value_or_raise(std::move(*out));
                 py::dict d;

@@ -21,15 +21,16 @@ int run_perplexity(const PerplexityOptions& options) {
     if (options.n_ctx > model.info().n_ctx_train)
         return report_failure(str_cat("perplexity: -c ", options.n_ctx, " exceeds the model's context of ",
                                       model.info().n_ctx_train, " tokens"));
+    auto on_start = [&](size_t text_tokens, size_t chunks) {
+        std::fprintf(stderr, "%s: %zu tokens, %zu chunks of %zu\n", options.file.c_str(), text_tokens, chunks,
+                     options.n_ctx);
+    };
     auto on_chunk = [&](const Perplexity& so_far) {
-        if (so_far.chunks == 1)
-            std::fprintf(stderr, "%s: %zu tokens, %zu chunks of %zu\n", options.file.c_str(), so_far.text_tokens,
-                         so_far.text_tokens / options.n_ctx, options.n_ctx);
         std::printf("[%zu]%.4f,", so_far.chunks, so_far.perplexity);
         std::fflush(stdout);
     };
-    Result<Perplexity> result =
-        model.perplexity(text.value(), {.window = options.n_ctx, .max_chunks = options.max_chunks}, on_chunk);
+    Result<Perplexity> result = model.perplexity(
+        text.value(), {.window = options.n_ctx, .max_chunks = options.max_chunks, .on_start = on_start}, on_chunk);
     if (!result.ok()) return report_failure(result.error().message());
     std::printf("\nFinal estimate: PPL = %.4f +/- %.5f (%zu chunks, %zu scored tokens)\n", result.value().perplexity,
                 result.value().uncertainty, result.value().chunks, result.value().scored_tokens);

@@ -424,7 +424,7 @@ TEST(LibraryModel, PerplexityEqualsTheSumOverLogits) {
     const tern::Model model = load();
     const std::string text = golden_story() + "\n" + golden_story();
     const size_t window = 32;
-    tern::Result<tern::Perplexity> ppl = model.perplexity(text, {.window = window, .max_chunks = 0});
+    tern::Result<tern::Perplexity> ppl = model.perplexity(text, {.window = window, .max_chunks = 0, .on_start = {}});
     ASSERT_TRUE(ppl.ok()) << ppl.error().message();
     std::vector<int32_t> tokens = model.tokenize(text).value();
     const size_t chunks = tokens.size() / window, vocab = model.info().n_vocab;
@@ -447,9 +447,16 @@ TEST(LibraryModel, PerplexityEqualsTheSumOverLogits) {
     EXPECT_EQ(ppl.value().text_tokens, tokens.size());
     EXPECT_NEAR(ppl.value().perplexity, std::exp(nll / scored), 1e-6 * std::exp(nll / scored));
     std::vector<tern::Perplexity> seen;
+    std::vector<std::pair<size_t, size_t>> started;   // (text tokens, chunks), before any chunk
+    const auto on_start = [&](size_t text_tokens, size_t n) {
+        EXPECT_TRUE(seen.empty());
+        started.emplace_back(text_tokens, n);
+    };
     const tern::Perplexity again =
-        model.perplexity(text, {.window = window, .max_chunks = 0}, [&](const tern::Perplexity& p) { seen.push_back(p); })
+        model.perplexity(text, {.window = window, .max_chunks = 0, .on_start = on_start},
+                         [&](const tern::Perplexity& p) { seen.push_back(p); })
             .value();
+    EXPECT_EQ(started, (std::vector<std::pair<size_t, size_t>>{{tokens.size(), chunks}}));
     ASSERT_EQ(seen.size(), chunks);
     for (size_t c = 0; c < chunks; ++c) EXPECT_EQ(seen[c].chunks, c + 1);
     EXPECT_EQ(seen.back().perplexity, again.perplexity);
@@ -685,7 +692,7 @@ TEST(LibraryModel, BadInputGetsOneLineErrors) {
               "generate: token 1 is id 4096, outside the vocabulary of 2048");
     EXPECT_EQ(model.generate(std::string(2000, 'a'), greedy(4)).error().message().substr(0, 20), "generate: the prompt");
     EXPECT_EQ(model.new_session(4096).error().message(), "session: context 4096 exceeds the model's 256 tokens");
-    EXPECT_EQ(model.perplexity("tiny", {.window = 1, .max_chunks = 0}).error().message(),
+    EXPECT_EQ(model.perplexity("tiny", {.window = 1, .max_chunks = 0, .on_start = {}}).error().message(),
               "perplexity: a window of 1 tokens is too short (at least 2)");
     EXPECT_EQ(tern::Model::load(kGguf, {.split = "cols"}).error().message(),
               "split: 'cols' is not a split (expected rows or layers)");
