@@ -22,10 +22,10 @@ size_t FairMutex::waiting() const {
 }
 
 void FairMutex::unlock() {
-    {
-        std::lock_guard lock(mutex_);
-        ++serving_;
-    }
+    // Notified under the lock: a waiter that wakes cannot finish with (and destroy) this mutex
+    // before notify_all() is done with it.
+    std::lock_guard lock(mutex_);
+    ++serving_;
     turn_.notify_all();
 }
 

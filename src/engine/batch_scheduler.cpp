@@ -64,6 +64,7 @@ BatchScheduler::BatchScheduler(const model::Model& model, const kernels::KernelT
 BatchScheduler::~BatchScheduler() { shutdown(); }
 
 std::shared_ptr<BatchStream> BatchScheduler::submit(GenerationJob job) {
+    if (job.prompt.empty()) return nullptr;   // the callers check; a step needs a token
     auto channel = std::make_shared<BatchStream>();
     {
         std::lock_guard lock(mutex_);
@@ -170,11 +171,9 @@ size_t BatchScheduler::decode_budget() const {
 void BatchScheduler::start_flight() {
     size_t lane = 0;
     while (std::ranges::any_of(flights_, [&](const Flight& f) { return f.lane == lane; })) ++lane;
-    for (Flight& other : flights_) other.overlapped = true;
     const bool overlapped = !flights_.empty();
     Flight& flight = flights_.emplace_back();
     flight.lane = lane;
-    flight.overlapped = overlapped;
     const size_t budget = decode_budget();
     size_t taken = 0;
     for (auto& seq : active_)
@@ -199,14 +198,14 @@ void BatchScheduler::start_flight() {
         }
     }
     flight.started = std::chrono::steady_clock::now();
-    if (flight.batch.empty()) {   // has_ready_work() said there was some: not reached
-        flights_.pop_back();
-        return;
-    }
-    if (Status s = session_.start_batch(flight.batch, flight.lane); !s.ok()) {   // a bug: lengths were checked on admission
+    // A bug if it fails (lengths were checked on admission, prompts are not empty): end every
+    // request rather than try the same step again.
+    if (Status s = session_.start_batch(flight.batch, flight.lane); !s.ok()) {
         flights_.pop_back();
         fail_all("internal error: " + s.error().message());
+        return;
     }
+    for (Flight& f : flights_) f.overlapped = f.overlapped || overlapped || &f != &flight;
 }
 
 void BatchScheduler::finish_flight() {

@@ -1,6 +1,7 @@
 // Continuous batching: one thread owns the inference session (a KV cache slot per running
 // request) and, step after step, evaluates one batch holding the next token of every request
-// that is generating plus prompt chunks of requests that are starting. Requests join at the
+// that is generating plus prompt chunks of requests that are starting (in a --split layers
+// pipeline, of a group of them, with a step of another group in flight on each rank). Requests join at the
 // next step when a slot is free and leave as soon as they finish or their client goes away,
 // so a slot never waits for the others. Logits are per token (InferenceSession), so a
 // request's text does not depend on what it was batched with.
@@ -80,19 +81,22 @@ struct SchedulerLoad {
 
 class BatchScheduler {
 public:
-    // Steps run on `pool`, each holding `compute` (the model's lock, shared with its other
-    // computations); both outlive the scheduler.
+    // Steps run on `pool`, each started and finished holding `compute` (the model's lock,
+    // shared with its other computations; in a pipeline other callers may run while a step's
+    // logits are on their way); both outlive the scheduler.
     BatchScheduler(const model::Model& model, const kernels::KernelTable& table, const tokenizer::Tokenizer& tokenizer,
                    ThreadPool& pool, FairMutex& compute, const SchedulerOptions& options);
     ~BatchScheduler();
     BatchScheduler(const BatchScheduler&) = delete;
     BatchScheduler& operator=(const BatchScheduler&) = delete;
 
-    // Queues a request; nullptr when every slot is busy and the queue is full, or draining.
+    // Queues a request; nullptr when every slot is busy and the queue is full, when draining, or
+    // for an empty prompt.
     std::shared_ptr<BatchStream> submit(GenerationJob job);
     // Refuses new requests from now on; those running and queued go on.
     void begin_drain();
-    // Ends every running and queued request with an error and stops the thread.
+    // Ends every running and queued request with an error and stops the thread. Takes
+    // `compute` (steps in flight must land first): call it without holding it.
     void shutdown();
 
     SchedulerLoad load() const;

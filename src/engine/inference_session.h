@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -110,7 +111,7 @@ private:
     std::vector<size_t> row_pos_;
     std::vector<BatchToken> batch_;   // evaluate()'s tokens as a batch
     std::vector<size_t> added_per_slot_;   // evaluate_batch()'s room check
-    std::vector<Lane> lanes_;
+    std::deque<Lane> lanes_;   // a deque: adding a lane moves none whose receive is in flight
     // kMaxBatchTokens rows of model_.hidden_width() floats: the hidden states, their final norm.
     AlignedBuffer<float> x_, h_;
     AlignedBuffer<std::byte> head_q8_;   // Q8_0 copy of the final hidden states (Q8_0 head only)

@@ -78,8 +78,9 @@ double time_generation(InferenceSession& session, size_t n, size_t sequences, si
 }
 
 // Weights of every projection and the head, read once per step and shared by its sequences
-// (`steps` per position: one per group of sequences in a pipeline), plus per sequence what the token mixer reads: on average depth + (n + 1) / 2 cached
-// positions of keys and values per layer, or a recurrent state (its size, whatever the depth).
+// (`steps` per position: one per group of sequences in a pipeline), plus per sequence what the
+// token mixer reads: on average depth + (n + 1) / 2 cached positions of keys and values per
+// layer, or a recurrent state (its size, whatever the depth).
 void set_decode_bytes_per_token(ModelBenchResult& result, const model::Model& model, const InferenceSession& session,
                                 size_t n_gen, size_t depth, size_t sequences, size_t steps, kernels::KvType kv_type) {
     const auto shared = [&](size_t bytes) {

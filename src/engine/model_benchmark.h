@@ -5,8 +5,8 @@
 // of the read bandwidth measured in the same run with the same thread count.
 // tg<N>x<S> is batched decode as a server runs it: S sequences, each in its own KV-cache slot,
 // generate N tokens in lock-step, one S-token step at a time (in a --split layers pipeline, as
-// the server's scheduler runs them: a step per group of sequences, one in flight per rank);
-// tokens/s is the aggregate.
+// the server's scheduler runs them: 8-16 sequences as a step per group, one in flight per
+// rank); tokens/s is the aggregate.
 // tg<N>@d<D> decodes after D tokens of context (llama-bench's -d): the context is filled once,
 // untimed; each repetition then generates from depth D (a KV cache is cut back to D between
 // repetitions; a recurrent state, which cannot be cut back, goes on from where it is, which
