@@ -203,7 +203,7 @@ Result<Perplexity> Model::perplexity(std::string_view text, const PerplexityOpti
     const size_t window = std::min(options.window, state_->context);
     if (window < 2) return Error(str_cat("perplexity: a window of ", window, " tokens is too short (at least 2)"));
     const std::vector<int32_t> tokens = tok->encode(text, /*add_special=*/true, /*parse_special=*/false);
-    const size_t chunks = options.max_chunks > 0 ? std::min(tokens.size() / window, options.max_chunks) : tokens.size() / window;
+    const size_t chunks = engine::perplexity_chunks(tokens.size(), window, options.max_chunks);
     if (options.on_start && chunks > 0) options.on_start(tokens.size(), chunks);
     const tokenizer::Vocabulary& vocab = tok->vocab();
     std::lock_guard lock(state_->compute);

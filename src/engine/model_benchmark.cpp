@@ -68,9 +68,11 @@ double time_generation(InferenceSession& session, size_t n, size_t sequences, si
     const auto start = std::chrono::steady_clock::now();
     for (size_t i = 0; i < n; ++i)
         for (size_t lane = 0; lane < groups.size(); ++lane) {
-            if (i > 0) session.finish_batch(lane);
-            for (BatchToken& b : groups[lane])
-                if (i > 0) b.token = static_cast<int32_t>((b.token * 31 + 7) % static_cast<int32_t>(n_vocab));
+            if (i > 0) {
+                session.finish_batch(lane);
+                for (BatchToken& b : groups[lane])
+                    b.token = static_cast<int32_t>((b.token * 31 + 7) % static_cast<int32_t>(n_vocab));
+            }
             TERN_CHECK(session.start_batch(groups[lane], lane).ok());
         }
     for (size_t lane = 0; lane < groups.size() && n > 0; ++lane) session.finish_batch(lane);

@@ -15,10 +15,6 @@ std::span<std::byte> bytes_of(T* items, size_t count) {
     return {reinterpret_cast<std::byte*>(items), count * sizeof(T)};
 }
 
-}  // namespace
-
-namespace {
-
 constexpr size_t kMinMicroBatch = 16;
 
 }  // namespace

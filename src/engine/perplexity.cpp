@@ -18,12 +18,16 @@ double negative_log_likelihood(std::span<const float> logits, int32_t target) {
 
 }  // namespace
 
+size_t perplexity_chunks(size_t n_tokens, size_t n_ctx, size_t max_chunks) {
+    const size_t whole = n_tokens / n_ctx;
+    return max_chunks > 0 ? std::min(whole, max_chunks) : whole;
+}
+
 Result<PerplexityResult> compute_perplexity(InferenceSession& session, std::span<const int32_t> tokens, size_t n_ctx,
                                             int32_t bos, size_t max_chunks,
                                             const std::function<void(const PerplexityResult&)>& on_chunk) {
     if (n_ctx < 2) return Error(str_cat("context of ", n_ctx, " tokens is too short to score anything"));
-    size_t n_chunks = tokens.size() / n_ctx;
-    if (max_chunks > 0) n_chunks = std::min(n_chunks, max_chunks);
+    const size_t n_chunks = perplexity_chunks(tokens.size(), n_ctx, max_chunks);
     if (n_chunks == 0)
         return Error(str_cat("the text has ", tokens.size(), " tokens, fewer than one chunk of ", n_ctx));
     PerplexityResult result;

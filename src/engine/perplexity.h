@@ -21,6 +21,9 @@ struct PerplexityResult {
     std::vector<double> running;   // estimate after each chunk
 };
 
+// Chunks of n_ctx tokens a text of n_tokens scores: every whole one, at most max_chunks (0: no cap).
+size_t perplexity_chunks(size_t n_tokens, size_t n_ctx, size_t max_chunks);
+
 // `bos` < 0: keep each chunk's first token. Precondition: session context >= n_ctx >= 2.
 Result<PerplexityResult> compute_perplexity(InferenceSession& session, std::span<const int32_t> tokens, size_t n_ctx,
                                             int32_t bos, size_t max_chunks,
