@@ -15,6 +15,7 @@
 // Activation scales are widened to float once per call, not once per row.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
@@ -220,7 +221,16 @@ void q6_k_row_tokens(const Q6KMatmulArgs& a, const Q6KActivations& acts, size_t 
     for (int t = 0; t < Tokens; ++t) acc[t] = _mm256_setzero_ps();
     for (size_t sb = 0; sb < w.blocks_per_row(); ++sb) {
         const std::byte* block = row + sb * quant::Q6KRows::kBlockBytes;
-        _mm_prefetch(reinterpret_cast<const char*>(block + 2048), _MM_HINT_T0);
+        // A super-block (210 bytes) spans three or four cache lines. With one or two tokens the
+        // row streams fast enough for the hardware prefetcher and one hint per super-block
+        // helps; with more tokens a row is read slowly, the hardware stops prefetching, and
+        // each line needs its own hint (4 tokens: 2x faster on a Zen 5 EPYC; with 1-2 tokens
+        // the extra hints cost more than they bring).
+        if constexpr (Tokens >= 3) {
+            for (int line = 0; line < 4; ++line) _mm_prefetch(reinterpret_cast<const char*>(block + 2048 + 64 * line), _MM_HINT_T0);
+        } else {
+            _mm_prefetch(reinterpret_cast<const char*>(block + 2048), _MM_HINT_T0);
+        }
         uint16_t d_bits;
         __builtin_memcpy(&d_bits, block + 208, 2);
         const __m512 dw = _mm512_set1_ps(_cvtsh_ss(d_bits));
@@ -257,9 +267,14 @@ void q6_k_rows_matmul(const Q6KMatmulArgs& a) {
                              static_cast<float*>(scales.data()));
     const Q6KActivations acts{static_cast<const int8_t*>(quants.data()), static_cast<const int32_t*>(starts.data()),
                               static_cast<const float*>(scales.data())};
-    for (size_t r = a.row_begin; r < a.row_end; ++r) {
+    // Past four tokens, every group of four reads a row again. Taking the groups over a block of
+    // rows rather than one row keeps the block (34 KB) in cache for the next group while each
+    // group's activations (30 KB) are reused across the block: 8 and 16 tokens 1.9-2x faster.
+    constexpr size_t kRowBlock = 16;
+    for (size_t first = a.row_begin; first < a.row_end; first += kRowBlock) {
+        const size_t last = std::min(a.row_end, first + kRowBlock);
         in_token_groups(a.n_tokens, [&](auto tokens, size_t t) {
-            q6_k_row_tokens<decltype(tokens)::value>(a, acts, r, t);
+            for (size_t r = first; r < last; ++r) q6_k_row_tokens<decltype(tokens)::value>(a, acts, r, t);
         });
     }
 }

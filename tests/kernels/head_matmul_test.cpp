@@ -148,7 +148,8 @@ TYPED_TEST(HeadMatmul, EveryIsaMatchesTheReferenceBitForBit) {
     std::mt19937 rng(9);
     const HeadCase cases[] = {{1, 1, 1, false}, {2, 3, 1, false}, {7, 80, 2, false}, {33, 17, 3, true},
                               {16, 80, 1, true}, {5, 1, 4, true},  {64, 2, 1, false}, {9, 5, 5, true},
-                              {6, 3, 6, false},  {11, 80, 9, false}};   // token groups of 4 plus tails
+                              {6, 3, 6, false},  {11, 80, 9, false},    // token groups of 4 plus tails
+                              {37, 1, 9, true}};   // Q6_K: token groups over blocks of 16 rows, a partial last block
     for (const HeadCase& c : cases) {
         const auto w = random_weights<Format>(c.rows, c.blocks, rng, c.extremes);
         const size_t x_blocks = c.blocks * Format::kBlockElems / 32;
