@@ -53,6 +53,13 @@ void fill_context(InferenceSession& session, size_t depth, size_t sequences, siz
     }
 }
 
+// Decode steps per position when `sequences` decode together: one, or in a pipeline one per
+// group of sequences (decode_step_share).
+size_t steps_per_position(size_t sequences, size_t lanes) {
+    const size_t share = decode_step_share(sequences, lanes);
+    return (sequences + share - 1) / share;
+}
+
 // `sequences` slots each generate n tokens in lock-step from `depth` positions of context
 // (filled by fill_context): one batched step per position (one sequence: plain decode), or in
 // a pipeline, as the server's scheduler runs it, one step per group of sequences with a step
@@ -60,7 +67,7 @@ void fill_context(InferenceSession& session, size_t depth, size_t sequences, siz
 double time_generation(InferenceSession& session, size_t n, size_t sequences, size_t depth, size_t n_vocab,
                        size_t lanes) {
     const size_t share = decode_step_share(sequences, lanes);
-    std::vector<std::vector<BatchToken>> groups((sequences + share - 1) / share);
+    std::vector<std::vector<BatchToken>> groups(steps_per_position(sequences, lanes));
     for (size_t s = 0; s < sequences; ++s) {
         if (depth == 0 || session.can_rewind()) session.truncate(depth, s);
         groups[s / share].push_back({.token = static_cast<int32_t>((s * 7919 + 1) % n_vocab), .slot = s, .logits = true});
@@ -118,8 +125,7 @@ ModelBenchResult measure_generation(InferenceSession& session, const model::Mode
     ModelBenchResult result{.test = generation_test_name(options.n_gen, sequences, depth),
                             .threads = threads, .tokens_per_s = mean(speeds), .stddev = stddev(speeds),
                             .sequences = sequences, .depth = depth};
-    const size_t share = decode_step_share(sequences, lanes);
-    set_decode_bytes_per_token(result, model, session, options.n_gen, depth, sequences, (sequences + share - 1) / share,
+    set_decode_bytes_per_token(result, model, session, options.n_gen, depth, sequences, steps_per_position(sequences, lanes),
                                options.kv_type);
     result.gb_per_s = result.bytes_per_token * result.tokens_per_s / 1e9;
     return result;
