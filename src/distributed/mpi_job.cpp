@@ -127,7 +127,7 @@ public:
             pending_receives_.pop_front();
         }
         if (requests.empty()) return;
-        const WaitWatchdog::Scope waiting(watchdog_.get(), "receiving the logits from the last pipeline rank");
+        const WaitWatchdog::Scope waiting(watchdog_.get(), "receiving the last pipeline rank's hidden states and logits");
         MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
     }
 

@@ -26,6 +26,7 @@ InferenceSession::InferenceSession(const model::Model& model, const kernels::Ker
       lanes_(1),
       x_(kMaxBatchTokens * model.hidden_width()),
       h_(kMaxBatchTokens * model.hidden_width()) {
+    if (split_ != nullptr && split_->pipelined()) head_rows_ = model::plan_pipeline_head(model.hp.n_vocab, split_->comm->size());
     if (model.quantized_head != model::QuantizedHead::kNone)
         head_q8_ = AlignedBuffer<std::byte>(kMaxBatchTokens * model.hidden_width() / kernels::kQ8BlockElems *
                                             kernels::kQ8BlockBytes);
@@ -108,6 +109,10 @@ Status InferenceSession::start_batch(std::span<const BatchToken> batch, size_t l
     }
     lane.rows = static_cast<size_t>(std::count_if(batch.begin(), batch.end(), [](const BatchToken& b) { return b.logits; }));
     lane.logits.resize(lane.rows * model_.hp.n_vocab);
+    if (!head_rows_.empty() && (split_->leader() || split_->last())) {
+        lane.hidden.resize(lane.rows * model_.hidden_width());
+        lane.last_columns.resize(lane.rows * (model_.hp.n_vocab - last_rank_head_begin()));
+    }
     lane.in_flight = true;
     size_t logits_row = 0;
     const size_t step_tokens = forward_step_tokens(split_, batch.size(), kMaxBatchTokens);
@@ -122,14 +127,29 @@ Status InferenceSession::start_batch(std::span<const BatchToken> batch, size_t l
     return {};
 }
 
-// The pipeline's leader waits for the logits only now, so that it runs its layers on the next
-// micro-batch, or the next batch, while the later ranks run theirs on this one.
+// The pipeline's leader waits for the last rank's hidden states and logits only now, so that it
+// runs its layers on the next micro-batch, or the next batch, while the later ranks run theirs
+// on this one; then it computes its own rows of the head.
 void InferenceSession::finish_batch(size_t lane_index) {
     TERN_CHECK(lane_index < lanes_.size());
     Lane& lane = lanes_[lane_index];
-    if (lane.receive_ticket != 0) split_->comm->finish_receives(lane.receive_ticket);
-    lane.receive_ticket = 0;
+    if (lane.receive_ticket != 0) leader_head(lane);
     lane.in_flight = false;
+}
+
+// The leader's rows of the head for every logits row of the lane, computed while the last rank
+// computes its own rows, and then the last rank's columns put in place beside them.
+void InferenceSession::leader_head(Lane& lane) {
+    const size_t width = model_.hidden_width(), n_vocab = model_.hp.n_vocab;
+    split_->comm->finish_receives(lane.hidden_ticket);
+    for (size_t begin = 0; begin < lane.rows; begin += kMaxBatchTokens)
+        compute_head(lane.hidden.data() + begin * width, std::min(kMaxBatchTokens, lane.rows - begin),
+                     lane.logits.data() + begin * n_vocab);
+    split_->comm->finish_receives(lane.receive_ticket);
+    lane.receive_ticket = lane.hidden_ticket = 0;
+    const size_t first = last_rank_head_begin(), columns = n_vocab - first;
+    for (size_t row = 0; row < lane.rows; ++row)
+        std::copy_n(lane.last_columns.data() + row * columns, columns, lane.logits.data() + row * n_vocab + first);
 }
 
 void InferenceSession::forward(std::span<const BatchToken> batch) {
@@ -157,44 +177,60 @@ void InferenceSession::embed(std::span<const BatchToken> batch) {
 }
 
 // The final norm and the LM head for the rows of this step that asked for logits. Split by
-// layers, only the last rank has the final hidden states: it computes the logits and sends
-// them to the leader.
+// layers, only the last rank has the final hidden states: it sends them to the leader, computes
+// its rows of the head and sends those columns of the logits; the leader computes the other
+// rows in finish_batch().
 void InferenceSession::head(std::span<const BatchToken> batch, Lane& lane, size_t logits_row) {
     const model::Hparams& hp = model_.hp;
     const size_t width = model_.hidden_width();
-    const bool pipeline = split_ != nullptr && split_->pipelined();
+    const bool pipeline = !head_rows_.empty();
     size_t n_rows = 0;
     for (const BatchToken& b : batch) n_rows += b.logits ? 1 : 0;
     if (n_rows == 0) return;
     float* logits = lane.logits.data() + logits_row * hp.n_vocab;
-    if (pipeline && !split_->last()) {   // the leader waits for them in finish_batch()
-        if (split_->leader())
-            lane.receive_ticket = split_->comm->receive_without_waiting(split_->comm->size() - 1, logits, n_rows * hp.n_vocab);
+    float* hidden = pipeline ? lane.hidden.data() + logits_row * width : h_.data();
+    const size_t last_rank = split_ == nullptr ? 0 : split_->comm->size() - 1;
+    const size_t columns = pipeline ? hp.n_vocab - last_rank_head_begin() : 0;
+    float* last_columns = pipeline ? lane.last_columns.data() + logits_row * columns : nullptr;
+    if (pipeline && !split_->last()) {
+        if (split_->leader()) {   // waited for in finish_batch(), in the order they were sent
+            lane.hidden_ticket = split_->comm->receive_without_waiting(last_rank, hidden, n_rows * width);
+            lane.receive_ticket = split_->comm->receive_without_waiting(last_rank, last_columns, n_rows * columns);
+        }
         return;
     }
     size_t row = 0;
     for (size_t t = 0; t < batch.size(); ++t)
-        if (batch[t].logits) layers_->final_norm(x_.data() + t * width, h_.data() + row++ * width);
-    compute_head(n_rows, logits);
-    if (pipeline) split_->comm->send_without_waiting(0, logits, n_rows * hp.n_vocab);
+        if (batch[t].logits) layers_->final_norm(x_.data() + t * width, hidden + row++ * width);
+    if (pipeline) split_->comm->send_without_waiting(0, hidden, n_rows * width);
+    compute_head(hidden, n_rows, logits);
+    if (!pipeline) return;
+    for (size_t r = 0; r < n_rows; ++r)
+        std::copy_n(logits + r * hp.n_vocab + last_rank_head_begin(), columns, last_columns + r * columns);
+    split_->comm->send_without_waiting(0, last_columns, n_rows * columns);
 }
 
-// Logits of the n_rows final hidden states in h_. Split by rows: this rank's rows of the head,
-// then the leader gathers every rank's columns.
-void InferenceSession::compute_head(size_t n_rows, float* logits) {
+// Logits of n_rows final hidden states (rows, hidden_width() apart). Split by rows: this rank's
+// rows of the head, then the leader gathers every rank's columns; split by layers: this rank's
+// rows of the head (plan_pipeline_head), those columns only.
+void InferenceSession::compute_head(const float* rows, size_t n_rows, float* logits) {
     const model::Hparams& hp = model_.hp;
     const size_t width = model_.hidden_width();
-    if (layers_->head(h_.data(), n_rows, logits, hp.n_vocab)) return;
+    if (layers_->head(rows, n_rows, logits, hp.n_vocab)) return;
     const bool by_rows = split_ != nullptr && split_->by_rows();
-    const size_t row_begin = by_rows ? split_->begin(split_->shares.vocab_rows) : 0;
     const bool quantized = model_.quantized_head != model::QuantizedHead::kNone;
-    const size_t row_end = by_rows     ? split_->end(split_->shares.vocab_rows)
-                           : quantized ? model_.quantized_head_rows()
-                                       : model_.output.rows;
+    size_t row_begin = 0, row_end = quantized ? model_.quantized_head_rows() : model_.output.rows;
+    if (by_rows) {
+        row_begin = split_->begin(split_->shares.vocab_rows);
+        row_end = split_->end(split_->shares.vocab_rows);
+    } else if (!head_rows_.empty()) {
+        row_begin = split_->begin(head_rows_);
+        row_end = split_->end(head_rows_);
+    }
     if (quantized) {
         const size_t blocks = width / kernels::kQ8BlockElems;
         for (size_t t = 0; t < n_rows; ++t)
-            quant::quantize_row_q8_0(h_.data() + t * width, head_q8_.data() + t * blocks * kernels::kQ8BlockBytes, width);
+            quant::quantize_row_q8_0(rows + t * width, head_q8_.data() + t * blocks * kernels::kQ8BlockBytes, width);
         // The quantised copy may hold only this rank's rows, from quantized_head_first_row on.
         const size_t first = model_.quantized_head_first_row;
         TERN_CHECK(row_begin >= first && row_end - first <= model_.quantized_head_rows());
@@ -212,7 +248,7 @@ void InferenceSession::compute_head(size_t n_rows, float* logits) {
         const model::FloatMatrix& out = model_.output;
         kernels::float_matmul(table_, pool_,
                               {.weights = out.data, .type = out.type, .cols = out.cols, .row_bytes = out.row_bytes,
-                               .x = h_.data(), .x_stride = width, .n_tokens = n_rows, .out = logits,
+                               .x = rows, .x_stride = width, .n_tokens = n_rows, .out = logits,
                                .out_stride = hp.n_vocab, .row_begin = row_begin, .row_end = row_end});
     }
     if (by_rows) split_->comm->gather_columns(logits, n_rows, hp.n_vocab, split_->shares.vocab_rows);

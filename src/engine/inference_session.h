@@ -88,14 +88,21 @@ private:
         std::vector<float> logits;
         size_t rows = 0;
         size_t receive_ticket = 0;   // 0: nothing on its way
+        size_t hidden_ticket = 0;    // pipeline, leader: the receive of the last hidden states
         bool in_flight = false;
+        // Pipeline, on the leader and the last rank: the rows' final normed hidden states, and
+        // the last rank's columns of their logits, row after row (plan_pipeline_head).
+        std::vector<float> hidden;
+        std::vector<float> last_columns;
     };
 
     Status check_batch(std::span<const BatchToken> batch);
     void forward(std::span<const BatchToken> batch);
     void embed(std::span<const BatchToken> batch);
     void head(std::span<const BatchToken> batch, Lane& lane, size_t logits_row);
-    void compute_head(size_t n_rows, float* logits);
+    void compute_head(const float* rows, size_t n_rows, float* logits);
+    void leader_head(Lane& lane);
+    size_t last_rank_head_begin() const { return head_rows_[head_rows_.size() - 2]; }
     void leader_sends(const SessionCommand& command);
 
     const model::Model& model_;
@@ -112,6 +119,7 @@ private:
     std::vector<BatchToken> batch_;   // evaluate()'s tokens as a batch
     std::vector<size_t> added_per_slot_;   // evaluate_batch()'s room check
     std::deque<Lane> lanes_;   // a deque: adding a lane moves none whose receive is in flight
+    std::vector<size_t> head_rows_;   // pipeline: each rank's rows of the head (plan_pipeline_head)
     // kMaxBatchTokens rows of model_.hidden_width() floats: the hidden states, their final norm.
     AlignedBuffer<float> x_, h_;
     AlignedBuffer<std::byte> head_q8_;   // Q8_0 copy of the final hidden states (Q8_0 head only)

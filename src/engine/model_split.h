@@ -3,7 +3,7 @@
 // tokenizer, sampling and the terminal or HTTP) makes the other ranks (followers) mirror its
 // sessions. --split rows (tensor parallel): every rank computes its rows of every layer.
 // --split layers (pipeline): each rank runs its contiguous layers on the hidden state the rank
-// before it sends, and the last rank computes the head for the leader.
+// before it sends, and the last rank and the leader each compute half of the head's rows.
 // A session built with a ModelSplit on the leader sends each create, evaluate, truncate and
 // destroy to the followers; follow_leader() replays them until the leader finishes.
 #pragma once

@@ -44,6 +44,15 @@ Result<std::vector<size_t>> plan_layer_split(const Model& model, size_t n_ranks)
     return balanced_bounds(model.hp.n_layer, n_ranks, 1);
 }
 
+std::vector<size_t> plan_pipeline_head(size_t n_vocab, size_t n_ranks) {
+    TERN_CHECK(n_ranks > 0);
+    const size_t leader_end = n_ranks == 1 ? n_vocab : balanced_bounds(n_vocab, 2, kVocabGranule)[1];
+    std::vector<size_t> bounds(n_ranks + 1, leader_end);
+    bounds.front() = 0;
+    bounds.back() = n_vocab;
+    return bounds;
+}
+
 void keep_layer_share(Model& model, const std::vector<size_t>& bounds, size_t rank) {
     for (size_t layer = 0; layer < model.layers.size(); ++layer) {
         if (layer >= bounds[rank] && layer < bounds[rank + 1]) continue;
@@ -111,8 +120,10 @@ void load_only_layer_share(LoadOptions& options, size_t n_ranks, size_t rank) {
         const std::vector<size_t> bounds = balanced_bounds(n_layer, n_ranks, 1);   // as plan_layer_split
         return layer >= bounds[rank] && layer < bounds[rank + 1];
     };
-    options.keep_rows = [n_ranks, rank](TensorRole role, const Hparams&) {
-        return role == TensorRole::kOutput && rank + 1 < n_ranks ? RowRange{} : kAllRows;
+    options.keep_rows = [n_ranks, rank](TensorRole role, const Hparams& hp) {
+        if (role != TensorRole::kOutput) return kAllRows;
+        const std::vector<size_t> head = plan_pipeline_head(hp.n_vocab, n_ranks);
+        return RowRange{.begin = head[rank], .end = head[rank + 1]};
     };
 }
 

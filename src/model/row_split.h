@@ -39,8 +39,8 @@ Result<RowShares> plan_row_split(const Hparams& hp, size_t n_ranks);
 
 // LoadOptions for rank `rank` of `n_ranks`, so that it reads and repacks only its share:
 // split by rows, its rows of every projection and of a Q8_0 head (all rows where the plan
-// fails: the split's own planning then reports why); split by layers, its layers, and the Q8_0
-// head only on the last rank (the one that computes the logits).
+// fails: the split's own planning then reports why); split by layers, its layers, and its rows
+// of a quantised head (plan_pipeline_head).
 void load_only_row_share(LoadOptions& options, size_t n_ranks, size_t rank);
 void load_only_layer_share(LoadOptions& options, size_t n_ranks, size_t rank);
 
@@ -51,6 +51,11 @@ quant::PackedTernary slice_rows(const quant::PackedTernary& matrix, size_t begin
 // Pipeline (--split layers): contiguous layers per rank, as even as they go. Errors: a family
 // other than the ternary transformer.
 Result<std::vector<size_t>> plan_layer_split(const Model& model, size_t n_ranks);
+// Pipeline: rank r computes rows [bounds[r], bounds[r + 1]) of the LM head. The last rank, which
+// has the final hidden states, and the leader, which waits for the logits anyway, each take
+// about half, so that neither end of the pipeline carries the whole head (for 2B4T's shape the
+// head is 40 % of a token's bytes); the ranks between take none. One rank: every row.
+std::vector<size_t> plan_pipeline_head(size_t n_vocab, size_t n_ranks);
 // Frees the projections of every layer outside [bounds[rank], bounds[rank + 1]).
 void keep_layer_share(Model& model, const std::vector<size_t>& bounds, size_t rank);
 

@@ -89,7 +89,7 @@ model::Model load(const ModelBytes& m, const kernels::KernelTable& table, const 
 
 
 // A rank that loaded only its share holds exactly its rows: of the projections, and of the
-// head when the head is Q8_0 (by layers, only the last rank holds the head).
+// head when the head is quantised (by layers, the first and the last rank share the head).
 void expect_loaded_share(const model::Model& m, const engine::ModelSplit& split, const Case& c) {
     if (!c.share_at_load) return;
     if (c.kind == engine::SplitKind::kRows) {
@@ -102,7 +102,12 @@ void expect_loaded_share(const model::Model& m, const engine::ModelSplit& split,
             EXPECT_EQ(m.quantized_head_first_row, split.begin(s.vocab_rows));
         }
     } else if (c.head != model::HeadConversion::kKeep) {
-        EXPECT_EQ(m.quantized_head_rows(), split.last() ? m.hp.n_vocab : 0u);
+        const std::vector<size_t> head = model::plan_pipeline_head(m.hp.n_vocab, g_job->size());
+        EXPECT_EQ(m.quantized_head_rows(), split.end(head) - split.begin(head));
+        EXPECT_EQ(m.quantized_head_first_row, split.begin(head));
+        if (g_job->size() > 1) {
+            EXPECT_EQ(m.quantized_head_rows() != 0, split.leader() || split.last());
+        }
         EXPECT_EQ(m.q4_head(), c.head == model::HeadConversion::kQ4_0);
         EXPECT_EQ(m.q8_head(), c.head == model::HeadConversion::kQ8_0);
         EXPECT_EQ(m.q6_k_head(), c.head == model::HeadConversion::kQ6_K);

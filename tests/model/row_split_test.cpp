@@ -172,17 +172,30 @@ TEST(RowSplit, ARankLoadsOnlyItsRows) {
     }
 }
 
-TEST(LayerSplit, OnlyTheLastRankConvertsTheHead) {
+TEST(LayerSplit, TheFirstAndTheLastRankShareTheHead) {
+    EXPECT_EQ(plan_pipeline_head(1000, 1), (std::vector<size_t>{0, 1000}));
+    EXPECT_EQ(plan_pipeline_head(1000, 2), (std::vector<size_t>{0, 512, 1000}));
+    EXPECT_EQ(plan_pipeline_head(1000, 4), (std::vector<size_t>{0, 512, 512, 512, 1000}));
+    EXPECT_EQ(plan_pipeline_head(32, 3), (std::vector<size_t>{0, 32, 32, 32}));
     for (size_t rank = 0; rank < 2; ++rank) {
         LoadOptions options;
         options.head = model::HeadConversion::kQ8_0;
         load_only_layer_share(options, 2, rank);
         const Model mine = load_tiny("bitnet-b1.58", 2, options);
+        const std::vector<size_t> head = plan_pipeline_head(mine.hp.n_vocab, 2);
         EXPECT_TRUE(mine.q8_head());
-        EXPECT_EQ(mine.output_q8.rows, rank == 1 ? mine.hp.n_vocab : 0u);
+        EXPECT_EQ(mine.output_q8.rows, head[rank + 1] - head[rank]);
+        EXPECT_EQ(mine.quantized_head_first_row, head[rank]);
         EXPECT_EQ(mine.layers[rank].q.rows, mine.hp.n_head * mine.hp.head_dim);
         EXPECT_EQ(mine.layers[1 - rank].q.rows, 0u);
     }
+    // A rank between the first and the last keeps none of the head.
+    LoadOptions middle;
+    load_only_layer_share(middle, 3, 1);
+    Hparams hp;
+    hp.n_vocab = 1000;
+    const RowRange none = middle.keep_rows(TensorRole::kOutput, hp);
+    EXPECT_EQ(none.begin, none.end);
 }
 
 TEST(RowSplit, RefusesOtherFamiliesByName) {
