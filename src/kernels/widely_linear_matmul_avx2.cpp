@@ -63,7 +63,12 @@ void store_row(const quant::PackedWidelyLinear& w, const float (&sums)[quant::kM
     *out_im = im;
 }
 
-constexpr size_t kPrefetchAhead = 2048;   // past the 4 KiB page ends the hardware prefetcher stops at
+// A row's codes are every fourth run of row_chunk_bytes() in its tile, and the tile's rows are
+// read one after another: a hint a fixed distance ahead in the row's own run would leave the
+// other rows' lines to the hardware prefetcher, which does not follow that stride. So each row
+// chunk's hint is for the same row and chunk of the next tile: over a tile's four rows, every
+// line of the next tile is asked for once, a tile ahead (into L2: a tile of a wide matrix is
+// tens of KiB).
 
 // ---- int8 ----
 
@@ -131,7 +136,7 @@ void row_sums_int8(const WidelyLinearInt8Args& a, size_t row, size_t token0) {
         for (__m256i& v : token_acc) v = _mm256_setzero_si256();
     for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, codes += chunk_stride) {
         if (token0 == 0)
-            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + j * kChunkBytes), _MM_HINT_T0);
+            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
         for (size_t j = 0; j < NMat; ++j) {
             // Hiding the pointers' value keeps the activation loads in the loop, as memory
             // operands of vpmaddubsw (complex_matmul_avx2.cpp: hoisted, they spill).
@@ -186,7 +191,7 @@ void row_half_float(const WidelyLinearFloatArgs& a, size_t row, size_t token, si
     const __m256i all_lanes = _mm256_set1_epi32(-1);
     for (size_t column = 0; column < cols; column += quant::kChunkCols, codes += chunk_stride) {
         if (token == 0 && half == 0)
-            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + j * kChunkBytes), _MM_HINT_T0);
+            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
         for (size_t plane = 0; plane < 4; ++plane) {
             const __m128i axis_shift = _mm_cvtsi32_si128(static_cast<int>(31 - 2 * plane));
             const __m128i sign_shift = _mm_cvtsi32_si128(static_cast<int>(30 - 2 * plane));

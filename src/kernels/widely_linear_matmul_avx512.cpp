@@ -70,7 +70,12 @@ void store_row(const quant::PackedWidelyLinear& w, const float (&sums)[quant::kM
     *out_im = im;
 }
 
-constexpr size_t kPrefetchAhead = 2048;   // past the 4 KiB page ends the hardware prefetcher stops at
+// A row's codes are every fourth run of row_chunk_bytes() in its tile, and the tile's rows are
+// read one after another: a hint a fixed distance ahead in the row's own run would leave the
+// other rows' lines to the hardware prefetcher, which does not follow that stride. So each row
+// chunk's hint is for the same row and chunk of the next tile: over a tile's four rows, every
+// line of the next tile is asked for once, a tile ahead (into L2: a tile of a wide matrix is
+// tens of KiB).
 
 // ---- int8 ----
 
@@ -123,7 +128,7 @@ void row_sums_int8(const WidelyLinearInt8Args& a, size_t row, size_t token0) {
     uint64_t n_neg[NMat] = {}, n_imag[NMat] = {}, n_imag_neg[NMat] = {};
     for (size_t chunk = 0, column = 0; chunk < w.n_chunks(); ++chunk, codes += chunk_stride, column += quant::kChunkCols) {
         if (token0 == 0)
-            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + j * kChunkBytes), _MM_HINT_T0);
+            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
         for_each_plane([&]<int Plane>() {
             __m512i ur[Tokens], ui[Tokens];
             for (int t = 0; t < Tokens; ++t) {
@@ -212,7 +217,7 @@ void row_sums_float(const WidelyLinearFloatArgs& a, size_t row, size_t token0) {
     const __m512i sign_bit = _mm512_set1_epi32(static_cast<int>(0x80000000u));
     for (size_t column = 0; column < cols; column += quant::kChunkCols, codes += chunk_stride) {
         if (token0 == 0)
-            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + j * kChunkBytes), _MM_HINT_T0);
+            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
         for (size_t plane = 0; plane < 4 && column + 64 * plane < cols; ++plane) {
             __mmask64 imag64[NMat], neg64[NMat];
             const __m512i axis_bit = _mm512_set1_epi8(static_cast<char>(1 << (2 * plane)));

@@ -100,7 +100,12 @@ void store_row(const WidelyLinearInt8Args& a, size_t row, size_t token, const in
 // intrinsic GCC 12 copies them through the stack every chunk).
 void dot_accumulate(__m512i& acc, __m512i codes, __m512i x) { asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(codes), "v"(x)); }
 
-constexpr size_t kPrefetchAhead = 2048;   // past the 4 KiB page ends the hardware prefetcher stops at
+// A row's codes are every fourth run of row_chunk_bytes() in its tile, and the tile's rows are
+// read one after another: a hint a fixed distance ahead in the row's own run would leave the
+// other rows' lines to the hardware prefetcher, which does not follow that stride. So each row
+// chunk's hint is for the same row and chunk of the next tile: over a tile's four rows, every
+// line of the next tile is asked for once, a tile ahead (into L2: a tile of a wide matrix is
+// tens of KiB).
 
 // Row `row` against Tokens tokens from token0, its NMat code blocks per chunk in one pass.
 template <size_t NMat, int Tokens>
@@ -121,7 +126,7 @@ void row_sums(const WidelyLinearInt8Args& a, const Tables& tables, size_t row, s
             for (__m512i& v : matrix_acc) v = _mm512_setzero_si512();
     for (size_t chunk = 0, column = 0; chunk < w.n_chunks(); ++chunk, codes += chunk_stride, column += quant::kChunkCols) {
         if (token0 == 0)
-            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + kPrefetchAhead + j * kChunkBytes), _MM_HINT_T0);
+            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
         for_each_plane([&]<int Plane>() {
             __m512i re[Tokens], im[Tokens];
             for (int t = 0; t < Tokens; ++t) {
