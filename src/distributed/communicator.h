@@ -35,13 +35,14 @@ public:
     // Point to point (the pipeline's hidden states and logits): `to` receives exactly what is sent.
     virtual void send(size_t to, const float* data, size_t count) = 0;
     virtual void receive(size_t from, float* data, size_t count) = 0;
-    // A send that returns at once (the pipeline's last rank sends each micro-batch's logits while
-    // rank 0 is still sending it the next ones): `data` must stay as it is until finish_sends().
+    // A send that returns at once (the pipeline's last rank sends each micro-batch's hidden states
+    // and logits while rank 0 is still sending it the next ones): `data` must stay as it is until
+    // finish_sends().
     virtual void send_without_waiting(size_t to, const float* data, size_t count) = 0;
     // Waits until every send_without_waiting() has been received.
     virtual void finish_sends() = 0;
-    // A receive that returns at once (the pipeline's rank 0 takes a batch's logits while it
-    // starts the next batch): `data` must stay as it is until finish_receives() has waited for
+    // A receive that returns at once (the pipeline's rank 0 takes a batch's hidden states and
+    // logits while it starts the next batch): `data` must stay as it is until finish_receives() has waited for
     // the ticket returned. Messages from one rank match these receives in the order they start.
     virtual size_t receive_without_waiting(size_t from, float* data, size_t count) = 0;
     // Waits until every receive_without_waiting() up to and including `ticket` has arrived.

@@ -106,7 +106,7 @@ public:
 
     void finish_sends() override {
         if (pending_sends_.empty()) return;
-        const WaitWatchdog::Scope waiting(watchdog_.get(), "sending the logits to rank 0");
+        const WaitWatchdog::Scope waiting(watchdog_.get(), "sending the hidden states and logits to rank 0");
         MPI_Waitall(static_cast<int>(pending_sends_.size()), pending_sends_.data(), MPI_STATUSES_IGNORE);
         pending_sends_.clear();
     }

@@ -26,7 +26,8 @@ InferenceSession::InferenceSession(const model::Model& model, const kernels::Ker
       lanes_(1),
       x_(kMaxBatchTokens * model.hidden_width()),
       h_(kMaxBatchTokens * model.hidden_width()) {
-    if (split_ != nullptr && split_->pipelined()) head_rows_ = model::plan_pipeline_head(model.hp.n_vocab, split_->comm->size());
+    if (split_ != nullptr && split_->pipelined())
+        head_rows_ = model::plan_pipeline_head(model.hp.n_vocab, split_->comm->size());
     if (model.quantized_head != model::QuantizedHead::kNone)
         head_q8_ = AlignedBuffer<std::byte>(kMaxBatchTokens * model.hidden_width() / kernels::kQ8BlockElems *
                                             kernels::kQ8BlockBytes);
@@ -122,7 +123,8 @@ Status InferenceSession::start_batch(std::span<const BatchToken> batch, size_t l
         head(step, lane, logits_row);
         for (const BatchToken& b : step) logits_row += b.logits ? 1 : 0;
     }
-    // The last rank's logits buffer is the next batch's: they must have left.
+    // The last rank's hidden states and logits columns are in the lane's buffers, which the
+    // lane's next batch reuses: they must have left.
     if (split_ != nullptr && split_->pipelined() && split_->last()) split_->comm->finish_sends();
     return {};
 }

@@ -58,16 +58,18 @@ public:
 
     // evaluate_batch() in two halves, so that a pipeline (--split layers) can have several
     // batches in flight: start_batch() returns once this rank's layers are done, and on the
-    // leader the logits then arrive from the last rank while the caller starts batches of other
-    // slots on other lanes; finish_batch() waits for them. Without a pipeline, start_batch()
-    // computes everything. A lane holds one batch at a time, and batches finish in the order
+    // leader the final hidden states and the last rank's half of the logits then arrive while the
+    // caller starts batches of other slots on other lanes; finish_batch() waits for them and
+    // computes the leader's half of the head. Without a pipeline, start_batch() computes
+    // everything. A lane holds one batch at a time, and batches finish in the order
     // they started. The same errors as evaluate_batch().
     Status start_batch(std::span<const BatchToken> batch, size_t lane = 0);
     void finish_batch(size_t lane = 0);
 
     // [rows][n_vocab]: the rows asked for by the last batch of the lane (evaluate() and
     // evaluate_batch() use lane 0). On the other ranks of a split job they are incomplete (split
-    // by rows: only the rank's columns) or unset (split by layers, but for the last rank).
+    // by rows: only the rank's columns; by layers: the last rank's columns on the last rank,
+    // none on the ranks between).
     std::span<const float> logits() const { return lanes_[0].logits; }
     std::span<const float> logits_row(size_t row, size_t lane = 0) const;
     std::span<const float> last_logits() const;
@@ -83,7 +85,7 @@ public:
     bool can_rewind() const { return layers_->rewindable(); }
 
 private:
-    // A batch's logits rows; in a pipeline, on the leader, the receive of the last of them.
+    // A batch's logits rows; in a pipeline, on the leader, the receives that complete them.
     struct Lane {
         std::vector<float> logits;
         size_t rows = 0;

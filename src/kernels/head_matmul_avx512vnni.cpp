@@ -227,7 +227,8 @@ void q6_k_row_tokens(const Q6KMatmulArgs& a, const Q6KActivations& acts, size_t 
         // each line needs its own hint (4 tokens: 2x faster on a Zen 5 EPYC; with 1-2 tokens
         // the extra hints cost more than they bring).
         if constexpr (Tokens >= 3) {
-            for (int line = 0; line < 4; ++line) _mm_prefetch(reinterpret_cast<const char*>(block + 2048 + 64 * line), _MM_HINT_T0);
+            for (int line = 0; line < 4; ++line)
+                _mm_prefetch(reinterpret_cast<const char*>(block + 2048 + 64 * line), _MM_HINT_T0);
         } else {
             _mm_prefetch(reinterpret_cast<const char*>(block + 2048), _MM_HINT_T0);
         }

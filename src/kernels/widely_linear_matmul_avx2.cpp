@@ -136,7 +136,8 @@ void row_sums_int8(const WidelyLinearInt8Args& a, size_t row, size_t token0) {
         for (__m256i& v : token_acc) v = _mm256_setzero_si256();
     for (size_t chunk = 0; chunk < w.n_chunks(); ++chunk, codes += chunk_stride) {
         if (token0 == 0)
-            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
+            for (size_t j = 0; j < NMat; ++j)
+                _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
         for (size_t j = 0; j < NMat; ++j) {
             // Hiding the pointers' value keeps the activation loads in the loop, as memory
             // operands of vpmaddubsw (complex_matmul_avx2.cpp: hoisted, they spill).
@@ -191,7 +192,8 @@ void row_half_float(const WidelyLinearFloatArgs& a, size_t row, size_t token, si
     const __m256i all_lanes = _mm256_set1_epi32(-1);
     for (size_t column = 0; column < cols; column += quant::kChunkCols, codes += chunk_stride) {
         if (token == 0 && half == 0)
-            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
+            for (size_t j = 0; j < NMat; ++j)
+                _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
         for (size_t plane = 0; plane < 4; ++plane) {
             const __m128i axis_shift = _mm_cvtsi32_si128(static_cast<int>(31 - 2 * plane));
             const __m128i sign_shift = _mm_cvtsi32_si128(static_cast<int>(30 - 2 * plane));

@@ -128,7 +128,8 @@ void row_sums_int8(const WidelyLinearInt8Args& a, size_t row, size_t token0) {
     uint64_t n_neg[NMat] = {}, n_imag[NMat] = {}, n_imag_neg[NMat] = {};
     for (size_t chunk = 0, column = 0; chunk < w.n_chunks(); ++chunk, codes += chunk_stride, column += quant::kChunkCols) {
         if (token0 == 0)
-            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
+            for (size_t j = 0; j < NMat; ++j)
+                _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
         for_each_plane([&]<int Plane>() {
             __m512i ur[Tokens], ui[Tokens];
             for (int t = 0; t < Tokens; ++t) {
@@ -217,7 +218,8 @@ void row_sums_float(const WidelyLinearFloatArgs& a, size_t row, size_t token0) {
     const __m512i sign_bit = _mm512_set1_epi32(static_cast<int>(0x80000000u));
     for (size_t column = 0; column < cols; column += quant::kChunkCols, codes += chunk_stride) {
         if (token0 == 0)
-            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
+            for (size_t j = 0; j < NMat; ++j)
+                _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
         for (size_t plane = 0; plane < 4 && column + 64 * plane < cols; ++plane) {
             __mmask64 imag64[NMat], neg64[NMat];
             const __m512i axis_bit = _mm512_set1_epi8(static_cast<char>(1 << (2 * plane)));

@@ -126,7 +126,8 @@ void row_sums(const WidelyLinearInt8Args& a, const Tables& tables, size_t row, s
             for (__m512i& v : matrix_acc) v = _mm512_setzero_si512();
     for (size_t chunk = 0, column = 0; chunk < w.n_chunks(); ++chunk, codes += chunk_stride, column += quant::kChunkCols) {
         if (token0 == 0)
-            for (size_t j = 0; j < NMat; ++j) _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
+            for (size_t j = 0; j < NMat; ++j)
+                _mm_prefetch(reinterpret_cast<const char*>(codes + w.tile_bytes() + j * kChunkBytes), _MM_HINT_T1);
         for_each_plane([&]<int Plane>() {
             __m512i re[Tokens], im[Tokens];
             for (int t = 0; t < Tokens; ++t) {

@@ -172,7 +172,7 @@ Status convert_head(Model& model, QuantizedHead to, int threads, std::optional<R
     if (range.begin > range.end || range.end > head.rows)
         return Error(str_cat(target.flag, ": rows ", range.begin, "..", range.end, " are not rows of a head of ", head.rows,
                              " rows"));
-    if (target.paired_rows && range.begin % 2 != 0)
+    if (target.paired_rows && range.begin % 2 != 0 && range.begin != range.end)
         return Error(str_cat(target.flag, ": rows ", range.begin, "..", range.end, " do not start a row pair"));
     model.quantized_head = to;
     model.quantized_head_first_row = range.begin;

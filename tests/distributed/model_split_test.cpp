@@ -124,7 +124,8 @@ std::vector<int32_t> prompt_of(size_t n) {
 }
 
 // The logits of the whole prompt in one batch, then of 4 more tokens one by one, then of the
-// last 6 again after cutting the sequence back: every row, concatenated.
+// last 6 again after cutting the sequence back, then of the prompt's last token only (a long
+// prompt's first micro-batches then ask for no logits): every row, concatenated.
 std::vector<float> logits_of(engine::InferenceSession& session, const std::vector<int32_t>& prompt) {
     std::vector<float> all;
     const auto keep = [&] { all.insert(all.end(), session.logits().begin(), session.logits().end()); };
@@ -136,6 +137,9 @@ std::vector<float> logits_of(engine::InferenceSession& session, const std::vecto
     }
     session.truncate(prompt.size() - 6);
     EXPECT_TRUE(session.evaluate(std::span(prompt).last(6), true).ok());
+    keep();
+    session.truncate(0);
+    EXPECT_TRUE(session.evaluate(prompt).ok());
     keep();
     return all;
 }
