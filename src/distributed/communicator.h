@@ -42,8 +42,9 @@ public:
     // Waits until every send_without_waiting() has been received.
     virtual void finish_sends() = 0;
     // A receive that returns at once (the pipeline's rank 0 takes a batch's hidden states and
-    // logits while it starts the next batch): `data` must stay as it is until finish_receives() has waited for
-    // the ticket returned. Messages from one rank match these receives in the order they start.
+    // logits while it starts the next batch): `data` must stay as it is until finish_receives()
+    // has waited for the ticket returned. Messages from one rank match these receives in the
+    // order they start.
     virtual size_t receive_without_waiting(size_t from, float* data, size_t count) = 0;
     // Waits until every receive_without_waiting() up to and including `ticket` has arrived.
     virtual void finish_receives(size_t ticket) = 0;

@@ -171,7 +171,7 @@ template <int Tokens>
 void q6_k_row_tokens(const Q6KMatmulArgs& a, const float* x_scales, size_t r, size_t t0) {
     const quant::Q6KRows& w = *a.weights;
     const size_t x_blocks = w.cols / kQ8BlockElems;
-    const size_t x_row_bytes = w.cols / kQ8BlockElems * kQ8BlockBytes;
+    const size_t x_row_bytes = x_blocks * kQ8BlockBytes;
     const std::byte* row = w.row_blocks(r);
     __m256 acc[Tokens];
     for (int t = 0; t < Tokens; ++t) acc[t] = _mm256_setzero_ps();

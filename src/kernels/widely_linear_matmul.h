@@ -18,6 +18,13 @@
 //   columns k = l (mod 16) in increasing k, then lanes combine l + (l + 8), then + 4, + 2, + 1.
 //
 // Contract: every ISA matches kernels::ref bit for bit on both paths.
+//
+// Prefetching (the SIMD kernels): a row's codes are every fourth run of row_chunk_bytes() in
+// its tile, and a tile's rows are read one after another. A hint a fixed distance ahead in the
+// row's own run leaves the other rows' lines to the hardware prefetcher, which does not follow
+// that stride, so each row chunk's hint is for the same row and chunk of the next tile: over a
+// tile's four rows every line of the next tile is asked for once, a tile ahead (into L2: a
+// tile of a wide matrix is tens of KiB).
 #pragma once
 
 #include <cstddef>

@@ -70,12 +70,7 @@ void store_row(const quant::PackedWidelyLinear& w, const float (&sums)[quant::kM
     *out_im = im;
 }
 
-// A row's codes are every fourth run of row_chunk_bytes() in its tile, and the tile's rows are
-// read one after another: a hint a fixed distance ahead in the row's own run would leave the
-// other rows' lines to the hardware prefetcher, which does not follow that stride. So each row
-// chunk's hint is for the same row and chunk of the next tile: over a tile's four rows, every
-// line of the next tile is asked for once, a tile ahead (into L2: a tile of a wide matrix is
-// tens of KiB).
+// Prefetch hints: the next tile's lines (widely_linear_matmul.h says why).
 
 // ---- int8 ----
 

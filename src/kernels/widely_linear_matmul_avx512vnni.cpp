@@ -100,12 +100,7 @@ void store_row(const WidelyLinearInt8Args& a, size_t row, size_t token, const in
 // intrinsic GCC 12 copies them through the stack every chunk).
 void dot_accumulate(__m512i& acc, __m512i codes, __m512i x) { asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(codes), "v"(x)); }
 
-// A row's codes are every fourth run of row_chunk_bytes() in its tile, and the tile's rows are
-// read one after another: a hint a fixed distance ahead in the row's own run would leave the
-// other rows' lines to the hardware prefetcher, which does not follow that stride. So each row
-// chunk's hint is for the same row and chunk of the next tile: over a tile's four rows, every
-// line of the next tile is asked for once, a tile ahead (into L2: a tile of a wide matrix is
-// tens of KiB).
+// Prefetch hints: the next tile's lines (widely_linear_matmul.h says why).
 
 // Row `row` against Tokens tokens from token0, its NMat code blocks per chunk in one pass.
 template <size_t NMat, int Tokens>
